@@ -47,8 +47,9 @@ export function jestConfig(packageConfigUrl) {
         ...common,
         displayName: 'integration',
         testMatch: ['<rootDir>/src/**/*.int-spec.ts', '<rootDir>/test/**/*.int-spec.ts'],
-        testTimeout: 60_000,
       },
     ],
+    // Integration suites wait for real brokers and databases; unit tests finish far below this.
+    testTimeout: 60_000,
   };
 }

@@ -60,7 +60,7 @@ export function parseEnvelope(body: unknown): ContractResult<AnyMessageEnvelope>
   if (!header.success) {
     return { ok: false, issues: describeIssues(header.error, '') };
   }
-  const type = header.data.type as RoutingKey;
+  const type = header.data.type;
   const payload = validatePayload(type, header.data.payload);
   if (!payload.ok) {
     return payload;
@@ -69,6 +69,6 @@ export function parseEnvelope(body: unknown): ContractResult<AnyMessageEnvelope>
 }
 
 export function orderingKeyOf<K extends RoutingKey>(envelope: MessageEnvelope<K>): string {
-  const derive = Contracts[envelope.type].orderingKey as ((payload: MessageOf<K>) => string) | undefined;
+  const derive: ((payload: MessageOf<K>) => string) | undefined = Contracts[envelope.type].orderingKey;
   return derive ? derive(envelope.payload) : envelope.messageId;
 }

@@ -1,0 +1,493 @@
+import { orderingKeyOf, parseEnvelope, type AnyMessageEnvelope } from '@inbox-bridge/shared';
+import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { AmqpConnection } from '../amqp-connection.js';
+import { correlationContext } from '../correlation-context.js';
+import { classifyError, describeError } from '../errors.js';
+import type { MessagingLogger } from '../logger.js';
+import type { MessagingMetrics } from '../metrics.js';
+import type { OutboxWriter } from '../outbox/outbox-writer.js';
+import {
+  ATTEMPT_HEADER,
+  DEAD_LETTER_EXCHANGE,
+  ERROR_CLASS_HEADER,
+  ERROR_HEADER,
+  FAILED_AT_HEADER,
+  HELD_BACK_HEADER,
+  ORIGINAL_QUEUE_HEADER,
+  declareConsumerGroup,
+  type ConsumerGroupTopology,
+} from '../topology.js';
+import { KeyedSerializer } from './keyed-serializer.js';
+import type { MessageContext, MessageHandler } from './message-context.js';
+
+export interface ConsumerGroupRunnerOptions {
+  readonly topology: ConsumerGroupTopology;
+  readonly connection: AmqpConnection;
+  readonly dataSource: DataSource;
+  readonly schema: string;
+  readonly outbox: OutboxWriter;
+  readonly resolveHandler: (type: string) => MessageHandler | undefined;
+  readonly metrics: MessagingMetrics;
+  readonly logger: MessagingLogger;
+  /** In-flight deliveries per queue; keep it at or below the database pool size. */
+  readonly prefetch?: number;
+  /** Declare the group's topology on connect (the default), or only check that it exists. */
+  readonly declareTopology?: boolean;
+}
+
+type Outcome = 'processed' | 'duplicate' | 'retried' | 'dead_lettered' | 'held_back' | 'requeued';
+
+interface Delivery {
+  readonly message: ConsumeMessage;
+  readonly queue: string;
+  readonly channel: Channel;
+  readonly attempt: number;
+}
+
+class DeadLetter extends Error {
+  constructor(
+    readonly reason: 'contract' | 'no_handler' | 'permanent' | 'exhausted',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Consumes one consumer group: inbox dedupe and the handler's effects in one transaction, ack after COMMIT,
+ * transient failures through the retry tiers, permanent ones to the DLQ with the reason (engineering notes
+ * §4.5–4.6). Ordered groups also keep per-key order through retries by parking later messages of a key
+ * behind the one being retried.
+ */
+export class ConsumerGroupRunner {
+  private channel: Channel | undefined;
+  private publishChannel: ConfirmChannel | undefined;
+  private consumerTags: string[] = [];
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly serializer = new KeyedSerializer();
+  private readonly closedChannels = new WeakSet<Channel>();
+  private stopping = false;
+  private started = false;
+
+  constructor(private readonly options: ConsumerGroupRunnerOptions) {}
+
+  get name(): string {
+    return this.options.topology.spec.name;
+  }
+
+  /** True when connected and consuming every work queue of the group. */
+  get isConsuming(): boolean {
+    return (
+      this.channel !== undefined &&
+      this.consumerTags.length === this.options.topology.workQueues.length &&
+      !this.stopping
+    );
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  start(): void {
+    if (this.started) {
+      return;
+    }
+    this.started = true;
+    this.options.connection.onConnected(async (model) => {
+      if (this.stopping) {
+        return;
+      }
+      const channel = await model.createChannel();
+      const publishChannel = await model.createConfirmChannel();
+      for (const ch of [channel, publishChannel]) {
+        ch.on('error', (error: Error) => {
+          this.options.logger.warn('consumer channel error', { group: this.name, error: error.message });
+        });
+        ch.on('close', () => {
+          this.closedChannels.add(ch);
+          if (this.channel === ch || this.publishChannel === ch) {
+            this.channel = undefined;
+            this.publishChannel = undefined;
+            this.consumerTags = [];
+            if (!this.stopping && this.options.connection.current === model) {
+              // A channel closed by the broker while the connection lives: start over on a new connection.
+              void model.close().catch(() => undefined);
+            }
+          }
+        });
+      }
+      if (this.options.declareTopology ?? true) {
+        await declareConsumerGroup(channel, this.options.topology);
+      } else {
+        for (const queue of this.options.topology.workQueues) {
+          await channel.checkQueue(queue);
+        }
+      }
+      await channel.prefetch(this.options.prefetch ?? 20);
+      this.channel = channel;
+      this.publishChannel = publishChannel;
+      const tags: string[] = [];
+      for (const queue of this.options.topology.workQueues) {
+        const { consumerTag } = await channel.consume(
+          queue,
+          (message) => {
+            if (message) {
+              this.track(this.onDelivery(channel, queue, message));
+            }
+          },
+          { noAck: false },
+        );
+        tags.push(consumerTag);
+      }
+      this.consumerTags = tags;
+      this.options.logger.info('consuming', { group: this.name, queues: this.options.topology.workQueues });
+    });
+  }
+
+  /** Stops new deliveries, waits for in-flight work up to the deadline, then closes the channels. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    const channel = this.channel;
+    if (channel && !this.closedChannels.has(channel)) {
+      await Promise.all(this.consumerTags.map((tag) => channel.cancel(tag).catch(() => undefined)));
+    }
+    this.consumerTags = [];
+    const drained = await Promise.race([
+      Promise.allSettled([...this.inflight]).then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), deadlineMs).unref()),
+    ]);
+    if (!drained) {
+      this.options.logger.warn('drain deadline reached; unfinished messages go back to the queue', {
+        group: this.name,
+        inflight: this.inflight.size,
+      });
+    }
+    await this.channel?.close().catch(() => undefined);
+    await this.publishChannel?.close().catch(() => undefined);
+    this.channel = undefined;
+    this.publishChannel = undefined;
+  }
+
+  private track(work: Promise<void>): void {
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
+  }
+
+  private async onDelivery(channel: Channel, queue: string, message: ConsumeMessage): Promise<void> {
+    const started = process.hrtime.bigint();
+    const delivery: Delivery = { message, queue, channel, attempt: attemptOf(message) };
+    let type = 'unknown';
+    let outcome: Outcome;
+    try {
+      const envelope = this.decode(message);
+      type = envelope.type;
+      const handler = this.options.resolveHandler(envelope.type);
+      if (!handler) {
+        throw new DeadLetter('no_handler', `no handler for ${envelope.type} in consumer group ${this.name}`);
+      }
+      const ordered = this.options.topology.hashExchange !== undefined;
+      outcome = ordered
+        ? await this.serializer.run(orderingKeyOf(envelope), () =>
+            this.handleOrdered(delivery, envelope, handler, orderingKeyOf(envelope)),
+          )
+        : await this.handle(delivery, envelope, handler);
+    } catch (error) {
+      outcome = await this.fail(delivery, error, undefined);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.options.metrics.consumed.inc({ queue: this.name, type, outcome });
+    this.options.metrics.handlerDuration.observe({ queue: this.name, type, outcome }, seconds);
+  }
+
+  private decode(message: ConsumeMessage): AnyMessageEnvelope {
+    let body: unknown;
+    try {
+      body = JSON.parse(message.content.toString('utf8'));
+    } catch {
+      throw new DeadLetter('contract', 'body is not JSON');
+    }
+    const parsed = parseEnvelope(body);
+    if (!parsed.ok) {
+      throw new DeadLetter('contract', `contract violation: ${parsed.issues.join('; ')}`);
+    }
+    return parsed.value;
+  }
+
+  private async handle(
+    delivery: Delivery,
+    envelope: AnyMessageEnvelope,
+    handler: MessageHandler,
+  ): Promise<Outcome> {
+    try {
+      const outcome = await this.inTransaction(delivery, envelope, async (manager) => {
+        return (await this.claimInbox(manager, envelope))
+          ? this.invoke(handler, delivery, envelope, manager)
+          : 'duplicate';
+      });
+      this.ack(delivery);
+      return outcome;
+    } catch (error) {
+      return this.fail(delivery, error, undefined);
+    }
+  }
+
+  private async handleOrdered(
+    delivery: Delivery,
+    envelope: AnyMessageEnvelope,
+    handler: MessageHandler,
+    orderingKey: string,
+  ): Promise<Outcome> {
+    const { schema } = this.options;
+    let holdTier = -1;
+    try {
+      const outcome = await this.inTransaction(delivery, envelope, async (manager) => {
+        const parked: { message_id: string; tier: number }[] = await manager.query(
+          `SELECT message_id, tier FROM "${schema}".ordering_park
+            WHERE consumer = $1 AND ordering_key = $2 ORDER BY seq`,
+          [this.name, orderingKey],
+        );
+        const head = parked[0];
+        if (head && head.message_id !== envelope.messageId) {
+          holdTier = head.tier;
+          await manager.query(
+            `INSERT INTO "${schema}".ordering_park (consumer, ordering_key, message_id, tier)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, message_id) DO UPDATE SET tier = EXCLUDED.tier`,
+            [this.name, orderingKey, envelope.messageId, head.tier],
+          );
+          return 'held_back' as const;
+        }
+        if (head) {
+          await manager.query(
+            `DELETE FROM "${schema}".ordering_park WHERE consumer = $1 AND message_id = $2`,
+            [this.name, envelope.messageId],
+          );
+        }
+        return (await this.claimInbox(manager, envelope))
+          ? this.invoke(handler, delivery, envelope, manager)
+          : 'duplicate';
+      });
+      if (outcome === 'held_back') {
+        // An earlier message of this key waits in a retry tier: queue behind it in the same tier.
+        await this.republishToRetry(delivery, holdTier, delivery.attempt, true);
+        return 'held_back';
+      }
+      this.ack(delivery);
+      return outcome;
+    } catch (error) {
+      return this.fail(delivery, error, orderingKey);
+    }
+  }
+
+  private inTransaction<T>(
+    delivery: Delivery,
+    envelope: AnyMessageEnvelope,
+    work: (manager: EntityManager) => Promise<T>,
+  ): Promise<T> {
+    return correlationContext.run(
+      {
+        correlationId: envelope.correlationId,
+        messageId: envelope.messageId,
+        causationId: envelope.causationId,
+        portalId: envelope.portalId,
+        messageType: envelope.type,
+        attempt: delivery.attempt,
+      },
+      () => this.options.dataSource.transaction(work),
+    );
+  }
+
+  private async claimInbox(manager: EntityManager, envelope: AnyMessageEnvelope): Promise<boolean> {
+    const inserted: unknown[] = await manager.query(
+      `INSERT INTO "${this.options.schema}".inbox (consumer, message_id) VALUES ($1, $2)
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      [this.name, envelope.messageId],
+    );
+    return inserted.length > 0;
+  }
+
+  private async invoke(
+    handler: MessageHandler,
+    delivery: Delivery,
+    envelope: AnyMessageEnvelope,
+    manager: EntityManager,
+  ): Promise<'processed'> {
+    const context: MessageContext = {
+      envelope,
+      manager,
+      queue: delivery.queue,
+      attempt: delivery.attempt,
+      redelivered: delivery.message.fields.redelivered,
+      publish: (type, payload, options) =>
+        this.options.outbox.publish(manager, type, payload, { portalId: envelope.portalId, ...options }),
+    };
+    await handler(envelope, context);
+    return 'processed';
+  }
+
+  private async fail(delivery: Delivery, error: unknown, orderingKey: string | undefined): Promise<Outcome> {
+    const reason = describeError(error);
+    try {
+      if (error instanceof DeadLetter) {
+        await this.deadLetter(delivery, error.reason, error.message, orderingKey);
+        return 'dead_lettered';
+      }
+      const errorClass = classifyError(error);
+      const tier = delivery.attempt - 1;
+      if (errorClass === 'permanent') {
+        await this.deadLetter(delivery, 'permanent', reason, orderingKey);
+        return 'dead_lettered';
+      }
+      if (tier >= this.options.topology.retryQueues.length) {
+        await this.deadLetter(
+          delivery,
+          'exhausted',
+          `gave up after ${delivery.attempt} attempts: ${reason}`,
+          orderingKey,
+        );
+        return 'dead_lettered';
+      }
+      this.options.logger.warn('message failed; retrying later', {
+        group: this.name,
+        attempt: delivery.attempt,
+        error: reason,
+      });
+      if (orderingKey !== undefined) {
+        await this.park(delivery, orderingKey, tier);
+      }
+      await this.republishToRetry(delivery, tier, delivery.attempt + 1, false, reason);
+      this.options.metrics.retried.inc({ queue: this.name, tier: String(tier) });
+      return 'retried';
+    } catch (handlingError) {
+      // Could not move the message (broker or database down): give it back; it will be redelivered.
+      this.options.logger.error('could not retry or dead-letter a message; requeueing it', {
+        group: this.name,
+        error: describeError(handlingError),
+        original: reason,
+      });
+      this.reject(delivery);
+      return 'requeued';
+    }
+  }
+
+  private async park(delivery: Delivery, orderingKey: string, tier: number): Promise<void> {
+    const envelopeId = String(delivery.message.properties.messageId ?? '');
+    await this.options.dataSource.query(
+      `INSERT INTO "${this.options.schema}".ordering_park (consumer, ordering_key, message_id, tier)
+       VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, message_id) DO UPDATE SET tier = EXCLUDED.tier`,
+      [this.name, orderingKey, envelopeId, tier],
+    );
+  }
+
+  private async republishToRetry(
+    delivery: Delivery,
+    tier: number,
+    nextAttempt: number,
+    heldBack: boolean,
+    error?: string,
+  ): Promise<void> {
+    const retryQueue = this.options.topology.retryQueues[tier];
+    if (!retryQueue) {
+      throw new Error(`no retry tier ${tier} in ${this.name}`);
+    }
+    const headers: Record<string, unknown> = {
+      ...delivery.message.properties.headers,
+      [ATTEMPT_HEADER]: nextAttempt,
+    };
+    if (heldBack) {
+      headers[HELD_BACK_HEADER] = true;
+    } else {
+      delete headers[HELD_BACK_HEADER];
+    }
+    if (error !== undefined) {
+      headers[ERROR_HEADER] = error;
+    }
+    await this.confirmSend('', retryQueue.name, delivery, headers);
+    this.ack(delivery);
+  }
+
+  private async deadLetter(
+    delivery: Delivery,
+    reason: DeadLetter['reason'],
+    error: string,
+    orderingKey: string | undefined,
+  ): Promise<void> {
+    this.options.logger.error('message dead-lettered', {
+      group: this.name,
+      reason,
+      error,
+      attempt: delivery.attempt,
+    });
+    const headers: Record<string, unknown> = {
+      ...delivery.message.properties.headers,
+      [ERROR_HEADER]: error,
+      [ERROR_CLASS_HEADER]: reason,
+      [ORIGINAL_QUEUE_HEADER]: delivery.queue,
+      [FAILED_AT_HEADER]: new Date().toISOString(),
+      [ATTEMPT_HEADER]: delivery.attempt,
+    };
+    delete headers[HELD_BACK_HEADER];
+    await this.confirmSend(DEAD_LETTER_EXCHANGE, this.name, delivery, headers);
+    if (orderingKey !== undefined && delivery.message.properties.messageId) {
+      // A dead message no longer blocks its conversation.
+      await this.options.dataSource.query(
+        `DELETE FROM "${this.options.schema}".ordering_park WHERE consumer = $1 AND message_id = $2`,
+        [this.name, String(delivery.message.properties.messageId)],
+      );
+    }
+    this.ack(delivery);
+    this.options.metrics.deadLettered.inc({ queue: this.name, reason });
+  }
+
+  private confirmSend(
+    exchange: string,
+    routingKey: string,
+    delivery: Delivery,
+    headers: Record<string, unknown>,
+  ): Promise<void> {
+    const channel = this.publishChannel;
+    if (!channel) {
+      return Promise.reject(new Error('publish channel unavailable'));
+    }
+    const { properties } = delivery.message;
+    const options: Options.Publish = {
+      persistent: true,
+      mandatory: false,
+      contentType: properties.contentType as string | undefined,
+      messageId: properties.messageId as string | undefined,
+      type: properties.type as string | undefined,
+      timestamp: properties.timestamp as number | undefined,
+      appId: properties.appId as string | undefined,
+      headers,
+    };
+    return new Promise((resolve, reject) => {
+      channel.publish(exchange, routingKey, delivery.message.content, options, (error: unknown) => {
+        if (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        } else {
+          resolve();
+        }
+      });
+    });
+  }
+
+  private ack(delivery: Delivery): void {
+    // The delivery tag belongs to the channel it came on; after a reconnection the broker has already
+    // requeued it and the inbox will swallow the redelivery.
+    if (!this.closedChannels.has(delivery.channel)) {
+      delivery.channel.ack(delivery.message);
+    }
+  }
+
+  private reject(delivery: Delivery): void {
+    if (!this.closedChannels.has(delivery.channel)) {
+      // reject (not nack) so that the quorum delivery limit counts it (engineering notes §3.5).
+      delivery.channel.reject(delivery.message, true);
+    }
+  }
+}
+
+function attemptOf(message: ConsumeMessage): number {
+  const value = Number(message.properties.headers?.[ATTEMPT_HEADER] ?? 1);
+  return Number.isInteger(value) && value >= 1 ? value : 1;
+}

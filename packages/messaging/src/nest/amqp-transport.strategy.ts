@@ -1,0 +1,55 @@
+import { Catch, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
+import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { lastValueFrom, throwError, type Observable } from 'rxjs';
+import type { MessageHandler } from '../consumer/message-context.js';
+import type { Messaging } from '../messaging.js';
+
+/**
+ * Nest's face of packages/messaging: handlers declared with `@ConsumeMessage` are dispatched by message
+ * type from the service's consumer groups; acking, retries, dead-lettering and the drain stay in
+ * Messaging, not in Nest (whose RMQ transport never acks a failed message and does not drain).
+ */
+export class AmqpTransportStrategy extends Server implements CustomTransportStrategy {
+  constructor(private readonly messaging: Messaging) {
+    super();
+  }
+
+  listen(callback: (...optionalParams: unknown[]) => unknown): void {
+    this.messaging.startConsumers((type) => this.resolve(type));
+    callback();
+  }
+
+  async close(): Promise<void> {
+    await this.messaging.stop();
+  }
+
+  on(): never {
+    throw new Error('AmqpTransportStrategy has no events to subscribe to; use Messaging.status()');
+  }
+
+  unwrap<T>(): T {
+    return this.messaging as T;
+  }
+
+  private resolve(type: string): MessageHandler | undefined {
+    const handler = this.getHandlerByPattern(type);
+    if (!handler) {
+      return undefined;
+    }
+    return async (envelope, context) => {
+      const result: unknown = await handler(envelope, context);
+      await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+    };
+  }
+}
+
+/**
+ * Nest's default RPC filter replaces every unknown error by "Internal server error", which would hide the
+ * error class that decides between retry and dead-letter. This filter hands the original error back.
+ */
+@Catch()
+export class RethrowRpcExceptionFilter implements RpcExceptionFilter<unknown> {
+  catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
+    return throwError(() => exception);
+  }
+}

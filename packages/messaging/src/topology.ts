@@ -1,0 +1,145 @@
+import type { RoutingKey } from '@inbox-bridge/shared';
+import type { Channel, Options } from 'amqplib';
+
+export const EVENTS_EXCHANGE = 'inbox-bridge.events';
+export const DEAD_LETTER_EXCHANGE = 'inbox-bridge.dlx';
+/** Header carrying the ordering key; the consistent-hash exchange of an ordered group hashes on it. */
+export const ORDERING_KEY_HEADER = 'x-ordering-key';
+export const ATTEMPT_HEADER = 'x-attempt';
+export const HELD_BACK_HEADER = 'x-held-back';
+export const ERROR_HEADER = 'x-error';
+export const ERROR_CLASS_HEADER = 'x-error-class';
+export const ORIGINAL_QUEUE_HEADER = 'x-original-queue';
+export const FAILED_AT_HEADER = 'x-failed-at';
+
+export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000, 30_000, 120_000, 600_000];
+export const DEFAULT_DELIVERY_LIMIT = 10;
+
+export interface ConsumerGroupSpec {
+  /** `<service>.<purpose>`, e.g. `gateway.inbound`. A wire name: never rename it casually. */
+  readonly name: string;
+  readonly routingKeys: readonly RoutingKey[];
+  /**
+   * Per-ordering-key order across replicas: messages are spread by a consistent hash of their ordering key
+   * over `shards` queues, each with a single active consumer. Omit for unordered competing consumers.
+   */
+  readonly ordered?: { readonly shards: number };
+  /** Delays of the retry tiers, shortest first; after the last one a transient failure is dead-lettered. */
+  readonly retryDelaysMs?: readonly number[];
+  /** Broker-side guard against crash loops (a message that kills the process never reaches our catch). */
+  readonly deliveryLimit?: number;
+}
+
+export interface ConsumerGroupTopology {
+  readonly spec: ConsumerGroupSpec;
+  /** Queues the group consumes: one, or one per shard. */
+  readonly workQueues: readonly string[];
+  readonly retryQueues: readonly { readonly name: string; readonly delayMs: number }[];
+  readonly deadLetterQueue: string;
+  /** Where an expired retry goes back to: the hash exchange of an ordered group, or the default exchange. */
+  readonly hashExchange?: string;
+}
+
+export function formatDelay(ms: number): string {
+  if (ms % 3_600_000 === 0) {
+    return `${ms / 3_600_000}h`;
+  }
+  if (ms % 60_000 === 0) {
+    return `${ms / 60_000}m`;
+  }
+  if (ms % 1_000 === 0) {
+    return `${ms / 1_000}s`;
+  }
+  return `${ms}ms`;
+}
+
+export function describeConsumerGroup(spec: ConsumerGroupSpec): ConsumerGroupTopology {
+  if (!/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/.test(spec.name)) {
+    throw new Error(`consumer group name "${spec.name}" must look like <service>.<purpose>`);
+  }
+  const shards = spec.ordered?.shards;
+  if (shards !== undefined && (!Number.isInteger(shards) || shards < 1 || shards > 64)) {
+    throw new Error(`consumer group ${spec.name}: shards must be an integer between 1 and 64`);
+  }
+  const delays = spec.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+  if (delays.some((d, i) => !Number.isInteger(d) || d <= 0 || (i > 0 && d < (delays[i - 1] ?? 0)))) {
+    throw new Error(`consumer group ${spec.name}: retry delays must be positive integers in ascending order`);
+  }
+  return {
+    spec,
+    workQueues:
+      shards === undefined
+        ? [spec.name]
+        : Array.from({ length: shards }, (_, i) => `${spec.name}.shard-${i}`),
+    retryQueues: delays.map((delayMs) => ({ name: `${spec.name}.retry.${formatDelay(delayMs)}`, delayMs })),
+    deadLetterQueue: `${spec.name}.dlq`,
+    ...(shards === undefined ? {} : { hashExchange: `${spec.name}.hash` }),
+  };
+}
+
+const quorum = { 'x-queue-type': 'quorum' } as const;
+
+/**
+ * Declares the whole durable topology of one consumer group. Idempotent: every service may run it at boot;
+ * arguments are fixed by the spec, so two declarations never disagree.
+ */
+export async function declareConsumerGroup(channel: Channel, topology: ConsumerGroupTopology): Promise<void> {
+  const { spec } = topology;
+  await declareExchanges(channel);
+  await channel.assertQueue(topology.deadLetterQueue, { durable: true, arguments: { ...quorum } });
+  await channel.bindQueue(topology.deadLetterQueue, DEAD_LETTER_EXCHANGE, spec.name);
+
+  const workQueueArguments: Options.AssertQueue['arguments'] = {
+    ...quorum,
+    'x-delivery-limit': spec.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT,
+    'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
+    'x-dead-letter-routing-key': spec.name,
+  };
+  if (topology.hashExchange) {
+    await channel.assertExchange(topology.hashExchange, 'x-consistent-hash', {
+      durable: true,
+      arguments: { 'hash-header': ORDERING_KEY_HEADER },
+    });
+    for (const key of spec.routingKeys) {
+      await channel.bindExchange(topology.hashExchange, EVENTS_EXCHANGE, key);
+    }
+    for (const queue of topology.workQueues) {
+      await channel.assertQueue(queue, {
+        durable: true,
+        arguments: { ...workQueueArguments, 'x-single-active-consumer': true },
+      });
+      // The binding key of a consistent-hash exchange is the shard's weight.
+      await channel.bindQueue(queue, topology.hashExchange, '1');
+    }
+  } else {
+    const [queue] = topology.workQueues;
+    if (queue === undefined) {
+      throw new Error(`consumer group ${spec.name} has no work queue`);
+    }
+    await channel.assertQueue(queue, { durable: true, arguments: workQueueArguments });
+    for (const key of spec.routingKeys) {
+      await channel.bindQueue(queue, EVENTS_EXCHANGE, key);
+    }
+  }
+
+  for (const retry of topology.retryQueues) {
+    await channel.assertQueue(retry.name, {
+      durable: true,
+      arguments: {
+        ...quorum,
+        'x-message-ttl': retry.delayMs,
+        // Expiry is dead-lettering: back to the group only, never through the topic exchange (which would
+        // hand the retry to every other subscriber again). Ordered groups re-hash to the same shard.
+        'x-dead-letter-exchange': topology.hashExchange ?? '',
+        ...(topology.hashExchange ? {} : { 'x-dead-letter-routing-key': topology.workQueues[0] }),
+        'x-dead-letter-strategy': 'at-least-once',
+        'x-overflow': 'reject-publish',
+      },
+    });
+  }
+}
+
+export async function declareExchanges(channel: Channel): Promise<void> {
+  await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
+  await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
+}

@@ -1,0 +1,228 @@
+import { RoutingKeys } from '@inbox-bridge/shared';
+import { expectEventually, TcpProxy, testAmqpUrl } from '@inbox-bridge/testing';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { EVENTS_EXCHANGE, ORDERING_KEY_HEADER, TransientError } from '../src/index.js';
+import {
+  createTestBed,
+  publishThroughOutbox,
+  receivedPayload,
+  recordEffect,
+  type TestBed,
+} from './fixtures.js';
+
+const group = { name: 'test.inbound', routingKeys: [RoutingKeys.ProviderMessageReceivedV1] };
+
+describe('outbox → RabbitMQ → inbox consumer', () => {
+  let bed: TestBed;
+
+  afterEach(async () => {
+    await bed.dispose();
+  });
+
+  it('publishes an event committed with its state change and handles it once', async () => {
+    bed = await createTestBed('deliver');
+    const messaging = await bed.startService({
+      groups: [group],
+      handlers: { [RoutingKeys.ProviderMessageReceivedV1]: (_e, ctx) => recordEffect(ctx, 'c1') },
+    });
+
+    const messageId = await publishThroughOutbox(bed, messaging, { conversationKey: 'conv-1', text: '1' });
+
+    await expectEventually(async () => expect(await bed.effects()).toHaveLength(1));
+    const [effect] = await bed.effects();
+    expect(effect).toMatchObject({ message_id: messageId, attempt: 1 });
+    await expectEventually(async () => expect(await messaging.relay.pendingCount()).toBe(0));
+  });
+
+  it('publishes nothing when the producing transaction rolls back', async () => {
+    bed = await createTestBed('rollback');
+    const messaging = await bed.startService({
+      groups: [group],
+      handlers: { [RoutingKeys.ProviderMessageReceivedV1]: (_e, ctx) => recordEffect(ctx, 'c1') },
+    });
+
+    await expect(
+      bed.db.dataSource.transaction(async (manager) => {
+        await messaging.outbox.publish(
+          manager,
+          RoutingKeys.ProviderMessageReceivedV1,
+          receivedPayload({ conversationKey: 'c', text: '1' }),
+          { portalId: 1 },
+        );
+        throw new Error('business rule failed');
+      }),
+    ).rejects.toThrow('business rule failed');
+    const committed = await publishThroughOutbox(bed, messaging, { conversationKey: 'c', text: '2' });
+
+    await expectEventually(async () => expect(await bed.effects()).toHaveLength(1));
+    expect((await bed.effects())[0]?.message_id).toBe(committed);
+    const notes: unknown[] = await bed.db.dataSource.query(`SELECT * FROM "${bed.db.schema}".notes`);
+    expect(notes).toHaveLength(1);
+  });
+
+  it('refuses to publish a payload that violates its contract', async () => {
+    bed = await createTestBed('contract');
+    const messaging = await bed.startService({});
+    await expect(
+      bed.db.dataSource.transaction((manager) =>
+        messaging.outbox.publish(
+          manager,
+          RoutingKeys.ProviderMessageReceivedV1,
+          { ...receivedPayload({ conversationKey: 'c', text: '1' }), channelAccountId: '' },
+          { portalId: 1 },
+        ),
+      ),
+    ).rejects.toThrow(/payload\.channelAccountId/);
+    expect(await messaging.relay.pendingCount()).toBe(0);
+  });
+
+  it('handles a message delivered twice (same messageId) exactly once', async () => {
+    bed = await createTestBed('dupe');
+    const messaging = await bed.startService({
+      groups: [group],
+      handlers: { [RoutingKeys.ProviderMessageReceivedV1]: (_e, ctx) => recordEffect(ctx, 'c1') },
+    });
+    await messaging.connection.waitUntilConnected(5_000);
+    await expectEventually(() => messaging.status().consumerGroups['test.inbound']?.consuming === true);
+
+    const envelope = {
+      messageId: randomUUID(),
+      correlationId: 'corr-dupe',
+      causationId: null,
+      occurredAt: new Date().toISOString(),
+      portalId: 7,
+      type: RoutingKeys.ProviderMessageReceivedV1,
+      payload: receivedPayload({ conversationKey: 'dupe', text: '1' }),
+    };
+    const raw = await bed.raw();
+    const channel = await raw.createConfirmChannel();
+    for (let i = 0; i < 2; i += 1) {
+      channel.publish(EVENTS_EXCHANGE, envelope.type, Buffer.from(JSON.stringify(envelope)), {
+        persistent: true,
+        messageId: envelope.messageId,
+        headers: { [ORDERING_KEY_HEADER]: 'dupe' },
+      });
+    }
+    await channel.waitForConfirms();
+
+    await expectEventually(async () => {
+      const q = await channel.checkQueue('test.inbound');
+      expect(q.messageCount).toBe(0);
+      expect(messaging.metrics.consumed.get()).toBeDefined();
+      const outcomes = (await messaging.metrics.consumed.get()).values.map((v) => v.labels['outcome']);
+      expect(outcomes).toEqual(expect.arrayContaining(['processed', 'duplicate']));
+    });
+    expect(await bed.effects()).toHaveLength(1);
+  });
+
+  it('redelivers a message whose consumer lost its connection before the ack, with one effect', async () => {
+    bed = await createTestBed('killed');
+    const proxy = await new TcpProxy('127.0.0.1', Number(new URL(testAmqpUrl).port || 5672)).start();
+    try {
+      let releaseFirst: () => void = () => undefined;
+      const firstAttemptBlocked = new Promise<void>((resolve) => {
+        releaseFirst = resolve;
+      });
+      let deliveries = 0;
+      let handlerEntered: () => void = () => undefined;
+      const entered = new Promise<void>((resolve) => {
+        handlerEntered = resolve;
+      });
+      const consumer = await bed.startService({
+        amqpUrl: proxy.via(bed.vhost.url),
+        groups: [group],
+        handlers: {
+          [RoutingKeys.ProviderMessageReceivedV1]: async (_e, ctx) => {
+            deliveries += 1;
+            await recordEffect(ctx, 'c1');
+            if (deliveries === 1) {
+              handlerEntered();
+              await firstAttemptBlocked;
+            }
+          },
+        },
+      });
+      const producer = await bed.startService({});
+      await expectEventually(() => consumer.status().consumerGroups['test.inbound']?.consuming === true);
+
+      await publishThroughOutbox(bed, producer, { conversationKey: 'k', text: '1' });
+      await entered;
+      proxy.cut(); // the consumer's connection dies while the handler runs: no ack can reach the broker
+      proxy.restore();
+      releaseFirst(); // the first attempt commits its effect, then cannot ack
+
+      await expectEventually(() => deliveries >= 2, { description: 'redelivery after reconnect' });
+      await expectEventually(async () => {
+        const raw = await bed.raw();
+        const ch = await raw.createChannel();
+        const q = await ch.checkQueue('test.inbound');
+        await ch.close();
+        return q.messageCount === 0 && consumer.status().consumerGroups['test.inbound']?.inflight === 0;
+      });
+      expect(await bed.effects()).toHaveLength(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('publishes events committed while the broker is unreachable once it returns, losing none', async () => {
+    bed = await createTestBed('outage');
+    const proxy = await new TcpProxy('127.0.0.1', Number(new URL(testAmqpUrl).port || 5672)).start();
+    try {
+      const consumer = await bed.startService({
+        groups: [group],
+        handlers: { [RoutingKeys.ProviderMessageReceivedV1]: (_e, ctx) => recordEffect(ctx, 'c1') },
+      });
+      await expectEventually(() => consumer.status().consumerGroups['test.inbound']?.consuming === true);
+      // The consumer's own relay must not publish for this test: stop it, the producer has the broker cut.
+      await consumer.relay.stop(0);
+      const producer = await bed.startService({ amqpUrl: proxy.via(bed.vhost.url) });
+      await producer.connection.waitUntilConnected(5_000);
+      await expectEventually(() => producer.relay.leader);
+
+      proxy.cut();
+      const ids: string[] = [];
+      for (let i = 0; i < 50; i += 1) {
+        ids.push(
+          await publishThroughOutbox(bed, producer, { conversationKey: `c${i % 5}`, text: String(i + 1) }),
+        );
+      }
+      expect(await producer.relay.pendingCount()).toBe(50);
+      expect(await bed.effects()).toHaveLength(0);
+
+      proxy.restore();
+      await expectEventually(async () => expect(await bed.effects()).toHaveLength(50), { timeoutMs: 30_000 });
+      const handled = (await bed.effects()).map((e) => e.message_id).sort();
+      expect(handled).toEqual([...ids].sort());
+      await expectEventually(async () => expect(await producer.relay.pendingCount()).toBe(0));
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('retries a transient failure after the tier delay, then succeeds once', async () => {
+    bed = await createTestBed('transient');
+    const attempts: { attempt: number; at: number }[] = [];
+    const messaging = await bed.startService({
+      groups: [{ ...group, retryDelaysMs: [1_000, 2_000] }],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (_e, ctx) => {
+          attempts.push({ attempt: ctx.attempt, at: Date.now() });
+          if (ctx.attempt === 1) {
+            throw new TransientError('HubSpot answered 503');
+          }
+          await recordEffect(ctx, 'c1');
+        },
+      },
+    });
+    await publishThroughOutbox(bed, messaging, { conversationKey: 'k', text: '1' });
+
+    await expectEventually(async () => expect(await bed.effects()).toHaveLength(1));
+    expect(attempts.map((a) => a.attempt)).toEqual([1, 2]);
+    const waited = (attempts[1]?.at ?? 0) - (attempts[0]?.at ?? 0);
+    expect(waited).toBeGreaterThanOrEqual(950);
+    expect(waited).toBeLessThan(4_000);
+    expect((await messaging.metrics.retried.get()).values[0]?.value).toBe(1);
+  });
+});

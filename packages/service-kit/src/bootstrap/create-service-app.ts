@@ -1,0 +1,74 @@
+import { Logger as NestLogger, type Type } from '@nestjs/common';
+import { NestFactory, type IEntryNestModule } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import type { z } from 'zod';
+import { redactConfig } from '../config/redact-config.js';
+import { ProblemDetailsFilter } from '../errors/problem-details.filter.js';
+import { DrainState } from '../health/drain-state.js';
+import { DrainAwareExpressAdapter } from './drain-aware-express-adapter.js';
+
+export interface CreateServiceAppOptions<TConfig extends object> {
+  /** The validated config; with `configSchema` it is logged once at boot, secrets redacted. */
+  readonly config: TConfig;
+  readonly configSchema?: z.ZodObject;
+  /** JSON and urlencoded body size limit; default `1mb`. */
+  readonly bodyLimit?: string;
+}
+
+/**
+ * Creates the HTTP app with the conventions every service shares: pino logger (when `LoggingModule` is
+ * imported), raw bodies kept for signature checks, problem+json errors, body limits, shutdown hooks on
+ * SIGTERM/SIGINT, and draining as the first shutdown step. The caller connects microservices and listens.
+ */
+export async function createServiceApp<TConfig extends object>(
+  appModule: IEntryNestModule,
+  options: CreateServiceAppOptions<TConfig>,
+): Promise<NestExpressApplication> {
+  const adapter = new DrainAwareExpressAdapter();
+  // NestApplicationOptions is declared as a class of plain fields; an object literal is the documented usage.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
+  const app = await NestFactory.create<NestExpressApplication>(appModule, adapter, {
+    bufferLogs: true,
+    rawBody: true,
+    // Bootstrap errors reject (so main.ts decides how to report and exit) instead of process.exit(1).
+    abortOnError: false,
+  });
+
+  const logger = tryGet(app, Logger);
+  if (logger === undefined) {
+    app.flushLogs();
+  } else {
+    app.useLogger(logger);
+  }
+
+  const drainState = tryGet(app, DrainState);
+  if (drainState !== undefined) {
+    adapter.onBeforeClose(() => {
+      drainState.startDraining();
+    });
+  }
+
+  const bodyLimit = options.bodyLimit ?? '1mb';
+  app.useBodyParser('json', { limit: bodyLimit });
+  app.useBodyParser('urlencoded', { limit: bodyLimit, extended: true });
+  app.disable('x-powered-by');
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+
+  if (options.configSchema !== undefined) {
+    new NestLogger('Config').log(
+      { config: redactConfig(options.config, options.configSchema) },
+      'configuration loaded',
+    );
+  }
+  return app;
+}
+
+function tryGet<T>(app: NestExpressApplication, token: Type<T>): T | undefined {
+  try {
+    return app.get(token, { strict: false });
+  } catch {
+    return undefined;
+  }
+}

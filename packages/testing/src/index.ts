@@ -1,0 +1,3 @@
+export * from './eventually.js';
+export * from './tcp-proxy.js';
+export * from './test-environment.js';
