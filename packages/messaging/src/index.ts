@@ -3,6 +3,7 @@ export * from './cli/dead-letters.js';
 export * from './consumer/consumer-group-runner.js';
 export * from './consumer/keyed-serializer.js';
 export * from './consumer/message-context.js';
+export * from './consumer/shard-ownership.js';
 export * from './correlation-context.js';
 export * from './errors.js';
 export * from './logger.js';

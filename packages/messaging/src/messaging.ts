@@ -95,6 +95,7 @@ export class Messaging {
         connection: this.connection,
         dataSource: this.options.dataSource,
         schema: this.options.schema,
+        databaseUrl: this.options.databaseUrl,
         outbox: this.outbox,
         resolveHandler,
         metrics: this.metrics,

@@ -20,12 +20,16 @@ import {
 } from '../topology.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import type { MessageContext, MessageHandler } from './message-context.js';
+import { ShardOwnership } from './shard-ownership.js';
 
 export interface ConsumerGroupRunnerOptions {
   readonly topology: ConsumerGroupTopology;
   readonly connection: AmqpConnection;
   readonly dataSource: DataSource;
   readonly schema: string;
+  /** For the session that holds shard locks of ordered groups. */
+  readonly databaseUrl: string;
+  readonly rebalanceIntervalMs?: number;
   readonly outbox: OutboxWriter;
   readonly resolveHandler: (type: string) => MessageHandler | undefined;
   readonly metrics: MessagingMetrics;
@@ -63,30 +67,60 @@ class DeadLetter extends Error {
 export class ConsumerGroupRunner {
   private channel: Channel | undefined;
   private publishChannel: ConfirmChannel | undefined;
-  private consumerTags: string[] = [];
-  private readonly inflight = new Set<Promise<void>>();
+  /** Queues this replica should consume: all work queues, or the shards it owns in an ordered group. */
+  private readonly wanted = new Set<string>();
+  private readonly consumerTags = new Map<string, string>();
+  private readonly inflight = new Map<string, Set<Promise<void>>>();
   private readonly serializer = new KeyedSerializer();
   private readonly closedChannels = new WeakSet<Channel>();
+  private readonly shards: ShardOwnership | undefined;
   private stopping = false;
   private started = false;
 
-  constructor(private readonly options: ConsumerGroupRunnerOptions) {}
+  constructor(private readonly options: ConsumerGroupRunnerOptions) {
+    const { topology } = options;
+    if (topology.hashExchange) {
+      this.shards = new ShardOwnership({
+        databaseUrl: options.databaseUrl,
+        schema: options.schema,
+        group: topology.spec.name,
+        shards: topology.workQueues.length,
+        logger: options.logger,
+        ...(options.rebalanceIntervalMs === undefined
+          ? {}
+          : { rebalanceIntervalMs: options.rebalanceIntervalMs }),
+        acquire: (shard) => this.subscribe(this.workQueue(shard)),
+        release: (shard) => this.unsubscribe(this.workQueue(shard)),
+      });
+    }
+  }
 
   get name(): string {
     return this.options.topology.spec.name;
   }
 
-  /** True when connected and consuming every work queue of the group. */
+  /** True when connected and consuming what this replica should (for an ordered group: its shard share). */
   get isConsuming(): boolean {
-    return (
-      this.channel !== undefined &&
-      this.consumerTags.length === this.options.topology.workQueues.length &&
-      !this.stopping
-    );
+    if (this.stopping || this.channel === undefined) {
+      return false;
+    }
+    if (this.shards && !this.shards.healthy) {
+      return false;
+    }
+    return [...this.wanted].every((queue) => this.consumerTags.has(queue));
   }
 
   get inflightCount(): number {
-    return this.inflight.size;
+    let count = 0;
+    for (const set of this.inflight.values()) {
+      count += set.size;
+    }
+    return count;
+  }
+
+  /** Shards of an ordered group this replica consumes now. */
+  get ownedShards(): readonly number[] {
+    return this.shards?.ownedShards ?? [];
   }
 
   start(): void {
@@ -94,6 +128,13 @@ export class ConsumerGroupRunner {
       return;
     }
     this.started = true;
+    if (this.shards) {
+      this.shards.start();
+    } else {
+      for (const queue of this.options.topology.workQueues) {
+        this.wanted.add(queue);
+      }
+    }
     this.options.connection.onConnected(async (model) => {
       if (this.stopping) {
         return;
@@ -109,7 +150,7 @@ export class ConsumerGroupRunner {
           if (this.channel === ch || this.publishChannel === ch) {
             this.channel = undefined;
             this.publishChannel = undefined;
-            this.consumerTags = [];
+            this.consumerTags.clear();
             if (!this.stopping && this.options.connection.current === model) {
               // A channel closed by the broker while the connection lives: start over on a new connection.
               void model.close().catch(() => undefined);
@@ -127,21 +168,11 @@ export class ConsumerGroupRunner {
       await channel.prefetch(this.options.prefetch ?? 20);
       this.channel = channel;
       this.publishChannel = publishChannel;
-      const tags: string[] = [];
-      for (const queue of this.options.topology.workQueues) {
-        const { consumerTag } = await channel.consume(
-          queue,
-          (message) => {
-            if (message) {
-              this.track(this.onDelivery(channel, queue, message));
-            }
-          },
-          { noAck: false },
-        );
-        tags.push(consumerTag);
+      for (const queue of this.wanted) {
+        await this.consume(channel, queue);
       }
-      this.consumerTags = tags;
-      this.options.logger.info('consuming', { group: this.name, queues: this.options.topology.workQueues });
+      this.shards?.nudge();
+      this.options.logger.info('consuming', { group: this.name, queues: [...this.wanted] });
     });
   }
 
@@ -150,28 +181,81 @@ export class ConsumerGroupRunner {
     this.stopping = true;
     const channel = this.channel;
     if (channel && !this.closedChannels.has(channel)) {
-      await Promise.all(this.consumerTags.map((tag) => channel.cancel(tag).catch(() => undefined)));
+      await Promise.all(
+        [...this.consumerTags.values()].map((tag) => channel.cancel(tag).catch(() => undefined)),
+      );
     }
-    this.consumerTags = [];
+    this.consumerTags.clear();
+    const all = [...this.inflight.values()].flatMap((set) => [...set]);
     const drained = await Promise.race([
-      Promise.allSettled([...this.inflight]).then(() => true),
+      Promise.allSettled(all).then(() => true),
       new Promise<false>((resolve) => setTimeout(() => resolve(false), deadlineMs).unref()),
     ]);
     if (!drained) {
       this.options.logger.warn('drain deadline reached; unfinished messages go back to the queue', {
         group: this.name,
-        inflight: this.inflight.size,
+        inflight: this.inflightCount,
       });
     }
+    await this.shards?.stop();
     await this.channel?.close().catch(() => undefined);
     await this.publishChannel?.close().catch(() => undefined);
     this.channel = undefined;
     this.publishChannel = undefined;
   }
 
-  private track(work: Promise<void>): void {
-    this.inflight.add(work);
-    void work.finally(() => this.inflight.delete(work));
+  private workQueue(shard: number): string {
+    const queue = this.options.topology.workQueues[shard];
+    if (queue === undefined) {
+      throw new Error(`${this.name} has no shard ${shard}`);
+    }
+    return queue;
+  }
+
+  private async subscribe(queue: string): Promise<void> {
+    this.wanted.add(queue);
+    const channel = this.channel;
+    if (channel && !this.closedChannels.has(channel) && !this.stopping) {
+      await this.consume(channel, queue);
+    }
+  }
+
+  private async unsubscribe(queue: string): Promise<void> {
+    this.wanted.delete(queue);
+    const tag = this.consumerTags.get(queue);
+    this.consumerTags.delete(queue);
+    const channel = this.channel;
+    if (tag && channel && !this.closedChannels.has(channel)) {
+      await channel.cancel(tag).catch(() => undefined);
+    }
+    // Ownership moves only after this replica finished what it received from the queue.
+    await Promise.allSettled([...(this.inflight.get(queue) ?? [])]);
+  }
+
+  private async consume(channel: Channel, queue: string): Promise<void> {
+    if (this.consumerTags.has(queue)) {
+      return;
+    }
+    const { consumerTag } = await channel.consume(
+      queue,
+      (message) => {
+        if (message) {
+          this.track(queue, this.onDelivery(channel, queue, message));
+        }
+      },
+      { noAck: false },
+    );
+    this.consumerTags.set(queue, consumerTag);
+  }
+
+  private track(queue: string, work: Promise<void>): void {
+    let set = this.inflight.get(queue);
+    if (!set) {
+      set = new Set();
+      this.inflight.set(queue, set);
+    }
+    set.add(work);
+    void work.finally(() => set.delete(work));
   }
 
   private async onDelivery(channel: Channel, queue: string, message: ConsumeMessage): Promise<void> {

@@ -1,0 +1,166 @@
+import pg from 'pg';
+import type { MessagingLogger } from '../logger.js';
+
+export interface ShardOwnershipOptions {
+  readonly databaseUrl: string;
+  readonly schema: string;
+  readonly group: string;
+  readonly shards: number;
+  readonly logger: MessagingLogger;
+  readonly rebalanceIntervalMs?: number;
+  /** Start consuming a shard this replica now owns. */
+  readonly acquire: (shard: number) => Promise<void>;
+  /** Stop consuming a shard and finish its in-flight messages before ownership is given up. */
+  readonly release: (shard: number) => Promise<void>;
+}
+
+/**
+ * Spreads the shards of an ordered consumer group fairly over its replicas. Each replica holds a PostgreSQL
+ * advisory lock per shard it consumes, on a session whose application_name marks it as a member; the member
+ * count gives the fair share. A replica that dies loses its session and so its locks, and the others pick up
+ * its shards at their next rebalance. The queues' single-active-consumer flag stays the safety net: even a
+ * replica that lost its session unnoticed cannot consume a shard at the same time as its new owner.
+ */
+export class ShardOwnership {
+  private client: pg.Client | undefined;
+  private readonly owned = new Set<number>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: ShardOwnershipOptions) {}
+
+  get ownedShards(): readonly number[] {
+    return [...this.owned].sort((a, b) => a - b);
+  }
+
+  get healthy(): boolean {
+    return this.client !== undefined;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Run a rebalance now (e.g. after the broker connection came back). */
+  nudge(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    for (const shard of this.ownedShards) {
+      await this.options.release(shard).catch(() => undefined);
+    }
+    this.owned.clear();
+    await this.client?.end().catch(() => undefined);
+    this.client = undefined;
+  }
+
+  private get memberName(): string {
+    return `shards:${this.options.schema}:${this.options.group}`.slice(0, 63);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) {
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.rebalance()
+        .catch((error: unknown) => {
+          this.options.logger.warn('shard rebalance failed', {
+            group: this.options.group,
+            error: String(error),
+          });
+        })
+        .finally(() => {
+          this.running = undefined;
+          this.schedule(this.options.rebalanceIntervalMs ?? 2_000);
+        });
+    }, delayMs);
+  }
+
+  private async session(): Promise<pg.Client> {
+    if (this.client) {
+      return this.client;
+    }
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      application_name: this.memberName,
+    });
+    const lost = (): void => {
+      if (this.client === client) {
+        this.client = undefined;
+        void this.loseAll();
+      }
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    await client.connect();
+    this.client = client;
+    return client;
+  }
+
+  /** The session died: its locks are gone, so stop consuming everything until we own shards again. */
+  private async loseAll(): Promise<void> {
+    const shards = this.ownedShards;
+    this.owned.clear();
+    for (const shard of shards) {
+      await this.options.release(shard).catch(() => undefined);
+    }
+  }
+
+  private lockKey(shard: number): string {
+    return `inbox-bridge.shard.${this.options.schema}.${this.options.group}.${shard}`;
+  }
+
+  private async rebalance(): Promise<void> {
+    if (this.stopped) {
+      return;
+    }
+    const client = await this.session();
+    const members = await client.query<{ n: string }>(
+      'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1',
+      [this.memberName],
+    );
+    const replicas = Math.max(1, Number(members.rows[0]?.n ?? 1));
+    const fairShare = Math.ceil(this.options.shards / replicas);
+
+    for (const shard of [...this.ownedShards].reverse()) {
+      if (this.owned.size <= fairShare) {
+        break;
+      }
+      this.owned.delete(shard);
+      await this.options.release(shard);
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [this.lockKey(shard)]);
+      this.options.logger.info('released shard', { group: this.options.group, shard, replicas });
+    }
+
+    const candidates = Array.from({ length: this.options.shards }, (_, i) => i)
+      .filter((shard) => !this.owned.has(shard))
+      .sort(() => Math.random() - 0.5);
+    for (const shard of candidates) {
+      if (this.owned.size >= fairShare || this.stopped) {
+        break;
+      }
+      const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+        this.lockKey(shard),
+      ]);
+      if (locked.rows[0]?.ok) {
+        this.owned.add(shard);
+        try {
+          await this.options.acquire(shard);
+          this.options.logger.info('acquired shard', { group: this.options.group, shard, replicas });
+        } catch (error) {
+          this.owned.delete(shard);
+          await client.query('SELECT pg_advisory_unlock(hashtext($1))', [this.lockKey(shard)]);
+          throw error;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,165 @@
+import { exampleGatewayMessagePublishedV1, RoutingKeys } from '@inbox-bridge/shared';
+import { expectEventually } from '@inbox-bridge/testing';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import {
+  EVENTS_EXCHANGE,
+  listDeadLetters,
+  PermanentError,
+  replayDeadLetters,
+  TransientError,
+} from '../src/index.js';
+import { createTestBed, publishThroughOutbox, recordEffect, type TestBed } from './fixtures.js';
+
+const group = {
+  name: 'test.poison',
+  routingKeys: [RoutingKeys.ProviderMessageReceivedV1],
+  retryDelaysMs: [200, 400],
+};
+
+describe('failures: retry tiers, dead letters and replay', () => {
+  let bed: TestBed;
+
+  afterEach(async () => {
+    await bed.dispose();
+  });
+
+  it('dead-letters a message that keeps failing after the last tier, with the reason, and replays it', async () => {
+    bed = await createTestBed('poison');
+    let broken = true;
+    const attempts: number[] = [];
+    const messaging = await bed.startService({
+      groups: [group],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (_e, ctx) => {
+          attempts.push(ctx.attempt);
+          if (broken) {
+            throw new TransientError('HubSpot answered 503 Service Unavailable');
+          }
+          await recordEffect(ctx, 'c1');
+        },
+      },
+    });
+    const messageId = await publishThroughOutbox(bed, messaging, { conversationKey: 'k', text: '1' });
+
+    const raw = await bed.raw();
+    const dead = await expectEventually(async () => {
+      const channel = await raw.createChannel();
+      const letters = await listDeadLetters(channel, group.name);
+      await channel.close();
+      expect(letters).toHaveLength(1);
+      return letters[0];
+    });
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(dead).toMatchObject({
+      messageId,
+      errorClass: 'exhausted',
+      originalQueue: 'test.poison',
+      attempts: 3,
+    });
+    expect(dead?.error).toContain('HubSpot answered 503');
+    expect(await bed.effects()).toHaveLength(0);
+    expect((await messaging.metrics.deadLettered.get()).values[0]).toMatchObject({
+      value: 1,
+      labels: { queue: 'test.poison', reason: 'exhausted' },
+    });
+
+    broken = false;
+    const replayChannel = await raw.createConfirmChannel();
+    const result = await replayDeadLetters(replayChannel, group.name);
+    expect(result).toEqual({ replayed: [messageId], kept: 0 });
+
+    await expectEventually(async () => expect(await bed.effects()).toHaveLength(1));
+    expect((await bed.effects())[0]).toMatchObject({ message_id: messageId, attempt: 1 });
+    const check = await raw.createChannel();
+    expect((await check.checkQueue('test.poison.dlq')).messageCount).toBe(0);
+  });
+
+  it('dead-letters a permanent failure at once, without retrying', async () => {
+    bed = await createTestBed('permanent');
+    const attempts: number[] = [];
+    const messaging = await bed.startService({
+      groups: [group],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: (_e, ctx) => {
+          attempts.push(ctx.attempt);
+          return Promise.reject(
+            new PermanentError('unknown channel account ca-1', 'UNKNOWN_CHANNEL_ACCOUNT'),
+          );
+        },
+      },
+    });
+    await publishThroughOutbox(bed, messaging, { conversationKey: 'k', text: '1' });
+
+    const raw = await bed.raw();
+    const [letter] = await expectEventually(async () => {
+      const channel = await raw.createChannel();
+      const letters = await listDeadLetters(channel, group.name);
+      await channel.close();
+      expect(letters).toHaveLength(1);
+      return letters;
+    });
+    expect(attempts).toEqual([1]);
+    expect(letter).toMatchObject({ errorClass: 'permanent' });
+    expect(letter?.error).toContain('unknown channel account ca-1');
+  });
+
+  it('dead-letters bodies that break the contract and types nobody handles, naming the problem', async () => {
+    bed = await createTestBed('contract');
+    const messaging = await bed.startService({
+      groups: [
+        {
+          ...group,
+          routingKeys: [RoutingKeys.ProviderMessageReceivedV1, RoutingKeys.GatewayMessagePublishedV1],
+        },
+      ],
+      handlers: { [RoutingKeys.ProviderMessageReceivedV1]: (_e, ctx) => recordEffect(ctx, 'c1') },
+    });
+    await expectEventually(() => messaging.status().consumerGroups['test.poison']?.consuming === true);
+    const raw = await bed.raw();
+    const channel = await raw.createConfirmChannel();
+    const send = (routingKey: string, body: string, messageId: string): void => {
+      channel.publish(EVENTS_EXCHANGE, routingKey, Buffer.from(body), { persistent: true, messageId });
+    };
+    send(RoutingKeys.ProviderMessageReceivedV1, '{not json', 'm-not-json');
+    send(
+      RoutingKeys.ProviderMessageReceivedV1,
+      JSON.stringify({
+        messageId: randomUUID(),
+        correlationId: 'c',
+        causationId: null,
+        occurredAt: new Date().toISOString(),
+        portalId: 1,
+        type: RoutingKeys.ProviderMessageReceivedV1,
+        payload: { channelAccountId: 'ca-1' },
+      }),
+      'm-bad-payload',
+    );
+    const unhandled = {
+      messageId: randomUUID(),
+      correlationId: 'c',
+      causationId: null,
+      occurredAt: new Date().toISOString(),
+      portalId: 1,
+      type: RoutingKeys.GatewayMessagePublishedV1,
+      payload: exampleGatewayMessagePublishedV1(),
+    };
+    send(RoutingKeys.GatewayMessagePublishedV1, JSON.stringify(unhandled), 'm-unhandled');
+    await channel.waitForConfirms();
+
+    const letters = await expectEventually(async () => {
+      const ch = await raw.createChannel();
+      const found = await listDeadLetters(ch, group.name);
+      await ch.close();
+      expect(found).toHaveLength(3);
+      return found;
+    });
+    const byId = Object.fromEntries(letters.map((l) => [l.messageId, l]));
+    expect(byId['m-not-json']).toMatchObject({ errorClass: 'contract', error: 'body is not JSON' });
+    expect(byId['m-bad-payload']?.errorClass).toBe('contract');
+    expect(byId['m-bad-payload']?.error).toMatch(/payload\.conversationKey/);
+    expect(byId['m-unhandled']?.errorClass).toBe('no_handler');
+    expect(byId['m-unhandled']?.error).toContain(RoutingKeys.GatewayMessagePublishedV1);
+    expect(await bed.effects()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,102 @@
+import { RoutingKeys } from '@inbox-bridge/shared';
+import { delay, expectEventually } from '@inbox-bridge/testing';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { TransientError, type Messaging } from '../src/index.js';
+import {
+  createTestBed,
+  publishThroughOutbox,
+  recordEffect,
+  type TestBed,
+  type TestHandler,
+} from './fixtures.js';
+
+const orderedGroup = {
+  name: 'test.ordered',
+  routingKeys: [RoutingKeys.ProviderMessageReceivedV1],
+  ordered: { shards: 4 },
+  retryDelaysMs: [300, 600, 1_200],
+};
+
+describe('per-conversation order with several consumer instances', () => {
+  let bed: TestBed;
+
+  afterEach(async () => {
+    await bed.dispose();
+  });
+
+  it('handles each conversation one message at a time, in publish order, across two replicas and retries', async () => {
+    bed = await createTestBed('order');
+    const active = new Set<string>();
+    const overlaps: string[] = [];
+    const failedOnce = new Set<string>();
+    const handledBy = new Map<string, Set<number>>();
+
+    const handlerFor =
+      (replica: number): TestHandler =>
+      async (envelope, ctx) => {
+        const payload = envelope.payload as { conversationKey: string; text: string };
+        const key = payload.conversationKey;
+        if (active.has(key)) {
+          overlaps.push(`${key}#${payload.text}`);
+        }
+        active.add(key);
+        try {
+          await delay(Math.random() * 4);
+          // Every 7th message fails once: later messages of its conversation must wait behind it.
+          if (Number(payload.text) % 7 === 0 && !failedOnce.has(envelope.messageId)) {
+            failedOnce.add(envelope.messageId);
+            throw new TransientError('provider timed out');
+          }
+          await recordEffect(ctx, `replica-${replica}`);
+          handledBy.set(key, (handledBy.get(key) ?? new Set()).add(replica));
+        } finally {
+          active.delete(key);
+        }
+      };
+
+    const replicas: Messaging[] = [];
+    for (const replica of [1, 2]) {
+      replicas.push(
+        await bed.startService({
+          groups: [orderedGroup],
+          handlers: { [RoutingKeys.ProviderMessageReceivedV1]: handlerFor(replica) },
+        }),
+      );
+    }
+    const producer = replicas[0]!;
+    await expectEventually(() =>
+      replicas.every((r) => r.status().consumerGroups['test.ordered']?.consuming === true),
+    );
+
+    const conversations = 12;
+    const perConversation = 25;
+    for (let seq = 1; seq <= perConversation; seq += 1) {
+      for (let c = 0; c < conversations; c += 1) {
+        await publishThroughOutbox(bed, producer, { conversationKey: `conv-${c}`, text: String(seq) });
+      }
+    }
+
+    const total = conversations * perConversation;
+    await expectEventually(async () => expect(await bed.effects()).toHaveLength(total), {
+      timeoutMs: 45_000,
+    });
+
+    const effects = await bed.effects();
+    const byConversation = new Map<string, number[]>();
+    for (const effect of effects) {
+      const key = effect.ordering_key ?? '';
+      byConversation.set(key, [...(byConversation.get(key) ?? []), effect.seq ?? -1]);
+    }
+    const expected = Array.from({ length: perConversation }, (_, i) => i + 1);
+    for (const [key, seqs] of byConversation) {
+      expect({ key, seqs }).toEqual({ key, seqs: expected });
+    }
+    expect(overlaps).toEqual([]);
+    expect(failedOnce.size).toBeGreaterThan(0);
+    // Both replicas took part (single active consumer per shard spreads shards over instances).
+    const replicasUsed = new Set(effects.map((e) => e.consumer));
+    expect(replicasUsed.size).toBe(2);
+    const parked: unknown[] = await bed.db.dataSource.query(`SELECT * FROM "${bed.db.schema}".ordering_park`);
+    expect(parked).toEqual([]);
+  });
+});
