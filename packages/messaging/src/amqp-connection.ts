@@ -101,7 +101,8 @@ export class AmqpConnection extends EventEmitter {
       const model = await connect(withHeartbeat(this.options.url, this.options.heartbeatSeconds ?? 15), {
         clientProperties: { connection_name: this.options.connectionName },
       });
-      if (this.closing) {
+      // Re-read through a method: close() may have run while connect() was pending.
+      if (this.isClosing()) {
         await model.close().catch(() => undefined);
         return;
       }
@@ -142,6 +143,10 @@ export class AmqpConnection extends EventEmitter {
       });
       this.scheduleReconnect();
     }
+  }
+
+  private isClosing(): boolean {
+    return this.closing;
   }
 
   private scheduleReconnect(): void {

@@ -1,5 +1,5 @@
 import type { RoutingKey } from '@inbox-bridge/shared';
-import type { Channel, Options } from 'amqplib';
+import type { Channel } from 'amqplib';
 
 export const EVENTS_EXCHANGE = 'inbox-bridge.events';
 export const DEAD_LETTER_EXCHANGE = 'inbox-bridge.dlx';
@@ -11,6 +11,14 @@ export const ERROR_HEADER = 'x-error';
 export const ERROR_CLASS_HEADER = 'x-error-class';
 export const ORIGINAL_QUEUE_HEADER = 'x-original-queue';
 export const FAILED_AT_HEADER = 'x-failed-at';
+
+/** A copy of message headers without the named ones (the others keep their order). */
+export function withoutHeaders(
+  headers: Readonly<Record<string, unknown>> | undefined,
+  names: readonly string[],
+): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers ?? {}).filter(([name]) => !names.includes(name)));
+}
 
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1_000, 5_000, 30_000, 120_000, 600_000];
 export const DEFAULT_DELIVERY_LIMIT = 10;
@@ -26,6 +34,12 @@ export interface ConsumerGroupSpec {
   readonly ordered?: { readonly shards: number };
   /** Delays of the retry tiers, shortest first; after the last one a transient failure is dead-lettered. */
   readonly retryDelaysMs?: readonly number[];
+  /**
+   * Up to this many waiting messages share one transaction (and one commit). Only for handlers whose work
+   * is all in the database: if any handler of a batch fails, the batch is redone one message at a time, so
+   * external calls would repeat. Default 1: a transaction per message.
+   */
+  readonly maxBatchSize?: number;
   /** Broker-side guard against crash loops (a message that kills the process never reaches our catch). */
   readonly deliveryLimit?: number;
 }
@@ -89,7 +103,7 @@ export async function declareConsumerGroup(channel: Channel, topology: ConsumerG
   await channel.assertQueue(topology.deadLetterQueue, { durable: true, arguments: { ...quorum } });
   await channel.bindQueue(topology.deadLetterQueue, DEAD_LETTER_EXCHANGE, spec.name);
 
-  const workQueueArguments: Options.AssertQueue['arguments'] = {
+  const workQueueArguments: Record<string, unknown> = {
     ...quorum,
     'x-delivery-limit': spec.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT,
     'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,

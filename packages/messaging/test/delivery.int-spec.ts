@@ -29,10 +29,14 @@ describe('outbox → RabbitMQ → inbox consumer', () => {
 
     const messageId = await publishThroughOutbox(bed, messaging, { conversationKey: 'conv-1', text: '1' });
 
-    await expectEventually(async () => expect(await bed.effects()).toHaveLength(1));
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(1);
+    });
     const [effect] = await bed.effects();
     expect(effect).toMatchObject({ message_id: messageId, attempt: 1 });
-    await expectEventually(async () => expect(await messaging.relay.pendingCount()).toBe(0));
+    await expectEventually(async () => {
+      expect(await messaging.relay.pendingCount()).toBe(0);
+    });
   });
 
   it('publishes nothing when the producing transaction rolls back', async () => {
@@ -55,7 +59,9 @@ describe('outbox → RabbitMQ → inbox consumer', () => {
     ).rejects.toThrow('business rule failed');
     const committed = await publishThroughOutbox(bed, messaging, { conversationKey: 'c', text: '2' });
 
-    await expectEventually(async () => expect(await bed.effects()).toHaveLength(1));
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(1);
+    });
     expect((await bed.effects())[0]?.message_id).toBe(committed);
     const notes: unknown[] = await bed.db.dataSource.query(`SELECT * FROM "${bed.db.schema}".notes`);
     expect(notes).toHaveLength(1);
@@ -199,10 +205,17 @@ describe('outbox → RabbitMQ → inbox consumer', () => {
       expect(await bed.effects()).toHaveLength(0);
 
       proxy.restore();
-      await expectEventually(async () => expect(await bed.effects()).toHaveLength(50), { timeoutMs: 30_000 });
+      await expectEventually(
+        async () => {
+          expect(await bed.effects()).toHaveLength(50);
+        },
+        { timeoutMs: 30_000 },
+      );
       const handled = (await bed.effects()).map((e) => e.message_id).sort();
       expect(handled).toEqual([...ids].sort());
-      await expectEventually(async () => expect(await producer.relay.pendingCount()).toBe(0));
+      await expectEventually(async () => {
+        expect(await producer.relay.pendingCount()).toBe(0);
+      });
     } finally {
       await proxy.stop();
     }
@@ -225,7 +238,9 @@ describe('outbox → RabbitMQ → inbox consumer', () => {
     });
     await publishThroughOutbox(bed, messaging, { conversationKey: 'k', text: '1' });
 
-    await expectEventually(async () => expect(await bed.effects()).toHaveLength(1));
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(1);
+    });
     expect(attempts.map((a) => a.attempt)).toEqual([1, 2]);
     const waited = (attempts[1]?.at ?? 0) - (attempts[0]?.at ?? 0);
     expect(waited).toBeGreaterThanOrEqual(950);

@@ -69,7 +69,9 @@ describe('failures: retry tiers, dead letters and replay', () => {
     const result = await replayDeadLetters(replayChannel, group.name);
     expect(result).toEqual({ replayed: [messageId], kept: 0 });
 
-    await expectEventually(async () => expect(await bed.effects()).toHaveLength(1));
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(1);
+    });
     expect((await bed.effects())[0]).toMatchObject({ message_id: messageId, attempt: 1 });
     const check = await raw.createChannel();
     expect((await check.checkQueue('test.poison.dlq')).messageCount).toBe(0);
@@ -154,12 +156,12 @@ describe('failures: retry tiers, dead letters and replay', () => {
       expect(found).toHaveLength(3);
       return found;
     });
-    const byId = Object.fromEntries(letters.map((l) => [l.messageId, l]));
-    expect(byId['m-not-json']).toMatchObject({ errorClass: 'contract', error: 'body is not JSON' });
-    expect(byId['m-bad-payload']?.errorClass).toBe('contract');
-    expect(byId['m-bad-payload']?.error).toMatch(/payload\.conversationKey/);
-    expect(byId['m-unhandled']?.errorClass).toBe('no_handler');
-    expect(byId['m-unhandled']?.error).toContain(RoutingKeys.GatewayMessagePublishedV1);
+    const byId = new Map(letters.map((l) => [l.messageId, l]));
+    expect(byId.get('m-not-json')).toMatchObject({ errorClass: 'contract', error: 'body is not JSON' });
+    expect(byId.get('m-bad-payload')?.errorClass).toBe('contract');
+    expect(byId.get('m-bad-payload')?.error).toMatch(/payload\.conversationKey/);
+    expect(byId.get('m-unhandled')?.errorClass).toBe('no_handler');
+    expect(byId.get('m-unhandled')?.error).toContain(RoutingKeys.GatewayMessagePublishedV1);
     expect(await bed.effects()).toHaveLength(0);
   });
 });

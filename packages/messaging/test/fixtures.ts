@@ -163,8 +163,16 @@ export function receivedPayload(p: { conversationKey: string; text: string; chan
 }
 
 const consoleLogger = {
-  debug: (m: string, f?: Record<string, unknown>) => console.debug(m, f ?? ''),
-  info: (m: string, f?: Record<string, unknown>) => console.info(m, f ?? ''),
-  warn: (m: string, f?: Record<string, unknown>) => console.warn(m, f ?? ''),
-  error: (m: string, f?: Record<string, unknown>) => console.error(m, f ?? ''),
+  debug: (m: string, f?: Record<string, unknown>) => {
+    console.debug(m, f ?? '');
+  },
+  info: (m: string, f?: Record<string, unknown>) => {
+    console.info(m, f ?? '');
+  },
+  warn: (m: string, f?: Record<string, unknown>) => {
+    console.warn(m, f ?? '');
+  },
+  error: (m: string, f?: Record<string, unknown>) => {
+    console.error(m, f ?? '');
+  },
 };

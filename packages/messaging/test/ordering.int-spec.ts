@@ -77,9 +77,14 @@ describe('per-conversation order with several consumer instances', () => {
     }
 
     const total = conversations * perConversation;
-    await expectEventually(async () => expect(await bed.effects()).toHaveLength(total), {
-      timeoutMs: 45_000,
-    });
+    await expectEventually(
+      async () => {
+        expect(await bed.effects()).toHaveLength(total);
+      },
+      {
+        timeoutMs: 45_000,
+      },
+    );
 
     const effects = await bed.effects();
     const byConversation = new Map<string, number[]>();

@@ -53,7 +53,9 @@ describe('graceful shutdown', () => {
       groups: [group],
       handlers: { [RoutingKeys.ProviderMessageReceivedV1]: (_e, ctx) => recordEffect(ctx, 'c2') },
     });
-    await expectEventually(async () => expect(await bed.effects()).toHaveLength(8));
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(8);
+    });
     const ids = (await bed.effects()).map((e) => e.message_id);
     expect(new Set(ids).size).toBe(8);
     await successor.stop();
@@ -79,6 +81,8 @@ describe('graceful shutdown', () => {
     expect(await producer.relay.pendingCount()).toBe(3);
     await producer.stop();
     expect(await producer.relay.pendingCount()).toBe(0);
-    await expectEventually(async () => expect(await bed.effects()).toHaveLength(3));
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(3);
+    });
   });
 });

@@ -69,3 +69,21 @@ export { LoggingModule, type LoggingModuleOptions } from './logging/logging.modu
 
 export { MetricsModule, type MetricsModuleOptions } from './metrics/metrics.module.js';
 export { METRICS_REGISTRY } from './metrics/metrics.tokens.js';
+
+export {
+  MessagingReadinessCheck,
+  ServiceRuntimeModule,
+  nestMessagingLogger,
+  serviceDatabaseOptions,
+  startServiceApp,
+  type ServiceRuntimeOptions,
+  type StartServiceAppOptions,
+} from './bootstrap/service-runtime.module.js';
+
+export {
+  hybridServiceSuite,
+  type HybridServiceCase,
+  type HybridServiceSuite,
+  type HybridServiceSuiteOptions,
+  type TestInfrastructure,
+} from './testing/hybrid-service.suite.js';

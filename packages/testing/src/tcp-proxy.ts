@@ -64,7 +64,9 @@ export class TcpProxy {
     this.cut();
     await new Promise<void>((resolve) => {
       if (this.server) {
-        this.server.close(() => resolve());
+        this.server.close(() => {
+          resolve();
+        });
       } else {
         resolve();
       }

@@ -1,4 +1,5 @@
 import type { Channel, ConfirmChannel, GetMessage } from 'amqplib';
+import { describeError } from '../errors.js';
 import {
   ATTEMPT_HEADER,
   ERROR_CLASS_HEADER,
@@ -6,6 +7,7 @@ import {
   FAILED_AT_HEADER,
   HELD_BACK_HEADER,
   ORIGINAL_QUEUE_HEADER,
+  withoutHeaders,
 } from '../topology.js';
 
 export interface DeadLetterSummary {
@@ -24,10 +26,23 @@ interface XDeath {
   reason?: string;
 }
 
+/** A header or property value as text: strings as they are, binary as UTF-8, structured values as JSON. */
+function str(value: unknown): string | undefined {
+  if (value === undefined || typeof value === 'string') {
+    return value;
+  }
+  if (Buffer.isBuffer(value)) {
+    return value.toString('utf8');
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  return JSON.stringify(value);
+}
+
 function summarize(message: GetMessage): DeadLetterSummary {
   const headers = message.properties.headers ?? {};
   const death = (headers['x-death'] as XDeath[] | undefined)?.[0];
-  const str = (value: unknown): string | undefined => (value === undefined ? undefined : String(value));
   return {
     messageId: str(message.properties.messageId),
     type: str(message.properties.type),
@@ -88,19 +103,16 @@ export async function replayDeadLetters(
         continue;
       }
       const headers: Record<string, unknown> = {
-        ...message.properties.headers,
+        ...withoutHeaders(message.properties.headers, [
+          ATTEMPT_HEADER,
+          ERROR_HEADER,
+          ERROR_CLASS_HEADER,
+          FAILED_AT_HEADER,
+          HELD_BACK_HEADER,
+          'x-death',
+        ]),
         'x-replayed-at': new Date().toISOString(),
       };
-      for (const header of [
-        ATTEMPT_HEADER,
-        ERROR_HEADER,
-        ERROR_CLASS_HEADER,
-        FAILED_AT_HEADER,
-        HELD_BACK_HEADER,
-        'x-death',
-      ]) {
-        delete headers[header];
-      }
       const ordered = /\.shard-\d+$/.test(summary.originalQueue ?? '');
       await new Promise<void>((resolve, reject) => {
         const options = {
@@ -112,7 +124,7 @@ export async function replayDeadLetters(
         };
         const done = (error: unknown): void => {
           if (error) {
-            reject(error instanceof Error ? error : new Error(String(error)));
+            reject(error instanceof Error ? error : new Error(describeError(error)));
           } else {
             resolve();
           }

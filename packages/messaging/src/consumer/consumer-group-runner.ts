@@ -2,7 +2,7 @@ import { orderingKeyOf, parseEnvelope, type AnyMessageEnvelope } from '@inbox-br
 import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AmqpConnection } from '../amqp-connection.js';
-import { correlationContext } from '../correlation-context.js';
+import { correlationContext, type CorrelationScope } from '../correlation-context.js';
 import { classifyError, describeError } from '../errors.js';
 import type { MessagingLogger } from '../logger.js';
 import type { MessagingMetrics } from '../metrics.js';
@@ -16,8 +16,10 @@ import {
   HELD_BACK_HEADER,
   ORIGINAL_QUEUE_HEADER,
   declareConsumerGroup,
+  withoutHeaders,
   type ConsumerGroupTopology,
 } from '../topology.js';
+import { coalesceWrites } from '../write-coalescing.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import type { MessageContext, MessageHandler } from './message-context.js';
 import { ShardOwnership } from './shard-ownership.js';
@@ -30,6 +32,8 @@ export interface ConsumerGroupRunnerOptions {
   /** For the session that holds shard locks of ordered groups. */
   readonly databaseUrl: string;
   readonly rebalanceIntervalMs?: number;
+  /** Transactions a batching group runs at once; keep it below the database pool size. */
+  readonly maxConcurrentBatches?: number;
   readonly outbox: OutboxWriter;
   readonly resolveHandler: (type: string) => MessageHandler | undefined;
   readonly metrics: MessagingMetrics;
@@ -41,6 +45,17 @@ export interface ConsumerGroupRunnerOptions {
 }
 
 type Outcome = 'processed' | 'duplicate' | 'retried' | 'dead_lettered' | 'held_back' | 'requeued';
+
+interface Work {
+  readonly delivery: Delivery;
+  readonly envelope: AnyMessageEnvelope;
+  readonly handler: MessageHandler;
+  readonly orderingKey: string | undefined;
+}
+
+interface BatchItem extends Work {
+  readonly resolve: (outcome: Outcome) => void;
+}
 
 interface Delivery {
   readonly message: ConsumeMessage;
@@ -76,9 +91,15 @@ export class ConsumerGroupRunner {
   private readonly shards: ShardOwnership | undefined;
   private stopping = false;
   private started = false;
+  private readonly batchQueue: BatchItem[] = [];
+  private batchesInFlight = 0;
+  private readonly maxBatchSize: number;
+  private readonly maxConcurrentBatches: number;
 
   constructor(private readonly options: ConsumerGroupRunnerOptions) {
     const { topology } = options;
+    this.maxBatchSize = topology.spec.maxBatchSize ?? 1;
+    this.maxConcurrentBatches = options.maxConcurrentBatches ?? 4;
     if (topology.hashExchange) {
       this.shards = new ShardOwnership({
         databaseUrl: options.databaseUrl,
@@ -189,7 +210,11 @@ export class ConsumerGroupRunner {
     const all = [...this.inflight.values()].flatMap((set) => [...set]);
     const drained = await Promise.race([
       Promise.allSettled(all).then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), deadlineMs).unref()),
+      new Promise<false>((resolve) =>
+        setTimeout(() => {
+          resolve(false);
+        }, deadlineMs).unref(),
+      ),
     ]);
     if (!drained) {
       this.options.logger.warn('drain deadline reached; unfinished messages go back to the queue', {
@@ -271,17 +296,110 @@ export class ConsumerGroupRunner {
         throw new DeadLetter('no_handler', `no handler for ${envelope.type} in consumer group ${this.name}`);
       }
       const ordered = this.options.topology.hashExchange !== undefined;
-      outcome = ordered
-        ? await this.serializer.run(orderingKeyOf(envelope), () =>
-            this.handleOrdered(delivery, envelope, handler, orderingKeyOf(envelope)),
-          )
-        : await this.handle(delivery, envelope, handler);
+      const orderingKey = ordered ? orderingKeyOf(envelope) : undefined;
+      const work = { delivery, envelope, handler, orderingKey };
+      outcome =
+        orderingKey === undefined
+          ? await this.process(work)
+          : await this.serializer.run(orderingKey, () => this.process(work));
     } catch (error) {
       outcome = await this.fail(delivery, error, undefined);
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.options.metrics.consumed.inc({ queue: this.name, type, outcome });
     this.options.metrics.handlerDuration.observe({ queue: this.name, type, outcome }, seconds);
+  }
+
+  /** One message alone in its transaction, or queued to share one with others (`maxBatchSize` > 1). */
+  private process(work: Work): Promise<Outcome> {
+    if (this.maxBatchSize <= 1) {
+      return this.processAlone(work);
+    }
+    return new Promise<Outcome>((resolve) => {
+      this.batchQueue.push({ ...work, resolve });
+      this.pumpBatches();
+    });
+  }
+
+  private processAlone(work: Work): Promise<Outcome> {
+    return work.orderingKey === undefined
+      ? this.handle(work.delivery, work.envelope, work.handler)
+      : this.handleOrdered(work.delivery, work.envelope, work.handler, work.orderingKey);
+  }
+
+  /**
+   * Batches form only from what is already waiting while earlier batches run, so a quiet queue sees no
+   * added latency, and a busy one shares the commit among many messages.
+   */
+  private pumpBatches(): void {
+    while (this.batchesInFlight < this.maxConcurrentBatches && this.batchQueue.length > 0) {
+      const items = this.batchQueue.splice(0, this.maxBatchSize);
+      this.batchesInFlight += 1;
+      void this.runBatch(items).finally(() => {
+        this.batchesInFlight -= 1;
+        this.pumpBatches();
+      });
+    }
+  }
+
+  private async runBatch(items: BatchItem[]): Promise<void> {
+    if (items.length === 1) {
+      const [only] = items as [BatchItem];
+      only.resolve(await this.processAlone(only));
+      return;
+    }
+    const { schema } = this.options;
+    let alone: BatchItem[] = [];
+    let together: BatchItem[] = items;
+    let outcomes: ('processed' | 'duplicate')[];
+    try {
+      outcomes = await this.options.dataSource.transaction(async (manager) => {
+        const keys = items.flatMap((i) => (i.orderingKey === undefined ? [] : [i.orderingKey]));
+        if (keys.length > 0) {
+          // A key with parked messages needs the ordering checks of the one-by-one path.
+          const parked: { ordering_key: string }[] = await manager.query(
+            `SELECT DISTINCT ordering_key FROM "${schema}".ordering_park WHERE consumer = $1 AND ordering_key = ANY($2)`,
+            [this.name, keys],
+          );
+          const blocked = new Set(parked.map((p) => p.ordering_key));
+          alone = items.filter((i) => i.orderingKey !== undefined && blocked.has(i.orderingKey));
+          together = items.filter((i) => !alone.includes(i));
+        }
+        const claimed: { message_id: string }[] = await manager.query(
+          `INSERT INTO "${schema}".inbox (consumer, message_id) SELECT $1, unnest($2::text[])
+           ON CONFLICT DO NOTHING RETURNING message_id`,
+          [this.name, together.map((i) => i.envelope.messageId)],
+        );
+        const unclaimed = new Set(claimed.map((c) => c.message_id));
+        const results: ('processed' | 'duplicate')[] = [];
+        for (const item of together) {
+          if (unclaimed.delete(item.envelope.messageId)) {
+            results.push(
+              await correlationContext.run(this.scopeOf(item.delivery, item.envelope), () =>
+                this.invoke(item.handler, item.delivery, item.envelope, manager),
+              ),
+            );
+          } else {
+            results.push('duplicate');
+          }
+        }
+        return results;
+      });
+    } catch {
+      // A handler or the commit failed and nothing of the batch committed: take the messages one by one,
+      // so only the failing one is retried or dead-lettered.
+      for (const item of items) {
+        item.resolve(await this.processAlone(item));
+      }
+      return;
+    }
+    together.forEach((item, index) => {
+      this.ack(item.delivery);
+      item.resolve(outcomes[index] ?? 'processed');
+    });
+    for (const item of alone) {
+      item.resolve(await this.processAlone(item));
+    }
   }
 
   private decode(message: ConsumeMessage): AnyMessageEnvelope {
@@ -368,17 +486,20 @@ export class ConsumerGroupRunner {
     envelope: AnyMessageEnvelope,
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
-    return correlationContext.run(
-      {
-        correlationId: envelope.correlationId,
-        messageId: envelope.messageId,
-        causationId: envelope.causationId,
-        portalId: envelope.portalId,
-        messageType: envelope.type,
-        attempt: delivery.attempt,
-      },
-      () => this.options.dataSource.transaction(work),
+    return correlationContext.run(this.scopeOf(delivery, envelope), () =>
+      this.options.dataSource.transaction(work),
     );
+  }
+
+  private scopeOf(delivery: Delivery, envelope: AnyMessageEnvelope): CorrelationScope {
+    return {
+      correlationId: envelope.correlationId,
+      messageId: envelope.messageId,
+      causationId: envelope.causationId,
+      portalId: envelope.portalId,
+      messageType: envelope.type,
+      attempt: delivery.attempt,
+    };
   }
 
   private async claimInbox(manager: EntityManager, envelope: AnyMessageEnvelope): Promise<boolean> {
@@ -475,13 +596,11 @@ export class ConsumerGroupRunner {
       throw new Error(`no retry tier ${tier} in ${this.name}`);
     }
     const headers: Record<string, unknown> = {
-      ...delivery.message.properties.headers,
+      ...withoutHeaders(delivery.message.properties.headers, [HELD_BACK_HEADER]),
       [ATTEMPT_HEADER]: nextAttempt,
     };
     if (heldBack) {
       headers[HELD_BACK_HEADER] = true;
-    } else {
-      delete headers[HELD_BACK_HEADER];
     }
     if (error !== undefined) {
       headers[ERROR_HEADER] = error;
@@ -503,14 +622,13 @@ export class ConsumerGroupRunner {
       attempt: delivery.attempt,
     });
     const headers: Record<string, unknown> = {
-      ...delivery.message.properties.headers,
+      ...withoutHeaders(delivery.message.properties.headers, [HELD_BACK_HEADER]),
       [ERROR_HEADER]: error,
       [ERROR_CLASS_HEADER]: reason,
       [ORIGINAL_QUEUE_HEADER]: delivery.queue,
       [FAILED_AT_HEADER]: new Date().toISOString(),
       [ATTEMPT_HEADER]: delivery.attempt,
     };
-    delete headers[HELD_BACK_HEADER];
     await this.confirmSend(DEAD_LETTER_EXCHANGE, this.name, delivery, headers);
     if (orderingKey !== undefined && delivery.message.properties.messageId) {
       // A dead message no longer blocks its conversation.
@@ -547,7 +665,7 @@ export class ConsumerGroupRunner {
     return new Promise((resolve, reject) => {
       channel.publish(exchange, routingKey, delivery.message.content, options, (error: unknown) => {
         if (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
+          reject(error instanceof Error ? error : new Error(describeError(error)));
         } else {
           resolve();
         }
@@ -560,6 +678,7 @@ export class ConsumerGroupRunner {
     // requeued it and the inbox will swallow the redelivery.
     if (!this.closedChannels.has(delivery.channel)) {
       delivery.channel.ack(delivery.message);
+      coalesceWrites(delivery.channel.connection);
     }
   }
 

@@ -118,6 +118,10 @@ export class ShardOwnership {
     return `inbox-bridge.shard.${this.options.schema}.${this.options.group}.${shard}`;
   }
 
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
   private async rebalance(): Promise<void> {
     if (this.stopped) {
       return;
@@ -144,7 +148,8 @@ export class ShardOwnership {
       .filter((shard) => !this.owned.has(shard))
       .sort(() => Math.random() - 0.5);
     for (const shard of candidates) {
-      if (this.owned.size >= fairShare || this.stopped) {
+      // Re-read through a method: stop() may have run during the awaits above.
+      if (this.owned.size >= fairShare || this.isStopped()) {
         break;
       }
       const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [

@@ -27,8 +27,12 @@ export class AmqpTransportStrategy extends Server implements CustomTransportStra
     throw new Error('AmqpTransportStrategy has no events to subscribe to; use Messaging.status()');
   }
 
-  unwrap<T>(): T {
-    return this.messaging as T;
+  /**
+   * The underlying `Messaging`. Nest declares this as `unwrap<T>(): T`, a cast in disguise; returning `never`
+   * satisfies that contract while making the cast explicit at the call site (`strategy.unwrap() as Messaging`).
+   */
+  unwrap(): never {
+    return this.messaging as never;
   }
 
   private resolve(type: string): MessageHandler | undefined {

@@ -2,10 +2,12 @@ import type { ConfirmChannel } from 'amqplib';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import type { AmqpConnection } from '../amqp-connection.js';
+import { describeError } from '../errors.js';
 import type { MessagingLogger } from '../logger.js';
 import type { MessagingMetrics } from '../metrics.js';
 import { outboxChannel } from '../persistence/messaging-tables.migration.js';
 import { EVENTS_EXCHANGE, ORDERING_KEY_HEADER } from '../topology.js';
+import { coalesceWrites } from '../write-coalescing.js';
 
 export interface OutboxRelayOptions {
   readonly dataSource: DataSource;
@@ -203,7 +205,7 @@ export class OutboxRelay {
               },
               (error: unknown) => {
                 if (error) {
-                  resolve({ row, ok: false, reason: `nack: ${String(error)}` });
+                  resolve({ row, ok: false, reason: `nack: ${describeError(error)}` });
                 } else if (returned.has(row.message_id)) {
                   resolve({
                     row,
@@ -222,6 +224,7 @@ export class OutboxRelay {
           }),
         );
       }
+      coalesceWrites(channel.connection);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => {

@@ -51,7 +51,7 @@ export class OutboxWriter {
       );
     }
     const scope = correlationContext.current();
-    const envelopes = messages.map(({ type, payload, options }) => {
+    const envelopes = messages.map(({ type, payload, options }): MessageEnvelope => {
       const checked = validatePayload(type, payload);
       if (!checked.ok) {
         throw new ContractViolationError(checked.issues);
@@ -64,7 +64,7 @@ export class OutboxWriter {
         portalId: options.portalId,
         type,
         payload: checked.value,
-      } as MessageEnvelope;
+      };
     });
     const values: unknown[] = [];
     const rows = envelopes.map((envelope, i) => {

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 export function schemaOf(queryRunner: QueryRunner): string {
-  const schema = (queryRunner.connection.options as { schema?: string }).schema ?? 'public';
+  const schema = (queryRunner.dataSource.options as { schema?: string }).schema ?? 'public';
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) {
     throw new Error(`unsafe schema name "${schema}"`);
   }

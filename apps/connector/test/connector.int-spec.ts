@@ -1,0 +1,21 @@
+import { hybridServiceSuite } from '@inbox-bridge/service-kit';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import { AppModule } from '../src/app.module.js';
+import { loadConnectorConfig } from '../src/config/connector.config.js';
+import { connectorDatabaseOptions } from '../src/database/data-source.js';
+
+const suite = hybridServiceSuite({
+  serviceName: 'connector',
+  defaultPort: 3001,
+  loadConfig: loadConnectorConfig,
+  appModule: (config) => AppModule.forRoot(config),
+  databaseOptions: connectorDatabaseOptions,
+  testing,
+});
+
+describe('connector: one process serving HTTP and consuming messages', () => {
+  beforeAll(() => suite.start());
+  afterAll(() => suite.dispose());
+  it.each(suite.cases)('$name', ({ run }) => run());
+});

@@ -1,0 +1,18 @@
+import { ServiceRuntimeModule } from '@inbox-bridge/service-kit';
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { GatewayConfig } from './config/gateway.config.js';
+import { gatewayDatabaseOptions } from './database/data-source.js';
+import { gatewayConsumerGroups } from './messaging/consumer-groups.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    const runtime = ServiceRuntimeModule.forRoot({
+      serviceName: 'gateway',
+      config,
+      database: gatewayDatabaseOptions(config),
+      consumerGroups: gatewayConsumerGroups,
+    });
+    return { module: AppModule, imports: [runtime] };
+  }
+}

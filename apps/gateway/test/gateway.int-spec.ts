@@ -1,0 +1,21 @@
+import { hybridServiceSuite } from '@inbox-bridge/service-kit';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import { AppModule } from '../src/app.module.js';
+import { loadGatewayConfig } from '../src/config/gateway.config.js';
+import { gatewayDatabaseOptions } from '../src/database/data-source.js';
+
+const suite = hybridServiceSuite({
+  serviceName: 'gateway',
+  defaultPort: 3000,
+  loadConfig: loadGatewayConfig,
+  appModule: (config) => AppModule.forRoot(config),
+  databaseOptions: gatewayDatabaseOptions,
+  testing,
+});
+
+describe('gateway: one process serving HTTP and consuming messages', () => {
+  beforeAll(() => suite.start());
+  afterAll(() => suite.dispose());
+  it.each(suite.cases)('$name', ({ run }) => run());
+});

@@ -1,0 +1,10 @@
+import { MessagingTables1764072000000 } from '@inbox-bridge/messaging';
+import { serviceDatabaseOptions, type DatabaseOptions } from '@inbox-bridge/service-kit';
+import type { RouterConfig } from '../config/router.config.js';
+
+/** Every router migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
+export const routerMigrations = [MessagingTables1764072000000];
+
+/** The router's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */
+export const routerDatabaseOptions = (config: RouterConfig): DatabaseOptions =>
+  serviceDatabaseOptions(config, { migrations: routerMigrations, applicationName: 'router' });
