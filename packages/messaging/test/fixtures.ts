@@ -35,6 +35,7 @@ export class TestEffects1764072000001 implements MigrationInterface {
         ordering_key text,
         seq integer,
         attempt integer NOT NULL,
+        txid bigint NOT NULL DEFAULT txid_current(),
         handled_at timestamptz NOT NULL DEFAULT clock_timestamp()
       )`);
     await queryRunner.query(`CREATE TABLE "${s}".notes (id bigserial PRIMARY KEY, text text NOT NULL)`);

@@ -1,0 +1,125 @@
+import { RoutingKeys } from '@inbox-bridge/shared';
+import { expectEventually } from '@inbox-bridge/testing';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { TransientError } from '../src/index.js';
+import { createTestBed, receivedPayload, recordEffect, type TestBed } from './fixtures.js';
+
+async function publishBurst(bed: TestBed, count: number, keyOf: (i: number) => string): Promise<void> {
+  const messaging = bed.services[0]!;
+  await bed.db.dataSource.transaction((manager) =>
+    messaging.outbox.publishMany(
+      manager,
+      Array.from({ length: count }, (_, i) => ({
+        type: RoutingKeys.ProviderMessageReceivedV1,
+        payload: receivedPayload({ conversationKey: keyOf(i), text: String(i + 1) }),
+        options: { portalId: 1 },
+      })),
+    ),
+  );
+}
+
+async function transactionsUsed(bed: TestBed): Promise<number> {
+  const rows: { n: string }[] = await bed.db.dataSource.query(
+    `SELECT count(DISTINCT txid) AS n FROM "${bed.db.schema}".effects`,
+  );
+  return Number(rows[0]?.n);
+}
+
+describe('batched consumer transactions', () => {
+  let bed: TestBed;
+
+  afterEach(async () => {
+    await bed.dispose();
+  });
+
+  it('shares commits among waiting messages and retries only the one that failed', async () => {
+    bed = await createTestBed('batch');
+    const failing = '57';
+    await bed.startService({
+      groups: [
+        {
+          name: 'test.batched',
+          routingKeys: [RoutingKeys.ProviderMessageReceivedV1],
+          maxBatchSize: 25,
+          retryDelaysMs: [300],
+        },
+      ],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (envelope, ctx) => {
+          if ((envelope.payload as { text?: string }).text === failing && ctx.attempt === 1) {
+            throw new TransientError('provider timed out');
+          }
+          await recordEffect(ctx, 'c1');
+        },
+      },
+    });
+    await expectEventually(
+      () => bed.services[0]!.status().consumerGroups['test.batched']?.consuming === true,
+    );
+
+    await publishBurst(bed, 300, (i) => `k${i % 30}`);
+
+    await expectEventually(
+      async () => {
+        expect(await bed.effects()).toHaveLength(300);
+      },
+      { timeoutMs: 30_000 },
+    );
+    const effects = await bed.effects();
+    expect(new Set(effects.map((e) => e.message_id)).size).toBe(300);
+    expect(effects.find((e) => String(e.seq) === failing)?.attempt).toBe(2);
+    expect(effects.filter((e) => e.attempt !== 1)).toHaveLength(1);
+    // Fewer commits than messages: the burst was handled in shared transactions.
+    expect(await transactionsUsed(bed)).toBeLessThan(300);
+  });
+
+  it('keeps per-conversation order in ordered groups while batching, through retries', async () => {
+    bed = await createTestBed('batchord');
+    const failedOnce = new Set<string>();
+    await bed.startService({
+      groups: [
+        {
+          name: 'test.batchord',
+          routingKeys: [RoutingKeys.ProviderMessageReceivedV1],
+          ordered: { shards: 2 },
+          maxBatchSize: 20,
+          retryDelaysMs: [200, 400],
+        },
+      ],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (envelope, ctx) => {
+          const seq = Number((envelope.payload as { text?: string }).text);
+          if (seq % 11 === 0 && !failedOnce.has(envelope.messageId)) {
+            failedOnce.add(envelope.messageId);
+            throw new TransientError('HubSpot answered 502');
+          }
+          await recordEffect(ctx, 'c1');
+        },
+      },
+    });
+    await expectEventually(
+      () => bed.services[0]!.status().consumerGroups['test.batchord']?.consuming === true,
+    );
+
+    // 10 conversations × 20 messages, published in conversation-interleaved order.
+    const conversations = 10;
+    await publishBurst(bed, 200, (i) => `conv-${i % conversations}`);
+
+    await expectEventually(
+      async () => {
+        expect(await bed.effects()).toHaveLength(200);
+      },
+      { timeoutMs: 30_000 },
+    );
+    const byConversation = new Map<string, number[]>();
+    for (const effect of await bed.effects()) {
+      const key = effect.ordering_key ?? '';
+      byConversation.set(key, [...(byConversation.get(key) ?? []), effect.seq ?? -1]);
+    }
+    for (const [key, seqs] of byConversation) {
+      expect({ key, seqs }).toEqual({ key, seqs: [...seqs].sort((a, b) => a - b) });
+    }
+    expect(failedOnce.size).toBeGreaterThan(0);
+    expect(await transactionsUsed(bed)).toBeLessThan(200);
+  });
+});
