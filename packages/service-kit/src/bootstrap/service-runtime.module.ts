@@ -1,7 +1,6 @@
 import {
   AmqpTransportStrategy,
   Messaging,
-  RethrowRpcExceptionFilter,
   type ConsumerGroupSpec,
   type MessagingLogger,
 } from '@inbox-bridge/messaging';
@@ -137,7 +136,8 @@ export interface StartServiceAppOptions {
 
 /**
  * Attaches the service's `Messaging` as a Nest microservice (handlers from `@ConsumeMessage`, original
- * errors kept for the retry/dead-letter decision), starts it and listens. `messaging.start()` does not wait
+ * errors kept for the retry/dead-letter decision), starts it and listens. Call after `createServiceApp`,
+ * whose global filters the microservice inherits. `messaging.start()` does not wait
  * for the broker: it retries in the background and readiness reports it.
  *
  * Shutdown (`app.close()` or SIGTERM): readiness turns to draining, the microservice's close drains
@@ -148,9 +148,11 @@ export async function startServiceApp(
   options: StartServiceAppOptions,
 ): Promise<Messaging> {
   const messaging = app.get(Messaging, { strict: false });
-  const transport = app.connectMicroservice({ strategy: new AmqpTransportStrategy(messaging) });
-  transport.useGlobalFilters(new RethrowRpcExceptionFilter());
-  (transport as unknown as { close(): Promise<void> }).close = () => Promise.resolve();
+  // Nest builds a hybrid microservice's handlers inside connectMicroservice(), so a filter added afterwards
+  // with useGlobalFilters() is ignored (Nest warns "registration must occur before initialization").
+  // Inheriting the app's config instead applies its global ProblemDetailsFilter, which rethrows non-HTTP
+  // errors untouched: the handler's own error class reaches messaging's retry/dead-letter decision.
+  app.connectMicroservice({ strategy: new AmqpTransportStrategy(messaging) }, { inheritAppConfig: true });
   await messaging.start();
   await app.startAllMicroservices();
   await (options.host === undefined ? app.listen(options.port) : app.listen(options.port, options.host));

@@ -55,7 +55,7 @@ export interface HybridServiceSuiteOptions<TConfig extends CommonConfig> {
 
 export interface HybridServiceCase {
   readonly name: string;
-  run(): Promise<void>;
+  readonly run: () => Promise<void>;
 }
 
 export interface HybridServiceSuite {
@@ -295,12 +295,12 @@ function traceShutdown(app: NestExpressApplication, url: string): string[] {
   app.get(DrainState, { strict: false }).onDrain(() => trace.push('readiness: draining'));
 
   const httpAdapter = app.getHttpAdapter();
-  const closeHttp = httpAdapter.close.bind(httpAdapter);
-  httpAdapter.close = async () => {
+  const closeHttp = httpAdapter.close.bind(httpAdapter) as () => Promise<void>;
+  httpAdapter.close = async (): Promise<void> => {
     const response = await fetch(`${url}/health/ready`);
     const { status } = (await response.json()) as ReadinessReport;
     trace.push(`HTTP server closing; /health/ready answers ${response.status} ${status}`);
-    return closeHttp();
+    await closeHttp();
   };
 
   const stopMessaging = messaging.stop.bind(messaging);
