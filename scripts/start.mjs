@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm start: install what is missing, build, migrate and run the services on the local defaults
 // (PostgreSQL 127.0.0.1:5432, RabbitMQ 127.0.0.1:5672). Ctrl-C stops everything cleanly.
+// npm run db:migrate (--migrate-only): the same up to and including the migrations.
 // The run/ship issue extends this with the sandboxes, demo data and the URLs to open.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -60,6 +61,10 @@ runOrExit('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
 for (const service of services) {
   step(`Migrating ${service.name}`);
   runOrExit('node', [`apps/${service.name}/dist/database/migrate.js`], envFor(service));
+}
+
+if (process.argv.includes('--migrate-only')) {
+  process.exit(0);
 }
 
 step('Starting services');

@@ -54,7 +54,8 @@ export async function createServiceApp<TConfig extends object>(
   app.useBodyParser('urlencoded', { limit: bodyLimit, extended: true });
   app.disable('x-powered-by');
   app.useGlobalFilters(new ProblemDetailsFilter());
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // Exit 0 after a clean drain (instead of re-raising the signal), which also lets pino flush.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 
   if (options.configSchema !== undefined) {
     new NestLogger('Config').log(
