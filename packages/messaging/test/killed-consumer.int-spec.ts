@@ -16,6 +16,8 @@ function startDoomedConsumer(bed: TestBed): { child: ChildProcess; output: strin
   const child = spawn(
     process.execPath,
     [
+      // Workspace packages from their sources, as in the tests: nothing needs to be built first.
+      '--conditions=@inbox-bridge/source',
       '--import',
       tsxLoader,
       join(here, 'processes', 'blocking-consumer.ts'),
