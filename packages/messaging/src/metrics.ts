@@ -12,6 +12,7 @@ export class MessagingMetrics {
   readonly retried: Counter<'queue' | 'tier'>;
   readonly deadLettered: Counter<'queue' | 'reason'>;
   readonly handlerDuration: Histogram<'queue' | 'type' | 'outcome'>;
+  readonly batchSize: Histogram<'queue'>;
   readonly outboxPending: Gauge;
   readonly outboxLagSeconds: Gauge;
   readonly outboxPublishLatency: Histogram;
@@ -82,6 +83,18 @@ export class MessagingMetrics {
           help: 'Time from delivery to ack, including the database transaction',
           labelNames: ['queue', 'type', 'outcome'],
           buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers,
+        }),
+    );
+    this.batchSize = metric(
+      registry,
+      'message_batch_size',
+      () =>
+        new Histogram({
+          name: 'message_batch_size',
+          help: 'Messages committed together by consumer groups that batch (maxBatchSize > 1)',
+          labelNames: ['queue'],
+          buckets: [1, 2, 5, 10, 20, 50, 100],
           registers,
         }),
     );

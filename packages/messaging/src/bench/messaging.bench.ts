@@ -3,7 +3,8 @@
  * (transactional outbox → relay with pipelined confirms → RabbitMQ quorum queue → inbox consumer with
  * dedupe and ack after COMMIT), side by side with raw amqplib persistent publish/consume in the same run.
  * Everything runs on this machine against the local PostgreSQL and RabbitMQ, in a throwaway vhost and
- * schemas. Environment: BENCH_MESSAGES (default 20000), BENCH_WRITERS (default 16), DATABASE_URL, AMQP_URL.
+ * schemas. Environment: BENCH_MESSAGES (default 20000), BENCH_WRITERS (default 16), BENCH_LATENCY_RATE
+ * (default 1000 msg/s for the latency runs), DATABASE_URL, AMQP_URL.
  */
 import { exampleProviderMessageReceivedV1, RoutingKeys } from '@inbox-bridge/shared';
 import { connect } from 'amqplib';
@@ -22,6 +23,7 @@ const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.
 const amqpBaseUrl = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 const total = Number(process.env['BENCH_MESSAGES'] ?? 20_000);
 const writers = Number(process.env['BENCH_WRITERS'] ?? 16);
+const latencyRate = Number(process.env['BENCH_LATENCY_RATE'] ?? 1_000);
 const suffix = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 
 interface Result {
@@ -29,6 +31,33 @@ interface Result {
   readonly messages: number;
   readonly seconds: number;
   readonly latenciesMs: number[];
+}
+
+const debugLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string, f?: object) => {
+    console.warn('WARN', m, JSON.stringify(f));
+  },
+  error: (m: string, f?: object) => {
+    console.warn('ERROR', m, JSON.stringify(f));
+  },
+};
+
+interface RunShape {
+  readonly count: number;
+  /** Paced publishing (latency runs); unpaced when absent (throughput runs). */
+  readonly ratePerSecond?: number;
+}
+
+async function waitForSlot(started: number, index: number, ratePerSecond: number | undefined): Promise<void> {
+  if (ratePerSecond === undefined) {
+    return;
+  }
+  const wait = started + (index * 1000) / ratePerSecond - performance.now();
+  if (wait > 1) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -52,8 +81,12 @@ function sampleBody(): Buffer {
   );
 }
 
+let vhosts = 0;
+
+/** Every run gets a vhost of its own: queues of earlier runs must not collect copies or compete for CPU. */
 async function withVhost<T>(work: (url: string) => Promise<T>): Promise<T> {
-  const vhost = `bench_${suffix}`;
+  vhosts += 1;
+  const vhost = `bench_${suffix}_${vhosts}`;
   await run('rabbitmqctl', ['-q', 'add_vhost', vhost]);
   await run('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
   const url = new URL(amqpBaseUrl);
@@ -66,7 +99,8 @@ async function withVhost<T>(work: (url: string) => Promise<T>): Promise<T> {
 }
 
 /** Baseline: raw amqplib, persistent messages, confirms pipelined (1 000 outstanding), prefetch 300. */
-async function rawAmqplib(amqpUrl: string): Promise<Result> {
+async function rawAmqplib(amqpUrl: string, run: RunShape): Promise<Result> {
+  const { count } = run;
   const publisher = await connect(amqpUrl);
   const consumer = await connect(amqpUrl);
   const queue = 'bench.raw';
@@ -86,13 +120,14 @@ async function rawAmqplib(amqpUrl: string): Promise<Result> {
     }
     latencies.push(Date.now() - Number(message.properties.headers?.['x-sent-at']));
     sub.ack(message);
-    if (latencies.length === total) {
+    if (latencies.length === count) {
       done();
     }
   });
   const started = performance.now();
   let outstanding: Promise<void>[] = [];
-  for (let i = 0; i < total; i += 1) {
+  for (let i = 0; i < count; i += 1) {
+    await waitForSlot(started, i, run.ratePerSecond);
     outstanding.push(
       new Promise<void>((resolve, reject) => {
         pub.sendToQueue(
@@ -117,11 +152,20 @@ async function rawAmqplib(amqpUrl: string): Promise<Result> {
   await Promise.all(outstanding);
   await finished;
   const seconds = (performance.now() - started) / 1000;
+  if (process.env['BENCH_DEBUG']) {
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.log(
+      'raw deciles',
+      [0, 10, 50, 90, 95, 98, 99, 100].map((p) => percentile(sorted, p)),
+      'n',
+      latencies.length,
+    );
+  }
   await publisher.close();
   await consumer.close();
   return {
     name: 'raw amqplib (persistent, confirms, quorum queue)',
-    messages: total,
+    messages: count,
     seconds,
     latenciesMs: latencies,
   };
@@ -161,9 +205,12 @@ async function durable(
   amqpUrl: string,
   label: string,
   group: ConsumerGroupSpec,
-  /** Events per producer transaction: 1 is a webhook carrying one event; HubSpot batches up to 100. */
-  perTransaction: number,
+  run: RunShape & {
+    /** Events per producer transaction: 1 is a webhook carrying one event; HubSpot batches up to 100. */
+    readonly perTransaction: number;
+  },
 ): Promise<Result> {
+  const { count, perTransaction } = run;
   const slug = group.name.replace(/\W/g, '_');
   const producerSchema = `bench_p_${suffix}_${slug}`;
   const consumerSchema = `bench_c_${suffix}_${slug}`;
@@ -179,6 +226,7 @@ async function durable(
     schema: producerSchema,
   });
   const latencies: number[] = [];
+  const seenIds: string[] = [];
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     done = resolve;
@@ -190,12 +238,21 @@ async function durable(
     databaseUrl,
     schema: consumerSchema,
     consumerGroups: [group],
+    ...(process.env['BENCH_DEBUG'] ? { logger: debugLogger } : {}),
     prefetch: group.maxBatchSize === undefined ? 50 : 200,
   });
   await consumer.start();
   consumer.startConsumers(() => (envelope) => {
     latencies.push(Date.now() - Date.parse(envelope.occurredAt));
-    if (latencies.length === total) {
+    if (process.env['BENCH_DEBUG']) {
+      seenIds.push(
+        `${envelope.messageId}|${(envelope.payload as { providerMessageId: string }).providerMessageId}`,
+      );
+    }
+    if (process.env['BENCH_DEBUG'] && latencies.length % 500 === 1) {
+      console.log(latencies.length, envelope.occurredAt, new Date().toISOString(), envelope.payload);
+    }
+    if (latencies.length === count) {
       done();
     }
     return Promise.resolve();
@@ -211,10 +268,12 @@ async function durable(
   let next = 0;
   await Promise.all(
     Array.from({ length: writers }, async () => {
-      while (next < total) {
+      while (next < count) {
         const first = next;
-        next = Math.min(total, next + perTransaction);
-        const batch = Array.from({ length: next - first }, (_, j) => ({
+        const end = Math.min(count, next + perTransaction);
+        next = end;
+        await waitForSlot(started, first, run.ratePerSecond);
+        const batch = Array.from({ length: end - first }, (_, j) => ({
           type: RoutingKeys.ProviderMessageReceivedV1,
           payload: exampleProviderMessageReceivedV1({
             conversationKey: `conv-${(first + j) % 500}`,
@@ -237,8 +296,40 @@ async function durable(
   await finished;
   const seconds = (performance.now() - started) / 1000;
   if (process.env['BENCH_VERBOSE']) {
+    const sizes = (await consumer.metrics.batchSize.get()).values;
+    const sum = sizes.find((v) => v.metricName === 'message_batch_size_sum')?.value ?? 0;
+    const count = sizes.find((v) => v.metricName === 'message_batch_size_count')?.value ?? 0;
+    console.log(`${label}: ${count} batches, mean size ${(sum / Math.max(1, count)).toFixed(1)}`);
     console.log(
-      `${label}: producer committed ${total} in ${written.toFixed(2)} s, relay done at ${relayed.toFixed(2)} s, consumer done at ${seconds.toFixed(2)} s`,
+      `${label}: producer committed ${count} in ${written.toFixed(2)} s, relay done at ${relayed.toFixed(2)} s, consumer done at ${seconds.toFixed(2)} s`,
+    );
+  }
+  if (process.env['BENCH_DEBUG']) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const model = await consumer.connection.waitUntilConnected(1000);
+    const ch = await model.createChannel();
+    const queues = group.ordered ? [0, 1, 2, 3].map((i) => `${group.name}.shard-${i}`) : [group.name];
+    for (const q of queues) {
+      console.log(
+        'left in',
+        q,
+        (await ch.checkQueue(q)).messageCount,
+        'handled',
+        latencies.length,
+        'pending',
+        await producer.relay.pendingCount(),
+      );
+    }
+    await ch.close();
+    const ids = new Set(seenIds.map((x) => x.split('|')[0]));
+    const providerIds = new Set(seenIds.map((x) => x.split('|')[1]));
+    console.log(
+      'distinct messageIds',
+      ids.size,
+      'distinct providerMessageIds',
+      providerIds.size,
+      'of',
+      seenIds.length,
     );
   }
   await consumer.stop();
@@ -247,13 +338,13 @@ async function durable(
   await dropSchema(consumerDb, consumerSchema);
   return {
     name: `durable: ${label}`,
-    messages: total,
+    messages: count,
     seconds,
     latenciesMs: latencies,
   };
 }
 
-function report(results: Result[]): void {
+function report(title: string, results: Result[]): void {
   const rows = results.map((r) => {
     const sorted = [...r.latenciesMs].sort((a, b) => a - b);
     return {
@@ -265,8 +356,9 @@ function report(results: Result[]): void {
     };
   });
   const baseline = rows[0]?.['msg/s'] ?? 1;
+  console.log(`\n${title}`);
   console.log(
-    `\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${total} messages per path, ${writers} concurrent producer transactions`,
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${writers} concurrent producer transactions`,
   );
   console.table(
     rows.map((row) => ({ ...row, 'vs raw': `${Math.round((100 * row['msg/s']) / baseline)} %` })),
@@ -274,37 +366,57 @@ function report(results: Result[]): void {
 }
 
 async function main(): Promise<void> {
-  const results = await withVhost(async (amqpUrl) => {
-    const out: Result[] = [];
-    out.push(await rawAmqplib(amqpUrl));
-    const routingKeys = [RoutingKeys.ProviderMessageReceivedV1];
-    out.push(
-      await durable(
-        amqpUrl,
-        '1 event per producer tx; quorum queue; 1 message per consumer tx',
-        { name: 'bench.single', routingKeys },
-        1,
-      ),
+  const routingKeys = [RoutingKeys.ProviderMessageReceivedV1];
+  const single = { name: 'bench.single', routingKeys };
+  const batched = { name: 'bench.batched', routingKeys, maxBatchSize: 50 };
+  const ordered = { name: 'bench.ordered', routingKeys, ordered: { shards: 4 } };
+  const orderedBatched = { ...ordered, name: 'bench.ordered-batched', maxBatchSize: 50 };
+  const throughput = { count: total };
+  const paced = { count: Math.min(total, latencyRate * 10), ratePerSecond: latencyRate };
+  const raw = (run: RunShape): Promise<Result> => withVhost((url) => rawAmqplib(url, run));
+  const durableRun = (
+    label: string,
+    group: ConsumerGroupSpec,
+    run: RunShape & { perTransaction: number },
+  ): Promise<Result> => withVhost((url) => durable(url, label, group, run));
+
+  const only = process.env['BENCH_ONLY'];
+  if (only) {
+    const group = only === 'ordered' ? orderedBatched : batched;
+    report('profiled run', [await durableRun(only, group, { ...throughput, perTransaction: 20 })]);
+    return;
+  }
+  const sections = (process.env['BENCH_SECTIONS'] ?? 'throughput,latency').split(',');
+  if (sections.includes('throughput')) {
+    report(`Throughput: ${total} messages as fast as they go`, [
+      await raw(throughput),
+      await durableRun('1 event per producer tx; 1 message per consumer tx', single, {
+        ...throughput,
+        perTransaction: 1,
+      }),
+      await durableRun('20 events per producer tx; consumer batches ≤ 50', batched, {
+        ...throughput,
+        perTransaction: 20,
+      }),
+      await durableRun('20 events per producer tx; 4 ordered shards; batches ≤ 50', orderedBatched, {
+        ...throughput,
+        perTransaction: 20,
+      }),
+    ]);
+  }
+  if (sections.includes('latency')) {
+    report(
+      `Latency: ${paced.count} messages paced at ${latencyRate} msg/s, one event per producer transaction`,
+      [
+        await raw(paced),
+        await durableRun('1 message per consumer tx', single, { ...paced, perTransaction: 1 }),
+        await durableRun('4 ordered shards, 1 message per consumer tx', ordered, {
+          ...paced,
+          perTransaction: 1,
+        }),
+      ],
     );
-    out.push(
-      await durable(
-        amqpUrl,
-        '20 events per producer tx; quorum queue; consumer batches ≤ 50',
-        { name: 'bench.batched', routingKeys, maxBatchSize: 50 },
-        20,
-      ),
-    );
-    out.push(
-      await durable(
-        amqpUrl,
-        '20 events per producer tx; 4 ordered shards; consumer batches ≤ 50',
-        { name: 'bench.ordered', routingKeys, ordered: { shards: 4 }, maxBatchSize: 50 },
-        20,
-      ),
-    );
-    return out;
-  });
-  report(results);
+  }
 }
 
 main().then(

@@ -393,6 +393,7 @@ export class ConsumerGroupRunner {
       }
       return;
     }
+    this.options.metrics.batchSize.observe({ queue: this.name }, together.length);
     together.forEach((item, index) => {
       this.ack(item.delivery);
       item.resolve(outcomes[index] ?? 'processed');
