@@ -344,7 +344,7 @@ async function durable(
   };
 }
 
-function report(title: string, results: Result[]): void {
+function report(title: string, results: Result[], compareThroughput = true): void {
   const rows = results.map((r) => {
     const sorted = [...r.latenciesMs].sort((a, b) => a - b);
     return {
@@ -361,7 +361,9 @@ function report(title: string, results: Result[]): void {
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${writers} concurrent producer transactions`,
   );
   console.table(
-    rows.map((row) => ({ ...row, 'vs raw': `${Math.round((100 * row['msg/s']) / baseline)} %` })),
+    compareThroughput
+      ? rows.map((row) => ({ ...row, 'vs raw': `${Math.round((100 * row['msg/s']) / baseline)} %` }))
+      : rows,
   );
 }
 
@@ -415,6 +417,7 @@ async function main(): Promise<void> {
           perTransaction: 1,
         }),
       ],
+      false,
     );
   }
 }
