@@ -57,7 +57,13 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
   runOrExit('npm', ['ci']);
 }
 step('Building');
-runOrExit('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
+runOrExit('npx', [
+  'turbo',
+  'run',
+  'build',
+  '--output-logs=errors-only',
+  ...services.map((service) => `--filter=@inbox-bridge/${service.name}...`),
+]);
 for (const service of services) {
   step(`Migrating ${service.name}`);
   runOrExit('node', [`apps/${service.name}/dist/database/migrate.js`], envFor(service));
