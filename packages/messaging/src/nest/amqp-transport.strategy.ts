@@ -1,6 +1,5 @@
-import { Catch, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
-import { lastValueFrom, throwError, type Observable } from 'rxjs';
+import { lastValueFrom } from 'rxjs';
 import type { MessageHandler } from '../consumer/message-context.js';
 import type { Messaging } from '../messaging.js';
 
@@ -44,16 +43,5 @@ export class AmqpTransportStrategy extends Server implements CustomTransportStra
       const result: unknown = await handler(envelope, context);
       await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
     };
-  }
-}
-
-/**
- * Nest's default RPC filter replaces every unknown error by "Internal server error", which would hide the
- * error class that decides between retry and dead-letter. This filter hands the original error back.
- */
-@Catch()
-export class RethrowRpcExceptionFilter implements RpcExceptionFilter<unknown> {
-  catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
-    return throwError(() => exception);
   }
 }

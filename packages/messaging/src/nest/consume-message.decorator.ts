@@ -1,5 +1,5 @@
 import type { MessageEnvelope, RoutingKey } from '@inbox-bridge/shared';
-import { EventPattern } from '@nestjs/microservices';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { MessageContext } from '../consumer/message-context.js';
 
 export type MessageHandlerMethod<K extends RoutingKey> = (
@@ -17,6 +17,10 @@ export function ConsumeMessage<K extends RoutingKey>(routingKey: K) {
     propertyKey: string | symbol,
     descriptor: TypedPropertyDescriptor<T>,
   ): void => {
+    // Bind both arguments explicitly: with global pipes Nest passes only decorated parameters, and a handler
+    // without the context would lose its transaction.
+    Payload()(target, propertyKey, 0);
+    Ctx()(target, propertyKey, 1);
     EventPattern(routingKey)(
       target,
       propertyKey,
