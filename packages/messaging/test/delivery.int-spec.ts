@@ -1,8 +1,8 @@
-import { RoutingKeys } from '@inbox-bridge/shared';
+import { exampleGatewayMessagePublishedV1, RoutingKeys, type AnyMessageEnvelope } from '@inbox-bridge/shared';
 import { expectEventually, TcpProxy, testAmqpUrl } from '@inbox-bridge/testing';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { EVENTS_EXCHANGE, ORDERING_KEY_HEADER, TransientError } from '../src/index.js';
+import { correlationContext, EVENTS_EXCHANGE, ORDERING_KEY_HEADER, TransientError } from '../src/index.js';
 import {
   createTestBed,
   publishThroughOutbox,
@@ -37,6 +37,49 @@ describe('outbox → RabbitMQ → inbox consumer', () => {
     await expectEventually(async () => {
       expect(await messaging.relay.pendingCount()).toBe(0);
     });
+  });
+
+  it('carries the correlation id across hops and records what caused each message', async () => {
+    bed = await createTestBed('correlate');
+    const seen: AnyMessageEnvelope[] = [];
+    const scopes: (string | undefined)[] = [];
+    const messaging = await bed.startService({
+      groups: [
+        {
+          name: 'test.chain',
+          routingKeys: [RoutingKeys.ProviderMessageReceivedV1, RoutingKeys.GatewayMessagePublishedV1],
+        },
+      ],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (envelope, ctx) => {
+          seen.push(envelope);
+          scopes.push(correlationContext.current()?.correlationId);
+          await ctx.publish(RoutingKeys.GatewayMessagePublishedV1, exampleGatewayMessagePublishedV1());
+        },
+        [RoutingKeys.GatewayMessagePublishedV1]: (envelope) => {
+          seen.push(envelope);
+          scopes.push(correlationContext.current()?.correlationId);
+          return Promise.resolve();
+        },
+      },
+    });
+
+    // As an HTTP request would: the request's correlation scope is open while the service commits.
+    const firstId = await correlationContext.run({ correlationId: 'req-7f3a' }, () =>
+      publishThroughOutbox(bed, messaging, { conversationKey: 'k', text: '1' }, 77),
+    );
+
+    await expectEventually(() => seen.length === 2);
+    const [first, second] = seen;
+    expect(first).toMatchObject({
+      messageId: firstId,
+      correlationId: 'req-7f3a',
+      causationId: null,
+      portalId: 77,
+    });
+    expect(second).toMatchObject({ correlationId: 'req-7f3a', causationId: firstId, portalId: 77 });
+    // Handlers run inside the message's scope, so their logs carry the same id.
+    expect(scopes).toEqual(['req-7f3a', 'req-7f3a']);
   });
 
   it('publishes nothing when the producing transaction rolls back', async () => {

@@ -77,6 +77,38 @@ describe('failures: retry tiers, dead letters and replay', () => {
     expect((await check.checkQueue('test.poison.dlq')).messageCount).toBe(0);
   });
 
+  it('dead-letters a message that keeps crashing its consumer once the delivery limit is reached', async () => {
+    bed = await createTestBed('crashloop');
+    const crashing = { ...group, name: 'test.crashloop', deliveryLimit: 2 };
+    const messaging = await bed.startService({ groups: [crashing] });
+    await expectEventually(() => messaging.status().consumerGroups['test.crashloop']?.consuming === true);
+    await messaging.stop(); // the topology stays; a raw consumer now plays a process that dies mid-message
+    const producer = await bed.startService({});
+    const messageId = await publishThroughOutbox(bed, producer, { conversationKey: 'k', text: '1' });
+
+    const raw = await bed.raw();
+    const channel = await raw.createChannel();
+    let deliveries = 0;
+    await expectEventually(
+      async () => {
+        const message = await channel.get('test.crashloop', { noAck: false });
+        if (message) {
+          deliveries += 1;
+          channel.reject(message, true); // what the broker does when the consumer's connection dies
+        }
+        const listing = await raw.createChannel();
+        const letters = await listDeadLetters(listing, 'test.crashloop');
+        await listing.close();
+        expect(letters).toHaveLength(1);
+        return letters;
+      },
+      { intervalMs: 50 },
+    ).then((letters) => {
+      expect(letters[0]).toMatchObject({ messageId, errorClass: 'broker:delivery_limit' });
+    });
+    expect(deliveries).toBeGreaterThanOrEqual(2);
+  });
+
   it('dead-letters a permanent failure at once, without retrying', async () => {
     bed = await createTestBed('permanent');
     const attempts: number[] = [];
