@@ -1,0 +1,118 @@
+import type {
+  AgentReplyRequest,
+  FaultRule,
+  IssuedTokens,
+  IssueTokenRequest,
+  RecordedCall,
+  RegisterAppRequest,
+  SandboxSettings,
+  SeedPortalRequest,
+  StagingTokenRequest,
+  WebhookDelivery,
+} from '../control/control.types.js';
+
+export interface StagingTokenResponse {
+  readonly accountToken: string;
+  readonly channelId: string;
+  readonly portalId: number;
+  readonly inboxId: string;
+  readonly userId: number;
+  readonly createdAt: string;
+  /** The channel's `channelAccountConnectionRedirectUrl` with the five query parameters, if set. */
+  readonly popupUrl: string | null;
+}
+
+export class SandboxControlError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`HubSpot sandbox control call failed with HTTP ${status}: ${JSON.stringify(body)}`);
+  }
+}
+
+/** A typed client for `/__sandbox/*`, for tests and benchmarks of other workspaces. */
+export class SandboxControlClient {
+  constructor(readonly baseUrl: string) {}
+
+  seedPortal(portal: SeedPortalRequest): Promise<unknown> {
+    return this.call('POST', '/__sandbox/portals', portal);
+  }
+
+  registerApp(app: RegisterAppRequest): Promise<unknown> {
+    return this.call('POST', '/__sandbox/apps', app);
+  }
+
+  issueTokens(hubId: number, request: IssueTokenRequest): Promise<IssuedTokens> {
+    return this.call('POST', `/__sandbox/portals/${hubId}/tokens`, request);
+  }
+
+  calls(hubId: number): Promise<RecordedCall[]> {
+    return this.call('GET', `/__sandbox/portals/${hubId}/calls`);
+  }
+
+  createStagingToken(request: StagingTokenRequest): Promise<StagingTokenResponse> {
+    const { portalId, ...body } = request;
+    return this.call('POST', `/__sandbox/portals/${portalId}/staging-tokens`, body);
+  }
+
+  updateChannelAccount(
+    accountId: string,
+    change: { name?: string; active?: boolean; authorized?: boolean },
+  ): Promise<unknown> {
+    return this.call('PATCH', `/__sandbox/channel-accounts/${accountId}`, change);
+  }
+
+  purgeChannelAccount(accountId: string): Promise<unknown> {
+    return this.call('DELETE', `/__sandbox/channel-accounts/${accountId}`);
+  }
+
+  threads(
+    hubId: number,
+  ): Promise<{ id: string; integrationThreadId: string; messages: { id: string; text: string }[] }[]> {
+    return this.call('GET', `/__sandbox/portals/${hubId}/threads`);
+  }
+
+  agentReply(threadId: string, reply: AgentReplyRequest): Promise<{ id: string }> {
+    return this.call('POST', `/__sandbox/threads/${threadId}/agent-replies`, reply);
+  }
+
+  webhookDeliveries(): Promise<WebhookDelivery[]> {
+    return this.call('GET', '/__sandbox/webhooks/deliveries');
+  }
+
+  settings(): Promise<SandboxSettings> {
+    return this.call('GET', '/__sandbox/settings');
+  }
+
+  setRateLimit(max: number, intervalMs: number): Promise<SandboxSettings> {
+    return this.call('PUT', '/__sandbox/settings/rate-limit', { max, intervalMs });
+  }
+
+  setFaults(faults: readonly FaultRule[]): Promise<SandboxSettings> {
+    return this.call('PUT', '/__sandbox/settings/faults', { faults });
+  }
+
+  setWebhookTimeScale(timeScale: number): Promise<SandboxSettings> {
+    return this.call('PUT', '/__sandbox/settings/webhooks', { timeScale });
+  }
+
+  async reset(): Promise<void> {
+    await this.call('POST', '/__sandbox/reset');
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(new URL(path, this.baseUrl), {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+    if (!response.ok) {
+      throw new SandboxControlError(response.status, parsed);
+    }
+    return parsed as T;
+  }
+}

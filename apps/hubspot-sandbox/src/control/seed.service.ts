@@ -1,0 +1,34 @@
+import { APP_CONFIG } from '@inbox-bridge/service-kit';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { SandboxConfig } from '../config/sandbox.config.js';
+import { AppStore } from '../store/app.store.js';
+
+/** Registers the app described by the configuration, at start and after every reset. */
+@Injectable()
+export class SeedService implements OnModuleInit {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: SandboxConfig,
+    private readonly apps: AppStore,
+  ) {}
+
+  onModuleInit(): void {
+    this.seedConfiguredApp();
+  }
+
+  seedConfiguredApp(): void {
+    const list = (value: string, separator: RegExp) =>
+      value
+        .split(separator)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    this.apps.save({
+      appId: this.config.SANDBOX_APP_ID,
+      name: 'inbox-bridge (sandbox)',
+      clientId: this.config.SANDBOX_CLIENT_ID,
+      clientSecret: this.config.SANDBOX_CLIENT_SECRET,
+      developerApiKeys: list(this.config.SANDBOX_DEVELOPER_API_KEYS, /,/),
+      redirectUris: list(this.config.SANDBOX_REDIRECT_URIS, /,/),
+      scopes: list(this.config.SANDBOX_APP_SCOPES, /\s+/),
+    });
+  }
+}

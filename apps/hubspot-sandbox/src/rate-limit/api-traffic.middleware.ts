@@ -1,0 +1,109 @@
+import { Injectable, type NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { SettingsStore } from '../control/settings.store.js';
+import { TokenService } from '../oauth/token.service.js';
+import { AppStore } from '../store/app.store.js';
+import { RateLimiter } from './rate-limiter.js';
+
+/**
+ * In front of every emulated HubSpot route: injected faults (latency, errors), the per-portal-and-app
+ * rate limit with its `X-HubSpot-RateLimit-*` headers and 429 (§6.2), and the call log per portal.
+ */
+@Injectable()
+export class ApiTrafficMiddleware implements NestMiddleware {
+  constructor(
+    private readonly settings: SettingsStore,
+    private readonly tokens: TokenService,
+    private readonly apps: AppStore,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const started = Date.now();
+    const principal = this.principal(req);
+    res.on('finish', () => {
+      this.settings.record({
+        at: new Date(started).toISOString(),
+        method: req.method,
+        path: req.path,
+        query: {
+          ...(req.query as Record<string, unknown>),
+          ...(typeof req.query.hapikey === 'string' ? { hapikey: '***' } : {}),
+        },
+        ...(principal.portalId === undefined ? {} : { portalId: principal.portalId }),
+        ...(principal.appId === undefined ? {} : { appId: principal.appId }),
+        status: res.statusCode,
+        durationMs: Date.now() - started,
+        ...(req.body === undefined ? {} : { body: req.body as unknown }),
+      });
+    });
+
+    const fault = this.settings.faults.find(
+      (rule) =>
+        (rule.method === undefined || rule.method.toUpperCase() === req.method) &&
+        req.path.startsWith(rule.pathPrefix),
+    );
+    if (fault?.latencyMs !== undefined && fault.latencyMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
+    }
+
+    if (principal.rateKey !== undefined) {
+      const { max, intervalMs } = this.settings.rateLimit;
+      const decision = this.limiter.take(principal.rateKey, max, intervalMs);
+      res.setHeader('X-HubSpot-RateLimit-Max', String(decision.max));
+      res.setHeader('X-HubSpot-RateLimit-Remaining', String(decision.remaining));
+      res.setHeader('X-HubSpot-RateLimit-Interval-Milliseconds', String(decision.intervalMs));
+      if (!decision.allowed) {
+        res.status(429).json(rateLimitBody());
+        return;
+      }
+    }
+
+    if (fault?.errorRate !== undefined && fault.errorRate > 0 && Math.random() < fault.errorRate) {
+      const status = fault.status ?? 500;
+      res.status(status).json(
+        status === 429
+          ? rateLimitBody()
+          : {
+              status: 'error',
+              message: `Injected fault: HTTP ${status}`,
+              correlationId: randomUUID(),
+              category: status >= 500 ? 'INTERNAL_ERROR' : 'ERROR',
+            },
+      );
+      return;
+    }
+    next();
+  }
+
+  private principal(req: Request): { portalId?: number; appId?: number; rateKey?: string } {
+    const token = this.tokens.peek(req.headers.authorization);
+    if (token !== undefined) {
+      return {
+        portalId: token.portalId,
+        appId: token.appId,
+        rateKey: `portal:${token.portalId}:app:${token.appId}`,
+      };
+    }
+    const hapikey = req.query.hapikey;
+    if (typeof hapikey === 'string') {
+      const app = this.apps.list().find((candidate) => candidate.developerApiKeys.includes(hapikey));
+      if (app !== undefined) {
+        return { appId: app.appId, rateKey: `developer:${app.appId}` };
+      }
+    }
+    return {};
+  }
+}
+
+export function rateLimitBody(): Record<string, string> {
+  return {
+    status: 'error',
+    message: 'You have reached your ten_secondly_rolling limit.',
+    errorType: 'RATE_LIMIT',
+    correlationId: randomUUID(),
+    policyName: 'TEN_SECONDLY_ROLLING',
+    requestId: randomUUID(),
+  };
+}

@@ -1,0 +1,479 @@
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- HubSpot JSON bodies are asserted with expect(), not typed */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  HUB_ID,
+  INBOX_ID,
+  OPAQUE_CAPABILITIES,
+  SandboxHarness,
+  USER_ID,
+  incomingMessage,
+} from './sandbox-harness.js';
+
+const CC = '/conversations/v3/custom-channels';
+
+describe('custom channels (§1)', () => {
+  let sandbox: SandboxHarness;
+
+  beforeAll(async () => {
+    sandbox = await SandboxHarness.start();
+  });
+  afterAll(() => sandbox.stop());
+  beforeEach(() => sandbox.seed());
+
+  describe('channel definitions with the developer API key', () => {
+    it('creates, lists, reads, updates and archives a channel on both path families', async () => {
+      const created = await sandbox.developer('POST', CC, {
+        name: 'Bridge',
+        capabilities: OPAQUE_CAPABILITIES,
+        webhookUrl: 'https://bridge.example.com/hook',
+      });
+      expect(created.status).toBe(201);
+      expect(created.headers.get('location')).toBe(`${CC}/${created.body.id}`);
+      expect(created.body).toEqual({
+        id: expect.any(String),
+        name: 'Bridge',
+        capabilities: OPAQUE_CAPABILITIES,
+        webhookUrl: 'https://bridge.example.com/hook',
+        createdAt: expect.any(String),
+      });
+
+      const list = await sandbox.developer('GET', '/conversations/custom-channels/2026-03');
+      expect(list.body).toEqual({ total: 1, results: [created.body] });
+      const patched = await sandbox.developer('PATCH', `${CC}/${created.body.id}`, {
+        channelDescription: 'Telegram and SMS',
+      });
+      expect(patched.body).toMatchObject({ name: 'Bridge', channelDescription: 'Telegram and SMS' });
+      expect((await sandbox.developer('DELETE', `${CC}/${created.body.id}`)).status).toBe(204);
+      expect((await sandbox.developer('GET', `${CC}/${created.body.id}`)).status).toBe(404);
+    });
+
+    it('answers 401 for a wrong hapikey and 400 without appId', async () => {
+      const wrongKey = await sandbox.request('GET', `${CC}?hapikey=wrong&appId=1000001`);
+      expect(wrongKey.status).toBe(401);
+      expect(wrongKey.body).toMatchObject({
+        status: 'error',
+        category: 'INVALID_AUTHENTICATION',
+        correlationId: expect.any(String),
+      });
+      const noAppId = await sandbox.request('GET', `${CC}?hapikey=sandbox-developer-api-key`);
+      expect(noAppId.status).toBe(400);
+      expect(noAppId.body.errors[0].context.propertyName).toEqual(['appId']);
+    });
+
+    it('rejects delivery identifier types given as objects with INVALID_CHANNEL_CAPABILITY_VALUES', async () => {
+      const response = await sandbox.developer('POST', CC, {
+        name: 'Bridge',
+        capabilities: {
+          deliveryIdentifierTypes: [{ type: 'HS_EMAIL_ADDRESS', value: 'x' }],
+          unknownKey: true,
+        },
+      });
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({
+        status: 'error',
+        category: 'VALIDATION_ERROR',
+        subCategory: 'CustomChannelsError.INVALID_CHANNEL_CAPABILITY_VALUES',
+        context: {
+          capabilityKeysAndValues: [
+            'deliveryIdentifierTypes=[{"type":"HS_EMAIL_ADDRESS","value":"x"}]',
+            'unknownKey=true',
+          ],
+        },
+      });
+    });
+
+    it('names unknown, missing and mistyped fields', async () => {
+      const response = await sandbox.developer('POST', CC, { capabilities: [], colour: 'red' });
+      expect(response.status).toBe(400);
+      const codes = (response.body.errors as { code: string; context: { propertyName: string[] } }[]).map(
+        (error) => [error.code, error.context.propertyName[0]],
+      );
+      expect(codes).toEqual(
+        expect.arrayContaining([
+          ['UNRECOGNIZED_FIELD', 'colour'],
+          ['MISSING_REQUIRED_FIELD', 'name'],
+          ['INVALID_TYPE', 'capabilities'],
+        ]),
+      );
+      expect(response.body.message).toContain('"colour"');
+    });
+  });
+
+  describe('channel accounts with the portal token', () => {
+    it('answers 401 without a token and 403 MISSING_SCOPES without a custom-channels scope', async () => {
+      const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+      const path = `${CC}/${channelId}/channel-accounts`;
+      const anonymous = await sandbox.request('GET', path);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body).toMatchObject({ status: 'error', category: 'INVALID_AUTHENTICATION' });
+      const narrow = await sandbox.request('GET', path, {
+        token: await sandbox.token(['conversations.read']),
+      });
+      expect(narrow.status).toBe(403);
+      expect(narrow.body).toMatchObject({
+        status: 'error',
+        category: 'MISSING_SCOPES',
+        errors: [
+          {
+            message: 'One or more of the following scopes are required.',
+            context: {
+              requiredGranularScopes: [
+                'conversations.custom_channels.read',
+                'conversations.custom_channels.write',
+              ],
+            },
+          },
+        ],
+      });
+    });
+
+    it('creates, lists, renames and reads an account; bad inbox and delivery identifier are named', async () => {
+      const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+      const token = await sandbox.token();
+      const accountId = await sandbox.createAccount(token, channelId, {
+        type: 'CHANNEL_SPECIFIC_OPAQUE_ID',
+        value: 'bot-1',
+      });
+      const path = `${CC}/${channelId}/channel-accounts`;
+      expect((await sandbox.request('GET', path, { token })).body).toMatchObject({
+        total: 1,
+        results: [{ id: accountId, inboxId: INBOX_ID, active: true, authorized: true, archived: false }],
+      });
+      const renamed = await sandbox.request('PATCH', `${path}/${accountId}`, {
+        token,
+        body: { name: 'Renamed', authorized: false },
+      });
+      expect(renamed.body).toMatchObject({ name: 'Renamed', authorized: false });
+
+      const badInbox = await sandbox.request('POST', path, {
+        token,
+        body: { inboxId: '999', name: 'x', authorized: true },
+      });
+      expect(badInbox.body.errors[0].context.propertyName).toEqual(['inboxId']);
+      const badIdentifier = await sandbox.request('POST', path, {
+        token,
+        body: {
+          inboxId: INBOX_ID,
+          name: 'x',
+          authorized: true,
+          deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+4915112345678' },
+        },
+      });
+      expect(badIdentifier.status).toBe(400);
+      expect(badIdentifier.body.message).toContain('not declared');
+      const badEnum = await sandbox.request('POST', path, {
+        token,
+        body: {
+          inboxId: INBOX_ID,
+          name: 'x',
+          authorized: 'yes',
+          deliveryIdentifier: { type: 'EMAIL', value: 'a@b.co' },
+        },
+      });
+      expect(badEnum.body.errors.map((error: { code: string }) => error.code).sort()).toEqual([
+        'INVALID_ENUM_VALUE',
+        'INVALID_TYPE',
+      ]);
+    });
+
+    it('finishes a staging token once (then 409) and creates the account from it', async () => {
+      const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES, {
+        channelAccountConnectionRedirectUrl: 'https://bridge.example.com/connect',
+      });
+      const staging = await sandbox.control.createStagingToken({
+        portalId: HUB_ID,
+        channelId,
+        inboxId: INBOX_ID,
+        userId: USER_ID,
+      });
+      const popup = new URL(staging.popupUrl!);
+      expect(Object.fromEntries(popup.searchParams)).toMatchObject({
+        accountToken: staging.accountToken,
+        channelId,
+        inboxId: INBOX_ID,
+        portalId: String(HUB_ID),
+      });
+
+      const token = await sandbox.token();
+      const path = `${CC}/${channelId}/channel-account-staging-tokens/${staging.accountToken}`;
+      const missingName = await sandbox.request('PATCH', path, {
+        token,
+        body: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-9' } },
+      });
+      expect(missingName.body.errors[0]).toMatchObject({
+        code: 'MISSING_REQUIRED_FIELD',
+        context: { propertyName: ['accountName'] },
+      });
+      const body = {
+        accountName: 'Telegram bot',
+        deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-9' },
+      };
+      const finished = await sandbox.request('PATCH', path, { token, body });
+      expect(finished.status).toBe(200);
+      expect(finished.body).toMatchObject({
+        accountToken: staging.accountToken,
+        genericChannelId: Number(channelId),
+        inboxId: Number(INBOX_ID),
+        userId: USER_ID,
+        accountName: 'Telegram bot',
+      });
+      expect((await sandbox.request('PATCH', path, { token, body })).status).toBe(409);
+      const accounts = await sandbox.request('GET', `${CC}/${channelId}/channel-accounts`, { token });
+      expect(accounts.body.results).toEqual([
+        expect.objectContaining({ name: 'Telegram bot', deliveryIdentifier: body.deliveryIdentifier }),
+      ]);
+      expect(
+        (
+          await sandbox.request('PATCH', `${CC}/${channelId}/channel-account-staging-tokens/unknown`, {
+            token,
+            body,
+          })
+        ).status,
+      ).toBe(404);
+    });
+  });
+
+  describe('messages', () => {
+    async function channelWithAccount(capabilities: Record<string, unknown> = OPAQUE_CAPABILITIES) {
+      const channelId = await sandbox.createChannel(capabilities);
+      const token = await sandbox.token();
+      const accountId = await sandbox.createAccount(token, channelId);
+      return { channelId, token, accountId, path: `${CC}/${channelId}/messages` };
+    }
+
+    it('publishes every attachment kind and reads the message back', async () => {
+      const { token, accountId, path } = await channelWithAccount();
+      const attachments = [
+        { type: 'FILE', fileId: '123456', fileUsageType: 'VOICE_RECORDING' },
+        { type: 'LOCATION', latitude: 52.52, longitude: 13.4, name: 'Berlin' },
+        {
+          type: 'CONTACT',
+          contactProfile: { name: 'Ada', phones: [{ type: 'CELL', value: '+4915112345678' }] },
+        },
+        { type: 'UNSUPPORTED_CONTENT' },
+        { type: 'MESSAGE_HEADER', fileId: 1, text: 'header' },
+        { type: 'QUICK_REPLIES', quickReplies: [{ value: 'Yes', valueType: 'TEXT' }] },
+        {
+          type: 'SOCIAL_MEDIA_METADATA',
+          socialMetadata: { mediaType: 'STORY', mediaUrl: 'https://x.example/s' },
+        },
+      ];
+      const published = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, { attachments }),
+      });
+      expect(published.status).toBe(201);
+      expect(published.body).toMatchObject({
+        type: 'MESSAGE',
+        direction: 'INCOMING',
+        channelAccountId: accountId,
+        attachments,
+        status: { statusType: 'RECEIVED' },
+        client: { clientType: 'INTEGRATION' },
+      });
+      expect(published.body.senders[0].actorId).toMatch(/^V-\d+$/);
+      const read = await sandbox.request('GET', `${path}/${published.body.id}`, { token });
+      expect(read.body).toEqual(published.body);
+    });
+
+    it('rejects bad attachment kinds, undeclared capabilities and bad delivery identifiers, naming the field', async () => {
+      const { token, accountId, path } = await channelWithAccount();
+      const badKind = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, { attachments: [{ type: 'STICKER', url: 'x' }] }),
+      });
+      expect(badKind.body.errors[0].context.propertyName).toEqual(['attachments.0.type']);
+      const rawUrl = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, {
+          attachments: [{ type: 'FILE', fileId: 'https://x/y.png', fileUsageType: 'IMAGE' }],
+        }),
+      });
+      expect(rawUrl.body.errors[0].context.propertyName).toEqual(['attachments.0.fileId']);
+      const tooManyFiles = Array.from({ length: 3 }, () => ({
+        type: 'FILE',
+        fileId: '1',
+        fileUsageType: 'IMAGE',
+      }));
+      expect(
+        (
+          await sandbox.request('POST', path, {
+            token,
+            body: incomingMessage(accountId, { attachments: tooManyFiles }),
+          })
+        ).body.errors[0].code,
+      ).toBe('CAPABILITY_EXCEEDED');
+      const quickReplyOut = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, {
+          messageDirection: 'OUTGOING',
+          attachments: [{ type: 'QUICK_REPLIES', quickReplies: [{ value: 'a', valueType: 'TEXT' }] }],
+        }),
+      });
+      expect(quickReplyOut.body.errors[0]).toMatchObject({
+        code: 'CAPABILITY_NOT_DECLARED',
+        context: { propertyName: ['attachments.0.type'] },
+      });
+      const emailSender = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, {
+          senders: [{ deliveryIdentifier: { type: 'HS_EMAIL_ADDRESS', value: 'a@b.co' } }],
+        }),
+      });
+      expect(emailSender.body.errors[0].context.propertyName).toEqual(['senders.0.deliveryIdentifier']);
+      const missing = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, { timestamp: undefined, extra: 1 }),
+      });
+      expect(missing.body.context.propertyName.sort()).toEqual(['extra', 'timestamp']);
+      const noThreadId = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, { integrationThreadId: undefined }),
+      });
+      expect(noThreadId.body.errors[0]).toMatchObject({
+        code: 'MISSING_REQUIRED_FIELD',
+        context: { propertyName: ['integrationThreadId'] },
+      });
+      const badEnum = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, { messageDirection: 'INBOUND' }),
+      });
+      expect(badEnum.body.errors[0]).toMatchObject({
+        code: 'INVALID_ENUM_VALUE',
+        context: { propertyName: ['messageDirection'] },
+      });
+    });
+
+    it('honours integrationIdempotencyId per channel account', async () => {
+      const { token, accountId, path } = await channelWithAccount();
+      const body = incomingMessage(accountId, { integrationIdempotencyId: 'tg:1:77' });
+      const first = await sandbox.request('POST', path, { token, body });
+      const second = await sandbox.request('POST', path, { token, body });
+      expect(first.status).toBe(201);
+      expect(second.status).toBe(200);
+      expect(second.body).toEqual(first.body);
+      const threads = await sandbox.control.threads(HUB_ID);
+      expect(threads.flatMap((thread) => thread.messages)).toHaveLength(1);
+    });
+
+    it('threads by integrationThreadId under INTEGRATION_THREAD_ID', async () => {
+      const { token, accountId, path } = await channelWithAccount();
+      const a1 = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, { integrationThreadId: 'chat-A' }),
+      });
+      const a2 = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, { integrationThreadId: 'chat-A', text: 'again' }),
+      });
+      const b = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, { integrationThreadId: 'chat-B' }),
+      });
+      expect(a2.body.conversationsThreadId).toBe(a1.body.conversationsThreadId);
+      expect(b.body.conversationsThreadId).not.toBe(a1.body.conversationsThreadId);
+    });
+
+    it('threads by the senders under DELIVERY_IDENTIFIER and accepts the generated integrationThreadId back', async () => {
+      const { token, accountId, path } = await channelWithAccount({
+        deliveryIdentifierTypes: ['HS_PHONE_NUMBER'],
+        threadingModel: 'DELIVERY_IDENTIFIER',
+      });
+      const sms = (from: string, extra: Record<string, unknown> = {}) =>
+        incomingMessage(accountId, {
+          integrationThreadId: undefined,
+          senders: [{ deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: from } }],
+          recipients: [{ deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+15550000000' } }],
+          ...extra,
+        });
+      const first = await sandbox.request('POST', path, { token, body: sms('+4915112345678') });
+      expect(first.status).toBe(201);
+      const same = await sandbox.request('POST', path, { token, body: sms('+4915112345678') });
+      const other = await sandbox.request('POST', path, { token, body: sms('+4915199999999') });
+      expect(same.body.conversationsThreadId).toBe(first.body.conversationsThreadId);
+      expect(other.body.conversationsThreadId).not.toBe(first.body.conversationsThreadId);
+      const thread = (await sandbox.control.threads(HUB_ID)).find(
+        (candidate) => candidate.id === first.body.conversationsThreadId,
+      )!;
+      const byGeneratedId = await sandbox.request('POST', path, {
+        token,
+        body: sms('+4915199999999', { integrationThreadId: thread.integrationThreadId }),
+      });
+      expect(byGeneratedId.body.conversationsThreadId).toBe(first.body.conversationsThreadId);
+      const badPhone = await sandbox.request('POST', path, { token, body: sms('0151-123') });
+      expect(badPhone.body.errors[0].code).toBe('INVALID_DELIVERY_IDENTIFIER');
+    });
+
+    it('updates the delivery status of outgoing messages only', async () => {
+      const { token, accountId, path } = await channelWithAccount();
+      const incoming = await sandbox.request('POST', path, { token, body: incomingMessage(accountId) });
+      const reply = await sandbox.control.agentReply(incoming.body.conversationsThreadId, {
+        userId: USER_ID,
+        text: 'Hi, how can I help?',
+      });
+      const failed = await sandbox.request('PATCH', `${path}/${reply.id}`, {
+        token,
+        body: { statusType: 'FAILED', errorMessage: 'Bot was blocked by the user' },
+      });
+      expect(failed.body.status).toEqual({
+        statusType: 'FAILED',
+        failureDetails: { errorMessage: 'Bot was blocked by the user' },
+      });
+      expect(
+        (await sandbox.request('PATCH', `${path}/${reply.id}`, { token, body: { statusType: 'READ' } })).body
+          .status,
+      ).toEqual({ statusType: 'READ' });
+      expect(
+        (await sandbox.request('PATCH', `${path}/${reply.id}`, { token, body: { statusType: 'RECEIVED' } }))
+          .status,
+      ).toBe(400);
+      expect(
+        (
+          await sandbox.request('PATCH', `${path}/${reply.id}`, {
+            token,
+            body: { statusType: 'SENT', errorMessage: 'x' },
+          })
+        ).status,
+      ).toBe(400);
+      expect(
+        (
+          await sandbox.request('PATCH', `${path}/${incoming.body.id}`, {
+            token,
+            body: { statusType: 'SENT' },
+          })
+        ).status,
+      ).toBe(400);
+      expect((await sandbox.request('GET', `${path}/nope`, { token })).body).toMatchObject({
+        status: 'error',
+        category: 'OBJECT_NOT_FOUND',
+      });
+    });
+  });
+});
+
+describe('errors outside the routes', () => {
+  let sandbox: SandboxHarness;
+
+  beforeAll(async () => {
+    sandbox = await SandboxHarness.start();
+  });
+  afterAll(() => sandbox.stop());
+
+  it('answers unknown paths and malformed JSON in HubSpot envelopes whose correlationId is the request id', async () => {
+    const unknown = await sandbox.request('GET', '/crm/v3/not-emulated-yet');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ status: 'error', category: 'OBJECT_NOT_FOUND' });
+    expect(unknown.body.correlationId).toBe(unknown.headers.get('x-correlation-id'));
+
+    const response = await fetch(
+      `${sandbox.baseUrl}/conversations/v3/custom-channels?hapikey=sandbox-developer-api-key&appId=1000001`,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{"name":',
+      },
+    );
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR' });
+  });
+});

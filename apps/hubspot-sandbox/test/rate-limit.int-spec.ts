@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { OPAQUE_CAPABILITIES, SandboxHarness } from './sandbox-harness.js';
+
+describe('rate limit per portal and app (§6)', () => {
+  let sandbox: SandboxHarness;
+
+  beforeAll(async () => {
+    sandbox = await SandboxHarness.start();
+  });
+  afterAll(() => sandbox.stop());
+  beforeEach(() => sandbox.seed());
+
+  it('sends X-HubSpot-RateLimit-* headers and answers the 111th call in 10 s with HubSpot 429', async () => {
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+    const token = await sandbox.token();
+    const path = `/conversations/v3/custom-channels/${channelId}/channel-accounts`;
+    const first = await sandbox.request('GET', path, { token });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-hubspot-ratelimit-max')).toBe('110');
+    expect(first.headers.get('x-hubspot-ratelimit-remaining')).toBe('109');
+    expect(first.headers.get('x-hubspot-ratelimit-interval-milliseconds')).toBe('10000');
+    const rest = await Promise.all(
+      Array.from({ length: 109 }, () => sandbox.request('GET', path, { token })),
+    );
+    expect(rest.every((response) => response.status === 200)).toBe(true);
+
+    const limited = await sandbox.request('GET', path, { token });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('x-hubspot-ratelimit-remaining')).toBe('0');
+    expect(limited.body).toEqual({
+      status: 'error',
+      message: 'You have reached your ten_secondly_rolling limit.',
+      errorType: 'RATE_LIMIT',
+      correlationId: expect.any(String),
+      policyName: 'TEN_SECONDLY_ROLLING',
+      requestId: expect.any(String),
+    });
+    // Another portal's token (another installation) has its own budget.
+    await sandbox.control.seedPortal({ hubId: 5151, users: [{ id: 1, email: 'a@b.co' }] });
+    const other = await sandbox.control.issueTokens(5151, {
+      appId: 1_000_001,
+      userId: 1,
+      scopes: ['conversations.custom_channels.read'],
+    });
+    const otherResponse = await sandbox.request('GET', path, { token: other.access_token });
+    expect(otherResponse.headers.get('x-hubspot-ratelimit-remaining')).toBe('109');
+    const calls = await sandbox.control.calls(4242);
+    expect(calls.filter((call) => call.status === 429)).toHaveLength(1);
+  });
+
+  it('applies a runtime rate limit and injected faults', async () => {
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+    const token = await sandbox.token();
+    const path = `/conversations/v3/custom-channels/${channelId}/channel-accounts`;
+    await sandbox.control.setRateLimit(2, 60_000);
+    expect((await sandbox.request('GET', path, { token })).headers.get('x-hubspot-ratelimit-max')).toBe('2');
+    await sandbox.request('GET', path, { token });
+    expect((await sandbox.request('GET', path, { token })).status).toBe(429);
+
+    await sandbox.control.setRateLimit(110, 10_000);
+    await sandbox.control.setFaults([
+      {
+        method: 'GET',
+        pathPrefix: '/conversations/v3/custom-channels',
+        errorRate: 1,
+        status: 503,
+        latencyMs: 30,
+      },
+    ]);
+    const started = Date.now();
+    const faulted = await sandbox.request('GET', path, { token });
+    expect(faulted.status).toBe(503);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    expect(faulted.body).toMatchObject({ status: 'error', category: 'INTERNAL_ERROR' });
+  });
+});

@@ -1,0 +1,198 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- HubSpot JSON bodies are asserted with expect(), not typed */
+import { expectEventually } from '@inbox-bridge/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isValidV3 } from '../src/webhooks/signature.js';
+import {
+  CLIENT_SECRET,
+  HUB_ID,
+  OPAQUE_CAPABILITIES,
+  SandboxHarness,
+  USER_ID,
+  incomingMessage,
+} from './sandbox-harness.js';
+
+interface Received {
+  readonly url: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly rawBody: string;
+}
+
+/** A local webhook receiver whose answers are scripted per request: a status, or a delay before 200. */
+class Receiver {
+  readonly requests: Received[] = [];
+  script: ({ status: number } | { delayMs: number })[] = [];
+  private server!: Server;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+      });
+      req.on('end', () => {
+        this.requests.push({
+          url: `${this.url.split('/hook')[0]}${req.url}`,
+          headers: req.headers,
+          rawBody: Buffer.concat(chunks).toString('utf8'),
+        });
+        const step = this.script.shift() ?? { status: 200 };
+        if ('delayMs' in step) {
+          setTimeout(() => res.writeHead(200).end(), step.delayMs);
+        } else {
+          res.writeHead(step.status).end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook?secret=a%2Ab`;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) =>
+      this.server.close(() => {
+        resolve();
+      }),
+    );
+  }
+}
+
+describe('webhooks to the channel webhookUrl (§2)', () => {
+  let sandbox: SandboxHarness;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    sandbox = await SandboxHarness.start();
+    receiver = new Receiver();
+    await receiver.start();
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await receiver.stop();
+  });
+  beforeEach(async () => {
+    await sandbox.seed();
+    await sandbox.control.setWebhookTimeScale(0.001);
+    receiver.requests.length = 0;
+    receiver.script = [];
+  });
+
+  it('signs with v3 and retries a slow answer and failures until the receiver accepts', async () => {
+    receiver.script = [{ delayMs: 400 }, { status: 500 }, { status: 404 }];
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES, { webhookUrl: receiver.url });
+    const accountId = await sandbox.createAccount(await sandbox.token(), channelId, {
+      type: 'CHANNEL_SPECIFIC_OPAQUE_ID',
+      value: 'bot-1',
+    });
+
+    const delivery = await expectEventually(
+      async () => {
+        const [only] = await sandbox.control.webhookDeliveries();
+        if (only?.state !== 'DELIVERED') {
+          throw new Error(`delivery ${only?.state ?? 'missing'}`);
+        }
+        return only;
+      },
+      { timeoutMs: 4_000, description: 'webhook delivered' },
+    );
+    expect(delivery.attempts.map((attempt) => attempt.status ?? attempt.error?.split(':')[0])).toEqual([
+      'TimeoutError',
+      500,
+      404,
+      200,
+    ]);
+    expect(receiver.requests).toHaveLength(4);
+
+    const last = receiver.requests.at(-1)!;
+    const payload = JSON.parse(last.rawBody) as Record<string, unknown>;
+    expect(payload).toEqual({
+      type: 'CHANNEL_ACCOUNT_CREATED',
+      eventId: expect.any(String),
+      portalId: String(HUB_ID),
+      channelId,
+      eventTimestamp: expect.any(String),
+      channelAccountId: accountId,
+      channelAccountDeliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-1' },
+      authorized: true,
+    });
+    const request = {
+      method: 'POST',
+      url: receiver.url,
+      rawBody: last.rawBody,
+      timestamp: String(last.headers['x-hubspot-request-timestamp']),
+      signature: String(last.headers['x-hubspot-signature-v3']),
+    };
+    expect(isValidV3(CLIENT_SECRET, request)).toBe(true);
+    expect(isValidV3('another-secret', request)).toBe(false);
+  });
+
+  it('sends CHANNEL_ACCOUNT_UPDATED / PURGED on admin changes and OUTGOING_CHANNEL_MESSAGE_CREATED on an agent reply', async () => {
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES, { webhookUrl: receiver.url });
+    const token = await sandbox.token();
+    const accountId = await sandbox.createAccount(token, channelId);
+    const published = await sandbox.request(
+      'POST',
+      `/conversations/v3/custom-channels/${channelId}/messages`,
+      { token, body: incomingMessage(accountId, { integrationThreadId: 'chat-42' }) },
+    );
+    const reply = await sandbox.control.agentReply(published.body.conversationsThreadId, {
+      userId: USER_ID,
+      text: 'On it!',
+    });
+    await sandbox.control.updateChannelAccount(accountId, { name: 'Renamed' });
+    await sandbox.control.purgeChannelAccount(accountId);
+
+    const bodies = await expectEventually(
+      () => {
+        const types = receiver.requests.map((request) => JSON.parse(request.rawBody) as Record<string, any>);
+        if (types.length !== 4) {
+          throw new Error(`${types.length} webhooks so far`);
+        }
+        return types;
+      },
+      { timeoutMs: 3_000, description: 'four webhooks' },
+    );
+    expect(bodies.map((body) => body.type).sort()).toEqual([
+      'CHANNEL_ACCOUNT_CREATED',
+      'CHANNEL_ACCOUNT_PURGED',
+      'CHANNEL_ACCOUNT_UPDATED',
+      'OUTGOING_CHANNEL_MESSAGE_CREATED',
+    ]);
+    const outgoing = bodies.find((body) => body.type === 'OUTGOING_CHANNEL_MESSAGE_CREATED')!;
+    expect(outgoing).toMatchObject({
+      portalId: String(HUB_ID),
+      channelId,
+      channelIntegrationThreadIds: ['chat-42'],
+      message: {
+        id: reply.id,
+        type: 'MESSAGE',
+        direction: 'OUTGOING',
+        channelAccountId: accountId,
+        conversationsThreadId: published.body.conversationsThreadId,
+        createdBy: `A-${USER_ID}`,
+        senders: [{ actorId: `A-${USER_ID}`, name: 'Rita Rep' }],
+        recipients: [
+          {
+            actorId: published.body.senders[0].actorId,
+            deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'tg-user-1' },
+          },
+        ],
+        text: 'On it!',
+        inReplyToId: published.body.id,
+        truncationStatus: 'NOT_TRUNCATED',
+        status: 'SENT',
+      },
+    });
+    const accounts = await sandbox.request(
+      'GET',
+      `/conversations/v3/custom-channels/${channelId}/channel-accounts?archived=true`,
+      { token },
+    );
+    expect(accounts.body.results).toEqual([
+      expect.objectContaining({ id: accountId, archived: true, name: 'Renamed' }),
+    ]);
+  });
+});
