@@ -1,0 +1,33 @@
+import { HealthModule, LoggingModule, MetricsModule } from '@inbox-bridge/service-kit';
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { SandboxConfig } from './config/sandbox.config.js';
+import { SANDBOX_CONFIG } from './config/sandbox.config.js';
+import { ControlController } from './control/control.controller.js';
+import { BotApiController } from './telegram/bot-api.controller.js';
+import { BotApiService } from './telegram/bot-api.service.js';
+import { CustomerSimulator } from './telegram/customer-simulator.js';
+import { TelegramState } from './telegram/telegram.state.js';
+import { WebhookDispatcher } from './telegram/webhook-dispatcher.js';
+
+/** The provider sandbox: Telegram Bot API emulator and control API; in memory, no database or broker. */
+@Module({})
+export class AppModule {
+  static forRoot(config: SandboxConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggingModule.forRoot({ serviceName: 'provider-sandbox', level: config.LOG_LEVEL }),
+        MetricsModule.forRoot({ serviceName: 'provider-sandbox' }),
+        HealthModule.forRoot(),
+      ],
+      controllers: [ControlController, BotApiController],
+      providers: [
+        { provide: SANDBOX_CONFIG, useValue: config },
+        TelegramState,
+        WebhookDispatcher,
+        BotApiService,
+        CustomerSimulator,
+      ],
+    };
+  }
+}

@@ -1,0 +1,15 @@
+export {
+  ProviderSandboxClient,
+  SandboxClientError,
+  type SandboxBot,
+  type SandboxCall,
+  type SandboxChatMessage,
+  type SandboxCustomer,
+  type SandboxDeliveryAttempt,
+} from './client/sandbox-client.js';
+export { loadSandboxConfig, sandboxConfigSchema, type SandboxConfig } from './config/sandbox.config.js';
+export { startProviderSandbox, type RunningSandbox } from './sandbox-app.js';
+export type { CustomerMessageInput, CustomerMessageKind } from './telegram/customer-simulator.js';
+export type { FaultRule } from './telegram/fault.store.js';
+export type { RateLimitSettings } from './telegram/rate-limiter.js';
+export type * from './telegram/telegram.types.js';
