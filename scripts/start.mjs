@@ -2,7 +2,7 @@
 // npm start: install what is missing, build, migrate and run the services on the local defaults
 // (PostgreSQL 127.0.0.1:5432, RabbitMQ 127.0.0.1:5672). Ctrl-C stops everything cleanly.
 // npm run db:migrate (--migrate-only): the same up to and including the migrations.
-// The run/ship issue extends this with the sandboxes, demo data and the URLs to open.
+// The run/ship issue extends this with demo data, channel registration and the URLs to open.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const services = [
+  { name: 'hubspot-sandbox', port: 4010, sandbox: true },
+  { name: 'provider-sandbox', port: 4020, sandbox: true },
   { name: 'gateway', port: 3000 },
   { name: 'connector', port: 3001 },
   { name: 'router', port: 3002 },
@@ -64,7 +66,7 @@ runOrExit('npx', [
   '--output-logs=errors-only',
   ...services.map((service) => `--filter=@inbox-bridge/${service.name}...`),
 ]);
-for (const service of services) {
+for (const service of services.filter((s) => !s.sandbox)) {
   step(`Migrating ${service.name}`);
   runOrExit('node', [`apps/${service.name}/dist/database/migrate.js`], envFor(service));
 }
@@ -137,7 +139,7 @@ if (!stopping) {
   );
   for (const [i, { service }] of children.entries()) {
     process.stdout.write(
-      `  ${ready[i] ? '✔' : '…'} ${service.name.padEnd(10)} http://127.0.0.1:${service.port}  (health: /health/ready, metrics: /metrics)\n`,
+      `  ${ready[i] ? '✔' : '…'} ${service.name.padEnd(17)} http://127.0.0.1:${service.port}  (health: /health/ready, metrics: /metrics)\n`,
     );
   }
   process.stdout.write('\nPress Ctrl-C to stop.\n');
