@@ -16,6 +16,22 @@ import type { SandboxConfig } from './config/sandbox.config.js';
 import { ControlController } from './control/control.controller.js';
 import { SeedService } from './control/seed.service.js';
 import { SettingsStore } from './control/settings.store.js';
+import {
+  ConversationsController,
+  ThreadAssigneeController,
+} from './conversations/conversations.controller.js';
+import { ConversationsService } from './conversations/conversations.service.js';
+import {
+  ContactsController,
+  OwnersController,
+  TicketsController,
+  UsersController,
+} from './crm/crm.controller.js';
+import { CrmService } from './crm/crm.service.js';
+import { CrmStore } from './crm/crm.store.js';
+import { FileStore } from './files/file.store.js';
+import { FileHostController, FilesController } from './files/files.controller.js';
+import { FilesService } from './files/files.service.js';
 import { OAuthController } from './oauth/oauth.controller.js';
 import { TokenService } from './oauth/token.service.js';
 import { ApiTrafficMiddleware } from './rate-limit/api-traffic.middleware.js';
@@ -47,6 +63,14 @@ export class AppModule implements NestModule {
         ChannelsController,
         ChannelAccountsController,
         MessagesController,
+        ConversationsController,
+        ThreadAssigneeController,
+        OwnersController,
+        UsersController,
+        ContactsController,
+        TicketsController,
+        FilesController,
+        FileHostController,
       ],
       providers: [
         IdGenerator,
@@ -65,6 +89,11 @@ export class AppModule implements NestModule {
         ChannelService,
         ChannelAccountService,
         MessageService,
+        CrmStore,
+        CrmService,
+        ConversationsService,
+        FileStore,
+        FilesService,
       ],
     };
   }
@@ -75,6 +104,8 @@ export class AppModule implements NestModule {
       .forRoutes(
         { path: 'conversations/{*splat}', method: RequestMethod.ALL },
         { path: 'oauth/{*splat}', method: RequestMethod.ALL },
+        { path: 'crm/{*splat}', method: RequestMethod.ALL },
+        { path: 'files/{*splat}', method: RequestMethod.ALL },
       );
   }
 }

@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- HubSpot JSON bodies are asserted with expect(), not typed */
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- HubSpot JSON bodies are asserted with expect(), not typed */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
   HUB_ID,
@@ -243,8 +243,9 @@ describe('custom channels (§1)', () => {
 
     it('publishes every attachment kind and reads the message back', async () => {
       const { token, accountId, path } = await channelWithAccount();
+      const uploaded = await sandbox.uploadFile(await sandbox.token(['files']));
       const attachments = [
-        { type: 'FILE', fileId: '123456', fileUsageType: 'VOICE_RECORDING' },
+        { type: 'FILE', fileId: uploaded.body.id, fileUsageType: 'VOICE_RECORDING' },
         { type: 'LOCATION', latitude: 52.52, longitude: 13.4, name: 'Berlin' },
         {
           type: 'CONTACT',

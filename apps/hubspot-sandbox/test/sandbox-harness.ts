@@ -13,6 +13,11 @@ export const REDIRECT_URI = 'http://localhost:3001/oauth/callback';
 export const HUB_ID = 4242;
 export const USER_ID = 77;
 export const INBOX_ID = '311';
+export const OWNER_ID = '501';
+export const TEAM_ID = '11';
+/** A user of the portal without a seat (cannot be assigned). */
+export const SEATLESS_USER_ID = 78;
+export const CONTACT_ID = '201';
 export const HELP_DESK_ID = '312';
 export const ALL_CHANNEL_SCOPES = [
   'conversations.custom_channels.read',
@@ -52,7 +57,33 @@ export class SandboxHarness {
     await this.control.reset();
     await this.control.seedPortal({
       hubId: HUB_ID,
-      users: [{ id: USER_ID, email: 'rep@example.com', firstName: 'Rita', lastName: 'Rep' }],
+      teams: [
+        { id: TEAM_ID, name: 'Support team' },
+        { id: '12', name: 'Sales team' },
+      ],
+      users: [
+        {
+          id: USER_ID,
+          email: 'rep@example.com',
+          firstName: 'Rita',
+          lastName: 'Rep',
+          ownerId: OWNER_ID,
+          teamIds: [TEAM_ID, '12'],
+        },
+        { id: SEATLESS_USER_ID, email: 'viewer@example.com', seat: false, availability: 'away' },
+      ],
+      contacts: [
+        {
+          id: CONTACT_ID,
+          properties: {
+            email: 'ada@example.com',
+            firstname: 'Ada',
+            lastname: 'Lovelace',
+            phone: '+4915112345678',
+            hubspot_owner_id: OWNER_ID,
+          },
+        },
+      ],
       inboxes: [
         { id: INBOX_ID, name: 'Support' },
         { id: HELP_DESK_ID, name: 'Help desk', helpDesk: true },
@@ -89,6 +120,57 @@ export class SandboxHarness {
       parsed = text === '' ? undefined : JSON.parse(text);
     } catch {
       // HTML pages and redirects stay text.
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  }
+
+  /** `POST /files/v3/files` as multipart, like the SDK sends it. */
+  uploadFile(
+    token: string,
+    options: {
+      name?: string;
+      bytes?: Uint8Array;
+      type?: string;
+      fields?: Record<string, string>;
+      access?: string;
+    } = {},
+  ): Promise<ApiResponse> {
+    const form = new FormData();
+    form.set(
+      'file',
+      new Blob([options.bytes ?? new TextEncoder().encode('voice-note')], {
+        type: options.type ?? 'audio/ogg',
+      }),
+      options.name ?? 'note.ogg',
+    );
+    const fields = options.fields ?? {
+      folderPath: '/conversations/bridge',
+      options: JSON.stringify({ access: options.access ?? 'PRIVATE' }),
+    };
+    for (const [name, value] of Object.entries(fields)) {
+      form.set(name, value);
+    }
+    return this.send('POST', '/files/v3/files', { Authorization: `Bearer ${token}` }, form);
+  }
+
+  async send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: FormData | string,
+  ): Promise<ApiResponse> {
+    const response = await fetch(path.startsWith('http') ? path : `${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body,
+      redirect: 'manual',
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // Plain text stays text.
     }
     return { status: response.status, headers: response.headers, body: parsed };
   }

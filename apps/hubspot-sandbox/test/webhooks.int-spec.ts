@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isValidV3 } from '../src/webhooks/signature.js';
 import {
+  ALL_CHANNEL_SCOPES,
   CLIENT_SECRET,
   HUB_ID,
   OPAQUE_CAPABILITIES,
@@ -194,5 +195,47 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
     expect(accounts.body.results).toEqual([
       expect.objectContaining({ id: accountId, archived: true, name: 'Renamed' }),
     ]);
+  });
+
+  it('carries a rep attachment as a FILE whose bytes the gateway fetches through a signed URL', async () => {
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES, { webhookUrl: receiver.url });
+    const token = await sandbox.token([...ALL_CHANNEL_SCOPES, 'files']);
+    const accountId = await sandbox.createAccount(token, channelId);
+    const published = await sandbox.request(
+      'POST',
+      `/conversations/v3/custom-channels/${channelId}/messages`,
+      {
+        token,
+        body: incomingMessage(accountId),
+      },
+    );
+    const threadId = published.body.conversationsThreadId;
+    const file = await sandbox.uploadFile(token, { name: 'invoice.pdf', type: 'application/pdf' });
+    await expect(
+      sandbox.control.agentReply(threadId, { userId: USER_ID, text: 'x', fileIds: ['999'] }),
+    ).rejects.toMatchObject({ status: 404 });
+    await sandbox.control.agentReply(threadId, {
+      userId: USER_ID,
+      text: 'Your invoice',
+      fileIds: [file.body.id],
+    });
+
+    const outgoing = await expectEventually(
+      () => {
+        const body = receiver.requests
+          .map((request) => JSON.parse(request.rawBody) as Record<string, any>)
+          .find((candidate) => candidate.type === 'OUTGOING_CHANNEL_MESSAGE_CREATED');
+        if (body === undefined) {
+          throw new Error('no outgoing webhook yet');
+        }
+        return body;
+      },
+      { timeoutMs: 3_000, description: 'the outgoing webhook' },
+    );
+    expect(outgoing.message.attachments).toEqual([
+      { type: 'FILE', fileId: file.body.id, fileUsageType: 'OTHER', name: 'invoice.pdf', url: file.body.url },
+    ]);
+    const signed = await sandbox.request('GET', `/files/v3/files/${file.body.id}/signed-url`, { token });
+    expect(await (await fetch(signed.body.url)).text()).toBe('voice-note');
   });
 });

@@ -51,6 +51,8 @@ describe(validateCapabilities.name, () => {
       allowMultipleRecipients: false,
       outgoingAttachmentTypes: [],
       maxFileAttachmentCount: 0,
+      maxFileAttachmentSizeBytes: 0,
+      maxTotalFileAttachmentSizeBytes: 0,
     });
   });
 });

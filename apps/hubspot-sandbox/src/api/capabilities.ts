@@ -56,6 +56,8 @@ export interface EffectiveCapabilities {
   readonly allowMultipleRecipients: boolean;
   readonly outgoingAttachmentTypes: readonly string[];
   readonly maxFileAttachmentCount: number;
+  readonly maxFileAttachmentSizeBytes: number;
+  readonly maxTotalFileAttachmentSizeBytes: number;
 }
 
 /** The documented defaults (§1.4, §7.12) applied to a validated capabilities object. */
@@ -69,6 +71,9 @@ export function effectiveCapabilities(capabilities: Record<string, unknown>): Ef
     allowMultipleRecipients: capabilities.allowMultipleRecipients === true,
     outgoingAttachmentTypes: (capabilities.outgoingAttachmentTypes as string[] | undefined) ?? [],
     maxFileAttachmentCount: (capabilities.maxFileAttachmentCount as number | undefined) ?? 0,
+    maxFileAttachmentSizeBytes: (capabilities.maxFileAttachmentSizeBytes as number | undefined) ?? 0,
+    maxTotalFileAttachmentSizeBytes:
+      (capabilities.maxTotalFileAttachmentSizeBytes as number | undefined) ?? 0,
   };
 }
 

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { HubSpotErrorDetail } from '../common/hubspot-error.js';
 import { HubSpotError } from '../common/hubspot-error.js';
 import { detail, invalidInput, parseStrict } from '../common/validation.js';
+import { CrmService } from '../crm/crm.service.js';
+import { FileStore } from '../files/file.store.js';
 import { ChannelAccountStore, type ChannelAccount } from '../store/channel-account.store.js';
 import { ChannelStore, type Channel } from '../store/channel.store.js';
 import { IdGenerator } from '../store/ids.js';
@@ -34,6 +36,8 @@ export class MessageService {
     private readonly portals: PortalStore,
     private readonly ids: IdGenerator,
     private readonly events: CustomChannelEvents,
+    private readonly crm: CrmService,
+    private readonly files: FileStore,
   ) {}
 
   publish(token: AccessToken, channel: Channel, body: unknown): PublishResult {
@@ -58,6 +62,14 @@ export class MessageService {
     const capabilities = effectiveCapabilities(channel.capabilities);
     this.assertPublishable(egg, account, capabilities);
     const thread = this.resolveThread(egg, account, capabilities);
+    if (egg.messageDirection === 'INCOMING') {
+      // A customer writing into a closed conversation reopens it (assumption, §9.5).
+      if (thread.status === 'CLOSED') {
+        thread.status = 'OPEN';
+        delete thread.closedAt;
+      }
+      thread.associatedContactId ??= this.contactFor(token.portalId, egg);
+    }
     const now = new Date().toISOString();
     const senders = egg.senders.map((sender) =>
       this.participant(token.portalId, sender, egg.messageDirection === 'INCOMING', token.appId),
@@ -132,7 +144,11 @@ export class MessageService {
   }
 
   /** A rep replies from the inbox: stores the OUTGOING message and fires OUTGOING_CHANNEL_MESSAGE_CREATED. */
-  agentReply(threadId: string, reply: { userId: number; text: string; richText?: string }): StoredMessage {
+  agentReply(
+    threadId: string,
+    reply: { userId: number; text: string; richText?: string },
+    attachments: Record<string, unknown>[] = [],
+  ): StoredMessage {
     const thread = this.messages.thread(threadId);
     if (thread === undefined) {
       throw HubSpotError.notFound(`Thread ${threadId} not found`);
@@ -159,6 +175,21 @@ export class MessageService {
         ),
       ]);
     }
+    const capabilities = effectiveCapabilities(channel.capabilities);
+    if (
+      attachments.length > 0 &&
+      (!capabilities.outgoingAttachmentTypes.includes('FILE') ||
+        attachments.length > capabilities.maxFileAttachmentCount)
+    ) {
+      throw invalidInput([
+        detail(
+          `Field "fileIds": the channel takes at most ${capabilities.maxFileAttachmentCount} outgoing FILE attachment(s) and must declare FILE in outgoingAttachmentTypes`,
+          'CAPABILITY_NOT_DECLARED',
+          'body',
+          'fileIds',
+        ),
+      ]);
+    }
     const account = this.accounts.get(thread.channelAccountId);
     const history = this.messages.threadMessages(thread.id);
     const lastIncoming = history.filter((message) => message.direction === 'INCOMING').at(-1);
@@ -182,7 +213,7 @@ export class MessageService {
         } as Participant,
       ],
       recipients: lastIncoming?.senders ?? [],
-      attachments: [],
+      attachments,
       createdAt: now,
       updatedAt: now,
       createdBy: `A-${user.id}`,
@@ -278,6 +309,20 @@ export class MessageService {
         );
       }
     }
+    this.assertFiles(egg, account.portalId, capabilities, errors);
+    if (
+      egg.associateWithContactId !== undefined &&
+      this.crm.contact(account.portalId, String(egg.associateWithContactId), 'id') === undefined
+    ) {
+      errors.push(
+        detail(
+          `Invalid value for field "associateWithContactId": contact ${egg.associateWithContactId} not found`,
+          'INVALID_VALUE',
+          'body',
+          'associateWithContactId',
+        ),
+      );
+    }
     if (
       egg.inReplyToId !== undefined &&
       this.messages.message(egg.inReplyToId)?.channelAccountId !== account.id
@@ -294,6 +339,73 @@ export class MessageService {
     if (errors.length > 0) {
       throw invalidInput(errors);
     }
+  }
+
+  /** FILE attachments name live files of the portal within the channel's size limits (§1.4, §5.1). */
+  private assertFiles(
+    egg: MessageEgg,
+    portalId: number,
+    capabilities: EffectiveCapabilities,
+    errors: HubSpotErrorDetail[],
+  ): void {
+    let total = 0;
+    egg.attachments.forEach((attachment, index) => {
+      if (attachment.type !== 'FILE') {
+        return;
+      }
+      const field = `attachments.${index}.fileId`;
+      const file = this.files.file(portalId, attachment.fileId);
+      if (file === undefined) {
+        errors.push(
+          detail(
+            `Invalid value for field "${field}": file ${attachment.fileId} not found`,
+            'INVALID_VALUE',
+            'body',
+            field,
+          ),
+        );
+        return;
+      }
+      total += file.size;
+      if (file.size > capabilities.maxFileAttachmentSizeBytes) {
+        errors.push(
+          detail(
+            `Field "${field}": file of ${file.size} bytes exceeds the channel's maxFileAttachmentSizeBytes (${capabilities.maxFileAttachmentSizeBytes})`,
+            'CAPABILITY_EXCEEDED',
+            'body',
+            field,
+          ),
+        );
+      }
+    });
+    if (total > capabilities.maxTotalFileAttachmentSizeBytes) {
+      errors.push(
+        detail(
+          `Field "attachments": files total ${total} bytes, over the channel's maxTotalFileAttachmentSizeBytes (${capabilities.maxTotalFileAttachmentSizeBytes})`,
+          'CAPABILITY_EXCEEDED',
+          'body',
+          'attachments',
+        ),
+      );
+    }
+  }
+
+  /** `associateWithContactId`, else a contact whose email or phone matches a sender (§3.3). */
+  private contactFor(portalId: number, egg: MessageEgg): string | undefined {
+    if (egg.associateWithContactId !== undefined) {
+      return String(egg.associateWithContactId);
+    }
+    for (const sender of egg.senders) {
+      const contact = this.crm.contactByIdentifier(
+        portalId,
+        sender.deliveryIdentifier.type,
+        sender.deliveryIdentifier.value,
+      );
+      if (contact !== undefined) {
+        return contact.id;
+      }
+    }
+    return undefined;
   }
 
   private resolveThread(
@@ -345,6 +457,14 @@ export class MessageService {
       ...(participantKey === undefined ? {} : { participantKey }),
       status: 'OPEN',
       createdAt: new Date().toISOString(),
+      archived: false,
+      ...(this.portals.get(account.portalId)?.inboxes.find((inbox) => inbox.id === account.inboxId)?.type ===
+      'HELP_DESK'
+        ? {
+            associatedTicketId: this.crm.createTicket(account.portalId, `Conversation with ${account.name}`)
+              .id,
+          }
+        : {}),
     });
   }
 

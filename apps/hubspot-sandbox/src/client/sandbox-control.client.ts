@@ -6,8 +6,11 @@ import type {
   RecordedCall,
   RegisterAppRequest,
   SandboxSettings,
+  SeedContactRequest,
+  SeedOwnerRequest,
   SeedPortalRequest,
   StagingTokenRequest,
+  UserChangeRequest,
   WebhookDelivery,
 } from '../control/control.types.js';
 
@@ -37,6 +40,23 @@ export class SandboxControlClient {
 
   seedPortal(portal: SeedPortalRequest): Promise<unknown> {
     return this.call('POST', '/__sandbox/portals', portal);
+  }
+
+  seedTeam(hubId: number, team: { id: string; name: string }): Promise<unknown> {
+    return this.call('POST', `/__sandbox/portals/${hubId}/teams`, team);
+  }
+
+  seedOwner(hubId: number, owner: SeedOwnerRequest): Promise<{ id: string; userId: number | null }> {
+    return this.call('POST', `/__sandbox/portals/${hubId}/owners`, owner);
+  }
+
+  seedContact(hubId: number, contact: SeedContactRequest): Promise<{ id: string }> {
+    return this.call('POST', `/__sandbox/portals/${hubId}/contacts`, contact);
+  }
+
+  /** Availability, seat or deactivation of a user. */
+  updateUser(hubId: number, userId: number, change: UserChangeRequest): Promise<unknown> {
+    return this.call('PATCH', `/__sandbox/portals/${hubId}/users/${userId}`, change);
   }
 
   registerApp(app: RegisterAppRequest): Promise<unknown> {
@@ -91,6 +111,14 @@ export class SandboxControlClient {
 
   setFaults(faults: readonly FaultRule[]): Promise<SandboxSettings> {
     return this.call('PUT', '/__sandbox/settings/faults', { faults });
+  }
+
+  setSearchRateLimit(max: number, intervalMs: number): Promise<SandboxSettings> {
+    return this.call('PUT', '/__sandbox/settings/search-rate-limit', { max, intervalMs });
+  }
+
+  setMaxUploadBytes(maxUploadBytes: number): Promise<SandboxSettings> {
+    return this.call('PUT', '/__sandbox/settings/files', { maxUploadBytes });
   }
 
   setWebhookTimeScale(timeScale: number): Promise<SandboxSettings> {

@@ -35,6 +35,8 @@ export const sandboxConfigSchema = z.object({
   SANDBOX_RATE_LIMIT_INTERVAL_MS: durationMs().default(10_000),
   /** Multiplies webhook retry delays and the 5 s answer timeout; 0.001 turns minutes into tens of ms. */
   SANDBOX_WEBHOOK_TIME_SCALE: positiveNumber().default(1),
+  /** Largest upload the Files API accepts (the reference names none: the sandbox's assumption, 100 MiB). */
+  SANDBOX_FILE_MAX_BYTES: positiveInt().default(104_857_600),
   /** The app seeded at start (local development defaults). */
   SANDBOX_APP_ID: positiveInt().default(1_000_001),
   SANDBOX_CLIENT_ID: nonEmptyString().default('sandbox-client-id'),

@@ -1,10 +1,27 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, UseFilters } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Req,
+  UseFilters,
+} from '@nestjs/common';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { ChannelAccountService, toPublicAccount } from '../api/channel-account.service.js';
 import { MessageService, toPublicMessage } from '../api/message.service.js';
 import { HubSpotErrorFilter } from '../common/hubspot-error.filter.js';
 import { HubSpotError } from '../common/hubspot-error.js';
 import { parseStrict } from '../common/validation.js';
+import { CrmService } from '../crm/crm.service.js';
+import { CrmStore } from '../crm/crm.store.js';
+import { FileStore } from '../files/file.store.js';
+import { FilesService } from '../files/files.service.js';
 import { TokenService } from '../oauth/token.service.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { AppStore } from '../store/app.store.js';
@@ -19,9 +36,25 @@ import type { IssuedTokens, RecordedCall, SandboxSettings, WebhookDelivery } fro
 import { SeedService } from './seed.service.js';
 import { SettingsStore } from './settings.store.js';
 
+const digits = z.string().regex(/^\d+$/);
+const availability = z.enum(['available', 'away']);
+const seedOwnerSchema = z.strictObject({
+  id: digits.optional(),
+  email: z.string().min(3),
+  firstName: z.string().optional(),
+  lastName: z.string().optional(),
+  type: z.enum(['PERSON', 'QUEUE']).optional(),
+  teamIds: z.array(digits).optional(),
+  archived: z.boolean().optional(),
+});
+const seedContactSchema = z.strictObject({
+  id: digits.optional(),
+  properties: z.record(z.string(), z.string()),
+});
 const seedPortalSchema = z.strictObject({
   hubId: z.number().int().positive(),
   domain: z.string().min(1).optional(),
+  teams: z.array(z.strictObject({ id: digits, name: z.string().min(1) })).default([]),
   users: z
     .array(
       z.strictObject({
@@ -29,9 +62,15 @@ const seedPortalSchema = z.strictObject({
         email: z.string().min(3),
         firstName: z.string().optional(),
         lastName: z.string().optional(),
+        ownerId: digits.optional(),
+        teamIds: z.array(digits).optional(),
+        seat: z.boolean().optional(),
+        availability: availability.optional(),
       }),
     )
     .default([]),
+  owners: z.array(seedOwnerSchema).default([]),
+  contacts: z.array(seedContactSchema).default([]),
   inboxes: z
     .array(
       z.strictObject({
@@ -75,6 +114,12 @@ const faultsSchema = z.strictObject({
   ),
 });
 const webhookSettingsSchema = z.strictObject({ timeScale: z.number().positive() });
+const fileSettingsSchema = z.strictObject({ maxUploadBytes: z.number().int().positive() });
+const userChangeSchema = z.strictObject({
+  availability: availability.optional(),
+  seat: z.boolean().optional(),
+  active: z.boolean().optional(),
+});
 const stagingTokenSchema = z.strictObject({
   channelId: z.string().min(1),
   inboxId: z.string().min(1),
@@ -84,6 +129,7 @@ const agentReplySchema = z.strictObject({
   userId: z.number().int().positive(),
   text: z.string().min(1),
   richText: z.string().optional(),
+  fileIds: z.array(z.string().regex(/^\d+$/)).optional(),
 });
 const adminAccountUpdateSchema = z.strictObject({
   name: z.string().min(1).optional(),
@@ -110,13 +156,20 @@ export class ControlController {
     private readonly accounts: ChannelAccountService,
     private readonly messages: MessageService,
     private readonly seed: SeedService,
+    private readonly crm: CrmService,
+    private readonly crmStore: CrmStore,
+    private readonly fileStore: FileStore,
+    private readonly files: FilesService,
   ) {}
 
   @Post('portals')
   seedPortal(@Body() body: unknown): Portal {
     const input = parseStrict(seedPortalSchema, body);
     const now = new Date().toISOString();
-    return this.portals.save({
+    if (this.portals.get(input.hubId) !== undefined) {
+      throw HubSpotError.conflict(`Portal ${input.hubId} already exists`);
+    }
+    const portal = this.portals.save({
       hubId: input.hubId,
       domain: input.domain ?? `portal-${input.hubId}.sandbox.hubspot.local`,
       users: input.users,
@@ -127,6 +180,54 @@ export class ControlController {
         createdAt: now,
       })),
     });
+    this.crm.seedTeams(portal.hubId, input.teams);
+    for (const user of input.users) {
+      this.crm.seedUser(portal.hubId, user);
+    }
+    for (const owner of input.owners) {
+      this.crm.seedOwner(portal.hubId, owner);
+    }
+    for (const contact of input.contacts) {
+      this.crm.createContact(portal.hubId, { properties: contact.properties }, contact.id);
+    }
+    return portal;
+  }
+
+  @Post('portals/:hubId/teams')
+  seedTeam(@Param('hubId') hubId: string, @Body() body: unknown) {
+    const input = parseStrict(z.strictObject({ id: digits, name: z.string().min(1) }), body);
+    this.crm.seedTeams(this.portal(hubId).hubId, [input]);
+    return input;
+  }
+
+  /** An owner without a HubSpot user (e.g. a queue or a deactivated rep). */
+  @Post('portals/:hubId/owners')
+  seedOwner(@Param('hubId') hubId: string, @Body() body: unknown) {
+    return this.crm.toPublicOwner(
+      this.crm.seedOwner(this.portal(hubId).hubId, parseStrict(seedOwnerSchema, body)),
+    );
+  }
+
+  @Post('portals/:hubId/contacts')
+  seedContact(@Param('hubId') hubId: string, @Body() body: unknown) {
+    const input = parseStrict(seedContactSchema, body);
+    const contact = this.crm.createContact(
+      this.portal(hubId).hubId,
+      { properties: input.properties },
+      input.id,
+    );
+    return { id: contact.id, properties: contact.properties };
+  }
+
+  /** Availability (`hs_availability_status`), seat, deactivation (owner keeps userIdIncludingInactive). */
+  @Patch('portals/:hubId/users/:userId')
+  updateUser(@Param('hubId') hubId: string, @Param('userId') userId: string, @Body() body: unknown) {
+    const user = this.crm.updateUser(
+      this.portal(hubId).hubId,
+      Number(userId),
+      parseStrict(userChangeSchema, body),
+    );
+    return { id: user.id, userId: user.userId, hasSeat: user.hasSeat, properties: user.properties };
   }
 
   @Get('portals/:hubId')
@@ -218,8 +319,21 @@ export class ControlController {
   }
 
   @Post('threads/:threadId/agent-replies')
-  agentReply(@Param('threadId') threadId: string, @Body() body: unknown) {
-    return toPublicMessage(this.messages.agentReply(threadId, parseStrict(agentReplySchema, body)));
+  agentReply(@Param('threadId') threadId: string, @Body() body: unknown, @Req() req: Request) {
+    const { fileIds, ...reply } = parseStrict(agentReplySchema, body);
+    const portalId = this.messageStore.thread(threadId)?.portalId ?? 0;
+    // A rep's attachment: `{ type: FILE, fileId, fileUsageType, name, url }` (§2.2, assumption of §9.4).
+    const attachments = (fileIds ?? []).map((fileId) => {
+      const file = this.files.get(portalId, fileId);
+      return {
+        type: 'FILE',
+        fileId: file.id,
+        fileUsageType: file.type === 'IMG' ? 'IMAGE' : file.type === 'AUDIO' ? 'AUDIO' : 'OTHER',
+        name: file.extension === '' ? file.name : `${file.name}.${file.extension}`,
+        url: this.files.urls(file, `${req.protocol}://${req.get('host') ?? 'localhost'}`).url,
+      };
+    });
+    return toPublicMessage(this.messages.agentReply(threadId, reply, attachments));
   }
 
   @Get('webhooks/deliveries')
@@ -239,9 +353,22 @@ export class ControlController {
     return this.settings.snapshot();
   }
 
+  @Put('settings/search-rate-limit')
+  setSearchRateLimit(@Body() body: unknown): SandboxSettings {
+    this.settings.searchRateLimit = parseStrict(rateLimitSchema, body);
+    this.limiter.reset();
+    return this.settings.snapshot();
+  }
+
   @Put('settings/faults')
   setFaults(@Body() body: unknown): SandboxSettings {
     this.settings.faults = parseStrict(faultsSchema, body).faults;
+    return this.settings.snapshot();
+  }
+
+  @Put('settings/files')
+  setFiles(@Body() body: unknown): SandboxSettings {
+    this.settings.maxUploadBytes = parseStrict(fileSettingsSchema, body).maxUploadBytes;
     return this.settings.snapshot();
   }
 
@@ -267,6 +394,8 @@ export class ControlController {
       this.limiter,
       this.dispatcher,
       this.messages,
+      this.crmStore,
+      this.fileStore,
     ]) {
       store.reset();
     }

@@ -1,10 +1,54 @@
 /** Wire types of the `/__sandbox/*` control API, shared by the controller and the typed client. */
 
+export type Availability = 'available' | 'away';
+
+export interface SeedUserRequest {
+  readonly id: number;
+  readonly email: string;
+  readonly firstName?: string;
+  readonly lastName?: string;
+  /** The user's owner id (generated when absent). */
+  readonly ownerId?: string;
+  /** Team ids; the first is the primary team. */
+  readonly teamIds?: readonly string[];
+  /** A seat with inbox access (default true); assignment requires one. */
+  readonly seat?: boolean;
+  /** `hs_availability_status` (default `available`). */
+  readonly availability?: Availability;
+}
+
+/** An owner without a HubSpot user (a queue, a former rep). */
+export interface SeedOwnerRequest {
+  readonly id?: string;
+  readonly email: string;
+  readonly firstName?: string;
+  readonly lastName?: string;
+  readonly type?: 'PERSON' | 'QUEUE';
+  readonly teamIds?: readonly string[];
+  readonly archived?: boolean;
+}
+
+export interface SeedContactRequest {
+  readonly id?: string;
+  /** Contact properties, e.g. `email`, `firstname`, `phone`, `hubspot_owner_id` (an owner id). */
+  readonly properties: Readonly<Record<string, string>>;
+}
+
 export interface SeedPortalRequest {
   readonly hubId: number;
   readonly domain?: string;
-  readonly users?: readonly { id: number; email: string; firstName?: string; lastName?: string }[];
+  readonly teams?: readonly { id: string; name: string }[];
+  readonly users?: readonly SeedUserRequest[];
+  readonly owners?: readonly SeedOwnerRequest[];
+  readonly contacts?: readonly SeedContactRequest[];
   readonly inboxes?: readonly { id: string; name: string; helpDesk?: boolean }[];
+}
+
+export interface UserChangeRequest {
+  readonly availability?: Availability;
+  readonly seat?: boolean;
+  /** false deactivates the user: its owner's `userId` becomes null. */
+  readonly active?: boolean;
 }
 
 export interface RegisterAppRequest {
@@ -50,10 +94,16 @@ export interface WebhookSettings {
   readonly timeScale: number;
 }
 
+export interface FileSettings {
+  readonly maxUploadBytes: number;
+}
+
 export interface SandboxSettings {
   readonly rateLimit: RateLimitSettings;
+  readonly searchRateLimit: RateLimitSettings;
   readonly faults: readonly FaultRule[];
   readonly webhooks: WebhookSettings;
+  readonly files: FileSettings;
 }
 
 export interface RecordedCall {
@@ -79,6 +129,8 @@ export interface AgentReplyRequest {
   readonly userId: number;
   readonly text: string;
   readonly richText?: string;
+  /** Files of the portal the rep attaches (sent as FILE attachments in OUTGOING_CHANNEL_MESSAGE_CREATED). */
+  readonly fileIds?: readonly string[];
 }
 
 export interface WebhookAttempt {

@@ -7,8 +7,12 @@ import type { FaultRule, RateLimitSettings, RecordedCall, SandboxSettings } from
 @Injectable()
 export class SettingsStore {
   rateLimit!: RateLimitSettings;
+  /** The CRM Search API's own limit: 5 requests per second per portal and app (§6.1). */
+  searchRateLimit!: RateLimitSettings;
   faults: FaultRule[] = [];
   webhookTimeScale!: number;
+  /** Largest file `POST /files/v3/files` accepts (the reference names no limit; an assumption). */
+  maxUploadBytes!: number;
   private readonly calls: RecordedCall[] = [];
 
   constructor(@Inject(APP_CONFIG) private readonly config: SandboxConfig) {
@@ -16,7 +20,13 @@ export class SettingsStore {
   }
 
   snapshot(): SandboxSettings {
-    return { rateLimit: this.rateLimit, faults: this.faults, webhooks: { timeScale: this.webhookTimeScale } };
+    return {
+      rateLimit: this.rateLimit,
+      searchRateLimit: this.searchRateLimit,
+      faults: this.faults,
+      webhooks: { timeScale: this.webhookTimeScale },
+      files: { maxUploadBytes: this.maxUploadBytes },
+    };
   }
 
   record(call: RecordedCall): void {
@@ -36,8 +46,10 @@ export class SettingsStore {
       max: this.config.SANDBOX_RATE_LIMIT_MAX,
       intervalMs: this.config.SANDBOX_RATE_LIMIT_INTERVAL_MS,
     };
+    this.searchRateLimit = { max: 5, intervalMs: 1000 };
     this.faults = [];
     this.webhookTimeScale = this.config.SANDBOX_WEBHOOK_TIME_SCALE;
+    this.maxUploadBytes = this.config.SANDBOX_FILE_MAX_BYTES;
     this.calls.length = 0;
   }
 }

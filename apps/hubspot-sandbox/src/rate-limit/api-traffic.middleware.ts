@@ -48,7 +48,14 @@ export class ApiTrafficMiddleware implements NestMiddleware {
       await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
     }
 
-    if (principal.rateKey !== undefined) {
+    if (principal.rateKey !== undefined && SEARCH_PATH.test(req.path)) {
+      // The CRM Search API has its own per-account limit (about 5/s) and sends no rate-limit headers (§6.1, §6.2).
+      const { max, intervalMs } = this.settings.searchRateLimit;
+      if (!this.limiter.take(`search:${principal.rateKey}`, max, intervalMs).allowed) {
+        res.status(429).json(rateLimitBody('SECONDLY'));
+        return;
+      }
+    } else if (principal.rateKey !== undefined) {
       const { max, intervalMs } = this.settings.rateLimit;
       const decision = this.limiter.take(principal.rateKey, max, intervalMs);
       res.setHeader('X-HubSpot-RateLimit-Max', String(decision.max));
@@ -97,13 +104,20 @@ export class ApiTrafficMiddleware implements NestMiddleware {
   }
 }
 
-export function rateLimitBody(): Record<string, string> {
+const SEARCH_PATH = /^\/crm\/v3\/objects\/[^/]+\/search\/?$/;
+
+export function rateLimitBody(
+  policy: 'TEN_SECONDLY_ROLLING' | 'SECONDLY' = 'TEN_SECONDLY_ROLLING',
+): Record<string, string> {
   return {
     status: 'error',
-    message: 'You have reached your ten_secondly_rolling limit.',
+    message:
+      policy === 'SECONDLY'
+        ? 'You have reached your secondly limit.'
+        : 'You have reached your ten_secondly_rolling limit.',
     errorType: 'RATE_LIMIT',
     correlationId: randomUUID(),
-    policyName: 'TEN_SECONDLY_ROLLING',
+    policyName: policy,
     requestId: randomUUID(),
   };
 }

@@ -56,6 +56,10 @@ export class ChannelAccountStore {
     );
   }
 
+  portalAccounts(portalId: number): ChannelAccount[] {
+    return [...this.accounts.values()].filter((account) => account.portalId === portalId);
+  }
+
   saveStagingToken(token: StagingToken): StagingToken {
     this.stagingTokens.set(token.accountToken, token);
     return token;

@@ -43,12 +43,53 @@ export interface Thread {
   readonly participantKey?: string;
   status: 'OPEN' | 'CLOSED';
   readonly createdAt: string;
+  closedAt?: string;
+  archived?: boolean;
+  /** `A-<userId>` of the assigned rep, if any (Conversations API, §5.2). */
+  assignedTo?: string;
+  associatedContactId?: string;
+  /** Help-desk inboxes create a ticket per conversation (§5.4). */
+  associatedTicketId?: string;
 }
+
+/** Non-MESSAGE entries of a thread's timeline (§5.2 message union). */
+export type ThreadActivity =
+  | {
+      readonly type: 'ASSIGNMENT';
+      readonly id: string;
+      readonly conversationsThreadId: string;
+      readonly createdAt: string;
+      readonly createdBy: string;
+      readonly assignedFrom?: string;
+      readonly assignedTo?: string;
+    }
+  | {
+      readonly type: 'THREAD_STATUS_CHANGE';
+      readonly id: string;
+      readonly conversationsThreadId: string;
+      readonly createdAt: string;
+      readonly createdBy: string;
+      readonly newStatus: 'OPEN' | 'CLOSED';
+    };
 
 @Injectable()
 export class MessageStore {
   private readonly messages = new Map<string, StoredMessage>();
   private readonly threads = new Map<string, Thread>();
+  private readonly activities: ThreadActivity[] = [];
+
+  saveActivity(activity: ThreadActivity): ThreadActivity {
+    this.activities.push(activity);
+    return activity;
+  }
+
+  threadActivities(threadId: string): ThreadActivity[] {
+    return this.activities.filter((activity) => activity.conversationsThreadId === threadId);
+  }
+
+  portalMessages(portalId: number): StoredMessage[] {
+    return [...this.messages.values()].filter((message) => message.portalId === portalId);
+  }
 
   saveMessage(message: StoredMessage): StoredMessage {
     this.messages.set(message.id, message);
@@ -90,5 +131,6 @@ export class MessageStore {
   reset(): void {
     this.messages.clear();
     this.threads.clear();
+    this.activities.length = 0;
   }
 }
