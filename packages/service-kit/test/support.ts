@@ -1,13 +1,14 @@
+import { testDatabaseUrl, uniqueName } from '@inbox-bridge/testing';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 
-export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export { testDatabaseUrl } from '@inbox-bridge/testing';
 
 export function uniqueSchema(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  return uniqueName(prefix).toLowerCase();
 }
 
 export async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
