@@ -8,8 +8,12 @@ import { BotApiService } from './telegram/bot-api.service.js';
 import { CustomerSimulator } from './telegram/customer-simulator.js';
 import { TelegramState } from './telegram/telegram.state.js';
 import { WebhookDispatcher } from './telegram/webhook-dispatcher.js';
+import { TwilioApiController } from './twilio/twilio-api.controller.js';
+import { TwilioControlController } from './twilio/twilio-control.controller.js';
+import { TwilioDispatcher } from './twilio/twilio-dispatcher.js';
+import { TwilioState } from './twilio/twilio.state.js';
 
-/** The provider sandbox: Telegram Bot API emulator and control API; in memory, no database or broker. */
+/** The provider sandbox: Telegram Bot API and Twilio Messaging emulators and control API; in memory, no database or broker. */
 @Module({})
 export class AppModule {
   static forRoot(config: SandboxConfig): DynamicModule {
@@ -20,13 +24,15 @@ export class AppModule {
         MetricsModule.forRoot({ serviceName: 'provider-sandbox' }),
         HealthModule.forRoot(),
       ],
-      controllers: [ControlController, BotApiController],
+      controllers: [ControlController, TwilioControlController, BotApiController, TwilioApiController],
       providers: [
         { provide: SANDBOX_CONFIG, useValue: config },
         TelegramState,
         WebhookDispatcher,
         BotApiService,
         CustomerSimulator,
+        TwilioState,
+        TwilioDispatcher,
       ],
     };
   }

@@ -6,6 +6,12 @@ export {
   type SandboxChatMessage,
   type SandboxCustomer,
   type SandboxDeliveryAttempt,
+  type SandboxTwilioAccount,
+  type SandboxTwilioInbound,
+  type SandboxTwilioMedia,
+  type SandboxTwilioMessage,
+  type SandboxTwilioNumber,
+  type SandboxTwilioWebhookAttempt,
 } from './client/sandbox-client.js';
 export { loadSandboxConfig, sandboxConfigSchema, type SandboxConfig } from './config/sandbox.config.js';
 export { startProviderSandbox, type RunningSandbox } from './sandbox-app.js';
@@ -13,3 +19,5 @@ export type { CustomerMessageInput, CustomerMessageKind } from './telegram/custo
 export type { FaultRule } from './telegram/fault.store.js';
 export type { RateLimitSettings } from './telegram/rate-limiter.js';
 export type * from './telegram/telegram.types.js';
+export { smsSegments, type SegmentInfo } from './twilio/segments.js';
+export { twilioSignature, type TwilioParams } from './twilio/signature.js';

@@ -38,6 +38,80 @@ export interface SandboxChatMessage {
   readonly message: TgMessage;
 }
 
+/** A Twilio account as `GET /2010-04-01/Accounts/{Sid}.json` shows it (includes `auth_token`). */
+export interface SandboxTwilioAccount {
+  readonly sid: string;
+  readonly auth_token: string;
+  readonly friendly_name: string;
+  readonly status: 'active' | 'suspended' | 'closed';
+  readonly type: 'Trial' | 'Full';
+  readonly [field: string]: unknown;
+}
+
+/** An IncomingPhoneNumber resource. */
+export interface SandboxTwilioNumber {
+  readonly sid: string;
+  readonly account_sid: string;
+  readonly phone_number: string;
+  readonly sms_url: string;
+  readonly sms_fallback_url: string;
+  readonly capabilities: { voice: boolean; sms: boolean; mms: boolean; fax: boolean };
+  readonly [field: string]: unknown;
+}
+
+/** A Message resource (string counts, RFC 2822 dates), plus its media in control API answers. */
+export interface SandboxTwilioMessage {
+  readonly sid: string;
+  readonly account_sid: string;
+  readonly from: string;
+  readonly to: string;
+  readonly body: string;
+  readonly status: string;
+  readonly direction: string;
+  readonly num_media: string;
+  readonly num_segments: string;
+  readonly error_code: number | null;
+  readonly error_message: string | null;
+  readonly media?: SandboxTwilioMedia[];
+  readonly [field: string]: unknown;
+}
+
+export interface SandboxTwilioMedia {
+  readonly sid: string;
+  readonly parent_sid: string;
+  readonly content_type: string;
+  readonly uri: string;
+  readonly [field: string]: unknown;
+}
+
+/** One request the sandbox made as Twilio (status callback or inbound webhook). */
+export interface SandboxTwilioWebhookAttempt {
+  readonly kind: 'status_callback' | 'inbound' | 'inbound_fallback';
+  readonly messageSid: string;
+  readonly url: string;
+  readonly method: 'GET' | 'POST';
+  readonly params: Record<string, string>;
+  readonly signature: string;
+  readonly attempt: number;
+  readonly at: string;
+  readonly status?: number;
+  readonly error?: string;
+  readonly responseContentType?: string;
+  readonly responseBody?: string;
+  readonly warning?: string;
+}
+
+export interface SandboxTwilioInbound {
+  readonly from: string;
+  readonly to: string;
+  readonly body?: string;
+  readonly media?: { content_type: string; content_base64?: string }[];
+  readonly from_city?: string;
+  readonly from_state?: string;
+  readonly from_zip?: string;
+  readonly from_country?: string;
+}
+
 export class SandboxClientError extends Error {
   constructor(
     readonly status: number,
@@ -154,6 +228,113 @@ export class ProviderSandboxClient {
 
   setRateLimits(settings: Partial<RateLimitSettings>): Promise<RateLimitSettings> {
     return this.request('PUT', '/__sandbox/telegram/rate-limits', settings);
+  }
+
+  /** The origin to configure as the Twilio API base URL (instead of `https://api.twilio.com`). */
+  get twilioApiBaseUrl(): string {
+    return this.baseUrl;
+  }
+
+  twilioCreateAccount(
+    input: {
+      sid?: string;
+      auth_token?: string;
+      friendly_name?: string;
+      status?: 'active' | 'suspended' | 'closed';
+      type?: 'Trial' | 'Full';
+      /** Trial accounts may only text these numbers (else 21608). */
+      verified_numbers?: string[];
+    } = {},
+  ): Promise<SandboxTwilioAccount> {
+    return this.request('POST', '/__sandbox/twilio/accounts', input);
+  }
+
+  /** `suspended`: the account's messages fail with 30002. */
+  twilioSetAccountStatus(
+    accountSid: string,
+    status: 'active' | 'suspended' | 'closed',
+  ): Promise<SandboxTwilioAccount> {
+    return this.request('PUT', `/__sandbox/twilio/accounts/${accountSid}/status`, { status });
+  }
+
+  /**
+   * Fails the account's next `POST Messages.json` calls with 429/20429 (not processed) or 5xx/20500 (the
+   * message is still created and sent unless `create_anyway: false`); `times` omitted = until cleared.
+   */
+  twilioSetMessagesFault(
+    accountSid: string,
+    fault: { status: 429 | 500 | 503; times?: number; create_anyway?: boolean },
+  ): Promise<unknown> {
+    return this.request('PUT', `/__sandbox/twilio/accounts/${accountSid}/faults/messages`, fault);
+  }
+
+  twilioClearFaults(accountSid: string): Promise<void> {
+    return this.request('DELETE', `/__sandbox/twilio/accounts/${accountSid}/faults`);
+  }
+
+  /** An API key (`SK…` + secret) usable instead of the auth token for REST Basic auth. */
+  twilioCreateApiKey(accountSid: string): Promise<{ sid: string; secret: string }> {
+    return this.request('POST', `/__sandbox/twilio/accounts/${accountSid}/keys`);
+  }
+
+  twilioCreateNumber(
+    accountSid: string,
+    input: {
+      phone_number: string;
+      friendly_name?: string;
+      sms_url?: string;
+      sms_method?: 'GET' | 'POST';
+      sms_fallback_url?: string;
+      capabilities?: Partial<{ voice: boolean; sms: boolean; mms: boolean; fax: boolean }>;
+    },
+  ): Promise<SandboxTwilioNumber> {
+    return this.request('POST', `/__sandbox/twilio/accounts/${accountSid}/numbers`, input);
+  }
+
+  /** Messages to `phone` end `undelivered`/`failed` with `error_code` (30003/30004 by default); null clears. */
+  twilioSetRecipientOutcome(
+    phone: string,
+    outcome: 'undelivered' | 'failed' | null,
+    errorCode?: number,
+  ): Promise<unknown> {
+    return this.request('PUT', `/__sandbox/twilio/recipients/${encodeURIComponent(phone)}`, {
+      outcome,
+      ...(errorCode === undefined ? {} : { error_code: errorCode }),
+    });
+  }
+
+  /** Opts `phone` out of (or back into) messages from `sender`, as an inbound STOP/START would. */
+  twilioSetOptOut(phone: string, sender: string, optedOut: boolean): Promise<unknown> {
+    return this.request('PUT', `/__sandbox/twilio/recipients/${encodeURIComponent(phone)}/opt-out`, {
+      sender,
+      opted_out: optedOut,
+    });
+  }
+
+  /** A customer texts a sandbox number; answers after the webhook (and fallback) requests were made. */
+  twilioCustomerSends(input: SandboxTwilioInbound): Promise<{
+    message: SandboxTwilioMessage;
+    media: SandboxTwilioMedia[];
+    params: Record<string, string>;
+    attempts: SandboxTwilioWebhookAttempt[];
+  }> {
+    return this.request('POST', '/__sandbox/twilio/inbound', input);
+  }
+
+  /** Every message to or from the customer `phone`, oldest first, with media. */
+  twilioCustomerMessages(phone: string): Promise<SandboxTwilioMessage[]> {
+    return this.request<{ messages: SandboxTwilioMessage[] }>(
+      'GET',
+      `/__sandbox/twilio/customers/${encodeURIComponent(phone)}/messages`,
+    ).then((body) => body.messages);
+  }
+
+  /** Status callbacks and inbound webhook requests made so far. */
+  twilioWebhooks(): Promise<SandboxTwilioWebhookAttempt[]> {
+    return this.request<{ attempts: SandboxTwilioWebhookAttempt[] }>(
+      'GET',
+      '/__sandbox/twilio/webhooks',
+    ).then((body) => body.attempts);
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -45,6 +45,11 @@ export const sandboxConfigSchema = z.object({
   TELEGRAM_WEBHOOK_TIMEOUT_MS: durationMs().default(10_000),
   /** How long an undelivered update is kept (Telegram: 24 h), in sandbox time (scaled). */
   TELEGRAM_UPDATE_TTL_MS: durationMs().default(86_400_000),
+  /** How long Twilio waits for a webhook / status callback receiver to answer (15 s; real time). */
+  TWILIO_WEBHOOK_TIMEOUT_MS: durationMs().default(15_000),
+  /** Provider time from `queued` to `sent`, and from `sent` to the final status (scaled). */
+  TWILIO_SEND_DELAY_MS: durationMs().default(1_000),
+  TWILIO_DELIVERY_DELAY_MS: durationMs().default(3_000),
 });
 
 export type SandboxConfig = z.output<typeof sandboxConfigSchema>;

@@ -18,6 +18,8 @@ import type { BotRecord } from '../telegram/stores/bot.store.js';
 import type { ChatRecord, MessageDirection } from '../telegram/stores/chat.store.js';
 import { TelegramState } from '../telegram/telegram.state.js';
 import { WebhookDispatcher } from '../telegram/webhook-dispatcher.js';
+import { TwilioDispatcher } from '../twilio/twilio-dispatcher.js';
+import { TwilioState } from '../twilio/twilio.state.js';
 import {
   blockSchema,
   createBotSchema,
@@ -38,6 +40,8 @@ export class ControlController {
     private readonly state: TelegramState,
     private readonly dispatcher: WebhookDispatcher,
     private readonly customers: CustomerSimulator,
+    private readonly twilio: TwilioState,
+    private readonly twilioDispatcher: TwilioDispatcher,
   ) {}
 
   @Post('reset')
@@ -45,6 +49,8 @@ export class ControlController {
   reset(): void {
     this.dispatcher.reset();
     this.state.reset();
+    this.twilioDispatcher.reset();
+    this.twilio.reset();
   }
 
   @Post('telegram/bots')

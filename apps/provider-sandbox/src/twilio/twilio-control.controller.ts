@@ -1,0 +1,319 @@
+import { parseBody } from '@inbox-bridge/service-kit';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Put,
+  Req,
+} from '@nestjs/common';
+import type { Request } from 'express';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { smsSegments } from './segments.js';
+import { TwilioDispatcher } from './twilio-dispatcher.js';
+import {
+  API_VERSION,
+  newSid,
+  optOutKey,
+  TwilioState,
+  type AccountRecord,
+  type MessageRecord,
+} from './twilio.state.js';
+import { accountView, mediaView, messageView, numberView } from './twilio.views.js';
+
+const E164 = z
+  .string()
+  .regex(/^\+[1-9]\d{6,14}$/, { error: 'expected an E.164 number such as +14155550123' });
+const sid = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[0-9a-f]{32}$`));
+
+export const createAccountSchema = z.object({
+  sid: sid('AC').optional(),
+  auth_token: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
+  friendly_name: z.string().min(1).optional(),
+  status: z.enum(['active', 'suspended', 'closed']).optional(),
+  type: z.enum(['Trial', 'Full']).optional(),
+  /** Trial accounts may only text these numbers. */
+  verified_numbers: z.array(E164).optional(),
+});
+
+export const faultSchema = z.object({
+  status: z.union([z.literal(429), z.literal(500), z.literal(503)]),
+  times: z.number().int().positive().optional(),
+  create_anyway: z.boolean().optional(),
+});
+
+export const createNumberSchema = z.object({
+  phone_number: E164,
+  friendly_name: z.string().optional(),
+  sms_url: z.string().optional(),
+  sms_method: z.enum(['GET', 'POST']).optional(),
+  sms_fallback_url: z.string().optional(),
+  capabilities: z
+    .object({ voice: z.boolean(), sms: z.boolean(), mms: z.boolean(), fax: z.boolean() })
+    .partial()
+    .optional(),
+});
+
+export const recipientSchema = z.object({
+  /** `null` clears the scripted outcome (messages are delivered). */
+  outcome: z.enum(['undelivered', 'failed']).nullable(),
+  error_code: z.number().int().min(30001).max(30999).optional(),
+});
+
+export const optOutSchema = z.object({ sender: E164, opted_out: z.boolean() });
+
+export const inboundSchema = z.object({
+  from: E164,
+  to: E164,
+  body: z.string().max(1600).default(''),
+  media: z
+    .array(z.object({ content_type: z.string().min(1), content_base64: z.string().optional() }))
+    .max(10)
+    .default([]),
+  from_city: z.string().optional(),
+  from_state: z.string().optional(),
+  from_zip: z.string().optional(),
+  from_country: z.string().optional(),
+});
+
+const STOP_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE']);
+const START_WORDS = new Set(['START', 'YES', 'UNSTOP']);
+const HELP_WORDS = new Set(['HELP', 'INFO']);
+
+/** A 1×1 transparent GIF: the synthesised content of a customer's picture. */
+const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
+
+/** Control API for the Twilio emulator, under `/__sandbox/twilio`. Errors are problem+json. */
+@Controller('__sandbox/twilio')
+export class TwilioControlController {
+  constructor(
+    private readonly state: TwilioState,
+    private readonly dispatcher: TwilioDispatcher,
+  ) {}
+
+  @Post('accounts')
+  createAccount(@Body() body: unknown) {
+    const input = parseBody(createAccountSchema, body ?? {});
+    const accountSid = input.sid ?? newSid('AC');
+    if (this.state.accounts.has(accountSid)) {
+      throw new BadRequestException(`account ${accountSid} already exists`);
+    }
+    const account: AccountRecord = {
+      sid: accountSid,
+      authToken: input.auth_token ?? randomBytes(16).toString('hex'),
+      friendlyName: input.friendly_name ?? 'Sandbox account',
+      status: input.status ?? 'active',
+      type: input.type ?? 'Full',
+      verifiedNumbers: new Set(input.verified_numbers ?? []),
+      apiKeys: new Map(),
+      createdMs: this.state.clock.nowMs(),
+    };
+    this.state.accounts.set(account.sid, account);
+    return accountView(account);
+  }
+
+  /** Changes an account's `status` (e.g. `suspended`: its messages fail with 30002). */
+  @Put('accounts/:accountSid/status')
+  setStatus(@Param('accountSid') accountSid: string, @Body() body: unknown) {
+    const { status } = parseBody(z.object({ status: z.enum(['active', 'suspended', 'closed']) }), body);
+    const account = this.account(accountSid);
+    account.status = status;
+    return accountView(account);
+  }
+
+  /**
+   * Fails the account's next `POST Messages.json` calls: 429/20429 (never processed) or 5xx/20500, with the
+   * message created and sent anyway when `create_anyway` is true (the default for 5xx).
+   */
+  @Put('accounts/:accountSid/faults/messages')
+  setFault(@Param('accountSid') accountSid: string, @Body() body: unknown) {
+    const input = parseBody(faultSchema, body);
+    const account = this.account(accountSid);
+    const fault = {
+      status: input.status,
+      times: input.times,
+      createAnyway: input.status !== 429 && input.create_anyway !== false,
+    };
+    this.state.faults.set(account.sid, fault);
+    return fault;
+  }
+
+  @Delete('accounts/:accountSid/faults')
+  @HttpCode(204)
+  clearFaults(@Param('accountSid') accountSid: string): void {
+    this.state.faults.delete(this.account(accountSid).sid);
+  }
+
+  @Post('accounts/:accountSid/keys')
+  createKey(@Param('accountSid') accountSid: string) {
+    const account = this.account(accountSid);
+    const key = { sid: newSid('SK'), secret: randomBytes(16).toString('hex') };
+    account.apiKeys.set(key.sid, key.secret);
+    return key;
+  }
+
+  @Post('accounts/:accountSid/numbers')
+  createNumber(@Param('accountSid') accountSid: string, @Body() body: unknown) {
+    const input = parseBody(createNumberSchema, body);
+    const account = this.account(accountSid);
+    if (this.state.numberByPhone(input.phone_number) !== undefined) {
+      throw new BadRequestException(`${input.phone_number} already belongs to an account`);
+    }
+    const now = this.state.clock.nowMs();
+    const number = {
+      sid: newSid('PN'),
+      accountSid: account.sid,
+      phoneNumber: input.phone_number,
+      friendlyName: input.friendly_name ?? input.phone_number,
+      smsUrl: input.sms_url ?? '',
+      smsMethod: input.sms_method ?? 'POST',
+      smsFallbackUrl: input.sms_fallback_url ?? '',
+      smsFallbackMethod: 'POST' as const,
+      capabilities: { voice: true, sms: true, mms: true, fax: false, ...input.capabilities },
+      createdMs: now,
+      updatedMs: now,
+    };
+    this.state.numbers.set(number.sid, number);
+    return numberView(number);
+  }
+
+  /** Scripts what happens to messages sent to `phone`: `undelivered`/`failed` with an error code. */
+  @Put('recipients/:phone')
+  setRecipient(@Param('phone') phone: string, @Body() body: unknown) {
+    const input = parseBody(recipientSchema, body);
+    if (input.outcome === null) {
+      this.state.outcomes.delete(phone);
+    } else {
+      const errorCode = input.error_code ?? (input.outcome === 'failed' ? 30004 : 30003);
+      this.state.outcomes.set(phone, { status: input.outcome, errorCode });
+    }
+    return { phone, outcome: this.state.outcomes.get(phone) ?? null };
+  }
+
+  /** Sets the opt-out state of `phone` towards one sender without an inbound STOP/START. */
+  @Put('recipients/:phone/opt-out')
+  setOptOut(@Param('phone') phone: string, @Body() body: unknown) {
+    const input = parseBody(optOutSchema, body);
+    const key = optOutKey(input.sender, phone);
+    if (input.opted_out) {
+      this.state.optOuts.add(key);
+    } else {
+      this.state.optOuts.delete(key);
+    }
+    return { phone, sender: input.sender, opted_out: input.opted_out };
+  }
+
+  /** The customer `from` texts the sandbox number `to`; the webhook is delivered before this answers. */
+  @Post('inbound')
+  async inbound(@Req() req: Request, @Body() body: unknown) {
+    const input = parseBody(inboundSchema, body);
+    const number = this.state.numberByPhone(input.to);
+    if (number === undefined) {
+      throw new NotFoundException(`${input.to} is not a sandbox number`);
+    }
+    const account = this.account(number.accountSid);
+    const now = this.state.clock.nowMs();
+    const messageSid = newSid(input.media.length > 0 ? 'MM' : 'SM');
+    const message: MessageRecord = {
+      sid: messageSid,
+      accountSid: account.sid,
+      from: input.from,
+      to: input.to,
+      body: input.body,
+      direction: 'inbound',
+      messagingServiceSid: null,
+      numSegments: smsSegments(input.body).segments,
+      media: input.media.map((item) => ({
+        sid: newSid('ME'),
+        accountSid: account.sid,
+        parentSid: messageSid,
+        contentType: item.content_type,
+        bytes: item.content_base64 === undefined ? PIXEL_GIF : Buffer.from(item.content_base64, 'base64'),
+        createdMs: now,
+      })),
+      statusCallback: null,
+      status: 'received',
+      errorCode: null,
+      errorMessage: null,
+      createdMs: now,
+      sentMs: now,
+      updatedMs: now,
+    };
+    this.state.messages.set(message.sid, message);
+    const keyword = input.body.trim().toUpperCase();
+    let optOutType: string | undefined;
+    if (STOP_WORDS.has(keyword)) {
+      optOutType = 'STOP';
+      this.state.optOuts.add(optOutKey(input.to, input.from));
+    } else if (START_WORDS.has(keyword)) {
+      optOutType = 'START';
+      this.state.optOuts.delete(optOutKey(input.to, input.from));
+    } else if (HELP_WORDS.has(keyword)) {
+      optOutType = 'HELP';
+    }
+    const origin = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    const params: Record<string, string> = {
+      ToCountry: 'US',
+      ToState: '',
+      SmsMessageSid: messageSid,
+      NumMedia: String(message.media.length),
+      ToCity: '',
+      FromZip: input.from_zip ?? '',
+      SmsSid: messageSid,
+      FromState: input.from_state ?? '',
+      SmsStatus: 'received',
+      FromCity: input.from_city ?? '',
+      Body: input.body,
+      FromCountry: input.from_country ?? 'US',
+      To: input.to,
+      ToZip: '',
+      NumSegments: String(message.numSegments),
+      MessageSid: messageSid,
+      AccountSid: account.sid,
+      From: input.from,
+      ApiVersion: API_VERSION,
+      ...(optOutType === undefined ? {} : { OptOutType: optOutType }),
+    };
+    message.media.forEach((media, index) => {
+      params[`MediaContentType${index}`] = media.contentType;
+      params[`MediaUrl${index}`] =
+        `${origin}/${API_VERSION}/Accounts/${account.sid}/Messages/${messageSid}/Media/${media.sid}`;
+    });
+    const attempts = await this.dispatcher.deliverInbound(account, number, message, params);
+    return { message: messageView(message), media: message.media.map(mediaView), params, attempts };
+  }
+
+  /** Every message to or from `phone` (a customer), oldest first. */
+  @Get('customers/:phone/messages')
+  customerMessages(@Param('phone') phone: string) {
+    const messages = [...this.state.messages.values()].filter(
+      (message) => message.to === phone || message.from === phone,
+    );
+    return {
+      messages: messages.map((message) => ({ ...messageView(message), media: message.media.map(mediaView) })),
+    };
+  }
+
+  /** Status callbacks and inbound webhook requests the sandbox made (optionally for one message). */
+  @Get('webhooks')
+  webhooks() {
+    return { attempts: this.state.attempts };
+  }
+
+  private account(accountSid: string): AccountRecord {
+    const account = this.state.accounts.get(accountSid);
+    if (account === undefined) {
+      throw new NotFoundException(`account ${accountSid} not found`);
+    }
+    return account;
+  }
+}

@@ -1,0 +1,146 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { SandboxClock } from '../common/clock.js';
+import { SANDBOX_CONFIG, type SandboxConfig } from '../config/sandbox.config.js';
+
+export const API_VERSION = '2010-04-01';
+
+/** `AC`, `SM`, `MM`, `ME`, `PN`, `SK` + 32 lower-case hex digits (34 characters). */
+export function newSid(prefix: string): string {
+  return prefix + randomBytes(16).toString('hex');
+}
+
+/** RFC 2822 in GMT as Twilio writes it: `Thu, 30 Jul 2015 20:12:31 +0000`. */
+export function rfc2822(ms: number): string {
+  return new Date(ms).toUTCString().replace('GMT', '+0000');
+}
+
+export interface AccountRecord {
+  readonly sid: string;
+  authToken: string;
+  friendlyName: string;
+  status: 'active' | 'suspended' | 'closed';
+  type: 'Trial' | 'Full';
+  /** Trial accounts may only text these numbers (else 21608). */
+  readonly verifiedNumbers: Set<string>;
+  readonly apiKeys: Map<string, string>;
+  readonly createdMs: number;
+}
+
+export interface NumberRecord {
+  readonly sid: string;
+  readonly accountSid: string;
+  readonly phoneNumber: string;
+  friendlyName: string;
+  smsUrl: string;
+  smsMethod: 'GET' | 'POST';
+  smsFallbackUrl: string;
+  smsFallbackMethod: 'GET' | 'POST';
+  readonly capabilities: { voice: boolean; sms: boolean; mms: boolean; fax: boolean };
+  readonly createdMs: number;
+  updatedMs: number;
+}
+
+export interface MediaRecord {
+  readonly sid: string;
+  readonly accountSid: string;
+  readonly parentSid: string;
+  readonly contentType: string;
+  readonly bytes: Buffer;
+  readonly createdMs: number;
+}
+
+export type MessageStatus =
+  'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'received';
+
+export interface MessageRecord {
+  readonly sid: string;
+  readonly accountSid: string;
+  readonly from: string;
+  readonly to: string;
+  readonly body: string;
+  readonly direction: 'inbound' | 'outbound-api';
+  readonly messagingServiceSid: string | null;
+  readonly numSegments: number;
+  readonly media: MediaRecord[];
+  readonly statusCallback: string | null;
+  status: MessageStatus;
+  errorCode: number | null;
+  errorMessage: string | null;
+  readonly createdMs: number;
+  sentMs: number | null;
+  updatedMs: number;
+}
+
+/** One HTTP request the sandbox made to a receiver (status callback or inbound webhook). */
+export interface TwilioWebhookAttempt {
+  readonly kind: 'status_callback' | 'inbound' | 'inbound_fallback';
+  readonly messageSid: string;
+  readonly url: string;
+  readonly method: 'GET' | 'POST';
+  readonly params: Record<string, string>;
+  readonly signature: string;
+  readonly attempt: number;
+  readonly at: string;
+  readonly status?: number;
+  readonly error?: string;
+  readonly responseContentType?: string;
+  readonly responseBody?: string;
+  /** Set when the receiver's answer is not TwiML / 204 (Twilio would log 12200/12300). */
+  readonly warning?: string;
+}
+
+/** What happens to messages sent to a recipient (control API). */
+export interface RecipientOutcome {
+  readonly status: 'undelivered' | 'failed';
+  readonly errorCode: number;
+}
+
+/** An injected failure of `POST Messages.json` for one account (control API). */
+export interface MessagesFault {
+  readonly status: 429 | 500 | 503;
+  /** Remaining failures; `undefined` = until cleared. */
+  times: number | undefined;
+  /** For 5xx: the message is created (and sent) anyway, as can happen on Twilio. */
+  readonly createAnyway: boolean;
+}
+
+/** Everything the Twilio emulator keeps, in memory, in one place so `reset()` is complete. */
+@Injectable()
+export class TwilioState {
+  readonly accounts = new Map<string, AccountRecord>();
+  readonly numbers = new Map<string, NumberRecord>();
+  readonly messages = new Map<string, MessageRecord>();
+  /** `sender|recipient` pairs where the recipient texted STOP. */
+  readonly optOuts = new Set<string>();
+  readonly outcomes = new Map<string, RecipientOutcome>();
+  readonly attempts: TwilioWebhookAttempt[] = [];
+  readonly faults = new Map<string, MessagesFault>();
+  readonly clock: SandboxClock;
+
+  constructor(@Inject(SANDBOX_CONFIG) readonly config: SandboxConfig) {
+    this.clock = new SandboxClock(config.SANDBOX_TIME_SCALE);
+  }
+
+  numberOf(accountSid: string, phoneNumber: string): NumberRecord | undefined {
+    return [...this.numbers.values()].find(
+      (number) => number.accountSid === accountSid && number.phoneNumber === phoneNumber,
+    );
+  }
+
+  numberByPhone(phoneNumber: string): NumberRecord | undefined {
+    return [...this.numbers.values()].find((number) => number.phoneNumber === phoneNumber);
+  }
+
+  reset(): void {
+    this.accounts.clear();
+    this.numbers.clear();
+    this.messages.clear();
+    this.optOuts.clear();
+    this.outcomes.clear();
+    this.attempts.length = 0;
+    this.faults.clear();
+  }
+}
+
+export const optOutKey = (sender: string, recipient: string): string => `${sender}|${recipient}`;
