@@ -43,6 +43,7 @@ import { IdGenerator } from './store/ids.js';
 import { MessageStore } from './store/message.store.js';
 import { PortalStore } from './store/portal.store.js';
 import { TokenStore } from './store/token.store.js';
+import { WebController } from './web/web.controller.js';
 import { CustomChannelEvents } from './webhooks/custom-channel-events.service.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.service.js';
 
@@ -71,6 +72,7 @@ export class AppModule implements NestModule {
         TicketsController,
         FilesController,
         FileHostController,
+        WebController,
       ],
       providers: [
         IdGenerator,

@@ -98,6 +98,20 @@ export class ChannelAccountService {
     return account;
   }
 
+  /** "Move to help desk": the account's inbox becomes a help-desk inbox (new threads create tickets). */
+  adminMoveToHelpDesk(accountId: string): ChannelAccount {
+    const account = this.accounts.get(accountId);
+    const inbox = this.portals
+      .get(account?.portalId ?? 0)
+      ?.inboxes.find((candidate) => candidate.id === account?.inboxId);
+    if (account === undefined || account.archived || inbox === undefined) {
+      throw HubSpotError.notFound(`Channel account ${accountId} not found`);
+    }
+    inbox.type = 'HELP_DESK';
+    this.events.channelAccount('CHANNEL_ACCOUNT_UPDATED', account);
+    return account;
+  }
+
   /** An admin deleted the account: archived, then purged (the webhook says PURGED). */
   adminPurge(accountId: string): ChannelAccount {
     const account = this.accounts.get(accountId);
@@ -207,6 +221,24 @@ function asList(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).flatMap((item) =>
     typeof item === 'string' ? item.split(',') : [],
   );
+}
+
+/** The app's pop-up URL with the five query parameters of §1.6, or undefined without a redirect URL. */
+export function connectionPopupUrl(
+  channel: Channel,
+  token: StagingToken,
+  redirectUrl: string,
+): string | undefined {
+  if (channel.channelAccountConnectionRedirectUrl === undefined) {
+    return undefined;
+  }
+  const popupUrl = new URL(channel.channelAccountConnectionRedirectUrl);
+  popupUrl.searchParams.set('accountToken', token.accountToken);
+  popupUrl.searchParams.set('channelId', channel.id);
+  popupUrl.searchParams.set('inboxId', token.inboxId);
+  popupUrl.searchParams.set('portalId', String(token.portalId));
+  popupUrl.searchParams.set('redirectUrl', redirectUrl);
+  return popupUrl.toString();
 }
 
 export function toPublicAccount(account: ChannelAccount): Record<string, unknown> {

@@ -13,7 +13,11 @@ import {
 } from '@nestjs/common';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { ChannelAccountService, toPublicAccount } from '../api/channel-account.service.js';
+import {
+  ChannelAccountService,
+  connectionPopupUrl,
+  toPublicAccount,
+} from '../api/channel-account.service.js';
 import { MessageService, toPublicMessage } from '../api/message.service.js';
 import { HubSpotErrorFilter } from '../common/hubspot-error.filter.js';
 import { HubSpotError } from '../common/hubspot-error.js';
@@ -21,7 +25,7 @@ import { parseStrict } from '../common/validation.js';
 import { CrmService } from '../crm/crm.service.js';
 import { CrmStore } from '../crm/crm.store.js';
 import { FileStore } from '../files/file.store.js';
-import { FilesService } from '../files/files.service.js';
+import { FilesService, originOf, replyAttachments } from '../files/files.service.js';
 import { TokenService } from '../oauth/token.service.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { AppStore } from '../store/app.store.js';
@@ -285,19 +289,12 @@ export class ControlController {
       inboxId: input.inboxId,
       userId: input.userId,
     });
-    const popupUrl =
-      channel.channelAccountConnectionRedirectUrl === undefined
-        ? undefined
-        : new URL(channel.channelAccountConnectionRedirectUrl);
-    popupUrl?.searchParams.set('accountToken', token.accountToken);
-    popupUrl?.searchParams.set('channelId', channel.id);
-    popupUrl?.searchParams.set('inboxId', token.inboxId);
-    popupUrl?.searchParams.set('portalId', String(token.portalId));
-    popupUrl?.searchParams.set(
-      'redirectUrl',
+    const popupUrl = connectionPopupUrl(
+      channel,
+      token,
       `/__sandbox/connect-complete?accountToken=${encodeURIComponent(token.accountToken)}`,
     );
-    return { ...token, popupUrl: popupUrl?.toString() ?? null };
+    return { ...token, popupUrl: popupUrl ?? null };
   }
 
   @Patch('channel-accounts/:accountId')
@@ -322,17 +319,7 @@ export class ControlController {
   agentReply(@Param('threadId') threadId: string, @Body() body: unknown, @Req() req: Request) {
     const { fileIds, ...reply } = parseStrict(agentReplySchema, body);
     const portalId = this.messageStore.thread(threadId)?.portalId ?? 0;
-    // A rep's attachment: `{ type: FILE, fileId, fileUsageType, name, url }` (§2.2, assumption of §9.4).
-    const attachments = (fileIds ?? []).map((fileId) => {
-      const file = this.files.get(portalId, fileId);
-      return {
-        type: 'FILE',
-        fileId: file.id,
-        fileUsageType: file.type === 'IMG' ? 'IMAGE' : file.type === 'AUDIO' ? 'AUDIO' : 'OTHER',
-        name: file.extension === '' ? file.name : `${file.name}.${file.extension}`,
-        url: this.files.urls(file, `${req.protocol}://${req.get('host') ?? 'localhost'}`).url,
-      };
-    });
+    const attachments = replyAttachments(this.files, portalId, fileIds ?? [], originOf(req));
     return toPublicMessage(this.messages.agentReply(threadId, reply, attachments));
   }
 

@@ -56,14 +56,7 @@ export class OwnersController {
     assertQuery(query, ['idProperty', 'archived']);
     const idProperty = query.idProperty ?? 'id';
     if (idProperty !== 'id' && idProperty !== 'userId') {
-      throw invalidInput([
-        detail(
-          'Invalid value for query parameter "idProperty": expected one of id, userId',
-          'INVALID_ENUM_VALUE',
-          'query',
-          'idProperty',
-        ),
-      ]);
+      throw badIdProperty('expected one of id, userId');
     }
     const archived = query.archived === 'true';
     const owner = this.crm
@@ -92,11 +85,9 @@ export class UsersController {
   @Get()
   list(@Headers('authorization') auth: string | undefined, @Query() query: Record<string, unknown>) {
     const token = this.tokens.authenticate(auth, USERS_READ);
-    assertQuery(query, ['limit', 'after', 'properties', 'archived'], LIST_LIMIT);
-    const users = query.archived === 'true' ? [] : this.crm.portalUsers(token.portalId);
-    const page = forwardPage(users, query, '/crm/v3/objects/users', 10);
-    const properties = queryList(query.properties);
-    return { ...page, results: page.results.map((user) => toCrmObject(USERS, user, properties)) };
+    return listObjects(USERS, query, '/crm/v3/objects/users', (archived) =>
+      archived ? [] : this.crm.portalUsers(token.portalId),
+    );
   }
 
   @Post('search')
@@ -106,9 +97,12 @@ export class UsersController {
     @Body() body: unknown,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const token = this.tokens.authenticate(auth, USERS_READ);
-    res.status(200);
-    return search(USERS, this.crm.portalUsers(token.portalId), body);
+    return searchObjects(
+      USERS,
+      this.crm.portalUsers(this.tokens.authenticate(auth, USERS_READ).portalId),
+      body,
+      res,
+    );
   }
 
   @Get(':userId')
@@ -152,14 +146,7 @@ export class UsersController {
 
   private find(portalId: number, id: string, idProperty: unknown) {
     if (idProperty !== undefined && idProperty !== 'hs_object_id' && idProperty !== 'hs_internal_user_id') {
-      throw invalidInput([
-        detail(
-          'Invalid value for query parameter "idProperty": expected hs_object_id or hs_internal_user_id',
-          'INVALID_ENUM_VALUE',
-          'query',
-          'idProperty',
-        ),
-      ]);
+      throw badIdProperty('expected hs_object_id or hs_internal_user_id');
     }
     const user = this.crm
       .portalUsers(portalId)
@@ -187,14 +174,9 @@ export class ContactsController {
   @Get()
   list(@Headers('authorization') auth: string | undefined, @Query() query: Record<string, unknown>) {
     const token = this.tokens.authenticate(auth, CONTACTS_READ);
-    assertQuery(query, ['limit', 'after', 'properties', 'archived'], LIST_LIMIT);
-    const archived = query.archived === 'true';
-    const contacts = this.crm
-      .portalContacts(token.portalId)
-      .filter((contact) => contact.archived === archived);
-    const page = forwardPage(contacts, query, '/crm/v3/objects/contacts', 10);
-    const properties = queryList(query.properties);
-    return { ...page, results: page.results.map((contact) => toCrmObject(CONTACTS, contact, properties)) };
+    return listObjects(CONTACTS, query, '/crm/v3/objects/contacts', (archived) =>
+      this.crm.portalContacts(token.portalId).filter((contact) => contact.archived === archived),
+    );
   }
 
   @Post()
@@ -216,8 +198,7 @@ export class ContactsController {
     @Res({ passthrough: true }) res: Response,
   ) {
     const token = this.tokens.authenticate(auth, CONTACTS_READ);
-    res.status(200);
-    return search(CONTACTS, this.crm.portalContacts(token.portalId), body);
+    return searchObjects(CONTACTS, this.crm.portalContacts(token.portalId), body, res);
   }
 
   @Get(':contactId')
@@ -256,15 +237,44 @@ export class ContactsController {
     if (value === 'email') {
       return 'email';
     }
-    throw invalidInput([
-      detail(
-        'Invalid value for query parameter "idProperty": expected hs_object_id or email',
-        'INVALID_ENUM_VALUE',
-        'query',
-        'idProperty',
-      ),
-    ]);
+    throw badIdProperty('expected hs_object_id or email');
   }
+}
+
+/** 400 for an `idProperty` query parameter outside `expected`. */
+function badIdProperty(expected: string) {
+  return invalidInput([
+    detail(
+      `Invalid value for query parameter "idProperty": ${expected}`,
+      'INVALID_ENUM_VALUE',
+      'query',
+      'idProperty',
+    ),
+  ]);
+}
+
+/** `GET` list of a CRM object: `limit` (≤ 100, default 10), `after`, `properties`, `archived`. */
+function listObjects<T extends Parameters<typeof toCrmObject>[1]>(
+  kind: Parameters<typeof toCrmObject>[0],
+  query: Record<string, unknown>,
+  path: string,
+  records: (archived: boolean) => T[],
+) {
+  assertQuery(query, ['limit', 'after', 'properties', 'archived'], LIST_LIMIT);
+  const page = forwardPage(records(query.archived === 'true'), query, path, 10);
+  const properties = queryList(query.properties);
+  return { ...page, results: page.results.map((record) => toCrmObject(kind, record, properties)) };
+}
+
+/** `POST …/search` answers 200 (Nest's default for POST is 201). */
+function searchObjects(
+  kind: Parameters<typeof search>[0],
+  records: Parameters<typeof search>[1],
+  body: unknown,
+  res: Response,
+) {
+  res.status(200);
+  return search(kind, records, body);
 }
 
 /** The SDK's create sends `associations: []`; an empty list is accepted, associations are not emulated. */

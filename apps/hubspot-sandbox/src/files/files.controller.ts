@@ -19,14 +19,12 @@ import { HubSpotError } from '../common/hubspot-error.js';
 import { detail, invalidInput } from '../common/validation.js';
 import { assertQuery } from '../crm/crm-objects.js';
 import { TokenService } from '../oauth/token.service.js';
-import { FilesService, isHidden, type UploadedPart } from './files.service.js';
+import { FilesService, isHidden, originOf, type UploadedPart } from './files.service.js';
 
 const WRITE = ['files'];
 const READ = ['files', 'files.read'];
 const HIDDEN_WRITE = ['files.ui_hidden.write'];
 const HIDDEN_READ = ['files.ui_hidden.read', 'files.ui_hidden.write'];
-
-const originOf = (req: Request) => `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 
 /** `/files/v3/files` and `/files/2026-03/files` (§5.1). */
 @Controller(['files/v3/files', 'files/2026-03/files'])
@@ -70,10 +68,9 @@ export class FilesController {
     @Query() query: Record<string, unknown>,
     @Req() req: Request,
   ): Record<string, unknown> {
-    const token = this.tokens.authenticate(auth, [...READ, ...HIDDEN_READ]);
-    assertQuery(query, ['properties']);
-    const file = this.files.get(token.portalId, fileId);
-    this.tokens.authenticate(auth, isHidden(file.access) ? HIDDEN_READ : READ);
+    const file = this.readable(auth, fileId, () => {
+      assertQuery(query, ['properties']);
+    });
     return this.files.toPublicFile(file, originOf(req));
   }
 
@@ -84,27 +81,35 @@ export class FilesController {
     @Query() query: Record<string, unknown>,
     @Req() req: Request,
   ): Record<string, unknown> {
-    const token = this.tokens.authenticate(auth, [...READ, ...HIDDEN_READ]);
-    assertQuery(query, ['expirationSeconds', 'size', 'upscale'], {
-      expirationSeconds: { min: 1, max: 31_536_000 },
+    const file = this.readable(auth, fileId, () => {
+      assertQuery(query, ['expirationSeconds', 'size', 'upscale'], {
+        expirationSeconds: { min: 1, max: 31_536_000 },
+      });
+      if (
+        query.size !== undefined &&
+        (typeof query.size !== 'string' || !['icon', 'medium', 'preview', 'thumb'].includes(query.size))
+      ) {
+        throw invalidInput([
+          detail(
+            'Invalid value for query parameter "size": expected one of icon, medium, preview, thumb',
+            'INVALID_ENUM_VALUE',
+            'query',
+            'size',
+          ),
+        ]);
+      }
     });
-    if (
-      query.size !== undefined &&
-      (typeof query.size !== 'string' || !['icon', 'medium', 'preview', 'thumb'].includes(query.size))
-    ) {
-      throw invalidInput([
-        detail(
-          'Invalid value for query parameter "size": expected one of icon, medium, preview, thumb',
-          'INVALID_ENUM_VALUE',
-          'query',
-          'size',
-        ),
-      ]);
-    }
-    const file = this.files.get(token.portalId, fileId);
-    this.tokens.authenticate(auth, isHidden(file.access) ? HIDDEN_READ : READ);
     const seconds = query.expirationSeconds === undefined ? 3600 : Number(query.expirationSeconds);
     return this.files.signedUrl(file, originOf(req), seconds);
+  }
+
+  /** Any read scope first, then the query checks, then the scope the file's access level needs. */
+  private readable(auth: string | undefined, fileId: string, checkQuery: () => void) {
+    const token = this.tokens.authenticate(auth, [...READ, ...HIDDEN_READ]);
+    checkQuery();
+    const file = this.files.get(token.portalId, fileId);
+    this.tokens.authenticate(auth, isHidden(file.access) ? HIDDEN_READ : READ);
+    return file;
   }
 }
 

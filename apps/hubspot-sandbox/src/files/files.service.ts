@@ -37,6 +37,29 @@ export const isHidden = (access: FileAccess) => access.startsWith('HIDDEN_') || 
 export const isPublic = (access: FileAccess) =>
   access.startsWith('PUBLIC_') || access === 'HIDDEN_INDEXABLE' || access === 'HIDDEN_NOT_INDEXABLE';
 
+/** `http://host:port` of the request, for absolute file URLs. */
+export const originOf = (req: { protocol: string; get(name: string): string | undefined }) =>
+  `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+
+/** A rep's attachments: `{ type: FILE, fileId, fileUsageType, name, url }` (§2.2, assumption of §9.4). */
+export function replyAttachments(
+  files: FilesService,
+  portalId: number,
+  fileIds: readonly string[],
+  origin: string,
+): Record<string, unknown>[] {
+  return fileIds.map((fileId) => {
+    const file = files.get(portalId, fileId);
+    return {
+      type: 'FILE',
+      fileId: file.id,
+      fileUsageType: file.type === 'IMG' ? 'IMAGE' : file.type === 'AUDIO' ? 'AUDIO' : 'OTHER',
+      name: file.extension === '' ? file.name : `${file.name}.${file.extension}`,
+      url: files.urls(file, origin).url,
+    };
+  });
+}
+
 export interface UploadResult {
   readonly file: StoredFile;
   /** True when an existing file was returned (`RETURN_EXISTING`) or overwritten. */

@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { AppStub } from './app-stub.js';
+import {
+  CONTACT_ID,
+  HUB_ID,
+  INBOX_ID,
+  OPAQUE_CAPABILITIES,
+  SandboxHarness,
+  incomingMessage,
+} from './sandbox-harness.js';
+
+const EVIL = '<script>alert(1)</script>"\'&';
+
+describe('web inbox pages over HTTP', () => {
+  let sandbox: SandboxHarness;
+  let app: AppStub;
+  let token: string;
+
+  beforeAll(async () => {
+    sandbox = await SandboxHarness.start();
+    app = new AppStub(sandbox.baseUrl);
+    await app.start();
+  });
+  afterAll(async () => {
+    await app.stop();
+    await sandbox.stop();
+  });
+  beforeEach(async () => {
+    await sandbox.seed();
+    token = await sandbox.token();
+  });
+
+  const page = async (path: string) => {
+    const response = await fetch(`${sandbox.baseUrl}${path}`);
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      body: await response.text(),
+    };
+  };
+  const post = (path: string, form: Record<string, string> = {}) =>
+    fetch(`${sandbox.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+      redirect: 'manual',
+    });
+  const eventTypes = async () =>
+    (await sandbox.control.webhookDeliveries()).map((delivery) => delivery.eventType);
+
+  it('escapes every value that comes from the API', async () => {
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES, {
+      name: EVIL,
+      channelDescription: `"><img src=x onerror=alert(2)>`,
+      channelLogoUrl: 'http://localhost/logo.png?x="><script>alert(3)</script>',
+    });
+    const accountId = await sandbox.createAccount(token, channelId, {
+      type: 'CHANNEL_SPECIFIC_OPAQUE_ID',
+      value: '<b>bot</b>',
+    });
+    const published = await sandbox.request(
+      'POST',
+      `/conversations/v3/custom-channels/${channelId}/messages`,
+      {
+        token,
+        body: incomingMessage(accountId, {
+          text: `hello ${EVIL}`,
+          senders: [{ deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'u1' }, name: EVIL }],
+          attachments: [
+            { type: 'LOCATION', latitude: 1, longitude: 2, name: EVIL, url: 'javascript:alert(4)' },
+            {
+              type: 'QUICK_REPLIES',
+              quickReplies: [{ value: 'javascript:alert(5)', valueType: 'URL', label: EVIL }],
+            },
+          ],
+          associateWithContactId: Number(CONTACT_ID),
+        }),
+      },
+    );
+    expect(published.status).toBe(201);
+    await sandbox.request('PATCH', `/crm/v3/objects/contacts/${CONTACT_ID}`, {
+      token: await sandbox.token(['crm.objects.contacts.write']),
+      body: { properties: { company: EVIL } },
+    });
+    const [thread] = await sandbox.control.threads(HUB_ID);
+
+    const pages = [
+      `/ui/${HUB_ID}/settings/inbox`,
+      `/ui/${HUB_ID}/inbox?q=${encodeURIComponent('hello <script>')}`,
+      `/ui/${HUB_ID}/inbox/threads/${thread?.id ?? ''}`,
+      `/ui/${HUB_ID}/contacts/${CONTACT_ID}`,
+    ];
+    for (const path of pages) {
+      const { status, type, body } = await page(path);
+      expect({ path, status }).toEqual({ path, status: 200 });
+      expect(type).toContain('text/html');
+      expect(body).not.toContain('<script>alert');
+      expect(body).not.toContain('<img src=x');
+      expect(body).not.toContain('javascript:alert');
+      expect(body).not.toContain('<b>bot</b>');
+    }
+    const threadPage = await page(pages[2] ?? '');
+    expect(threadPage.body).toContain('hello &#60;script&#62;alert(1)&#60;/script&#62;&#34;&#39;&#38;');
+    expect(threadPage.body).toContain('Open map');
+    const inbox = await page(pages[1] ?? '');
+    expect(inbox.body).toContain('value="hello &#60;script&#62;"');
+    expect(inbox.body).toContain('thread-row');
+    const contact = await page(pages[3] ?? '');
+    expect(contact.body).toContain('Ada Lovelace');
+    expect(contact.body).toContain(`/ui/${HUB_ID}/inbox/threads/${thread?.id ?? ''}`);
+  });
+
+  it('answers 404 pages for unknown portals, threads, contacts, accounts and actions', async () => {
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+    const accountId = await sandbox.createAccount(token, channelId);
+    for (const path of [
+      '/ui/9999/inbox',
+      '/ui/abc/settings/inbox',
+      `/ui/${HUB_ID}/inbox/threads/123456`,
+      `/ui/${HUB_ID}/contacts/999`,
+      `/ui/${HUB_ID}/settings/inbox/connected?accountToken=nope`,
+    ]) {
+      const { status, type, body } = await page(path);
+      expect({ path, status }).toEqual({ path, status: 404 });
+      expect(type).toContain('text/html');
+      expect(body).toContain('Not found');
+    }
+    expect((await post(`/ui/${HUB_ID}/settings/inbox/accounts/${accountId}/explode`)).status).toBe(404);
+    expect((await post(`/ui/${HUB_ID}/settings/inbox/accounts/777/delete`)).status).toBe(404);
+    expect((await post(`/ui/${HUB_ID}/inbox/threads/123456/replies`, { text: 'hi' })).status).toBe(404);
+    const home = await page('/ui');
+    expect(home.body).toContain(`/ui/${HUB_ID}/inbox`);
+  });
+
+  it('renames, turns off and on, moves to the help desk and deletes an account, each firing its webhook', async () => {
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES, { webhookUrl: `${app.origin}/hook` });
+    const accountId = await sandbox.createAccount(token, channelId);
+    const base = `/ui/${HUB_ID}/settings/inbox/accounts/${accountId}`;
+    const settings = await page(`/ui/${HUB_ID}/settings/inbox`);
+    expect(settings.body).toContain(`data-account-id="${accountId}"`);
+
+    const renamed = await post(`${base}/rename`, { name: 'Night shift' });
+    expect(renamed.status).toBe(303);
+    expect(renamed.headers.get('location')).toBe(`/ui/${HUB_ID}/settings/inbox`);
+    expect((await post(`${base}/turn-off`)).status).toBe(303);
+    expect((await page(`/ui/${HUB_ID}/settings/inbox`)).body).toContain('Turn on');
+    expect((await post(`${base}/turn-on`)).status).toBe(303);
+    expect((await post(`${base}/move-to-help-desk`)).status).toBe(303);
+    const inbox = await sandbox.request('GET', `/conversations/v3/conversations/inboxes/${INBOX_ID}`, {
+      token,
+    });
+    expect((inbox.body as { type: string }).type).toBe('HELP_DESK');
+    expect((await post(`${base}/rename`, { name: '  ' })).status).toBe(400);
+    expect((await post(`${base}/delete`)).status).toBe(303);
+    expect((await page(`/ui/${HUB_ID}/settings/inbox`)).body).not.toContain(`data-account-id="${accountId}"`);
+
+    expect(await eventTypes()).toEqual([
+      'CHANNEL_ACCOUNT_CREATED',
+      'CHANNEL_ACCOUNT_UPDATED',
+      'CHANNEL_ACCOUNT_UPDATED',
+      'CHANNEL_ACCOUNT_UPDATED',
+      'CHANNEL_ACCOUNT_UPDATED',
+      'CHANNEL_ACCOUNT_PURGED',
+    ]);
+    const account = await sandbox.request(
+      'GET',
+      `/conversations/v3/custom-channels/${channelId}/channel-accounts/${accountId}?archived=true`,
+      { token },
+    );
+    expect(account.body).toMatchObject({ name: 'Night shift', archived: true });
+  });
+
+  it('answers the pop-up URL with the five parameters, or a 400 when the channel has no connection URL', async () => {
+    const withUrl = await sandbox.createChannel(OPAQUE_CAPABILITIES, {
+      channelAccountConnectionRedirectUrl: `${app.origin}/connect?existing=1`,
+    });
+    const connect = await post(`/ui/${HUB_ID}/settings/inbox/connect`, {
+      channelId: withUrl,
+      inboxId: INBOX_ID,
+    });
+    expect(connect.status).toBe(201);
+    const { popupUrl } = (await connect.json()) as { popupUrl: string };
+    const url = new URL(popupUrl);
+    expect([...url.searchParams.keys()].sort()).toEqual(
+      ['accountToken', 'channelId', 'existing', 'inboxId', 'portalId', 'redirectUrl'].sort(),
+    );
+    expect(url.searchParams.get('redirectUrl')).toMatch(
+      new RegExp(`^${sandbox.baseUrl}/ui/${HUB_ID}/settings/inbox/connected\\?accountToken=`),
+    );
+    const pending = await page(
+      new URL(url.searchParams.get('redirectUrl') ?? '').pathname +
+        '?accountToken=' +
+        encodeURIComponent(url.searchParams.get('accountToken') ?? ''),
+    );
+    expect(pending.body).toContain('Not connected yet');
+
+    const withoutUrl = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+    const refused = await post(`/ui/${HUB_ID}/settings/inbox/connect`, {
+      channelId: withoutUrl,
+      inboxId: INBOX_ID,
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { message: string }).message).toContain(
+      'channelAccountConnectionRedirectUrl',
+    );
+    const badInbox = await post(`/ui/${HUB_ID}/settings/inbox/connect`, {
+      channelId: withUrl,
+      inboxId: '999',
+    });
+    expect(badInbox.status).toBe(400);
+  });
+});
