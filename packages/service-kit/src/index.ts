@@ -17,6 +17,7 @@ export {
   nonEmptyString,
   port,
   positiveInt,
+  positiveNumber,
   postgresUrl,
   secret,
   sqlIdentifier,

@@ -5,21 +5,11 @@ import {
   nonEmptyString,
   port,
   positiveInt,
+  positiveNumber,
   secret,
   type Env,
 } from '@inbox-bridge/service-kit';
 import { z } from 'zod';
-
-/** A positive decimal number from a string, e.g. `0.001` for the webhook time scale. */
-function positiveNumber() {
-  return z
-    .string()
-    .trim()
-    .refine((value) => /^\d+(\.\d+)?$/.test(value) && Number(value) > 0, {
-      error: 'expected a positive number',
-    })
-    .transform(Number);
-}
 
 /**
  * The sandbox's environment. Every default of the seeded app is for LOCAL DEVELOPMENT ONLY: the sandbox is

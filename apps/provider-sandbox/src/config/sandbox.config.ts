@@ -5,20 +5,10 @@ import {
   logLevel,
   port,
   positiveInt,
+  positiveNumber,
   type Env,
 } from '@inbox-bridge/service-kit';
 import { z } from 'zod';
-
-/** A positive decimal factor such as `1`, `0.01` or `2.5`. */
-function positiveNumber() {
-  return z
-    .string()
-    .trim()
-    .refine((value) => /^\d+(\.\d+)?$/.test(value) && Number(value) > 0, {
-      error: 'expected a positive number (e.g. 1 or 0.01)',
-    })
-    .transform(Number);
-}
 
 /**
  * The sandbox's environment. No database, no broker: everything lives in memory and is lost on restart.

@@ -52,6 +52,17 @@ export function positiveInt(options: { max?: number } = {}) {
     .transform(Number);
 }
 
+/** A positive decimal factor such as `1`, `0.01` or `2.5` (time scales, ratios). */
+export function positiveNumber() {
+  return z
+    .string()
+    .trim()
+    .refine((value) => /^\d+(\.\d+)?$/.test(value) && Number(value) > 0, {
+      error: 'expected a positive number (e.g. 1 or 0.01)',
+    })
+    .transform(Number);
+}
+
 const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 const DURATION_PATTERN = /^(\d+)(ms|s|m|h)?$/;
 
