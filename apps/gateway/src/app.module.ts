@@ -3,6 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { GatewayConfig } from './config/gateway.config.js';
 import { gatewayDatabaseOptions } from './database/data-source.js';
 import { gatewayConsumerGroups } from './messaging/consumer-groups.js';
+import { HubSpotWebhooksModule } from './webhooks/hubspot-webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -12,6 +13,7 @@ export class AppModule {
       config,
       database: gatewayDatabaseOptions(config),
       consumerGroups: gatewayConsumerGroups,
+      imports: [HubSpotWebhooksModule],
     });
     return { module: AppModule, imports: [runtime] };
   }

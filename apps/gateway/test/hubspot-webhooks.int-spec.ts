@@ -1,0 +1,258 @@
+import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
+import { createServiceApp, startServiceApp } from '@inbox-bridge/service-kit';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import amqp from 'amqplib';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from '../src/app.module.js';
+import { loadGatewayConfig } from '../src/config/gateway.config.js';
+import { gatewayMigrations } from '../src/database/data-source.js';
+import { installBodyParseErrorHandler } from '../src/webhooks/body-parse-error.handler.js';
+import { signV3 } from '../src/webhooks/hubspot-signature.js';
+
+const SECRET = 'test-client-secret';
+const PUBLIC_BASE_URL = 'https://bridge.example.com/inbox';
+const PORTAL_ID = 12345678;
+
+interface Envelope {
+  readonly messageId: string;
+  readonly type: string;
+  readonly portalId: number;
+  readonly payload: Record<string, unknown>;
+}
+
+describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppModule)', () => {
+  let db: testing.TestDatabase;
+  let vhost: testing.TestVhost;
+  let app: NestExpressApplication;
+  let baseUrl: string;
+  let connection: amqp.ChannelModel;
+  const received: Envelope[] = [];
+
+  beforeAll(async () => {
+    vhost = await testing.createTestVhost('gateway_webhooks');
+    db = await testing.createTestDatabase('gateway_webhooks', gatewayMigrations, { poolSize: 2 });
+    connection = await amqp.connect(vhost.url);
+    const channel = await connection.createChannel();
+    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'gateway.#');
+    await channel.consume(
+      queue,
+      (message) => {
+        if (message !== null) {
+          received.push(JSON.parse(message.content.toString('utf8')) as Envelope);
+        }
+      },
+      { noAck: true },
+    );
+    const config = loadGatewayConfig({
+      DATABASE_URL: testing.testDatabaseUrl,
+      DATABASE_SCHEMA: db.schema,
+      AMQP_URL: vhost.url,
+      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+      LOG_LEVEL: 'error',
+      PUBLIC_BASE_URL,
+      HUBSPOT_CLIENT_SECRET: SECRET,
+    });
+    app = await createServiceApp(AppModule.forRoot(config), { config });
+    installBodyParseErrorHandler(app);
+    await startServiceApp(app, { port: 0, host: '127.0.0.1' });
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    baseUrl = `http://127.0.0.1:${port}`;
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await connection.close();
+    await db.dispose();
+    await vhost.dispose();
+  });
+
+  const post = (
+    body: string,
+    options: { secret?: string; skewMs?: number; signedBody?: string; sign?: boolean } = {},
+  ) => {
+    const timestamp = String(Date.now() + (options.skewMs ?? 0));
+    const signature = signV3(
+      options.secret ?? SECRET,
+      'POST',
+      `${PUBLIC_BASE_URL}/webhooks/hubspot`,
+      options.signedBody ?? body,
+      timestamp,
+    );
+    return fetch(`${baseUrl}/webhooks/hubspot`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(options.sign === false
+          ? {}
+          : { 'x-hubspot-signature-v3': signature, 'x-hubspot-request-timestamp': timestamp }),
+      },
+      body,
+    });
+  };
+
+  const accountEvent = (type: string, overrides: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      type,
+      portalId: String(PORTAL_ID),
+      channelId: '1001',
+      eventTimestamp: new Date().toISOString(),
+      channelAccountId: '77',
+      channelAccountDeliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-1' },
+      eventId: randomUUID(),
+      ...overrides,
+    });
+
+  const rows = async (dedupeKey: string) =>
+    db.dataSource.query<{ portal_id: string; event_type: string; payload: Record<string, unknown> }[]>(
+      `SELECT portal_id, event_type, payload FROM "${db.schema}".hubspot_webhook_events WHERE dedupe_key = $1`,
+      [dedupeKey],
+    );
+  const pendingOutbox = async () => {
+    const [row] = await db.dataSource.query<{ pending: number }[]>(
+      `SELECT count(*)::int AS pending FROM "${db.schema}".outbox`,
+    );
+    return row?.pending;
+  };
+
+  it('stores a signed CHANNEL_ACCOUNT_PURGED and publishes gateway.channel-account.purged.v1 once, even when redelivered', async () => {
+    const eventId = randomUUID();
+    const body = accountEvent('CHANNEL_ACCOUNT_PURGED', { eventId, channelAccountId: '4242' });
+    const first = await post(body);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ status: 'accepted' });
+    const stored = await rows(`event:${eventId}`);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ portal_id: String(PORTAL_ID), event_type: 'CHANNEL_ACCOUNT_PURGED' });
+    expect(stored[0]?.payload).toEqual(JSON.parse(body));
+
+    const envelope = await testing.expectEventually(
+      () => {
+        const found = received.find((e) => e.type === 'gateway.channel-account.purged.v1');
+        if (found === undefined) {
+          throw new Error('not published yet');
+        }
+        return found;
+      },
+      { timeoutMs: 15_000, description: 'the purged envelope on the test queue' },
+    );
+    expect(envelope).toMatchObject({ portalId: PORTAL_ID, payload: { channelAccountId: '4242' } });
+
+    const again = await post(body);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ status: 'duplicate' });
+    expect(await rows(`event:${eventId}`)).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await pendingOutbox()).toBe(0);
+    expect(received.filter((e) => e.type === 'gateway.channel-account.purged.v1')).toHaveLength(1);
+  });
+
+  it('stores a signed CHANNEL_ACCOUNT_CREATED and OUTGOING_CHANNEL_MESSAGE_CREATED without publishing (contracts need data the webhook lacks)', async () => {
+    const eventId = randomUUID();
+    const created = await post(
+      accountEvent('CHANNEL_ACCOUNT_CREATED', {
+        eventId,
+        channelAccountDeliveryIdentifier: null,
+        authorized: true,
+      }),
+    );
+    expect(created.status).toBe(200);
+    expect(await created.json()).toEqual({ status: 'accepted' });
+    expect(await rows(`event:${eventId}`)).toHaveLength(1);
+
+    const messageId = randomUUID();
+    const outgoing = JSON.stringify({
+      type: 'OUTGOING_CHANNEL_MESSAGE_CREATED',
+      eventId: randomUUID(),
+      portalId: String(PORTAL_ID),
+      channelId: '1001',
+      eventTimestamp: new Date().toISOString(),
+      channelIntegrationThreadIds: ['chat-9'],
+      message: {
+        id: messageId,
+        type: 'MESSAGE',
+        direction: 'OUTGOING',
+        channelId: '1001',
+        channelAccountId: '77',
+        conversationsThreadId: '555',
+        createdAt: new Date().toISOString(),
+        createdBy: 'A-123',
+        senders: [{ actorId: 'A-123', name: 'Rep' }],
+        recipients: [
+          { actorId: 'V-9', deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'chat-9' } },
+        ],
+        text: 'hello',
+        truncationStatus: 'NOT_TRUNCATED',
+        status: 'SENT',
+      },
+    });
+    const response = await post(outgoing);
+    expect(response.status).toBe(200);
+    expect(await (await post(outgoing)).json()).toEqual({ status: 'duplicate' });
+    expect(await rows(`message:${messageId}`)).toHaveLength(1);
+    expect(await pendingOutbox()).toBe(0);
+    expect(received.map((e) => e.type)).toEqual(['gateway.channel-account.purged.v1']);
+  });
+
+  it.each([
+    ['a tampered body', { signedBody: accountEvent('CHANNEL_ACCOUNT_PURGED') }],
+    ['a wrong secret', { secret: 'not-the-secret' }],
+    ['a stale timestamp', { skewMs: -310_000 }],
+    ['a timestamp from the future', { skewMs: 310_000 }],
+    ['no signature', { sign: false }],
+  ])('answers 401 problem+json to %s', async (_name, options) => {
+    const eventId = randomUUID();
+    const response = await post(accountEvent('CHANNEL_ACCOUNT_PURGED', { eventId }), options);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await response.json()).toMatchObject({ status: 401, code: 'HUBSPOT_SIGNATURE_INVALID' });
+    expect(await rows(`event:${eventId}`)).toHaveLength(0);
+  });
+
+  it('answers 400 problem+json naming the problem for malformed JSON, and 401 when it is unsigned', async () => {
+    const response = await post('{"type": "CHANNEL_ACCOUNT_PURGED",');
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = (await response.json()) as { errors: { field: string; message: string }[] };
+    expect(problem).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(problem.errors[0]).toMatchObject({ field: '(body)' });
+    expect(problem.errors[0]?.message).toMatch(/not valid JSON/);
+
+    expect((await post('{not json', { sign: false })).status).toBe(401);
+  });
+
+  it('answers 400 naming the field when a known event type does not match its schema', async () => {
+    const response = await post(
+      accountEvent('CHANNEL_ACCOUNT_CREATED', { channelAccountId: undefined, surprise: true }),
+    );
+    expect(response.status).toBe(400);
+    const problem = (await response.json()) as { errors: { field: string }[] };
+    expect(problem.errors.map((e) => e.field)).toEqual(['channelAccountId']);
+  });
+
+  it('accepts fields HubSpot adds later instead of refusing the event (a 400 would be retried for 24 h)', async () => {
+    const response = await post(
+      accountEvent('CHANNEL_ACCOUNT_PURGED', { addedByHubSpotLater: { any: 'thing' } }),
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'accepted' });
+  });
+
+  it('answers 200 to an unknown event type and counts it in hubspot_webhooks_total', async () => {
+    const response = await post(JSON.stringify({ type: 'SOMETHING_NEW', portalId: String(PORTAL_ID) }));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ignored' });
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(
+      /hubspot_webhooks_total\{[^}]*event_type="SOMETHING_NEW"[^}]*outcome="ignored"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(
+      /hubspot_webhooks_total\{[^}]*event_type="CHANNEL_ACCOUNT_PURGED"[^}]*outcome="duplicate"[^}]*\} 1/,
+    );
+  });
+});
