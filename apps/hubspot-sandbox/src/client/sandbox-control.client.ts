@@ -109,6 +109,7 @@ export class SandboxControlClient {
     return this.call('PUT', '/__sandbox/settings/rate-limit', { max, intervalMs });
   }
 
+  /** Replaces the fault rules (errors, latency, held `timeoutRate`/`holdMs` and dropped `dropRate` connections). */
   setFaults(faults: readonly FaultRule[]): Promise<SandboxSettings> {
     return this.call('PUT', '/__sandbox/settings/faults', { faults });
   }

@@ -106,15 +106,26 @@ const rateLimitSchema = z.strictObject({
   max: z.number().int().positive(),
   intervalMs: z.number().int().positive(),
 });
+const probability = z.number().min(0).max(1);
 const faultsSchema = z.strictObject({
   faults: z.array(
-    z.strictObject({
-      method: z.string().optional(),
-      pathPrefix: z.string().startsWith('/'),
-      errorRate: z.number().min(0).max(1).optional(),
-      status: z.number().int().min(400).max(599).optional(),
-      latencyMs: z.number().int().min(0).optional(),
-    }),
+    z
+      .strictObject({
+        method: z.string().optional(),
+        pathPrefix: z.string().startsWith('/'),
+        errorRate: probability.optional(),
+        status: z.number().int().min(400).max(599).optional(),
+        latencyMs: z.number().int().min(0).optional(),
+        timeoutRate: probability.optional(),
+        holdMs: z.number().int().min(1).max(600_000).optional(),
+        dropRate: probability.optional(),
+        times: z.number().int().positive().optional(),
+      })
+      .superRefine((rule, ctx) => {
+        if (rule.holdMs !== undefined && rule.timeoutRate === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['holdMs'], message: 'holdMs needs timeoutRate' });
+        }
+      }),
   ),
 });
 const webhookSettingsSchema = z.strictObject({ timeScale: z.number().positive() });

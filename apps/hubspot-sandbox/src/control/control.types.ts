@@ -79,7 +79,10 @@ export interface RateLimitSettings {
   readonly intervalMs: number;
 }
 
-/** A fault rule: matches requests by method (optional) and path prefix. */
+/**
+ * A fault rule: matches requests by method (optional) and path prefix; the first matching rule that is not
+ * used up applies. Per request at most one of drop, timeout and error fires (checked in that order).
+ */
 export interface FaultRule {
   readonly method?: string;
   readonly pathPrefix: string;
@@ -88,7 +91,18 @@ export interface FaultRule {
   readonly status?: number;
   /** Added before the request is served (or failed). */
   readonly latencyMs?: number;
+  /** Probability 0..1 of holding the request without an answer for `holdMs`, then destroying the socket. */
+  readonly timeoutRate?: number;
+  /** How long a timeout fault holds the socket (default 30 000 ms); needs `timeoutRate`. */
+  readonly holdMs?: number;
+  /** Probability 0..1 of destroying the socket at once, without an HTTP response. */
+  readonly dropRate?: number;
+  /** The rule applies to at most this many requests (those it delays or fails), then is ignored. */
+  readonly times?: number;
 }
+
+/** The fault a recorded call got: an injected error answer, a held (timed-out) or a dropped connection. */
+export type InjectedFault = 'error' | 'timeout' | 'drop';
 
 export interface WebhookSettings {
   readonly timeScale: number;
@@ -113,9 +127,12 @@ export interface RecordedCall {
   readonly query: Record<string, unknown>;
   readonly portalId?: number;
   readonly appId?: number;
+  /** 0 when the connection was held or dropped without an answer (see `fault`). */
   readonly status: number;
   readonly durationMs: number;
   readonly body?: unknown;
+  /** Set when an injected fault decided the outcome. */
+  readonly fault?: InjectedFault;
 }
 
 export interface StagingTokenRequest {

@@ -1,15 +1,39 @@
 import { APP_CONFIG } from '@inbox-bridge/service-kit';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Socket } from 'node:net';
 import type { SandboxConfig } from '../config/sandbox.config.js';
-import type { FaultRule, RateLimitSettings, RecordedCall, SandboxSettings } from './control.types.js';
+import type {
+  FaultRule,
+  InjectedFault,
+  RateLimitSettings,
+  RecordedCall,
+  SandboxSettings,
+} from './control.types.js';
+
+/** Hold time of a timeout fault without `holdMs`. */
+export const DEFAULT_FAULT_HOLD_MS = 30_000;
+
+/** What a matching fault rule does to one request. */
+export interface FaultDecision {
+  readonly latencyMs: number;
+  readonly fault?: InjectedFault;
+  /** The answer of fault `error`. */
+  readonly status: number;
+  /** How long fault `timeout` holds the socket. */
+  readonly holdMs: number;
+}
 
 /** Runtime knobs (start from config, changed through the control API) and the per-portal call log. */
 @Injectable()
-export class SettingsStore {
+export class SettingsStore implements OnModuleDestroy {
   rateLimit!: RateLimitSettings;
   /** The CRM Search API's own limit: 5 requests per second per portal and app (§6.1). */
   searchRateLimit!: RateLimitSettings;
-  faults: FaultRule[] = [];
+  private faultRules: FaultRule[] = [];
+  /** How often each rule has applied (for `times`). */
+  private faultUses = new Map<FaultRule, number>();
+  /** Sockets held by timeout faults, with the timer that destroys them. */
+  private readonly held = new Map<Socket, NodeJS.Timeout>();
   webhookTimeScale!: number;
   /** Largest file `POST /files/v3/files` accepts (the reference names no limit; an assumption). */
   maxUploadBytes!: number;
@@ -17,6 +41,64 @@ export class SettingsStore {
 
   constructor(@Inject(APP_CONFIG) private readonly config: SandboxConfig) {
     this.reset();
+  }
+
+  get faults(): FaultRule[] {
+    return this.faultRules;
+  }
+
+  /** Replaces the rules; their `times` counters start again. */
+  set faults(rules: FaultRule[]) {
+    this.faultRules = rules;
+    this.faultUses = new Map();
+  }
+
+  /**
+   * The first matching rule that is not used up decides: its latency and at most one fault (drop, timeout,
+   * error, each drawn with its probability). A rule counts as used when it delays or fails the request.
+   */
+  decideFault(method: string, path: string): FaultDecision | undefined {
+    const rule = this.faultRules.find(
+      (candidate) =>
+        (candidate.method === undefined || candidate.method.toUpperCase() === method) &&
+        path.startsWith(candidate.pathPrefix) &&
+        (candidate.times === undefined || (this.faultUses.get(candidate) ?? 0) < candidate.times),
+    );
+    if (rule === undefined) {
+      return undefined;
+    }
+    const fault = draw(rule.dropRate)
+      ? 'drop'
+      : draw(rule.timeoutRate)
+        ? 'timeout'
+        : draw(rule.errorRate)
+          ? 'error'
+          : undefined;
+    const latencyMs = rule.latencyMs ?? 0;
+    if (fault === undefined && latencyMs === 0) {
+      return undefined;
+    }
+    this.faultUses.set(rule, (this.faultUses.get(rule) ?? 0) + 1);
+    return {
+      latencyMs,
+      ...(fault === undefined ? {} : { fault }),
+      status: rule.status ?? 500,
+      holdMs: rule.holdMs ?? DEFAULT_FAULT_HOLD_MS,
+    };
+  }
+
+  /** Holds `socket` without answering for `holdMs`, then destroys it; reset and app close end it earlier. */
+  hold(socket: Socket, holdMs: number): void {
+    const timer = setTimeout(() => {
+      this.held.delete(socket);
+      socket.destroy();
+    }, holdMs);
+    timer.unref();
+    this.held.set(socket, timer);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.held.delete(socket);
+    });
   }
 
   snapshot(): SandboxSettings {
@@ -48,8 +130,26 @@ export class SettingsStore {
     };
     this.searchRateLimit = { max: 5, intervalMs: 1000 };
     this.faults = [];
+    this.releaseHeld();
     this.webhookTimeScale = this.config.SANDBOX_WEBHOOK_TIME_SCALE;
     this.maxUploadBytes = this.config.SANDBOX_FILE_MAX_BYTES;
     this.calls.length = 0;
   }
+
+  /** Runs before the HTTP server closes, so held sockets do not keep it open. */
+  onModuleDestroy(): void {
+    this.releaseHeld();
+  }
+
+  private releaseHeld(): void {
+    for (const [socket, timer] of this.held) {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+    this.held.clear();
+  }
+}
+
+function draw(rate: number | undefined): boolean {
+  return rate !== undefined && rate > 0 && Math.random() < rate;
 }

@@ -1,13 +1,14 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import type { InjectedFault } from '../control/control.types.js';
 import { SettingsStore } from '../control/settings.store.js';
 import { TokenService } from '../oauth/token.service.js';
 import { AppStore } from '../store/app.store.js';
 import { RateLimiter } from './rate-limiter.js';
 
 /**
- * In front of every emulated HubSpot route: injected faults (latency, errors), the per-portal-and-app
+ * In front of every emulated HubSpot route: injected faults (latency, errors, held and dropped connections), the per-portal-and-app
  * rate limit with its `X-HubSpot-RateLimit-*` headers and 429 (§6.2), and the call log per portal.
  */
 @Injectable()
@@ -22,7 +23,7 @@ export class ApiTrafficMiddleware implements NestMiddleware {
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const started = Date.now();
     const principal = this.principal(req);
-    res.on('finish', () => {
+    const record = (status: number, injected?: InjectedFault): void => {
       this.settings.record({
         at: new Date(started).toISOString(),
         method: req.method,
@@ -33,19 +34,29 @@ export class ApiTrafficMiddleware implements NestMiddleware {
         },
         ...(principal.portalId === undefined ? {} : { portalId: principal.portalId }),
         ...(principal.appId === undefined ? {} : { appId: principal.appId }),
-        status: res.statusCode,
+        status,
         durationMs: Date.now() - started,
         ...(req.body === undefined ? {} : { body: req.body as unknown }),
+        ...(injected === undefined ? {} : { fault: injected }),
       });
-    });
+    };
 
-    const fault = this.settings.faults.find(
-      (rule) =>
-        (rule.method === undefined || rule.method.toUpperCase() === req.method) &&
-        req.path.startsWith(rule.pathPrefix),
-    );
-    if (fault?.latencyMs !== undefined && fault.latencyMs > 0) {
+    const fault = this.settings.decideFault(req.method, req.path);
+    res.on('finish', () => {
+      record(res.statusCode, fault?.fault === 'error' ? 'error' : undefined);
+    });
+    if (fault !== undefined && fault.latencyMs > 0) {
       await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
+    }
+    if (fault?.fault === 'drop' || fault?.fault === 'timeout') {
+      // No HTTP answer: the socket is destroyed now, or held and destroyed after `holdMs`.
+      record(0, fault.fault);
+      if (fault.fault === 'drop') {
+        req.socket.destroy();
+      } else {
+        this.settings.hold(req.socket, fault.holdMs);
+      }
+      return;
     }
 
     if (principal.rateKey !== undefined && SEARCH_PATH.test(req.path)) {
@@ -67,8 +78,8 @@ export class ApiTrafficMiddleware implements NestMiddleware {
       }
     }
 
-    if (fault?.errorRate !== undefined && fault.errorRate > 0 && Math.random() < fault.errorRate) {
-      const status = fault.status ?? 500;
+    if (fault?.fault === 'error') {
+      const { status } = fault;
       res.status(status).json(
         status === 429
           ? rateLimitBody()
