@@ -8,7 +8,8 @@ import { gatewayDatabaseOptions } from '../src/database/data-source.js';
 const suite = hybridServiceSuite({
   serviceName: 'gateway',
   defaultPort: 3000,
-  loadConfig: loadGatewayConfig,
+  // The suite's environments name no HubSpot secret, which production (NODE_ENV's default) requires.
+  loadConfig: (env) => loadGatewayConfig({ HUBSPOT_CLIENT_SECRET: 'hybrid-suite-secret', ...env }),
   appModule: (config) => AppModule.forRoot(config),
   databaseOptions: gatewayDatabaseOptions,
   testing,

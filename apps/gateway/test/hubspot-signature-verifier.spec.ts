@@ -49,8 +49,8 @@ describe('HubSpotSignatureVerifier', () => {
     expect(verifier.verify(request)).toBe('valid');
   });
 
-  it('without PUBLIC_BASE_URL derives the URL from the request and uses the dev sandbox secret by default', () => {
-    const config = loadGatewayConfig(env);
+  it('without PUBLIC_BASE_URL derives the URL from the request and uses the dev sandbox secret by default outside production', () => {
+    const config = loadGatewayConfig({ ...env, NODE_ENV: 'development' });
     expect(config.PUBLIC_BASE_URL).toBeUndefined();
     const verifier = new HubSpotSignatureVerifier(config);
     const ts = String(Date.now());

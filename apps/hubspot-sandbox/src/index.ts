@@ -3,5 +3,7 @@ export {
   SandboxControlError,
   type StagingTokenResponse,
 } from './client/sandbox-control.client.js';
+export { loadSandboxConfig, sandboxConfigSchema, type SandboxConfig } from './config/sandbox.config.js';
 export type * from './control/control.types.js';
+export { startHubSpotSandbox, type RunningHubSpotSandbox } from './start-sandbox.js';
 export { decodeHubSpotUri, isValidV3, signV3 } from './webhooks/signature.js';

@@ -1,10 +1,12 @@
 import {
   commonConfigSchema,
+  ConfigValidationError,
   loadConfig,
   nonEmptyString,
   port,
   secret,
   url,
+  type ConfigProblem,
   type Env,
 } from '@inbox-bridge/service-kit';
 import type { z } from 'zod';
@@ -23,11 +25,57 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
    * used to rebuild the signed URL behind a proxy. Unset: derived from the request's protocol and Host header.
    */
   PUBLIC_BASE_URL: url({ protocols: ['https:', 'http:'] }).optional(),
-  /** The HubSpot app's client secret (webhook signature v3 key). The default is the sandbox's, dev only. */
+  /**
+   * The HubSpot app's client secret (webhook signature v3 key). The default is the sandbox's, for
+   * development and tests only: with `NODE_ENV=production` (the default) it must be set to another value.
+   */
   HUBSPOT_CLIENT_SECRET: secret(nonEmptyString()).default(DEV_SANDBOX_CLIENT_SECRET),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 
-/** Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable. */
-export const loadGatewayConfig = (env: Env): GatewayConfig => loadConfig(gatewayConfigSchema, env);
+/**
+ * Production must name the HubSpot app's secret: the sandbox default would accept webhooks signed by anyone
+ * who reads this repository. `NODE_ENV` unset means production (the common schema's default).
+ */
+function productionSecretProblem(env: Env): ConfigProblem | undefined {
+  const nodeEnv = env.NODE_ENV === undefined || env.NODE_ENV === '' ? 'production' : env.NODE_ENV;
+  if (nodeEnv !== 'production') {
+    return undefined;
+  }
+  const clientSecret = env.HUBSPOT_CLIENT_SECRET;
+  if (clientSecret === undefined || clientSecret === '') {
+    return {
+      variable: 'HUBSPOT_CLIENT_SECRET',
+      reason: "required when NODE_ENV is production (the sandbox's default secret is for development only)",
+    };
+  }
+  if (clientSecret === DEV_SANDBOX_CLIENT_SECRET) {
+    return {
+      variable: 'HUBSPOT_CLIENT_SECRET',
+      reason: "must not be the sandbox's development secret when NODE_ENV is production",
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
+ * `HUBSPOT_CLIENT_SECRET` when it is unset (or the dev default) in production.
+ */
+export function loadGatewayConfig(env: Env): GatewayConfig {
+  const secretProblem = productionSecretProblem(env);
+  let config: GatewayConfig;
+  try {
+    config = loadConfig(gatewayConfigSchema, env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError && secretProblem !== undefined) {
+      throw new ConfigValidationError([...error.problems, secretProblem]);
+    }
+    throw error;
+  }
+  if (secretProblem !== undefined) {
+    throw new ConfigValidationError([secretProblem]);
+  }
+  return config;
+}

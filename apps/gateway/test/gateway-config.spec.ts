@@ -1,0 +1,68 @@
+import { ConfigValidationError } from '@inbox-bridge/service-kit';
+import { describe, expect, it } from '@jest/globals';
+import { DEV_SANDBOX_CLIENT_SECRET, loadGatewayConfig } from '../src/config/gateway.config.js';
+
+const env = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+  DATABASE_SCHEMA: 'gateway',
+  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+  ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+};
+
+function problemsOf(load: () => unknown): { variable: string; reason: string }[] {
+  try {
+    load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    return [...(error as ConfigValidationError).problems];
+  }
+  throw new Error('expected a ConfigValidationError');
+}
+
+describe('loadGatewayConfig: HUBSPOT_CLIENT_SECRET in production', () => {
+  it.each([
+    ['NODE_ENV=production', { NODE_ENV: 'production' }],
+    ['NODE_ENV unset (production by default)', {}],
+    ['NODE_ENV=production and an empty secret', { NODE_ENV: 'production', HUBSPOT_CLIENT_SECRET: '' }],
+  ])('refuses to start without it (%s), naming the variable', (_name, overrides) => {
+    const problems = problemsOf(() => loadGatewayConfig({ ...env, ...overrides }));
+    expect(problems).toEqual([
+      {
+        variable: 'HUBSPOT_CLIENT_SECRET',
+        reason: expect.stringMatching(/required when NODE_ENV is production/),
+      },
+    ]);
+  });
+
+  it("refuses the sandbox's development secret given explicitly", () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({ ...env, NODE_ENV: 'production', HUBSPOT_CLIENT_SECRET: DEV_SANDBOX_CLIENT_SECRET }),
+    );
+    expect(problems.map((problem) => problem.variable)).toEqual(['HUBSPOT_CLIENT_SECRET']);
+    expect(JSON.stringify(problems)).not.toContain(DEV_SANDBOX_CLIENT_SECRET);
+  });
+
+  it('reports it together with every other bad variable', () => {
+    const problems = problemsOf(() => loadGatewayConfig({ ...env, PORT: 'eighty', DATABASE_SCHEMA: '' }));
+    expect(problems.map((problem) => problem.variable).sort()).toEqual([
+      'DATABASE_SCHEMA',
+      'HUBSPOT_CLIENT_SECRET',
+      'PORT',
+    ]);
+  });
+
+  it('accepts an explicit secret in production', () => {
+    const config = loadGatewayConfig({
+      ...env,
+      NODE_ENV: 'production',
+      HUBSPOT_CLIENT_SECRET: 'real-secret',
+    });
+    expect(config.HUBSPOT_CLIENT_SECRET).toBe('real-secret');
+  });
+
+  it.each(['development', 'test'])('keeps the sandbox default when NODE_ENV=%s', (nodeEnv) => {
+    const config = loadGatewayConfig({ ...env, NODE_ENV: nodeEnv });
+    expect(config.HUBSPOT_CLIENT_SECRET).toBe(DEV_SANDBOX_CLIENT_SECRET);
+  });
+});
