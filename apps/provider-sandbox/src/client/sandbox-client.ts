@@ -2,6 +2,7 @@ import type { CustomerMessageInput } from '../telegram/customer-simulator.js';
 import type { FaultRule } from '../telegram/fault.store.js';
 import type { RateLimitSettings } from '../telegram/rate-limiter.js';
 import type { TgChat, TgMessage, TgUpdate, TgUser, TgWebhookInfo } from '../telegram/telegram.types.js';
+import type { TwilioWebhookAttempt } from '../twilio/twilio.state.js';
 
 export interface SandboxBot {
   readonly id: number;
@@ -85,21 +86,7 @@ export interface SandboxTwilioMedia {
 }
 
 /** One request the sandbox made as Twilio (status callback or inbound webhook). */
-export interface SandboxTwilioWebhookAttempt {
-  readonly kind: 'status_callback' | 'inbound' | 'inbound_fallback';
-  readonly messageSid: string;
-  readonly url: string;
-  readonly method: 'GET' | 'POST';
-  readonly params: Record<string, string>;
-  readonly signature: string;
-  readonly attempt: number;
-  readonly at: string;
-  readonly status?: number;
-  readonly error?: string;
-  readonly responseContentType?: string;
-  readonly responseBody?: string;
-  readonly warning?: string;
-}
+export type SandboxTwilioWebhookAttempt = TwilioWebhookAttempt;
 
 export interface SandboxTwilioInbound {
   readonly from: string;
