@@ -5,17 +5,10 @@ import {
   type WebhookDelivery,
 } from '@inbox-bridge/hubspot-sandbox';
 import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
-import { createServiceApp, startServiceApp } from '@inbox-bridge/service-kit';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import amqp from 'amqplib';
-import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { AppModule } from '../src/app.module.js';
-import { loadGatewayConfig } from '../src/config/gateway.config.js';
 import { gatewayMigrations } from '../src/database/data-source.js';
-import { installBodyParseErrorHandler } from '../src/webhooks/body-parse-error.handler.js';
+import { startGateway, type RunningGateway } from './running-gateway.js';
 
 /** Shared by the sandbox (signs) and the gateway (verifies); not the sandbox's default, so both must agree. */
 const CLIENT_SECRET = 'e2e-hubspot-client-secret';
@@ -32,42 +25,14 @@ interface Envelope {
   readonly payload: Record<string, unknown>;
 }
 
-interface RunningGateway {
-  readonly app: NestExpressApplication;
-  readonly webhookUrl: string;
-}
-
-async function startGateway(
-  db: testing.TestDatabase,
-  vhost: testing.TestVhost,
-  secret: string,
-): Promise<RunningGateway> {
-  const config = loadGatewayConfig({
-    DATABASE_URL: testing.testDatabaseUrl,
-    DATABASE_SCHEMA: db.schema,
-    AMQP_URL: vhost.url,
-    ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-    ENCRYPTION_ACTIVE_KEY_ID: 'k1',
-    LOG_LEVEL: 'error',
-    HUBSPOT_CLIENT_SECRET: secret,
-  });
-  const app = await createServiceApp(AppModule.forRoot(config), { config });
-  installBodyParseErrorHandler(app);
-  await startServiceApp(app, { port: 0, host: '127.0.0.1' });
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  // No PUBLIC_BASE_URL: the gateway rebuilds the signed URL from the Host header the sandbox sends.
-  return { app, webhookUrl: `http://127.0.0.1:${port}/webhooks/hubspot` };
-}
-
 describe('hubspot-sandbox → gateway: signed custom-channel webhooks end to end', () => {
   let sandbox: RunningHubSpotSandbox;
   let control: SandboxControlClient;
   let db: testing.TestDatabase;
   let vhost: testing.TestVhost;
   let gateway: RunningGateway;
-  let connection: amqp.ChannelModel;
+  let published: testing.CapturedMessages<Envelope>;
   let accessToken: string;
-  const received: Envelope[] = [];
 
   /** The emulated HubSpot API, as the gateway's HubSpot client will call it. */
   const hubspot = async <T>(path: string, body: unknown, auth: 'hapikey' | 'bearer'): Promise<T> => {
@@ -131,20 +96,7 @@ describe('hubspot-sandbox → gateway: signed custom-channel webhooks end to end
   beforeAll(async () => {
     vhost = await testing.createTestVhost('gateway_sandbox');
     db = await testing.createTestDatabase('gateway_sandbox', gatewayMigrations, { poolSize: 2 });
-    connection = await amqp.connect(vhost.url);
-    const channel = await connection.createChannel();
-    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, PURGED);
-    await channel.consume(
-      queue,
-      (message) => {
-        if (message !== null) {
-          received.push(JSON.parse(message.content.toString('utf8')) as Envelope);
-        }
-      },
-      { noAck: true },
-    );
+    published = await testing.captureMessages<Envelope>(vhost.url, EVENTS_EXCHANGE, PURGED);
 
     sandbox = await startHubSpotSandbox(
       { LOG_LEVEL: 'silent', SANDBOX_CLIENT_SECRET: CLIENT_SECRET, SANDBOX_WEBHOOK_TIME_SCALE: '0.001' },
@@ -164,13 +116,13 @@ describe('hubspot-sandbox → gateway: signed custom-channel webhooks end to end
       })
     ).access_token;
 
-    gateway = await startGateway(db, vhost, CLIENT_SECRET);
+    gateway = await startGateway(db, vhost, { HUBSPOT_CLIENT_SECRET: CLIENT_SECRET });
   });
 
   afterAll(async () => {
     await sandbox.close();
     await gateway.app.close();
-    await connection.close();
+    await published.close();
     await db.dispose();
     await vhost.dispose();
   });
@@ -209,7 +161,7 @@ describe('hubspot-sandbox → gateway: signed custom-channel webhooks end to end
 
     const envelope = await testing.expectEventually(
       () => {
-        const found = received.find((e) => e.type === PURGED);
+        const found = published.messages.find((e) => e.type === PURGED);
         if (found === undefined) {
           throw new Error('not published yet');
         }
@@ -241,14 +193,14 @@ describe('hubspot-sandbox → gateway: signed custom-channel webhooks end to end
 
     // Nothing redelivered, nothing published twice.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(received.filter((e) => e.type === PURGED)).toHaveLength(1);
+    expect(published.messages.filter((e) => e.type === PURGED)).toHaveLength(1);
   });
 
   it('with a wrong HUBSPOT_CLIENT_SECRET in the gateway, the sandbox sees 401 answers and retries', async () => {
     const otherDb = await testing.createTestDatabase('gateway_sandbox_bad', gatewayMigrations, {
       poolSize: 2,
     });
-    const misconfigured = await startGateway(otherDb, vhost, 'not-the-app-secret');
+    const misconfigured = await startGateway(otherDb, vhost, { HUBSPOT_CLIENT_SECRET: 'not-the-app-secret' });
     try {
       const channelId = await createChannel(misconfigured.webhookUrl);
       const accountId = await createAccount(channelId, 'bot-wrong-secret');

@@ -1,16 +1,11 @@
 import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
-import { createServiceApp, startServiceApp } from '@inbox-bridge/service-kit';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import amqp from 'amqplib';
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { AppModule } from '../src/app.module.js';
-import { loadGatewayConfig } from '../src/config/gateway.config.js';
+import { randomUUID } from 'node:crypto';
 import { gatewayMigrations } from '../src/database/data-source.js';
-import { installBodyParseErrorHandler } from '../src/webhooks/body-parse-error.handler.js';
 import { signV3 } from '../src/webhooks/hubspot-signature.js';
+import { startGateway } from './running-gateway.js';
 
 const SECRET = 'test-client-secret';
 const PUBLIC_BASE_URL = 'https://bridge.example.com/inbox';
@@ -28,46 +23,20 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
   let vhost: testing.TestVhost;
   let app: NestExpressApplication;
   let baseUrl: string;
-  let connection: amqp.ChannelModel;
-  const received: Envelope[] = [];
+  let published: testing.CapturedMessages<Envelope>;
 
   beforeAll(async () => {
     vhost = await testing.createTestVhost('gateway_webhooks');
     db = await testing.createTestDatabase('gateway_webhooks', gatewayMigrations, { poolSize: 2 });
-    connection = await amqp.connect(vhost.url);
-    const channel = await connection.createChannel();
-    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'gateway.#');
-    await channel.consume(
-      queue,
-      (message) => {
-        if (message !== null) {
-          received.push(JSON.parse(message.content.toString('utf8')) as Envelope);
-        }
-      },
-      { noAck: true },
-    );
-    const config = loadGatewayConfig({
-      DATABASE_URL: testing.testDatabaseUrl,
-      DATABASE_SCHEMA: db.schema,
-      AMQP_URL: vhost.url,
-      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-      ENCRYPTION_ACTIVE_KEY_ID: 'k1',
-      LOG_LEVEL: 'error',
-      PUBLIC_BASE_URL,
-      HUBSPOT_CLIENT_SECRET: SECRET,
-    });
-    app = await createServiceApp(AppModule.forRoot(config), { config });
-    installBodyParseErrorHandler(app);
-    await startServiceApp(app, { port: 0, host: '127.0.0.1' });
-    const { port } = app.getHttpServer().address() as AddressInfo;
-    baseUrl = `http://127.0.0.1:${port}`;
+    published = await testing.captureMessages<Envelope>(vhost.url, EVENTS_EXCHANGE, 'gateway.#');
+    const gateway = await startGateway(db, vhost, { PUBLIC_BASE_URL, HUBSPOT_CLIENT_SECRET: SECRET });
+    app = gateway.app;
+    baseUrl = gateway.baseUrl;
   });
 
   afterAll(async () => {
     await app.close();
-    await connection.close();
+    await published.close();
     await db.dispose();
     await vhost.dispose();
   });
@@ -133,7 +102,7 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
 
     const envelope = await testing.expectEventually(
       () => {
-        const found = received.find((e) => e.type === 'gateway.channel-account.purged.v1');
+        const found = published.messages.find((e) => e.type === 'gateway.channel-account.purged.v1');
         if (found === undefined) {
           throw new Error('not published yet');
         }
@@ -149,7 +118,7 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     expect(await rows(`event:${eventId}`)).toHaveLength(1);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await pendingOutbox()).toBe(0);
-    expect(received.filter((e) => e.type === 'gateway.channel-account.purged.v1')).toHaveLength(1);
+    expect(published.messages.filter((e) => e.type === 'gateway.channel-account.purged.v1')).toHaveLength(1);
   });
 
   it('stores a signed CHANNEL_ACCOUNT_CREATED and OUTGOING_CHANNEL_MESSAGE_CREATED without publishing (contracts need data the webhook lacks)', async () => {
@@ -196,7 +165,7 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     expect(await (await post(outgoing)).json()).toEqual({ status: 'duplicate' });
     expect(await rows(`message:${messageId}`)).toHaveLength(1);
     expect(await pendingOutbox()).toBe(0);
-    expect(received.map((e) => e.type)).toEqual(['gateway.channel-account.purged.v1']);
+    expect(published.messages.map((e) => e.type)).toEqual(['gateway.channel-account.purged.v1']);
   });
 
   it.each([

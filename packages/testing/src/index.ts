@@ -1,3 +1,4 @@
 export * from './eventually.js';
+export * from './message-capture.js';
 export * from './tcp-proxy.js';
 export * from './test-environment.js';

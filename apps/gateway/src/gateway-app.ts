@@ -1,0 +1,15 @@
+import { createServiceApp } from '@inbox-bridge/service-kit';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module.js';
+import { gatewayConfigSchema, type GatewayConfig } from './config/gateway.config.js';
+import { installBodyParseErrorHandler } from './webhooks/body-parse-error.handler.js';
+
+/** The gateway exactly as main.ts runs it (tests start it through here too, so nothing is left out). */
+export async function createGatewayApp(config: GatewayConfig): Promise<NestExpressApplication> {
+  const app = await createServiceApp(AppModule.forRoot(config), {
+    config,
+    configSchema: gatewayConfigSchema,
+  });
+  installBodyParseErrorHandler(app);
+  return app;
+}
