@@ -28,6 +28,11 @@ export { loadConfig, type ConfigSchema, type Env } from './config/load-config.js
 export { REDACTED, maskUrlCredentials, redactConfig } from './config/redact-config.js';
 
 export { parseEncryptionKeys, type EncryptionKeyRing } from './crypto/encryption-keys.js';
+export {
+  MediaLinkSigner,
+  type MediaLinkRejection,
+  type SignedMediaLink,
+} from './crypto/media-link-signer.js';
 export { SecretBox, SecretBoxError, type SecretBoxErrorCode } from './crypto/secret-box.js';
 
 export { createDataSource, type DatabaseOptions } from './database/data-source.js';
