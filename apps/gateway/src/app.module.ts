@@ -1,8 +1,10 @@
 import { ServiceRuntimeModule } from '@inbox-bridge/service-kit';
 import { Module, type DynamicModule } from '@nestjs/common';
+import { AccountsModule } from './accounts/accounts.module.js';
 import type { GatewayConfig } from './config/gateway.config.js';
 import { gatewayDatabaseOptions } from './database/data-source.js';
 import { gatewayConsumerGroups } from './messaging/consumer-groups.js';
+import { PlatformModule } from './platform/platform.module.js';
 import { HubSpotWebhooksModule } from './webhooks/hubspot-webhooks.module.js';
 
 @Module({})
@@ -13,7 +15,7 @@ export class AppModule {
       config,
       database: gatewayDatabaseOptions(config),
       consumerGroups: gatewayConsumerGroups,
-      imports: [HubSpotWebhooksModule],
+      imports: [HubSpotWebhooksModule, PlatformModule, AccountsModule],
     });
     return { module: AppModule, imports: [runtime] };
   }

@@ -10,6 +10,8 @@ import {
   type Env,
 } from '@inbox-bridge/service-kit';
 import type { z } from 'zod';
+import { accountsConfigShape } from '../accounts/accounts.wiring.js';
+import { platformConfigShape } from '../platform/platform.wiring.js';
 
 /**
  * DEV ONLY: the client secret `apps/hubspot-sandbox` signs its webhooks with (`SANDBOX_CLIENT_SECRET`'s
@@ -30,6 +32,8 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
    * development and tests only: with `NODE_ENV=production` (the default) it must be set to another value.
    */
   HUBSPOT_CLIENT_SECRET: secret(nonEmptyString()).default(DEV_SANDBOX_CLIENT_SECRET),
+  ...platformConfigShape,
+  ...accountsConfigShape,
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

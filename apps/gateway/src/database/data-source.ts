@@ -1,14 +1,21 @@
 import { MessagingTables1764072000000 } from '@inbox-bridge/messaging';
 import { serviceDatabaseOptions, type DatabaseOptions } from '@inbox-bridge/service-kit';
+import { accountsEntities, accountsMigrations } from '../accounts/accounts.wiring.js';
 import type { GatewayConfig } from '../config/gateway.config.js';
+import { platformEntities, platformMigrations } from '../platform/platform.wiring.js';
 import { HubSpotWebhookEventEntity } from '../webhooks/hubspot-webhook-event.entity.js';
 import { HubSpotWebhookEvents1764158400000 } from './migrations/1764158400000-hubspot-webhook-events.js';
 
 /** Every gateway migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
-export const gatewayMigrations = [MessagingTables1764072000000, HubSpotWebhookEvents1764158400000];
+export const gatewayMigrations = [
+  MessagingTables1764072000000,
+  HubSpotWebhookEvents1764158400000,
+  ...platformMigrations,
+  ...accountsMigrations,
+];
 
 /** Every gateway TypeORM entity. */
-export const gatewayEntities = [HubSpotWebhookEventEntity];
+export const gatewayEntities = [HubSpotWebhookEventEntity, ...platformEntities, ...accountsEntities];
 
 /** The gateway's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */
 export const gatewayDatabaseOptions = (config: GatewayConfig): DatabaseOptions =>
