@@ -19,3 +19,4 @@ export * from './contracts/provider/message-received.v1.js';
 export * from './contracts/router/assignment-requested.v1.js';
 export * from './contracts/routing-keys.js';
 export * from './examples.js';
+export * from './providers/capabilities.js';
