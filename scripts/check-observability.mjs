@@ -83,4 +83,6 @@ if (problems.length > 0) {
   process.stderr.write(`${problems.join('\n')}\n`);
   process.exit(1);
 }
-process.stdout.write(`observability: ${ruleCount} alert rules and ${targetCount} dashboard queries check out\n`);
+process.stdout.write(
+  `observability: ${ruleCount} alert rules and ${targetCount} dashboard queries check out\n`,
+);
