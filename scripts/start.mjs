@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,12 +43,60 @@ function developmentKeys() {
   return readFileSync(file, 'utf8').trim();
 }
 
+/** True when something accepts TCP connections at `url`'s host and port within two seconds. */
+function reachable(url, defaultPort) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || defaultPort), timeout: 2_000 });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
+
+const hasDocker = () => spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * PostgreSQL and RabbitMQ at the local defaults (or DATABASE_URL / AMQP_URL). When they are not reachable and
+ * Docker is available, start the compose file's two and use its (development) credentials.
+ */
+async function infrastructureUrls() {
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const [databaseUp, brokerUp] = await Promise.all([reachable(databaseUrl, 5432), reachable(amqpUrl, 5672)]);
+  if (databaseUp && brokerUp) {
+    return { databaseUrl, amqpUrl };
+  }
+  const missing = [!databaseUp && `PostgreSQL (${databaseUrl})`, !brokerUp && `RabbitMQ (${amqpUrl})`]
+    .filter(Boolean)
+    .join(' and ');
+  if (process.env.DATABASE_URL !== undefined || process.env.AMQP_URL !== undefined || !hasDocker()) {
+    process.stderr.write(
+      `\n✖ ${missing} not reachable. Start it, or install Docker: npm start then brings PostgreSQL and RabbitMQ up with docker compose.\n`,
+    );
+    process.exit(1);
+  }
+  step(`${missing} not reachable: starting them with docker compose`);
+  runOrExit('docker', ['compose', 'up', '--detach', '--wait', 'postgres', 'rabbitmq']);
+  return {
+    databaseUrl: 'postgres://inbox:inbox-dev-password@127.0.0.1:5432/inbox_bridge',
+    amqpUrl: 'amqp://inbox:inbox-dev-password@127.0.0.1:5672/inbox-bridge',
+  };
+}
+
+step('Checking PostgreSQL and RabbitMQ');
+const infrastructure = await infrastructureUrls();
+
 const baseEnv = {
   ...process.env,
   NODE_ENV: process.env.NODE_ENV ?? 'development',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  DATABASE_URL: infrastructure.databaseUrl,
+  AMQP_URL: infrastructure.amqpUrl,
   ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS ?? developmentKeys(),
   ENCRYPTION_ACTIVE_KEY_ID: process.env.ENCRYPTION_ACTIVE_KEY_ID ?? 'dev1',
   TURBO_TELEMETRY_DISABLED: '1',
