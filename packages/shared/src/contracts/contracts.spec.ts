@@ -433,6 +433,16 @@ describe('routing', () => {
     expectRejected(RoutingKeys.GatewayConversationStartedV1, payload, 'payload.hubspotThreadId');
   });
 
+  it('accepts a conversation start with the contact owner and rejects a blank owner id', () => {
+    const type = RoutingKeys.GatewayConversationStartedV1;
+    expectAccepted(type, exampleGatewayConversationStartedV1({ contactOwnerId: '9001' }));
+    expectRejected(
+      type,
+      exampleGatewayConversationStartedV1({ contactOwnerId: '' }),
+      'payload.contactOwnerId',
+    );
+  });
+
   it('accepts an unassign request and rejects a user assignee without userId', () => {
     const type = RoutingKeys.RouterAssignmentRequestedV1;
     expectAccepted(type, exampleRouterAssignmentRequestedV1({ assignee: { type: 'unassign' } }));

@@ -14,6 +14,11 @@ export const gatewayConversationStartedV1Schema = z.strictObject({
   conversationKey: conversationKeySchema,
   /** HubSpot CRM contact id associated with the thread, when known (not a visitor id). */
   contactId: idSchema.optional(),
+  /**
+   * HubSpot CRM owner id (`hubspot_owner_id`) of that contact, when it has one: the router's contact-owner rule
+   * maps it to a user through the roster. Absent when the contact has no owner or is unknown.
+   */
+  contactOwnerId: idSchema.optional(),
   /** True when this customer had earlier threads on this channel account (for sticky assignment). */
   isReturningCustomer: z.boolean().optional(),
   /** When the thread started: the first message's provider timestamp (ISO-8601). */
