@@ -1,4 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { CHANNEL_ACCOUNT_DIRECTORY } from './channel-account-directory.js';
+import { ChannelAccountDirectoryService } from './channel-account-directory.service.js';
+import { ChannelAccountRepository } from './channel-account.repository.js';
 
 /**
  * Channel accounts: their stored state, the connection popup, credential checks through the connector, the
@@ -6,5 +9,12 @@ import { Global, Module } from '@nestjs/common';
  * inject `CHANNEL_ACCOUNT_DIRECTORY` without a module cycle.
  */
 @Global()
-@Module({})
+@Module({
+  providers: [
+    ChannelAccountRepository,
+    ChannelAccountDirectoryService,
+    { provide: CHANNEL_ACCOUNT_DIRECTORY, useExisting: ChannelAccountDirectoryService },
+  ],
+  exports: [CHANNEL_ACCOUNT_DIRECTORY, ChannelAccountRepository],
+})
 export class AccountsModule {}

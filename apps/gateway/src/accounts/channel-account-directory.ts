@@ -1,4 +1,7 @@
 import type { DeliveryIdentifier, Provider } from '@inbox-bridge/shared';
+import type { EntityManager } from 'typeorm';
+
+export type InboxType = 'INBOX' | 'HELP_DESK' | 'UNKNOWN';
 
 /** What the gateway knows of one HubSpot channel account (one connected provider account in one inbox). */
 export interface ChannelAccountRecord {
@@ -7,13 +10,28 @@ export interface ChannelAccountRecord {
   readonly channelId: string;
   readonly inboxId: string;
   /** `HELP_DESK` inboxes turn threads into tickets: assignments go to the ticket owner as well. */
-  readonly inboxType: 'INBOX' | 'HELP_DESK' | 'UNKNOWN';
+  readonly inboxType: InboxType;
   readonly provider: Provider;
   readonly name: string;
-  /** The account's own address (the bot, the Twilio number): the sender of replies, the recipient of inbound. */
-  readonly deliveryIdentifier: DeliveryIdentifier;
+  /**
+   * The account's own address (the bot, the Twilio number): the sender of replies, the recipient of inbound.
+   * Always set for accounts connected through the popup or the admin endpoint; HubSpot allows accounts
+   * without one, so it may be absent.
+   */
+  readonly deliveryIdentifier?: DeliveryIdentifier;
   readonly authorized: boolean;
   readonly active: boolean;
+}
+
+/** A customer conversation the gateway published into HubSpot, for replies under DELIVERY_IDENTIFIER threading. */
+export interface KnownConversation {
+  readonly channelAccountId: string;
+  /** The customer's address as published to HubSpot (the sender of inbound messages). */
+  readonly deliveryIdentifier: DeliveryIdentifier;
+  /** The provider conversation (the contract's `conversationKey`). */
+  readonly conversationKey: string;
+  /** HubSpot `conversationsThreadId`, when known. */
+  readonly hubspotThreadId?: string;
 }
 
 /** Nest injection token for {@link ChannelAccountDirectory}. */
@@ -21,5 +39,12 @@ export const CHANNEL_ACCOUNT_DIRECTORY = Symbol('CHANNEL_ACCOUNT_DIRECTORY');
 
 /** Read access to the stored channel accounts, for features other than the accounts feature. */
 export interface ChannelAccountDirectory {
+  /** The account, or `undefined` when it is unknown or was purged. */
   find(channelAccountId: string): Promise<ChannelAccountRecord | undefined>;
+  /**
+   * Records, in the caller's transaction, that the customer at `deliveryIdentifier` writes in
+   * `conversationKey` (and HubSpot thread, when known). Call it when publishing an inbound message: under
+   * the DELIVERY_IDENTIFIER threading model, replies to that customer or thread go back to that conversation.
+   */
+  rememberConversation(manager: EntityManager, conversation: KnownConversation): Promise<void>;
 }

@@ -1,0 +1,31 @@
+import { DATA_SOURCE } from '@inbox-bridge/service-kit';
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource, EntityManager } from 'typeorm';
+import type {
+  ChannelAccountDirectory,
+  ChannelAccountRecord,
+  KnownConversation,
+} from './channel-account-directory.js';
+import { ChannelAccountRepository } from './channel-account.repository.js';
+
+/** `CHANNEL_ACCOUNT_DIRECTORY`: archived accounts are reported as unknown, like purged ones. */
+@Injectable()
+export class ChannelAccountDirectoryService implements ChannelAccountDirectory {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    private readonly accounts: ChannelAccountRepository,
+  ) {}
+
+  async find(channelAccountId: string): Promise<ChannelAccountRecord | undefined> {
+    const account = await this.accounts.find(this.dataSource.manager, channelAccountId);
+    if (account === undefined || account.archived) {
+      return undefined;
+    }
+    const { archived: _archived, ...record } = account;
+    return record;
+  }
+
+  rememberConversation(manager: EntityManager, conversation: KnownConversation): Promise<void> {
+    return this.accounts.rememberConversation(manager, conversation);
+  }
+}

@@ -1,0 +1,182 @@
+import { providerSchema, type DeliveryIdentifier } from '@inbox-bridge/shared';
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { ChannelAccountRecord, InboxType, KnownConversation } from './channel-account-directory.js';
+
+/** A channel account as stored, with its lifecycle flags. */
+export interface StoredChannelAccount extends ChannelAccountRecord {
+  readonly archived: boolean;
+}
+
+interface ChannelAccountRow {
+  channel_account_id: string;
+  portal_id: string;
+  channel_id: string;
+  inbox_id: string;
+  inbox_type: InboxType;
+  provider: string;
+  name: string;
+  delivery_identifier_type: string | null;
+  delivery_identifier_value: string | null;
+  authorized: boolean;
+  active: boolean;
+  archived: boolean;
+}
+
+const COLUMNS = `channel_account_id, portal_id, channel_id, inbox_id, inbox_type, provider, name,
+  delivery_identifier_type, delivery_identifier_value, authorized, active, archived`;
+
+export function toDeliveryIdentifier(
+  type: string | null | undefined,
+  value: string | null | undefined,
+): DeliveryIdentifier | undefined {
+  if (type === null || type === undefined || value === null || value === undefined) {
+    return undefined;
+  }
+  return { type, value } as DeliveryIdentifier;
+}
+
+function toRecord(row: ChannelAccountRow): StoredChannelAccount {
+  const deliveryIdentifier = toDeliveryIdentifier(
+    row.delivery_identifier_type,
+    row.delivery_identifier_value,
+  );
+  return {
+    channelAccountId: row.channel_account_id,
+    portalId: row.portal_id,
+    channelId: row.channel_id,
+    inboxId: row.inbox_id,
+    inboxType: row.inbox_type,
+    provider: providerSchema.parse(row.provider),
+    name: row.name,
+    ...(deliveryIdentifier === undefined ? {} : { deliveryIdentifier }),
+    authorized: row.authorized,
+    active: row.active,
+    archived: row.archived,
+  };
+}
+
+/** The only place that touches the channel-account tables; every method runs in the caller's transaction. */
+@Injectable()
+export class ChannelAccountRepository {
+  async find(manager: EntityManager, channelAccountId: string): Promise<StoredChannelAccount | undefined> {
+    const rows: ChannelAccountRow[] = await manager.query(
+      `SELECT ${COLUMNS} FROM channel_accounts WHERE channel_account_id = $1`,
+      [channelAccountId],
+    );
+    const [row] = rows;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  /** Locks the row until the end of the transaction (concurrent updates of one account apply in turn). */
+  async findForUpdate(
+    manager: EntityManager,
+    channelAccountId: string,
+  ): Promise<StoredChannelAccount | undefined> {
+    const rows: ChannelAccountRow[] = await manager.query(
+      `SELECT ${COLUMNS} FROM channel_accounts WHERE channel_account_id = $1 FOR UPDATE`,
+      [channelAccountId],
+    );
+    const [row] = rows;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  /** Inserts the account; `false` when it was already stored (nothing is changed then). */
+  async insertIfNew(manager: EntityManager, account: StoredChannelAccount): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO channel_accounts (${COLUMNS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT (channel_account_id) DO NOTHING
+       RETURNING channel_account_id`,
+      [
+        account.channelAccountId,
+        account.portalId,
+        account.channelId,
+        account.inboxId,
+        account.inboxType,
+        account.provider,
+        account.name,
+        account.deliveryIdentifier?.type ?? null,
+        account.deliveryIdentifier?.value ?? null,
+        account.authorized,
+        account.active,
+        account.archived,
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  async update(manager: EntityManager, account: StoredChannelAccount): Promise<void> {
+    await manager.query(
+      `UPDATE channel_accounts
+          SET inbox_id = $2, inbox_type = $3, name = $4, delivery_identifier_type = $5,
+              delivery_identifier_value = $6, authorized = $7, active = $8, archived = $9, updated_at = now()
+        WHERE channel_account_id = $1`,
+      [
+        account.channelAccountId,
+        account.inboxId,
+        account.inboxType,
+        account.name,
+        account.deliveryIdentifier?.type ?? null,
+        account.deliveryIdentifier?.value ?? null,
+        account.authorized,
+        account.active,
+        account.archived,
+      ],
+    );
+  }
+
+  /** Deletes the account and every mapping the gateway keeps for it. */
+  async purge(manager: EntityManager, channelAccountId: string): Promise<void> {
+    await manager.query(`DELETE FROM account_conversations WHERE channel_account_id = $1`, [
+      channelAccountId,
+    ]);
+    await manager.query(
+      `UPDATE credential_checks SET account_token = NULL, state = 'ABANDONED'
+        WHERE channel_account_id = $1`,
+      [channelAccountId],
+    );
+    await manager.query(`DELETE FROM channel_accounts WHERE channel_account_id = $1`, [channelAccountId]);
+  }
+
+  async rememberConversation(manager: EntityManager, conversation: KnownConversation): Promise<void> {
+    await manager.query(
+      `INSERT INTO account_conversations
+         (channel_account_id, identifier_type, identifier_value, conversation_key, hubspot_thread_id)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (channel_account_id, identifier_type, identifier_value) DO UPDATE
+         SET conversation_key = EXCLUDED.conversation_key,
+             hubspot_thread_id = COALESCE(EXCLUDED.hubspot_thread_id, account_conversations.hubspot_thread_id),
+             updated_at = now()`,
+      [
+        conversation.channelAccountId,
+        conversation.deliveryIdentifier.type,
+        conversation.deliveryIdentifier.value,
+        conversation.conversationKey,
+        conversation.hubspotThreadId ?? null,
+      ],
+    );
+  }
+
+  /** The conversation of a HubSpot thread first, else of the customer's address. */
+  async findConversation(
+    manager: EntityManager,
+    channelAccountId: string,
+    lookup: { readonly hubspotThreadId: string; readonly deliveryIdentifier?: DeliveryIdentifier },
+  ): Promise<string | undefined> {
+    const rows: { conversation_key: string }[] = await manager.query(
+      `SELECT conversation_key FROM account_conversations
+        WHERE channel_account_id = $1
+          AND (hubspot_thread_id = $2 OR (identifier_type = $3 AND identifier_value = $4))
+        ORDER BY (hubspot_thread_id = $2) DESC NULLS LAST, updated_at DESC
+        LIMIT 1`,
+      [
+        channelAccountId,
+        lookup.hubspotThreadId,
+        lookup.deliveryIdentifier?.type ?? null,
+        lookup.deliveryIdentifier?.value ?? null,
+      ],
+    );
+    return rows[0]?.conversation_key;
+  }
+}

@@ -1,0 +1,117 @@
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  CHANNEL_ACCOUNT_DIRECTORY,
+  type ChannelAccountDirectory,
+} from '../../src/accounts/channel-account-directory.js';
+import {
+  ChannelAccountRepository,
+  type StoredChannelAccount,
+} from '../../src/accounts/channel-account.repository.js';
+import { gatewayMigrations } from '../../src/database/data-source.js';
+import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test.js';
+
+const account = (id: string, changes: Partial<StoredChannelAccount> = {}): StoredChannelAccount => ({
+  channelAccountId: id,
+  portalId: '4242',
+  channelId: '9001',
+  inboxId: '311',
+  inboxType: 'HELP_DESK',
+  provider: 'twilio',
+  name: 'Support line',
+  deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+14155550100' },
+  authorized: true,
+  active: true,
+  archived: false,
+  ...changes,
+});
+
+describe('channel account store and CHANNEL_ACCOUNT_DIRECTORY', () => {
+  let db: testing.TestDatabase;
+  let vhost: testing.TestVhost;
+  let gateway: GatewayUnderTest;
+  let directory: ChannelAccountDirectory;
+  let repository: ChannelAccountRepository;
+
+  beforeAll(async () => {
+    [db, vhost] = await Promise.all([
+      testing.createTestDatabase('gateway_accounts_dir', gatewayMigrations, { poolSize: 2 }),
+      testing.createTestVhost('gateway_accounts_dir'),
+    ]);
+    gateway = await startGatewayUnderTest(db, vhost);
+    directory = gateway.app.get<ChannelAccountDirectory>(CHANNEL_ACCOUNT_DIRECTORY);
+    repository = gateway.app.get(ChannelAccountRepository);
+  });
+
+  afterAll(async () => {
+    await gateway.app.close();
+    await db.dispose();
+    await vhost.dispose();
+  });
+
+  it('finds a stored account with every field, and nothing for an unknown or archived one', async () => {
+    await db.dataSource.transaction((manager) => repository.insertIfNew(manager, account('5000001')));
+    await db.dataSource.transaction((manager) =>
+      repository.insertIfNew(manager, account('5000002', { archived: true })),
+    );
+
+    expect(await directory.find('5000001')).toEqual({
+      channelAccountId: '5000001',
+      portalId: '4242',
+      channelId: '9001',
+      inboxId: '311',
+      inboxType: 'HELP_DESK',
+      provider: 'twilio',
+      name: 'Support line',
+      deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+14155550100' },
+      authorized: true,
+      active: true,
+    });
+    expect(await directory.find('5000002')).toBeUndefined();
+    expect(await directory.find('404')).toBeUndefined();
+  });
+
+  it('inserts an account once: a second insert changes nothing', async () => {
+    const first = await db.dataSource.transaction((m) => repository.insertIfNew(m, account('5000003')));
+    const second = await db.dataSource.transaction((m) =>
+      repository.insertIfNew(m, account('5000003', { name: 'Other name' })),
+    );
+    expect([first, second]).toEqual([true, false]);
+    expect((await directory.find('5000003'))?.name).toBe('Support line');
+  });
+
+  it('remembers conversations by thread and by customer address, and purge forgets them with the account', async () => {
+    const customer = { type: 'HS_PHONE_NUMBER', value: '+14155550199' } as const;
+    await db.dataSource.transaction((manager) => repository.insertIfNew(manager, account('5000004')));
+    await db.dataSource.transaction((manager) =>
+      directory.rememberConversation(manager, {
+        channelAccountId: '5000004',
+        deliveryIdentifier: customer,
+        conversationKey: '+14155550199',
+        hubspotThreadId: '7001',
+      }),
+    );
+    const manager = db.dataSource.manager;
+    expect(await repository.findConversation(manager, '5000004', { hubspotThreadId: '7001' })).toBe(
+      '+14155550199',
+    );
+    expect(
+      await repository.findConversation(manager, '5000004', {
+        hubspotThreadId: 'unknown',
+        deliveryIdentifier: customer,
+      }),
+    ).toBe('+14155550199');
+    expect(
+      await repository.findConversation(manager, '5000001', { hubspotThreadId: '7001' }),
+    ).toBeUndefined();
+
+    await db.dataSource.transaction((m) => repository.purge(m, '5000004'));
+    expect(await directory.find('5000004')).toBeUndefined();
+    expect(
+      await repository.findConversation(manager, '5000004', {
+        hubspotThreadId: '7001',
+        deliveryIdentifier: customer,
+      }),
+    ).toBeUndefined();
+  });
+});
