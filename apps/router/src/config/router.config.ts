@@ -1,8 +1,41 @@
-import { commonConfigSchema, loadConfig, port, type Env } from '@inbox-bridge/service-kit';
-import type { z } from 'zod';
+import {
+  commonConfigSchema,
+  durationMs,
+  loadConfig,
+  port,
+  positiveInt,
+  secret,
+  type Env,
+} from '@inbox-bridge/service-kit';
+import { z } from 'zod';
+import { parseAdminTokens } from '../admin/admin-tokens.js';
 
-/** The router's environment: the common variables; routing settings arrive with the features using them. */
-export const routerConfigSchema = commonConfigSchema.extend({ PORT: port().default(3002) });
+/** The router's environment: the common variables plus the admin tokens and the routing timers. */
+export const routerConfigSchema = commonConfigSchema.extend({
+  PORT: port().default(3002),
+  /**
+   * `portalId:token,portalId:token`: each bearer token opens the admin API and settings page of one portal.
+   * Empty: the admin API answers 401 to everyone.
+   */
+  ADMIN_TOKENS: secret(
+    z
+      .string()
+      .default('')
+      .superRefine((value, ctx) => {
+        try {
+          parseAdminTokens(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'invalid' });
+        }
+      }),
+  ),
+  /** How often the timer poller looks for due no-reply timers and waiting conversations. */
+  ROUTER_TIMER_POLL_INTERVAL_MS: durationMs().default(5_000),
+  /** Delay before an assignment the gateway reported as retryable is requested again. */
+  ROUTER_ASSIGNMENT_RETRY_DELAY_MS: durationMs().default(30_000),
+  /** Most waiting conversations one back-fill pass assigns, and most due timers per poll. */
+  ROUTER_BATCH_SIZE: positiveInt({ max: 10_000 }).default(100),
+});
 
 export type RouterConfig = z.output<typeof routerConfigSchema>;
 

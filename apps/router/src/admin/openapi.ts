@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import { routingRulesSchema } from '../routing/routing-rules.js';
+
+const problem = {
+  description: 'RFC 9457 problem details',
+  content: {
+    'application/problem+json': {
+      schema: {
+        type: 'object',
+        required: ['type', 'title', 'status', 'detail', 'code'],
+        properties: {
+          type: { type: 'string' },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+          code: { type: 'string' },
+          errors: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['field', 'message'],
+              properties: { field: { type: 'string' }, message: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+const json = (schema: Record<string, unknown>, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+const channelAccountId = {
+  name: 'channelAccountId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'HubSpot channel account id',
+};
+
+const rulesView = {
+  type: 'object',
+  required: ['channelAccountId', 'name', 'provider', 'active', 'rules', 'updatedAt'],
+  properties: {
+    channelAccountId: { type: 'string' },
+    name: { type: 'string' },
+    provider: { type: 'string' },
+    active: { type: 'boolean' },
+    rules: { $ref: '#/components/schemas/RoutingRules' },
+    updatedAt: { type: ['string', 'null'], format: 'date-time' },
+  },
+};
+
+const errors = {
+  '401': problem,
+  '404': { ...problem, description: 'Unknown here, or belongs to another portal' },
+};
+
+/** The admin API's OpenAPI 3.1 document, served at `GET /admin/openapi.json`. */
+export function routerAdminOpenApi(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'inbox-bridge router admin API',
+      version: '1.0.0',
+      description:
+        'Routing rules, audit trail and queue per channel account. Every request carries `Authorization: Bearer <token>`; a token is scoped to one HubSpot portal, and resources of other portals answer 404.',
+    },
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: { RoutingRules: z.toJSONSchema(routingRulesSchema, { io: 'input', unrepresentable: 'any' }) },
+    },
+    paths: {
+      '/admin/channel-accounts': {
+        get: {
+          summary: "The portal's channel accounts and their rules",
+          responses: { '200': json({ type: 'array', items: rulesView }, 'Channel accounts'), '401': problem },
+        },
+      },
+      '/admin/channel-accounts/{channelAccountId}/rules': {
+        parameters: [channelAccountId],
+        get: {
+          summary: 'Routing rules of a channel account (mode off until saved)',
+          responses: { '200': json(rulesView, 'Rules'), ...errors },
+        },
+        put: {
+          summary: 'Replace the routing rules of a channel account',
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/RoutingRules' } } },
+          },
+          responses: {
+            '200': json(rulesView, 'Saved rules'),
+            '400': { ...problem, description: 'Invalid rules; `errors` names each field' },
+            ...errors,
+          },
+        },
+      },
+      '/admin/channel-accounts/{channelAccountId}/queue': {
+        parameters: [channelAccountId],
+        get: {
+          summary: 'Conversations waiting for an agent (oldest first) and the agents’ load',
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                properties: {
+                  channelAccountId: { type: 'string' },
+                  waiting: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        hubspotThreadId: { type: 'string' },
+                        waitingSince: { type: ['string', 'null'], format: 'date-time' },
+                        reason: { type: ['string', 'null'] },
+                      },
+                    },
+                  },
+                  agents: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        userId: { type: 'string' },
+                        availability: { type: 'string' },
+                        openCount: { type: 'integer' },
+                      },
+                    },
+                  },
+                },
+              },
+              'Queue',
+            ),
+            ...errors,
+          },
+        },
+      },
+      '/admin/conversations/{hubspotThreadId}/audit': {
+        parameters: [{ name: 'hubspotThreadId', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary: 'Every routing decision about one conversation, with its reason, oldest first',
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                properties: {
+                  hubspotThreadId: { type: 'string' },
+                  channelAccountId: { type: ['string', 'null'] },
+                  status: {
+                    type: 'string',
+                    enum: ['waiting', 'pending', 'assigned', 'manual', 'unrouted', 'closed'],
+                  },
+                  assigneeUserId: { type: ['string', 'null'] },
+                  entries: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        at: { type: 'string', format: 'date-time' },
+                        action: { type: 'string' },
+                        userId: { type: ['string', 'null'] },
+                        decisionId: { type: ['string', 'null'], format: 'uuid' },
+                        reason: { type: 'string' },
+                      },
+                    },
+                  },
+                },
+              },
+              'Audit trail',
+            ),
+            ...errors,
+          },
+        },
+      },
+      '/settings/{channelAccountId}': {
+        parameters: [
+          channelAccountId,
+          {
+            name: 'token',
+            in: 'query',
+            required: true,
+            schema: { type: 'string' },
+            description: 'Admin token',
+          },
+        ],
+        get: {
+          summary: 'Settings page (HTML form) for the rules of a channel account',
+          security: [],
+          responses: { '200': { description: 'HTML page', content: { 'text/html': {} } }, ...errors },
+        },
+      },
+    },
+  };
+}

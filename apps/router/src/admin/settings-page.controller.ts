@@ -1,0 +1,96 @@
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
+import { AdminAuthGuard, AdminPortal } from './admin-auth.guard.js';
+import { RoutingAdminService } from './routing-admin.service.js';
+import { formFromRules, rulesFromForm, type SettingsForm } from './settings-form.js';
+import { renderSettingsPage } from './settings-page.js';
+
+/**
+ * The settings page of one channel account: `GET /settings/:channelAccountId?token=…` (linked from the
+ * connection popup's last step), posting back to itself. The token is the portal's admin token.
+ */
+@Controller('settings')
+@UseGuards(AdminAuthGuard)
+export class SettingsPageController {
+  constructor(private readonly admin: RoutingAdminService) {}
+
+  @Get(':channelAccountId')
+  @Header('content-type', 'text/html; charset=utf-8')
+  @Header('cache-control', 'no-store')
+  @Header('referrer-policy', 'no-referrer')
+  async page(
+    @AdminPortal() portalId: number,
+    @Param('channelAccountId') channelAccountId: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<string> {
+    const view = await this.admin.rules(portalId, channelAccountId);
+    response.setHeader(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    );
+    return renderSettingsPage({
+      channelAccountId,
+      accountName: view.name,
+      token: tokenOf(response),
+      form: formFromRules(view.rules),
+      errors: [],
+      saved: false,
+    });
+  }
+
+  @Post(':channelAccountId')
+  @HttpCode(200)
+  @Header('content-type', 'text/html; charset=utf-8')
+  @Header('cache-control', 'no-store')
+  @Header('referrer-policy', 'no-referrer')
+  async save(
+    @AdminPortal() portalId: number,
+    @Param('channelAccountId') channelAccountId: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<string> {
+    const view = await this.admin.rules(portalId, channelAccountId);
+    const form = formOf(body);
+    const parsed = rulesFromForm(form);
+    response.setHeader(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    );
+    if ('errors' in parsed) {
+      response.status(400);
+      return renderSettingsPage({
+        channelAccountId,
+        accountName: view.name,
+        token: form['token'] ?? '',
+        form,
+        errors: parsed.errors,
+        saved: false,
+      });
+    }
+    const saved = await this.admin.saveRules(portalId, channelAccountId, parsed.rules);
+    return renderSettingsPage({
+      channelAccountId,
+      accountName: saved.name,
+      token: form['token'] ?? '',
+      form: formFromRules(saved.rules),
+      errors: [],
+      saved: true,
+    });
+  }
+}
+
+function tokenOf(response: Response): string {
+  const token: unknown = response.req.query['token'];
+  return typeof token === 'string' ? token : '';
+}
+
+function formOf(body: unknown): SettingsForm {
+  if (typeof body !== 'object' || body === null) {
+    return {};
+  }
+  return Object.fromEntries(
+    Object.entries(body as Record<string, unknown>).filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string',
+    ),
+  );
+}

@@ -1,0 +1,127 @@
+import type { FieldError } from '@inbox-bridge/service-kit';
+import { Weekdays } from '../routing/routing-rules.js';
+
+const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+
+export interface SettingsPageModel {
+  readonly channelAccountId: string;
+  readonly accountName: string;
+  readonly token: string;
+  readonly form: Readonly<Record<string, string | undefined>>;
+  readonly errors: readonly FieldError[];
+  readonly saved: boolean;
+}
+
+const dayNames = {
+  mon: 'Monday',
+  tue: 'Tuesday',
+  wed: 'Wednesday',
+  thu: 'Thursday',
+  fri: 'Friday',
+  sat: 'Saturday',
+  sun: 'Sunday',
+};
+
+/** The settings page: one server-rendered form, errors next to their fields, no script. */
+export function renderSettingsPage(model: SettingsPageModel): string {
+  const value = (field: string) => escapeHtml(model.form[field] ?? '');
+  const errorsOf = (field: string) =>
+    model.errors
+      .filter((error) => error.field === field)
+      .map(
+        (error) =>
+          `<p class="error" role="alert" data-field="${escapeHtml(field)}">${escapeHtml(error.message)}</p>`,
+      )
+      .join('');
+  const text = (field: string, label: string, hint = '') => `
+    <label for="${field}">${label}</label>
+    <input id="${field}" name="${field}" value="${value(field)}" aria-invalid="${model.errors.some((e) => e.field === field)}">
+    ${hint === '' ? '' : `<small>${hint}</small>`}${errorsOf(field)}`;
+  const select = (field: string, label: string, options: readonly [string, string][]) => `
+    <label for="${field}">${label}</label>
+    <select id="${field}" name="${field}">${options
+      .map(
+        ([option, caption]) =>
+          `<option value="${option}"${model.form[field] === option ? ' selected' : ''}>${caption}</option>`,
+      )
+      .join('')}</select>${errorsOf(field)}`;
+  const checkbox = (field: string, label: string) => `
+    <label class="check"><input type="checkbox" id="${field}" name="${field}"${model.form[field] === 'on' ? ' checked' : ''}> ${label}</label>${errorsOf(field)}`;
+  const unplaced = model.errors.filter(
+    (error) =>
+      ![
+        'mode',
+        'distribution',
+        'userIds',
+        'teamIds',
+        'maxOpenPerAgent',
+        'perUserCaps',
+        'noReplyMinutes',
+        'timeZone',
+        'holidays',
+        'outsideHours',
+        'afterHoursTeamId',
+        ...Weekdays.map((day) => `hours_${day}`),
+      ].includes(error.field),
+  );
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Routing — ${escapeHtml(model.accountName)}</title>
+<style>
+  body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #33475b; }
+  fieldset { border: 1px solid #cbd6e2; border-radius: 4px; margin: 1rem 0; padding: 0.5rem 1rem 1rem; }
+  label { display: block; margin-top: 0.75rem; font-weight: 600; }
+  label.check { font-weight: 400; }
+  input:not([type=checkbox]), select { width: 100%; padding: 0.4rem; box-sizing: border-box; }
+  small { color: #516f90; }
+  .error { color: #d93f4c; margin: 0.25rem 0 0; }
+  .saved { background: #e5f8f6; border: 1px solid #00bda5; padding: 0.5rem 1rem; }
+  button { margin-top: 1rem; background: #ff7a59; color: #fff; border: 0; padding: 0.6rem 1.4rem; border-radius: 3px; }
+</style>
+</head>
+<body>
+<h1>Automatic assignment</h1>
+<p>Channel account <strong>${escapeHtml(model.accountName)}</strong> (${escapeHtml(model.channelAccountId)})</p>
+${model.saved ? '<p class="saved" role="status">Saved. New conversations follow these rules.</p>' : ''}
+${model.errors.length > 0 ? `<p class="error" role="alert">Please correct the fields marked below.</p>${unplaced.map((e) => `<p class="error" role="alert" data-field="${escapeHtml(e.field)}">${escapeHtml(e.field)}: ${escapeHtml(e.message)}</p>`).join('')}` : ''}
+<form method="post" action="/settings/${encodeURIComponent(model.channelAccountId)}">
+  <input type="hidden" name="token" value="${escapeHtml(model.token)}">
+  <fieldset><legend>Who gets new conversations</legend>
+    ${select('mode', 'Assignment', [
+      ['off', 'Off: leave unassigned'],
+      ['users-and-teams', 'Specific users and teams'],
+      ['contact-owner', 'Contact owner (fallback: the users and teams below)'],
+    ])}
+    ${text('userIds', 'Users', 'HubSpot user ids, separated by commas')}
+    ${text('teamIds', 'Teams', 'HubSpot team ids, separated by commas')}
+    ${select('distribution', 'Distribution', [
+      ['round-robin', 'Round robin'],
+      ['fewest-open', 'Fewest open conversations'],
+    ])}
+    ${checkbox('respectAvailability', 'Only agents who are available')}
+    ${checkbox('sticky', 'Returning customers go back to the agent who handled them last')}
+  </fieldset>
+  <fieldset><legend>Capacity</legend>
+    ${text('maxOpenPerAgent', 'Most open conversations per agent', 'Blank for no cap; above it conversations wait in a queue')}
+    ${text('perUserCaps', 'Per-agent caps', 'userId=cap, separated by commas')}
+    ${text('noReplyMinutes', 'Reassign when the agent has not replied within (minutes)', 'Blank to never reassign')}
+  </fieldset>
+  <fieldset><legend>Business hours</legend>
+    ${checkbox('businessHoursEnabled', 'Route only within business hours')}
+    ${text('timeZone', 'Time zone', 'IANA name, e.g. Europe/Madrid')}
+    ${Weekdays.map((day) => text(`hours_${day}`, dayNames[day], 'e.g. 09:00-13:00, 14:00-18:00; blank when closed')).join('')}
+    ${text('holidays', 'Holidays', 'YYYY-MM-DD, separated by commas')}
+    ${select('outsideHours', 'Outside business hours', [
+      ['wait', 'Wait until opening'],
+      ['after-hours-team', 'Route to an after-hours team'],
+    ])}
+    ${text('afterHoursTeamId', 'After-hours team id')}
+  </fieldset>
+  <button type="submit">Save</button>
+</form>
+</body>
+</html>`;
+}

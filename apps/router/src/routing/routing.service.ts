@@ -1,0 +1,761 @@
+import { OutboxWriter } from '@inbox-bridge/messaging';
+import {
+  RoutingKeys,
+  type GatewayAssignmentAppliedV1,
+  type GatewayAssignmentFailedV1,
+  type GatewayConversationStartedV1,
+  type GatewayRosterChangedV1,
+  type GatewayThreadAssignmentChangedV1,
+} from '@inbox-bridge/shared';
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { isWithinBusinessHours } from './business-hours.js';
+import { ROUTER_CLOCK, type Clock } from './clock.js';
+import { capacityOf, defaultRoutingRules, type RoutingRules } from './routing-rules.js';
+import { RoutingRepository, type ConversationRow } from './routing.repository.js';
+
+export interface RoutingSettings {
+  /** Delay before a request the gateway reported as retryable is sent again. */
+  readonly retryDelayMs: number;
+  /** Most waiting conversations one back-fill pass looks at. */
+  readonly backfillBatchSize: number;
+}
+
+export const ROUTING_SETTINGS = Symbol('ROUTING_SETTINGS');
+
+type Choice =
+  | { readonly kind: 'assign'; readonly userId: string; readonly reason: string }
+  /** Another transaction holds the round-robin cursor: a back-fill pass leaves the conversation as it is. */
+  | { readonly kind: 'busy'; readonly reason: string }
+  | { readonly kind: 'wait'; readonly reason: string }
+  | { readonly kind: 'unrouted'; readonly reason: string };
+
+/** How many ranked candidates one query returns; a concurrent claim may take some before this one does. */
+const CANDIDATE_BATCH = 8;
+const CANDIDATE_ROUNDS = 4;
+
+const userIdOfActor = (actorId: string | null): string | undefined =>
+  actorId !== null && actorId.startsWith('A-') ? actorId.slice(2) : undefined;
+
+/**
+ * Routing decisions. Every method runs inside the caller's transaction and first locks the conversation row,
+ * so two replicas never decide about one conversation at once; agent slots are taken by a conditional UPDATE,
+ * so no cap is ever exceeded. Each decision is audited and its command goes through the outbox in the same
+ * transaction.
+ */
+@Injectable()
+export class RoutingService {
+  constructor(
+    private readonly repository: RoutingRepository,
+    private readonly outbox: OutboxWriter,
+    @Inject(ROUTER_CLOCK) private readonly clock: Clock,
+    @Inject(ROUTING_SETTINGS) private readonly settings: RoutingSettings,
+  ) {}
+
+  async conversationStarted(
+    manager: EntityManager,
+    portalId: number,
+    started: GatewayConversationStartedV1,
+  ): Promise<void> {
+    const created = await this.repository.insertConversation(manager, {
+      portalId,
+      hubspotThreadId: started.hubspotThreadId,
+      channelAccountId: started.channelAccountId,
+      conversationKey: started.conversationKey,
+      contactId: started.contactId ?? null,
+      contactOwnerId: started.contactOwnerId ?? null,
+      startedAt: new Date(started.startedAt),
+    });
+    const conversation = await this.repository.lockConversation(manager, portalId, started.hubspotThreadId);
+    if (conversation === undefined) {
+      return;
+    }
+    if (!created) {
+      // Already decided (a redelivery under another message id), or a person assigned it first.
+      await this.repository.completeConversation(manager, portalId, started.hubspotThreadId, {
+        channelAccountId: started.channelAccountId,
+        conversationKey: started.conversationKey,
+        contactId: started.contactId ?? null,
+        startedAt: new Date(started.startedAt),
+      });
+      return;
+    }
+    await this.route(manager, conversation, { allowWaiting: true });
+  }
+
+  /** A person assigned or unassigned the thread in HubSpot: record it and never override it. */
+  async assignmentChanged(
+    manager: EntityManager,
+    portalId: number,
+    change: GatewayThreadAssignmentChangedV1,
+  ): Promise<void> {
+    if (!change.byAgent) {
+      return;
+    }
+    await this.repository.insertManualPlaceholder(manager, portalId, change.hubspotThreadId);
+    const conversation = await this.repository.lockConversation(manager, portalId, change.hubspotThreadId);
+    if (conversation === undefined) {
+      return;
+    }
+    const userId = userIdOfActor(change.assignedActorId);
+    let countedUserId = conversation.countedUserId;
+    if (countedUserId !== null && countedUserId !== userId) {
+      await this.repository.releaseSlot(manager, portalId, countedUserId);
+      countedUserId = null;
+    }
+    if (userId !== undefined && countedUserId !== userId) {
+      countedUserId = (await this.repository.forceTakeSlot(manager, portalId, userId)) ? userId : null;
+    }
+    await this.repository.updateConversation(manager, portalId, change.hubspotThreadId, {
+      status: 'manual',
+      assigneeUserId: userId ?? null,
+      countedUserId,
+      pendingDecisionId: null,
+      waitingSince: null,
+      waitingReason: null,
+      dueAt: null,
+      dueKind: null,
+    });
+    await this.repository.audit(manager, {
+      portalId,
+      hubspotThreadId: change.hubspotThreadId,
+      channelAccountId: conversation.channelAccountId,
+      action: 'manual',
+      userId: userId ?? null,
+      reason:
+        change.assignedActorId === null
+          ? 'unassigned by a person in HubSpot; the router leaves it alone'
+          : `assigned by a person in HubSpot to ${change.assignedActorId}; the router leaves it alone`,
+      at: this.clock.now(),
+    });
+    if (conversation.countedUserId !== null && conversation.countedUserId !== userId) {
+      await this.backfill(manager, portalId);
+    }
+  }
+
+  async assignmentApplied(
+    manager: EntityManager,
+    portalId: number,
+    applied: GatewayAssignmentAppliedV1,
+  ): Promise<void> {
+    const conversation = await this.repository.lockConversation(manager, portalId, applied.hubspotThreadId);
+    if (conversation === undefined) {
+      return;
+    }
+    const now = this.clock.now();
+    if (conversation.status !== 'pending' || conversation.pendingDecisionId !== applied.decisionId) {
+      await this.repository.audit(manager, {
+        portalId,
+        hubspotThreadId: applied.hubspotThreadId,
+        channelAccountId: conversation.channelAccountId,
+        action: 'stale',
+        decisionId: applied.decisionId,
+        userId: applied.userId ?? null,
+        reason: `the gateway applied decision ${applied.decisionId}, which is no longer current (${conversation.status})`,
+        at: now,
+      });
+      return;
+    }
+    const rules = await this.rulesOf(manager, conversation);
+    const noReplyDue =
+      rules.noReplyMinutes === null ? null : new Date(now.getTime() + rules.noReplyMinutes * 60_000);
+    await this.repository.updateConversation(manager, portalId, applied.hubspotThreadId, {
+      status: 'assigned',
+      pendingDecisionId: null,
+      dueAt: noReplyDue,
+      dueKind: noReplyDue === null ? null : 'no-reply',
+    });
+    await this.repository.audit(manager, {
+      portalId,
+      hubspotThreadId: applied.hubspotThreadId,
+      channelAccountId: conversation.channelAccountId,
+      action: 'applied',
+      decisionId: applied.decisionId,
+      userId: applied.userId ?? conversation.assigneeUserId,
+      reason: `HubSpot assigned the thread at ${applied.appliedAt}`,
+      at: now,
+    });
+  }
+
+  async assignmentFailed(
+    manager: EntityManager,
+    portalId: number,
+    failed: GatewayAssignmentFailedV1,
+  ): Promise<void> {
+    const conversation = await this.repository.lockConversation(manager, portalId, failed.hubspotThreadId);
+    if (
+      conversation === undefined ||
+      conversation.status !== 'pending' ||
+      conversation.pendingDecisionId !== failed.decisionId
+    ) {
+      return;
+    }
+    const now = this.clock.now();
+    const base = {
+      portalId,
+      hubspotThreadId: failed.hubspotThreadId,
+      channelAccountId: conversation.channelAccountId,
+      decisionId: failed.decisionId,
+      userId: conversation.assigneeUserId,
+      at: now,
+    };
+    if (failed.retryable) {
+      await this.repository.updateConversation(manager, portalId, failed.hubspotThreadId, {
+        dueAt: new Date(now.getTime() + this.settings.retryDelayMs),
+        dueKind: 'retry',
+      });
+      await this.repository.audit(manager, {
+        ...base,
+        action: 'failed',
+        reason: `the gateway could not assign it yet (${failed.reason}); retrying in ${this.settings.retryDelayMs} ms`,
+      });
+      return;
+    }
+    await this.repository.audit(manager, {
+      ...base,
+      action: 'failed',
+      reason: `the gateway could not assign it (${failed.reason}); choosing someone else`,
+    });
+    await this.lockChannelAccountFirst(manager, conversation);
+    const released = await this.releaseAndExclude(manager, conversation);
+    await this.route(manager, released, { allowWaiting: true });
+  }
+
+  /** A rep replied: they handled this customer (sticky), and the no-reply timer stops. */
+  async agentReplied(
+    manager: EntityManager,
+    portalId: number,
+    reply: {
+      hubspotThreadId: string;
+      channelAccountId: string;
+      conversationKey: string;
+      senderActorId?: string | undefined;
+    },
+  ): Promise<void> {
+    const userId = userIdOfActor(reply.senderActorId ?? null);
+    if (userId === undefined) {
+      return;
+    }
+    const now = this.clock.now();
+    await this.repository.recordHandler(manager, {
+      portalId,
+      channelAccountId: reply.channelAccountId,
+      conversationKey: reply.conversationKey,
+      userId,
+      at: now,
+    });
+    const conversation = await this.repository.lockConversation(manager, portalId, reply.hubspotThreadId);
+    if (conversation === undefined) {
+      return;
+    }
+    await this.repository.updateConversation(manager, portalId, reply.hubspotThreadId, {
+      lastAgentReplyAt: now,
+      ...(conversation.dueKind === 'no-reply' ? { dueAt: null, dueKind: null } : {}),
+    });
+  }
+
+  /** A customer wrote again after the agent's last reply: the no-reply timer starts again. */
+  async customerMessaged(manager: EntityManager, portalId: number, hubspotThreadId: string): Promise<void> {
+    const conversation = await this.repository.lockConversation(manager, portalId, hubspotThreadId);
+    if (conversation === undefined) {
+      return;
+    }
+    const now = this.clock.now();
+    const rules = await this.rulesOf(manager, conversation);
+    const restartTimer =
+      conversation.status === 'assigned' &&
+      conversation.dueAt === null &&
+      conversation.lastAgentReplyAt !== null &&
+      rules.noReplyMinutes !== null;
+    await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+      lastCustomerMessageAt: now,
+      ...(restartTimer && rules.noReplyMinutes !== null
+        ? { dueAt: new Date(now.getTime() + rules.noReplyMinutes * 60_000), dueKind: 'no-reply' as const }
+        : {}),
+    });
+  }
+
+  async rosterChanged(
+    manager: EntityManager,
+    portalId: number,
+    roster: GatewayRosterChangedV1,
+  ): Promise<void> {
+    await this.repository.applyRoster(manager, portalId, roster);
+    await this.backfill(manager, portalId);
+  }
+
+  async channelAccountPurged(
+    manager: EntityManager,
+    portalId: number,
+    channelAccountId: string,
+  ): Promise<void> {
+    const open = await this.repository.lockOpenOfChannelAccount(manager, portalId, channelAccountId);
+    const now = this.clock.now();
+    for (const conversation of open) {
+      if (conversation.countedUserId !== null) {
+        await this.repository.releaseSlot(manager, portalId, conversation.countedUserId);
+      }
+      await this.repository.updateConversation(manager, portalId, conversation.hubspotThreadId, {
+        status: 'closed',
+        countedUserId: null,
+        pendingDecisionId: null,
+        waitingSince: null,
+        waitingReason: null,
+        dueAt: null,
+        dueKind: null,
+      });
+      await this.repository.audit(manager, {
+        portalId,
+        hubspotThreadId: conversation.hubspotThreadId,
+        channelAccountId,
+        action: 'closed',
+        reason: 'the channel account was deleted in HubSpot',
+        at: now,
+      });
+    }
+    await this.repository.deleteChannelAccount(manager, portalId, channelAccountId);
+    if (open.some((conversation) => conversation.countedUserId !== null)) {
+      await this.backfill(manager, portalId);
+    }
+  }
+
+  /**
+   * Assigns waiting conversations of the portal, oldest first, to whoever can take them now (an agent freed
+   * a slot or came back, the rules changed, business hours opened). Conversations other transactions hold are
+   * skipped; the timer poller's next pass retries them.
+   */
+  async backfill(manager: EntityManager, portalId: number): Promise<number> {
+    const waiting = await this.repository.lockWaiting(manager, portalId, this.settings.backfillBatchSize);
+    let assigned = 0;
+    for (const conversation of waiting) {
+      const outcome = await this.route(manager, conversation, { allowWaiting: true, skipBusy: true });
+      if (outcome === 'assign') {
+        assigned += 1;
+      }
+    }
+    return assigned;
+  }
+
+  /** Handles one conversation whose timer is due (locked by the caller through `lockDue`). */
+  async timerDue(manager: EntityManager, conversation: ConversationRow): Promise<void> {
+    const now = this.clock.now();
+    const { portalId, hubspotThreadId } = conversation;
+    if (
+      conversation.dueKind === 'retry' &&
+      conversation.status === 'pending' &&
+      conversation.assigneeUserId
+    ) {
+      const decisionId = randomUUID();
+      const reason = `retrying the assignment to user ${conversation.assigneeUserId}`;
+      await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+        pendingDecisionId: decisionId,
+        dueAt: null,
+        dueKind: null,
+      });
+      await this.requestAssignment(
+        manager,
+        conversation,
+        conversation.assigneeUserId,
+        decisionId,
+        reason,
+        'retry',
+      );
+      return;
+    }
+    if (conversation.dueKind === 'no-reply' && conversation.status === 'assigned') {
+      const rules = await this.rulesOf(manager, conversation);
+      const previous = conversation.assigneeUserId;
+      await this.lockChannelAccountFirst(manager, conversation);
+      const released = await this.releaseAndExclude(manager, conversation);
+      const note = `user ${previous ?? '?'} did not reply within ${rules.noReplyMinutes ?? '?'} minutes`;
+      await this.repository.audit(manager, {
+        portalId,
+        hubspotThreadId,
+        channelAccountId: conversation.channelAccountId,
+        action: 'no-reply',
+        userId: previous,
+        reason: `${note}; reassigning by the same rule`,
+        at: now,
+      });
+      const outcome = await this.route(manager, released, { allowWaiting: false, note });
+      if (outcome !== 'assign' && previous !== null) {
+        const kept = await this.repository.forceTakeSlot(manager, portalId, previous);
+        await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+          status: 'assigned',
+          assigneeUserId: previous,
+          countedUserId: kept ? previous : null,
+          excludedUserIds: conversation.excludedUserIds,
+          dueAt: null,
+          dueKind: null,
+        });
+        await this.repository.audit(manager, {
+          portalId,
+          hubspotThreadId,
+          channelAccountId: conversation.channelAccountId,
+          action: 'kept',
+          userId: previous,
+          reason: `${note}, but nobody else can take it now: it stays with user ${previous}`,
+          at: now,
+        });
+      }
+      return;
+    }
+    await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+      dueAt: null,
+      dueKind: null,
+    });
+  }
+
+  /**
+   * Takes the channel account's row lock before any agent row, the order every decision uses (conversation,
+   * channel account, agents), so releasing a slot and then choosing again cannot deadlock with a decision.
+   */
+  private async lockChannelAccountFirst(
+    manager: EntityManager,
+    conversation: ConversationRow,
+  ): Promise<void> {
+    if (conversation.channelAccountId !== null) {
+      await this.repository.findChannelAccount(
+        manager,
+        conversation.portalId,
+        conversation.channelAccountId,
+        {
+          lock: 'wait',
+        },
+      );
+    }
+  }
+
+  private async releaseAndExclude(
+    manager: EntityManager,
+    conversation: ConversationRow,
+  ): Promise<ConversationRow> {
+    if (conversation.countedUserId !== null) {
+      await this.repository.releaseSlot(manager, conversation.portalId, conversation.countedUserId);
+    }
+    const excludedUserIds =
+      conversation.assigneeUserId === null ||
+      conversation.excludedUserIds.includes(conversation.assigneeUserId)
+        ? conversation.excludedUserIds
+        : [...conversation.excludedUserIds, conversation.assigneeUserId];
+    await this.repository.updateConversation(manager, conversation.portalId, conversation.hubspotThreadId, {
+      countedUserId: null,
+      pendingDecisionId: null,
+      excludedUserIds,
+      dueAt: null,
+      dueKind: null,
+    });
+    return {
+      ...conversation,
+      countedUserId: null,
+      pendingDecisionId: null,
+      excludedUserIds,
+      dueAt: null,
+      dueKind: null,
+    };
+  }
+
+  private async rulesOf(manager: EntityManager, conversation: ConversationRow): Promise<RoutingRules> {
+    if (conversation.channelAccountId === null) {
+      return defaultRoutingRules;
+    }
+    const account = await this.repository.findChannelAccount(
+      manager,
+      conversation.portalId,
+      conversation.channelAccountId,
+    );
+    return account?.rules ?? defaultRoutingRules;
+  }
+
+  /**
+   * Decides for a locked conversation and records the outcome. With `allowWaiting: false` (no-reply
+   * reassignment) a conversation nobody can take is left for the caller instead of being queued.
+   */
+  private async route(
+    manager: EntityManager,
+    conversation: ConversationRow,
+    options: { allowWaiting: boolean; skipBusy?: boolean; note?: string },
+  ): Promise<Choice['kind']> {
+    const choice = await this.choose(manager, conversation, options.skipBusy === true);
+    const now = this.clock.now();
+    const { portalId, hubspotThreadId, channelAccountId } = conversation;
+    const reason = options.note === undefined ? choice.reason : `${options.note}; ${choice.reason}`;
+    switch (choice.kind) {
+      case 'assign': {
+        const decisionId = randomUUID();
+        await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+          status: 'pending',
+          assigneeUserId: choice.userId,
+          countedUserId: choice.userId,
+          pendingDecisionId: decisionId,
+          waitingSince: null,
+          waitingReason: null,
+          dueAt: null,
+          dueKind: null,
+        });
+        await this.requestAssignment(manager, conversation, choice.userId, decisionId, reason, 'assign');
+        return 'assign';
+      }
+      case 'busy':
+        return 'busy';
+      case 'wait': {
+        if (!options.allowWaiting) {
+          return 'wait';
+        }
+        const alreadyWaiting = conversation.status === 'waiting' && conversation.waitingReason === reason;
+        await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+          status: 'waiting',
+          assigneeUserId: null,
+          waitingSince: conversation.waitingSince ?? now,
+          waitingReason: reason,
+        });
+        if (!alreadyWaiting) {
+          await this.repository.audit(manager, {
+            portalId,
+            hubspotThreadId,
+            channelAccountId,
+            action: 'queue',
+            reason: `waiting: ${reason}`,
+            at: now,
+          });
+        }
+        return 'wait';
+      }
+      case 'unrouted': {
+        if (!options.allowWaiting) {
+          return 'unrouted';
+        }
+        await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+          status: 'unrouted',
+          waitingSince: null,
+          waitingReason: null,
+        });
+        await this.repository.audit(manager, {
+          portalId,
+          hubspotThreadId,
+          channelAccountId,
+          action: 'unrouted',
+          reason: `left unassigned: ${reason}`,
+          at: now,
+        });
+        return 'unrouted';
+      }
+    }
+  }
+
+  private async requestAssignment(
+    manager: EntityManager,
+    conversation: ConversationRow,
+    userId: string,
+    decisionId: string,
+    reason: string,
+    action: 'assign' | 'retry',
+  ): Promise<void> {
+    const { portalId, hubspotThreadId, channelAccountId } = conversation;
+    await this.repository.audit(manager, {
+      portalId,
+      hubspotThreadId,
+      channelAccountId,
+      action,
+      userId,
+      decisionId,
+      reason,
+      at: this.clock.now(),
+    });
+    await this.outbox.publish(
+      manager,
+      RoutingKeys.RouterAssignmentRequestedV1,
+      {
+        hubspotThreadId,
+        channelAccountId: channelAccountId ?? '',
+        assignee: { type: 'user', userId },
+        reason: reason.slice(0, 1_024),
+        decisionId,
+      },
+      { portalId },
+    );
+  }
+
+  /** The rule evaluation: business hours, sticky, contact owner, then the pool; first agent with a slot wins. */
+  private async choose(
+    manager: EntityManager,
+    conversation: ConversationRow,
+    skipBusy: boolean,
+  ): Promise<Choice> {
+    const { portalId } = conversation;
+    if (conversation.channelAccountId === null) {
+      return { kind: 'unrouted', reason: 'the channel account of this thread is unknown' };
+    }
+    const account = await this.repository.findChannelAccount(
+      manager,
+      portalId,
+      conversation.channelAccountId,
+    );
+    if (account === undefined) {
+      return {
+        kind: 'unrouted',
+        reason: `channel account ${conversation.channelAccountId} is not connected`,
+      };
+    }
+    if (!account.active || !account.authorized) {
+      return { kind: 'unrouted', reason: `channel account ${account.channelAccountId} is switched off` };
+    }
+    const rules = account.rules ?? defaultRoutingRules;
+    if (rules.mode === 'off') {
+      return { kind: 'unrouted', reason: 'routing is off for this channel account' };
+    }
+    const now = this.clock.now();
+    const excluded = conversation.excludedUserIds;
+    const take = (userId: string) =>
+      this.repository.tryTakeSlot(
+        manager,
+        portalId,
+        userId,
+        capacityOf(rules, userId),
+        rules.respectAvailability,
+        now,
+      );
+
+    if (rules.businessHours !== null && !isWithinBusinessHours(rules.businessHours, now)) {
+      const outside = `outside business hours (${rules.businessHours.timeZone})`;
+      const afterHours = rules.businessHours.outsideHours;
+      if (afterHours.action === 'wait') {
+        return { kind: 'wait', reason: outside };
+      }
+      const picked = await this.pickFromPool(manager, account.channelAccountId, rules, {
+        userIds: [],
+        teamIds: [afterHours.teamId],
+        excluded,
+        portalId,
+        skipBusy,
+      });
+      if (picked === 'busy') {
+        return { kind: 'busy', reason: 'round-robin cursor busy' };
+      }
+      return picked === undefined
+        ? { kind: 'wait', reason: `${outside}: nobody in after-hours team ${afterHours.teamId} can take it` }
+        : {
+            kind: 'assign',
+            userId: picked.userId,
+            reason: `${outside}: ${picked.reason} in after-hours team ${afterHours.teamId}`,
+          };
+    }
+
+    const notes: string[] = [];
+    if (rules.sticky && conversation.conversationKey !== null) {
+      const last = await this.repository.lastHandler(
+        manager,
+        portalId,
+        account.channelAccountId,
+        conversation.conversationKey,
+      );
+      if (last !== undefined && !excluded.includes(last)) {
+        if (await take(last)) {
+          return {
+            kind: 'assign',
+            userId: last,
+            reason: `sticky: returning customer goes back to user ${last}, who handled them last`,
+          };
+        }
+        notes.push(`last handler ${last} is unavailable or at capacity`);
+      }
+    }
+
+    if (rules.mode === 'contact-owner') {
+      const ownerId = conversation.contactOwnerId;
+      if (ownerId === null) {
+        notes.push('the contact has no owner');
+      } else {
+        const owner = await this.repository.userOfOwner(manager, portalId, ownerId);
+        if (owner === undefined) {
+          notes.push(`owner ${ownerId} has no seat`);
+        } else if (excluded.includes(owner)) {
+          notes.push(`owner ${ownerId} (user ${owner}) already had it`);
+        } else if (await take(owner)) {
+          return { kind: 'assign', userId: owner, reason: `contact owner ${ownerId} (user ${owner})` };
+        } else {
+          notes.push(`owner ${ownerId} (user ${owner}) is unavailable or at capacity`);
+        }
+      }
+    }
+
+    const picked = await this.pickFromPool(manager, account.channelAccountId, rules, {
+      userIds: rules.targets.userIds,
+      teamIds: rules.targets.teamIds,
+      excluded,
+      portalId,
+      skipBusy,
+    });
+    if (picked === 'busy') {
+      return { kind: 'busy', reason: 'round-robin cursor busy' };
+    }
+    const prefix = notes.length === 0 ? '' : `${notes.join('; ')}; fallback: `;
+    if (picked !== undefined) {
+      return { kind: 'assign', userId: picked.userId, reason: `${prefix}${picked.reason}` };
+    }
+    return { kind: 'wait', reason: `${prefix}no available agent under capacity` };
+  }
+
+  private async pickFromPool(
+    manager: EntityManager,
+    channelAccountId: string,
+    rules: RoutingRules,
+    pool: {
+      userIds: readonly string[];
+      teamIds: readonly string[];
+      excluded: readonly string[];
+      portalId: number;
+      skipBusy: boolean;
+    },
+  ): Promise<{ userId: string; reason: string } | 'busy' | undefined> {
+    if (pool.userIds.length === 0 && pool.teamIds.length === 0) {
+      return undefined;
+    }
+    const { portalId } = pool;
+    const now = this.clock.now();
+    let after = '';
+    if (rules.distribution === 'round-robin') {
+      // One round-robin cursor per channel account: lock it so concurrent decisions take turns in order. A
+      // back-fill pass (which may already hold agent rows) skips instead of waiting, so it cannot deadlock.
+      const locked = await this.repository.findChannelAccount(manager, portalId, channelAccountId, {
+        lock: pool.skipBusy ? 'skip-locked' : 'wait',
+      });
+      if (locked === undefined) {
+        return 'busy';
+      }
+      after = locked.roundRobinAfter ?? '';
+    }
+    const tried = new Set(pool.excluded);
+    for (let round = 0; round < CANDIDATE_ROUNDS; round += 1) {
+      const candidates = await this.repository.candidates(manager, portalId, {
+        userIds: pool.userIds,
+        teamIds: pool.teamIds,
+        excluded: [...tried],
+        respectAvailability: rules.respectAvailability,
+        perUserCaps: rules.capacity.perUser,
+        defaultCap: rules.capacity.maxOpenPerAgent,
+        order:
+          rules.distribution === 'round-robin' ? { kind: 'round-robin', after } : { kind: 'fewest-open' },
+        limit: CANDIDATE_BATCH,
+      });
+      if (candidates.length === 0) {
+        return undefined;
+      }
+      for (const userId of candidates) {
+        tried.add(userId);
+        const cap = capacityOf(rules, userId);
+        if (
+          await this.repository.tryTakeSlot(manager, portalId, userId, cap, rules.respectAvailability, now)
+        ) {
+          if (rules.distribution === 'round-robin') {
+            await this.repository.setRoundRobinAfter(manager, portalId, channelAccountId, userId);
+            return { userId, reason: 'round robin' };
+          }
+          return { userId, reason: 'fewest open conversations' };
+        }
+      }
+    }
+    return undefined;
+  }
+}

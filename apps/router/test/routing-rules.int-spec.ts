@@ -1,0 +1,420 @@
+import { RoutingKeys, type RosterUser } from '@inbox-bridge/shared';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { routerMigrations } from '../src/database/data-source.js';
+import type { RoutingRulesInput } from '../src/routing/routing-rules.js';
+import {
+  adminClient,
+  GatewayEvents,
+  ManualClock,
+  nextId,
+  RouterCommands,
+  started,
+  startRouter,
+  user,
+  type RunningRouter,
+} from './router-harness.js';
+
+const TOKEN = 'router-rules-test-token-0001';
+let portalSequence = 7_100_000;
+
+describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway events published to the vhost)', () => {
+  let db: testing.TestDatabase;
+  let vhost: testing.TestVhost;
+  let router: RunningRouter;
+  let events: GatewayEvents;
+  let commands: RouterCommands;
+  const clock = new ManualClock(new Date('2026-11-23T15:00:00Z'));
+  const tokens: string[] = [];
+
+  beforeAll(async () => {
+    vhost = await testing.createTestVhost('router_rules');
+    db = await testing.createTestDatabase('router_rules', routerMigrations, { poolSize: 2 });
+    for (let i = 0; i < 20; i += 1) {
+      tokens.push(`${7_100_001 + i}:${TOKEN}-${i}`);
+    }
+    router = await startRouter(db, vhost, { clock, adminTokens: tokens.join(',') });
+    events = await GatewayEvents.open(vhost.url);
+    commands = await RouterCommands.capture(vhost.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await commands.close();
+    await events.close();
+    await router.close();
+    await db.dispose();
+    await vhost.dispose();
+  });
+
+  /** A fresh portal with one channel account, its roster and its rules, all known to the router. */
+  async function portalWith(users: RosterUser[], rules: RoutingRulesInput) {
+    portalSequence += 1;
+    const portalId = portalSequence;
+    const admin = adminClient(router.baseUrl, `${TOKEN}-${portalId - 7_100_001}`);
+    const channelAccountId = nextId('ca');
+    await events.publish(portalId, RoutingKeys.GatewayChannelAccountConnectedV1, {
+      channelAccountId,
+      hubspotChannelId: '1001',
+      inboxId: '9001',
+      provider: 'telegram',
+      name: 'Support bot',
+    });
+    await events.publish(portalId, RoutingKeys.GatewayRosterChangedV1, {
+      users,
+      teams: [{ teamId: 'team-a', name: 'Team A' }],
+      full: true,
+    });
+    await testing.expectEventually(
+      async () => {
+        const queue = await admin.queue(channelAccountId);
+        expect(queue.status).toBe(200);
+        expect(queue.body?.['agents']).toHaveLength(users.length);
+      },
+      { description: 'channel account and roster known' },
+    );
+    const saved = await admin.putRules(channelAccountId, rules);
+    expect(saved.status).toBe(200);
+    const start = async (threadId: string, overrides: Parameters<typeof started>[2] = {}) =>
+      events.publish(
+        portalId,
+        RoutingKeys.GatewayConversationStartedV1,
+        started(channelAccountId, threadId, overrides),
+      );
+    const apply = async (threadId: string, nth = 1) => {
+      const request = await commands.nth(portalId, threadId, nth);
+      if (request.assignee.type !== 'user') {
+        throw new Error('expected a user assignee');
+      }
+      await events.publish(portalId, RoutingKeys.GatewayAssignmentAppliedV1, {
+        decisionId: request.decisionId,
+        hubspotThreadId: threadId,
+        userId: request.assignee.userId,
+        appliedAt: clock.now().toISOString(),
+      });
+      await testing.expectEventually(async () => {
+        expect((await admin.audit(threadId)).body?.['status']).toBe('assigned');
+      });
+      return request.assignee.userId;
+    };
+    const assignee = async (threadId: string, nth = 1) => {
+      const request = await commands.nth(portalId, threadId, nth);
+      return request.assignee.type === 'user' ? request.assignee.userId : 'unassign';
+    };
+    const auditOf = async (threadId: string) => (await admin.audit(threadId)).body;
+    const waitForStatus = (threadId: string, status: string) =>
+      testing.expectEventually(
+        async () => {
+          const trail = await auditOf(threadId);
+          expect(trail?.['status']).toBe(status);
+          return trail as { entries: { action: string; reason: string; userId: string | null }[] };
+        },
+        { description: `thread ${threadId} ${status}` },
+      );
+    return { portalId, channelAccountId, admin, start, apply, assignee, auditOf, waitForStatus };
+  }
+
+  it('off: leaves a new conversation unassigned and says why in the audit trail', async () => {
+    const p = await portalWith([user('u1')], { mode: 'off' });
+    await p.start('t-off');
+    const trail = await p.waitForStatus('t-off', 'unrouted');
+    expect(trail.entries[0]?.reason).toMatch(/routing is off/);
+    expect(commands.forThread(p.portalId, 't-off')).toEqual([]);
+  });
+
+  it('users and teams, round robin: takes turns in user id order, team members included', async () => {
+    const p = await portalWith([user('u1'), user('u2'), user('u3', { teamIds: ['team-a'] }), user('u4')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['u1', 'u2'], teamIds: ['team-a'] },
+      distribution: 'round-robin',
+    });
+    const order: string[] = [];
+    for (const thread of ['rr1', 'rr2', 'rr3', 'rr4']) {
+      await p.start(thread);
+      order.push(await p.assignee(thread));
+    }
+    expect(order).toEqual(['u1', 'u2', 'u3', 'u1']);
+    const trail = await p.auditOf('rr1');
+    expect(trail?.['entries']).toEqual([
+      expect.objectContaining({ action: 'assign', userId: 'u1', reason: 'round robin' }),
+    ]);
+  });
+
+  it('users and teams, fewest open: the least loaded available agent, skipping agents who are away', async () => {
+    const p = await portalWith([user('f1'), user('f2'), user('f3', { availability: 'away' })], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['f1', 'f2', 'f3'] },
+      distribution: 'fewest-open',
+    });
+    const picks: string[] = [];
+    for (const thread of ['fo1', 'fo2', 'fo3', 'fo4']) {
+      await p.start(thread);
+      picks.push(await p.assignee(thread));
+    }
+    expect(picks.filter((pick) => pick === 'f1')).toHaveLength(2);
+    expect(picks.filter((pick) => pick === 'f2')).toHaveLength(2);
+    expect(picks).not.toContain('f3');
+  });
+
+  it('contact owner: the owner gets it; no owner, no seat or away owner falls back to the pool', async () => {
+    const p = await portalWith(
+      [user('o1', { ownerId: 'own-1' }), user('o2', { ownerId: 'own-2', availability: 'away' }), user('fb')],
+      { mode: 'contact-owner', targets: { userIds: ['fb'] } },
+    );
+    await p.start('co-owner', { contactOwnerId: 'own-1' });
+    expect(await p.assignee('co-owner')).toBe('o1');
+    await p.start('co-none');
+    expect(await p.assignee('co-none')).toBe('fb');
+    await p.start('co-noseat', { contactOwnerId: 'own-404' });
+    expect(await p.assignee('co-noseat')).toBe('fb');
+    await p.start('co-away', { contactOwnerId: 'own-2' });
+    expect(await p.assignee('co-away')).toBe('fb');
+    const reasons = await Promise.all(
+      ['co-owner', 'co-none', 'co-noseat', 'co-away'].map(async (thread) => {
+        const trail = (await p.auditOf(thread)) as { entries: { reason: string }[] };
+        return trail.entries[0]?.reason;
+      }),
+    );
+    expect(reasons).toEqual([
+      'contact owner own-1 (user o1)',
+      expect.stringMatching(/^the contact has no owner; fallback: round robin/),
+      expect.stringMatching(/^owner own-404 has no seat; fallback/),
+      expect.stringMatching(/^owner own-2 \(user o2\) is unavailable or at capacity; fallback/),
+    ]);
+  });
+
+  it('capacity: waits in a queue, oldest first, back-filled when an agent frees up or comes back', async () => {
+    const p = await portalWith([user('c1'), user('c2', { availability: 'away' })], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['c1', 'c2'] },
+      capacity: { maxOpenPerAgent: 1 },
+    });
+    await p.start('cap1');
+    expect(await p.apply('cap1')).toBe('c1');
+    for (const thread of ['cap2', 'cap3', 'cap4']) {
+      await p.start(thread);
+      await p.waitForStatus(thread, 'waiting');
+    }
+    const queue = await p.admin.queue(p.channelAccountId);
+    expect((queue.body?.['waiting'] as { hubspotThreadId: string }[]).map((w) => w.hubspotThreadId)).toEqual([
+      'cap2',
+      'cap3',
+      'cap4',
+    ]);
+
+    // c1 frees up: a person moves cap1 to someone outside the pool; the oldest waiting one goes to c1.
+    await events.publish(p.portalId, RoutingKeys.GatewayThreadAssignmentChangedV1, {
+      hubspotThreadId: 'cap1',
+      assignedActorId: 'A-boss',
+      byAgent: true,
+    });
+    expect(await p.assignee('cap2')).toBe('c1');
+
+    // c2 comes back: the next oldest goes to c2; cap4 still waits.
+    await events.publish(p.portalId, RoutingKeys.GatewayRosterChangedV1, {
+      users: [user('c2')],
+      teams: [],
+      full: false,
+    });
+    expect(await p.assignee('cap3')).toBe('c2');
+    await p.waitForStatus('cap4', 'waiting');
+    expect(commands.forThread(p.portalId, 'cap4')).toEqual([]);
+
+    // Raising the cap lets the poller's sweep assign the rest.
+    await p.admin.putRules(p.channelAccountId, {
+      mode: 'users-and-teams',
+      targets: { userIds: ['c1', 'c2'] },
+      capacity: { maxOpenPerAgent: 2 },
+    });
+    expect(['c1', 'c2']).toContain(await p.assignee('cap4'));
+  });
+
+  it('business hours across a time-zone boundary: waits outside hours, routed when the inbox opens', async () => {
+    // Tokyo 09:00-18:00 Monday to Friday. 2026-11-23T23:30Z is Tuesday 08:30 in Tokyo (Monday in UTC).
+    const p = await portalWith([user('b1')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['b1'] },
+      businessHours: {
+        timeZone: 'Asia/Tokyo',
+        weekly: { mon: [{ start: '09:00', end: '18:00' }], tue: [{ start: '09:00', end: '18:00' }] },
+        outsideHours: { action: 'wait' },
+      },
+    });
+    clock.set('2026-11-23T23:30:00Z');
+    await p.start('bh1');
+    const trail = await p.waitForStatus('bh1', 'waiting');
+    expect(trail.entries[0]?.reason).toBe('waiting: outside business hours (Asia/Tokyo)');
+    clock.set('2026-11-24T00:00:00Z'); // Tuesday 09:00 in Tokyo
+    expect(await p.assignee('bh1')).toBe('b1');
+    clock.set('2026-11-23T15:00:00Z');
+  });
+
+  it('business hours: outside hours routes to the after-hours team', async () => {
+    const p = await portalWith([user('d1'), user('n1', { teamIds: ['team-a'] })], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['d1'] },
+      businessHours: {
+        timeZone: 'America/New_York',
+        weekly: { mon: [{ start: '09:00', end: '17:00' }] },
+        outsideHours: { action: 'after-hours-team', teamId: 'team-a' },
+      },
+    });
+    clock.set('2026-11-23T23:00:00Z'); // Monday 18:00 in New York
+    await p.start('ah1');
+    expect(await p.assignee('ah1')).toBe('n1');
+    clock.set('2026-11-23T15:00:00Z'); // Monday 10:00 in New York
+    await p.start('ah2');
+    expect(await p.assignee('ah2')).toBe('d1');
+  });
+
+  it('sticky: a returning customer goes back to the agent who replied to them last', async () => {
+    const p = await portalWith([user('s1'), user('s2')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['s1', 's2'] },
+      sticky: true,
+    });
+    await p.start('st1', { conversationKey: 'customer-x' });
+    expect(await p.assignee('st1')).toBe('s1');
+    await events.publish(p.portalId, RoutingKeys.GatewayOutboundMessageRequestedV1, {
+      channelAccountId: p.channelAccountId,
+      hubspotMessageId: nextId('m'),
+      hubspotThreadId: 'st1',
+      conversationKey: 'customer-x',
+      recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'customer-x' } },
+      senderActorId: 'A-s2',
+      text: 'hello',
+      attachments: [],
+      requestedAt: clock.now().toISOString(),
+    });
+    await testing.expectEventually(async () => {
+      const rows = await db.dataSource.query<{ user_id: string }[]>(
+        `SELECT user_id FROM "${db.schema}".customer_handlers WHERE portal_id = $1`,
+        [p.portalId],
+      );
+      expect(rows).toEqual([{ user_id: 's2' }]);
+    });
+    await p.start('st2', { conversationKey: 'customer-x', isReturningCustomer: true });
+    expect(await p.assignee('st2')).toBe('s2');
+    const trail = (await p.auditOf('st2')) as { entries: { reason: string }[] };
+    expect(trail.entries[0]?.reason).toMatch(/^sticky: returning customer goes back to user s2/);
+  });
+
+  it('no-reply: reassigns by the same rule after N minutes without a reply; a reply stops the timer', async () => {
+    const p = await portalWith([user('n1'), user('n2')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['n1', 'n2'] },
+      noReplyMinutes: 10,
+    });
+    await p.start('nr1');
+    expect(await p.apply('nr1')).toBe('n1');
+    await p.start('nr2');
+    expect(await p.apply('nr2')).toBe('n2');
+    await events.publish(p.portalId, RoutingKeys.GatewayOutboundMessageRequestedV1, {
+      channelAccountId: p.channelAccountId,
+      hubspotMessageId: nextId('m'),
+      hubspotThreadId: 'nr2',
+      conversationKey: 'key-nr2',
+      recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'x' } },
+      senderActorId: 'A-n2',
+      text: 'on it',
+      attachments: [],
+      requestedAt: clock.now().toISOString(),
+    });
+    await testing.expectEventually(async () => {
+      const [row] = await db.dataSource.query<{ due_at: Date | null }[]>(
+        `SELECT due_at FROM "${db.schema}".conversations WHERE portal_id = $1 AND hubspot_thread_id = 'nr2'`,
+        [p.portalId],
+      );
+      expect(row?.due_at).toBeNull();
+    });
+    clock.advance(9 * 60_000);
+    const [timer] = await db.dataSource.query<{ due_at: Date; due_kind: string }[]>(
+      `SELECT due_at, due_kind FROM "${db.schema}".conversations WHERE portal_id = $1 AND hubspot_thread_id = 'nr1'`,
+      [p.portalId],
+    );
+    expect(timer?.due_kind).toBe('no-reply');
+    expect(timer?.due_at.getTime()).toBeGreaterThan(clock.now().getTime());
+    clock.advance(2 * 60_000);
+    const second = await commands.nth(p.portalId, 'nr1', 2);
+    expect(second.assignee).toEqual({ type: 'user', userId: 'n2' });
+    expect(second.reason).toMatch(/^user n1 did not reply within 10 minutes; round robin/);
+    expect(commands.forThread(p.portalId, 'nr2')).toHaveLength(1);
+    const trail = (await p.auditOf('nr1')) as { entries: { action: string }[] };
+    expect(trail.entries.map((entry) => entry.action)).toEqual(['assign', 'applied', 'no-reply', 'assign']);
+  });
+
+  it('manual assignments are never overridden: before the start, and against the no-reply timer', async () => {
+    const p = await portalWith([user('m1'), user('m2')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['m1', 'm2'] },
+      noReplyMinutes: 1,
+    });
+    await events.publish(p.portalId, RoutingKeys.GatewayThreadAssignmentChangedV1, {
+      hubspotThreadId: 'man1',
+      assignedActorId: 'A-m2',
+      byAgent: true,
+    });
+    await p.waitForStatus('man1', 'manual');
+    await p.start('man1');
+    await p.start('man2');
+    expect(await p.apply('man2')).toBe('m1');
+    await events.publish(p.portalId, RoutingKeys.GatewayThreadAssignmentChangedV1, {
+      hubspotThreadId: 'man2',
+      assignedActorId: 'A-m2',
+      byAgent: true,
+    });
+    await p.waitForStatus('man2', 'manual');
+    clock.advance(5 * 60_000);
+    await p.start('man3');
+    await commands.nth(p.portalId, 'man3');
+    expect(commands.forThread(p.portalId, 'man1')).toEqual([]);
+    expect(commands.forThread(p.portalId, 'man2')).toHaveLength(1);
+    const trail = (await p.auditOf('man1')) as { status: string; assigneeUserId: string };
+    expect(trail).toMatchObject({ status: 'manual', assigneeUserId: 'm2' });
+  });
+
+  it('a failed assignment goes to someone else; a retryable one is requested again', async () => {
+    const p = await portalWith([user('g1'), user('g2')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['g1', 'g2'] },
+    });
+    await p.start('fail1');
+    const first = await commands.nth(p.portalId, 'fail1');
+    await events.publish(p.portalId, RoutingKeys.GatewayAssignmentFailedV1, {
+      decisionId: first.decisionId,
+      hubspotThreadId: 'fail1',
+      reason: 'user g1 has no seat in inbox 9001',
+      retryable: false,
+    });
+    const second = await commands.nth(p.portalId, 'fail1', 2);
+    expect(second.assignee).toEqual({ type: 'user', userId: 'g2' });
+    await events.publish(p.portalId, RoutingKeys.GatewayAssignmentFailedV1, {
+      decisionId: second.decisionId,
+      hubspotThreadId: 'fail1',
+      reason: 'HubSpot answered 503',
+      retryable: true,
+    });
+    await testing.expectEventually(async () => {
+      const trail = (await p.auditOf('fail1')) as { entries: { reason: string }[] };
+      expect(trail.entries.at(-1)?.reason).toMatch(
+        /could not assign it yet \(HubSpot answered 503\); retrying/,
+      );
+    });
+    clock.advance(1_000);
+    const third = await commands.nth(p.portalId, 'fail1', 3);
+    expect(third.assignee).toEqual({ type: 'user', userId: 'g2' });
+    expect(third.decisionId).not.toBe(second.decisionId);
+  });
+
+  it('is idempotent: a redelivered start and a second start of the same thread make one decision', async () => {
+    const p = await portalWith([user('i1')], { mode: 'users-and-teams', targets: { userIds: ['i1'] } });
+    const envelope = await p.start('idem1');
+    await events.send(envelope);
+    await p.start('idem1');
+    await commands.nth(p.portalId, 'idem1');
+    await p.start('idem2');
+    await commands.nth(p.portalId, 'idem2');
+    expect(commands.forThread(p.portalId, 'idem1')).toHaveLength(1);
+    const trail = (await p.auditOf('idem1')) as { entries: unknown[] };
+    expect(trail.entries).toHaveLength(1);
+  });
+});

@@ -1,0 +1,175 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseAdminTokens, portalOfToken } from '../src/admin/admin-tokens.js';
+import { formFieldOf, formFromRules, rulesFromForm } from '../src/admin/settings-form.js';
+import { isWithinBusinessHours, localTimeIn } from '../src/routing/business-hours.js';
+import { capacityOf, routingRulesSchema, type BusinessHours } from '../src/routing/routing-rules.js';
+
+const hours = (overrides: Partial<BusinessHours> = {}): BusinessHours => ({
+  timeZone: 'Europe/Madrid',
+  weekly: {
+    mon: [
+      { start: '09:00', end: '14:00' },
+      { start: '15:00', end: '18:00' },
+    ],
+  },
+  holidays: [],
+  outsideHours: { action: 'wait' },
+  ...overrides,
+});
+
+describe('business hours (Intl, IANA zones)', () => {
+  it('reads the local date, weekday and time on the other side of a date line', () => {
+    // Monday 23:30 UTC is already Tuesday 08:30 in Tokyo and still Monday 13:30 in Honolulu.
+    const instant = new Date('2026-11-23T23:30:00Z');
+    expect(localTimeIn('Asia/Tokyo', instant)).toEqual({ date: '2026-11-24', weekday: 'tue', time: '08:30' });
+    expect(localTimeIn('Pacific/Honolulu', instant)).toEqual({
+      date: '2026-11-23',
+      weekday: 'mon',
+      time: '13:30',
+    });
+  });
+
+  it('opens and closes at the local span edges, with a lunch break', () => {
+    // Madrid is UTC+1 in November.
+    expect(isWithinBusinessHours(hours(), new Date('2026-11-23T07:59:00Z'))).toBe(false);
+    expect(isWithinBusinessHours(hours(), new Date('2026-11-23T08:00:00Z'))).toBe(true);
+    expect(isWithinBusinessHours(hours(), new Date('2026-11-23T13:30:00Z'))).toBe(false);
+    expect(isWithinBusinessHours(hours(), new Date('2026-11-23T14:00:00Z'))).toBe(true);
+    expect(isWithinBusinessHours(hours(), new Date('2026-11-23T17:00:00Z'))).toBe(false);
+    expect(isWithinBusinessHours(hours(), new Date('2026-11-24T10:00:00Z'))).toBe(false);
+  });
+
+  it('follows daylight saving time: the same UTC instant is inside hours in summer only', () => {
+    const madrid = hours({ weekly: { mon: [{ start: '09:00', end: '10:00' }] } });
+    expect(isWithinBusinessHours(madrid, new Date('2026-06-01T07:30:00Z'))).toBe(true); // 09:30 CEST
+    expect(isWithinBusinessHours(madrid, new Date('2026-11-23T07:30:00Z'))).toBe(false); // 08:30 CET
+  });
+
+  it('closes on a holiday given as a local date, even when the UTC date differs', () => {
+    const tokyo = hours({ timeZone: 'Asia/Tokyo', weekly: { tue: [{ start: '00:00', end: '24:00' }] } });
+    const instant = new Date('2026-11-23T23:30:00Z');
+    expect(isWithinBusinessHours(tokyo, instant)).toBe(true);
+    expect(isWithinBusinessHours({ ...tokyo, holidays: ['2026-11-24'] }, instant)).toBe(false);
+    expect(isWithinBusinessHours({ ...tokyo, holidays: ['2026-11-23'] }, instant)).toBe(true);
+  });
+});
+
+describe('routing rules schema', () => {
+  const issues = (input: unknown) => {
+    const result = routingRulesSchema.safeParse(input);
+    return result.success ? [] : result.error.issues.map((issue) => issue.path.join('.'));
+  };
+
+  it('fills defaults for a minimal rule', () => {
+    expect(routingRulesSchema.parse({ mode: 'off' })).toEqual({
+      mode: 'off',
+      targets: { userIds: [], teamIds: [] },
+      distribution: 'round-robin',
+      respectAvailability: true,
+      capacity: { maxOpenPerAgent: null, perUser: {} },
+      businessHours: null,
+      sticky: false,
+      noReplyMinutes: null,
+    });
+  });
+
+  it('names each invalid field', () => {
+    expect(issues({ mode: 'users-and-teams' })).toEqual(['targets.userIds']);
+    expect(issues({ mode: 'sometimes' })).toEqual(['mode']);
+    expect(
+      issues({
+        mode: 'users-and-teams',
+        targets: { userIds: ['u1', 'u1'] },
+        capacity: { maxOpenPerAgent: 0 },
+        noReplyMinutes: -1,
+        businessHours: {
+          timeZone: 'Mars/Olympus',
+          weekly: { mon: [{ start: '18:00', end: '09:00' }], fri: [{ start: '9am', end: '17:00' }] },
+          holidays: ['2026-02-30x'],
+          outsideHours: { action: 'after-hours-team' },
+        },
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        'targets.userIds',
+        'capacity.maxOpenPerAgent',
+        'noReplyMinutes',
+        'businessHours.timeZone',
+        'businessHours.weekly.mon.0.end',
+        'businessHours.weekly.fri.0.start',
+        'businessHours.holidays.0',
+        'businessHours.outsideHours.teamId',
+      ]),
+    );
+  });
+
+  it('takes a per-user cap over the default', () => {
+    const rules = routingRulesSchema.parse({
+      mode: 'off',
+      capacity: { maxOpenPerAgent: 3, perUser: { u9: 1 } },
+    });
+    expect(capacityOf(rules, 'u9')).toBe(1);
+    expect(capacityOf(rules, 'u1')).toBe(3);
+  });
+});
+
+describe('admin tokens', () => {
+  const entries = parseAdminTokens('101:token-for-portal-101, 202:token-for-portal-202');
+
+  it('finds the portal of a token and nothing for an unknown or partial one', () => {
+    expect(portalOfToken(entries, 'token-for-portal-101')).toBe(101);
+    expect(portalOfToken(entries, 'token-for-portal-202')).toBe(202);
+    expect(portalOfToken(entries, 'token-for-portal-10')).toBeUndefined();
+    expect(portalOfToken(entries, '')).toBeUndefined();
+  });
+
+  it('rejects malformed entries naming their position', () => {
+    expect(() => parseAdminTokens('abc:token-for-portal-101')).toThrow(/entry 1/);
+    expect(() => parseAdminTokens('101:short')).toThrow(/entry 1 has a token shorter/);
+    expect(parseAdminTokens('')).toEqual([]);
+  });
+});
+
+describe('settings form', () => {
+  it('round-trips rules through the form', () => {
+    const rules = routingRulesSchema.parse({
+      mode: 'contact-owner',
+      targets: { userIds: ['u1', 'u2'], teamIds: ['t1'] },
+      distribution: 'fewest-open',
+      capacity: { maxOpenPerAgent: 4, perUser: { u2: 2 } },
+      sticky: true,
+      noReplyMinutes: 15,
+      businessHours: {
+        timeZone: 'America/New_York',
+        weekly: {
+          mon: [
+            { start: '09:00', end: '12:00' },
+            { start: '13:00', end: '17:00' },
+          ],
+        },
+        holidays: ['2026-12-25'],
+        outsideHours: { action: 'after-hours-team', teamId: 't9' },
+      },
+    });
+    expect(rulesFromForm(formFromRules(rules))).toEqual({ rules });
+  });
+
+  it('maps errors to the form field that shows them', () => {
+    const result = rulesFromForm({
+      mode: 'users-and-teams',
+      distribution: 'round-robin',
+      maxOpenPerAgent: 'many',
+      businessHoursEnabled: 'on',
+      timeZone: 'Nowhere/City',
+      hours_tue: '9-5',
+      outsideHours: 'wait',
+    });
+    expect('errors' in result && result.errors.map((error) => error.field).sort()).toEqual([
+      'hours_tue',
+      'maxOpenPerAgent',
+      'timeZone',
+      'userIds',
+    ]);
+    expect(formFieldOf('businessHours.weekly.sat.1.end')).toBe('hours_sat');
+  });
+});
