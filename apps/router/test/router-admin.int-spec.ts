@@ -1,0 +1,223 @@
+import { RoutingKeys } from '@inbox-bridge/shared';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { routerMigrations } from '../src/database/data-source.js';
+import {
+  adminClient,
+  GatewayEvents,
+  RouterCommands,
+  started,
+  startRouter,
+  user,
+  type RunningRouter,
+} from './router-harness.js';
+
+const PORTAL_A = 5_550_001;
+const PORTAL_B = 5_550_002;
+const TOKEN_A = 'portal-a-admin-token-0123456789';
+const TOKEN_B = 'portal-b-admin-token-9876543210';
+
+describe('router admin API and settings page (tenant isolation, validation, headless Chromium)', () => {
+  let db: testing.TestDatabase;
+  let vhost: testing.TestVhost;
+  let router: RunningRouter;
+  let events: GatewayEvents;
+  let commands: RouterCommands;
+  let context: BrowserContext;
+  let page: Page;
+  let profileDir: string;
+  const adminA = () => adminClient(router.baseUrl, TOKEN_A);
+  const adminB = () => adminClient(router.baseUrl, TOKEN_B);
+
+  beforeAll(async () => {
+    vhost = await testing.createTestVhost('router_admin');
+    db = await testing.createTestDatabase('router_admin', routerMigrations, { poolSize: 2 });
+    router = await startRouter(db, vhost, { adminTokens: `${PORTAL_A}:${TOKEN_A},${PORTAL_B}:${TOKEN_B}` });
+    events = await GatewayEvents.open(vhost.url);
+    commands = await RouterCommands.capture(vhost.url);
+    for (const [portalId, channelAccountId] of [
+      [PORTAL_A, 'ca-a'],
+      [PORTAL_B, 'ca-b'],
+    ] as const) {
+      await events.publish(portalId, RoutingKeys.GatewayChannelAccountConnectedV1, {
+        channelAccountId,
+        hubspotChannelId: '1001',
+        inboxId: '9001',
+        provider: 'twilio',
+        name: `SMS line ${channelAccountId}`,
+      });
+      await events.publish(portalId, RoutingKeys.GatewayRosterChangedV1, {
+        users: [user('u1'), user('u2')],
+        teams: [],
+        full: true,
+      });
+    }
+    await testing.expectEventually(async () => {
+      expect((await adminA().call('GET', '/admin/channel-accounts/ca-a/rules')).status).toBe(200);
+      expect((await adminB().call('GET', '/admin/channel-accounts/ca-b/rules')).status).toBe(200);
+    });
+    profileDir = await mkdtemp(join(tmpdir(), 'router-chromium-'));
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+      ],
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  }, 90_000);
+
+  afterAll(async () => {
+    await context.close();
+    await rm(profileDir, { recursive: true, force: true });
+    await commands.close();
+    await events.close();
+    await router.close();
+    await db.dispose();
+    await vhost.dispose();
+  });
+
+  it('answers 401 problem+json without a valid bearer token', async () => {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer wrong-token-wrong-token' },
+      { authorization: TOKEN_A },
+    ] as Record<string, string>[]) {
+      const response = await fetch(`${router.baseUrl}/admin/channel-accounts/ca-a/rules`, { headers });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(await response.json()).toMatchObject({ code: 'UNAUTHORIZED' });
+    }
+  });
+
+  it('scopes every request to the token portal: the other portal’s resources are 404', async () => {
+    expect((await adminA().call('GET', '/admin/channel-accounts/ca-b/rules')).status).toBe(404);
+    expect((await adminA().call('GET', '/admin/channel-accounts/ca-b/queue')).status).toBe(404);
+    const put = await adminA().putRules('ca-b', { mode: 'users-and-teams', targets: { userIds: ['u1'] } });
+    expect(put.status).toBe(404);
+    expect((await adminB().call('GET', '/admin/channel-accounts/ca-b/rules')).body?.['rules']).toMatchObject({
+      mode: 'off',
+    });
+    const listed = await adminA().call('GET', '/admin/channel-accounts');
+    expect((listed.body as unknown as { channelAccountId: string }[]).map((a) => a.channelAccountId)).toEqual(
+      ['ca-a'],
+    );
+
+    await adminB().putRules('ca-b', { mode: 'users-and-teams', targets: { userIds: ['u2'] } });
+    await events.publish(PORTAL_B, RoutingKeys.GatewayConversationStartedV1, started('ca-b', 'thread-b'));
+    await commands.nth(PORTAL_B, 'thread-b');
+    expect((await adminB().audit('thread-b')).status).toBe(200);
+    expect((await adminA().audit('thread-b')).status).toBe(404);
+    // The same thread id in portal A is a different conversation: B's decision is invisible to A.
+    await adminA().putRules('ca-a', { mode: 'users-and-teams', targets: { userIds: ['u1'] } });
+    await events.publish(PORTAL_A, RoutingKeys.GatewayConversationStartedV1, started('ca-a', 'thread-b'));
+    const inA = await commands.nth(PORTAL_A, 'thread-b');
+    expect(inA.assignee).toEqual({ type: 'user', userId: 'u1' });
+    const trailA = (await adminA().audit('thread-b')).body as {
+      channelAccountId: string;
+      entries: unknown[];
+    };
+    expect(trailA.channelAccountId).toBe('ca-a');
+    expect(trailA.entries).toHaveLength(1);
+  });
+
+  it('rejects invalid rules with field-level problem+json errors', async () => {
+    const response = await adminA().putRules('ca-a', {
+      mode: 'users-and-teams',
+      capacity: { maxOpenPerAgent: 0 },
+      businessHours: {
+        timeZone: 'Not/AZone',
+        weekly: { mon: [{ start: '17:00', end: '09:00' }] },
+        outsideHours: { action: 'wait' },
+      },
+    });
+    expect(response.status).toBe(400);
+    expect(response.contentType).toMatch(/application\/problem\+json/);
+    expect(response.body?.['errors']).toEqual(
+      expect.arrayContaining([
+        { field: 'targets.userIds', message: 'name at least one user or team to route to' },
+        { field: 'capacity.maxOpenPerAgent', message: expect.any(String) },
+        { field: 'businessHours.timeZone', message: 'must be an IANA time zone such as Europe/Madrid' },
+        { field: 'businessHours.weekly.mon.0.end', message: 'must end after it starts' },
+      ]),
+    );
+    const unknownField = await adminA().call('PUT', '/admin/channel-accounts/ca-a/rules', {
+      mode: 'off',
+      colour: 1,
+    });
+    expect(unknownField.status).toBe(400);
+  });
+
+  it('serves its OpenAPI document with the rules schema', async () => {
+    const response = await fetch(`${router.baseUrl}/admin/openapi.json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: { RoutingRules: { properties: Record<string, unknown> } } };
+    };
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/admin/channel-accounts/{channelAccountId}/rules',
+        '/admin/channel-accounts/{channelAccountId}/queue',
+        '/admin/conversations/{hubspotThreadId}/audit',
+      ]),
+    );
+    expect(Object.keys(document.components.schemas.RoutingRules.properties)).toEqual(
+      expect.arrayContaining(['mode', 'targets', 'distribution', 'capacity', 'businessHours', 'sticky']),
+    );
+  });
+
+  it('settings page in headless Chromium: shows field errors, saves, and the rules route conversations', async () => {
+    const denied = await page.goto(`${router.baseUrl}/settings/ca-a?token=${TOKEN_B}`);
+    expect(denied?.status()).toBe(404);
+
+    const response = await page.goto(`${router.baseUrl}/settings/ca-a?token=${TOKEN_A}`);
+    expect(response?.status()).toBe(200);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Automatic assignment');
+    await expect(page.locator('body').textContent()).resolves.toContain('SMS line ca-a');
+
+    await page.selectOption('#mode', 'users-and-teams');
+    await page.fill('#userIds', '');
+    await page.fill('#maxOpenPerAgent', 'lots');
+    await page.check('#businessHoursEnabled');
+    await page.fill('#timeZone', 'Mars/Base');
+    await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+    const errorFields: (string | null)[] = [];
+    for (const error of await page.locator('p.error[data-field]').all()) {
+      errorFields.push(await error.getAttribute('data-field'));
+    }
+    expect(errorFields.sort()).toEqual(['maxOpenPerAgent', 'timeZone', 'userIds']);
+    expect(await page.inputValue('#maxOpenPerAgent')).toBe('lots');
+
+    await page.fill('#userIds', 'u2');
+    await page.fill('#maxOpenPerAgent', '3');
+    await page.uncheck('#businessHoursEnabled');
+    await page.selectOption('#distribution', 'fewest-open');
+    await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+    await expect(page.locator('[role=status]').textContent()).resolves.toContain('Saved');
+    expect(await page.inputValue('#userIds')).toBe('u2');
+
+    const saved = (await adminA().call('GET', '/admin/channel-accounts/ca-a/rules')).body as {
+      rules: Record<string, unknown>;
+    };
+    expect(saved.rules).toMatchObject({
+      mode: 'users-and-teams',
+      targets: { userIds: ['u2'], teamIds: [] },
+      distribution: 'fewest-open',
+      capacity: { maxOpenPerAgent: 3, perUser: {} },
+      businessHours: null,
+    });
+    await events.publish(PORTAL_A, RoutingKeys.GatewayConversationStartedV1, started('ca-a', 'thread-page'));
+    expect((await commands.nth(PORTAL_A, 'thread-page')).assignee).toEqual({ type: 'user', userId: 'u2' });
+  });
+});
