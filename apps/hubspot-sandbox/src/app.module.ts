@@ -44,6 +44,7 @@ import { MessageStore } from './store/message.store.js';
 import { PortalStore } from './store/portal.store.js';
 import { TokenStore } from './store/token.store.js';
 import { WebController } from './web/web.controller.js';
+import { ConversationEvents } from './webhooks/conversation-events.service.js';
 import { CustomChannelEvents } from './webhooks/custom-channel-events.service.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.service.js';
 
@@ -88,6 +89,7 @@ export class AppModule implements NestModule {
         RateLimiter,
         WebhookDispatcher,
         CustomChannelEvents,
+        ConversationEvents,
         ChannelService,
         ChannelAccountService,
         MessageService,

@@ -6,4 +6,4 @@ export {
 export { loadSandboxConfig, sandboxConfigSchema, type SandboxConfig } from './config/sandbox.config.js';
 export type * from './control/control.types.js';
 export { startHubSpotSandbox, type RunningHubSpotSandbox } from './start-sandbox.js';
-export { decodeHubSpotUri, isValidV3, signV3 } from './webhooks/signature.js';
+export { decodeHubSpotUri, isValidV3, signV1, signV3 } from './webhooks/signature.js';

@@ -73,4 +73,47 @@ describe('rate limit per portal and app (§6)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
     expect(faulted.body).toMatchObject({ status: 'error', category: 'INTERNAL_ERROR' });
   });
+
+  it('turns the limit off with max 0: no 429s and no rate-limit headers', async () => {
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+    const token = await sandbox.token();
+    const path = `/conversations/v3/custom-channels/${channelId}/channel-accounts`;
+    await sandbox.control.setRateLimit(0, 10_000);
+    const responses = await Promise.all(
+      Array.from({ length: 130 }, () => sandbox.request('GET', path, { token })),
+    );
+    expect(responses.map((response) => response.status)).toEqual(responses.map(() => 200));
+    expect(responses[0]?.headers.get('x-hubspot-ratelimit-max')).toBeNull();
+    await sandbox.control.setSearchRateLimit(0, 1_000);
+    const crmToken = await sandbox.token(['crm.objects.contacts.read']);
+    const searches = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        sandbox.request('POST', '/crm/v3/objects/contacts/search', { token: crmToken, body: {} }),
+      ),
+    );
+    expect(searches.map((response) => response.status)).toEqual(searches.map(() => 200));
+  });
+
+  it('caps the call log, can drop bodies, and records nothing with max 0', async () => {
+    const token = await sandbox.token();
+    const path = '/conversations/v3/conversations/inboxes';
+    await sandbox.control.setCallLog(3, false);
+    for (let index = 0; index < 5; index += 1) {
+      await sandbox.request('GET', `${path}?limit=${index + 1}`, { token });
+    }
+    const capped = await sandbox.control.calls(4242);
+    expect(capped.map((call) => call.query.limit)).toEqual(['3', '4', '5']);
+    await sandbox.createChannel(OPAQUE_CAPABILITIES);
+    const all = (await fetch(`${sandbox.baseUrl}/__sandbox/calls`).then((response) => response.json())) as {
+      method: string;
+      body?: unknown;
+    }[];
+    expect(all.at(-1)?.method).toBe('POST');
+    expect(all.every((call) => call.body === undefined)).toBe(true);
+
+    await sandbox.control.setCallLog(0);
+    await sandbox.request('GET', path, { token });
+    expect(await sandbox.control.calls(4242)).toEqual([]);
+    expect((await sandbox.control.settings()).callLog).toEqual({ max: 0, bodies: false });
+  });
 });

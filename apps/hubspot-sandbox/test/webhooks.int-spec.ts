@@ -1,8 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- HubSpot JSON bodies are asserted with expect(), not typed */
 import { expectEventually } from '@inbox-bridge/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { isValidV3 } from '../src/webhooks/signature.js';
 import {
   ALL_CHANNEL_SCOPES,
@@ -13,53 +11,7 @@ import {
   USER_ID,
   incomingMessage,
 } from './sandbox-harness.js';
-
-interface Received {
-  readonly url: string;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly rawBody: string;
-}
-
-/** A local webhook receiver whose answers are scripted per request: a status, or a delay before 200. */
-class Receiver {
-  readonly requests: Received[] = [];
-  script: ({ status: number } | { delayMs: number })[] = [];
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-      });
-      req.on('end', () => {
-        this.requests.push({
-          url: `${this.url.split('/hook')[0]}${req.url}`,
-          headers: req.headers,
-          rawBody: Buffer.concat(chunks).toString('utf8'),
-        });
-        const step = this.script.shift() ?? { status: 200 };
-        if ('delayMs' in step) {
-          setTimeout(() => res.writeHead(200).end(), step.delayMs);
-        } else {
-          res.writeHead(step.status).end();
-        }
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook?secret=a%2Ab`;
-  }
-
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) =>
-      this.server.close(() => {
-        resolve();
-      }),
-    );
-  }
-}
+import { Receiver } from './webhook-receiver.js';
 
 describe('webhooks to the channel webhookUrl (§2)', () => {
   let sandbox: SandboxHarness;

@@ -10,6 +10,7 @@ import { IdGenerator } from '../store/ids.js';
 import { MessageStore, type Participant, type StoredMessage, type Thread } from '../store/message.store.js';
 import { PortalStore } from '../store/portal.store.js';
 import type { AccessToken } from '../store/token.store.js';
+import { ConversationEvents } from '../webhooks/conversation-events.service.js';
 import { CustomChannelEvents } from '../webhooks/custom-channel-events.service.js';
 import {
   deliveryIdentifierProblem,
@@ -38,6 +39,7 @@ export class MessageService {
     private readonly events: CustomChannelEvents,
     private readonly crm: CrmService,
     private readonly files: FileStore,
+    private readonly conversationEvents: ConversationEvents,
   ) {}
 
   publish(token: AccessToken, channel: Channel, body: unknown): PublishResult {
@@ -67,6 +69,7 @@ export class MessageService {
       if (thread.status === 'CLOSED') {
         thread.status = 'OPEN';
         delete thread.closedAt;
+        this.conversationEvents.statusChanged(thread, 'OPEN');
       }
       thread.associatedContactId ??= this.contactFor(token.portalId, egg);
     }
@@ -100,6 +103,7 @@ export class MessageService {
         : { integrationIdempotencyId: egg.integrationIdempotencyId }),
       status: { statusType: egg.messageDirection === 'INCOMING' ? 'RECEIVED' : 'SENT' },
     });
+    this.conversationEvents.newMessage(thread, message.id);
     return { message, duplicate: false };
   }
 
@@ -222,6 +226,7 @@ export class MessageService {
       status: { statusType: 'SENT' },
     });
     this.events.outgoingMessage(message, thread);
+    this.conversationEvents.newMessage(thread, message.id);
     return message;
   }
 
@@ -447,7 +452,7 @@ export class MessageService {
     participantKey?: string,
   ): Thread {
     const id = String(this.ids.next('thread', 7_000_000_001));
-    return this.messages.saveThread({
+    const thread = this.messages.saveThread({
       id,
       portalId: account.portalId,
       channelId: account.channelId,
@@ -466,6 +471,8 @@ export class MessageService {
           }
         : {}),
     });
+    this.conversationEvents.threadCreated(thread);
+    return thread;
   }
 
   /** Visitors (`V-…`) for the external side, the integration (`I-<appId>`) for OUTGOING senders. */

@@ -1,5 +1,7 @@
 import type {
   AgentReplyRequest,
+  AppWebhookSettings,
+  AppWebhookSettingsRequest,
   FaultRule,
   IssuedTokens,
   IssueTokenRequest,
@@ -63,6 +65,27 @@ export class SandboxControlClient {
     return this.call('POST', '/__sandbox/apps', app);
   }
 
+  /** The app's Webhooks API target URL and conversation subscriptions (§2.6), replaced whole. */
+  setAppWebhooks(appId: number, settings: AppWebhookSettingsRequest): Promise<AppWebhookSettings> {
+    return this.call('PUT', `/__sandbox/apps/${appId}/webhooks`, settings);
+  }
+
+  /** The app's Webhooks API settings, or null when it has none. */
+  async appWebhooks(appId: number): Promise<AppWebhookSettings | null> {
+    try {
+      return await this.call<AppWebhookSettings>('GET', `/__sandbox/apps/${appId}/webhooks`);
+    } catch (error) {
+      if (error instanceof SandboxControlError && error.status === 404) {
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  async deleteAppWebhooks(appId: number): Promise<void> {
+    await this.call('DELETE', `/__sandbox/apps/${appId}/webhooks`);
+  }
+
   issueTokens(hubId: number, request: IssueTokenRequest): Promise<IssuedTokens> {
     return this.call('POST', `/__sandbox/portals/${hubId}/tokens`, request);
   }
@@ -105,6 +128,15 @@ export class SandboxControlClient {
     return this.call('GET', '/__sandbox/settings');
   }
 
+  /** Caps the call log (0 = record nothing); `bodies: false` drops request bodies. */
+  setCallLog(max: number, bodies?: boolean): Promise<SandboxSettings> {
+    return this.call('PUT', '/__sandbox/settings/call-log', {
+      max,
+      ...(bodies === undefined ? {} : { bodies }),
+    });
+  }
+
+  /** `max` 0 = unlimited. */
   setRateLimit(max: number, intervalMs: number): Promise<SandboxSettings> {
     return this.call('PUT', '/__sandbox/settings/rate-limit', { max, intervalMs });
   }

@@ -1,4 +1,5 @@
 import {
+  booleanFlag,
   durationMs,
   loadConfig,
   logLevel,
@@ -7,9 +8,11 @@ import {
   positiveInt,
   positiveNumber,
   secret,
+  url,
   type Env,
 } from '@inbox-bridge/service-kit';
 import { z } from 'zod';
+import { DEFAULT_SUBSCRIPTIONS, parseSubscriptionList } from '../webhooks/subscriptions.js';
 
 /**
  * The sandbox's environment. Every default of the seeded app is for LOCAL DEVELOPMENT ONLY: the sandbox is
@@ -20,8 +23,8 @@ export const sandboxConfigSchema = z.object({
   LOG_LEVEL: logLevel().default('info'),
   /** Lifetime of OAuth access tokens (HubSpot: 30 min, `expires_in` 1800). */
   SANDBOX_ACCESS_TOKEN_TTL_MS: durationMs().default(1_800_000),
-  /** Requests per rolling window per portal and app (HubSpot public apps: 110 per 10 s). */
-  SANDBOX_RATE_LIMIT_MAX: positiveInt().default(110),
+  /** Requests per rolling window per portal and app (HubSpot public apps: 110 per 10 s); 0 = unlimited. */
+  SANDBOX_RATE_LIMIT_MAX: nonNegativeInt().default(110),
   SANDBOX_RATE_LIMIT_INTERVAL_MS: durationMs().default(10_000),
   /** Multiplies webhook retry delays and the 5 s answer timeout; 0.001 turns minutes into tens of ms. */
   SANDBOX_WEBHOOK_TIME_SCALE: positiveNumber().default(1),
@@ -34,12 +37,39 @@ export const sandboxConfigSchema = z.object({
   /** Comma-separated developer API keys (`hapikey`) of the seeded app's developer account. */
   SANDBOX_DEVELOPER_API_KEYS: secret(nonEmptyString()).default('sandbox-developer-api-key'),
   /** Comma-separated OAuth redirect URIs registered for the seeded app. */
-  SANDBOX_REDIRECT_URIS: nonEmptyString().default('http://localhost:3001/oauth/callback'),
+  SANDBOX_REDIRECT_URIS: nonEmptyString().default(
+    'http://localhost:3000/oauth/callback,http://127.0.0.1:3000/oauth/callback',
+  ),
   /** Space-separated scopes the seeded app may request. */
+  /** The seeded app's Webhooks API target URL (§2.6); unset = no conversation events. */
+  SANDBOX_APP_WEBHOOK_URL: url({ protocols: ['http:', 'https:'] }).optional(),
+  /** Its subscriptions: `type[:property]`, comma-separated. */
+  SANDBOX_APP_WEBHOOK_SUBSCRIPTIONS: z
+    .string()
+    .trim()
+    .refine((value) => !('invalid' in parseSubscriptionList(value)), {
+      error: 'expected conversation.<event>[:<property>] items separated by commas',
+    })
+    .default(DEFAULT_SUBSCRIPTIONS),
+  /** API calls kept for `GET /__sandbox/calls` (oldest dropped first); 0 records none (benchmarks). */
+  SANDBOX_CALL_LOG_MAX: nonNegativeInt().default(10_000),
+  /** Whether recorded calls keep their request bodies. */
+  SANDBOX_CALL_LOG_BODIES: booleanFlag().default(true),
   SANDBOX_APP_SCOPES: nonEmptyString().default(
     'oauth conversations.custom_channels.read conversations.custom_channels.write conversations.read conversations.write files crm.objects.contacts.read crm.objects.contacts.write crm.objects.owners.read crm.objects.users.read tickets',
   ),
 });
+
+/** An integer ≥ 0 from a decimal string. */
+function nonNegativeInt() {
+  return z
+    .string()
+    .trim()
+    .refine((value) => /^\d+$/.test(value) && Number.isSafeInteger(Number(value)), {
+      error: 'expected an integer ≥ 0',
+    })
+    .transform(Number);
+}
 
 export type SandboxConfig = z.output<typeof sandboxConfigSchema>;
 

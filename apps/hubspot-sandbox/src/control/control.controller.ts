@@ -35,8 +35,21 @@ import { IdGenerator } from '../store/ids.js';
 import { MessageStore } from '../store/message.store.js';
 import { PortalStore, type Portal } from '../store/portal.store.js';
 import { TokenStore } from '../store/token.store.js';
+import { ConversationEvents } from '../webhooks/conversation-events.service.js';
+import {
+  CONVERSATION_PROPERTIES,
+  CONVERSATION_SUBSCRIPTION_TYPES,
+  MAX_EVENTS_PER_REQUEST,
+  webhookSettings,
+} from '../webhooks/subscriptions.js';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.service.js';
-import type { IssuedTokens, RecordedCall, SandboxSettings, WebhookDelivery } from './control.types.js';
+import type {
+  AppWebhookSettings,
+  IssuedTokens,
+  RecordedCall,
+  SandboxSettings,
+  WebhookDelivery,
+} from './control.types.js';
 import { SeedService } from './seed.service.js';
 import { SettingsStore } from './settings.store.js';
 
@@ -103,8 +116,34 @@ const issueTokenSchema = z.strictObject({
 });
 
 const rateLimitSchema = z.strictObject({
-  max: z.number().int().positive(),
+  max: z.number().int().nonnegative(),
   intervalMs: z.number().int().positive(),
+});
+const callLogSchema = z.strictObject({
+  max: z.number().int().nonnegative(),
+  bodies: z.boolean().optional(),
+});
+const appWebhooksSchema = z.strictObject({
+  targetUrl: z.url({ protocol: /^https?$/ }),
+  maxEventsPerRequest: z.number().int().min(1).max(MAX_EVENTS_PER_REQUEST).optional(),
+  subscriptions: z
+    .array(
+      z
+        .strictObject({
+          subscriptionType: z.enum(CONVERSATION_SUBSCRIPTION_TYPES),
+          propertyName: z.enum(CONVERSATION_PROPERTIES).optional(),
+          active: z.boolean().optional(),
+        })
+        .refine(
+          (item) =>
+            (item.subscriptionType === 'conversation.propertyChange') === (item.propertyName !== undefined),
+          {
+            path: ['propertyName'],
+            message: 'propertyName is required for conversation.propertyChange only',
+          },
+        ),
+    )
+    .min(1),
 });
 const probability = z.number().min(0).max(1);
 const faultsSchema = z.strictObject({
@@ -167,6 +206,7 @@ export class ControlController {
     private readonly settings: SettingsStore,
     private readonly limiter: RateLimiter,
     private readonly dispatcher: WebhookDispatcher,
+    private readonly conversationEvents: ConversationEvents,
     private readonly tokens: TokenService,
     private readonly accounts: ChannelAccountService,
     private readonly messages: MessageService,
@@ -245,6 +285,14 @@ export class ControlController {
     return { id: user.id, userId: user.userId, hasSeat: user.hasSeat, properties: user.properties };
   }
 
+  private app(appId: string) {
+    const app = this.apps.get(Number(appId));
+    if (app === undefined) {
+      throw HubSpotError.notFound(`App ${appId} not found`);
+    }
+    return app;
+  }
+
   @Get('portals/:hubId')
   portal(@Param('hubId') hubId: string): Portal {
     const portal = this.portals.get(Number(hubId));
@@ -258,6 +306,29 @@ export class ControlController {
   registerApp(@Body() body: unknown) {
     const input = parseStrict(registerAppSchema, body);
     return this.apps.save({ ...input, name: input.name ?? `App ${input.appId}` });
+  }
+
+  /** The app's Webhooks API settings (§2.6): target URL and conversation subscriptions, replaced whole. */
+  @Put('apps/:appId/webhooks')
+  setAppWebhooks(@Param('appId') appId: string, @Body() body: unknown): AppWebhookSettings {
+    const app = this.app(appId);
+    app.webhooks = webhookSettings(parseStrict(appWebhooksSchema, body), this.ids);
+    return app.webhooks;
+  }
+
+  @Get('apps/:appId/webhooks')
+  appWebhooks(@Param('appId') appId: string): AppWebhookSettings {
+    const settings = this.app(appId).webhooks;
+    if (settings === undefined) {
+      throw HubSpotError.notFound(`App ${appId} has no webhook settings`);
+    }
+    return settings;
+  }
+
+  @Delete('apps/:appId/webhooks')
+  @HttpCode(204)
+  deleteAppWebhooks(@Param('appId') appId: string): void {
+    delete this.app(appId).webhooks;
   }
 
   /** Skips the consent page: issues tokens as if `userId` of `hubId` had installed the app. */
@@ -351,6 +422,14 @@ export class ControlController {
     return this.settings.snapshot();
   }
 
+  /** Caps the call log (0 = record nothing) and drops request bodies from it; the log starts empty. */
+  @Put('settings/call-log')
+  setCallLog(@Body() body: unknown): SandboxSettings {
+    const input = parseStrict(callLogSchema, body);
+    this.settings.setCallLog(input.max, input.bodies ?? this.settings.callLog.bodies);
+    return this.settings.snapshot();
+  }
+
   @Put('settings/search-rate-limit')
   setSearchRateLimit(@Body() body: unknown): SandboxSettings {
     this.settings.searchRateLimit = parseStrict(rateLimitSchema, body);
@@ -391,6 +470,7 @@ export class ControlController {
       this.settings,
       this.limiter,
       this.dispatcher,
+      this.conversationEvents,
       this.messages,
       this.crmStore,
       this.fileStore,

@@ -75,6 +75,7 @@ export interface IssuedTokens {
 }
 
 export interface RateLimitSettings {
+  /** 0 = unlimited (no 429s and no rate-limit headers). */
   readonly max: number;
   readonly intervalMs: number;
 }
@@ -112,12 +113,20 @@ export interface FileSettings {
   readonly maxUploadBytes: number;
 }
 
+export interface CallLogSettings {
+  /** Calls kept (the newest); 0 = none recorded. */
+  readonly max: number;
+  /** Whether recorded calls keep the request body. */
+  readonly bodies: boolean;
+}
+
 export interface SandboxSettings {
   readonly rateLimit: RateLimitSettings;
   readonly searchRateLimit: RateLimitSettings;
   readonly faults: readonly FaultRule[];
   readonly webhooks: WebhookSettings;
   readonly files: FileSettings;
+  readonly callLog: CallLogSettings;
 }
 
 export interface RecordedCall {
@@ -160,11 +169,66 @@ export interface WebhookAttempt {
 
 export interface WebhookDelivery {
   readonly id: string;
+  /** `CUSTOM_CHANNEL`: one §2.2 object to the channel's `webhookUrl`; `WEBHOOKS_API`: a §2.6 array to the app's target URL. */
+  readonly kind: 'CUSTOM_CHANNEL' | 'WEBHOOKS_API';
+  /** The custom-channel `type`, or the Webhooks API `subscriptionType`s of the batch joined by `,`. */
   readonly eventType: string;
   readonly url: string;
   readonly portalId: number;
-  readonly channelId: string;
+  /** Custom-channel events only. */
+  readonly channelId?: string;
+  readonly appId?: number;
+  /** The body of the first attempt (Webhooks API retries differ only in `attemptNumber`). */
   readonly body: string;
   state: 'PENDING' | 'DELIVERED' | 'GAVE_UP';
   readonly attempts: WebhookAttempt[];
+}
+
+/** A Webhooks API subscription of an app (§2.6); `propertyName` only for `conversation.propertyChange`. */
+export interface WebhookSubscription {
+  readonly id: number;
+  readonly subscriptionType: ConversationSubscriptionType;
+  readonly propertyName?: 'assignedTo' | 'status' | 'isArchived';
+  readonly active: boolean;
+}
+
+export type ConversationSubscriptionType =
+  | 'conversation.creation'
+  | 'conversation.deletion'
+  | 'conversation.privacyDeletion'
+  | 'conversation.newMessage'
+  | 'conversation.propertyChange';
+
+/** An app's Webhooks API settings: where the event arrays go and what is subscribed. */
+export interface AppWebhookSettings {
+  readonly targetUrl: string;
+  /** Events per POST (HubSpot: up to 100). */
+  readonly maxEventsPerRequest: number;
+  readonly subscriptions: readonly WebhookSubscription[];
+}
+
+export interface AppWebhookSettingsRequest {
+  readonly targetUrl: string;
+  readonly maxEventsPerRequest?: number;
+  readonly subscriptions: readonly {
+    subscriptionType: ConversationSubscriptionType;
+    propertyName?: 'assignedTo' | 'status' | 'isArchived';
+    active?: boolean;
+  }[];
+}
+
+/** One Webhooks API conversation event as delivered (§2.6). */
+export interface ConversationWebhookEvent {
+  readonly eventId: number;
+  readonly subscriptionId: number;
+  readonly portalId: number;
+  readonly appId: number;
+  readonly occurredAt: number;
+  readonly subscriptionType: ConversationSubscriptionType;
+  readonly attemptNumber: number;
+  readonly objectId: number;
+  readonly propertyName?: string;
+  readonly propertyValue?: string;
+  readonly messageId?: string;
+  readonly messageType?: 'MESSAGE' | 'COMMENT';
 }

@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import type { SandboxConfig } from '../config/sandbox.config.js';
 import type {
+  CallLogSettings,
   FaultRule,
   InjectedFault,
   RateLimitSettings,
@@ -37,7 +38,9 @@ export class SettingsStore implements OnModuleDestroy {
   webhookTimeScale!: number;
   /** Largest file `POST /files/v3/files` accepts (the reference names no limit; an assumption). */
   maxUploadBytes!: number;
-  private readonly calls: RecordedCall[] = [];
+  private calls: RecordedCall[] = [];
+  /** Oldest calls are dropped beyond `max`; 0 records nothing (low-overhead benchmarks). */
+  callLog!: CallLogSettings;
 
   constructor(@Inject(APP_CONFIG) private readonly config: SandboxConfig) {
     this.reset();
@@ -108,19 +111,40 @@ export class SettingsStore implements OnModuleDestroy {
       faults: this.faults,
       webhooks: { timeScale: this.webhookTimeScale },
       files: { maxUploadBytes: this.maxUploadBytes },
+      callLog: this.callLog,
     };
   }
 
+  get recordsCalls(): boolean {
+    return this.callLog.max > 0;
+  }
+
   record(call: RecordedCall): void {
+    if (this.callLog.max === 0) {
+      return;
+    }
     this.calls.push(call);
+    // Drop in chunks so a full log costs amortised O(1) per call.
+    if (this.calls.length > this.callLog.max * 1.25) {
+      this.calls = this.calls.slice(-this.callLog.max);
+    }
+  }
+
+  setCallLog(max: number, bodies: boolean): void {
+    this.callLog = { max, bodies };
+    this.calls = [];
+  }
+
+  private trimmed(): RecordedCall[] {
+    return this.calls.slice(-this.callLog.max);
   }
 
   callsOf(portalId: number): RecordedCall[] {
-    return this.calls.filter((call) => call.portalId === portalId);
+    return this.trimmed().filter((call) => call.portalId === portalId);
   }
 
   allCalls(): RecordedCall[] {
-    return [...this.calls];
+    return this.trimmed();
   }
 
   reset(): void {
@@ -133,7 +157,7 @@ export class SettingsStore implements OnModuleDestroy {
     this.releaseHeld();
     this.webhookTimeScale = this.config.SANDBOX_WEBHOOK_TIME_SCALE;
     this.maxUploadBytes = this.config.SANDBOX_FILE_MAX_BYTES;
-    this.calls.length = 0;
+    this.setCallLog(this.config.SANDBOX_CALL_LOG_MAX, this.config.SANDBOX_CALL_LOG_BODIES);
   }
 
   /** Runs before the HTTP server closes, so held sockets do not keep it open. */

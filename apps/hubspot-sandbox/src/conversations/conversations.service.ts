@@ -8,6 +8,7 @@ import { CrmService } from '../crm/crm.service.js';
 import { IdGenerator } from '../store/ids.js';
 import { MessageStore, type Thread, type ThreadActivity } from '../store/message.store.js';
 import { PortalStore, type SandboxInbox } from '../store/portal.store.js';
+import { ConversationEvents } from '../webhooks/conversation-events.service.js';
 
 export const threadUpdateSchema = z.strictObject({
   status: z.enum(['OPEN', 'CLOSED']).optional(),
@@ -39,6 +40,7 @@ export class ConversationsService {
     private readonly messages: MessageStore,
     private readonly crm: CrmService,
     private readonly ids: IdGenerator,
+    private readonly events: ConversationEvents,
   ) {}
 
   inboxes(portalId: number): SandboxInbox[] {
@@ -151,8 +153,9 @@ export class ConversationsService {
   updateThread(portalId: number, threadId: string, actor: string, body: unknown): Thread {
     const input = parseStrict(threadUpdateSchema, body);
     const thread = this.thread(portalId, threadId, input.archived === false);
-    if (input.archived === false) {
+    if (input.archived === false && thread.archived === true) {
       thread.archived = false;
+      this.events.threadRestored(thread);
     }
     if (input.status !== undefined && input.status !== thread.status) {
       this.setStatus(thread, input.status, actor);
@@ -176,10 +179,13 @@ export class ConversationsService {
       createdBy: actor,
       newStatus: status,
     });
+    this.events.statusChanged(thread, status);
   }
 
   archiveThread(portalId: number, threadId: string): void {
-    this.thread(portalId, threadId).archived = true;
+    const thread = this.thread(portalId, threadId);
+    thread.archived = true;
+    this.events.threadArchived(thread);
   }
 
   /** `A-<userId>` of a user of the portal who is active and has a seat (strict reading of §9.8). */
@@ -236,6 +242,7 @@ export class ConversationsService {
       ...(previous === undefined ? {} : { assignedFrom: previous }),
       ...(actorId === undefined ? {} : { assignedTo: actorId }),
     });
+    this.events.assigneeChanged(thread, actorId);
   }
 
   /** MESSAGE entries and ASSIGNMENT / THREAD_STATUS_CHANGE entries, oldest first. */

@@ -24,6 +24,9 @@ export class ApiTrafficMiddleware implements NestMiddleware {
     const started = Date.now();
     const principal = this.principal(req);
     const record = (status: number, injected?: InjectedFault): void => {
+      if (!this.settings.recordsCalls) {
+        return;
+      }
       this.settings.record({
         at: new Date(started).toISOString(),
         method: req.method,
@@ -36,7 +39,7 @@ export class ApiTrafficMiddleware implements NestMiddleware {
         ...(principal.appId === undefined ? {} : { appId: principal.appId }),
         status,
         durationMs: Date.now() - started,
-        ...(req.body === undefined ? {} : { body: req.body as unknown }),
+        ...(req.body === undefined || !this.settings.callLog.bodies ? {} : { body: req.body as unknown }),
         ...(injected === undefined ? {} : { fault: injected }),
       });
     };
@@ -62,11 +65,11 @@ export class ApiTrafficMiddleware implements NestMiddleware {
     if (principal.rateKey !== undefined && SEARCH_PATH.test(req.path)) {
       // The CRM Search API has its own per-account limit (about 5/s) and sends no rate-limit headers (§6.1, §6.2).
       const { max, intervalMs } = this.settings.searchRateLimit;
-      if (!this.limiter.take(`search:${principal.rateKey}`, max, intervalMs).allowed) {
+      if (max > 0 && !this.limiter.take(`search:${principal.rateKey}`, max, intervalMs).allowed) {
         res.status(429).json(rateLimitBody('SECONDLY'));
         return;
       }
-    } else if (principal.rateKey !== undefined) {
+    } else if (principal.rateKey !== undefined && this.settings.rateLimit.max > 0) {
       const { max, intervalMs } = this.settings.rateLimit;
       const decision = this.limiter.take(principal.rateKey, max, intervalMs);
       res.setHeader('X-HubSpot-RateLimit-Max', String(decision.max));

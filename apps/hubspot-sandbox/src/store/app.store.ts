@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { AppWebhookSettings } from '../control/control.types.js';
 
 /** A HubSpot (public) app of a developer account. */
 export interface SandboxApp {
@@ -11,6 +12,8 @@ export interface SandboxApp {
   readonly redirectUris: string[];
   /** Scopes the app may request at authorize time. */
   readonly scopes: string[];
+  /** Webhooks API settings (§2.6): target URL and conversation subscriptions; absent = none. */
+  webhooks?: AppWebhookSettings;
 }
 
 @Injectable()

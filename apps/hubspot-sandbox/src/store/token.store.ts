@@ -54,6 +54,16 @@ export class TokenStore {
     return this.refreshTokens.get(token);
   }
 
+  /** Whether `appId` is installed in `portalId` with `scope`: a live refresh token or access token grants it. */
+  isInstalled(appId: number, portalId: number, scope: string): boolean {
+    const grants = (grant: RefreshToken | AccessToken) =>
+      grant.appId === appId && grant.portalId === portalId && grant.scopes.includes(scope);
+    return (
+      [...this.refreshTokens.values()].some((token) => !token.revoked && grants(token)) ||
+      [...this.accessTokens.values()].some(grants)
+    );
+  }
+
   reset(): void {
     this.codes.clear();
     this.accessTokens.clear();

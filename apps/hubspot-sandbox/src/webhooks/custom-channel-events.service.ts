@@ -66,12 +66,16 @@ export class CustomChannelEvents {
     if (channel?.webhookUrl === undefined || app === undefined) {
       return;
     }
+    const body = JSON.stringify(payload);
     this.dispatcher.dispatch({
+      kind: 'CUSTOM_CHANNEL',
+      eventType: String(payload.type),
       url: channel.webhookUrl,
       clientSecret: app.clientSecret,
       portalId,
       channelId,
-      payload,
+      appId: app.appId,
+      render: () => body,
     });
   }
 }

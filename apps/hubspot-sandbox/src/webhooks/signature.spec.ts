@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { decodeHubSpotUri, isValidV3, signedWebhookHeaders, signV3 } from './signature.js';
+import {
+  decodeHubSpotUri,
+  isValidV3,
+  signedWebhookHeaders,
+  signedWebhooksApiHeaders,
+  signV1,
+  signV3,
+} from './signature.js';
 
 const SECRET = 'yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy';
 const URI = 'https://www.example.com/webhook_uri';
@@ -45,5 +52,21 @@ describe('signV3', () => {
         1_000,
       ),
     ).toBe(true);
+  });
+});
+
+describe('signV1', () => {
+  const V1_BODY =
+    '[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]';
+
+  it('reproduces the reference v1 test vector', () => {
+    expect(signV1(SECRET, V1_BODY)).toBe('232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de');
+  });
+
+  it('adds the v1 signature and version to the v3 headers for Webhooks API deliveries', () => {
+    const headers = signedWebhooksApiHeaders(SECRET, URI, V1_BODY, 5);
+    expect(headers['X-HubSpot-Signature']).toBe(signV1(SECRET, V1_BODY));
+    expect(headers['X-HubSpot-Signature-Version']).toBe('v1');
+    expect(headers['X-HubSpot-Signature-v3']).toBe(signV3(SECRET, 'POST', URI, V1_BODY, '5'));
   });
 });

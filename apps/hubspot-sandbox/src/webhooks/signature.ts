@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 const HUBSPOT_URI_DECODES: Record<string, string> = {
   '%3A': ':',
@@ -66,5 +66,24 @@ export function signedWebhookHeaders(
     'Content-Type': 'application/json',
     'X-HubSpot-Request-Timestamp': timestamp,
     'X-HubSpot-Signature-v3': signV3(secret, 'POST', url, rawBody, timestamp),
+  };
+}
+
+/** `X-HubSpot-Signature` v1 (Webhooks API, §2.4): hex SHA-256 of clientSecret + rawBody, a plain hash. */
+export function signV1(secret: string, rawBody: string): string {
+  return createHash('sha256').update(`${secret}${rawBody}`, 'utf8').digest('hex');
+}
+
+/** The headers of a Webhooks API POST (§2.6): the v1 signature plus the v3 headers. */
+export function signedWebhooksApiHeaders(
+  secret: string,
+  url: string,
+  rawBody: string,
+  now = Date.now(),
+): Record<string, string> {
+  return {
+    ...signedWebhookHeaders(secret, url, rawBody, now),
+    'X-HubSpot-Signature': signV1(secret, rawBody),
+    'X-HubSpot-Signature-Version': 'v1',
   };
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { WebhookAttempt, WebhookDelivery } from '../control/control.types.js';
 import { SettingsStore } from '../control/settings.store.js';
-import { signedWebhookHeaders } from './signature.js';
+import { signedWebhookHeaders, signedWebhooksApiHeaders } from './signature.js';
 
 /** HubSpot's Webhooks API policy (§2.3), assumed for custom channels: 10 attempts in all. */
 export const MAX_ATTEMPTS = 10;
@@ -20,8 +20,13 @@ export interface WebhookEvent {
   readonly url: string;
   readonly clientSecret: string;
   readonly portalId: number;
-  readonly channelId: string;
-  readonly payload: Record<string, unknown>;
+  /** Custom-channel events (one object, v3-signed) or Webhooks API events (an array, v1 + v3 headers). */
+  readonly kind: 'CUSTOM_CHANNEL' | 'WEBHOOKS_API';
+  readonly eventType: string;
+  readonly channelId?: string;
+  readonly appId?: number;
+  /** The body of attempt `n` (1-based): Webhooks API events carry their `attemptNumber`. */
+  readonly render: (attempt: number) => string;
 }
 
 /** POSTs signed custom-channel events to `webhookUrl`, retrying on failure, non-2xx or a slow answer. */
@@ -36,16 +41,18 @@ export class WebhookDispatcher implements OnApplicationShutdown {
   dispatch(event: WebhookEvent): WebhookDelivery {
     const delivery: WebhookDelivery = {
       id: randomUUID(),
-      eventType: String(event.payload.type),
+      kind: event.kind,
+      eventType: event.eventType,
       url: event.url,
       portalId: event.portalId,
-      channelId: event.channelId,
-      body: JSON.stringify(event.payload),
+      ...(event.channelId === undefined ? {} : { channelId: event.channelId }),
+      ...(event.appId === undefined ? {} : { appId: event.appId }),
+      body: event.render(1),
       state: 'PENDING',
       attempts: [],
     };
     this.deliveries.push(delivery);
-    this.schedule(delivery, event.clientSecret, 0);
+    this.schedule(delivery, event, 0);
     return delivery;
   }
 
@@ -69,24 +76,26 @@ export class WebhookDispatcher implements OnApplicationShutdown {
     this.timers.clear();
   }
 
-  private schedule(delivery: WebhookDelivery, secret: string, delayMs: number): void {
+  private schedule(delivery: WebhookDelivery, event: WebhookEvent, delayMs: number): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      void this.attempt(delivery, secret);
+      void this.attempt(delivery, event);
     }, delayMs);
     this.timers.add(timer);
   }
 
-  private async attempt(delivery: WebhookDelivery, secret: string): Promise<void> {
+  private async attempt(delivery: WebhookDelivery, event: WebhookEvent): Promise<void> {
     const scale = this.settings.webhookTimeScale;
     const started = Date.now();
     const attemptNumber = delivery.attempts.length + 1;
+    const body = attemptNumber === 1 ? delivery.body : event.render(attemptNumber);
+    const sign = event.kind === 'WEBHOOKS_API' ? signedWebhooksApiHeaders : signedWebhookHeaders;
     let outcome: Pick<WebhookAttempt, 'status' | 'error'>;
     try {
       const response = await fetch(delivery.url, {
         method: 'POST',
-        headers: signedWebhookHeaders(secret, delivery.url, delivery.body),
-        body: delivery.body,
+        headers: sign(event.clientSecret, delivery.url, body),
+        body,
         signal: AbortSignal.timeout(Math.max(MIN_SCALED_TIMEOUT_MS, ANSWER_TIMEOUT_MS * scale)),
       });
       await response.arrayBuffer().catch(() => undefined);
@@ -111,6 +120,6 @@ export class WebhookDispatcher implements OnApplicationShutdown {
       this.logger.warn({ deliveryId: delivery.id, url: delivery.url }, 'webhook delivery gave up');
       return;
     }
-    this.schedule(delivery, secret, retryDelayMs(attemptNumber) * scale);
+    this.schedule(delivery, event, retryDelayMs(attemptNumber) * scale);
   }
 }
