@@ -1,6 +1,7 @@
 import { ServiceRuntimeModule } from '@inbox-bridge/service-kit';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { ConnectorConfig } from './config/connector.config.js';
+import { ConnectorModule } from './connector.module.js';
 import { connectorDatabaseOptions } from './database/data-source.js';
 import { connectorConsumerGroups } from './messaging/consumer-groups.js';
 
@@ -12,6 +13,7 @@ export class AppModule {
       config,
       database: connectorDatabaseOptions(config),
       consumerGroups: connectorConsumerGroups,
+      imports: [ConnectorModule],
     });
     return { module: AppModule, imports: [runtime] };
   }

@@ -1,10 +1,7 @@
-import { createServiceApp, failFastOnConfigError, startServiceApp } from '@inbox-bridge/service-kit';
-import { AppModule } from './app.module.js';
-import { connectorConfigSchema, loadConnectorConfig } from './config/connector.config.js';
+import { failFastOnConfigError, startServiceApp } from '@inbox-bridge/service-kit';
+import { loadConnectorConfig } from './config/connector.config.js';
+import { createConnectorApp } from './connector-app.js';
 
 const config = failFastOnConfigError(() => loadConnectorConfig(process.env));
-const app = await createServiceApp(AppModule.forRoot(config), {
-  config,
-  configSchema: connectorConfigSchema,
-});
+const app = await createConnectorApp(config);
 await startServiceApp(app, { port: config.PORT });

@@ -8,7 +8,9 @@ import { connectorDatabaseOptions } from '../src/database/data-source.js';
 const suite = hybridServiceSuite({
   serviceName: 'connector',
   defaultPort: 3001,
-  loadConfig: loadConnectorConfig,
+  // The suite's environments name no media-link secret, which production (NODE_ENV's default) requires.
+  loadConfig: (env) =>
+    loadConnectorConfig({ MEDIA_LINK_SECRET: 'hybrid-suite-media-link-secret-0123456789', ...env }),
   appModule: (config) => AppModule.forRoot(config),
   databaseOptions: connectorDatabaseOptions,
   testing,

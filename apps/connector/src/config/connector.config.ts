@@ -1,10 +1,121 @@
-import { commonConfigSchema, loadConfig, port, type Env } from '@inbox-bridge/service-kit';
-import type { z } from 'zod';
+import {
+  commonConfigSchema,
+  ConfigValidationError,
+  durationMs,
+  loadConfig,
+  nonEmptyString,
+  port,
+  secret,
+  url,
+  type ConfigProblem,
+  type Env,
+} from '@inbox-bridge/service-kit';
+import { z } from 'zod';
 
-/** The connector's environment: the common variables; provider settings arrive with the providers. */
-export const connectorConfigSchema = commonConfigSchema.extend({ PORT: port().default(3001) });
+/**
+ * DEV ONLY: the media-link secret shared with the gateway when nothing is configured. Every real deployment
+ * must set `MEDIA_LINK_SECRET` (the same value in the gateway and the connector).
+ */
+export const DEV_MEDIA_LINK_SECRET = 'dev-media-link-secret-0123456789abcdef';
 
-export type ConnectorConfig = z.output<typeof connectorConfigSchema>;
+/** The provider sandbox's origin (`apps/provider-sandbox`), the development default for both provider APIs. */
+export const SANDBOX_API_BASE_URL = 'http://127.0.0.1:4020';
 
-/** Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable. */
-export const loadConnectorConfig = (env: Env): ConnectorConfig => loadConfig(connectorConfigSchema, env);
+const hostList = () =>
+  z
+    .string()
+    .trim()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((host) => host.trim().toLowerCase())
+        .filter((host) => host !== ''),
+    );
+
+/** The connector's environment: the common variables plus provider API origins, public URLs and media links. */
+export const connectorConfigSchema = commonConfigSchema.extend({
+  PORT: port().default(3001),
+  /**
+   * The public origin providers call (e.g. `https://bridge.example.com`): webhook URLs given to Telegram and
+   * Twilio, the URL Twilio signs, and the short-lived public media links Twilio fetches for MMS.
+   */
+  CONNECTOR_PUBLIC_BASE_URL: url({ protocols: ['https:', 'http:'] }).default('http://127.0.0.1:3001'),
+  /** Telegram Bot API origin (`https://api.telegram.org` in production). */
+  TELEGRAM_API_BASE_URL: url({ protocols: ['https:', 'http:'] }).default(SANDBOX_API_BASE_URL),
+  /** Twilio REST API origin (`https://api.twilio.com` in production). */
+  TWILIO_API_BASE_URL: url({ protocols: ['https:', 'http:'] }).default(SANDBOX_API_BASE_URL),
+  /** Where the gateway serves HubSpot files (`GET /internal/files`). */
+  GATEWAY_INTERNAL_URL: url({ protocols: ['https:', 'http:'] }).default('http://127.0.0.1:3000'),
+  /** Shared with the gateway: HMAC key of the expiring media links between the services (≥ 32 characters). */
+  MEDIA_LINK_SECRET: secret(z.string().min(32, 'must be at least 32 characters')).default(
+    DEV_MEDIA_LINK_SECRET,
+  ),
+  /**
+   * Hosts (lower-case names or IP literals) every outgoing request may reach even when they resolve to
+   * loopback or private addresses. Default: the local sandbox in development and test, nothing in production.
+   */
+  SSRF_ALLOWED_HOSTS: hostList().optional(),
+  /** Budget of one provider API call. */
+  PROVIDER_REQUEST_TIMEOUT_MS: durationMs().default(15_000),
+  /**
+   * PEM file with extra certificate authorities for outgoing HTTPS (e.g. a generic-webhook receiver behind a
+   * private CA), trusted in addition to Node's bundled roots.
+   */
+  OUTBOUND_EXTRA_CA_FILE: nonEmptyString().optional(),
+  /** How long Twilio may use a public media link minted for an MMS. */
+  PUBLIC_MEDIA_LINK_TTL_MS: durationMs().default(600_000),
+});
+
+type ParsedConnectorConfig = z.output<typeof connectorConfigSchema>;
+
+export type ConnectorConfig = Omit<ParsedConnectorConfig, 'SSRF_ALLOWED_HOSTS'> & {
+  readonly SSRF_ALLOWED_HOSTS: readonly string[];
+};
+
+function effectiveNodeEnv(env: Env): string {
+  return env.NODE_ENV === undefined || env.NODE_ENV === '' ? 'production' : env.NODE_ENV;
+}
+
+/** Production must share a real secret with the gateway: the dev default would let anyone mint media links. */
+function productionSecretProblem(env: Env): ConfigProblem | undefined {
+  if (effectiveNodeEnv(env) !== 'production') {
+    return undefined;
+  }
+  const value = env.MEDIA_LINK_SECRET;
+  if (value === undefined || value === '') {
+    return {
+      variable: 'MEDIA_LINK_SECRET',
+      reason: 'required when NODE_ENV is production (the default is for development only)',
+    };
+  }
+  if (value === DEV_MEDIA_LINK_SECRET) {
+    return {
+      variable: 'MEDIA_LINK_SECRET',
+      reason: 'must not be the development default when NODE_ENV is production',
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
+ * `MEDIA_LINK_SECRET` when it is unset (or the dev default) in production.
+ */
+export function loadConnectorConfig(env: Env): ConnectorConfig {
+  const secretProblem = productionSecretProblem(env);
+  let parsed: ParsedConnectorConfig;
+  try {
+    parsed = loadConfig(connectorConfigSchema, env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError && secretProblem !== undefined) {
+      throw new ConfigValidationError([...error.problems, secretProblem]);
+    }
+    throw error;
+  }
+  if (secretProblem !== undefined) {
+    throw new ConfigValidationError([secretProblem]);
+  }
+  const allowedHosts =
+    parsed.SSRF_ALLOWED_HOSTS ?? (parsed.NODE_ENV === 'production' ? [] : ['127.0.0.1', 'localhost', '::1']);
+  return { ...parsed, SSRF_ALLOWED_HOSTS: allowedHosts };
+}

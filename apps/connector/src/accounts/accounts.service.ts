@@ -1,0 +1,195 @@
+import { PermanentError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
+import {
+  RoutingKeys,
+  type ConnectorCredentialsValidateV1,
+  type GatewayChannelAccountConnectedV1,
+  type GatewayChannelAccountPurgedV1,
+  type GatewayChannelAccountUpdatedV1,
+  type MessageEnvelope,
+} from '@inbox-bridge/shared';
+import { Injectable, Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { HttpTransportError } from '../http/outbound-http.js';
+import { ProviderAdapters } from '../providers/provider-adapters.js';
+import type { CredentialCheck } from '../providers/provider-port.js';
+import { TelegramApiError } from '../providers/telegram/telegram-bot-api.js';
+import { ChannelAccountRepository } from './channel-account.repository.js';
+
+/** A provider call that failed for a reason worth retrying (the provider is down, slow or rate-limiting). */
+function isTransientProviderError(error: unknown): boolean {
+  return (
+    error instanceof HttpTransportError ||
+    (error instanceof TelegramApiError && error.isTransient) ||
+    error instanceof TransientError
+  );
+}
+
+/**
+ * The channel-account lifecycle on the connector's side: credentials checked for the popup and parked as
+ * pending, bound to the account HubSpot created, webhooks set up, the account switched off and on, purged.
+ */
+@Injectable()
+export class AccountsService {
+  private readonly logger = new Logger(AccountsService.name);
+
+  constructor(
+    private readonly accounts: ChannelAccountRepository,
+    private readonly adapters: ProviderAdapters,
+  ) {}
+
+  /** `connector.credentials.validate.v1` → provider check → pending credentials → `validated.v1`. */
+  async validate(
+    envelope: MessageEnvelope<'connector.credentials.validate.v1'>,
+    context: MessageContext,
+  ): Promise<void> {
+    const request: ConnectorCredentialsValidateV1 = envelope.payload;
+    let check: CredentialCheck;
+    try {
+      check = await this.adapters.get(request.provider).validateCredentials(request.credentials);
+    } catch (error) {
+      this.logger.warn(
+        { requestId: request.requestId, provider: request.provider, err: describe(error) },
+        'credentials check failed',
+      );
+      check = {
+        ok: false,
+        code: 'provider-unavailable',
+        message: 'The provider could not be reached to check the credentials. Try again in a moment.',
+      };
+    }
+    if (check.ok) {
+      await this.accounts.savePending(
+        context.manager,
+        request.requestId,
+        request.credentials,
+        check.deliveryIdentifier,
+      );
+      await context.publish(RoutingKeys.ConnectorCredentialsValidatedV1, {
+        requestId: request.requestId,
+        ok: true,
+        accountName: check.accountName,
+        deliveryIdentifier: check.deliveryIdentifier,
+      });
+    } else {
+      await context.publish(RoutingKeys.ConnectorCredentialsValidatedV1, {
+        requestId: request.requestId,
+        ok: false,
+        error: { code: check.code, message: check.message },
+      });
+    }
+    this.logger.log(
+      { requestId: request.requestId, provider: request.provider, ok: check.ok },
+      'credentials checked',
+    );
+  }
+
+  /** `gateway.channel-account.connected.v1`: binds the pending credentials and points the provider at us. */
+  async connected(
+    envelope: MessageEnvelope<'gateway.channel-account.connected.v1'>,
+    context: MessageContext,
+  ): Promise<void> {
+    const event: GatewayChannelAccountConnectedV1 = envelope.payload;
+    if (event.credentialsRequestId === undefined) {
+      const existing = await this.accounts.find(event.channelAccountId, context.manager);
+      if (existing === undefined) {
+        this.logger.warn(
+          { channelAccountId: event.channelAccountId },
+          'account connected without credentials; nothing to bind',
+        );
+      }
+      return;
+    }
+    const pending = await this.accounts.takePending(context.manager, event.credentialsRequestId);
+    if (pending === undefined) {
+      const existing = await this.accounts.find(event.channelAccountId, context.manager);
+      if (existing !== undefined) {
+        return;
+      }
+      throw new PermanentError(
+        `no pending credentials for request ${event.credentialsRequestId} (expired after 1 h or never validated)`,
+        'CREDENTIALS_NOT_PENDING',
+      );
+    }
+    if (pending.provider !== event.provider) {
+      throw new PermanentError(
+        `pending credentials are for ${pending.provider}, not ${event.provider}`,
+        'PROVIDER_MISMATCH',
+      );
+    }
+    const webhookSecret = randomBytes(32).toString('base64url');
+    await this.accounts.upsertAccount(context.manager, {
+      channelAccountId: event.channelAccountId,
+      portalId: envelope.portalId,
+      provider: event.provider,
+      credentials: pending.credentials,
+      webhookSecret,
+      deliveryIdentifier: event.deliveryIdentifier ?? pending.deliveryIdentifier,
+    });
+    const account = await this.accounts.find(event.channelAccountId, context.manager);
+    if (account === undefined) {
+      throw new Error(`account ${event.channelAccountId} vanished while connecting`);
+    }
+    try {
+      await this.adapters.get(event.provider).connect(account);
+    } catch (error) {
+      if (isTransientProviderError(error)) {
+        throw new TransientError(`could not set up the ${event.provider} webhook yet: ${describe(error)}`);
+      }
+      throw new PermanentError(
+        `the ${event.provider} webhook could not be set up: ${describe(error)}`,
+        'CONNECT_FAILED',
+      );
+    }
+    this.logger.log(
+      { channelAccountId: event.channelAccountId, provider: event.provider },
+      'channel account connected',
+    );
+  }
+
+  /**
+   * `gateway.channel-account.updated.v1`: `active=false` or `authorized=false` stops both directions (inbound
+   * webhooks are answered and dropped, outbound replies fail with a reason); switching back on resumes.
+   */
+  async updated(
+    envelope: MessageEnvelope<'gateway.channel-account.updated.v1'>,
+    context: MessageContext,
+  ): Promise<void> {
+    const event: GatewayChannelAccountUpdatedV1 = envelope.payload;
+    if (event.active === undefined && event.authorized === undefined) {
+      return;
+    }
+    const found = await this.accounts.setFlags(context.manager, event.channelAccountId, {
+      active: event.active,
+      authorized: event.authorized,
+    });
+    this.logger.log(
+      { channelAccountId: event.channelAccountId, active: event.active, authorized: event.authorized, found },
+      'channel account flags changed',
+    );
+  }
+
+  /** `gateway.channel-account.purged.v1`: removes the provider webhook (best effort), credentials and data. */
+  async purged(
+    envelope: MessageEnvelope<'gateway.channel-account.purged.v1'>,
+    context: MessageContext,
+  ): Promise<void> {
+    const event: GatewayChannelAccountPurgedV1 = envelope.payload;
+    const account = await this.accounts.find(event.channelAccountId, context.manager);
+    if (account !== undefined) {
+      try {
+        await this.adapters.get(account.provider).disconnect(account);
+      } catch (error) {
+        this.logger.warn(
+          { channelAccountId: event.channelAccountId, err: describe(error) },
+          'provider webhook not removed',
+        );
+      }
+    }
+    await this.accounts.purge(context.manager, event.channelAccountId);
+    this.logger.log({ channelAccountId: event.channelAccountId }, 'channel account purged');
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

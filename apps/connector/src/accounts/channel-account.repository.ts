@@ -1,0 +1,202 @@
+import { APP_CONFIG, DATA_SOURCE, SecretBox } from '@inbox-bridge/service-kit';
+import {
+  deliveryIdentifierSchema,
+  providerCredentialsSchema,
+  type DeliveryIdentifier,
+  type Provider,
+  type ProviderCredentials,
+} from '@inbox-bridge/shared';
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { ConnectorConfig } from '../config/connector.config.js';
+import type { ConnectedAccount } from '../providers/provider-port.js';
+
+/** Pending credentials are kept this long for the popup to finish the connection. */
+export const PENDING_CREDENTIALS_TTL_MS = 60 * 60 * 1000;
+
+interface AccountRow {
+  readonly channel_account_id: string;
+  readonly portal_id: string;
+  readonly provider: Provider;
+  readonly credentials: string | null;
+  readonly webhook_secret: string | null;
+  readonly active: boolean;
+  readonly authorized: boolean;
+}
+
+interface PendingRow {
+  readonly provider: Provider;
+  readonly credentials: string;
+  readonly delivery_identifier: unknown;
+}
+
+export interface PendingCredentials {
+  readonly provider: Provider;
+  readonly credentials: ProviderCredentials;
+  readonly deliveryIdentifier: DeliveryIdentifier;
+}
+
+/** TypeORM answers UPDATE/DELETE … RETURNING on PostgreSQL with `[rows, affectedCount]`. */
+function returnedRows<T>(result: unknown): T[] {
+  if (
+    Array.isArray(result) &&
+    result.length === 2 &&
+    Array.isArray(result[0]) &&
+    typeof result[1] === 'number'
+  ) {
+    return result[0] as T[];
+  }
+  return result as T[];
+}
+
+/** AAD binding a ciphertext to its table, row and column: a value copied elsewhere no longer decrypts. */
+const aad = {
+  pending: (requestId: string) => `connector.pending_credentials|${requestId}|credentials`,
+  credentials: (channelAccountId: string) => `connector.channel_accounts|${channelAccountId}|credentials`,
+  webhookSecret: (channelAccountId: string) =>
+    `connector.channel_accounts|${channelAccountId}|webhook_secret`,
+};
+
+/**
+ * Channel accounts and pending credentials, secrets encrypted with the service's SecretBox (AES-256-GCM, key
+ * ring from ENCRYPTION_KEYS). The only place that reads or writes those tables.
+ */
+@Injectable()
+export class ChannelAccountRepository {
+  private readonly box: SecretBox;
+  private readonly schema: string;
+
+  constructor(
+    @Inject(APP_CONFIG) config: ConnectorConfig,
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+  ) {
+    this.box = SecretBox.fromConfig(config);
+    this.schema = config.DATABASE_SCHEMA;
+  }
+
+  async savePending(
+    manager: EntityManager,
+    requestId: string,
+    credentials: ProviderCredentials,
+    deliveryIdentifier: DeliveryIdentifier,
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO "${this.schema}".pending_credentials (request_id, provider, credentials, delivery_identifier, expires_at)
+       VALUES ($1, $2, $3, $4::jsonb, now() + make_interval(secs => $5))
+       ON CONFLICT (request_id) DO UPDATE
+         SET provider = EXCLUDED.provider, credentials = EXCLUDED.credentials,
+             delivery_identifier = EXCLUDED.delivery_identifier, expires_at = EXCLUDED.expires_at`,
+      [
+        requestId,
+        credentials.provider,
+        this.box.encrypt(JSON.stringify(credentials), aad.pending(requestId)),
+        JSON.stringify(deliveryIdentifier),
+        PENDING_CREDENTIALS_TTL_MS / 1000,
+      ],
+    );
+    await manager.query(`DELETE FROM "${this.schema}".pending_credentials WHERE expires_at < now()`);
+  }
+
+  /** Removes and returns unexpired pending credentials. */
+  async takePending(manager: EntityManager, requestId: string): Promise<PendingCredentials | undefined> {
+    const rows = returnedRows<PendingRow & { fresh: boolean }>(
+      await manager.query(
+        `DELETE FROM "${this.schema}".pending_credentials WHERE request_id = $1
+         RETURNING provider, credentials, delivery_identifier, expires_at >= now() AS fresh`,
+        [requestId],
+      ),
+    );
+    const row = rows[0];
+    if (row === undefined || !row.fresh) {
+      return undefined;
+    }
+    return {
+      provider: row.provider,
+      credentials: providerCredentialsSchema.parse(
+        JSON.parse(this.box.decrypt(row.credentials, aad.pending(requestId))),
+      ),
+      deliveryIdentifier: deliveryIdentifierSchema.parse(row.delivery_identifier),
+    };
+  }
+
+  async upsertAccount(
+    manager: EntityManager,
+    account: {
+      channelAccountId: string;
+      portalId: number;
+      provider: Provider;
+      credentials: ProviderCredentials;
+      webhookSecret: string;
+      deliveryIdentifier: DeliveryIdentifier | undefined;
+    },
+  ): Promise<void> {
+    const id = account.channelAccountId;
+    await manager.query(
+      `INSERT INTO "${this.schema}".channel_accounts
+         (channel_account_id, portal_id, provider, credentials, webhook_secret, delivery_identifier)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+       ON CONFLICT (channel_account_id) DO UPDATE
+         SET portal_id = EXCLUDED.portal_id, provider = EXCLUDED.provider, credentials = EXCLUDED.credentials,
+             webhook_secret = EXCLUDED.webhook_secret, delivery_identifier = EXCLUDED.delivery_identifier,
+             active = true, authorized = true, updated_at = now()`,
+      [
+        id,
+        account.portalId,
+        account.provider,
+        this.box.encrypt(JSON.stringify(account.credentials), aad.credentials(id)),
+        this.box.encrypt(account.webhookSecret, aad.webhookSecret(id)),
+        account.deliveryIdentifier === undefined ? null : JSON.stringify(account.deliveryIdentifier),
+      ],
+    );
+  }
+
+  async setFlags(
+    manager: EntityManager,
+    channelAccountId: string,
+    flags: { active?: boolean | undefined; authorized?: boolean | undefined },
+  ): Promise<boolean> {
+    const rows = returnedRows<unknown>(
+      await manager.query(
+        `UPDATE "${this.schema}".channel_accounts
+            SET active = COALESCE($2, active), authorized = COALESCE($3, authorized), updated_at = now()
+          WHERE channel_account_id = $1 RETURNING channel_account_id`,
+        [channelAccountId, flags.active ?? null, flags.authorized ?? null],
+      ),
+    );
+    return rows.length > 0;
+  }
+
+  /** Deletes the account, its secrets and its message bookkeeping. */
+  async purge(manager: EntityManager, channelAccountId: string): Promise<void> {
+    for (const table of ['inbound_messages', 'outbound_messages', 'channel_accounts']) {
+      await manager.query(`DELETE FROM "${this.schema}".${table} WHERE channel_account_id = $1`, [
+        channelAccountId,
+      ]);
+    }
+  }
+
+  async find(channelAccountId: string, manager?: EntityManager): Promise<ConnectedAccount | undefined> {
+    const rows: AccountRow[] = await (manager ?? this.dataSource.manager).query(
+      `SELECT channel_account_id, portal_id, provider, credentials, webhook_secret, active, authorized
+         FROM "${this.schema}".channel_accounts WHERE channel_account_id = $1`,
+      [channelAccountId],
+    );
+    const row = rows[0];
+    if (row?.credentials === undefined || row.credentials === null) {
+      return undefined;
+    }
+    const id = row.channel_account_id;
+    return {
+      channelAccountId: id,
+      portalId: Number(row.portal_id),
+      provider: row.provider,
+      credentials: providerCredentialsSchema.parse(
+        JSON.parse(this.box.decrypt(row.credentials, aad.credentials(id))),
+      ),
+      webhookSecret:
+        row.webhook_secret === null ? undefined : this.box.decrypt(row.webhook_secret, aad.webhookSecret(id)),
+      active: row.active,
+      authorized: row.authorized,
+    };
+  }
+}

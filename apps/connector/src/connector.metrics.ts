@@ -1,0 +1,71 @@
+import { METRICS_REGISTRY } from '@inbox-bridge/service-kit';
+import type { Provider } from '@inbox-bridge/shared';
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, type Registry } from 'prom-client';
+
+export type InboundResult =
+  | 'accepted'
+  | 'duplicate'
+  | 'ignored'
+  | 'status'
+  | 'account_disabled'
+  | 'unauthorized'
+  | 'invalid'
+  | 'unknown_account';
+
+export type OutboundResult = 'sent' | 'failed' | 'retried' | 'account_disabled' | 'duplicate';
+
+export type MediaResult = 'served' | 'forbidden' | 'not_found' | 'too_large' | 'upstream_error';
+
+function counter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: L[],
+): Counter<L> {
+  const existing = registry.getSingleMetric(name);
+  return existing instanceof Counter
+    ? existing
+    : new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+/** `connector_inbound_total`, `connector_outbound_total` and `connector_media_total`, by provider and result. */
+@Injectable()
+export class ConnectorMetrics {
+  private readonly inbound: Counter<'provider' | 'result'>;
+  private readonly outbound: Counter<'provider' | 'result'>;
+  private readonly media: Counter<'provider' | 'result'>;
+
+  constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
+    this.inbound = counter(
+      registry,
+      'connector_inbound_total',
+      'Provider webhooks received, by provider and result',
+      ['provider', 'result'],
+    );
+    this.outbound = counter(
+      registry,
+      'connector_outbound_total',
+      'Replies sent to providers, by provider and result',
+      ['provider', 'result'],
+    );
+    this.media = counter(
+      registry,
+      'connector_media_total',
+      'Provider media requests, by provider and result',
+      ['provider', 'result'],
+    );
+  }
+
+  countInbound(provider: Provider | 'unknown', result: InboundResult): void {
+    this.inbound.inc({ provider, result });
+  }
+
+  countOutbound(provider: Provider | 'unknown', result: OutboundResult): void {
+    this.outbound.inc({ provider, result });
+  }
+
+  countMedia(provider: Provider | 'unknown', result: MediaResult): void {
+    this.media.inc({ provider, result });
+  }
+}

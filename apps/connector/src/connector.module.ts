@@ -1,0 +1,91 @@
+import { APP_CONFIG } from '@inbox-bridge/service-kit';
+import { Module } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { AccountsService } from './accounts/accounts.service.js';
+import { ChannelAccountRepository } from './accounts/channel-account.repository.js';
+import { MessageLedger } from './accounts/message-ledger.js';
+import type { ConnectorConfig } from './config/connector.config.js';
+import { ConnectorMetrics } from './connector.metrics.js';
+import { OutboundHttp } from './http/outbound-http.js';
+import { InboundService } from './inbound/inbound.service.js';
+import { WebhooksController } from './inbound/webhooks.controller.js';
+import {
+  HUBSPOT_FILE_SIGNER,
+  hubspotFileSigner,
+  PROVIDER_MEDIA_SIGNER,
+  providerMediaSigner,
+  PUBLIC_MEDIA_SIGNER,
+  publicMediaSigner,
+} from './media/media-links.js';
+import { MediaController } from './media/media.controller.js';
+import { MediaService } from './media/media.service.js';
+import { ConnectorConsumers } from './messaging/connector.consumers.js';
+import { OutboundService } from './outbound/outbound.service.js';
+import { SendThrottle } from './outbound/send-throttle.js';
+import { ProviderAdapters } from './providers/provider-adapters.js';
+import { INTERNAL_HTTP, PROVIDER_HTTP } from './providers/providers.tokens.js';
+import { TelegramAdapter } from './providers/telegram/telegram.adapter.js';
+
+/** Webhooks in, replies out, media both ways, and the channel-account lifecycle. */
+@Module({
+  controllers: [WebhooksController, MediaController, ConnectorConsumers],
+  providers: [
+    {
+      provide: PROVIDER_HTTP,
+      inject: [APP_CONFIG],
+      useFactory: (config: ConnectorConfig) =>
+        new OutboundHttp(
+          config.SSRF_ALLOWED_HOSTS,
+          config.PROVIDER_REQUEST_TIMEOUT_MS,
+          config.OUTBOUND_EXTRA_CA_FILE === undefined
+            ? undefined
+            : readFileSync(config.OUTBOUND_EXTRA_CA_FILE, 'utf8'),
+        ),
+    },
+    {
+      provide: INTERNAL_HTTP,
+      inject: [APP_CONFIG],
+      useFactory: (config: ConnectorConfig) => new OutboundHttp(['*'], config.PROVIDER_REQUEST_TIMEOUT_MS),
+    },
+    { provide: SendThrottle, useFactory: () => new SendThrottle() },
+    {
+      provide: ProviderAdapters,
+      inject: [APP_CONFIG, PROVIDER_HTTP, INTERNAL_HTTP, SendThrottle],
+      useFactory: (
+        config: ConnectorConfig,
+        http: OutboundHttp,
+        internalHttp: OutboundHttp,
+        throttle: SendThrottle,
+      ) =>
+        new ProviderAdapters([
+          new TelegramAdapter(http, internalHttp, throttle, {
+            apiBaseUrl: config.TELEGRAM_API_BASE_URL,
+            publicBaseUrl: config.CONNECTOR_PUBLIC_BASE_URL,
+          }),
+        ]),
+    },
+    {
+      provide: PROVIDER_MEDIA_SIGNER,
+      inject: [APP_CONFIG],
+      useFactory: (c: ConnectorConfig) => providerMediaSigner(c.MEDIA_LINK_SECRET),
+    },
+    {
+      provide: HUBSPOT_FILE_SIGNER,
+      inject: [APP_CONFIG],
+      useFactory: (c: ConnectorConfig) => hubspotFileSigner(c.MEDIA_LINK_SECRET),
+    },
+    {
+      provide: PUBLIC_MEDIA_SIGNER,
+      inject: [APP_CONFIG],
+      useFactory: (c: ConnectorConfig) => publicMediaSigner(c.MEDIA_LINK_SECRET),
+    },
+    ChannelAccountRepository,
+    MessageLedger,
+    ConnectorMetrics,
+    AccountsService,
+    InboundService,
+    MediaService,
+    OutboundService,
+  ],
+})
+export class ConnectorModule {}

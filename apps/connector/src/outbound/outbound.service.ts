@@ -1,0 +1,180 @@
+import { TransientError, type MessageContext } from '@inbox-bridge/messaging';
+import { APP_CONFIG, MediaLinkSigner } from '@inbox-bridge/service-kit';
+import {
+  RoutingKeys,
+  type DeliveryStatus,
+  type GatewayOutboundMessageRequestedV1,
+  type MessageEnvelope,
+} from '@inbox-bridge/shared';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ChannelAccountRepository } from '../accounts/channel-account.repository.js';
+import { MessageLedger } from '../accounts/message-ledger.js';
+import type { ConnectorConfig } from '../config/connector.config.js';
+import { ConnectorMetrics } from '../connector.metrics.js';
+import { HUBSPOT_FILE_SIGNER, PUBLIC_MEDIA_SIGNER } from '../media/media-links.js';
+import { ProviderAdapters } from '../providers/provider-adapters.js';
+import { SendFailure, type OutboundFile } from '../providers/provider-port.js';
+
+/** Retry tiers of the outbound consumer group; after the last one a still-transient failure is reported FAILED. */
+export const OUTBOUND_RETRY_DELAYS_MS: readonly number[] = [2_000, 10_000, 30_000, 120_000, 600_000];
+
+/** Gateway file links only need to outlive one upload. */
+const INTERNAL_FILE_LINK_TTL_MS = 5 * 60_000;
+
+const EXTENSIONS: Readonly<Record<string, string>> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+  'audio/ogg': 'ogg',
+  'audio/mpeg': 'mp3',
+  'video/mp4': 'mp4',
+  'application/pdf': 'pdf',
+};
+
+function defaultFileName(kind: string, mimeType: string): string {
+  const base = mimeType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return `${kind}.${EXTENSIONS[base] ?? 'bin'}`;
+}
+
+/**
+ * Sends a rep's reply through the account's provider and reports the result: SENT with the provider's id,
+ * or FAILED with a reason the agent understands. Transient failures go back to the consumer group's retry
+ * tiers (the provider is down, slow or rate-limiting) until the last attempt, which reports FAILED.
+ */
+@Injectable()
+export class OutboundService {
+  private readonly logger = new Logger(OutboundService.name);
+  private readonly gatewayFilesUrl: string;
+  private readonly publicMediaUrl: string;
+
+  constructor(
+    private readonly accounts: ChannelAccountRepository,
+    private readonly ledger: MessageLedger,
+    private readonly adapters: ProviderAdapters,
+    private readonly metrics: ConnectorMetrics,
+    @Inject(HUBSPOT_FILE_SIGNER) private readonly hubspotFiles: MediaLinkSigner,
+    @Inject(PUBLIC_MEDIA_SIGNER) private readonly publicMedia: MediaLinkSigner,
+    @Inject(APP_CONFIG) private readonly config: ConnectorConfig,
+  ) {
+    this.gatewayFilesUrl = `${config.GATEWAY_INTERNAL_URL.replace(/\/+$/, '')}/internal/files`;
+    this.publicMediaUrl = `${config.CONNECTOR_PUBLIC_BASE_URL.replace(/\/+$/, '')}/public/media`;
+  }
+
+  async send(
+    envelope: MessageEnvelope<'gateway.outbound-message.requested.v1'>,
+    context: MessageContext,
+  ): Promise<void> {
+    const request = envelope.payload;
+    const account = await this.accounts.find(request.channelAccountId, context.manager);
+    if (account === undefined) {
+      this.metrics.countOutbound('unknown', 'failed');
+      await this.report(context, request, 'FAILED', {
+        failureReason: 'This channel account is not connected to the bridge; reconnect it in HubSpot.',
+        providerErrorCode: 'ACCOUNT_UNKNOWN',
+      });
+      return;
+    }
+    const provider = account.provider;
+    if (!account.active || !account.authorized) {
+      this.metrics.countOutbound(provider, 'account_disabled');
+      await this.report(context, request, 'FAILED', {
+        failureReason: 'The channel account is turned off, so the reply was not sent.',
+        providerErrorCode: 'ACCOUNT_TURNED_OFF',
+      });
+      return;
+    }
+    if (
+      (await this.ledger.outboundStatus(
+        context.manager,
+        account.channelAccountId,
+        request.hubspotMessageId,
+      )) !== undefined
+    ) {
+      this.metrics.countOutbound(provider, 'duplicate');
+      return;
+    }
+    const adapter = this.adapters.get(provider);
+    try {
+      if (request.attachments.length > adapter.capabilities.maxOutboundAttachments) {
+        throw new SendFailure(
+          'permanent',
+          `The reply has ${request.attachments.length} files; at most ${adapter.capabilities.maxOutboundAttachments} can be sent.`,
+          'TOO_MANY_FILES',
+        );
+      }
+      const { providerMessageId } = await adapter.send(account, { request, files: this.filesOf(request) });
+      this.metrics.countOutbound(provider, 'sent');
+      await this.report(context, request, 'SENT', { providerMessageId });
+    } catch (error) {
+      if (!(error instanceof SendFailure)) {
+        throw error;
+      }
+      const lastAttempt = context.attempt > OUTBOUND_RETRY_DELAYS_MS.length;
+      if (error.kind === 'transient' && !lastAttempt) {
+        this.metrics.countOutbound(provider, 'retried');
+        this.logger.warn(
+          {
+            channelAccountId: account.channelAccountId,
+            hubspotMessageId: request.hubspotMessageId,
+            attempt: context.attempt,
+            reason: error.reason,
+          },
+          'send failed for now; retrying later',
+        );
+        throw new TransientError(error.reason, 'PROVIDER_TRANSIENT');
+      }
+      this.metrics.countOutbound(provider, 'failed');
+      const reason =
+        error.kind === 'transient'
+          ? `The reply could not be sent after several attempts. ${error.reason}`
+          : error.reason;
+      await this.report(context, request, 'FAILED', {
+        failureReason: reason.slice(0, 1024),
+        ...(error.providerErrorCode === undefined
+          ? {}
+          : { providerErrorCode: error.providerErrorCode.slice(0, 64) }),
+      });
+    }
+  }
+
+  private filesOf(request: GatewayOutboundMessageRequestedV1): OutboundFile[] {
+    return request.attachments.map((attachment) => ({
+      kind: attachment.kind,
+      mimeType: attachment.mimeType,
+      fileName: attachment.fileName ?? defaultFileName(attachment.kind, attachment.mimeType),
+      sizeBytes: attachment.sizeBytes,
+      internalUrl: this.hubspotFiles.url(
+        this.gatewayFilesUrl,
+        attachment.downloadRef,
+        INTERNAL_FILE_LINK_TTL_MS,
+      ),
+      publicUrl: this.publicMedia.url(
+        this.publicMediaUrl,
+        attachment.downloadRef,
+        this.config.PUBLIC_MEDIA_LINK_TTL_MS,
+      ),
+    }));
+  }
+
+  private async report(
+    context: MessageContext,
+    request: GatewayOutboundMessageRequestedV1,
+    status: DeliveryStatus,
+    details: { providerMessageId?: string; failureReason?: string; providerErrorCode?: string },
+  ): Promise<void> {
+    await this.ledger.recordOutbound(context.manager, {
+      channelAccountId: request.channelAccountId,
+      hubspotMessageId: request.hubspotMessageId,
+      providerMessageId: details.providerMessageId,
+      status,
+    });
+    await context.publish(RoutingKeys.ConnectorDeliveryStatusChangedV1, {
+      channelAccountId: request.channelAccountId,
+      hubspotMessageId: request.hubspotMessageId,
+      status,
+      ...details,
+      occurredAt: new Date().toISOString(),
+    });
+  }
+}

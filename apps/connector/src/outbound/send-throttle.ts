@@ -1,0 +1,61 @@
+import { SendFailure } from '../providers/provider-port.js';
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+  pausedUntil: number;
+}
+
+/** Longest a send waits in-process for a token or a provider's retry_after before handing back to the retry tiers. */
+export const MAX_IN_PROCESS_WAIT_MS = 5_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Token buckets per key (an account, a chat) plus pauses a provider asked for (`retry_after`). Sends wait
+ * for a token up to `MAX_IN_PROCESS_WAIT_MS`; a longer wait becomes a transient failure, so the message goes
+ * to the consumer group's retry tiers and the handler's transaction is not held for minutes. Per replica:
+ * ordered consumer groups keep one conversation on one consumer, which is what per-chat limits need.
+ */
+export class SendThrottle {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async acquire(key: string, ratePerSecond: number, burst = Math.max(1, ratePerSecond)): Promise<void> {
+    const bucket = this.bucket(key, burst);
+    const now = this.now();
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * ratePerSecond);
+    bucket.updatedAt = now;
+    const pauseWait = Math.max(0, bucket.pausedUntil - now);
+    const tokenWait = bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) / ratePerSecond) * 1000;
+    const wait = Math.max(pauseWait, tokenWait);
+    if (wait > MAX_IN_PROCESS_WAIT_MS) {
+      throw new SendFailure(
+        'transient',
+        'The provider asked us to slow down; the reply will be sent shortly.',
+        '429',
+        Math.ceil(wait),
+      );
+    }
+    bucket.tokens -= 1;
+    if (wait > 0) {
+      await sleep(wait);
+    }
+  }
+
+  /** The provider said "retry after": no send for `key` before then. */
+  pause(key: string, forMs: number): void {
+    const bucket = this.bucket(key, 1);
+    bucket.pausedUntil = Math.max(bucket.pausedUntil, this.now() + forMs);
+  }
+
+  private bucket(key: string, burst: number): Bucket {
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = { tokens: burst, updatedAt: this.now(), pausedUntil: 0 };
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
+  }
+}

@@ -1,0 +1,144 @@
+import type {
+  DeliveryIdentifier,
+  DeliveryStatus,
+  GatewayOutboundMessageRequestedV1,
+  Provider,
+  ProviderCapabilities,
+  ProviderCredentials,
+  ProviderMessageReceivedV1,
+} from '@inbox-bridge/shared';
+import type { Readable } from 'node:stream';
+
+/** A channel account as the connector stores it, credentials decrypted. */
+export interface ConnectedAccount {
+  readonly channelAccountId: string;
+  readonly portalId: number;
+  readonly provider: Provider;
+  readonly credentials: ProviderCredentials;
+  /** The secret the provider echoes on every webhook (Telegram `secret_token`); undefined for the others. */
+  readonly webhookSecret: string | undefined;
+  readonly active: boolean;
+  readonly authorized: boolean;
+}
+
+export type CredentialCheck =
+  | {
+      readonly ok: true;
+      readonly accountName: string;
+      readonly deliveryIdentifier: DeliveryIdentifier;
+    }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+/** The raw webhook request, for signature checks over the exact bytes and the public URL the provider called. */
+export interface InboundRequest {
+  readonly rawBody: Buffer;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** `CONNECTOR_PUBLIC_BASE_URL` + the path and query as received. */
+  readonly publicUrl: string;
+}
+
+/** A customer message, normalised to the contract, with the key that makes a redelivery a duplicate. */
+export interface NormalisedMessage {
+  readonly dedupeKey: string;
+  readonly message: ProviderMessageReceivedV1;
+}
+
+/** A provider's report about a message the connector sent. */
+export interface ProviderStatusReport {
+  readonly providerMessageId: string;
+  readonly status: DeliveryStatus;
+  readonly failureReason?: string;
+  readonly providerErrorCode?: string;
+  readonly occurredAt: string;
+}
+
+export type InboundEvent =
+  | { readonly kind: 'message'; readonly normalised: NormalisedMessage }
+  | { readonly kind: 'status'; readonly report: ProviderStatusReport }
+  /** Not a message, counted and logged on purpose (e.g. the customer blocked the bot). */
+  | { readonly kind: 'ignored'; readonly reason: string };
+
+/** The bytes of a provider media file, streamed. */
+export interface MediaStream {
+  readonly body: Readable;
+  readonly contentType: string;
+  readonly contentLength?: number;
+}
+
+/** An attachment of an outbound message, ready to stream from the gateway. */
+export interface OutboundFile {
+  readonly kind: GatewayOutboundMessageRequestedV1['attachments'][number]['kind'];
+  readonly mimeType: string;
+  readonly fileName: string;
+  readonly sizeBytes: number | undefined;
+  /** Internal signed link to the gateway's `/internal/files` (streams the HubSpot file). */
+  readonly internalUrl: string;
+  /** Short-lived public link to the connector's `/public/media` (for providers that fetch media themselves). */
+  readonly publicUrl: string;
+}
+
+export interface OutboundMessage {
+  readonly request: GatewayOutboundMessageRequestedV1;
+  readonly files: readonly OutboundFile[];
+}
+
+/**
+ * Why a send failed: `transient` (the provider is down, rate-limited or slow: retried with backoff, after
+ * `retryAfterMs` when the provider named it) or `permanent` (reported to the agent at once with `reason`).
+ */
+export class SendFailure extends Error {
+  override readonly name = 'SendFailure';
+  constructor(
+    readonly kind: 'transient' | 'permanent',
+    /** Shown to the agent in HubSpot: plain words, no provider jargon. */
+    readonly reason: string,
+    readonly providerErrorCode?: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(reason);
+  }
+}
+
+/** The media file is larger than the provider lets us download (→ 413). */
+export class MediaTooLargeError extends Error {
+  override readonly name = 'MediaTooLargeError';
+  constructor(readonly limitBytes: number) {
+    super(`the file is larger than the provider's ${limitBytes}-byte download limit`);
+  }
+}
+
+/** The media reference names nothing the provider can serve (→ 404). */
+export class MediaNotFoundError extends Error {
+  override readonly name = 'MediaNotFoundError';
+}
+
+/** The webhook's signature or secret token is missing or wrong (→ 401). */
+export class InboundUnauthorizedError extends Error {
+  override readonly name = 'InboundUnauthorizedError';
+}
+
+/**
+ * One messaging provider, behind the same port: the connector's services never call a provider API directly.
+ * Adapters take their API origin from configuration, so production talks to the real provider and tests to
+ * the provider sandbox with the same code.
+ */
+export interface ProviderAdapter {
+  readonly provider: Provider;
+  readonly capabilities: ProviderCapabilities;
+  /** Checks credentials with the provider (never throws for a provider "no": answers `ok: false`). */
+  validateCredentials(credentials: ProviderCredentials): Promise<CredentialCheck>;
+  /** Points the provider's webhooks at the connector (Telegram setWebhook, Twilio SmsUrl). */
+  connect(account: ConnectedAccount): Promise<void>;
+  /** Removes what `connect` set up, best effort (the account is being purged). */
+  disconnect(account: ConnectedAccount): Promise<void>;
+  /** Verifies a webhook request and normalises it; throws `InboundUnauthorizedError` or a 400 validation error. */
+  parseInbound(
+    account: ConnectedAccount,
+    request: InboundRequest,
+    path: 'message' | 'status',
+  ): InboundEvent[];
+  /** Streams a media file named by the provider-specific part of a `downloadRef`. */
+  resolveMedia(account: ConnectedAccount, mediaKey: string): Promise<MediaStream>;
+  /** Sends a rep's reply; returns the provider's message id or throws `SendFailure`. */
+  send(account: ConnectedAccount, message: OutboundMessage): Promise<{ providerMessageId: string }>;
+}

@@ -1,0 +1,214 @@
+import { EVENTS_EXCHANGE, ORDERING_KEY_HEADER } from '@inbox-bridge/messaging';
+import { MediaLinkSigner, startServiceApp, type Env } from '@inbox-bridge/service-kit';
+import { orderingKeyOf, type MessageEnvelope, type MessageOf, type RoutingKey } from '@inbox-bridge/shared';
+import * as testing from '@inbox-bridge/testing';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { connect } from 'amqplib';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  ProviderSandboxClient,
+  startProviderSandbox,
+  type RunningSandbox,
+} from '../../../provider-sandbox/src/index.js';
+import { loadConnectorConfig, type ConnectorConfig } from '../../src/config/connector.config.js';
+import { createConnectorApp } from '../../src/connector-app.js';
+import { connectorMigrations } from '../../src/database/data-source.js';
+
+export const MEDIA_LINK_SECRET = 'connector-test-media-link-secret-0123456789';
+export const PORTAL_ID = 424242;
+
+export interface Envelope<P = Record<string, unknown>> {
+  readonly messageId: string;
+  readonly type: string;
+  readonly portalId: number;
+  readonly payload: P;
+}
+
+/** A free TCP port on 127.0.0.1 (the connector's public URL must be known before it listens). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
+  return port;
+}
+
+/** HubSpot files as the gateway serves them (`GET /internal/files`, signed `hubspot-file` links). */
+export class FakeGatewayFiles {
+  readonly files = new Map<string, { contentType: string; body: Buffer }>();
+  readonly requests: string[] = [];
+  private server: Server | undefined;
+  url = '';
+
+  async start(): Promise<void> {
+    const signer = new MediaLinkSigner(MEDIA_LINK_SECRET, 'hubspot-file');
+    this.server = createServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const verdict = signer.verify({
+        ref: url.searchParams.get('ref') ?? undefined,
+        exp: url.searchParams.get('exp') ?? undefined,
+        sig: url.searchParams.get('sig') ?? undefined,
+      });
+      if (url.pathname !== '/internal/files' || !verdict.ok) {
+        response.writeHead(403).end();
+        return;
+      }
+      this.requests.push(verdict.ref);
+      const file = this.files.get(verdict.ref);
+      if (file === undefined) {
+        response.writeHead(404).end();
+        return;
+      }
+      response.writeHead(200, {
+        'content-type': file.contentType,
+        'content-length': String(file.body.length),
+      });
+      response.end(file.body);
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server !== undefined) {
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+export interface ConnectorHarness {
+  readonly db: testing.TestDatabase;
+  readonly vhost: testing.TestVhost;
+  readonly sandbox: RunningSandbox;
+  readonly client: ProviderSandboxClient;
+  readonly gatewayFiles: FakeGatewayFiles;
+  readonly app: NestExpressApplication;
+  readonly config: ConnectorConfig;
+  readonly baseUrl: string;
+  readonly published: testing.CapturedMessages<Envelope>;
+  publish<K extends RoutingKey>(type: K, payload: MessageOf<K>, portalId?: number): Promise<string>;
+  /** Published messages of one type, payloads only. */
+  messagesOf<P = Record<string, unknown>>(type: string): P[];
+  mediaLink(ref: string, ttlMs?: number): string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The connector as main.ts builds it, on a test schema and vhost, with the provider sandbox as the Telegram
+ * and Twilio APIs and a stand-in for the gateway's file endpoint.
+ */
+export async function startConnectorHarness(
+  prefix: string,
+  options: { sandboxEnv?: Env; env?: Env } = {},
+): Promise<ConnectorHarness> {
+  const vhost = await testing.createTestVhost(prefix);
+  const db = await testing.createTestDatabase(prefix, connectorMigrations, { poolSize: 2 });
+  const published = await testing.captureMessages<Envelope>(vhost.url, EVENTS_EXCHANGE, '#');
+  const sandbox = await startProviderSandbox(
+    {
+      LOG_LEVEL: 'silent',
+      TELEGRAM_ALLOW_INSECURE_WEBHOOKS: 'true',
+      SANDBOX_TIME_SCALE: '0.01',
+      TWILIO_SEND_DELAY_MS: '100',
+      TWILIO_DELIVERY_DELAY_MS: '100',
+      ...options.sandboxEnv,
+    },
+    { port: 0 },
+  );
+  const client = new ProviderSandboxClient(sandbox.baseUrl);
+  const gatewayFiles = new FakeGatewayFiles();
+  await gatewayFiles.start();
+  const port = await freePort();
+  const config = loadConnectorConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: testing.testDatabaseUrl,
+    DATABASE_SCHEMA: db.schema,
+    AMQP_URL: vhost.url,
+    ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+    LOG_LEVEL: process.env['CONNECTOR_TEST_LOG_LEVEL'] ?? 'error',
+    CONNECTOR_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    TELEGRAM_API_BASE_URL: sandbox.baseUrl,
+    TWILIO_API_BASE_URL: sandbox.baseUrl,
+    GATEWAY_INTERNAL_URL: gatewayFiles.url,
+    MEDIA_LINK_SECRET,
+    PROVIDER_REQUEST_TIMEOUT_MS: '5000',
+    ...options.env,
+  });
+  const app = await createConnectorApp(config);
+  await startServiceApp(app, { port, host: '127.0.0.1' });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await testing.expectEventually(
+    async () => {
+      const response = await fetch(`${baseUrl}/health/ready`);
+      if (response.status !== 200) {
+        throw new Error(`not ready: ${await response.text()}`);
+      }
+    },
+    { description: 'connector ready', timeoutMs: 30_000 },
+  );
+
+  const amqp = await connect(vhost.url);
+  const channel = await amqp.createConfirmChannel();
+  const mediaSigner = new MediaLinkSigner(MEDIA_LINK_SECRET, 'provider-media');
+
+  return {
+    db,
+    vhost,
+    sandbox,
+    client,
+    gatewayFiles,
+    app,
+    config,
+    baseUrl,
+    published,
+    async publish(type, payload, portalId = PORTAL_ID) {
+      const envelope = {
+        messageId: randomUUID(),
+        correlationId: randomUUID(),
+        causationId: null,
+        occurredAt: new Date().toISOString(),
+        portalId,
+        type,
+        payload,
+      } as MessageEnvelope<typeof type>;
+      channel.publish(EVENTS_EXCHANGE, type, Buffer.from(JSON.stringify(envelope)), {
+        persistent: true,
+        contentType: 'application/json',
+        messageId: envelope.messageId,
+        type,
+        headers: { [ORDERING_KEY_HEADER]: orderingKeyOf(envelope) },
+      });
+      await channel.waitForConfirms();
+      return envelope.messageId;
+    },
+    messagesOf<P>(type: string): P[] {
+      return published.messages
+        .filter((message) => message.type === type)
+        .map((message) => message.payload as P);
+    },
+    mediaLink(ref, ttlMs = 60_000) {
+      return mediaSigner.url(`${baseUrl}/internal/media`, ref, ttlMs);
+    },
+    async dispose() {
+      await amqp.close().catch(() => undefined);
+      await app.close();
+      await published.close().catch(() => undefined);
+      await sandbox.close();
+      await gatewayFiles.stop();
+      await db.dispose();
+      await vhost.dispose();
+    },
+  };
+}

@@ -1,0 +1,481 @@
+import type { ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import { exampleGatewayOutboundMessageRequestedV1 } from '@inbox-bridge/shared';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import type { SandboxBot, TgUpdate } from '../../provider-sandbox/src/index.js';
+import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
+
+const RECEIVED = 'provider.message.received.v1';
+const VALIDATED = 'connector.credentials.validated.v1';
+const STATUS = 'connector.delivery.status-changed.v1';
+
+interface Validated {
+  requestId: string;
+  ok: boolean;
+  accountName?: string;
+  deliveryIdentifier?: { type: string; value: string };
+  error?: { code: string; message: string };
+}
+
+interface StatusChanged {
+  hubspotMessageId: string;
+  status: string;
+  providerMessageId?: string;
+  failureReason?: string;
+  providerErrorCode?: string;
+}
+
+describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, media, replies', () => {
+  let h: ConnectorHarness;
+  let bot: SandboxBot;
+  let chatId: number;
+  const accountId = '9100001';
+
+  const received = (providerMessageId: string) =>
+    testing.expectEventually(
+      () => {
+        const found = h
+          .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+          .find((m) => m.providerMessageId === providerMessageId);
+        if (found === undefined) {
+          throw new Error(`no provider.message.received.v1 for ${providerMessageId}`);
+        }
+        return found;
+      },
+      { description: `message ${providerMessageId} published` },
+    );
+
+  const customerSends = async (input: Parameters<ConnectorHarness['client']['customerSends']>[2]) => {
+    const { message } = await h.client.customerSends(bot.id, chatId, input);
+    return received(`${chatId}:${message.message_id}`);
+  };
+
+  const statusOf = (hubspotMessageId: string) =>
+    testing.expectEventually(
+      () => {
+        const found = h
+          .messagesOf<StatusChanged>(STATUS)
+          .find((m) => m.hubspotMessageId === hubspotMessageId);
+        if (found === undefined) {
+          throw new Error(`no delivery status for ${hubspotMessageId}`);
+        }
+        return found;
+      },
+      { description: `status of ${hubspotMessageId}`, timeoutMs: 30_000 },
+    );
+
+  const reply = async (overrides: Parameters<typeof exampleGatewayOutboundMessageRequestedV1>[0] = {}) => {
+    const hubspotMessageId = randomUUID().replace(/-/g, '');
+    await h.publish(
+      'gateway.outbound-message.requested.v1',
+      exampleGatewayOutboundMessageRequestedV1({
+        channelAccountId: accountId,
+        hubspotMessageId,
+        conversationKey: String(chatId),
+        recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(chatId) } },
+        inReplyToProviderMessageId: undefined,
+        attachments: [],
+        ...overrides,
+      }),
+    );
+    return statusOf(hubspotMessageId);
+  };
+
+  const validate = async (botToken: string): Promise<Validated> => {
+    const requestId = randomUUID();
+    await h.publish('connector.credentials.validate.v1', {
+      requestId,
+      provider: 'telegram',
+      credentials: { provider: 'telegram', botToken },
+    });
+    return testing.expectEventually(() => {
+      const found = h.messagesOf<Validated>(VALIDATED).find((m) => m.requestId === requestId);
+      if (found === undefined) {
+        throw new Error('no answer yet');
+      }
+      return found;
+    });
+  };
+
+  beforeAll(async () => {
+    h = await startConnectorHarness('connector_tg');
+    bot = await h.client.createBot({ username: 'acme_support_bot', first_name: 'Acme Support' });
+    chatId = (
+      await h.client.createCustomer(bot.id, { first_name: 'Ana', last_name: 'Garcia', username: 'anagarcia' })
+    ).chat.id;
+  });
+
+  afterAll(async () => {
+    await h.dispose();
+  });
+
+  it('validates a bot token with getMe and answers with the bot as the account address', async () => {
+    const answer = await validate(bot.token);
+    expect(answer).toMatchObject({
+      ok: true,
+      accountName: 'Acme Support (@acme_support_bot)',
+      deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(bot.id) },
+    });
+    const stored = await h.db.dataSource.query<{ credentials: string }[]>(
+      `SELECT credentials FROM "${h.db.schema}".pending_credentials WHERE request_id = $1`,
+      [answer.requestId],
+    );
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.credentials).not.toContain(bot.token.split(':')[1]);
+  });
+
+  it('answers invalid-credentials for a token Telegram does not know', async () => {
+    const answer = await validate(`${bot.id + 1}:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0`);
+    expect(answer).toMatchObject({ ok: false, error: { code: 'invalid-credentials' } });
+  });
+
+  it('binds the pending credentials on connected.v1 and sets the webhook with a secret token', async () => {
+    const answer = await validate(bot.token);
+    await h.publish('gateway.channel-account.connected.v1', {
+      channelAccountId: accountId,
+      hubspotChannelId: '5001',
+      inboxId: '311',
+      provider: 'telegram',
+      name: 'Acme Support',
+      credentialsRequestId: answer.requestId,
+    });
+    const webhook = await testing.expectEventually(async () => {
+      const info = (await h.client.getBot(bot.id)).webhook;
+      expect(info.url).toBe(`${h.baseUrl}/webhooks/telegram/${accountId}`);
+      return info;
+    });
+    expect(webhook.allowed_updates).toEqual(['message', 'edited_message', 'my_chat_member']);
+  });
+
+  it('publishes a text message shaped like the reference example', async () => {
+    const message = await customerSends({
+      kind: 'text',
+      text: '😊 Hi, my order https://shop.example.com/o/5531 arrived damaged',
+    });
+    expect(message).toMatchObject({
+      provider: 'telegram',
+      channelAccountId: accountId,
+      conversationKey: String(chatId),
+      sender: { id: String(chatId), name: 'Ana Garcia', username: 'anagarcia' },
+      text: '😊 Hi, my order https://shop.example.com/o/5531 arrived damaged',
+      attachments: [],
+    });
+    const envelope = h.published.messages.find(
+      (m) => (m.payload as { providerMessageId?: string }).providerMessageId === message.providerMessageId,
+    );
+    expect(envelope?.portalId).toBe(424242);
+  });
+
+  it('normalises every media kind, captions and replies', async () => {
+    const photo = await customerSends({ kind: 'photo', caption: 'Invoice #1042 — please check' });
+    expect(photo.text).toBe('Invoice #1042 — please check');
+    expect(photo.attachments).toEqual([
+      expect.objectContaining({
+        kind: 'image',
+        media: expect.objectContaining({ mimeType: 'image/jpeg', width: 1280, height: 960 }),
+      }),
+    ]);
+    const voice = await customerSends({
+      kind: 'voice',
+      duration: 5,
+      reply_to_message_id: Number(photo.providerMessageId.split(':')[1]),
+    });
+    expect(voice.replyToProviderMessageId).toBe(photo.providerMessageId);
+    expect(voice.attachments[0]).toMatchObject({
+      kind: 'voice-note',
+      media: { mimeType: 'audio/ogg', durationSeconds: 5 },
+    });
+    expect((await customerSends({ kind: 'audio', file_name: 'song.mp3' })).attachments[0]).toMatchObject({
+      kind: 'audio',
+    });
+    expect((await customerSends({ kind: 'video' })).attachments[0]).toMatchObject({ kind: 'video' });
+    expect((await customerSends({ kind: 'video_note' })).attachments[0]).toMatchObject({ kind: 'video' });
+    expect((await customerSends({ kind: 'animation' })).attachments).toEqual([
+      expect.objectContaining({ kind: 'video' }),
+    ]);
+    const animated = await customerSends({ kind: 'sticker', sticker_format: 'animated', emoji: '👍' });
+    expect(animated.attachments[0]).toMatchObject({
+      kind: 'sticker',
+      caption: '👍',
+      media: { mimeType: 'image/webp' },
+    });
+    const document = await customerSends({
+      kind: 'document',
+      file_name: 'factura.pdf',
+      mime_type: 'application/pdf',
+    });
+    expect(document.attachments[0]).toMatchObject({
+      kind: 'file',
+      media: { fileName: 'factura.pdf', mimeType: 'application/pdf' },
+    });
+    expect(
+      (await customerSends({ kind: 'location', latitude: 40.4168, longitude: -3.7038 })).attachments,
+    ).toEqual([{ kind: 'location', latitude: 40.4168, longitude: -3.7038 }]);
+    const venue = await customerSends({
+      kind: 'venue',
+      latitude: 40.4168,
+      longitude: -3.7038,
+      title: 'Puerta del Sol',
+      address: 'Madrid',
+    });
+    expect(venue.attachments).toEqual([
+      { kind: 'location', latitude: 40.4168, longitude: -3.7038, name: 'Puerta del Sol', address: 'Madrid' },
+    ]);
+    const contact = await customerSends({
+      kind: 'contact',
+      phone_number: '+34600333444',
+      first_name: 'Carlos',
+      last_name: 'Ruiz',
+    });
+    expect(contact.attachments).toEqual([
+      { kind: 'contact-card', name: 'Carlos Ruiz', phoneNumbers: ['+34600333444'] },
+    ]);
+    const poll = await customerSends({ kind: 'poll', question: 'Which size?', options: ['S', 'M'] });
+    expect(poll.attachments[0]).toMatchObject({ kind: 'unsupported' });
+    expect((poll.attachments[0] as { description: string }).description).toContain('Which size?');
+  });
+
+  it('publishes an edit as edited:true and drops a redelivered message as a duplicate', async () => {
+    const original = await customerSends({ kind: 'text', text: 'My order is 5531' });
+    const messageId = Number(original.providerMessageId.split(':')[1]);
+    await h.client.customerSends(bot.id, chatId, {
+      kind: 'text',
+      text: 'My order is 5532',
+      edit_of_message_id: messageId,
+    });
+    const edited = await testing.expectEventually(() => {
+      const found = h
+        .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+        .find((m) => m.edited === true && m.providerMessageId === original.providerMessageId);
+      if (found === undefined) {
+        throw new Error('no edit yet');
+      }
+      return found;
+    });
+    expect(edited.text).toBe('My order is 5532');
+
+    const originalUpdate = (await h.client.deliveries(bot.id)).attempts.length;
+    const { update } = await h.client.rawUpdate(
+      bot.id,
+      'message',
+      {
+        message_id: messageId,
+        date: 1735732800,
+        chat: { id: chatId, type: 'private', first_name: 'Ana' },
+        from: { id: chatId, is_bot: false, first_name: 'Ana' },
+        text: 'My order is 5531',
+      },
+      chatId,
+    );
+    expect(update).not.toBeNull();
+    await testing.expectEventually(async () => {
+      const attempts = (await h.client.deliveries(bot.id)).attempts;
+      expect(attempts.length).toBeGreaterThan(originalUpdate);
+      expect(attempts.find((a) => a.updateId === (update as TgUpdate).update_id)?.status).toBe(200);
+    });
+    const copies = h
+      .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+      .filter((m) => m.providerMessageId === original.providerMessageId && m.edited !== true);
+    expect(copies).toHaveLength(1);
+  });
+
+  it('answers 401 problem+json to a wrong secret token and 404 to an unknown account', async () => {
+    const update = {
+      update_id: 1,
+      message: { message_id: 1, date: 1, chat: { id: 1, type: 'private' }, text: 'x' },
+    };
+    const wrong = await fetch(`${h.baseUrl}/webhooks/telegram/${accountId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'not-the-secret' },
+      body: JSON.stringify(update),
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('content-type')).toContain('application/problem+json');
+    const unknown = await fetch(`${h.baseUrl}/webhooks/telegram/999`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(update),
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('records a block as not-a-message and keeps answering 200', async () => {
+    const before = h.messagesOf(RECEIVED).length;
+    const { update } = await h.client.setBlocked(bot.id, chatId, true);
+    await testing.expectEventually(async () => {
+      const attempt = (await h.client.deliveries(bot.id)).attempts.find(
+        (a) => a.updateId === update?.update_id,
+      );
+      expect(attempt?.status).toBe(200);
+    });
+    await h.client.setBlocked(bot.id, chatId, false);
+    await customerSends({ kind: 'text', text: 'back again' });
+    expect(
+      h
+        .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+        .slice(before)
+        .map((m) => m.text),
+    ).toEqual(['back again']);
+    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/connector_inbound_total\{provider="telegram",result="ignored"[^}]*\} [1-9]/);
+  });
+
+  it('streams customer media through /internal/media and refuses bad links and files over 20 MB', async () => {
+    const content = Buffer.from('%PDF-1.4 customer invoice bytes');
+    const document = await customerSends({
+      kind: 'document',
+      file_name: 'inv.pdf',
+      mime_type: 'application/pdf',
+      content_base64: content.toString('base64'),
+    });
+    const ref = (document.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+    expect(ref).toMatch(new RegExp(`^media:${accountId}:`));
+    const ok = await fetch(h.mediaLink(ref));
+    expect(ok.status).toBe(200);
+    expect(Buffer.from(await ok.arrayBuffer()).equals(content)).toBe(true);
+
+    const forged = new URL(h.mediaLink(ref));
+    forged.searchParams.set('sig', 'AAAA');
+    expect((await fetch(forged)).status).toBe(403);
+    expect((await fetch(h.mediaLink(ref, -1000))).status).toBe(403);
+    expect((await fetch(h.mediaLink(`media:${accountId}:unknown-file-id`))).status).toBe(404);
+
+    const big = await customerSends({ kind: 'document', file_name: 'big.zip', file_size: 25 * 1024 * 1024 });
+    const bigRef = (big.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+    const tooLarge = await fetch(h.mediaLink(bigRef));
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('sends a rich-text reply as Telegram HTML and reports SENT with the message id', async () => {
+    const status = await reply({
+      text: 'Hello there',
+      richText: '<p>Hello <strong>there</strong></p><p>See <a href="https://acme.example/t">tracking</a></p>',
+    });
+    expect(status).toMatchObject({ status: 'SENT' });
+    const sent = (await h.client.messages(bot.id, chatId, 'from_bot')).at(-1)?.message;
+    expect(sent?.text).toBe('Hello there\nSee tracking');
+    expect(status.providerMessageId).toBe(`${chatId}:${sent?.message_id}`);
+    const call = (await h.client.calls(bot.id, 'sendMessage')).at(-1);
+    expect(call?.params).toMatchObject({
+      parse_mode: 'HTML',
+      text: 'Hello <b>there</b>\nSee <a href="https://acme.example/t">tracking</a>',
+    });
+  });
+
+  it('uploads attachments streamed from the gateway (photo with caption, document)', async () => {
+    h.gatewayFiles.files.set('hubspot-file:71', {
+      contentType: 'image/png',
+      body: Buffer.from('89504e470d0a1a0a', 'hex'),
+    });
+    h.gatewayFiles.files.set('hubspot-file:72', {
+      contentType: 'application/pdf',
+      body: Buffer.from('%PDF-1.4 tracking'),
+    });
+    const status = await reply({
+      text: 'Your label',
+      richText: undefined,
+      attachments: [
+        {
+          kind: 'image',
+          downloadRef: 'hubspot-file:71',
+          mimeType: 'image/png',
+          fileName: 'label.png',
+          sizeBytes: 8,
+        },
+        {
+          kind: 'file',
+          downloadRef: 'hubspot-file:72',
+          mimeType: 'application/pdf',
+          fileName: 'tracking.pdf',
+        },
+      ],
+    });
+    expect(status.status).toBe('SENT');
+    const sent = (await h.client.messages(bot.id, chatId, 'from_bot')).slice(-3).map((m) => m.message);
+    expect(sent[0]?.text).toBe('Your label');
+    expect(sent[1]?.photo).toBeDefined();
+    expect(sent[2]?.document).toMatchObject({ file_name: 'tracking.pdf' });
+  });
+
+  it('reports FAILED with a reason the agent understands when the customer blocked the bot', async () => {
+    await h.client.setBlocked(bot.id, chatId, true);
+    const status = await reply({ text: 'Are you there?', richText: undefined });
+    await h.client.setBlocked(bot.id, chatId, false);
+    expect(status).toMatchObject({ status: 'FAILED', providerErrorCode: '403' });
+    expect(status.failureReason).toContain('blocked the bot');
+  });
+
+  it('retries through a Telegram outage and honours retry_after on 429', async () => {
+    await h.client.setFault(bot.id, 'sendMessage', { status: 500, times: 1 });
+    const afterOutage = await reply({ text: 'after the outage', richText: undefined });
+    expect(afterOutage.status).toBe('SENT');
+
+    await h.client.setFault(bot.id, 'sendMessage', { status: 429, retryAfter: 1, times: 1 });
+    const before = (await h.client.calls(bot.id, 'sendMessage')).length;
+    const afterFlood = await reply({ text: 'after flood control', richText: undefined });
+    expect(afterFlood.status).toBe('SENT');
+    const calls = (await h.client.calls(bot.id, 'sendMessage')).slice(before);
+    expect(calls.map((c) => c.status)).toEqual([429, 200]);
+  });
+
+  it('stops both directions while the account is switched off, and resumes', async () => {
+    const activeFlag = async (expected: boolean) =>
+      testing.expectEventually(async () => {
+        const rows = await h.db.dataSource.query<{ active: boolean }[]>(
+          `SELECT active FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+          [accountId],
+        );
+        expect(rows[0]?.active).toBe(expected);
+      });
+    await h.publish('gateway.channel-account.updated.v1', {
+      channelAccountId: accountId,
+      active: false,
+      changes: ['deactivated'],
+    });
+    await activeFlag(false);
+    const failed = await reply({ text: 'while off', richText: undefined });
+    expect(failed.status).toBe('FAILED');
+    expect(failed.failureReason).toContain('turned off');
+    const { message: dropped } = await h.client.customerSends(bot.id, chatId, {
+      kind: 'text',
+      text: 'nobody home?',
+    });
+    await testing.expectEventually(async () => {
+      const attempts = (await h.client.deliveries(bot.id)).attempts;
+      expect(attempts.at(-1)?.status).toBe(200);
+      expect((await h.client.deliveries(bot.id)).pending).toHaveLength(0);
+    });
+    await h.publish('gateway.channel-account.updated.v1', {
+      channelAccountId: accountId,
+      active: true,
+      changes: ['activated'],
+    });
+    await activeFlag(true);
+    await customerSends({ kind: 'text', text: 'on again' });
+    expect(
+      h
+        .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+        .some((m) => m.providerMessageId === `${chatId}:${dropped.message_id}`),
+    ).toBe(false);
+    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(
+      /connector_inbound_total\{provider="telegram",result="account_disabled"[^}]*\} 1/,
+    );
+  });
+
+  it('deletes the webhook, credentials and data on purged.v1', async () => {
+    await h.publish('gateway.channel-account.purged.v1', { channelAccountId: accountId });
+    await testing.expectEventually(async () => {
+      expect((await h.client.getBot(bot.id)).webhook.url).toBe('');
+    });
+    await testing.expectEventually(async () => {
+      const rows = await h.db.dataSource.query<unknown[]>(
+        `SELECT 1 FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+        [accountId],
+      );
+      expect(rows).toHaveLength(0);
+    });
+  });
+});
