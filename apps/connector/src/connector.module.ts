@@ -25,6 +25,7 @@ import { SendThrottle } from './outbound/send-throttle.js';
 import { ProviderAdapters } from './providers/provider-adapters.js';
 import { INTERNAL_HTTP, PROVIDER_HTTP } from './providers/providers.tokens.js';
 import { TelegramAdapter } from './providers/telegram/telegram.adapter.js';
+import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
 
 /** Webhooks in, replies out, media both ways, and the channel-account lifecycle. */
 @Module({
@@ -60,6 +61,10 @@ import { TelegramAdapter } from './providers/telegram/telegram.adapter.js';
         new ProviderAdapters([
           new TelegramAdapter(http, internalHttp, throttle, {
             apiBaseUrl: config.TELEGRAM_API_BASE_URL,
+            publicBaseUrl: config.CONNECTOR_PUBLIC_BASE_URL,
+          }),
+          new TwilioAdapter(http, throttle, {
+            apiBaseUrl: config.TWILIO_API_BASE_URL,
             publicBaseUrl: config.CONNECTOR_PUBLIC_BASE_URL,
           }),
         ]),

@@ -1,0 +1,517 @@
+import { RequestValidationError } from '@inbox-bridge/service-kit';
+import {
+  ProviderCapabilityTable,
+  type ProviderCredentials,
+  type ProviderMessageReceivedV1,
+  type ReceivedAttachment,
+} from '@inbox-bridge/shared';
+import {
+  HttpTransportError,
+  limitedStream,
+  type HttpResponse,
+  type OutboundHttp,
+} from '../../http/outbound-http.js';
+import type { SendThrottle } from '../../outbound/send-throttle.js';
+import { assertFileFits } from '../outbound-file.js';
+import {
+  InboundUnauthorizedError,
+  MediaNotFoundError,
+  MediaTooLargeError,
+  SendFailure,
+  type ConnectedAccount,
+  type CredentialCheck,
+  type InboundEvent,
+  type InboundRequest,
+  type MediaStream,
+  type OutboundMessage,
+  type ProviderAdapter,
+  type ProviderStatusReport,
+} from '../provider-port.js';
+import { htmlToPlainText, splitText } from '../rich-text.js';
+import { isValidTwilioSignature, parseTwilioForm, type TwilioParams } from './twilio-signature.js';
+
+type TwilioCredentials = Extract<ProviderCredentials, { provider: 'twilio' }>;
+
+const BODY_LIMIT = ProviderCapabilityTable.twilio.maxTextLength;
+const MMS_TOTAL_LIMIT = 5 * 1024 * 1024;
+const E164 = /^\+[1-9][0-9]{1,14}$/;
+const SID = /^[A-Z]{2}[0-9a-f]{32}$/;
+
+/** Reasons an agent understands, by Twilio error code (providers-api.md §2.10). */
+export const TWILIO_ERROR_REASONS: Readonly<Record<string, string>> = {
+  '20003': 'Twilio no longer accepts the account credentials; reconnect the account.',
+  '21211': "The customer's phone number is not valid.",
+  '21408': 'Texting this country is not enabled in the Twilio account (Messaging Geo Permissions).',
+  '21602': 'The reply was empty.',
+  '21606': 'The Twilio number cannot send messages to this destination.',
+  '21608': 'This Twilio trial account can only text verified numbers.',
+  '21610':
+    'The customer replied STOP and unsubscribed; they must text START before they can receive replies.',
+  '21612': "This message cannot be routed to the customer's number.",
+  '21614': "The customer's number is not a mobile number and cannot receive texts.",
+  '21617': 'The reply is longer than SMS allows (1600 characters).',
+  '21620': 'Twilio could not fetch an attached file.',
+  '21623': 'An MMS can carry at most 10 files.',
+  '21635': "The customer's number is a landline and cannot receive texts.",
+  '30001': "Twilio's queue for this number was full; the message was not sent.",
+  '30002': 'The Twilio account is suspended.',
+  '30003': "The customer's phone is unreachable (switched off or out of coverage).",
+  '30004': 'The message was blocked by the customer or their carrier.',
+  '30005': "The customer's number does not exist or is no longer in service.",
+  '30006': "The customer's number is a landline or its carrier cannot receive texts.",
+  '30007': 'The carrier filtered the message as spam.',
+  '30008': 'The carrier could not deliver the message (unknown carrier error).',
+};
+
+export function twilioReason(code: string | undefined): string {
+  if (code === undefined || code === '') {
+    return 'Twilio could not deliver the message.';
+  }
+  return TWILIO_ERROR_REASONS[code] ?? `Twilio could not deliver the message (error ${code}).`;
+}
+
+interface TwilioErrorBody {
+  readonly code?: number;
+  readonly message?: string;
+}
+
+function one(params: TwilioParams, name: string): string | undefined {
+  return params[name]?.[0];
+}
+
+function header(request: InboundRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function kindOf(contentType: string): 'image' | 'audio' | 'video' | 'file' {
+  if (contentType.startsWith('image/')) {
+    return 'image';
+  }
+  if (contentType.startsWith('audio/')) {
+    return 'audio';
+  }
+  if (contentType.startsWith('video/')) {
+    return 'video';
+  }
+  return 'file';
+}
+
+export interface TwilioAdapterOptions {
+  readonly apiBaseUrl: string;
+  readonly publicBaseUrl: string;
+}
+
+/** Twilio Programmable Messaging, SMS/MMS (providers-api.md Part 2). */
+export class TwilioAdapter implements ProviderAdapter {
+  readonly provider = 'twilio' as const;
+  readonly capabilities = ProviderCapabilityTable.twilio;
+
+  constructor(
+    private readonly http: OutboundHttp,
+    private readonly throttle: SendThrottle,
+    private readonly options: TwilioAdapterOptions,
+  ) {}
+
+  webhookUrl(channelAccountId: string): string {
+    return `${this.options.publicBaseUrl.replace(/\/+$/, '')}/webhooks/twilio/${encodeURIComponent(channelAccountId)}`;
+  }
+
+  async validateCredentials(credentials: ProviderCredentials): Promise<CredentialCheck> {
+    if (credentials.provider !== 'twilio') {
+      return { ok: false, code: 'wrong-provider', message: 'These are not Twilio credentials.' };
+    }
+    try {
+      const account = await this.rest(credentials, 'GET', `/Accounts/${credentials.accountSid}.json`);
+      if (account.status === 401 || account.status === 404) {
+        account.discard();
+        return {
+          ok: false,
+          code: 'invalid-credentials',
+          message:
+            'Twilio does not accept this Account SID and Auth Token. Copy both again from the Twilio Console.',
+        };
+      }
+      if (account.status !== 200) {
+        account.discard();
+        return this.unavailable();
+      }
+      const { status } = await account.json<{ status?: string }>();
+      if (status !== 'active') {
+        return {
+          ok: false,
+          code: 'account-not-active',
+          message: `The Twilio account is ${status ?? 'not active'}.`,
+        };
+      }
+      const number = await this.findNumber(credentials);
+      if (number === undefined) {
+        return {
+          ok: false,
+          code: 'number-not-on-account',
+          message: `${credentials.phoneNumber} is not a phone number of this Twilio account.`,
+        };
+      }
+      if (number.capabilities?.sms !== true) {
+        return {
+          ok: false,
+          code: 'number-cannot-sms',
+          message: `${credentials.phoneNumber} cannot send or receive SMS.`,
+        };
+      }
+      const name =
+        number.friendly_name !== undefined && number.friendly_name !== ''
+          ? number.friendly_name
+          : credentials.phoneNumber;
+      return {
+        ok: true,
+        accountName: name.slice(0, 1024),
+        deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: credentials.phoneNumber },
+      };
+    } catch (error) {
+      if (error instanceof HttpTransportError) {
+        return this.unavailable();
+      }
+      throw error;
+    }
+  }
+
+  /** Points the number's incoming-message webhook at the connector (§2.5 step 3). */
+  async connect(account: ConnectedAccount): Promise<void> {
+    const credentials = this.credentialsOf(account);
+    const number = await this.findNumber(credentials);
+    if (number === undefined) {
+      throw new Error(`${credentials.phoneNumber} is no longer on the Twilio account`);
+    }
+    const response = await this.rest(
+      credentials,
+      'POST',
+      `/Accounts/${credentials.accountSid}/IncomingPhoneNumbers/${number.sid}.json`,
+      {
+        SmsUrl: [this.webhookUrl(account.channelAccountId)],
+        SmsMethod: ['POST'],
+      },
+    );
+    response.discard();
+    if (response.status !== 200) {
+      throw new Error(`Twilio answered ${response.status} to the SmsUrl update`);
+    }
+  }
+
+  /** Unhooks the number, only if it still points at this account's webhook. */
+  async disconnect(account: ConnectedAccount): Promise<void> {
+    const credentials = this.credentialsOf(account);
+    const number = await this.findNumber(credentials);
+    if (number?.sms_url !== this.webhookUrl(account.channelAccountId)) {
+      return;
+    }
+    const response = await this.rest(
+      credentials,
+      'POST',
+      `/Accounts/${credentials.accountSid}/IncomingPhoneNumbers/${number.sid}.json`,
+      {
+        SmsUrl: [''],
+      },
+    );
+    response.discard();
+  }
+
+  parseInbound(
+    account: ConnectedAccount,
+    request: InboundRequest,
+    path: 'message' | 'status',
+  ): InboundEvent[] {
+    const credentials = this.credentialsOf(account);
+    const params = parseTwilioForm(request.rawBody);
+    if (
+      !isValidTwilioSignature(
+        credentials.authToken,
+        header(request, 'x-twilio-signature'),
+        request.publicUrl,
+        params,
+      )
+    ) {
+      throw new InboundUnauthorizedError('the X-Twilio-Signature is missing or wrong');
+    }
+    if (one(params, 'AccountSid') !== credentials.accountSid) {
+      throw new RequestValidationError([
+        { field: 'AccountSid', message: 'is not the account of this channel account' },
+      ]);
+    }
+    return [path === 'status' ? this.statusEvent(params) : this.messageEvent(account, params)];
+  }
+
+  async resolveMedia(account: ConnectedAccount, mediaKey: string): Promise<MediaStream> {
+    const credentials = this.credentialsOf(account);
+    const [messageSid, mediaSid] = mediaKey.split('/');
+    if (messageSid === undefined || mediaSid === undefined || !SID.test(messageSid) || !SID.test(mediaSid)) {
+      throw new MediaNotFoundError(`not a Twilio media key: ${mediaKey}`);
+    }
+    const response = await this.rest(
+      credentials,
+      'GET',
+      `/Accounts/${credentials.accountSid}/Messages/${messageSid}/Media/${mediaSid}`,
+      undefined,
+      3,
+    );
+    if (response.status === 404) {
+      response.discard();
+      throw new MediaNotFoundError('Twilio no longer has this media');
+    }
+    if (response.status !== 200) {
+      response.discard();
+      throw new Error(`Twilio answered ${response.status} to a media download`);
+    }
+    const limit = this.capabilities.maxInboundMediaBytes;
+    const length = Number(response.headers['content-length']);
+    if (Number.isFinite(length) && length > limit) {
+      response.discard();
+      throw new MediaTooLargeError(limit);
+    }
+    return {
+      body: limitedStream(response.body, limit),
+      contentType: response.headers['content-type'] ?? 'application/octet-stream',
+      ...(Number.isFinite(length) && length >= 0 ? { contentLength: length } : {}),
+    };
+  }
+
+  async send(
+    account: ConnectedAccount,
+    { request, files }: OutboundMessage,
+  ): Promise<{ providerMessageId: string }> {
+    const credentials = this.credentialsOf(account);
+    if (!E164.test(request.conversationKey)) {
+      throw new SendFailure('permanent', "The customer's phone number is not valid.", '21211');
+    }
+    const total = files.reduce((sum, file) => sum + (file.sizeBytes ?? 0), 0);
+    for (const file of files) {
+      assertFileFits(file, MMS_TOTAL_LIMIT, 'an MMS');
+    }
+    if (total > MMS_TOTAL_LIMIT) {
+      throw new SendFailure(
+        'permanent',
+        'The attached files together are larger than an MMS can carry (5 MB).',
+        'FILE_TOO_LARGE',
+      );
+    }
+    const text =
+      request.richText !== undefined && request.richText.trim() !== ''
+        ? htmlToPlainText(request.richText)
+        : (request.text ?? '').trim();
+    const bodies = text === '' ? [''] : splitText(text, BODY_LIMIT);
+    const ids: string[] = [];
+    for (const [index, body] of bodies.entries()) {
+      const form: Record<string, string[]> = {
+        To: [request.conversationKey],
+        From: [credentials.phoneNumber],
+        StatusCallback: [`${this.webhookUrl(account.channelAccountId)}/status`],
+        ...(body === '' ? {} : { Body: [body] }),
+        ...(index === 0 && files.length > 0 ? { MediaUrl: files.map((file) => file.publicUrl) } : {}),
+      };
+      await this.throttle.acquire(`twilio:${account.channelAccountId}`, this.capabilities.sendsPerSecond, 3);
+      let response: HttpResponse;
+      try {
+        response = await this.rest(
+          credentials,
+          'POST',
+          `/Accounts/${credentials.accountSid}/Messages.json`,
+          form,
+        );
+      } catch (error) {
+        if (error instanceof HttpTransportError) {
+          throw new SendFailure('transient', 'Twilio could not be reached.', error.code);
+        }
+        throw error;
+      }
+      if (response.status === 201 || response.status === 200) {
+        ids.push((await response.json<{ sid: string }>()).sid);
+        continue;
+      }
+      throw await this.failure(response);
+    }
+    const first = ids[0];
+    if (first === undefined) {
+      throw new SendFailure('permanent', 'The reply has no text or file that Twilio can carry.', 'EMPTY');
+    }
+    return { providerMessageId: first };
+  }
+
+  private async failure(response: HttpResponse): Promise<SendFailure> {
+    let body: TwilioErrorBody = {};
+    try {
+      body = await response.json<TwilioErrorBody>();
+    } catch {
+      // not the JSON error body: the status alone decides
+    }
+    const code = body.code === undefined ? String(response.status) : String(body.code);
+    if (response.status === 429 || response.status >= 500) {
+      // Only 429/20429 is guaranteed unprocessed; a 5xx may have sent the SMS (§2.3) — retried anyway, documented.
+      const retryAfter = Number(response.headers['retry-after']);
+      return new SendFailure(
+        'transient',
+        'Twilio is busy or unavailable right now.',
+        code,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+      );
+    }
+    if (response.status === 401) {
+      return new SendFailure('permanent', twilioReason('20003'), code);
+    }
+    return new SendFailure('permanent', twilioReason(code), code);
+  }
+
+  private messageEvent(account: ConnectedAccount, params: TwilioParams): InboundEvent {
+    const from = one(params, 'From');
+    const messageSid = one(params, 'MessageSid') ?? one(params, 'SmsSid');
+    if (from === undefined || from === '') {
+      throw new RequestValidationError([{ field: 'From', message: 'required' }]);
+    }
+    if (messageSid === undefined || !SID.test(messageSid)) {
+      throw new RequestValidationError([{ field: 'MessageSid', message: 'expected a Twilio message SID' }]);
+    }
+    const count = Math.min(Number(one(params, 'NumMedia') ?? '0') || 0, 10);
+    const attachments: ReceivedAttachment[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const url = one(params, `MediaUrl${index}`);
+      const contentType = one(params, `MediaContentType${index}`) ?? 'application/octet-stream';
+      const mediaSid =
+        url === undefined
+          ? undefined
+          : /\/Media\/([A-Z]{2}[0-9a-f]{32})\/?$/.exec(new URL(url).pathname)?.[1];
+      if (mediaSid === undefined) {
+        attachments.push({
+          kind: 'unsupported',
+          description: 'The customer sent a file that could not be read',
+        });
+        continue;
+      }
+      attachments.push({
+        kind: kindOf(contentType),
+        media: {
+          downloadRef: `media:${account.channelAccountId}:${messageSid}/${mediaSid}`,
+          mimeType: /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+/.test(contentType)
+            ? contentType
+            : 'application/octet-stream',
+        },
+      });
+    }
+    const body = one(params, 'Body') ?? '';
+    const message: ProviderMessageReceivedV1 = {
+      provider: 'twilio',
+      channelAccountId: account.channelAccountId,
+      conversationKey: from,
+      sender: { id: from, ...(E164.test(from) ? { phoneNumber: from } : {}) },
+      providerMessageId: messageSid,
+      sentAt: new Date().toISOString(),
+      ...(body.trim() === '' ? {} : { text: body }),
+      attachments,
+    };
+    if (body.trim() === '' && attachments.length === 0) {
+      return { kind: 'ignored', reason: 'empty SMS' };
+    }
+    return { kind: 'message', normalised: { dedupeKey: `sms:${messageSid}`, message } };
+  }
+
+  private statusEvent(params: TwilioParams): InboundEvent {
+    const messageSid = one(params, 'MessageSid') ?? one(params, 'SmsSid');
+    const status = one(params, 'MessageStatus') ?? one(params, 'SmsStatus');
+    if (messageSid === undefined || status === undefined) {
+      throw new RequestValidationError([{ field: 'MessageStatus', message: 'required with MessageSid' }]);
+    }
+    const occurredAt = new Date().toISOString();
+    let report: ProviderStatusReport;
+    switch (status) {
+      case 'sent':
+      case 'delivered':
+        report = { providerMessageId: messageSid, status: 'SENT', occurredAt };
+        break;
+      case 'read':
+        report = { providerMessageId: messageSid, status: 'READ', occurredAt };
+        break;
+      case 'failed':
+      case 'undelivered': {
+        const code = one(params, 'ErrorCode');
+        report = {
+          providerMessageId: messageSid,
+          status: 'FAILED',
+          failureReason: twilioReason(code),
+          ...(code === undefined || code === '' ? {} : { providerErrorCode: code }),
+          occurredAt,
+        };
+        break;
+      }
+      default:
+        return { kind: 'ignored', reason: `status ${status.slice(0, 32)} changes nothing in HubSpot` };
+    }
+    return { kind: 'status', report };
+  }
+
+  private unavailable(): CredentialCheck {
+    return {
+      ok: false,
+      code: 'provider-unavailable',
+      message: 'Twilio could not be reached to check the credentials. Try again in a moment.',
+    };
+  }
+
+  private async findNumber(
+    credentials: TwilioCredentials,
+  ): Promise<
+    { sid: string; friendly_name?: string; sms_url?: string; capabilities?: { sms?: boolean } } | undefined
+  > {
+    const response = await this.rest(
+      credentials,
+      'GET',
+      `/Accounts/${credentials.accountSid}/IncomingPhoneNumbers.json?PhoneNumber=${encodeURIComponent(credentials.phoneNumber)}`,
+    );
+    if (response.status !== 200) {
+      response.discard();
+      throw new HttpTransportError(`Twilio answered ${response.status} to the number lookup`, 'EPROVIDER');
+    }
+    const list = await response.json<{
+      incoming_phone_numbers?: {
+        sid: string;
+        phone_number: string;
+        friendly_name?: string;
+        sms_url?: string;
+        capabilities?: { sms?: boolean };
+      }[];
+    }>();
+    return list.incoming_phone_numbers?.find((entry) => entry.phone_number === credentials.phoneNumber);
+  }
+
+  private rest(
+    credentials: TwilioCredentials,
+    method: 'GET' | 'POST',
+    path: string,
+    form?: Readonly<Record<string, readonly string[]>>,
+    maxRedirects = 0,
+  ): Promise<HttpResponse> {
+    const body =
+      form === undefined
+        ? undefined
+        : new URLSearchParams(
+            Object.entries(form).flatMap(([name, values]) =>
+              values.map((value): [string, string] => [name, value]),
+            ),
+          ).toString();
+    return this.http.request({
+      method,
+      url: `${this.options.apiBaseUrl.replace(/\/+$/, '')}/2010-04-01${path}`,
+      headers: {
+        authorization: `Basic ${Buffer.from(`${credentials.accountSid}:${credentials.authToken}`).toString('base64')}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
+      ...(body === undefined ? {} : { body }),
+      maxRedirects,
+    });
+  }
+
+  private credentialsOf(account: ConnectedAccount): TwilioCredentials {
+    if (account.credentials.provider !== 'twilio') {
+      throw new Error(`account ${account.channelAccountId} has no Twilio credentials`);
+    }
+    return account.credentials;
+  }
+}

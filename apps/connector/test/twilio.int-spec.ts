@@ -1,0 +1,273 @@
+import type { ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import { exampleGatewayOutboundMessageRequestedV1 } from '@inbox-bridge/shared';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { twilioSignature, type SandboxTwilioAccount } from '../../provider-sandbox/src/index.js';
+import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
+
+const RECEIVED = 'provider.message.received.v1';
+const VALIDATED = 'connector.credentials.validated.v1';
+const STATUS = 'connector.delivery.status-changed.v1';
+const NUMBER = '+14155550100';
+
+interface Validated {
+  requestId: string;
+  ok: boolean;
+  accountName?: string;
+  deliveryIdentifier?: { type: string; value: string };
+  error?: { code: string };
+}
+
+interface StatusChanged {
+  hubspotMessageId: string;
+  status: string;
+  providerMessageId?: string;
+  failureReason?: string;
+  providerErrorCode?: string;
+}
+
+describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
+  let h: ConnectorHarness;
+  let account: SandboxTwilioAccount;
+  const accountId = '9200001';
+
+  const validate = async (credentials: { accountSid: string; authToken: string; phoneNumber: string }) => {
+    const requestId = randomUUID();
+    await h.publish('connector.credentials.validate.v1', {
+      requestId,
+      provider: 'twilio',
+      credentials: { provider: 'twilio', ...credentials },
+    });
+    return testing.expectEventually(() => {
+      const found = h.messagesOf<Validated>(VALIDATED).find((m) => m.requestId === requestId);
+      if (found === undefined) {
+        throw new Error('no answer yet');
+      }
+      return found;
+    });
+  };
+
+  const statuses = (hubspotMessageId: string) =>
+    h.messagesOf<StatusChanged>(STATUS).filter((m) => m.hubspotMessageId === hubspotMessageId);
+
+  const reply = async (
+    to: string,
+    overrides: Parameters<typeof exampleGatewayOutboundMessageRequestedV1>[0] = {},
+  ) => {
+    const hubspotMessageId = randomUUID().replace(/-/g, '');
+    await h.publish(
+      'gateway.outbound-message.requested.v1',
+      exampleGatewayOutboundMessageRequestedV1({
+        channelAccountId: accountId,
+        hubspotMessageId,
+        conversationKey: to,
+        recipient: { deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: to } },
+        inReplyToProviderMessageId: undefined,
+        attachments: [],
+        ...overrides,
+      }),
+    );
+    return hubspotMessageId;
+  };
+
+  const firstStatus = (hubspotMessageId: string) =>
+    testing.expectEventually(
+      () => {
+        const found = statuses(hubspotMessageId)[0];
+        if (found === undefined) {
+          throw new Error('no status yet');
+        }
+        return found;
+      },
+      { timeoutMs: 30_000 },
+    );
+
+  beforeAll(async () => {
+    h = await startConnectorHarness('connector_tw');
+    account = await h.client.twilioCreateAccount({ friendly_name: 'Acme', type: 'Full' });
+    await h.client.twilioCreateNumber(account.sid, {
+      phone_number: NUMBER,
+      friendly_name: 'Acme Support SMS',
+    });
+  });
+
+  afterAll(async () => {
+    await h.dispose();
+  });
+
+  it('validates SID, token and number against the account', async () => {
+    const ok = await validate({
+      accountSid: account.sid,
+      authToken: account.auth_token,
+      phoneNumber: NUMBER,
+    });
+    expect(ok).toMatchObject({
+      ok: true,
+      accountName: 'Acme Support SMS',
+      deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: NUMBER },
+    });
+    const badToken = await validate({
+      accountSid: account.sid,
+      authToken: 'f'.repeat(32),
+      phoneNumber: NUMBER,
+    });
+    expect(badToken).toMatchObject({ ok: false, error: { code: 'invalid-credentials' } });
+    const otherNumber = await validate({
+      accountSid: account.sid,
+      authToken: account.auth_token,
+      phoneNumber: '+14155550199',
+    });
+    expect(otherNumber).toMatchObject({ ok: false, error: { code: 'number-not-on-account' } });
+
+    await h.publish('gateway.channel-account.connected.v1', {
+      channelAccountId: accountId,
+      hubspotChannelId: '5002',
+      inboxId: '311',
+      provider: 'twilio',
+      name: 'Acme SMS',
+      credentialsRequestId: ok.requestId,
+    });
+    await testing.expectEventually(async () => {
+      const response = await fetch(
+        `${h.sandbox.baseUrl}/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers.json`,
+        {
+          headers: {
+            authorization: `Basic ${Buffer.from(`${account.sid}:${account.auth_token}`).toString('base64')}`,
+          },
+        },
+      );
+      const body = (await response.json()) as { incoming_phone_numbers: { sms_url: string }[] };
+      expect(body.incoming_phone_numbers[0]?.sms_url).toBe(`${h.baseUrl}/webhooks/twilio/${accountId}`);
+    });
+  });
+
+  it('publishes a signed inbound MMS with the sender as E.164 and streams its media', async () => {
+    const image = Buffer.from('ffd8ffe000104a464946', 'hex');
+    const inbound = await h.client.twilioCustomerSends({
+      from: '+14155550123',
+      to: NUMBER,
+      body: 'Hola, ¿tienen la factura?',
+      media: [{ content_type: 'image/jpeg', content_base64: image.toString('base64') }],
+    });
+    expect(inbound.attempts[0]).toMatchObject({ status: 200 });
+    expect(inbound.attempts[0]?.warning).toBeUndefined();
+    const message = await testing.expectEventually(() => {
+      const found = h
+        .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+        .find((m) => m.providerMessageId === inbound.message.sid);
+      if (found === undefined) {
+        throw new Error('not yet');
+      }
+      return found;
+    });
+    expect(message).toMatchObject({
+      provider: 'twilio',
+      conversationKey: '+14155550123',
+      sender: { id: '+14155550123', phoneNumber: '+14155550123' },
+      text: 'Hola, ¿tienen la factura?',
+      attachments: [{ kind: 'image', media: { mimeType: 'image/jpeg' } }],
+    });
+    const ref = (message.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+    const media = await fetch(h.mediaLink(ref));
+    expect(media.status).toBe(200);
+    expect(Buffer.from(await media.arrayBuffer()).equals(image)).toBe(true);
+
+    // Twilio retries a webhook on connection errors: the same MessageSid is a duplicate.
+    const url = `${h.baseUrl}/webhooks/twilio/${accountId}`;
+    const again = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(account.auth_token, url, inbound.params),
+      },
+      body: new URLSearchParams(inbound.params).toString(),
+    });
+    expect(again.status).toBe(200);
+    expect(await again.text()).toContain('<Response></Response>');
+    expect(
+      h
+        .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+        .filter((m) => m.providerMessageId === inbound.message.sid),
+    ).toHaveLength(1);
+  });
+
+  it('refuses a bad X-Twilio-Signature with 401 problem+json', async () => {
+    const response = await fetch(`${h.baseUrl}/webhooks/twilio/${accountId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'bm90IGl0' },
+      body: new URLSearchParams({ AccountSid: account.sid, From: '+14155550123', Body: 'forged' }).toString(),
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('sends a reply, reports SENT once, and maps a later undelivered callback to FAILED with a reason', async () => {
+    const delivered = await reply('+14155550123', { text: 'Your order ships today', richText: undefined });
+    expect(await firstStatus(delivered)).toMatchObject({
+      status: 'SENT',
+      providerMessageId: expect.stringMatching(/^SM/),
+    });
+    await testing.expectEventually(async () => {
+      const callbacks = (await h.client.twilioWebhooks()).filter(
+        (w) => w.kind === 'status_callback' && w.params['MessageStatus'] === 'delivered',
+      );
+      expect(callbacks.length).toBeGreaterThan(0);
+      expect(callbacks.every((w) => w.status === 204)).toBe(true);
+    });
+    expect(statuses(delivered)).toHaveLength(1);
+    const thread = await h.client.twilioCustomerMessages('+14155550123');
+    expect(thread.at(-1)).toMatchObject({
+      body: 'Your order ships today',
+      from: NUMBER,
+      direction: 'outbound-api',
+    });
+
+    await h.client.twilioSetRecipientOutcome('+14155550124', 'undelivered', 30003);
+    const undelivered = await reply('+14155550124', { text: 'Hello?', richText: undefined });
+    const failed = await testing.expectEventually(() => {
+      const found = statuses(undelivered).find((s) => s.status === 'FAILED');
+      if (found === undefined) {
+        throw new Error('not failed yet');
+      }
+      return found;
+    });
+    expect(failed).toMatchObject({ providerErrorCode: '30003' });
+    expect(failed.failureReason).toContain('unreachable');
+  });
+
+  it('sends MMS media through a short-lived public link Twilio fetches', async () => {
+    h.gatewayFiles.files.set('hubspot-file:81', {
+      contentType: 'image/png',
+      body: Buffer.from('89504e470d0a1a0a0000', 'hex'),
+    });
+    const id = await reply('+14155550123', {
+      text: 'Label attached',
+      richText: undefined,
+      attachments: [
+        { kind: 'image', downloadRef: 'hubspot-file:81', mimeType: 'image/png', fileName: 'label.png' },
+      ],
+    });
+    expect(await firstStatus(id)).toMatchObject({
+      status: 'SENT',
+      providerMessageId: expect.stringMatching(/^MM/),
+    });
+    const sent = (await h.client.twilioCustomerMessages('+14155550123')).at(-1);
+    expect(sent).toMatchObject({ num_media: '1', body: 'Label attached' });
+    expect(sent?.media?.[0]?.content_type).toBe('image/png');
+    expect(h.gatewayFiles.requests).toContain('hubspot-file:81');
+  });
+
+  it('reports an opted-out customer (21610) at once and retries through a 429', async () => {
+    await h.client.twilioSetOptOut('+14155550125', NUMBER, true);
+    const optedOut = await firstStatus(await reply('+14155550125', { text: 'Hi', richText: undefined }));
+    expect(optedOut).toMatchObject({ status: 'FAILED', providerErrorCode: '21610' });
+    expect(optedOut.failureReason).toContain('STOP');
+
+    await h.client.twilioSetMessagesFault(account.sid, { status: 429, times: 1 });
+    const afterBusy = await firstStatus(
+      await reply('+14155550123', { text: 'After the busy signal', richText: undefined }),
+    );
+    expect(afterBusy.status).toBe('SENT');
+  });
+});
