@@ -1,4 +1,7 @@
 import { Global, Module } from '@nestjs/common';
+import { HUBSPOT_API } from '../hubspot/hubspot-api.js';
+import { GATEWAY_SECRET_BOX, hubspotProviders } from '../hubspot/hubspot.providers.js';
+import { PortalTokens } from '../hubspot/portal-tokens.js';
 
 /**
  * HubSpot platform: the HubSpot API client (limiter, retries, tokens), OAuth install, channel registration,
@@ -6,5 +9,8 @@ import { Global, Module } from '@nestjs/common';
  * can inject `HUBSPOT_API` and `ChannelRegistry` without a module cycle.
  */
 @Global()
-@Module({})
+@Module({
+  providers: [...hubspotProviders],
+  exports: [HUBSPOT_API, GATEWAY_SECRET_BOX, PortalTokens],
+})
 export class PlatformModule {}

@@ -1,15 +1,143 @@
 import type { ConsumerGroupSpec } from '@inbox-bridge/messaging';
+import {
+  booleanFlag,
+  durationMs,
+  nonEmptyString,
+  positiveInt,
+  secret,
+  url,
+  type ConfigProblem,
+  type Env,
+} from '@inbox-bridge/service-kit';
+import { Providers, type Provider } from '@inbox-bridge/shared';
 import type { MigrationInterface } from 'typeorm';
+import { z } from 'zod';
+import { PlatformTables1764172800000 } from './migrations/1764172800000-platform-tables.js';
 
 type MigrationClass = new () => MigrationInterface;
 type EntityClass = abstract new (...args: never[]) => object;
 
+/** DEV ONLY defaults: the values `apps/hubspot-sandbox` seeds its app with. Refused when NODE_ENV=production. */
+export const DEV_SANDBOX_APP = {
+  appId: '1000001',
+  clientId: 'sandbox-client-id',
+  developerApiKey: 'sandbox-developer-api-key',
+  apiBaseUrl: 'http://127.0.0.1:4010',
+} as const;
+
+/** DEV ONLY: the media-link secret shared with the connector in development and tests. */
+export const DEV_MEDIA_LINK_SECRET = 'dev-media-link-secret-0123456789abcdef';
+
+const providerList = z
+  .string()
+  .trim()
+  .transform((value, ctx): Provider[] => {
+    const names = value
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
+    const unknown = names.filter((name) => !(Providers as readonly string[]).includes(name));
+    if (names.length === 0 || unknown.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of ${Providers.join(', ')}` });
+      return z.NEVER;
+    }
+    return [...new Set(names)] as Provider[];
+  });
+
 /** Environment variables of the platform feature, merged into the gateway's config schema. */
-export const platformConfigShape = {};
+export const platformConfigShape = {
+  /** HubSpot API origin: `https://api.hubapi.com` in production, the sandbox by default. */
+  HUBSPOT_API_BASE_URL: url({ protocols: ['https:', 'http:'] }).default(DEV_SANDBOX_APP.apiBaseUrl),
+  /** Origin of HubSpot's OAuth consent page (`https://app.hubspot.com`); the sandbox serves it on its API origin. */
+  HUBSPOT_AUTHORIZE_BASE_URL: url({ protocols: ['https:', 'http:'] }).default(DEV_SANDBOX_APP.apiBaseUrl),
+  HUBSPOT_APP_ID: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { error: 'expected the numeric HubSpot app id' })
+    .default(DEV_SANDBOX_APP.appId),
+  HUBSPOT_CLIENT_ID: nonEmptyString().default(DEV_SANDBOX_APP.clientId),
+  /** Developer account API key (`hapikey`) for channel create/update. */
+  HUBSPOT_DEVELOPER_API_KEY: secret(nonEmptyString()).default(DEV_SANDBOX_APP.developerApiKey),
+  /** Requests per portal per rate window, shared by every gateway replica (HubSpot allows 110 per 10 s). */
+  HUBSPOT_RATE_LIMIT_PER_10S: positiveInt({ max: 10_000 }).default(100),
+  /** The rate window the limit above applies to; 10 s for HubSpot (shorter only in tests). */
+  HUBSPOT_RATE_LIMIT_INTERVAL_MS: durationMs().default(10_000),
+  /** Per-attempt timeout of one HubSpot call. */
+  HUBSPOT_REQUEST_TIMEOUT_MS: durationMs().default(15_000),
+  /** Attempts per call (first try included) for 429, 5xx and timeouts before the caller sees the error. */
+  HUBSPOT_MAX_ATTEMPTS: positiveInt({ max: 10 }).default(4),
+  /** First retry delay; doubles per attempt with full jitter. */
+  HUBSPOT_RETRY_BASE_MS: durationMs().default(500),
+  /** Longest a call waits for its portal's rate budget before failing transiently (the message is retried later). */
+  HUBSPOT_MAX_RATE_WAIT_MS: durationMs().default(30_000),
+  /** Access tokens are refreshed this long before they expire. */
+  HUBSPOT_TOKEN_REFRESH_LEAD_MS: durationMs().default(300_000),
+  /** How often a replica looks for tokens to refresh and rosters to re-read. */
+  PLATFORM_SCHEDULER_TICK_MS: durationMs().default(30_000),
+  /** How often each portal's roster (owners, teams, availability) is re-read and published when changed. */
+  ROSTER_REFRESH_INTERVAL: durationMs().default(300_000),
+  HUBSPOT_THREADING_MODEL: z
+    .enum(['INTEGRATION_THREAD_ID', 'DELIVERY_IDENTIFIER'], {
+      error: 'expected INTEGRATION_THREAD_ID or DELIVERY_IDENTIFIER',
+    })
+    .default('INTEGRATION_THREAD_ID'),
+  /** Providers whose capabilities the channel declares. */
+  ENABLED_PROVIDERS: providerList.default(['telegram', 'twilio', 'generic-webhook']),
+  CHANNEL_NAME: nonEmptyString().default('Inbox Bridge'),
+  CHANNEL_DESCRIPTION: nonEmptyString().default(
+    'Telegram, SMS/MMS (Twilio) and webhook conversations in your HubSpot inbox',
+  ),
+  CHANNEL_LOGO_URL: url({ protocols: ['https:', 'http:'] }).optional(),
+  /** Bearer token of the ops endpoints (`POST /admin/channel/register`). Unset: the endpoints refuse everyone. */
+  OPS_API_TOKEN: secret(z.string().trim().min(24, { error: 'must be at least 24 characters' })).optional(),
+  /** The connector's internal origin, where provider media is streamed from (`/internal/media`). */
+  CONNECTOR_INTERNAL_URL: url({ protocols: ['https:', 'http:'] }).default('http://127.0.0.1:3001'),
+  /** HMAC secret of the signed media links shared with the connector (≥ 32 characters). */
+  MEDIA_LINK_SECRET: secret(z.string().min(32, { error: 'must be at least 32 characters' })).default(
+    DEV_MEDIA_LINK_SECRET,
+  ),
+  /** Look up the sender's contact (by email or phone) before publishing a new thread. */
+  HUBSPOT_CONTACT_LOOKUP: booleanFlag().default(true),
+};
+
+/**
+ * Settings that must not keep their development defaults in production: the sandbox's app credentials or
+ * the shared dev media secret would let anyone who reads this repository act as the app.
+ */
+export function platformProductionProblems(env: Env): ConfigProblem[] {
+  const nodeEnv = env.NODE_ENV === undefined || env.NODE_ENV === '' ? 'production' : env.NODE_ENV;
+  if (nodeEnv !== 'production') {
+    return [];
+  }
+  const devDefaults: readonly (readonly [string, string])[] = [
+    ['HUBSPOT_DEVELOPER_API_KEY', DEV_SANDBOX_APP.developerApiKey],
+    ['HUBSPOT_CLIENT_ID', DEV_SANDBOX_APP.clientId],
+    ['HUBSPOT_APP_ID', DEV_SANDBOX_APP.appId],
+    ['MEDIA_LINK_SECRET', DEV_MEDIA_LINK_SECRET],
+  ];
+  const problems: ConfigProblem[] = [];
+  for (const [variable, devValue] of devDefaults) {
+    const value = env[variable]?.trim();
+    if (value === undefined || value === '') {
+      problems.push({
+        variable,
+        reason: 'required when NODE_ENV is production (the default is for development only)',
+      });
+    } else if (value === devValue) {
+      problems.push({ variable, reason: 'must not be the development default when NODE_ENV is production' });
+    }
+  }
+  return problems;
+}
 
 /** The platform feature's migrations, oldest first. */
-export const platformMigrations: readonly MigrationClass[] = [];
+export const platformMigrations: readonly MigrationClass[] = [PlatformTables1764172800000];
 
 export const platformEntities: readonly EntityClass[] = [];
+
+/** Inbound publishing keeps each conversation's order across replicas (consistent-hash shards). */
+export const PLATFORM_INBOUND_GROUP = 'gateway.inbound';
+export const PLATFORM_DELIVERY_STATUS_GROUP = 'gateway.delivery-status';
+export const PLATFORM_ASSIGNMENTS_GROUP = 'gateway.assignments';
 
 export const platformConsumerGroups: readonly ConsumerGroupSpec[] = [];

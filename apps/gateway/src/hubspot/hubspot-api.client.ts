@@ -1,0 +1,341 @@
+import { Logger } from '@nestjs/common';
+import {
+  HubSpotApiError,
+  type DeveloperHubSpotClient,
+  type HubSpotApi,
+  type HubSpotRequest,
+  type HubSpotResponse,
+  type HubSpotUpload,
+  type PortalHubSpotClient,
+} from './hubspot-api.js';
+import {
+  decideRetry,
+  parseRetryAfter,
+  type AttemptOutcome,
+  type RetryPolicySettings,
+} from './hubspot-retry-policy.js';
+import type { HubSpotMetrics } from './hubspot.metrics.js';
+import { multipartStream } from './multipart-stream.js';
+import { RateWaitExceeded, type PortalRateLimiter } from './portal-rate-limiter.js';
+import type { PortalTokens } from './portal-tokens.js';
+
+export interface HubSpotClientSettings extends RetryPolicySettings {
+  readonly baseUrl: string;
+  readonly appId: string;
+  readonly developerApiKey: string;
+  readonly timeoutMs: number;
+}
+
+type Credential = { readonly kind: 'portal'; readonly portalId: string } | { readonly kind: 'developer' };
+
+interface HubSpotErrorBody {
+  readonly category?: string;
+  readonly message?: string;
+  readonly correlationId?: string;
+  readonly policyName?: string;
+}
+
+class AttemptFailed extends Error {
+  constructor(
+    readonly outcome: AttemptOutcome,
+    readonly body: HubSpotErrorBody | undefined,
+    cause: unknown,
+  ) {
+    super('attempt failed', { cause });
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function errorBody(parsed: unknown): HubSpotErrorBody | undefined {
+  if (typeof parsed !== 'object' || parsed === null) {
+    return undefined;
+  }
+  const record = parsed as Record<string, unknown>;
+  const text = (key: string): string | undefined =>
+    typeof record[key] === 'string' ? record[key] : undefined;
+  const category = text('category') ?? text('errorType');
+  const message = text('message');
+  const correlationId = text('correlationId');
+  const policyName = text('policyName');
+  return {
+    ...(category === undefined ? {} : { category }),
+    ...(message === undefined ? {} : { message }),
+    ...(correlationId === undefined ? {} : { correlationId }),
+    ...(policyName === undefined ? {} : { policyName }),
+  };
+}
+
+/**
+ * Every HubSpot call of the gateway (engineering notes §6.4): the portal's bearer token or the developer
+ * key, the portal's rate budget shared by all replicas (PostgreSQL), 429 honoured (Retry-After or the
+ * policy's window, pausing the portal's bucket), 5xx/timeouts/dropped connections retried with jittered
+ * exponential backoff, one token refresh on a 401, other 4xx reported with HubSpot's category and message.
+ * Plain `fetch` rather than `@hubspot/api-client`: its `apiRequest()` (the only way to reach custom
+ * channels) never retries, and its limiter is process-wide (engineering notes §6.3).
+ */
+export class HttpHubSpotApi implements HubSpotApi {
+  private readonly logger = new Logger('HubSpotApi');
+
+  constructor(
+    private readonly settings: HubSpotClientSettings,
+    private readonly limiter: PortalRateLimiter,
+    private readonly tokens: PortalTokens,
+    private readonly metrics: HubSpotMetrics,
+    private readonly wait: (ms: number) => Promise<void> = sleep,
+  ) {}
+
+  forPortal(portalId: string): PortalHubSpotClient {
+    if (!/^\d{1,20}$/.test(portalId)) {
+      throw new HubSpotApiError(`"${portalId}" is not a HubSpot portal id`, { retryable: false });
+    }
+    const credential: Credential = { kind: 'portal', portalId };
+    return {
+      portalId,
+      request: <T>(request: HubSpotRequest) => this.execute<T>(credential, request),
+      upload: <T>(upload: HubSpotUpload) => this.upload<T>(portalId, upload),
+    };
+  }
+
+  developer(): DeveloperHubSpotClient {
+    return { request: <T>(request: HubSpotRequest) => this.execute<T>({ kind: 'developer' }, request) };
+  }
+
+  private bucketOf(credential: Credential): string {
+    return credential.kind === 'portal'
+      ? `portal:${credential.portalId}`
+      : `developer:${this.settings.appId}`;
+  }
+
+  private url(credential: Credential, request: Pick<HubSpotRequest, 'path' | 'query'>): URL {
+    if (!request.path.startsWith('/') || request.path.includes('..')) {
+      throw new HubSpotApiError(`invalid HubSpot path ${request.path}`, { retryable: false });
+    }
+    const url = new URL(request.path, this.settings.baseUrl);
+    for (const [key, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) {
+        url.searchParams.set(key, String(value));
+      }
+    }
+    if (credential.kind === 'developer') {
+      url.searchParams.set('hapikey', this.settings.developerApiKey);
+      url.searchParams.set('appId', this.settings.appId);
+    }
+    return url;
+  }
+
+  private async acquire(credential: Credential): Promise<void> {
+    try {
+      await this.limiter.acquire(this.bucketOf(credential));
+    } catch (error) {
+      if (error instanceof RateWaitExceeded) {
+        throw new HubSpotApiError(`HubSpot rate budget of ${error.bucketKey} exhausted for now`, {
+          retryable: true,
+          category: 'RATE_LIMIT',
+        });
+      }
+      throw error;
+    }
+  }
+
+  private async execute<T>(credential: Credential, request: HubSpotRequest): Promise<HubSpotResponse<T>> {
+    let refreshed = false;
+    for (let attempt = 1; ; attempt += 1) {
+      await this.acquire(credential);
+      const token =
+        credential.kind === 'portal' ? await this.tokens.accessToken(credential.portalId) : undefined;
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (token !== undefined) {
+        headers['authorization'] = `Bearer ${token}`;
+      }
+      if (request.body !== undefined) {
+        headers['content-type'] = 'application/json';
+      }
+      try {
+        return await this.attempt<T>(this.url(credential, request), {
+          method: request.method,
+          headers,
+          ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+          timeoutMs: request.timeoutMs ?? this.settings.timeoutMs,
+        });
+      } catch (error) {
+        if (!(error instanceof AttemptFailed)) {
+          throw error;
+        }
+        const { outcome } = error;
+        if (
+          outcome.kind === 'response' &&
+          outcome.status === 401 &&
+          credential.kind === 'portal' &&
+          !refreshed
+        ) {
+          refreshed = true;
+          await this.tokens.refresh(credential.portalId, token);
+          continue;
+        }
+        if (outcome.kind === 'response' && outcome.status === 401) {
+          // Refused again with a fresh token: revoked or uninstalled. The next refresh tells which.
+          this.logFailure(credential, request, attempt, error, false);
+          throw this.toError(request, error, true);
+        }
+        const decision = decideRetry(outcome, attempt, this.settings);
+        this.logFailure(credential, request, attempt, error, decision.retry);
+        if (!decision.retry) {
+          throw this.toError(request, error, decision.retryable);
+        }
+        if (decision.pauseBucket) {
+          await this.limiter.pause(this.bucketOf(credential), decision.delayMs);
+        } else {
+          await this.wait(decision.delayMs);
+        }
+      }
+    }
+  }
+
+  /**
+   * A streamed upload cannot be replayed, so it gets one HTTP attempt (after the rate budget and a fresh
+   * token); a retryable failure reaches the caller, whose message is retried with a new stream.
+   */
+  private async upload<T>(portalId: string, upload: HubSpotUpload): Promise<HubSpotResponse<T>> {
+    const credential: Credential = { kind: 'portal', portalId };
+    await this.acquire(credential);
+    const token = await this.tokens.accessToken(portalId);
+    const { contentType, body } = multipartStream(upload.fields, upload.file);
+    try {
+      return await this.attempt<T>(this.url(credential, upload), {
+        method: 'POST',
+        headers: {
+          accept: 'application/json',
+          authorization: `Bearer ${token}`,
+          'content-type': contentType,
+        },
+        body,
+        timeoutMs: Math.max(this.settings.timeoutMs, 120_000),
+      });
+    } catch (error) {
+      if (!(error instanceof AttemptFailed)) {
+        throw error;
+      }
+      const { outcome } = error;
+      if (outcome.kind === 'response' && outcome.status === 401) {
+        await this.tokens.refresh(portalId, token);
+      }
+      if (outcome.kind === 'response' && outcome.status === 429) {
+        const decision = decideRetry(outcome, 1, this.settings);
+        if (decision.retry) {
+          await this.limiter.pause(this.bucketOf(credential), decision.delayMs);
+        }
+      }
+      const retryable =
+        outcome.kind !== 'response' || outcome.status === 401 || decideRetry(outcome, 1, this.settings).retry;
+      this.logFailure(credential, { method: 'POST', path: upload.path }, 1, error, false);
+      throw this.toError({ method: 'POST', path: upload.path }, error, retryable);
+    }
+  }
+
+  private async attempt<T>(
+    url: URL,
+    init: {
+      method: string;
+      headers: Record<string, string>;
+      body?: string | ReadableStream<Uint8Array>;
+      timeoutMs: number;
+    },
+  ): Promise<HubSpotResponse<T>> {
+    const stopTimer = this.metrics.duration.startTimer();
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: init.method,
+        headers: init.headers,
+        ...(init.body === undefined ? {} : { body: init.body }),
+        ...(typeof init.body === 'object' ? { duplex: 'half' } : {}),
+        signal: AbortSignal.timeout(init.timeoutMs),
+      });
+    } catch (error) {
+      stopTimer();
+      // A DOMException from another realm is not `instanceof Error`: compare the name.
+      const name = (error as { name?: unknown } | undefined)?.name;
+      const timedOut = name === 'TimeoutError' || name === 'AbortError';
+      this.metrics.requests.inc({ status: timedOut ? 'timeout' : 'network' });
+      throw new AttemptFailed({ kind: timedOut ? 'timeout' : 'network' }, undefined, error);
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      stopTimer();
+      this.metrics.requests.inc({ status: 'network' });
+      throw new AttemptFailed({ kind: 'network' }, undefined, error);
+    }
+    stopTimer();
+    this.metrics.requests.inc({ status: String(response.status) });
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+    if (response.ok) {
+      return { status: response.status, body: parsed as T };
+    }
+    const body = errorBody(parsed);
+    if (response.status === 429) {
+      this.metrics.rateLimited.inc({ scope: body?.policyName ?? 'unknown' });
+    }
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    throw new AttemptFailed(
+      {
+        kind: 'response',
+        status: response.status,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        ...(body?.policyName === undefined ? {} : { policyName: body.policyName }),
+      },
+      body,
+      undefined,
+    );
+  }
+
+  private toError(
+    request: Pick<HubSpotRequest, 'method' | 'path'>,
+    failure: AttemptFailed,
+    retryable: boolean,
+  ): HubSpotApiError {
+    const { outcome, body } = failure;
+    const what = outcome.kind === 'response' ? `answered ${outcome.status}` : `failed (${outcome.kind})`;
+    return new HubSpotApiError(
+      `HubSpot ${request.method} ${request.path} ${what}${body?.message === undefined ? '' : `: ${body.message}`}`,
+      {
+        ...(outcome.kind === 'response' ? { status: outcome.status } : {}),
+        ...(body?.category === undefined ? {} : { category: body.category }),
+        ...(body?.message === undefined ? {} : { hubspotMessage: body.message }),
+        ...(body?.correlationId === undefined ? {} : { correlationId: body.correlationId }),
+        retryable,
+      },
+    );
+  }
+
+  private logFailure(
+    credential: Credential,
+    request: Pick<HubSpotRequest, 'method' | 'path'>,
+    attempt: number,
+    failure: AttemptFailed,
+    willRetry: boolean,
+  ): void {
+    const fields = {
+      portalId: credential.kind === 'portal' ? credential.portalId : undefined,
+      method: request.method,
+      path: request.path,
+      attempt,
+      outcome: failure.outcome,
+      category: failure.body?.category,
+      correlationId: failure.body?.correlationId,
+      willRetry,
+    };
+    if (willRetry) {
+      this.logger.warn(fields, 'HubSpot call failed; retrying');
+    } else {
+      this.logger.warn(fields, 'HubSpot call failed');
+    }
+  }
+}
