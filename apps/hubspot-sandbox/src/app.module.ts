@@ -55,7 +55,9 @@ export class AppModule implements NestModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggingModule.forRoot({ serviceName: 'hubspot-sandbox', level: config.LOG_LEVEL }),
+        ...(config.SANDBOX_REQUEST_LOGS
+          ? [LoggingModule.forRoot({ serviceName: 'hubspot-sandbox', level: config.LOG_LEVEL })]
+          : []),
         MetricsModule.forRoot({ serviceName: 'hubspot-sandbox' }),
         HealthModule.forRoot(),
       ],

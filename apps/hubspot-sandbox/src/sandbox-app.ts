@@ -11,6 +11,9 @@ export async function createSandboxApp(config: SandboxConfig): Promise<NestExpre
     config,
     configSchema: sandboxConfigSchema,
   });
+  if (!config.SANDBOX_REQUEST_LOGS) {
+    app.useLogger(['fatal', 'error', 'warn']);
+  }
   // Registered after service-kit's problem+json filter, so it wins: unknown paths answer HubSpot's 404 too.
   app.useGlobalFilters(new HubSpotErrorFilter());
   return app;

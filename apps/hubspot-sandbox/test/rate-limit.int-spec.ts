@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { OPAQUE_CAPABILITIES, SandboxHarness } from './sandbox-harness.js';
+import { OPAQUE_CAPABILITIES, SandboxHarness, incomingMessage } from './sandbox-harness.js';
 
 describe('rate limit per portal and app (§6)', () => {
   let sandbox: SandboxHarness;
@@ -115,5 +115,39 @@ describe('rate limit per portal and app (§6)', () => {
     await sandbox.request('GET', path, { token });
     expect(await sandbox.control.calls(4242)).toEqual([]);
     expect((await sandbox.control.settings()).callLog).toEqual({ max: 0, bodies: false });
+  });
+
+  it('runs in low-overhead mode (no request logs, no call log, no limit) and still dedupes and threads', async () => {
+    const fast = await SandboxHarness.start({
+      SANDBOX_REQUEST_LOGS: 'false',
+      SANDBOX_CALL_LOG_MAX: '0',
+      SANDBOX_RATE_LIMIT_MAX: '0',
+    });
+    try {
+      await fast.seed();
+      const channelId = await fast.createChannel(OPAQUE_CAPABILITIES);
+      const token = await fast.token();
+      const accountId = await fast.createAccount(token, channelId);
+      const path = `/conversations/v3/custom-channels/${channelId}/messages`;
+      const publish = (index: number) =>
+        fast.request('POST', path, {
+          token,
+          body: incomingMessage(accountId, {
+            integrationThreadId: `chat-${index % 7}`,
+            integrationIdempotencyId: `message-${index}`,
+          }),
+        });
+      const first = await Promise.all(Array.from({ length: 150 }, (_, index) => publish(index)));
+      expect(first.map((response) => response.status)).toEqual(first.map(() => 201));
+      expect(first[0]?.headers.get('x-hubspot-ratelimit-max')).toBeNull();
+      const repeated = await publish(3);
+      expect(repeated.status).toBe(200);
+      const bodies = first.map((response) => response.body as { id: string; conversationsThreadId: string });
+      expect((repeated.body as { id: string }).id).toBe(bodies[3]?.id);
+      expect(new Set(bodies.map((body) => body.conversationsThreadId)).size).toBe(7);
+      expect(await fast.control.calls(4242)).toEqual([]);
+    } finally {
+      await fast.stop();
+    }
   });
 });

@@ -421,11 +421,7 @@ export class MessageService {
     const byId =
       egg.integrationThreadId === undefined
         ? undefined
-        : this.messages.findThread(
-            (thread) =>
-              thread.channelAccountId === account.id &&
-              thread.integrationThreadId === egg.integrationThreadId,
-          );
+        : this.messages.threadByIntegrationId(account.id, egg.integrationThreadId);
     if (byId !== undefined) {
       return byId;
     }
@@ -437,12 +433,7 @@ export class MessageService {
       .map((participant) => `${participant.deliveryIdentifier.type}:${participant.deliveryIdentifier.value}`)
       .sort()
       .join('|');
-    const open = this.messages.findThread(
-      (thread) =>
-        thread.channelAccountId === account.id &&
-        thread.participantKey === participantKey &&
-        thread.status === 'OPEN',
-    );
+    const open = this.messages.openThreadByParticipants(account.id, participantKey);
     return open ?? this.newThread(account, undefined, participantKey);
   }
 

@@ -53,6 +53,11 @@ export const sandboxConfigSchema = z.object({
     .default(DEFAULT_SUBSCRIPTIONS),
   /** API calls kept for `GET /__sandbox/calls` (oldest dropped first); 0 records none (benchmarks). */
   SANDBOX_CALL_LOG_MAX: nonNegativeInt().default(10_000),
+  /**
+   * JSON request logs (pino-http, one line per request at info). `false` drops the logging middleware for
+   * benchmarks; warnings and errors then go to Nest's console logger.
+   */
+  SANDBOX_REQUEST_LOGS: booleanFlag().default(true),
   /** Whether recorded calls keep their request bodies. */
   SANDBOX_CALL_LOG_BODIES: booleanFlag().default(true),
   SANDBOX_APP_SCOPES: nonEmptyString().default(

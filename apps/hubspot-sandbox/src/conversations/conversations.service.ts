@@ -296,18 +296,11 @@ export class ConversationsService {
     latestMessageSentTimestamp?: string;
     latestMessageReceivedTimestamp?: string;
   } {
-    const messages = this.messages.threadMessages(thread.id);
-    const latest = (items: typeof messages) =>
-      items
-        .map((message) => message.createdAt)
-        .sort((a, b) => Date.parse(a) - Date.parse(b))
-        .at(-1);
-    const sent = latest(messages.filter((message) => message.direction === 'OUTGOING'));
-    const received = latest(messages.filter((message) => message.direction === 'INCOMING'));
+    const { latest, incoming, outgoing } = this.messages.latestMessages(thread.id);
     return {
-      latestMessageTimestamp: latest(messages) ?? thread.createdAt,
-      ...(sent === undefined ? {} : { latestMessageSentTimestamp: sent }),
-      ...(received === undefined ? {} : { latestMessageReceivedTimestamp: received }),
+      latestMessageTimestamp: latest?.createdAt ?? thread.createdAt,
+      ...(outgoing === undefined ? {} : { latestMessageSentTimestamp: outgoing.createdAt }),
+      ...(incoming === undefined ? {} : { latestMessageReceivedTimestamp: incoming.createdAt }),
     };
   }
 

@@ -72,27 +72,58 @@ export type ThreadActivity =
       readonly newStatus: 'OPEN' | 'CLOSED';
     };
 
+/** Appends `item` to the list under `key`. */
+function push<K, V>(index: Map<K, V[]>, key: K, item: V): void {
+  const list = index.get(key);
+  if (list === undefined) {
+    index.set(key, [item]);
+  } else {
+    list.push(item);
+  }
+}
+
+const pairKey = (left: string, right: string): string => `${left}\u0000${right}`;
+
+/**
+ * Messages, threads and timeline activities, indexed for every lookup the publish path and the readers make, so
+ * no request costs time proportional to what is stored (benchmarks publish hundreds of thousands of messages).
+ */
 @Injectable()
 export class MessageStore {
   private readonly messages = new Map<string, StoredMessage>();
   private readonly threads = new Map<string, Thread>();
-  private readonly activities: ThreadActivity[] = [];
+  private readonly messagesByThread = new Map<string, StoredMessage[]>();
+  private readonly messagesByPortal = new Map<number, StoredMessage[]>();
+  private readonly messagesByIdempotencyId = new Map<string, StoredMessage>();
+  private readonly threadsByPortal = new Map<number, Thread[]>();
+  private readonly threadsByIntegrationId = new Map<string, Thread>();
+  private readonly threadsByParticipants = new Map<string, Thread[]>();
+  private readonly activitiesByThread = new Map<string, ThreadActivity[]>();
 
   saveActivity(activity: ThreadActivity): ThreadActivity {
-    this.activities.push(activity);
+    push(this.activitiesByThread, activity.conversationsThreadId, activity);
     return activity;
   }
 
   threadActivities(threadId: string): ThreadActivity[] {
-    return this.activities.filter((activity) => activity.conversationsThreadId === threadId);
+    return [...(this.activitiesByThread.get(threadId) ?? [])];
   }
 
   portalMessages(portalId: number): StoredMessage[] {
-    return [...this.messages.values()].filter((message) => message.portalId === portalId);
+    return [...(this.messagesByPortal.get(portalId) ?? [])];
   }
 
+  /** Stores a new message (messages are never re-saved: their status and `updatedAt` change in place). */
   saveMessage(message: StoredMessage): StoredMessage {
     this.messages.set(message.id, message);
+    push(this.messagesByThread, message.conversationsThreadId, message);
+    push(this.messagesByPortal, message.portalId, message);
+    if (message.integrationIdempotencyId !== undefined) {
+      this.messagesByIdempotencyId.set(
+        pairKey(message.channelAccountId, message.integrationIdempotencyId),
+        message,
+      );
+    }
     return message;
   }
 
@@ -101,18 +132,49 @@ export class MessageStore {
   }
 
   byIdempotencyId(channelAccountId: string, idempotencyId: string): StoredMessage | undefined {
-    return [...this.messages.values()].find(
-      (message) =>
-        message.channelAccountId === channelAccountId && message.integrationIdempotencyId === idempotencyId,
-    );
+    return this.messagesByIdempotencyId.get(pairKey(channelAccountId, idempotencyId));
   }
 
   threadMessages(threadId: string): StoredMessage[] {
-    return [...this.messages.values()].filter((message) => message.conversationsThreadId === threadId);
+    return [...(this.messagesByThread.get(threadId) ?? [])];
   }
 
+  /** The newest message of each direction and overall, without copying the thread's history. */
+  latestMessages(threadId: string): {
+    latest?: StoredMessage;
+    incoming?: StoredMessage;
+    outgoing?: StoredMessage;
+  } {
+    const history = this.messagesByThread.get(threadId) ?? [];
+    const result: { latest?: StoredMessage; incoming?: StoredMessage; outgoing?: StoredMessage } = {};
+    for (const message of history) {
+      const at = Date.parse(message.createdAt);
+      const later = (current: StoredMessage | undefined) =>
+        current === undefined || Date.parse(current.createdAt) <= at;
+      if (later(result.latest)) {
+        result.latest = message;
+      }
+      if (message.direction === 'INCOMING' && later(result.incoming)) {
+        result.incoming = message;
+      }
+      if (message.direction === 'OUTGOING' && later(result.outgoing)) {
+        result.outgoing = message;
+      }
+    }
+    return result;
+  }
+
+  /** Stores a new thread (threads are never re-saved: status, assignee and archive change in place). */
   saveThread(thread: Thread): Thread {
     this.threads.set(thread.id, thread);
+    push(this.threadsByPortal, thread.portalId, thread);
+    const integrationKey = pairKey(thread.channelAccountId, thread.integrationThreadId);
+    if (!this.threadsByIntegrationId.has(integrationKey)) {
+      this.threadsByIntegrationId.set(integrationKey, thread);
+    }
+    if (thread.participantKey !== undefined) {
+      push(this.threadsByParticipants, pairKey(thread.channelAccountId, thread.participantKey), thread);
+    }
     return thread;
   }
 
@@ -120,17 +182,35 @@ export class MessageStore {
     return this.threads.get(id);
   }
 
-  findThread(predicate: (thread: Thread) => boolean): Thread | undefined {
-    return [...this.threads.values()].find(predicate);
+  /** The thread of a channel account with this `integrationThreadId` (the first one, if several). */
+  threadByIntegrationId(channelAccountId: string, integrationThreadId: string): Thread | undefined {
+    return this.threadsByIntegrationId.get(pairKey(channelAccountId, integrationThreadId));
+  }
+
+  /** The open thread of a channel account with these external participants (`DELIVERY_IDENTIFIER` threading). */
+  openThreadByParticipants(channelAccountId: string, participantKey: string): Thread | undefined {
+    return this.threadsByParticipants
+      .get(pairKey(channelAccountId, participantKey))
+      ?.find((thread) => thread.status === 'OPEN');
   }
 
   portalThreads(portalId: number): Thread[] {
-    return [...this.threads.values()].filter((thread) => thread.portalId === portalId);
+    return [...(this.threadsByPortal.get(portalId) ?? [])];
   }
 
   reset(): void {
-    this.messages.clear();
-    this.threads.clear();
-    this.activities.length = 0;
+    for (const index of [
+      this.messages,
+      this.threads,
+      this.messagesByThread,
+      this.messagesByPortal,
+      this.messagesByIdempotencyId,
+      this.threadsByPortal,
+      this.threadsByIntegrationId,
+      this.threadsByParticipants,
+      this.activitiesByThread,
+    ]) {
+      index.clear();
+    }
   }
 }

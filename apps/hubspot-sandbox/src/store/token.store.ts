@@ -29,6 +29,8 @@ export class TokenStore {
   private readonly codes = new Map<string, AuthorizationCode>();
   private readonly accessTokens = new Map<string, AccessToken>();
   private readonly refreshTokens = new Map<string, RefreshToken>();
+  /** Tokens per app and portal, so install checks do not scan every token. */
+  private readonly grantsByInstall = new Map<string, (AccessToken | RefreshToken)[]>();
 
   saveCode(code: AuthorizationCode): void {
     this.codes.set(code.code, code);
@@ -40,6 +42,7 @@ export class TokenStore {
 
   saveAccessToken(token: AccessToken): void {
     this.accessTokens.set(token.token, token);
+    this.indexGrant(token);
   }
 
   accessToken(token: string): AccessToken | undefined {
@@ -48,6 +51,17 @@ export class TokenStore {
 
   saveRefreshToken(token: RefreshToken): void {
     this.refreshTokens.set(token.token, token);
+    this.indexGrant(token);
+  }
+
+  private indexGrant(token: AccessToken | RefreshToken): void {
+    const key = `${token.appId}:${token.portalId}`;
+    const grants = this.grantsByInstall.get(key);
+    if (grants === undefined) {
+      this.grantsByInstall.set(key, [token]);
+    } else {
+      grants.push(token);
+    }
   }
 
   refreshToken(token: string): RefreshToken | undefined {
@@ -56,11 +70,8 @@ export class TokenStore {
 
   /** Whether `appId` is installed in `portalId` with `scope`: a live refresh token or access token grants it. */
   isInstalled(appId: number, portalId: number, scope: string): boolean {
-    const grants = (grant: RefreshToken | AccessToken) =>
-      grant.appId === appId && grant.portalId === portalId && grant.scopes.includes(scope);
-    return (
-      [...this.refreshTokens.values()].some((token) => !token.revoked && grants(token)) ||
-      [...this.accessTokens.values()].some(grants)
+    return (this.grantsByInstall.get(`${appId}:${portalId}`) ?? []).some(
+      (grant) => !('revoked' in grant && grant.revoked) && grant.scopes.includes(scope),
     );
   }
 
@@ -68,5 +79,6 @@ export class TokenStore {
     this.codes.clear();
     this.accessTokens.clear();
     this.refreshTokens.clear();
+    this.grantsByInstall.clear();
   }
 }
