@@ -2,6 +2,10 @@ import { Global, Module } from '@nestjs/common';
 import { HUBSPOT_API } from '../hubspot/hubspot-api.js';
 import { GATEWAY_SECRET_BOX, hubspotProviders } from '../hubspot/hubspot.providers.js';
 import { PortalTokens } from '../hubspot/portal-tokens.js';
+import { OAuthInstallService } from './oauth/oauth-install.service.js';
+import { OAuthController } from './oauth/oauth.controller.js';
+import { PlatformScheduler } from './platform-scheduler.js';
+import { RosterService } from './roster/roster.service.js';
 
 /**
  * HubSpot platform: the HubSpot API client (limiter, retries, tokens), OAuth install, channel registration,
@@ -10,7 +14,8 @@ import { PortalTokens } from '../hubspot/portal-tokens.js';
  */
 @Global()
 @Module({
-  providers: [...hubspotProviders],
+  controllers: [OAuthController],
+  providers: [...hubspotProviders, OAuthInstallService, RosterService, PlatformScheduler],
   exports: [HUBSPOT_API, GATEWAY_SECRET_BOX, PortalTokens],
 })
 export class PlatformModule {}

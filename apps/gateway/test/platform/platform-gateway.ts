@@ -1,0 +1,38 @@
+import { startServiceApp } from '@inbox-bridge/service-kit';
+import * as testing from '@inbox-bridge/testing';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { loadGatewayConfig } from '../../src/config/gateway.config.js';
+import { createGatewayApp } from '../../src/gateway-app.js';
+
+export interface PlatformGateway {
+  readonly app: NestExpressApplication;
+  readonly baseUrl: string;
+}
+
+/** One shared key ring, so several gateway replicas of a test read each other's encrypted tokens. */
+export const TEST_ENCRYPTION_KEYS = `k1:${randomBytes(32).toString('base64')}`;
+
+/** The gateway as main.ts builds it, on port 0, against a test schema and vhost, with platform settings. */
+export async function startPlatformGateway(
+  db: testing.TestDatabase,
+  vhost: testing.TestVhost,
+  env: Readonly<Record<string, string>>,
+): Promise<PlatformGateway> {
+  const config = loadGatewayConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: testing.testDatabaseUrl,
+    DATABASE_SCHEMA: db.schema,
+    DATABASE_POOL_SIZE: '4',
+    AMQP_URL: vhost.url,
+    ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+    ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+    LOG_LEVEL: 'error',
+    ...env,
+  });
+  const app = await createGatewayApp(config);
+  await startServiceApp(app, { port: 0, host: '127.0.0.1' });
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { app, baseUrl: `http://127.0.0.1:${port}` };
+}
