@@ -121,7 +121,7 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     expect(published.messages.filter((e) => e.type === 'gateway.channel-account.purged.v1')).toHaveLength(1);
   });
 
-  it('stores a signed CHANNEL_ACCOUNT_CREATED and OUTGOING_CHANNEL_MESSAGE_CREATED without publishing (contracts need data the webhook lacks)', async () => {
+  it('stores a signed CHANNEL_ACCOUNT_CREATED and OUTGOING_CHANNEL_MESSAGE_CREATED and answers without publishing: the worker processes them later (here: an unknown portal)', async () => {
     const eventId = randomUUID();
     const created = await post(
       accountEvent('CHANNEL_ACCOUNT_CREATED', {

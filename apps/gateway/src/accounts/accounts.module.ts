@@ -1,7 +1,14 @@
 import { Global, Module } from '@nestjs/common';
+import { WEBHOOK_EVENT_PROCESSOR } from '../webhooks/hubspot-webhook.processing.js';
+import { AccountEventsProcessor } from './account-events.processor.js';
+import { AccountWebhookProcessor } from './account-webhook.processor.js';
+import { AccountsHubSpot } from './accounts-hubspot.js';
 import { CHANNEL_ACCOUNT_DIRECTORY } from './channel-account-directory.js';
 import { ChannelAccountDirectoryService } from './channel-account-directory.service.js';
 import { ChannelAccountRepository } from './channel-account.repository.js';
+import { CredentialCheckRepository } from './credential-check.repository.js';
+import { CredentialsReplyController } from './credentials-reply.controller.js';
+import { OutboundMessageProcessor } from './outbound-message.processor.js';
 
 /**
  * Channel accounts: their stored state, the connection popup, credential checks through the connector, the
@@ -10,11 +17,18 @@ import { ChannelAccountRepository } from './channel-account.repository.js';
  */
 @Global()
 @Module({
+  controllers: [CredentialsReplyController],
   providers: [
+    AccountsHubSpot,
     ChannelAccountRepository,
+    CredentialCheckRepository,
     ChannelAccountDirectoryService,
+    AccountEventsProcessor,
+    OutboundMessageProcessor,
+    AccountWebhookProcessor,
     { provide: CHANNEL_ACCOUNT_DIRECTORY, useExisting: ChannelAccountDirectoryService },
+    { provide: WEBHOOK_EVENT_PROCESSOR, useExisting: AccountWebhookProcessor },
   ],
-  exports: [CHANNEL_ACCOUNT_DIRECTORY, ChannelAccountRepository],
+  exports: [CHANNEL_ACCOUNT_DIRECTORY, WEBHOOK_EVENT_PROCESSOR, ChannelAccountRepository],
 })
 export class AccountsModule {}

@@ -1,16 +1,73 @@
 import type { ConsumerGroupSpec } from '@inbox-bridge/messaging';
+import { durationMs, positiveInt } from '@inbox-bridge/service-kit';
+import { RoutingKeys } from '@inbox-bridge/shared';
 import type { MigrationInterface } from 'typeorm';
+import { z } from 'zod';
 import { ChannelAccounts1764320000000 } from './migrations/1764320000000-channel-accounts.js';
 
 type MigrationClass = new () => MigrationInterface;
 type EntityClass = abstract new (...args: never[]) => object;
 
+/** Host names (`host`, `host:port` or `*.suffix`), comma-separated. */
+const hostList = z
+  .string()
+  .trim()
+  .transform((value, ctx): string[] => {
+    const hosts = value
+      .split(',')
+      .map((host) => host.trim().toLowerCase())
+      .filter((host) => host !== '');
+    if (hosts.some((host) => !/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/.test(host))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected comma-separated host names (host, host:port or *.suffix)',
+      });
+      return z.NEVER;
+    }
+    return hosts;
+  });
+
 /** Environment variables of the accounts feature, merged into the gateway's config schema. */
-export const accountsConfigShape = {};
+export const accountsConfigShape = {
+  /** How often each replica looks for stored HubSpot webhooks to process (its own intake wakes it at once). */
+  WEBHOOK_WORKER_POLL_MS: durationMs().default(1_000),
+  /** Stored webhooks one replica processes at once (never two of one account or thread). */
+  WEBHOOK_WORKER_CONCURRENCY: positiveInt({ max: 64 }).default(8),
+  /** First retry delay of a webhook whose processing failed transiently; ×5 per attempt, at most 30 min. */
+  WEBHOOK_RETRY_BASE_MS: durationMs().default(1_000),
+  /** Processing attempts of one webhook before it is marked failed (counted in a metric, logged). */
+  WEBHOOK_MAX_ATTEMPTS: positiveInt({ max: 100 }).default(10),
+  /** How long the connection popup waits for the connector's credentials check. */
+  CREDENTIALS_CHECK_TIMEOUT: durationMs().default(20_000),
+  /**
+   * Hosts `GET /internal/files` may download HubSpot files from, besides the host of `HUBSPOT_API_BASE_URL`
+   * (HubSpot's signed file URLs point at its CDN).
+   */
+  HUBSPOT_FILE_HOSTS: hostList.default([
+    '*.hubspotusercontent-na1.net',
+    '*.hubspotusercontent-eu1.net',
+    '*.hubspotusercontent-na2.net',
+    '*.hubspotusercontent-ap1.net',
+    '*.hubspotusercontent00.net',
+    '*.hubspotusercontent10.net',
+    '*.hubspotusercontent20.net',
+    '*.hubspotusercontent30.net',
+    '*.hubspotusercontent40.net',
+    '*.hubspot.net',
+    '*.hubapi.com',
+  ]),
+  /** Hosts the connection popup may send the admin back to (HubSpot's `redirectUrl`), besides the API host. */
+  CONNECT_REDIRECT_HOSTS: hostList.default(['app.hubspot.com', '*.hubspot.com']),
+};
 
 /** The accounts feature's migrations, oldest first. */
 export const accountsMigrations: readonly MigrationClass[] = [ChannelAccounts1764320000000];
 
 export const accountsEntities: readonly EntityClass[] = [];
 
-export const accountsConsumerGroups: readonly ConsumerGroupSpec[] = [];
+/** Replies of the connector to the popup's credential checks; any replica may take one. */
+export const ACCOUNTS_CREDENTIALS_GROUP = 'gateway.credentials';
+
+export const accountsConsumerGroups: readonly ConsumerGroupSpec[] = [
+  { name: ACCOUNTS_CREDENTIALS_GROUP, routingKeys: [RoutingKeys.ConnectorCredentialsValidatedV1] },
+];

@@ -16,6 +16,10 @@ export class HubSpotWebhookEventEntity {
   @Column({ name: 'event_type', type: 'text' })
   eventType!: string;
 
+  /** Added by migration `ChannelAccounts1764320000000`: events of one key are processed in order. */
+  @Column({ name: 'ordering_key', type: 'text', nullable: true })
+  orderingKey!: string | null;
+
   @CreateDateColumn({ name: 'received_at', type: 'timestamptz' })
   receivedAt!: Date;
 

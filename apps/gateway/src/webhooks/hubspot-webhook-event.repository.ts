@@ -1,14 +1,29 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { returnedRows } from '../accounts/returned-rows.js';
 import { HubSpotWebhookEventEntity } from './hubspot-webhook-event.entity.js';
 
 export interface NewWebhookEvent {
   readonly portalId: number;
   readonly dedupeKey: string;
   readonly eventType: string;
+  /** Events with the same key are processed one at a time, in arrival order. */
+  readonly orderingKey: string;
   /** The parsed JSON body as received. */
   readonly payload: unknown;
 }
+
+/** A stored event claimed for background processing. */
+export interface ClaimedWebhookEvent {
+  readonly id: string;
+  readonly portalId: string;
+  readonly eventType: string;
+  readonly payload: unknown;
+  /** 1 for the first processing attempt. */
+  readonly attempts: number;
+}
+
+export type ProcessingOutcome = 'published' | 'stored' | 'skipped' | 'rejected' | 'failed';
 
 /** The only place that touches TypeORM for webhook events; runs in the caller's transaction. */
 @Injectable()
@@ -23,6 +38,7 @@ export class HubSpotWebhookEventRepository {
         portalId: String(event.portalId),
         dedupeKey: event.dedupeKey,
         eventType: event.eventType,
+        orderingKey: event.orderingKey,
         payload: () => ':payload::jsonb',
       })
       .setParameter('payload', JSON.stringify(event.payload))
@@ -30,5 +46,72 @@ export class HubSpotWebhookEventRepository {
       .returning(['id'])
       .execute();
     return Array.isArray(result.raw) && result.raw.length > 0;
+  }
+
+  /**
+   * Leases up to `limit` due events for `leaseMs`, at most one per ordering key and only the oldest
+   * unprocessed event of its key, so events of one account or thread are processed in order across replicas.
+   */
+  async claim(manager: EntityManager, limit: number, leaseMs: number): Promise<ClaimedWebhookEvent[]> {
+    const result: unknown = await manager.query(
+      `UPDATE hubspot_webhook_events
+            SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
+          WHERE id IN (
+            SELECT e.id FROM hubspot_webhook_events e
+             WHERE e.processed_at IS NULL AND e.next_attempt_at <= now()
+               AND NOT EXISTS (
+                 SELECT 1 FROM hubspot_webhook_events p
+                  WHERE p.processed_at IS NULL AND p.ordering_key = e.ordering_key AND p.id < e.id)
+             ORDER BY e.id
+             LIMIT $1
+             FOR UPDATE SKIP LOCKED)
+          RETURNING id, portal_id, event_type, payload, attempts`,
+      [limit, leaseMs],
+    );
+    return returnedRows<{
+      id: string;
+      portal_id: string;
+      event_type: string;
+      payload: unknown;
+      attempts: number;
+    }>(result)
+      .map((row) => ({
+        id: row.id,
+        portalId: row.portal_id,
+        eventType: row.event_type,
+        payload: row.payload,
+        attempts: row.attempts,
+      }))
+      .sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  /** Locks a claimed event; `false` when another replica finished it meanwhile (its lease had expired). */
+  async lockUnprocessed(manager: EntityManager, id: string): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `SELECT id FROM hubspot_webhook_events WHERE id = $1 AND processed_at IS NULL FOR UPDATE`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
+  async markProcessed(
+    manager: EntityManager,
+    id: string,
+    outcome: ProcessingOutcome,
+    reason?: string,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE hubspot_webhook_events SET processed_at = now(), outcome = $2, last_error = $3 WHERE id = $1`,
+      [id, outcome, reason?.slice(0, 2000) ?? null],
+    );
+  }
+
+  async retryLater(manager: EntityManager, id: string, delayMs: number, reason: string): Promise<void> {
+    await manager.query(
+      `UPDATE hubspot_webhook_events
+          SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000), last_error = $3
+        WHERE id = $1 AND processed_at IS NULL`,
+      [id, delayMs, reason.slice(0, 2000)],
+    );
   }
 }

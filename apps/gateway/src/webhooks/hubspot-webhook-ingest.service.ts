@@ -9,8 +9,10 @@ import {
   dedupeKeyOf,
   hubspotWebhookSchemas,
   isKnownWebhookType,
+  orderingKeyOf,
   type HubSpotWebhookEvent,
 } from './hubspot-webhook.schemas.js';
+import { HubSpotWebhookWorker } from './hubspot-webhook.worker.js';
 
 export type IngestOutcome = 'accepted' | 'duplicate' | 'ignored';
 
@@ -31,6 +33,7 @@ export class HubSpotWebhookIngestService {
     private readonly messaging: Messaging,
     private readonly events: HubSpotWebhookEventRepository,
     private readonly metrics: HubSpotWebhookMetrics,
+    private readonly worker: HubSpotWebhookWorker,
   ) {}
 
   async ingest(body: unknown): Promise<IngestResult> {
@@ -43,6 +46,7 @@ export class HubSpotWebhookIngestService {
         portalId: event.portalId,
         dedupeKey: dedupeKeyOf(event),
         eventType: event.type,
+        orderingKey: orderingKeyOf(event),
         payload: body,
       });
       if (!isNew) {
@@ -54,6 +58,9 @@ export class HubSpotWebhookIngestService {
         : ({ outcome: 'accepted', published } as const);
     });
     this.metrics.count(event.type, result.outcome);
+    if (result.outcome === 'accepted') {
+      this.worker.wake();
+    }
     return result;
   }
 
@@ -81,13 +88,9 @@ export class HubSpotWebhookIngestService {
   }
 
   /**
-   * Maps the event to its contract where the webhook carries every field the contract needs. Not yet:
-   * - CHANNEL_ACCOUNT_CREATED → connected.v1 needs `inboxId`, `name` and `provider`: the first two come from
-   *   `GET …/channel-accounts/{id}`, the provider from the gateway's channel registration.
-   * - CHANNEL_ACCOUNT_UPDATED → updated.v1 needs `changes`, i.e. the previous state of the account.
-   * - OUTGOING_CHANNEL_MESSAGE_CREATED → outbound-message.requested.v1 needs the channel's threading model
-   *   (for `conversationKey`) and attachments turned into download references.
-   * Those events are stored (the payload is kept) and published by a later increment.
+   * Only the purge is published here, with the event: it needs nothing but the webhook. Everything else
+   * (reading the account back from HubSpot, resolving the reply's conversation and files) is done by
+   * {@link HubSpotWebhookWorker} from the stored event, so this request stays a single short transaction.
    */
   private async publish(manager: EntityManager, event: HubSpotWebhookEvent): Promise<string | undefined> {
     switch (event.type) {

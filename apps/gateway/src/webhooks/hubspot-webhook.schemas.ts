@@ -126,3 +126,10 @@ export function dedupeKeyOf(event: HubSpotWebhookEvent): string {
   }
   return `account:${event.channelAccountId}:${event.type}:${String(event.eventTimestamp)}`;
 }
+
+/** Events of one channel account, or of one HubSpot thread for replies, are processed in arrival order. */
+export function orderingKeyOf(event: HubSpotWebhookEvent): string {
+  return event.type === 'OUTGOING_CHANNEL_MESSAGE_CREATED'
+    ? `thread:${event.message.conversationsThreadId}`
+    : `account:${event.channelAccountId}`;
+}

@@ -5,8 +5,9 @@ import { HubSpotWebhookEventRepository } from './hubspot-webhook-event.repositor
 import { HubSpotWebhookIngestService } from './hubspot-webhook-ingest.service.js';
 import { HubSpotWebhookController } from './hubspot-webhook.controller.js';
 import { HubSpotWebhookMetrics } from './hubspot-webhook.metrics.js';
+import { HubSpotWebhookWorker } from './hubspot-webhook.worker.js';
 
-/** `POST /webhooks/hubspot`: signature v3, dedupe, storage and outbox publication. */
+/** `POST /webhooks/hubspot`: signature v3, dedupe, storage; the worker processes stored events in the background. */
 @Module({
   controllers: [HubSpotWebhookController],
   providers: [
@@ -15,6 +16,7 @@ import { HubSpotWebhookMetrics } from './hubspot-webhook.metrics.js';
     HubSpotWebhookMetrics,
     HubSpotWebhookEventRepository,
     HubSpotWebhookIngestService,
+    HubSpotWebhookWorker,
   ],
   exports: [HubSpotSignatureVerifier, HubSpotWebhookMetrics],
 })

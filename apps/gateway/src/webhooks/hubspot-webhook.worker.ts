@@ -1,0 +1,163 @@
+import { PermanentError, classifyError, describeError } from '@inbox-bridge/messaging';
+import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { GatewayConfig } from '../config/gateway.config.js';
+import { HubSpotApiError } from '../hubspot/hubspot-api.js';
+import {
+  HubSpotWebhookEventRepository,
+  type ClaimedWebhookEvent,
+} from './hubspot-webhook-event.repository.js';
+import { HubSpotWebhookMetrics } from './hubspot-webhook.metrics.js';
+import {
+  WEBHOOK_EVENT_PROCESSOR,
+  type ProcessingResult,
+  type WebhookEventProcessor,
+} from './hubspot-webhook.processing.js';
+import { hubspotWebhookSchemas, isKnownWebhookType } from './hubspot-webhook.schemas.js';
+
+/** A lease longer than any HubSpot call with its retries, so a live replica never loses its event. */
+const LEASE_MS = 120_000;
+
+function isRetryable(error: unknown): boolean {
+  if (error instanceof HubSpotApiError) {
+    return error.details.retryable;
+  }
+  return classifyError(error) === 'transient';
+}
+
+/**
+ * Processes stored HubSpot webhooks in the background, on every replica: claims due events with
+ * `FOR UPDATE SKIP LOCKED` (one at a time per account or thread), lets the processor read what it needs
+ * from HubSpot, then commits the effects and the processed mark in one transaction. Woken at once by the
+ * intake of this replica; polls for events stored by the others and for retries.
+ */
+@Injectable()
+export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('HubSpotWebhookWorker');
+  private readonly pollMs: number;
+  private readonly batchSize: number;
+  private readonly retryBaseMs: number;
+  private readonly maxAttempts: number;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private wakeRequested = false;
+
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: GatewayConfig,
+    @Inject(WEBHOOK_EVENT_PROCESSOR) private readonly processor: WebhookEventProcessor,
+    private readonly events: HubSpotWebhookEventRepository,
+    private readonly metrics: HubSpotWebhookMetrics,
+  ) {
+    this.pollMs = config.WEBHOOK_WORKER_POLL_MS;
+    this.batchSize = config.WEBHOOK_WORKER_CONCURRENCY;
+    this.retryBaseMs = config.WEBHOOK_RETRY_BASE_MS;
+    this.maxAttempts = config.WEBHOOK_MAX_ATTEMPTS;
+  }
+
+  onApplicationBootstrap(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  /** New events were stored: look now instead of at the next poll. */
+  wake(): void {
+    this.wakeRequested = true;
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let claimed: ClaimedWebhookEvent[] = [];
+      try {
+        this.wakeRequested = false;
+        claimed = await this.dataSource.transaction((manager) =>
+          this.events.claim(manager, this.batchSize, LEASE_MS),
+        );
+        await Promise.all(claimed.map((event) => this.process(event)));
+      } catch (error) {
+        this.logger.warn({ err: describeError(error) }, 'claiming HubSpot webhooks failed; retrying');
+      }
+      if (claimed.length === 0 && !this.wakeRequested) {
+        await this.sleep();
+      }
+    }
+  }
+
+  private async sleep(): Promise<void> {
+    if (this.running) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.pollMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  private async process(stored: ClaimedWebhookEvent): Promise<void> {
+    let result: ProcessingResult | { outcome: 'retrying'; reason: string };
+    try {
+      if (!isKnownWebhookType(stored.eventType)) {
+        throw new PermanentError(`unknown event type ${stored.eventType}`);
+      }
+      const event = hubspotWebhookSchemas[stored.eventType].parse(stored.payload);
+      const effect = await this.processor.prepare(event, stored);
+      result = await this.dataSource.transaction(async (manager) => {
+        if (!(await this.events.lockUnprocessed(manager, stored.id))) {
+          return { outcome: 'skipped', reason: 'processed by another replica' } as const;
+        }
+        const outcome = await effect(manager);
+        await this.events.markProcessed(manager, stored.id, outcome.outcome, outcome.reason);
+        return outcome;
+      });
+    } catch (error) {
+      result = await this.failed(stored, error);
+    }
+    this.metrics.processed(stored.eventType, result.outcome);
+    if (result.outcome === 'failed' || result.outcome === 'rejected') {
+      this.logger.warn(
+        { eventId: stored.id, eventType: stored.eventType, portalId: stored.portalId, reason: result.reason },
+        `HubSpot webhook ${result.outcome}`,
+      );
+    }
+  }
+
+  private async failed(
+    stored: ClaimedWebhookEvent,
+    error: unknown,
+  ): Promise<{ outcome: 'retrying' | 'failed'; reason: string }> {
+    const reason = describeError(error);
+    const retry = isRetryable(error) && stored.attempts < this.maxAttempts;
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        if (retry) {
+          const delay = Math.min(this.retryBaseMs * 5 ** (stored.attempts - 1), 1_800_000);
+          await this.events.retryLater(manager, stored.id, delay, reason);
+        } else {
+          await this.events.markProcessed(manager, stored.id, 'failed', reason);
+        }
+      });
+    } catch (markError) {
+      // The lease expires and the event is claimed again: nothing is lost.
+      this.logger.warn({ err: describeError(markError), eventId: stored.id }, 'could not record a failure');
+    }
+    return retry ? { outcome: 'retrying', reason } : { outcome: 'failed', reason };
+  }
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from '@jest/globals';
+import { accountChanges } from '../../src/accounts/account-events.processor.js';
+import type { StoredChannelAccount } from '../../src/accounts/channel-account.repository.js';
+import { eventMessageId } from '../../src/accounts/event-message-id.js';
+import {
+  fileAttachmentsOf,
+  hubspotFileRef,
+  mediaKindOf,
+  mimeTypeOf,
+  parseHubSpotFileRef,
+} from '../../src/accounts/outbound-attachments.js';
+import { turnedOffReason } from '../../src/accounts/outbound-message.processor.js';
+import { returnedRows } from '../../src/accounts/returned-rows.js';
+
+const stored: StoredChannelAccount = {
+  channelAccountId: '1',
+  portalId: '2',
+  channelId: '3',
+  inboxId: '4',
+  inboxType: 'INBOX',
+  provider: 'telegram',
+  name: 'Bot',
+  authorized: true,
+  active: true,
+  archived: false,
+};
+
+describe('accountChanges', () => {
+  it('names each change with the new value, and nothing when only the inbox moved', () => {
+    expect(accountChanges(stored, { name: 'New', authorized: true, active: true })).toEqual({
+      changes: ['renamed'],
+      name: 'New',
+    });
+    expect(accountChanges(stored, { name: 'Bot', authorized: false, active: false })).toEqual({
+      changes: ['deauthorized', 'deactivated'],
+      authorized: false,
+      active: false,
+    });
+    expect(
+      accountChanges(
+        { ...stored, authorized: false, active: false },
+        { name: 'Bot', authorized: true, active: true },
+      ),
+    ).toEqual({ changes: ['authorized', 'activated'], authorized: true, active: true });
+    expect(accountChanges(stored, { name: 'Bot', authorized: true, active: true })).toBeUndefined();
+  });
+});
+
+describe('outbound attachments', () => {
+  it('takes the kind from fileUsageType, and from the MIME type for OTHER', () => {
+    expect(mediaKindOf('STICKER', 'image/webp')).toBe('sticker');
+    expect(mediaKindOf('VOICE_RECORDING', 'audio/ogg')).toBe('voice-note');
+    expect(mediaKindOf('AUDIO', 'audio/mpeg')).toBe('audio');
+    expect(mediaKindOf('IMAGE', 'image/png')).toBe('image');
+    expect(mediaKindOf('OTHER', 'video/mp4')).toBe('video');
+    expect(mediaKindOf(undefined, 'image/gif')).toBe('image');
+    expect(mediaKindOf('OTHER', 'application/pdf')).toBe('file');
+  });
+
+  it('maps extensions to MIME types, unknown ones to octet-stream', () => {
+    expect(mimeTypeOf('PNG')).toBe('image/png');
+    expect(mimeTypeOf('ogg')).toBe('audio/ogg');
+    expect(mimeTypeOf('exe')).toBe('application/octet-stream');
+    expect(mimeTypeOf(undefined)).toBe('application/octet-stream');
+  });
+
+  it('keeps FILE attachments with numeric ids and lists the others', () => {
+    expect(
+      fileAttachmentsOf([
+        { type: 'FILE', fileId: 12, fileUsageType: 'IMAGE', name: 'a.png', url: 'https://x' },
+        { type: 'FILE', fileId: 'https://evil.example/file' },
+        { type: 'LOCATION', latitude: 1, longitude: 2 },
+      ]),
+    ).toEqual({
+      files: [{ fileId: '12', fileUsageType: 'IMAGE', name: 'a.png' }],
+      unsupported: ['FILE', 'LOCATION'],
+    });
+  });
+
+  it('round-trips hubspot-file references and refuses anything else', () => {
+    expect(parseHubSpotFileRef(hubspotFileRef('4242', '98765'))).toEqual({
+      portalId: '4242',
+      fileId: '98765',
+    });
+    expect(parseHubSpotFileRef('hubspot-file:4242:../1')).toBeUndefined();
+    expect(parseHubSpotFileRef('media:telegram:abc')).toBeUndefined();
+  });
+});
+
+describe('turnedOffReason', () => {
+  it('explains a turned-off or unauthorized account to the rep, nothing for a usable one', () => {
+    expect(turnedOffReason({ ...stored, active: false })).toMatch(/turned off/);
+    expect(turnedOffReason({ ...stored, authorized: false })).toMatch(/not authorized/);
+    expect(turnedOffReason(stored)).toBeUndefined();
+  });
+});
+
+describe('eventMessageId and returnedRows', () => {
+  it('derives one stable UUID per stored event and routing key', () => {
+    const id = eventMessageId('17', 'gateway.channel-account.updated.v1');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(eventMessageId('17', 'gateway.channel-account.updated.v1')).toBe(id);
+    expect(eventMessageId('18', 'gateway.channel-account.updated.v1')).not.toBe(id);
+  });
+
+  it('unwraps the [rows, count] answer of UPDATE … RETURNING', () => {
+    expect(returnedRows([[{ id: 1 }], 1])).toEqual([{ id: 1 }]);
+    expect(returnedRows([{ id: 1 }, { id: 2 }])).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(returnedRows([[], 0])).toEqual([]);
+  });
+});

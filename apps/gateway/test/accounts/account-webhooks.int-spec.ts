@@ -1,0 +1,400 @@
+import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import {
+  CHANNEL_ACCOUNT_DIRECTORY,
+  type ChannelAccountDirectory,
+} from '../../src/accounts/channel-account-directory.js';
+import { CredentialCheckRepository } from '../../src/accounts/credential-check.repository.js';
+import { gatewayMigrations } from '../../src/database/data-source.js';
+import { signV3 } from '../../src/webhooks/hubspot-signature.js';
+import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test.js';
+import { SANDBOX_APP, startHubSpotFixture, type HubSpotFixture } from './hubspot-fixture.js';
+
+const HUB_ID = 5151;
+const INBOX_ID = '411';
+const HELP_DESK_ID = '412';
+
+interface Envelope {
+  readonly messageId: string;
+  readonly type: string;
+  readonly portalId: number;
+  readonly payload: Record<string, unknown>;
+}
+
+describe('HubSpot account and reply webhooks → stored accounts and published events (real sandbox)', () => {
+  let hubspot: HubSpotFixture;
+  let db: testing.TestDatabase;
+  let vhost: testing.TestVhost;
+  let gateway: GatewayUnderTest;
+  let published: testing.CapturedMessages<Envelope>;
+  let directory: ChannelAccountDirectory;
+  let channelId: string;
+
+  const eventsOf = (type: string, channelAccountId: string) =>
+    published.messages.filter((e) => e.type === type && e.payload['channelAccountId'] === channelAccountId);
+
+  const waitFor = (type: string, channelAccountId: string, count = 1) =>
+    testing.expectEventually(
+      async () => {
+        const found = eventsOf(type, channelAccountId);
+        if (found.length < count) {
+          const rows = await db.dataSource.query<unknown[]>(
+            `SELECT event_type, outcome, attempts, last_error FROM "${db.schema}".hubspot_webhook_events ORDER BY id DESC LIMIT 3`,
+          );
+          throw new Error(`${found.length} ${type} so far; latest events ${JSON.stringify(rows)}`);
+        }
+        return found[count - 1] as Envelope;
+      },
+      { timeoutMs: 15_000, description: `${type} #${count} for ${channelAccountId}` },
+    );
+
+  const processedOutcome = (channelAccountId: string, type: string) =>
+    testing.expectEventually(
+      async () => {
+        const rows = await db.dataSource.query<{ outcome: string | null; last_error: string | null }[]>(
+          `SELECT outcome, last_error FROM "${db.schema}".hubspot_webhook_events
+            WHERE event_type = $2 AND (payload->>'channelAccountId' = $1 OR payload->'message'->>'channelAccountId' = $1)
+            ORDER BY id DESC LIMIT 1`,
+          [channelAccountId, type],
+        );
+        const outcome = rows[0]?.outcome;
+        if (outcome === undefined || outcome === null) {
+          throw new Error(`not processed yet (${rows[0]?.last_error ?? 'no error'})`);
+        }
+        return rows[0] as { outcome: string; last_error: string | null };
+      },
+      { timeoutMs: 15_000, description: `${type} of ${channelAccountId} processed` },
+    );
+
+  /** What the popup does before HubSpot creates the account: a checked, finalised set of credentials. */
+  const finalisedCheck = async (
+    inboxId: string,
+    botId: string,
+    provider: 'telegram' | 'twilio' = 'telegram',
+  ) => {
+    const checks = gateway.app.get(CredentialCheckRepository);
+    const requestId = randomUUID();
+    await db.dataSource.transaction(async (manager) => {
+      await checks.insert(manager, {
+        requestId,
+        origin: 'popup',
+        portalId: String(HUB_ID),
+        channelId,
+        inboxId,
+        provider,
+      });
+      await checks.answer(manager, requestId, {
+        ok: true,
+        accountName: `Bot ${botId}`,
+        deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: botId },
+      });
+      await checks.finalise(manager, requestId, {
+        accountName: `Bot ${botId}`,
+        deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: botId },
+      });
+    });
+    return requestId;
+  };
+
+  /** Connects an account through a staging token, as HubSpot's popup flow does. */
+  const connectThroughStagingToken = async (inboxId: string, botId: string): Promise<string> => {
+    const staging = await hubspot.control.createStagingToken({
+      portalId: HUB_ID,
+      channelId,
+      inboxId,
+      userId: hubspot.userId,
+    });
+    await hubspot.api(
+      'PATCH',
+      `/conversations/v3/custom-channels/${channelId}/channel-account-staging-tokens/${staging.accountToken}`,
+      {
+        accountName: `Bot ${botId}`,
+        deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: botId },
+      },
+    );
+    const { results } = await hubspot.api<{
+      results: { id: string; deliveryIdentifier?: { value: string } }[];
+    }>('GET', `/conversations/v3/custom-channels/${channelId}/channel-accounts`);
+    const account = results.find((candidate) => candidate.deliveryIdentifier?.value === botId);
+    if (account === undefined) {
+      throw new Error(`no account for ${botId}`);
+    }
+    return account.id;
+  };
+
+  const publishInbound = async (accountId: string, integrationThreadId: string, customer: string) =>
+    hubspot.api<{ id: string; conversationsThreadId: string }>(
+      'POST',
+      `/conversations/v3/custom-channels/${channelId}/messages`,
+      {
+        channelAccountId: accountId,
+        messageDirection: 'INCOMING',
+        text: 'Hello, I need help',
+        senders: [
+          { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: customer }, name: 'Casey' },
+        ],
+        recipients: [{ deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot' } }],
+        timestamp: new Date().toISOString(),
+        attachments: [],
+        integrationThreadId,
+      },
+    );
+
+  beforeAll(async () => {
+    hubspot = await startHubSpotFixture({
+      hubId: HUB_ID,
+      inboxes: [
+        { id: INBOX_ID, name: 'Support' },
+        { id: HELP_DESK_ID, name: 'Help desk', helpDesk: true },
+      ],
+    });
+    [db, vhost] = await Promise.all([
+      testing.createTestDatabase('gateway_account_hooks', gatewayMigrations, { poolSize: 4 }),
+      testing.createTestVhost('gateway_account_hooks'),
+    ]);
+    published = await testing.captureMessages<Envelope>(vhost.url, EVENTS_EXCHANGE, 'gateway.#');
+    gateway = await startGatewayUnderTest(db, vhost, {
+      HUBSPOT_API_BASE_URL: hubspot.sandbox.url,
+      HUBSPOT_CLIENT_SECRET: SANDBOX_APP.clientSecret,
+      WEBHOOK_RETRY_BASE_MS: '100',
+    });
+    await hubspot.installInto(gateway.app);
+    directory = gateway.app.get<ChannelAccountDirectory>(CHANNEL_ACCOUNT_DIRECTORY);
+    channelId = await hubspot.createChannel(gateway.webhookUrl);
+  });
+
+  afterAll(async () => {
+    await hubspot.close();
+    await gateway.app.close();
+    await published.close();
+    await db.dispose();
+    await vhost.dispose();
+  });
+
+  it('CHANNEL_ACCOUNT_CREATED of a popup connection: read back, stored with its inbox type, connected.v1 with the credentials request', async () => {
+    const requestId = await finalisedCheck(HELP_DESK_ID, 'bot-created');
+    const accountId = await connectThroughStagingToken(HELP_DESK_ID, 'bot-created');
+
+    const connected = await waitFor('gateway.channel-account.connected.v1', accountId);
+    expect(connected).toMatchObject({
+      portalId: HUB_ID,
+      payload: {
+        channelAccountId: accountId,
+        hubspotChannelId: channelId,
+        inboxId: HELP_DESK_ID,
+        provider: 'telegram',
+        name: 'Bot bot-created',
+        deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-created' },
+        credentialsRequestId: requestId,
+      },
+    });
+    expect(await directory.find(accountId)).toEqual({
+      channelAccountId: accountId,
+      portalId: String(HUB_ID),
+      channelId,
+      inboxId: HELP_DESK_ID,
+      inboxType: 'HELP_DESK',
+      provider: 'telegram',
+      name: 'Bot bot-created',
+      deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-created' },
+      authorized: true,
+      active: true,
+    });
+    const check = await gateway.app.get(CredentialCheckRepository).find(db.dataSource.manager, requestId);
+    expect(check).toMatchObject({ state: 'BOUND', channelAccountId: accountId });
+  });
+
+  it('a duplicate delivery of CHANNEL_ACCOUNT_CREATED is answered "duplicate" and publishes nothing again', async () => {
+    await finalisedCheck(INBOX_ID, 'bot-dup');
+    const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-dup');
+    await waitFor('gateway.channel-account.connected.v1', accountId);
+    const delivery = (await hubspot.control.webhookDeliveries()).find(
+      (candidate) =>
+        candidate.eventType === 'CHANNEL_ACCOUNT_CREATED' &&
+        (JSON.parse(candidate.body) as { channelAccountId: string }).channelAccountId === accountId,
+    );
+    expect(delivery).toBeDefined();
+    const timestamp = String(Date.now());
+    const body = delivery?.body ?? '';
+    const again = await fetch(gateway.webhookUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-hubspot-request-timestamp': timestamp,
+        'x-hubspot-signature-v3': signV3(
+          SANDBOX_APP.clientSecret,
+          'POST',
+          gateway.webhookUrl,
+          body,
+          timestamp,
+        ),
+      },
+      body,
+    });
+    expect(await again.json()).toEqual({ status: 'duplicate' });
+    await testing.delay(300);
+    expect(eventsOf('gateway.channel-account.connected.v1', accountId)).toHaveLength(1);
+  });
+
+  it('an account created without the bridge (no checked credentials) is skipped: nothing stored or published', async () => {
+    const account = await hubspot.api<{ id: string }>(
+      'POST',
+      `/conversations/v3/custom-channels/${channelId}/channel-accounts`,
+      {
+        inboxId: INBOX_ID,
+        name: 'Made elsewhere',
+        authorized: true,
+        deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-foreign' },
+      },
+    );
+    const outcome = await processedOutcome(account.id, 'CHANNEL_ACCOUNT_CREATED');
+    expect(outcome.outcome).toBe('skipped');
+    expect(await directory.find(account.id)).toBeUndefined();
+    expect(eventsOf('gateway.channel-account.connected.v1', account.id)).toHaveLength(0);
+  });
+
+  it('CHANNEL_ACCOUNT_UPDATED publishes updated.v1 with the precise change: renamed, deactivated, deauthorized, back on', async () => {
+    await finalisedCheck(INBOX_ID, 'bot-updates');
+    const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-updates');
+    await waitFor('gateway.channel-account.connected.v1', accountId);
+    const updated = 'gateway.channel-account.updated.v1';
+
+    await hubspot.control.updateChannelAccount(accountId, { name: 'Renamed bot' });
+    expect((await waitFor(updated, accountId, 1)).payload).toEqual({
+      channelAccountId: accountId,
+      changes: ['renamed'],
+      name: 'Renamed bot',
+    });
+    await hubspot.control.updateChannelAccount(accountId, { active: false });
+    expect((await waitFor(updated, accountId, 2)).payload).toEqual({
+      channelAccountId: accountId,
+      changes: ['deactivated'],
+      active: false,
+    });
+    await hubspot.control.updateChannelAccount(accountId, { authorized: false });
+    expect((await waitFor(updated, accountId, 3)).payload).toEqual({
+      channelAccountId: accountId,
+      changes: ['deauthorized'],
+      authorized: false,
+    });
+    expect(await directory.find(accountId)).toMatchObject({
+      name: 'Renamed bot',
+      active: false,
+      authorized: false,
+    });
+
+    await hubspot.control.updateChannelAccount(accountId, { active: true, authorized: true });
+    const backOn = await testing.expectEventually(
+      () => {
+        const changes = eventsOf(updated, accountId)
+          .slice(3)
+          .flatMap((e) => e.payload['changes'] as string[]);
+        if (!changes.includes('activated') || !changes.includes('authorized')) {
+          throw new Error(`changes so far: ${changes.join(', ')}`);
+        }
+        return changes;
+      },
+      { timeoutMs: 15_000, description: 'activated and authorized published' },
+    );
+    expect(backOn.sort()).toEqual(['activated', 'authorized']);
+    expect(await directory.find(accountId)).toMatchObject({ active: true, authorized: true });
+  });
+
+  it('OUTGOING_CHANNEL_MESSAGE_CREATED → outbound-message.requested.v1 with text, the thread key and hubspot-file attachments', async () => {
+    await finalisedCheck(INBOX_ID, 'bot-replies');
+    const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-replies');
+    await waitFor('gateway.channel-account.connected.v1', accountId);
+    const inbound = await publishInbound(accountId, 'chat-4242', 'tg-user-4242');
+    const photo = await hubspot.uploadFile(
+      'photo.png',
+      'image/png',
+      new Uint8Array([137, 80, 78, 71, 1, 2, 3]),
+    );
+    const clip = await hubspot.uploadFile('clip.mp4', 'video/mp4', new Uint8Array([0, 0, 0, 24, 102, 116]));
+
+    const reply = await hubspot.control.agentReply(inbound.conversationsThreadId, {
+      userId: hubspot.userId,
+      text: 'Here is the photo and the clip',
+      richText: '<p>Here is the <b>photo</b> and the clip</p>',
+      fileIds: [photo, clip],
+    });
+
+    const requested = await waitFor('gateway.outbound-message.requested.v1', accountId);
+    expect(requested.portalId).toBe(HUB_ID);
+    expect(requested.payload).toEqual({
+      channelAccountId: accountId,
+      hubspotMessageId: reply.id,
+      hubspotThreadId: inbound.conversationsThreadId,
+      conversationKey: 'chat-4242',
+      recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'tg-user-4242' } },
+      senderActorId: `A-${hubspot.userId}`,
+      senderName: expect.any(String),
+      text: 'Here is the photo and the clip',
+      richText: '<p>Here is the <b>photo</b> and the clip</p>',
+      attachments: [
+        {
+          kind: 'image',
+          downloadRef: `hubspot-file:${HUB_ID}:${photo}`,
+          mimeType: 'image/png',
+          fileName: 'photo.png',
+          sizeBytes: 7,
+        },
+        {
+          kind: 'video',
+          downloadRef: `hubspot-file:${HUB_ID}:${clip}`,
+          mimeType: 'video/mp4',
+          fileName: 'clip.mp4',
+          sizeBytes: 6,
+        },
+      ],
+      requestedAt: expect.any(String),
+    });
+  });
+
+  it('a reply through a turned-off account is not sent: nothing published, HubSpot shows it FAILED with the reason', async () => {
+    await finalisedCheck(INBOX_ID, 'bot-off');
+    const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-off');
+    await waitFor('gateway.channel-account.connected.v1', accountId);
+    const inbound = await publishInbound(accountId, 'chat-off', 'tg-user-off');
+    await hubspot.control.updateChannelAccount(accountId, { active: false });
+    await waitFor('gateway.channel-account.updated.v1', accountId);
+
+    const reply = await hubspot.control.agentReply(inbound.conversationsThreadId, {
+      userId: hubspot.userId,
+      text: 'Are you there?',
+    });
+    expect((await processedOutcome(accountId, 'OUTGOING_CHANNEL_MESSAGE_CREATED')).outcome).toBe('rejected');
+    const message = await hubspot.api<{
+      status: { statusType: string; failureDetails?: { errorMessage: string } };
+    }>('GET', `/conversations/v3/custom-channels/${channelId}/messages/${reply.id}`);
+    expect(message.status.statusType).toBe('FAILED');
+    expect(message.status.failureDetails?.errorMessage).toMatch(/turned off/);
+    expect(eventsOf('gateway.outbound-message.requested.v1', accountId)).toHaveLength(0);
+  });
+
+  it('CHANNEL_ACCOUNT_PURGED deletes the account and its conversation mappings', async () => {
+    await finalisedCheck(INBOX_ID, 'bot-purge');
+    const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-purge');
+    await waitFor('gateway.channel-account.connected.v1', accountId);
+    await db.dataSource.transaction((manager) =>
+      directory.rememberConversation(manager, {
+        channelAccountId: accountId,
+        deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'tg-user-purge' },
+        conversationKey: 'chat-purge',
+        hubspotThreadId: '999',
+      }),
+    );
+
+    await hubspot.control.purgeChannelAccount(accountId);
+    await waitFor('gateway.channel-account.purged.v1', accountId);
+    await processedOutcome(accountId, 'CHANNEL_ACCOUNT_PURGED');
+    expect(await directory.find(accountId)).toBeUndefined();
+    const [mappings] = await db.dataSource.query<{ count: number }[]>(
+      `SELECT count(*)::int AS count FROM "${db.schema}".account_conversations WHERE channel_account_id = $1`,
+      [accountId],
+    );
+    expect(mappings?.count).toBe(0);
+  });
+});
