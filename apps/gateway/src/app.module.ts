@@ -2,6 +2,7 @@ import { ServiceRuntimeModule } from '@inbox-bridge/service-kit';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AccountsModule } from './accounts/accounts.module.js';
 import type { GatewayConfig } from './config/gateway.config.js';
+import { ConversationEventsModule } from './conversation-events/conversation-events.module.js';
 import { gatewayDatabaseOptions } from './database/data-source.js';
 import { gatewayConsumerGroups } from './messaging/consumer-groups.js';
 import { PlatformModule } from './platform/platform.module.js';
@@ -15,7 +16,7 @@ export class AppModule {
       config,
       database: gatewayDatabaseOptions(config),
       consumerGroups: gatewayConsumerGroups,
-      imports: [HubSpotWebhooksModule, PlatformModule, AccountsModule],
+      imports: [HubSpotWebhooksModule, ConversationEventsModule, PlatformModule, AccountsModule],
     });
     return { module: AppModule, imports: [runtime] };
   }

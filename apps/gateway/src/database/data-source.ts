@@ -2,6 +2,7 @@ import { MessagingTables1764072000000 } from '@inbox-bridge/messaging';
 import { serviceDatabaseOptions, type DatabaseOptions } from '@inbox-bridge/service-kit';
 import { accountsEntities, accountsMigrations } from '../accounts/accounts.wiring.js';
 import type { GatewayConfig } from '../config/gateway.config.js';
+import { ConversationEvents1764244800000 } from '../conversation-events/conversation-events.migration.js';
 import { platformEntities, platformMigrations } from '../platform/platform.wiring.js';
 import { HubSpotWebhookEventEntity } from '../webhooks/hubspot-webhook-event.entity.js';
 import { HubSpotWebhookEvents1764158400000 } from './migrations/1764158400000-hubspot-webhook-events.js';
@@ -10,6 +11,7 @@ import { HubSpotWebhookEvents1764158400000 } from './migrations/1764158400000-hu
 export const gatewayMigrations = [
   MessagingTables1764072000000,
   HubSpotWebhookEvents1764158400000,
+  ConversationEvents1764244800000,
   ...platformMigrations,
   ...accountsMigrations,
 ];

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/**
+ * One Webhooks API conversation event (hubspot-api.md §2.6). Lenient on purpose: HubSpot adds fields without
+ * notice, and only what the bridge acts on is required.
+ */
+export const conversationEventSchema = z.looseObject({
+  eventId: z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]),
+  portalId: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]),
+  subscriptionType: z.string().min(1).max(100),
+  objectId: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]),
+  occurredAt: z.number().int().nonnegative(),
+  propertyName: z.string().max(100).optional(),
+  propertyValue: z.string().max(200).optional(),
+});
+export type ConversationEvent = z.infer<typeof conversationEventSchema>;
+
+/** HubSpot sends conversation events as a JSON array of up to 100. */
+export const conversationEventBatchSchema = z.array(conversationEventSchema).min(1).max(100);
+
+/** `A-<userId>` for an agent; HubSpot sends `""` when the thread was unassigned. */
+export function assignedActorOf(event: ConversationEvent): string | null | undefined {
+  if (event.subscriptionType !== 'conversation.propertyChange' || event.propertyName !== 'assignedTo') {
+    return undefined;
+  }
+  const value = event.propertyValue?.trim() ?? '';
+  if (value === '') {
+    return null;
+  }
+  return /^A-\d{1,20}$/.test(value) ? value : undefined;
+}

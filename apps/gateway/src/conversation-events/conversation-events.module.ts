@@ -1,0 +1,24 @@
+import { Global, Module } from '@nestjs/common';
+import { HubSpotSignatureVerifier } from '../webhooks/hubspot-signature.verifier.js';
+import { BridgeAssignmentJournal } from './bridge-assignment-journal.js';
+import { ConversationEventsController, conversationEventGuards } from './conversation-events.controller.js';
+import { ConversationEventMetrics } from './conversation-events.metrics.js';
+import { ConversationEventsService } from './conversation-events.service.js';
+
+/**
+ * `POST /webhooks/hubspot/conversation-events`: HubSpot's Webhooks API conversation events. Exports the
+ * assignment journal, which the code applying the router's assignments records into.
+ */
+@Global()
+@Module({
+  controllers: [ConversationEventsController],
+  providers: [
+    HubSpotSignatureVerifier,
+    BridgeAssignmentJournal,
+    ConversationEventMetrics,
+    ConversationEventsService,
+    ...conversationEventGuards,
+  ],
+  exports: [BridgeAssignmentJournal],
+})
+export class ConversationEventsModule {}

@@ -1,0 +1,153 @@
+import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
+import { DATA_SOURCE } from '@inbox-bridge/service-kit';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { DataSource } from 'typeorm';
+import { BridgeAssignmentJournal } from '../../src/conversation-events/bridge-assignment-journal.js';
+import { gatewayMigrations } from '../../src/database/data-source.js';
+import { signV3 } from '../../src/webhooks/hubspot-signature.js';
+import { startGateway } from '../running-gateway.js';
+
+const SECRET = 'test-client-secret';
+const PUBLIC_BASE_URL = 'https://bridge.example.com';
+const PATH = '/webhooks/hubspot/conversation-events';
+const PORTAL_ID = 4242;
+
+interface Envelope {
+  readonly type: string;
+  readonly portalId: string | number;
+  readonly payload: { hubspotThreadId: string; assignedActorId: string | null; byAgent: boolean };
+}
+
+let nextEventId = 1;
+const assignedTo = (threadId: number, value: string, overrides: Record<string, unknown> = {}) => ({
+  eventId: nextEventId++,
+  subscriptionId: 11,
+  portalId: PORTAL_ID,
+  appId: 1000001,
+  occurredAt: Date.now(),
+  subscriptionType: 'conversation.propertyChange',
+  attemptNumber: 0,
+  objectId: threadId,
+  propertyName: 'assignedTo',
+  propertyValue: value,
+  changeSource: 'CONVERSATIONS',
+  ...overrides,
+});
+
+describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ, AppModule)', () => {
+  let db: testing.TestDatabase;
+  let vhost: testing.TestVhost;
+  let app: NestExpressApplication;
+  let baseUrl: string;
+  let published: testing.CapturedMessages<Envelope>;
+
+  beforeAll(async () => {
+    vhost = await testing.createTestVhost('gateway_conv_events');
+    db = await testing.createTestDatabase('gateway_conv_events', gatewayMigrations, { poolSize: 2 });
+    published = await testing.captureMessages<Envelope>(
+      vhost.url,
+      EVENTS_EXCHANGE,
+      'gateway.thread.assignment-changed.v1',
+    );
+    const gateway = await startGateway(db, vhost, { PUBLIC_BASE_URL, HUBSPOT_CLIENT_SECRET: SECRET });
+    app = gateway.app;
+    baseUrl = gateway.baseUrl;
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await published.close();
+    await db.dispose();
+    await vhost.dispose();
+  });
+
+  const post = (events: unknown, options: { secret?: string } = {}) => {
+    const body = JSON.stringify(events);
+    const timestamp = String(Date.now());
+    return fetch(`${baseUrl}${PATH}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-hubspot-signature-v3': signV3(
+          options.secret ?? SECRET,
+          'POST',
+          `${PUBLIC_BASE_URL}${PATH}`,
+          body,
+          timestamp,
+        ),
+        'x-hubspot-request-timestamp': timestamp,
+      },
+      body,
+    });
+  };
+
+  const changesFor = (threadId: number) =>
+    published.messages.filter((m) => m.payload.hubspotThreadId === String(threadId));
+
+  it('publishes a person’s assignment as byAgent, with the portal on the envelope', async () => {
+    const response = await post([assignedTo(501, 'A-77')]);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ accepted: 1, duplicates: 0 });
+    const [change] = await testing.expectEventually(() => {
+      const found = changesFor(501);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(change?.payload).toEqual({ hubspotThreadId: '501', assignedActorId: 'A-77', byAgent: true });
+    expect(String(change?.portalId)).toBe(String(PORTAL_ID));
+  });
+
+  it('publishes an unassignment ("" from HubSpot) as a null actor', async () => {
+    await post([assignedTo(502, '')]);
+    const [change] = await testing.expectEventually(() => {
+      const found = changesFor(502);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(change?.payload.assignedActorId).toBeNull();
+  });
+
+  it('marks the echo of the bridge’s own assignment as not by an agent, and a later change by a person as by one', async () => {
+    const dataSource = app.get<DataSource>(DATA_SOURCE);
+    const journal = app.get(BridgeAssignmentJournal);
+    await dataSource.transaction((manager) => journal.record(manager, String(PORTAL_ID), '503', 'A-88'));
+    await post([assignedTo(503, 'A-88')]);
+    await post([assignedTo(503, 'A-99')]);
+    const changes = await testing.expectEventually(() => {
+      const found = changesFor(503);
+      expect(found).toHaveLength(2);
+      return found;
+    });
+    expect(changes.map((c) => [c.payload.assignedActorId, c.payload.byAgent])).toEqual([
+      ['A-88', false],
+      ['A-99', true],
+    ]);
+  });
+
+  it('handles a redelivered batch once, and records other subscription types without publishing', async () => {
+    const batch = [
+      assignedTo(504, 'A-77'),
+      { ...assignedTo(504, 'CLOSED'), propertyName: 'status' },
+      { ...assignedTo(504, ''), subscriptionType: 'conversation.newMessage', propertyName: undefined },
+    ];
+    expect(await (await post(batch)).json()).toEqual({ accepted: 3, duplicates: 0 });
+    expect(await (await post(batch)).json()).toEqual({ accepted: 0, duplicates: 3 });
+    await testing.delay(300);
+    expect(changesFor(504)).toHaveLength(1);
+  });
+
+  it('refuses a bad signature with 401 and a malformed batch with a problem naming the field', async () => {
+    const unsigned = await post([assignedTo(505, 'A-77')], { secret: 'wrong-secret' });
+    expect(unsigned.status).toBe(401);
+    const malformed = await post([{ ...assignedTo(505, 'A-77'), objectId: 'not-a-number' }]);
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('content-type')).toContain('application/problem+json');
+    expect(JSON.stringify(await malformed.json())).toContain('0.objectId');
+    const notAnArray = await post({ eventId: 1 });
+    expect(notAnArray.status).toBe(400);
+    await testing.delay(200);
+    expect(changesFor(505)).toHaveLength(0);
+  });
+});
