@@ -22,6 +22,7 @@ import { MediaService } from './media/media.service.js';
 import { ConnectorConsumers } from './messaging/connector.consumers.js';
 import { OutboundService } from './outbound/outbound.service.js';
 import { SendThrottle } from './outbound/send-throttle.js';
+import { GenericWebhookAdapter } from './providers/generic/generic-webhook.adapter.js';
 import { ProviderAdapters } from './providers/provider-adapters.js';
 import { INTERNAL_HTTP, PROVIDER_HTTP } from './providers/providers.tokens.js';
 import { TelegramAdapter } from './providers/telegram/telegram.adapter.js';
@@ -67,6 +68,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
             apiBaseUrl: config.TWILIO_API_BASE_URL,
             publicBaseUrl: config.CONNECTOR_PUBLIC_BASE_URL,
           }),
+          new GenericWebhookAdapter(http, throttle, config.SSRF_ALLOWED_HOSTS),
         ]),
     },
     {

@@ -1,4 +1,4 @@
-import { Messaging } from '@inbox-bridge/messaging';
+import { ContractViolationError, Messaging } from '@inbox-bridge/messaging';
 import { DATA_SOURCE, DomainError, RequestValidationError } from '@inbox-bridge/service-kit';
 import { RoutingKeys, type Provider } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -134,9 +134,27 @@ export class InboundService {
           this.metrics.countInbound(provider, 'duplicate');
           continue;
         }
-        await this.messaging.outbox.publish(manager, RoutingKeys.ProviderMessageReceivedV1, message, {
-          portalId: account.portalId,
-        });
+        try {
+          await this.messaging.outbox.publish(manager, RoutingKeys.ProviderMessageReceivedV1, message, {
+            portalId: account.portalId,
+          });
+        } catch (error) {
+          if (!(error instanceof ContractViolationError)) {
+            throw error;
+          }
+          this.metrics.countInbound(provider, 'invalid');
+          // Telegram would redeliver a refused update for a day: it is answered 200 and logged instead.
+          if (provider === 'telegram') {
+            this.logger.warn(
+              { channelAccountId, issues: error.issues },
+              'Telegram update does not fit the contract',
+            );
+            continue;
+          }
+          throw new RequestValidationError(
+            error.issues.map((issue) => ({ field: issue.split(':')[0] ?? '(body)', message: issue })),
+          );
+        }
         accepted += 1;
         this.metrics.countInbound(provider, 'accepted');
       }

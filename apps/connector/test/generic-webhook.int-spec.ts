@@ -1,0 +1,285 @@
+import type { ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import { exampleGatewayOutboundMessageRequestedV1 } from '@inbox-bridge/shared';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import {
+  genericSignatureHeader,
+  verifyGenericSignature,
+} from '../src/providers/generic/generic-signature.js';
+import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
+import { HttpsReceiver } from './support/https-receiver.js';
+
+const RECEIVED = 'provider.message.received.v1';
+const VALIDATED = 'connector.credentials.validated.v1';
+const STATUS = 'connector.delivery.status-changed.v1';
+const SECRET = 'generic-webhook-shared-secret-0123456789abcdef';
+
+interface StatusChanged {
+  hubspotMessageId: string;
+  status: string;
+  providerMessageId?: string;
+  failureReason?: string;
+}
+
+describe('connector ↔ generic signed webhook (spec v1)', () => {
+  let h: ConnectorHarness;
+  let receiver: HttpsReceiver;
+  const accountId = '9300001';
+
+  const validate = async (callbackUrl: string) => {
+    const requestId = randomUUID();
+    await h.publish('connector.credentials.validate.v1', {
+      requestId,
+      provider: 'generic-webhook',
+      credentials: { provider: 'generic-webhook', callbackUrl, sharedSecret: SECRET },
+    });
+    return testing.expectEventually(() => {
+      const found = h
+        .messagesOf<{ requestId: string; ok: boolean; error?: { code: string } }>(VALIDATED)
+        .find((m) => m.requestId === requestId);
+      if (found === undefined) {
+        throw new Error('no answer yet');
+      }
+      return found;
+    });
+  };
+
+  const post = (body: unknown, signature?: string) => {
+    const raw = JSON.stringify(body);
+    return fetch(`${h.baseUrl}/webhooks/generic/${accountId}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-signature': signature ?? genericSignatureHeader(SECRET, raw),
+      },
+      body: raw,
+    });
+  };
+
+  const message = (id: string, extra: Record<string, unknown> = {}) => ({
+    specVersion: '1',
+    type: 'message',
+    message: {
+      id,
+      conversationId: 'conv-42',
+      sender: { id: 'cust-7', name: 'Ana Garcia', email: 'ana@example.com' },
+      sentAt: '2025-05-01T10:15:30Z',
+      text: 'Hello from the shop app',
+      ...extra,
+    },
+  });
+
+  const published = (providerMessageId: string) =>
+    testing.expectEventually(() => {
+      const found = h
+        .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+        .find((m) => m.providerMessageId === providerMessageId);
+      if (found === undefined) {
+        throw new Error('not yet');
+      }
+      return found;
+    });
+
+  const statusesOf = (hubspotMessageId: string) =>
+    h.messagesOf<StatusChanged>(STATUS).filter((m) => m.hubspotMessageId === hubspotMessageId);
+
+  const reply = async (overrides: Parameters<typeof exampleGatewayOutboundMessageRequestedV1>[0] = {}) => {
+    const hubspotMessageId = randomUUID().replace(/-/g, '');
+    await h.publish(
+      'gateway.outbound-message.requested.v1',
+      exampleGatewayOutboundMessageRequestedV1({
+        channelAccountId: accountId,
+        hubspotMessageId,
+        conversationKey: 'conv-42',
+        recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'cust-7' } },
+        attachments: [],
+        ...overrides,
+      }),
+    );
+    return testing.expectEventually(
+      () => {
+        const found = statusesOf(hubspotMessageId)[0];
+        if (found === undefined) {
+          throw new Error('no status yet');
+        }
+        return found;
+      },
+      { timeoutMs: 30_000 },
+    );
+  };
+
+  beforeAll(async () => {
+    receiver = new HttpsReceiver();
+    await receiver.start();
+    receiver.respond = (request) =>
+      request.path.startsWith('/media/')
+        ? { status: 200, body: 'JPEG-BYTES' }
+        : { status: 200, body: JSON.stringify({ id: `ext-${receiver.requests.length}` }) };
+    h = await startConnectorHarness('connector_gw', {
+      env: { OUTBOUND_EXTRA_CA_FILE: receiver.caFile, SSRF_ALLOWED_HOSTS: '127.0.0.1' },
+    });
+  });
+
+  afterAll(async () => {
+    await h.dispose();
+    await receiver.stop();
+  });
+
+  it('refuses callback URLs on private, loopback-by-name or metadata addresses and accepts an allowed one', async () => {
+    expect(await validate('https://10.1.2.3/hook')).toMatchObject({
+      ok: false,
+      error: { code: 'callback-url-not-allowed' },
+    });
+    expect(await validate('https://169.254.169.254/latest')).toMatchObject({
+      ok: false,
+      error: { code: 'callback-url-not-allowed' },
+    });
+    expect(await validate('https://localhost:8443/hook')).toMatchObject({
+      ok: false,
+      error: { code: 'callback-url-not-allowed' },
+    });
+    const ok = await validate(`${receiver.url}/callback`);
+    expect(ok).toMatchObject({ ok: true });
+    await h.publish('gateway.channel-account.connected.v1', {
+      channelAccountId: accountId,
+      hubspotChannelId: '5003',
+      inboxId: '311',
+      provider: 'generic-webhook',
+      name: 'Shop app',
+      credentialsRequestId: ok.requestId,
+    });
+    await testing.expectEventually(async () => {
+      expect((await post(message('probe-1'))).status).toBe(200);
+    });
+  });
+
+  it('publishes a signed message with media, location and contact, and answers duplicate on a redelivery', async () => {
+    const body = message('msg-100', {
+      replyToId: 'msg-99',
+      attachments: [
+        {
+          type: 'image',
+          url: `${receiver.url}/media/photo.jpg`,
+          mimeType: 'image/jpeg',
+          fileName: 'photo.jpg',
+          caption: 'damage',
+        },
+        { type: 'location', latitude: 40.4168, longitude: -3.7038, name: 'Shop' },
+        { type: 'contact', name: 'Carlos Ruiz', phoneNumbers: ['+34600333444'] },
+      ],
+    });
+    const first = await post(body);
+    expect(await first.json()).toEqual({ status: 'accepted' });
+    const received = await published('msg-100');
+    expect(received).toMatchObject({
+      provider: 'generic-webhook',
+      conversationKey: 'conv-42',
+      sender: { id: 'cust-7', name: 'Ana Garcia', email: 'ana@example.com' },
+      replyToProviderMessageId: 'msg-99',
+      attachments: [
+        { kind: 'image', caption: 'damage', media: { mimeType: 'image/jpeg', fileName: 'photo.jpg' } },
+        { kind: 'location', latitude: 40.4168, longitude: -3.7038, name: 'Shop' },
+        { kind: 'contact-card', name: 'Carlos Ruiz', phoneNumbers: ['+34600333444'] },
+      ],
+    });
+    const ref = (received.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+    expect(ref).not.toContain('https://');
+    const media = await fetch(h.mediaLink(ref));
+    expect(media.status).toBe(200);
+    expect(await media.text()).toBe('JPEG-BYTES');
+
+    const again = await post(body);
+    expect(await again.json()).toEqual({ status: 'duplicate' });
+    expect(
+      h.messagesOf<ProviderMessageReceivedV1>(RECEIVED).filter((m) => m.providerMessageId === 'msg-100'),
+    ).toHaveLength(1);
+  });
+
+  it('refuses bad and replayed signatures with 401 and bad bodies with 400 naming the field', async () => {
+    const body = message('msg-200');
+    const raw = JSON.stringify(body);
+    expect((await post(body, `t=${Math.floor(Date.now() / 1000)},v1=${'0'.repeat(64)}`)).status).toBe(401);
+    expect((await post(body, genericSignatureHeader(SECRET, raw, Date.now() - 6 * 60_000))).status).toBe(401);
+    expect((await post(body, genericSignatureHeader('another-secret-entirely-0123456789', raw))).status).toBe(
+      401,
+    );
+    const invalid = await post(message('msg-201', { sentAt: 'yesterday' }));
+    expect(invalid.status).toBe(400);
+    expect(JSON.stringify(await invalid.json())).toContain('message.sentAt');
+  });
+
+  it('guards media URLs against SSRF: metadata literal refused at once, loopback by name refused at fetch', async () => {
+    const literal = await post(
+      message('msg-300', {
+        attachments: [
+          { type: 'file', url: 'https://169.254.169.254/latest/meta-data', mimeType: 'text/plain' },
+        ],
+      }),
+    );
+    expect(literal.status).toBe(400);
+    expect(JSON.stringify(await literal.json())).toContain('message.attachments.0.url');
+
+    await post(
+      message('msg-301', {
+        attachments: [{ type: 'file', url: 'https://localhost/secret', mimeType: 'text/plain' }],
+      }),
+    );
+    const received = await published('msg-301');
+    const ref = (received.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+    const refused = await fetch(h.mediaLink(ref));
+    expect(refused.status).toBe(422);
+    expect(receiver.requests.some((r) => r.path === '/secret')).toBe(false);
+  });
+
+  it('posts replies signed to the callback URL, takes the returned id, and maps read callbacks to READ', async () => {
+    const before = receiver.requests.length;
+    const status = await reply({ text: 'On its way', richText: '<p>On its <b>way</b></p>' });
+    const request = receiver.requests.slice(before).find((r) => r.path === '/callback');
+    expect(request).toBeDefined();
+    const body = (request as { body: Buffer }).body;
+    expect(verifyGenericSignature(SECRET, request?.headers['x-signature'] as string, body)).toBe('valid');
+    expect(JSON.parse(body.toString('utf8'))).toMatchObject({
+      specVersion: '1',
+      type: 'message',
+      message: {
+        id: status.hubspotMessageId,
+        conversationId: 'conv-42',
+        text: 'On its way',
+        html: '<p>On its <b>way</b></p>',
+      },
+    });
+    expect(status).toMatchObject({ status: 'SENT', providerMessageId: expect.stringMatching(/^ext-/) });
+
+    const read = await post({
+      specVersion: '1',
+      type: 'status',
+      status: { messageId: status.providerMessageId, status: 'read' },
+    });
+    expect(read.status).toBe(200);
+    await testing.expectEventually(() => {
+      expect(statusesOf(status.hubspotMessageId).map((s) => s.status)).toEqual(['SENT', 'READ']);
+    });
+  });
+
+  it('retries a 503 from the receiver and reports a 4xx as FAILED with its reason', async () => {
+    let failures = 1;
+    receiver.respond = (request) => {
+      if (request.path === '/callback' && failures > 0) {
+        failures -= 1;
+        return { status: 503, body: '{}' };
+      }
+      return { status: 200, body: '{}' };
+    };
+    expect((await reply({ text: 'after 503', richText: undefined })).status).toBe('SENT');
+
+    receiver.respond = () => ({
+      status: 422,
+      body: JSON.stringify({ error: 'unknown conversation conv-42' }),
+    });
+    const refused = await reply({ text: 'refused', richText: undefined });
+    expect(refused).toMatchObject({ status: 'FAILED' });
+    expect(refused.failureReason).toContain('HTTP 422');
+    expect(refused.failureReason).toContain('unknown conversation');
+  });
+});
