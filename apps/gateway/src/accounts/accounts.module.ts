@@ -8,6 +8,7 @@ import { ChannelAccountDirectoryService } from './channel-account-directory.serv
 import { ChannelAccountRepository } from './channel-account.repository.js';
 import { CredentialCheckRepository } from './credential-check.repository.js';
 import { CredentialsReplyController } from './credentials-reply.controller.js';
+import { InternalFilesController } from './internal-files.controller.js';
 import { OutboundMessageProcessor } from './outbound-message.processor.js';
 
 /**
@@ -17,7 +18,7 @@ import { OutboundMessageProcessor } from './outbound-message.processor.js';
  */
 @Global()
 @Module({
-  controllers: [CredentialsReplyController],
+  controllers: [CredentialsReplyController, InternalFilesController],
   providers: [
     AccountsHubSpot,
     ChannelAccountRepository,
