@@ -89,6 +89,8 @@ function tidy(text: string): string {
 function convert(html: string, withTags: boolean): string {
   const out: string[] = [];
   const open: string[] = [];
+  /** Opens dropped because the tag was already open: their closes must be dropped too. */
+  const dropped = new Map<string, number>();
   const token = /<(\/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>|<!--[\s\S]*?-->|([^<]+)|(<)/g;
   const newline = () => {
     const last = out.at(-1);
@@ -126,7 +128,10 @@ function convert(html: string, withTags: boolean): string {
     }
     const mapped = name === 'a' ? 'a' : INLINE_TAGS[name];
     if (closing === '/') {
-      if (withTags && mapped !== undefined) {
+      const skip = mapped === undefined ? 0 : (dropped.get(mapped) ?? 0);
+      if (withTags && mapped !== undefined && skip > 0) {
+        dropped.set(mapped, skip - 1);
+      } else if (withTags && mapped !== undefined) {
         const at = open.lastIndexOf(mapped);
         if (at !== -1) {
           for (const tag of open.splice(at).reverse()) {
@@ -154,7 +159,9 @@ function convert(html: string, withTags: boolean): string {
       continue;
     }
     // Telegram does not nest a tag inside itself; a repeated open is dropped.
-    if (!open.includes(mapped)) {
+    if (open.includes(mapped)) {
+      dropped.set(mapped, (dropped.get(mapped) ?? 0) + 1);
+    } else {
       out.push(`<${mapped}>`);
       open.push(mapped);
     }

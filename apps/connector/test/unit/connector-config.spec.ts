@@ -1,0 +1,41 @@
+import { ConfigValidationError } from '@inbox-bridge/service-kit';
+import { describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { DEV_MEDIA_LINK_SECRET, loadConnectorConfig } from '../../src/config/connector.config.js';
+
+const env = (overrides: Record<string, string> = {}) => ({
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+  DATABASE_SCHEMA: 'connector',
+  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+  ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+  ...overrides,
+});
+
+describe('connector config', () => {
+  it('requires a real MEDIA_LINK_SECRET in production and names it', () => {
+    expect(() => loadConnectorConfig(env())).toThrow(ConfigValidationError);
+    expect(() => loadConnectorConfig(env({ MEDIA_LINK_SECRET: DEV_MEDIA_LINK_SECRET }))).toThrow(
+      /MEDIA_LINK_SECRET/,
+    );
+    expect(() => loadConnectorConfig(env({ MEDIA_LINK_SECRET: 'short', NODE_ENV: 'development' }))).toThrow(
+      /MEDIA_LINK_SECRET/,
+    );
+  });
+
+  it('defaults to the provider sandbox and allows loopback only outside production', () => {
+    const dev = loadConnectorConfig(env({ NODE_ENV: 'development' }));
+    expect(dev.TELEGRAM_API_BASE_URL).toBe('http://127.0.0.1:4020');
+    expect(dev.TWILIO_API_BASE_URL).toBe('http://127.0.0.1:4020');
+    expect(dev.SSRF_ALLOWED_HOSTS).toContain('127.0.0.1');
+    const prod = loadConnectorConfig(
+      env({ MEDIA_LINK_SECRET: 'x'.repeat(40), TELEGRAM_API_BASE_URL: 'https://api.telegram.org' }),
+    );
+    expect(prod.SSRF_ALLOWED_HOSTS).toEqual([]);
+    expect(
+      loadConnectorConfig(
+        env({ MEDIA_LINK_SECRET: 'x'.repeat(40), SSRF_ALLOWED_HOSTS: 'Sandbox.Local, 10.0.0.5' }),
+      ).SSRF_ALLOWED_HOSTS,
+    ).toEqual(['sandbox.local', '10.0.0.5']);
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from '@jest/globals';
+import { SendThrottle } from '../../src/outbound/send-throttle.js';
+import { SendFailure } from '../../src/providers/provider-port.js';
+import { TelegramApiError } from '../../src/providers/telegram/telegram-bot-api.js';
+import { telegramFailure } from '../../src/providers/telegram/telegram.adapter.js';
+import { twilioReason } from '../../src/providers/twilio/twilio.adapter.js';
+
+describe('provider errors → what the agent reads', () => {
+  it('maps Telegram errors to permanent reasons or transient retries', () => {
+    expect(
+      telegramFailure(new TelegramApiError(403, 'Forbidden: bot was blocked by the user')),
+    ).toMatchObject({
+      kind: 'permanent',
+      providerErrorCode: '403',
+    });
+    expect(telegramFailure(new TelegramApiError(400, 'Bad Request: chat not found')).reason).toContain(
+      'does not know this chat',
+    );
+    expect(telegramFailure(new TelegramApiError(429, 'Too Many Requests: retry after 34', 34))).toMatchObject(
+      {
+        kind: 'transient',
+        retryAfterMs: 34_000,
+      },
+    );
+    expect(telegramFailure(new TelegramApiError(502, 'Bad Gateway')).kind).toBe('transient');
+    expect(telegramFailure(new TelegramApiError(0, 'unreachable')).kind).toBe('transient');
+    expect(telegramFailure(new TelegramApiError(401, 'Unauthorized')).reason).toContain('reconnect');
+  });
+
+  it('maps Twilio codes to reasons, with a generic fallback', () => {
+    expect(twilioReason('21610')).toContain('STOP');
+    expect(twilioReason('30003')).toContain('unreachable');
+    expect(twilioReason('39999')).toContain('39999');
+  });
+});
+
+describe('SendThrottle', () => {
+  it('lets a burst through, then asks for a retry when the wait exceeds the in-process budget', async () => {
+    let now = 0;
+    const throttle = new SendThrottle(() => now);
+    await throttle.acquire('k', 1, 2);
+    await throttle.acquire('k', 1, 2);
+    throttle.pause('k', 60_000);
+    await expect(throttle.acquire('k', 1, 2)).rejects.toBeInstanceOf(SendFailure);
+    now = 61_000;
+    await expect(throttle.acquire('k', 1, 2)).resolves.toBeUndefined();
+  });
+});
