@@ -2,6 +2,10 @@ import { Global, Module } from '@nestjs/common';
 import { HUBSPOT_API } from '../hubspot/hubspot-api.js';
 import { GATEWAY_SECRET_BOX, hubspotProviders } from '../hubspot/hubspot.providers.js';
 import { PortalTokens } from '../hubspot/portal-tokens.js';
+import { CHANNEL_REGISTRY } from './channel-registry.js';
+import { ChannelRegistrationService } from './channel/channel-registration.service.js';
+import { ChannelController } from './channel/channel.controller.js';
+import { OpsTokenGuard } from './channel/ops-token.guard.js';
 import { OAuthInstallService } from './oauth/oauth-install.service.js';
 import { OAuthController } from './oauth/oauth.controller.js';
 import { PlatformScheduler } from './platform-scheduler.js';
@@ -14,8 +18,16 @@ import { RosterService } from './roster/roster.service.js';
  */
 @Global()
 @Module({
-  controllers: [OAuthController],
-  providers: [...hubspotProviders, OAuthInstallService, RosterService, PlatformScheduler],
-  exports: [HUBSPOT_API, GATEWAY_SECRET_BOX, PortalTokens],
+  controllers: [OAuthController, ChannelController],
+  providers: [
+    ...hubspotProviders,
+    OAuthInstallService,
+    RosterService,
+    PlatformScheduler,
+    ChannelRegistrationService,
+    OpsTokenGuard,
+    { provide: CHANNEL_REGISTRY, useExisting: ChannelRegistrationService },
+  ],
+  exports: [HUBSPOT_API, CHANNEL_REGISTRY, GATEWAY_SECRET_BOX, PortalTokens, ChannelRegistrationService],
 })
 export class PlatformModule {}
