@@ -49,8 +49,10 @@ const telegram: ProviderCapabilities = {
   maxOutboundAttachments: 10,
   maxInboundMediaBytes: 20 * MB,
   customerIdentifierType: 'CHANNEL_SPECIFIC_OPAQUE_ID',
+  // Bots get no delivery or read receipts: a reply is SENT when Telegram accepts it (providers-api.md §1.13).
   reportsDelivery: false,
   reportsRead: false,
+  // Across chats, per bot (§1.11); the connector also keeps about 1 per second per chat.
   sendsPerSecond: 30,
 };
 
@@ -69,7 +71,9 @@ const twilio: ProviderCapabilities = {
   maxInboundMediaBytes: 5 * MB,
   customerIdentifierType: 'HS_PHONE_NUMBER',
   reportsDelivery: true,
-  reportsRead: true,
+  // `read` exists only on WhatsApp/RCS channels, never for SMS/MMS (providers-api.md §2.8, §2.11).
+  reportsRead: false,
+  // US/CA long-code throughput (§2.9); toll-free and short codes allow more, Twilio queues the rest.
   sendsPerSecond: 1,
 };
 
