@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { AccountsService } from './accounts/accounts.service.js';
 import { ChannelAccountRepository } from './accounts/channel-account.repository.js';
+import { DeliveryStatusService } from './accounts/delivery-status.service.js';
 import { MessageLedger } from './accounts/message-ledger.js';
 import type { ConnectorConfig } from './config/connector.config.js';
 import { ConnectorMetrics } from './connector.metrics.js';
@@ -88,6 +89,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
     },
     ChannelAccountRepository,
     MessageLedger,
+    DeliveryStatusService,
     ConnectorMetrics,
     AccountsService,
     InboundService,

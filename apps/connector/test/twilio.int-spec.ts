@@ -236,6 +236,21 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(failed.failureReason).toContain('unreachable');
   });
 
+  it('applies a failed callback that overtakes the send it reports on (parked until the send commits)', async () => {
+    await h.client.twilioSetRecipientOutcome('+14155550126', 'failed', 30004);
+    const id = await reply('+14155550126', { text: 'Blocked?', richText: undefined });
+    const all = await testing.expectEventually(() => {
+      const found = statuses(id);
+      expect(found.map((s) => s.status)).toEqual(['SENT', 'FAILED']);
+      return found;
+    });
+    expect(all[1]).toMatchObject({
+      providerErrorCode: '30004',
+      providerMessageId: all[0]?.providerMessageId,
+    });
+    expect(all[1]?.failureReason).toContain('blocked');
+  });
+
   it('sends MMS media through a short-lived public link Twilio fetches', async () => {
     h.gatewayFiles.files.set('hubspot-file:81', {
       contentType: 'image/png',

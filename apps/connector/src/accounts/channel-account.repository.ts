@@ -168,7 +168,12 @@ export class ChannelAccountRepository {
 
   /** Deletes the account, its secrets and its message bookkeeping. */
   async purge(manager: EntityManager, channelAccountId: string): Promise<void> {
-    for (const table of ['inbound_messages', 'outbound_messages', 'channel_accounts']) {
+    for (const table of [
+      'inbound_messages',
+      'outbound_messages',
+      'parked_status_reports',
+      'channel_accounts',
+    ]) {
       await manager.query(`DELETE FROM "${this.schema}".${table} WHERE channel_account_id = $1`, [
         channelAccountId,
       ]);

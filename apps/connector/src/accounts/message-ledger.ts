@@ -3,6 +3,7 @@ import type { DeliveryStatus } from '@inbox-bridge/shared';
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { ConnectorConfig } from '../config/connector.config.js';
+import type { ProviderStatusReport } from '../providers/provider-port.js';
 
 /** HubSpot statuses only move forward: SENT → READ; FAILED is final. */
 const RANK: Readonly<Record<DeliveryStatus, number>> = { SENT: 1, READ: 2, FAILED: 3 };
@@ -58,30 +59,100 @@ export class MessageLedger {
   }
 
   /**
-   * Applies a provider's status report to the message it names. Returns the HubSpot message id when the
-   * HubSpot-visible status moved forward, `undefined` for an unknown message or a report that changes nothing
-   * (a repeat, `delivered` after `sent`, anything after FAILED).
+   * Serialises everything about one provider message id within the caller's transaction: the send that
+   * records the id and a status report about it never interleave (the report waits for the commit).
+   */
+  async lockProviderMessage(
+    manager: EntityManager,
+    channelAccountId: string,
+    providerMessageId: string,
+  ): Promise<void> {
+    await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `${channelAccountId}|${providerMessageId}`,
+    ]);
+  }
+
+  /**
+   * Applies a provider's status report to the message it names (call under `lockProviderMessage`).
+   * `advanced` carries the HubSpot message id when the HubSpot-visible status moved forward; `unchanged` for a
+   * repeat, `delivered` after `sent`, or anything after FAILED; `unknown` when no sent message has this id yet.
    */
   async advance(
     manager: EntityManager,
     channelAccountId: string,
     providerMessageId: string,
     status: DeliveryStatus,
-  ): Promise<string | undefined> {
+  ): Promise<{ outcome: 'advanced'; hubspotMessageId: string } | { outcome: 'unchanged' | 'unknown' }> {
     const rows: { hubspot_message_id: string; status: DeliveryStatus }[] = await manager.query(
       `SELECT hubspot_message_id, status FROM "${this.schema}".outbound_messages
-        WHERE channel_account_id = $1 AND provider_message_id = $2 FOR UPDATE`,
+        WHERE channel_account_id = $1 AND provider_message_id = $2`,
       [channelAccountId, providerMessageId],
     );
     const row = rows[0];
-    if (row === undefined || row.status === 'FAILED' || RANK[status] <= RANK[row.status]) {
-      return undefined;
+    if (row === undefined) {
+      return { outcome: 'unknown' };
+    }
+    if (row.status === 'FAILED' || RANK[status] <= RANK[row.status]) {
+      return { outcome: 'unchanged' };
     }
     await manager.query(
       `UPDATE "${this.schema}".outbound_messages SET status = $3, updated_at = now()
         WHERE channel_account_id = $1 AND provider_message_id = $2`,
       [channelAccountId, providerMessageId, status],
     );
-    return row.hubspot_message_id;
+    return { outcome: 'advanced', hubspotMessageId: row.hubspot_message_id };
+  }
+
+  /** Keeps a report about a message id not recorded yet; reports parked for a day are dropped. */
+  async park(manager: EntityManager, channelAccountId: string, report: ProviderStatusReport): Promise<void> {
+    await manager.query(
+      `INSERT INTO "${this.schema}".parked_status_reports
+         (channel_account_id, provider_message_id, status, failure_reason, provider_error_code, occurred_at)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      [
+        channelAccountId,
+        report.providerMessageId,
+        report.status,
+        report.failureReason ?? null,
+        report.providerErrorCode ?? null,
+        report.occurredAt,
+      ],
+    );
+    await manager.query(
+      `DELETE FROM "${this.schema}".parked_status_reports WHERE parked_at < now() - interval '1 day'`,
+    );
+  }
+
+  /** Removes and returns the reports parked for a message id, in status order. */
+  async takeParked(
+    manager: EntityManager,
+    channelAccountId: string,
+    providerMessageId: string,
+  ): Promise<ProviderStatusReport[]> {
+    const rows: {
+      status: DeliveryStatus;
+      failure_reason: string | null;
+      provider_error_code: string | null;
+      occurred_at: Date;
+    }[] = await manager.query(
+      `SELECT status, failure_reason, provider_error_code, occurred_at FROM "${this.schema}".parked_status_reports
+        WHERE channel_account_id = $1 AND provider_message_id = $2`,
+      [channelAccountId, providerMessageId],
+    );
+    if (rows.length > 0) {
+      await manager.query(
+        `DELETE FROM "${this.schema}".parked_status_reports WHERE channel_account_id = $1 AND provider_message_id = $2`,
+        [channelAccountId, providerMessageId],
+      );
+    }
+    return rows
+      .map((row) => ({
+        providerMessageId,
+        status: row.status,
+        ...(row.failure_reason === null ? {} : { failureReason: row.failure_reason }),
+        ...(row.provider_error_code === null ? {} : { providerErrorCode: row.provider_error_code }),
+        occurredAt: new Date(row.occurred_at).toISOString(),
+      }))
+      .sort((a, b) => RANK[a.status] - RANK[b.status]);
   }
 }

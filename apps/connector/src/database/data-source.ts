@@ -2,9 +2,14 @@ import { MessagingTables1764072000000 } from '@inbox-bridge/messaging';
 import { serviceDatabaseOptions, type DatabaseOptions } from '@inbox-bridge/service-kit';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorTables1764180000000 } from './migrations/1764180000000-connector-tables.js';
+import { ParkedStatusReports1764183600000 } from './migrations/1764183600000-parked-status-reports.js';
 
 /** Every connector migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
-export const connectorMigrations = [MessagingTables1764072000000, ConnectorTables1764180000000];
+export const connectorMigrations = [
+  MessagingTables1764072000000,
+  ConnectorTables1764180000000,
+  ParkedStatusReports1764183600000,
+];
 
 /** The connector's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */
 export const connectorDatabaseOptions = (config: ConnectorConfig): DatabaseOptions =>

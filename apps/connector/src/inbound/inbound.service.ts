@@ -4,6 +4,7 @@ import { RoutingKeys, type Provider } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ChannelAccountRepository } from '../accounts/channel-account.repository.js';
+import { DeliveryStatusService } from '../accounts/delivery-status.service.js';
 import { MessageLedger } from '../accounts/message-ledger.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
@@ -52,6 +53,7 @@ export class InboundService {
     private readonly accounts: ChannelAccountRepository,
     private readonly ledger: MessageLedger,
     private readonly adapters: ProviderAdapters,
+    private readonly statuses: DeliveryStatusService,
     private readonly metrics: ConnectorMetrics,
   ) {}
 
@@ -100,32 +102,8 @@ export class InboundService {
           continue;
         }
         if (event.kind === 'status') {
-          const { report } = event;
-          const hubspotMessageId = await this.ledger.advance(
-            manager,
-            channelAccountId,
-            report.providerMessageId,
-            report.status,
-          );
+          await this.statuses.apply(manager, account, event.report);
           this.metrics.countInbound(provider, 'status');
-          if (hubspotMessageId !== undefined) {
-            await this.messaging.outbox.publish(
-              manager,
-              RoutingKeys.ConnectorDeliveryStatusChangedV1,
-              {
-                channelAccountId,
-                hubspotMessageId,
-                providerMessageId: report.providerMessageId,
-                status: report.status,
-                ...(report.failureReason === undefined ? {} : { failureReason: report.failureReason }),
-                ...(report.providerErrorCode === undefined
-                  ? {}
-                  : { providerErrorCode: report.providerErrorCode }),
-                occurredAt: report.occurredAt,
-              },
-              { portalId: account.portalId },
-            );
-          }
           continue;
         }
         const { dedupeKey, message } = event.normalised;

@@ -8,6 +8,7 @@ import {
 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ChannelAccountRepository } from '../accounts/channel-account.repository.js';
+import { DeliveryStatusService } from '../accounts/delivery-status.service.js';
 import { MessageLedger } from '../accounts/message-ledger.js';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
@@ -52,6 +53,7 @@ export class OutboundService {
     private readonly accounts: ChannelAccountRepository,
     private readonly ledger: MessageLedger,
     private readonly adapters: ProviderAdapters,
+    private readonly statuses: DeliveryStatusService,
     private readonly metrics: ConnectorMetrics,
     @Inject(HUBSPOT_FILE_SIGNER) private readonly hubspotFiles: MediaLinkSigner,
     @Inject(PUBLIC_MEDIA_SIGNER) private readonly publicMedia: MediaLinkSigner,
@@ -105,7 +107,9 @@ export class OutboundService {
       }
       const { providerMessageId } = await adapter.send(account, { request, files: this.filesOf(request) });
       this.metrics.countOutbound(provider, 'sent');
+      await this.ledger.lockProviderMessage(context.manager, account.channelAccountId, providerMessageId);
       await this.report(context, request, 'SENT', { providerMessageId });
+      await this.statuses.applyParked(context.manager, account, providerMessageId);
     } catch (error) {
       if (!(error instanceof SendFailure)) {
         throw error;

@@ -6,19 +6,14 @@ import {
   type ReceivedAttachment,
 } from '@inbox-bridge/shared';
 import { isIP } from 'node:net';
-import {
-  HttpTransportError,
-  limitedStream,
-  type HttpResponse,
-  type OutboundHttp,
-} from '../../http/outbound-http.js';
+import { HttpTransportError, type HttpResponse, type OutboundHttp } from '../../http/outbound-http.js';
 import { isAllowedHost, isPublicAddress, SsrfBlockedError } from '../../http/ssrf-guard.js';
 import type { SendThrottle } from '../../outbound/send-throttle.js';
+import { inboundHeader, mediaStreamFrom } from '../media-response.js';
 import { assertFileFits } from '../outbound-file.js';
 import {
   InboundUnauthorizedError,
   MediaNotFoundError,
-  MediaTooLargeError,
   SendFailure,
   type ConnectedAccount,
   type CredentialCheck,
@@ -42,11 +37,6 @@ import {
 } from './generic-webhook.schemas.js';
 
 type GenericCredentials = Extract<ProviderCredentials, { provider: 'generic-webhook' }>;
-
-function header(request: InboundRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
 
 /** The media URL, carried opaquely inside the download reference (the gateway never sees a raw URL). */
 function mediaKeyOf(url: string): string {
@@ -110,7 +100,7 @@ export class GenericWebhookAdapter implements ProviderAdapter {
     const { sharedSecret } = this.credentialsOf(account);
     const verdict = verifyGenericSignature(
       sharedSecret,
-      header(request, GENERIC_SIGNATURE_HEADER),
+      inboundHeader(request, GENERIC_SIGNATURE_HEADER),
       request.rawBody,
     );
     if (verdict !== 'valid') {
@@ -172,17 +162,7 @@ export class GenericWebhookAdapter implements ProviderAdapter {
       response.discard();
       throw new Error(`the media URL answered ${response.status}`);
     }
-    const limit = this.capabilities.maxInboundMediaBytes;
-    const length = Number(response.headers['content-length']);
-    if (Number.isFinite(length) && length > limit) {
-      response.discard();
-      throw new MediaTooLargeError(limit);
-    }
-    return {
-      body: limitedStream(response.body, limit),
-      contentType: response.headers['content-type'] ?? 'application/octet-stream',
-      ...(Number.isFinite(length) && length >= 0 ? { contentLength: length } : {}),
-    };
+    return mediaStreamFrom(response, this.capabilities.maxInboundMediaBytes);
   }
 
   async send(

@@ -1,9 +1,10 @@
 import { RequestValidationError } from '@inbox-bridge/service-kit';
 import { ProviderCapabilityTable, type ProviderCredentials } from '@inbox-bridge/shared';
 import { timingSafeEqual } from 'node:crypto';
-import { HttpTransportError, limitedStream, type OutboundHttp } from '../../http/outbound-http.js';
+import { HttpTransportError, type OutboundHttp } from '../../http/outbound-http.js';
 import type { SendThrottle } from '../../outbound/send-throttle.js';
 import { MAX_IN_PROCESS_WAIT_MS } from '../../outbound/send-throttle.js';
+import { inboundHeader, mediaStreamFrom } from '../media-response.js';
 import { openOutboundFile } from '../outbound-file.js';
 import {
   InboundUnauthorizedError,
@@ -133,11 +134,6 @@ function methodFor(file: OutboundFile): { method: SendMethod; field: string; lim
   }
 }
 
-function header(request: InboundRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function sameSecret(given: string | undefined, expected: string | undefined): boolean {
   if (given === undefined || expected === undefined || expected === '') {
     return false;
@@ -215,7 +211,7 @@ export class TelegramAdapter implements ProviderAdapter {
   }
 
   parseInbound(account: ConnectedAccount, request: InboundRequest): InboundEvent[] {
-    if (!sameSecret(header(request, TELEGRAM_SECRET_HEADER), account.webhookSecret)) {
+    if (!sameSecret(inboundHeader(request, TELEGRAM_SECRET_HEADER), account.webhookSecret)) {
       throw new InboundUnauthorizedError('the Telegram secret token is missing or wrong');
     }
     let update: unknown;
@@ -269,16 +265,7 @@ export class TelegramAdapter implements ProviderAdapter {
       }
       throw new TelegramApiError(response.status, 'file download failed');
     }
-    const length = Number(response.headers['content-length']);
-    if (Number.isFinite(length) && length > DOWNLOAD_LIMIT) {
-      response.discard();
-      throw new MediaTooLargeError(DOWNLOAD_LIMIT);
-    }
-    return {
-      body: limitedStream(response.body, DOWNLOAD_LIMIT),
-      contentType: response.headers['content-type'] ?? 'application/octet-stream',
-      ...(Number.isFinite(length) && length >= 0 ? { contentLength: length } : {}),
-    };
+    return mediaStreamFrom(response, DOWNLOAD_LIMIT);
   }
 
   async send(

@@ -5,18 +5,13 @@ import {
   type ProviderMessageReceivedV1,
   type ReceivedAttachment,
 } from '@inbox-bridge/shared';
-import {
-  HttpTransportError,
-  limitedStream,
-  type HttpResponse,
-  type OutboundHttp,
-} from '../../http/outbound-http.js';
+import { HttpTransportError, type HttpResponse, type OutboundHttp } from '../../http/outbound-http.js';
 import type { SendThrottle } from '../../outbound/send-throttle.js';
+import { inboundHeader, mediaStreamFrom } from '../media-response.js';
 import { assertFileFits } from '../outbound-file.js';
 import {
   InboundUnauthorizedError,
   MediaNotFoundError,
-  MediaTooLargeError,
   SendFailure,
   type ConnectedAccount,
   type CredentialCheck,
@@ -77,11 +72,6 @@ interface TwilioErrorBody {
 
 function one(params: TwilioParams, name: string): string | undefined {
   return params[name]?.[0];
-}
-
-function header(request: InboundRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function kindOf(contentType: string): 'image' | 'audio' | 'video' | 'file' {
@@ -226,7 +216,7 @@ export class TwilioAdapter implements ProviderAdapter {
     if (
       !isValidTwilioSignature(
         credentials.authToken,
-        header(request, 'x-twilio-signature'),
+        inboundHeader(request, 'x-twilio-signature'),
         request.publicUrl,
         params,
       )
@@ -262,17 +252,7 @@ export class TwilioAdapter implements ProviderAdapter {
       response.discard();
       throw new Error(`Twilio answered ${response.status} to a media download`);
     }
-    const limit = this.capabilities.maxInboundMediaBytes;
-    const length = Number(response.headers['content-length']);
-    if (Number.isFinite(length) && length > limit) {
-      response.discard();
-      throw new MediaTooLargeError(limit);
-    }
-    return {
-      body: limitedStream(response.body, limit),
-      contentType: response.headers['content-type'] ?? 'application/octet-stream',
-      ...(Number.isFinite(length) && length >= 0 ? { contentLength: length } : {}),
-    };
+    return mediaStreamFrom(response, this.capabilities.maxInboundMediaBytes);
   }
 
   async send(
