@@ -3,6 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { SandboxConfig } from './config/sandbox.config.js';
 import { SANDBOX_CONFIG } from './config/sandbox.config.js';
 import { ControlController } from './control/control.controller.js';
+import { CustomerPageController } from './customer/customer-page.controller.js';
 import { BotApiController } from './telegram/bot-api.controller.js';
 import { BotApiService } from './telegram/bot-api.service.js';
 import { CustomerSimulator } from './telegram/customer-simulator.js';
@@ -11,6 +12,7 @@ import { WebhookDispatcher } from './telegram/webhook-dispatcher.js';
 import { TwilioApiController } from './twilio/twilio-api.controller.js';
 import { TwilioControlController } from './twilio/twilio-control.controller.js';
 import { TwilioDispatcher } from './twilio/twilio-dispatcher.js';
+import { TwilioInbound } from './twilio/twilio-inbound.js';
 import { TwilioState } from './twilio/twilio.state.js';
 
 /** The provider sandbox: Telegram Bot API and Twilio Messaging emulators and control API; in memory, no database or broker. */
@@ -24,7 +26,13 @@ export class AppModule {
         MetricsModule.forRoot({ serviceName: 'provider-sandbox' }),
         HealthModule.forRoot(),
       ],
-      controllers: [ControlController, TwilioControlController, BotApiController, TwilioApiController],
+      controllers: [
+        ControlController,
+        TwilioControlController,
+        BotApiController,
+        TwilioApiController,
+        CustomerPageController,
+      ],
       providers: [
         { provide: SANDBOX_CONFIG, useValue: config },
         TelegramState,
@@ -33,6 +41,7 @@ export class AppModule {
         CustomerSimulator,
         TwilioState,
         TwilioDispatcher,
+        TwilioInbound,
       ],
     };
   }

@@ -28,6 +28,8 @@ export class TelegramState {
   readonly flood: FloodControl;
   readonly clock: SandboxClock;
   private readonly calls = new Map<number, RecordedCall[]>();
+  /** `botId:chatId:messageId` → the update that carried a customer page message (null: filtered). */
+  readonly customerPageUpdates = new Map<string, number | null>();
 
   constructor(@Inject(SANDBOX_CONFIG) readonly config: SandboxConfig) {
     this.clock = new SandboxClock(config.SANDBOX_TIME_SCALE);
@@ -57,5 +59,6 @@ export class TelegramState {
     this.faults.reset();
     this.flood.reset();
     this.calls.clear();
+    this.customerPageUpdates.clear();
   }
 }

@@ -145,14 +145,18 @@ export class TwilioApiController {
       }
       if (method === 'POST') {
         const form = readForm(req);
-        const url = (name: string): string | undefined => form[name]?.[0];
-        number.smsUrl = url('SmsUrl') ?? number.smsUrl;
-        number.smsFallbackUrl = url('SmsFallbackUrl') ?? number.smsFallbackUrl;
-        number.friendlyName = url('FriendlyName') ?? number.friendlyName;
-        const smsMethod = url('SmsMethod')?.toUpperCase();
-        if (smsMethod === 'GET' || smsMethod === 'POST') {
-          number.smsMethod = smsMethod;
-        }
+        const value = (name: string): string | undefined => form[name]?.[0];
+        const httpMethod = (name: string): 'GET' | 'POST' | undefined => {
+          const given = value(name)?.toUpperCase();
+          return given === 'GET' || given === 'POST' ? given : undefined;
+        };
+        number.smsUrl = value('SmsUrl') ?? number.smsUrl;
+        number.smsMethod = httpMethod('SmsMethod') ?? number.smsMethod;
+        number.smsFallbackUrl = value('SmsFallbackUrl') ?? number.smsFallbackUrl;
+        number.smsFallbackMethod = httpMethod('SmsFallbackMethod') ?? number.smsFallbackMethod;
+        number.statusCallback = value('StatusCallback') ?? number.statusCallback;
+        number.statusCallbackMethod = httpMethod('StatusCallbackMethod') ?? number.statusCallbackMethod;
+        number.friendlyName = value('FriendlyName') ?? number.friendlyName;
         number.updatedMs = this.state.clock.nowMs();
       }
       return { status: 200, body: numberView(number) };

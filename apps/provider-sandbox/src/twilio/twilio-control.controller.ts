@@ -15,16 +15,8 @@ import {
 import type { Request } from 'express';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { smsSegments } from './segments.js';
-import { TwilioDispatcher } from './twilio-dispatcher.js';
-import {
-  API_VERSION,
-  newSid,
-  optOutKey,
-  TwilioState,
-  type AccountRecord,
-  type MessageRecord,
-} from './twilio.state.js';
+import { requestOrigin, TwilioInbound } from './twilio-inbound.js';
+import { newSid, optOutKey, TwilioState, type AccountRecord } from './twilio.state.js';
 import { accountView, mediaView, messageView, numberView } from './twilio.views.js';
 
 const E164 = z
@@ -85,19 +77,12 @@ export const inboundSchema = z.object({
   from_country: z.string().optional(),
 });
 
-const STOP_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE']);
-const START_WORDS = new Set(['START', 'YES', 'UNSTOP']);
-const HELP_WORDS = new Set(['HELP', 'INFO']);
-
-/** A 1×1 transparent GIF: the synthesised content of a customer's picture. */
-const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
-
 /** Control API for the Twilio emulator, under `/__sandbox/twilio`. Errors are problem+json. */
 @Controller('__sandbox/twilio')
 export class TwilioControlController {
   constructor(
     private readonly state: TwilioState,
-    private readonly dispatcher: TwilioDispatcher,
+    private readonly inboundMessages: TwilioInbound,
   ) {}
 
   @Post('accounts')
@@ -178,6 +163,8 @@ export class TwilioControlController {
       smsMethod: input.sms_method ?? 'POST',
       smsFallbackUrl: input.sms_fallback_url ?? '',
       smsFallbackMethod: 'POST' as const,
+      statusCallback: '',
+      statusCallbackMethod: 'POST' as const,
       capabilities: { voice: true, sms: true, mms: true, fax: false, ...input.capabilities },
       createdMs: now,
       updatedMs: now,
@@ -215,81 +202,7 @@ export class TwilioControlController {
   /** The customer `from` texts the sandbox number `to`; the webhook is delivered before this answers. */
   @Post('inbound')
   async inbound(@Req() req: Request, @Body() body: unknown) {
-    const input = parseBody(inboundSchema, body);
-    const number = this.state.numberByPhone(input.to);
-    if (number === undefined) {
-      throw new NotFoundException(`${input.to} is not a sandbox number`);
-    }
-    const account = this.account(number.accountSid);
-    const now = this.state.clock.nowMs();
-    const messageSid = newSid(input.media.length > 0 ? 'MM' : 'SM');
-    const message: MessageRecord = {
-      sid: messageSid,
-      accountSid: account.sid,
-      from: input.from,
-      to: input.to,
-      body: input.body,
-      direction: 'inbound',
-      messagingServiceSid: null,
-      numSegments: smsSegments(input.body).segments,
-      media: input.media.map((item) => ({
-        sid: newSid('ME'),
-        accountSid: account.sid,
-        parentSid: messageSid,
-        contentType: item.content_type,
-        bytes: item.content_base64 === undefined ? PIXEL_GIF : Buffer.from(item.content_base64, 'base64'),
-        createdMs: now,
-      })),
-      statusCallback: null,
-      status: 'received',
-      errorCode: null,
-      errorMessage: null,
-      createdMs: now,
-      sentMs: now,
-      updatedMs: now,
-    };
-    this.state.messages.set(message.sid, message);
-    const keyword = input.body.trim().toUpperCase();
-    let optOutType: string | undefined;
-    if (STOP_WORDS.has(keyword)) {
-      optOutType = 'STOP';
-      this.state.optOuts.add(optOutKey(input.to, input.from));
-    } else if (START_WORDS.has(keyword)) {
-      optOutType = 'START';
-      this.state.optOuts.delete(optOutKey(input.to, input.from));
-    } else if (HELP_WORDS.has(keyword)) {
-      optOutType = 'HELP';
-    }
-    const origin = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-    const params: Record<string, string> = {
-      ToCountry: 'US',
-      ToState: '',
-      SmsMessageSid: messageSid,
-      NumMedia: String(message.media.length),
-      ToCity: '',
-      FromZip: input.from_zip ?? '',
-      SmsSid: messageSid,
-      FromState: input.from_state ?? '',
-      SmsStatus: 'received',
-      FromCity: input.from_city ?? '',
-      Body: input.body,
-      FromCountry: input.from_country ?? 'US',
-      To: input.to,
-      ToZip: '',
-      NumSegments: String(message.numSegments),
-      MessageSid: messageSid,
-      AccountSid: account.sid,
-      From: input.from,
-      ApiVersion: API_VERSION,
-      ...(optOutType === undefined ? {} : { OptOutType: optOutType }),
-    };
-    message.media.forEach((media, index) => {
-      params[`MediaContentType${index}`] = media.contentType;
-      params[`MediaUrl${index}`] =
-        `${origin}/${API_VERSION}/Accounts/${account.sid}/Messages/${messageSid}/Media/${media.sid}`;
-    });
-    const attempts = await this.dispatcher.deliverInbound(account, number, message, params);
-    return { message: messageView(message), media: message.media.map(mediaView), params, attempts };
+    return this.inboundMessages.receive(parseBody(inboundSchema, body), requestOrigin(req));
   }
 
   /** Every message to or from `phone` (a customer), oldest first. */

@@ -36,6 +36,9 @@ export interface NumberRecord {
   smsMethod: 'GET' | 'POST';
   smsFallbackUrl: string;
   smsFallbackMethod: 'GET' | 'POST';
+  /** Twilio calls the number's `StatusCallback` for voice calls only; SMS status goes to each message's. */
+  statusCallback: string;
+  statusCallbackMethod: 'GET' | 'POST';
   readonly capabilities: { voice: boolean; sms: boolean; mms: boolean; fax: boolean };
   readonly createdMs: number;
   updatedMs: number;

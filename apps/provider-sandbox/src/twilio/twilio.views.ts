@@ -44,8 +44,8 @@ export function numberView(number: NumberRecord) {
     sms_method: number.smsMethod,
     sms_url: number.smsUrl,
     status: 'in-use',
-    status_callback: '',
-    status_callback_method: 'POST',
+    status_callback: number.statusCallback,
+    status_callback_method: number.statusCallbackMethod,
     uri: `${base(number.accountSid)}/IncomingPhoneNumbers/${number.sid}.json`,
   };
 }
