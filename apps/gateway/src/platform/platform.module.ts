@@ -8,7 +8,10 @@ import { ChannelController } from './channel/channel.controller.js';
 import { OpsTokenGuard } from './channel/ops-token.guard.js';
 import { OAuthInstallService } from './oauth/oauth-install.service.js';
 import { OAuthController } from './oauth/oauth.controller.js';
+import { PlatformMessagesController } from './platform-messages.controller.js';
 import { PlatformScheduler } from './platform-scheduler.js';
+import { InboundPublisherService } from './publishing/inbound-publisher.service.js';
+import { ProviderMediaSource } from './publishing/provider-media.source.js';
 import { RosterService } from './roster/roster.service.js';
 
 /**
@@ -18,7 +21,7 @@ import { RosterService } from './roster/roster.service.js';
  */
 @Global()
 @Module({
-  controllers: [OAuthController, ChannelController],
+  controllers: [OAuthController, ChannelController, PlatformMessagesController],
   providers: [
     ...hubspotProviders,
     OAuthInstallService,
@@ -26,6 +29,8 @@ import { RosterService } from './roster/roster.service.js';
     PlatformScheduler,
     ChannelRegistrationService,
     OpsTokenGuard,
+    ProviderMediaSource,
+    InboundPublisherService,
     { provide: CHANNEL_REGISTRY, useExisting: ChannelRegistrationService },
   ],
   exports: [HUBSPOT_API, CHANNEL_REGISTRY, GATEWAY_SECRET_BOX, PortalTokens, ChannelRegistrationService],

@@ -9,7 +9,7 @@ import {
   type ConfigProblem,
   type Env,
 } from '@inbox-bridge/service-kit';
-import { Providers, type Provider } from '@inbox-bridge/shared';
+import { Providers, RoutingKeys, type Provider } from '@inbox-bridge/shared';
 import type { MigrationInterface } from 'typeorm';
 import { z } from 'zod';
 import { PlatformTables1764172800000 } from './migrations/1764172800000-platform-tables.js';
@@ -140,4 +140,10 @@ export const PLATFORM_INBOUND_GROUP = 'gateway.inbound';
 export const PLATFORM_DELIVERY_STATUS_GROUP = 'gateway.delivery-status';
 export const PLATFORM_ASSIGNMENTS_GROUP = 'gateway.assignments';
 
-export const platformConsumerGroups: readonly ConsumerGroupSpec[] = [];
+export const platformConsumerGroups: readonly ConsumerGroupSpec[] = [
+  {
+    name: PLATFORM_INBOUND_GROUP,
+    routingKeys: [RoutingKeys.ProviderMessageReceivedV1],
+    ordered: { shards: 4 },
+  },
+];

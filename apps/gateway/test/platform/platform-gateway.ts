@@ -19,6 +19,7 @@ export async function startPlatformGateway(
   db: testing.TestDatabase,
   vhost: testing.TestVhost,
   env: Readonly<Record<string, string>>,
+  port = 0,
 ): Promise<PlatformGateway> {
   const config = loadGatewayConfig({
     NODE_ENV: 'test',
@@ -32,7 +33,22 @@ export async function startPlatformGateway(
     ...env,
   });
   const app = await createGatewayApp(config);
-  await startServiceApp(app, { port: 0, host: '127.0.0.1' });
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  return { app, baseUrl: `http://127.0.0.1:${port}` };
+  await startServiceApp(app, { port, host: '127.0.0.1' });
+  const { port: bound } = app.getHttpServer().address() as AddressInfo;
+  return { app, baseUrl: `http://127.0.0.1:${bound}` };
+}
+
+/** A port that was free a moment ago (to know PUBLIC_BASE_URL before the gateway starts). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
 }

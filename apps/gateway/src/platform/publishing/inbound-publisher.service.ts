@@ -1,0 +1,349 @@
+import { PermanentError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
+import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
+import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import type { DataSource, EntityManager } from 'typeorm';
+import {
+  CHANNEL_ACCOUNT_DIRECTORY,
+  type ChannelAccountDirectory,
+  type ChannelAccountRecord,
+} from '../../accounts/channel-account-directory.js';
+import type { GatewayConfig } from '../../config/gateway.config.js';
+import {
+  HUBSPOT_API,
+  HubSpotApiError,
+  type HubSpotApi,
+  type PortalHubSpotClient,
+} from '../../hubspot/hubspot-api.js';
+import { ChannelRegistrationService } from '../channel/channel-registration.service.js';
+import {
+  buildPublishBody,
+  idempotencyIdOf,
+  isMediaAttachment,
+  senderIdentifier,
+  type ResolvedMedia,
+} from './inbound-message.mapper.js';
+import { ProviderMediaSource } from './provider-media.source.js';
+
+interface PublishedMessage {
+  readonly id: string;
+  readonly conversationsThreadId: string;
+}
+
+const UPLOAD_FOLDER = '/conversations/inbox-bridge';
+
+/** A HubSpot failure as the messaging runtime classifies it: retry later, or dead-letter with the reason. */
+export function asMessagingError(error: unknown): unknown {
+  if (error instanceof HubSpotApiError) {
+    return error.details.retryable
+      ? new TransientError(
+          error.message,
+          error.details.portalDisconnected === true ? 'PORTAL_DISCONNECTED' : 'HUBSPOT_RETRYABLE',
+        )
+      : new PermanentError(error.message, `HUBSPOT_${String(error.details.status ?? 'ERROR')}`);
+  }
+  return error;
+}
+
+/**
+ * `provider.message.received.v1` → HubSpot: media streamed from the connector into Files (PRIVATE), the
+ * message POSTed with `integrationIdempotencyId`, then — in the message's own transaction — the mapping
+ * (message and thread ids) and `gateway.message.published.v1` (+ `gateway.conversation.started.v1` for a new
+ * thread). Ordered per conversation by the consumer group; a held account (turned off, deauthorized) or a
+ * disconnected portal fails transiently, so messages wait in the retry tiers.
+ */
+@Injectable()
+export class InboundPublisherService {
+  private readonly logger = new Logger('InboundPublisher');
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: GatewayConfig,
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(HUBSPOT_API) private readonly hubspot: HubSpotApi,
+    private readonly channel: ChannelRegistrationService,
+    private readonly mediaSource: ProviderMediaSource,
+    @Optional() @Inject(CHANNEL_ACCOUNT_DIRECTORY) private readonly directory?: ChannelAccountDirectory,
+  ) {}
+
+  async publish(
+    message: ProviderMessageReceivedV1,
+    context: MessageContext,
+  ): Promise<'published' | 'duplicate'> {
+    if (this.directory === undefined) {
+      throw new TransientError('the channel account directory is not available yet', 'NO_DIRECTORY');
+    }
+    const account = await this.directory.find(message.channelAccountId);
+    if (account === undefined) {
+      throw new TransientError(
+        `channel account ${message.channelAccountId} is unknown (not connected yet, or purged)`,
+        'UNKNOWN_ACCOUNT',
+      );
+    }
+    if (!account.active || !account.authorized) {
+      throw new TransientError(
+        `channel account ${account.channelAccountId} is ${account.active ? 'deauthorized' : 'turned off'}: inbound held until it is enabled`,
+        'ACCOUNT_HELD',
+      );
+    }
+    if (account.deliveryIdentifier === undefined) {
+      throw new TransientError(
+        `channel account ${account.channelAccountId} has no delivery identifier yet`,
+        'ACCOUNT_INCOMPLETE',
+      );
+    }
+    const schema = this.config.DATABASE_SCHEMA;
+    const idempotencyId = idempotencyIdOf(message);
+    const [already] = await context.manager.query<unknown[]>(
+      `SELECT 1 FROM "${schema}".published_messages WHERE channel_account_id = $1 AND idempotency_id = $2`,
+      [message.channelAccountId, idempotencyId],
+    );
+    if (already !== undefined) {
+      return 'duplicate';
+    }
+    try {
+      return await this.publishToHubSpot(
+        message,
+        account,
+        account.deliveryIdentifier,
+        idempotencyId,
+        context,
+      );
+    } catch (error) {
+      throw asMessagingError(error);
+    }
+  }
+
+  private async publishToHubSpot(
+    message: ProviderMessageReceivedV1,
+    account: ChannelAccountRecord,
+    accountIdentifier: NonNullable<ChannelAccountRecord['deliveryIdentifier']>,
+    idempotencyId: string,
+    context: MessageContext,
+  ): Promise<'published'> {
+    const schema = this.config.DATABASE_SCHEMA;
+    const { channelId, definition } = await this.channel.registered();
+    const declared = definition.capabilities.deliveryIdentifierTypes;
+    const client = this.hubspot.forPortal(account.portalId);
+    const [knownThread] = await context.manager.query<
+      { hubspot_thread_id: string; threads_started: number }[]
+    >(
+      `SELECT hubspot_thread_id, threads_started FROM "${schema}".conversation_threads
+        WHERE channel_account_id = $1 AND conversation_key = $2`,
+      [message.channelAccountId, message.conversationKey],
+    );
+    const media = await this.uploadMedia(
+      client,
+      message,
+      idempotencyId,
+      definition.capabilities.maxFileAttachmentSizeBytes,
+    );
+    const contactId = knownThread === undefined ? await this.findContact(client, message) : undefined;
+    const inReplyTo =
+      message.replyToProviderMessageId === undefined
+        ? undefined
+        : await this.hubspotMessageIdOf(
+            context.manager,
+            message.channelAccountId,
+            message.replyToProviderMessageId,
+          );
+    const body = buildPublishBody({
+      message,
+      channelAccountId: message.channelAccountId,
+      accountIdentifier,
+      declaredTypes: declared,
+      threadingModel: definition.capabilities.threadingModel,
+      media,
+      contactId,
+      inReplyToHubSpotMessageId: inReplyTo,
+    });
+    const published = await client.request<PublishedMessage>({
+      method: 'POST',
+      path: `/conversations/v3/custom-channels/${channelId}/messages`,
+      body,
+    });
+    const { id: hubspotMessageId, conversationsThreadId: hubspotThreadId } = published.body;
+    const publishedAt = new Date().toISOString();
+
+    await context.manager.query(
+      `INSERT INTO "${schema}".published_messages
+         (channel_account_id, idempotency_id, provider_message_id, conversation_key, hubspot_message_id, hubspot_thread_id)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      [
+        message.channelAccountId,
+        idempotencyId,
+        message.providerMessageId,
+        message.conversationKey,
+        hubspotMessageId,
+        hubspotThreadId,
+      ],
+    );
+    const newThread = knownThread?.hubspot_thread_id !== hubspotThreadId;
+    if (newThread) {
+      await context.manager.query(
+        `INSERT INTO "${schema}".conversation_threads (channel_account_id, conversation_key, hubspot_thread_id)
+         VALUES ($1, $2, $3)
+         ON CONFLICT (channel_account_id, conversation_key) DO UPDATE SET
+           hubspot_thread_id = EXCLUDED.hubspot_thread_id,
+           threads_started = conversation_threads.threads_started + 1,
+           updated_at = clock_timestamp()`,
+        [message.channelAccountId, message.conversationKey, hubspotThreadId],
+      );
+    }
+    await this.directory?.rememberConversation(context.manager, {
+      channelAccountId: message.channelAccountId,
+      deliveryIdentifier: senderIdentifier(message.sender, declared),
+      conversationKey: message.conversationKey,
+      hubspotThreadId,
+    });
+    await context.publish(
+      RoutingKeys.GatewayMessagePublishedV1,
+      {
+        channelAccountId: message.channelAccountId,
+        conversationKey: message.conversationKey,
+        providerMessageId: message.providerMessageId,
+        hubspotMessageId,
+        hubspotThreadId,
+        publishedAt,
+      },
+      { portalId: Number(account.portalId) },
+    );
+    if (newThread) {
+      await context.publish(
+        RoutingKeys.GatewayConversationStartedV1,
+        {
+          channelAccountId: message.channelAccountId,
+          inboxId: account.inboxId,
+          hubspotThreadId,
+          conversationKey: message.conversationKey,
+          ...(contactId === undefined ? {} : { contactId }),
+          isReturningCustomer: knownThread !== undefined,
+          startedAt: message.sentAt,
+        },
+        { portalId: Number(account.portalId) },
+      );
+    }
+    return 'published';
+  }
+
+  /**
+   * Uploads each media attachment (streamed). Uploaded ids are kept outside the message's transaction, so a
+   * retry of the message reuses them instead of uploading the same file again.
+   */
+  private async uploadMedia(
+    client: PortalHubSpotClient,
+    message: ProviderMessageReceivedV1,
+    idempotencyId: string,
+    maxBytes: number,
+  ): Promise<Map<number, ResolvedMedia>> {
+    const schema = this.config.DATABASE_SCHEMA;
+    const resolved = new Map<number, ResolvedMedia>();
+    const previous = await this.dataSource.query<{ attachment_index: number; file_id: string }[]>(
+      `SELECT attachment_index, file_id FROM "${schema}".uploaded_media WHERE channel_account_id = $1 AND idempotency_id = $2`,
+      [message.channelAccountId, idempotencyId],
+    );
+    for (const row of previous) {
+      resolved.set(row.attachment_index, { fileId: row.file_id });
+    }
+    for (const [index, attachment] of message.attachments.entries()) {
+      if (!isMediaAttachment(attachment) || resolved.has(index)) {
+        continue;
+      }
+      const tooLarge = (size: number | undefined): boolean =>
+        size !== undefined && maxBytes > 0 && size > maxBytes;
+      const limitText = `larger than the channel's ${Math.floor(maxBytes / (1024 * 1024))} MB file limit`;
+      if (tooLarge(attachment.media.sizeBytes)) {
+        resolved.set(index, { unavailable: limitText });
+        continue;
+      }
+      const download = await this.mediaSource.open(attachment.media);
+      if (!download.ok) {
+        resolved.set(index, { unavailable: download.reason });
+        continue;
+      }
+      if (tooLarge(download.sizeBytes)) {
+        download.content.destroy();
+        resolved.set(index, { unavailable: limitText });
+        continue;
+      }
+      const fileName =
+        attachment.media.fileName ?? `${attachment.kind}-${message.providerMessageId}-${index}`;
+      const uploaded = await client.upload<{ id: string }>({
+        path: '/files/v3/files',
+        fields: {
+          fileName,
+          folderPath: UPLOAD_FOLDER,
+          options: JSON.stringify({ access: 'PRIVATE' }),
+        },
+        file: {
+          fileName,
+          mimeType: attachment.media.mimeType,
+          content: download.content,
+          ...(download.sizeBytes === undefined ? {} : { sizeBytes: download.sizeBytes }),
+        },
+      });
+      const fileId = uploaded.body.id;
+      await this.dataSource.query(
+        `INSERT INTO "${schema}".uploaded_media (channel_account_id, idempotency_id, attachment_index, file_id)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+        [message.channelAccountId, idempotencyId, index, fileId],
+      );
+      resolved.set(index, { fileId });
+    }
+    return resolved;
+  }
+
+  /** The CRM contact with the sender's email or phone, when the identifier allows a lookup. */
+  private async findContact(
+    client: PortalHubSpotClient,
+    message: ProviderMessageReceivedV1,
+  ): Promise<string | undefined> {
+    if (!this.config.HUBSPOT_CONTACT_LOOKUP) {
+      return undefined;
+    }
+    const { email, phoneNumber } = message.sender;
+    const filterGroups = [
+      ...(email === undefined
+        ? []
+        : [{ filters: [{ propertyName: 'email', operator: 'EQ', value: email }] }]),
+      ...(phoneNumber === undefined
+        ? []
+        : [
+            { filters: [{ propertyName: 'phone', operator: 'EQ', value: phoneNumber }] },
+            { filters: [{ propertyName: 'mobilephone', operator: 'EQ', value: phoneNumber }] },
+          ]),
+    ];
+    if (filterGroups.length === 0) {
+      return undefined;
+    }
+    try {
+      const found = await client.request<{ results: { id: string }[] }>({
+        method: 'POST',
+        path: '/crm/v3/objects/contacts/search',
+        body: { filterGroups, properties: ['hubspot_owner_id'], limit: 1 },
+      });
+      return found.body.results[0]?.id;
+    } catch (error) {
+      if (error instanceof HubSpotApiError && !error.details.retryable) {
+        this.logger.warn(
+          { status: error.details.status, category: error.details.category },
+          'contact lookup refused; publishing without a contact',
+        );
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  private async hubspotMessageIdOf(
+    manager: EntityManager,
+    channelAccountId: string,
+    providerMessageId: string,
+  ): Promise<string | undefined> {
+    const [row] = await manager.query<{ hubspot_message_id: string }[]>(
+      `SELECT hubspot_message_id FROM "${this.config.DATABASE_SCHEMA}".published_messages
+        WHERE channel_account_id = $1 AND provider_message_id = $2 ORDER BY published_at LIMIT 1`,
+      [channelAccountId, providerMessageId],
+    );
+    return row?.hubspot_message_id;
+  }
+}

@@ -1,0 +1,215 @@
+import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
+import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PlatformFixture } from './platform-fixture.js';
+
+interface Envelope {
+  readonly type: string;
+  readonly portalId: number;
+  readonly payload: Record<string, unknown>;
+}
+
+interface SandboxThread {
+  readonly id: string;
+  readonly integrationThreadId: string;
+  readonly associatedContactId?: string;
+  readonly messages: {
+    readonly id: string;
+    readonly text: string;
+    readonly attachments: Record<string, unknown>[];
+    readonly senders: { deliveryIdentifier: { type: string; value: string }; name?: string }[];
+    readonly integrationIdempotencyId?: string;
+  }[];
+}
+
+const HUB_ID = 6_161;
+
+describe('inbound publishing: provider.message.received.v1 → HubSpot (real sandbox, PostgreSQL, RabbitMQ)', () => {
+  const fixture = new PlatformFixture(HUB_ID);
+  let captured: testing.CapturedMessages<Envelope>;
+  let sequence = 0;
+
+  const message = (
+    channelAccountId: string,
+    conversationKey: string,
+    overrides: Partial<ProviderMessageReceivedV1> = {},
+  ): ProviderMessageReceivedV1 => {
+    sequence += 1;
+    return {
+      provider: 'telegram',
+      channelAccountId,
+      conversationKey,
+      sender: { id: `user-${conversationKey}`, name: 'Ada Lovelace' },
+      providerMessageId: `m-${sequence}`,
+      sentAt: new Date(Date.UTC(2026, 10, 25, 12, 0, sequence)).toISOString(),
+      text: `message ${sequence}`,
+      attachments: [],
+      ...overrides,
+    };
+  };
+
+  const threads = async (): Promise<SandboxThread[]> =>
+    (await fixture.control.threads(HUB_ID)) as unknown as SandboxThread[];
+
+  const threadOf = async (conversationKey: string, messages: number): Promise<SandboxThread> =>
+    testing.expectEventually(
+      async () => {
+        const thread = (await threads()).find(
+          (candidate) => candidate.integrationThreadId === conversationKey,
+        );
+        if (thread === undefined || thread.messages.length < messages) {
+          throw new Error(`${thread?.messages.length ?? 0} of ${messages} messages in HubSpot`);
+        }
+        return thread;
+      },
+      { timeoutMs: 60_000, description: `conversation ${conversationKey} in HubSpot` },
+    );
+
+  const eventsOf = (type: string, key: string, value: string): Envelope[] =>
+    captured.messages.filter((envelope) => envelope.type === type && envelope.payload[key] === value);
+
+  beforeAll(async () => {
+    await fixture.start('gateway_inbound');
+    captured = await testing.captureMessages<Envelope>(fixture.vhost.url, EVENTS_EXCHANGE, '#');
+  });
+
+  afterAll(async () => {
+    await captured.close();
+    await fixture.stop();
+  });
+
+  it('publishes text, media (streamed into Files), location, contact card and unsupported content into one thread', async () => {
+    const account = await fixture.account();
+    const first = message(account, 'chat-1', {
+      sender: { id: 'user-1', name: 'Ada Lovelace', email: 'ada@example.com' },
+      text: 'hello with a photo',
+      attachments: [
+        {
+          kind: 'image',
+          media: { downloadRef: 'media:photo-1', mimeType: 'image/jpeg', fileName: 'photo.jpg' },
+          caption: 'my cat',
+        },
+        { kind: 'voice-note', media: { downloadRef: 'media:voice-1', mimeType: 'audio/ogg' } },
+        { kind: 'sticker', media: { downloadRef: 'media:gone', mimeType: 'image/webp' } },
+        { kind: 'location', latitude: 51.5, longitude: -0.12, name: 'London' },
+        { kind: 'contact-card', name: 'Bob', phoneNumbers: ['+14155550123'] },
+        { kind: 'unsupported', description: 'The customer sent a poll' },
+      ],
+    });
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, first);
+    const second = message(account, 'chat-1', { replyToProviderMessageId: first.providerMessageId });
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, second);
+
+    const thread = await threadOf('chat-1', 2);
+    expect(thread.messages).toHaveLength(2);
+    expect(thread.messages[1]?.text).toBe(second.text);
+    const [published] = thread.messages;
+    expect(published?.text).toContain('hello with a photo');
+    expect(published?.text).toContain('my cat');
+    expect(published?.text).toContain('The customer sent a poll');
+    expect(published?.senders[0]?.deliveryIdentifier).toEqual({
+      type: 'HS_EMAIL_ADDRESS',
+      value: 'ada@example.com',
+    });
+    expect(
+      published?.attachments.map((attachment) => [attachment['type'], attachment['fileUsageType']]),
+    ).toEqual([
+      ['FILE', 'IMAGE'],
+      ['FILE', 'VOICE_RECORDING'],
+      ['UNSUPPORTED_CONTENT', undefined],
+      ['LOCATION', undefined],
+      ['CONTACT', undefined],
+      ['UNSUPPORTED_CONTENT', undefined],
+    ]);
+    expect(thread.associatedContactId).toBe('9001');
+
+    const publishedEvents = await testing.expectEventually(
+      () => {
+        const found = eventsOf(RoutingKeys.GatewayMessagePublishedV1, 'channelAccountId', account);
+        if (found.length < 2) {
+          throw new Error(`${found.length} published events`);
+        }
+        return found;
+      },
+      { timeoutMs: 15_000, description: 'message published events' },
+    );
+    expect(publishedEvents.map((envelope) => envelope.payload['providerMessageId'])).toEqual([
+      first.providerMessageId,
+      second.providerMessageId,
+    ]);
+    expect(publishedEvents[0]?.payload).toMatchObject({
+      hubspotThreadId: thread.id,
+      conversationKey: 'chat-1',
+    });
+    const started = eventsOf(RoutingKeys.GatewayConversationStartedV1, 'channelAccountId', account);
+    expect(started).toHaveLength(1);
+    expect(started[0]).toMatchObject({
+      portalId: HUB_ID,
+      payload: { hubspotThreadId: thread.id, inboxId: '311', contactId: '9001', isReturningCustomer: false },
+    });
+    // The gone sticker was asked for once; the two real files each once (uploads are not repeated).
+    expect(fixture.mediaRequests.filter((ref) => ref === 'media:photo-1')).toHaveLength(1);
+  });
+
+  it('a redelivered message is published once; an edit is published again, marked as edited', async () => {
+    const account = await fixture.account();
+    const original = message(account, 'chat-dup', { text: 'original text' });
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, original);
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, original);
+    const edit = { ...original, text: 'corrected text', edited: true };
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, edit);
+    const marker = message(account, 'chat-dup', { text: 'after the edit' });
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, marker);
+
+    const thread = await threadOf('chat-dup', 3);
+    await testing.expectEventually(
+      () =>
+        eventsOf(RoutingKeys.GatewayMessagePublishedV1, 'providerMessageId', marker.providerMessageId)
+          .length === 1,
+      { timeoutMs: 15_000, description: 'the marker published' },
+    );
+    expect(thread.messages.map((published) => published.text)).toEqual([
+      'original text',
+      '(edited) corrected text',
+      'after the edit',
+    ]);
+    expect(
+      eventsOf(RoutingKeys.GatewayMessagePublishedV1, 'providerMessageId', original.providerMessageId),
+    ).toHaveLength(2);
+  });
+
+  it('HubSpot down for a while: every message arrives once, in order, when it is back', async () => {
+    const account = await fixture.account();
+    await fixture.control.setFaults([
+      { pathPrefix: '/conversations/v3/custom-channels', method: 'POST', errorRate: 1, status: 503 },
+    ]);
+    const burst = Array.from({ length: 5 }, (_, index) =>
+      message(account, 'chat-outage', { text: `outage ${index}` }),
+    );
+    for (const item of burst) {
+      await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, item);
+    }
+    await testing.expectEventually(
+      async () => {
+        const failed = (await fixture.control.calls(HUB_ID)).filter(
+          (call) => call.status === 503 && call.path.endsWith('/messages'),
+        );
+        return failed.length >= 2;
+      },
+      { timeoutMs: 15_000, description: 'HubSpot refused the publishes' },
+    );
+    await fixture.control.setFaults([]);
+    const thread = await threadOf('chat-outage', 5);
+    expect(thread.messages.map((published) => published.text)).toEqual(burst.map((item) => item.text));
+    await testing.expectEventually(
+      () => eventsOf(RoutingKeys.GatewayMessagePublishedV1, 'channelAccountId', account).length === 5,
+      { timeoutMs: 15_000, description: 'five published events' },
+    );
+    expect(
+      eventsOf(RoutingKeys.GatewayMessagePublishedV1, 'channelAccountId', account).map(
+        (envelope) => envelope.payload['providerMessageId'],
+      ),
+    ).toEqual(burst.map((item) => item.providerMessageId));
+  });
+});
