@@ -6,32 +6,40 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
+import pg from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
 import { ROUTER_CLOCK, type Clock } from './clock.js';
 import { RoutingRepository } from './routing.repository.js';
 import { RoutingService } from './routing.service.js';
 
 export interface TimerPollerSettings {
   readonly intervalMs: number;
-  /** Most due timers and waiting conversations handled per pass (one transaction each). */
+  /** Most due timers, and most waiting conversations per portal, handled per pass. */
   readonly batchSize: number;
+  /** For the LISTEN connection that wakes the back-fill when a slot frees up in any replica. */
+  readonly databaseUrl: string;
+  readonly schema: string;
 }
 
 export const TIMER_POLLER_SETTINGS = Symbol('TIMER_POLLER_SETTINGS');
 
+const RERUN_DELAY_MS = 25;
+
 /**
- * The durable timers (no-reply reassignment, retry of an assignment) and the back-fill sweep. Timers live
- * on the conversation rows in PostgreSQL, so they survive restarts. Every replica runs the loop, but a pass
- * only proceeds while it holds a transaction-level advisory lock, so one replica polls at a time; each due
- * row is then taken with FOR UPDATE SKIP LOCKED in a transaction of its own.
+ * The durable timers (no-reply reassignment, retry of an assignment) and the back-fill of the queue. Timers
+ * live on the conversation rows in PostgreSQL, so they survive restarts. Every replica runs the loop, but each
+ * step proceeds only while its transaction holds an advisory lock, so one replica polls at a time; each step
+ * is a transaction of its own that takes its rows with FOR UPDATE SKIP LOCKED. A pass runs every
+ * interval, and at once when a handler in any replica frees a slot (NOTIFY at its COMMIT).
  */
 @Injectable()
 export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(RoutingTimerPoller.name);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private listener: pg.Client | undefined;
   private stopped = false;
-  private sweepRequested = false;
+  private passRequested = false;
 
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
@@ -41,7 +49,8 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
     @Inject(TIMER_POLLER_SETTINGS) private readonly settings: TimerPollerSettings,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen();
     this.schedule(this.settings.intervalMs);
   }
 
@@ -49,17 +58,24 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
   }
 
-  /** Runs a back-fill sweep soon (after an account was switched back on, or rules changed). */
+  /** Runs a pass as soon as the current one (if any) ends. */
   requestSweep(): void {
-    this.sweepRequested = true;
+    this.passRequested = true;
+    if (this.running === undefined && !this.stopped) {
+      clearTimeout(this.timer);
+      this.schedule(0);
+    }
   }
 
-  /** One pass: due timers first, then waiting conversations of every portal. Safe to call concurrently. */
+  /** One pass: due timers first, then the waiting conversations of every portal, oldest first. */
   async runOnce(): Promise<{ timers: number; assigned: number }> {
     const result = { timers: 0, assigned: 0 };
-    this.sweepRequested = false;
+    this.passRequested = false;
     for (let i = 0; i < this.settings.batchSize; i += 1) {
       const handled = await this.inPollingTransaction(async (manager) => {
         const [due] = await this.repository.lockDue(manager, this.clock.now(), 1);
@@ -69,15 +85,31 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
         await this.routing.timerDue(manager, due);
         return true;
       });
+      if (handled === undefined) {
+        this.passRequested = true;
+      }
       if (handled !== true) {
         break;
       }
       result.timers += 1;
     }
-    const portals = await this.repository.portalsWithWaiting(this.dataSource.manager);
-    for (const portalId of portals) {
-      const assigned = await this.inPollingTransaction((manager) => this.routing.backfill(manager, portalId));
-      result.assigned += assigned ?? 0;
+    for (const portalId of await this.repository.portalsWithWaiting(this.dataSource.manager)) {
+      for (let i = 0; i < this.settings.batchSize; i += 1) {
+        // One snapshot per step: a slot freed by a commit during the step cannot go to a younger conversation
+        // after an older one was already found unplaceable. A concurrent update of the same agent aborts the
+        // step (serialization failure) and the pass runs again.
+        const placed = await this.inPollingTransaction(
+          (manager) => this.routing.backfillOldest(manager, portalId, this.settings.batchSize),
+          'REPEATABLE READ',
+        );
+        if (placed === undefined) {
+          this.passRequested = true;
+        }
+        if (placed !== true) {
+          break;
+        }
+        result.assigned += 1;
+      }
     }
     return result;
   }
@@ -94,24 +126,69 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
         })
         .finally(() => {
           this.running = undefined;
-          this.schedule(this.sweepRequested ? 0 : this.settings.intervalMs);
+          // Another replica held the polling lock, or a slot freed during the pass: go again shortly.
+          this.schedule(
+            this.passRequested
+              ? Math.min(RERUN_DELAY_MS, this.settings.intervalMs)
+              : this.settings.intervalMs,
+          );
         });
     }, delayMs);
     this.timer.unref();
   }
 
+  /** LISTEN for back-fill signals; without it (database briefly away) the interval still drives passes. */
+  private async listen(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.settings.databaseUrl,
+      application_name: 'router:backfill-listener',
+    });
+    client.on('notification', () => {
+      this.requestSweep();
+    });
+    client.on('error', (error) => {
+      this.logger.warn({ err: error }, 'back-fill listener lost; passes continue on the interval');
+      if (this.listener === client) {
+        this.listener = undefined;
+      }
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN "backfill_${this.settings.schema}"`);
+      this.listener = client;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'back-fill listener unavailable; passes continue on the interval');
+      await client.end().catch(() => undefined);
+    }
+  }
+
   /** Runs `work` in a transaction holding the poller's advisory lock; undefined when another replica has it. */
   private async inPollingTransaction<T>(
-    work: (manager: import('typeorm').EntityManager) => Promise<T>,
+    work: (manager: EntityManager) => Promise<T>,
+    isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
   ): Promise<T | undefined> {
-    return this.dataSource.transaction(async (manager) => {
-      const [lock] = await manager.query<{ locked: boolean }[]>(
-        `SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':router-timers')) AS locked`,
-      );
-      if (lock?.locked !== true) {
+    try {
+      return await this.dataSource.transaction(isolation, async (manager) => {
+        const [lock] = await manager.query<{ locked: boolean }[]>(
+          `SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':router-timers')) AS locked`,
+        );
+        if (lock?.locked !== true) {
+          return undefined;
+        }
+        return work(manager);
+      });
+    } catch (error) {
+      if (isConcurrencyAbort(error)) {
         return undefined;
       }
-      return work(manager);
-    });
+      throw error;
+    }
   }
+}
+
+/** Serialization failure or deadlock: the step is simply run again. */
+function isConcurrencyAbort(error: unknown): boolean {
+  const direct = (error as { code?: unknown } | null)?.code;
+  const driver = (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
+  return [direct, driver].some((code) => code === '40001' || code === '40P01');
 }

@@ -45,7 +45,6 @@ export class RoutingModule {
           inject: [APP_CONFIG],
           useFactory: (config: RouterConfig): RoutingSettings => ({
             retryDelayMs: config.ROUTER_ASSIGNMENT_RETRY_DELAY_MS,
-            backfillBatchSize: config.ROUTER_BATCH_SIZE,
           }),
         },
         {
@@ -54,6 +53,8 @@ export class RoutingModule {
           useFactory: (config: RouterConfig): TimerPollerSettings => ({
             intervalMs: config.ROUTER_TIMER_POLL_INTERVAL_MS,
             batchSize: config.ROUTER_BATCH_SIZE,
+            databaseUrl: config.DATABASE_URL,
+            schema: config.DATABASE_SCHEMA,
           }),
         },
         {

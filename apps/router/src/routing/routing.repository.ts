@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { defaultRoutingRules, routingRulesSchema, type RoutingRules } from './routing-rules.js';
 
+const NO_CAP = 2_147_483_647;
+
 export type ConversationStatus =
   /** Waiting in the queue for an agent (capacity, availability or business hours). */
   | 'waiting'
@@ -46,7 +48,6 @@ export interface ChannelAccountRow {
   /** Null until an admin saves rules. */
   readonly rules: RoutingRules | null;
   readonly rulesUpdatedAt: Date | null;
-  readonly roundRobinAfter: string | null;
 }
 
 export interface AuditEntry {
@@ -78,9 +79,41 @@ export interface CandidateQuery {
   readonly respectAvailability: boolean;
   readonly perUserCaps: Readonly<Record<string, number>>;
   readonly defaultCap: number | null;
-  /** Fewest open first, or the round-robin order starting after this user id ('' for the first). */
-  readonly order: { readonly kind: 'fewest-open' } | { readonly kind: 'round-robin'; readonly after: string };
+  /** Fewest open first, or round robin: the one assigned least recently first. Ties by user id. */
+  readonly order: 'fewest-open' | 'round-robin';
   readonly limit: number;
+}
+
+/** The candidate query shared by the ranked list and the one-statement claim. */
+function candidateSelect(
+  portalId: number,
+  query: CandidateQuery,
+  locking = '',
+): { sql: string; params: unknown[] } {
+  const order =
+    query.order === 'fewest-open'
+      ? `open_count, last_assigned_seq NULLS FIRST, user_id COLLATE "C"`
+      : `last_assigned_seq NULLS FIRST, user_id COLLATE "C"`;
+  return {
+    sql: `SELECT user_id FROM agents
+       WHERE portal_id = $1 AND in_roster
+         AND (user_id IN (SELECT unnest($2::text[])) OR team_ids && $3::text[])
+         AND NOT (user_id = ANY($4::text[]))
+         AND (NOT $5::boolean OR availability <> 'away')
+         AND open_count < COALESCE(($6::jsonb ->> user_id)::int, $7::int, ${NO_CAP})
+       ORDER BY ${order}
+       LIMIT $8 ${locking}`,
+    params: [
+      portalId,
+      query.userIds,
+      query.teamIds,
+      query.excluded,
+      query.respectAvailability,
+      JSON.stringify(query.perUserCaps),
+      query.defaultCap,
+      query.limit,
+    ],
+  };
 }
 
 export interface RosterUserInput {
@@ -136,8 +169,6 @@ function rowsOf<T>(raw: unknown): T[] {
   return raw as T[];
 }
 
-const NO_CAP = 2_147_483_647;
-
 /** Every SQL statement of the router; runs in the caller's transaction (`manager`). */
 @Injectable()
 export class RoutingRepository {
@@ -184,7 +215,6 @@ export class RoutingRepository {
     manager: EntityManager,
     portalId: number,
     channelAccountId: string,
-    options: { lock?: 'wait' | 'skip-locked' } = {},
   ): Promise<ChannelAccountRow | undefined> {
     const rows = await manager.query<
       {
@@ -197,13 +227,11 @@ export class RoutingRepository {
         authorized: boolean;
         rules: unknown;
         rules_updated_at: Date | null;
-        round_robin_after: string | null;
       }[]
-    >(
-      `SELECT * FROM channel_accounts WHERE portal_id = $1 AND channel_account_id = $2
-       ${options.lock === 'wait' ? 'FOR UPDATE' : options.lock === 'skip-locked' ? 'FOR UPDATE SKIP LOCKED' : ''}`,
-      [portalId, channelAccountId],
-    );
+    >(`SELECT * FROM channel_accounts WHERE portal_id = $1 AND channel_account_id = $2`, [
+      portalId,
+      channelAccountId,
+    ]);
     const row = rows[0];
     if (row === undefined) {
       return undefined;
@@ -219,7 +247,6 @@ export class RoutingRepository {
       authorized: row.authorized,
       rules: parsed === undefined ? null : parsed.success ? parsed.data : defaultRoutingRules,
       rulesUpdatedAt: row.rules_updated_at,
-      roundRobinAfter: row.round_robin_after,
     };
   }
 
@@ -254,18 +281,6 @@ export class RoutingRepository {
       ),
     );
     return rows.length > 0;
-  }
-
-  async setRoundRobinAfter(
-    manager: EntityManager,
-    portalId: number,
-    channelAccountId: string,
-    userId: string,
-  ): Promise<void> {
-    await manager.query(
-      `UPDATE channel_accounts SET round_robin_after = $3 WHERE portal_id = $1 AND channel_account_id = $2`,
-      [portalId, channelAccountId, userId],
-    );
   }
 
   /** Upserts users and teams; a full snapshot also marks everyone absent as gone from the roster. */
@@ -465,32 +480,32 @@ export class RoutingRepository {
 
   /** Agents of the pool who could take one more conversation now, best first. */
   async candidates(manager: EntityManager, portalId: number, query: CandidateQuery): Promise<string[]> {
-    const order =
-      query.order.kind === 'fewest-open'
-        ? `open_count, last_assigned_at NULLS FIRST, user_id COLLATE "C"`
-        : `(user_id COLLATE "C" <= $9) , user_id COLLATE "C"`;
-    const rows = await manager.query<{ user_id: string }[]>(
-      `SELECT user_id FROM agents
-       WHERE portal_id = $1 AND in_roster
-         AND (user_id = ANY($2::text[]) OR team_ids && $3::text[])
-         AND NOT (user_id = ANY($4::text[]))
-         AND (NOT $5::boolean OR availability <> 'away')
-         AND open_count < COALESCE(($6::jsonb ->> user_id)::int, $7::int, ${NO_CAP})
-       ORDER BY ${order}
-       LIMIT $8`,
-      [
-        portalId,
-        query.userIds,
-        query.teamIds,
-        query.excluded,
-        query.respectAvailability,
-        JSON.stringify(query.perUserCaps),
-        query.defaultCap,
-        query.limit,
-        ...(query.order.kind === 'round-robin' ? [query.order.after] : []),
-      ],
-    );
+    const { sql, params } = candidateSelect(portalId, query);
+    const rows = await manager.query<{ user_id: string }[]>(sql, params);
     return rows.map((row) => row.user_id);
+  }
+
+  /**
+   * In one statement: locks the first candidate (in the query's order) that no other transaction holds and
+   * takes one of its slots.
+   * Undefined when every candidate is full, unavailable or held by a concurrent decision.
+   */
+  async claimFirstFree(
+    manager: EntityManager,
+    portalId: number,
+    query: CandidateQuery,
+    at: Date,
+  ): Promise<string | undefined> {
+    const { sql, params } = candidateSelect(portalId, { ...query, limit: 1 }, 'FOR UPDATE SKIP LOCKED');
+    const raw: unknown = await manager.query(
+      `WITH pick AS (${sql})
+       UPDATE agents SET open_count = open_count + 1, last_assigned_at = $${params.length + 1},
+              last_assigned_seq = nextval('agent_assignment_seq')
+       FROM pick WHERE agents.portal_id = $1 AND agents.user_id = pick.user_id
+       RETURNING agents.user_id`,
+      [...params, at],
+    );
+    return rowsOf<{ user_id: string }>(raw)[0]?.user_id;
   }
 
   /**
@@ -507,7 +522,8 @@ export class RoutingRepository {
   ): Promise<boolean> {
     const rows = rowsOf<{ user_id: string }>(
       await manager.query(
-        `UPDATE agents SET open_count = open_count + 1, last_assigned_at = $5
+        `UPDATE agents SET open_count = open_count + 1, last_assigned_at = $5,
+                last_assigned_seq = nextval('agent_assignment_seq')
          WHERE portal_id = $1 AND user_id = $2 AND in_roster AND (NOT $4::boolean OR availability <> 'away')
            AND open_count < COALESCE($3::int, ${NO_CAP})
          RETURNING user_id`,
@@ -621,14 +637,24 @@ export class RoutingRepository {
     }));
   }
 
-  /** Waiting conversations of a portal, oldest first, locked; rows another transaction holds are skipped. */
-  async lockWaiting(manager: EntityManager, portalId: number, limit: number): Promise<ConversationRow[]> {
+  /** The oldest waiting conversation of a portal not in `skip`, locked; rows other transactions hold are skipped. */
+  async lockOldestWaiting(
+    manager: EntityManager,
+    portalId: number,
+    skip: readonly string[],
+  ): Promise<ConversationRow[]> {
     const rows = await manager.query<RawConversation[]>(
       `SELECT * FROM conversations WHERE portal_id = $1 AND status = 'waiting'
-       ORDER BY waiting_since, hubspot_thread_id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [portalId, limit],
+         AND NOT (hubspot_thread_id = ANY($2::text[]))
+       ORDER BY waiting_since, hubspot_thread_id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      [portalId, skip],
     );
     return rows.map(conversationOf);
+  }
+
+  /** `NOTIFY backfill_<schema>, '<portalId>'`, delivered to the listening pollers at COMMIT. */
+  async notifyBackfill(manager: EntityManager, portalId: number): Promise<void> {
+    await manager.query(`SELECT pg_notify('backfill_' || current_schema(), $1)`, [String(portalId)]);
   }
 
   async portalsWithWaiting(manager: EntityManager): Promise<number[]> {

@@ -18,16 +18,12 @@ import { RoutingRepository, type ConversationRow } from './routing.repository.js
 export interface RoutingSettings {
   /** Delay before a request the gateway reported as retryable is sent again. */
   readonly retryDelayMs: number;
-  /** Most waiting conversations one back-fill pass looks at. */
-  readonly backfillBatchSize: number;
 }
 
 export const ROUTING_SETTINGS = Symbol('ROUTING_SETTINGS');
 
 type Choice =
   | { readonly kind: 'assign'; readonly userId: string; readonly reason: string }
-  /** Another transaction holds the round-robin cursor: a back-fill pass leaves the conversation as it is. */
-  | { readonly kind: 'busy'; readonly reason: string }
   | { readonly kind: 'wait'; readonly reason: string }
   | { readonly kind: 'unrouted'; readonly reason: string };
 
@@ -67,21 +63,38 @@ export class RoutingService {
       contactOwnerId: started.contactOwnerId ?? null,
       startedAt: new Date(started.startedAt),
     });
-    const conversation = await this.repository.lockConversation(manager, portalId, started.hubspotThreadId);
-    if (conversation === undefined) {
+    if (created) {
+      // The row this transaction just inserted is already locked by it until COMMIT.
+      await this.route(
+        manager,
+        {
+          portalId,
+          hubspotThreadId: started.hubspotThreadId,
+          channelAccountId: started.channelAccountId,
+          conversationKey: started.conversationKey,
+          contactOwnerId: started.contactOwnerId ?? null,
+          status: 'unrouted',
+          assigneeUserId: null,
+          countedUserId: null,
+          pendingDecisionId: null,
+          excludedUserIds: [],
+          waitingSince: null,
+          waitingReason: null,
+          lastAgentReplyAt: null,
+          dueAt: null,
+          dueKind: null,
+        },
+        { allowWaiting: true },
+      );
       return;
     }
-    if (!created) {
-      // Already decided (a redelivery under another message id), or a person assigned it first.
-      await this.repository.completeConversation(manager, portalId, started.hubspotThreadId, {
-        channelAccountId: started.channelAccountId,
-        conversationKey: started.conversationKey,
-        contactId: started.contactId ?? null,
-        startedAt: new Date(started.startedAt),
-      });
-      return;
-    }
-    await this.route(manager, conversation, { allowWaiting: true });
+    // Already decided (a redelivery under another message id), or a person assigned it first.
+    await this.repository.completeConversation(manager, portalId, started.hubspotThreadId, {
+      channelAccountId: started.channelAccountId,
+      conversationKey: started.conversationKey,
+      contactId: started.contactId ?? null,
+      startedAt: new Date(started.startedAt),
+    });
   }
 
   /** A person assigned or unassigned the thread in HubSpot: record it and never override it. */
@@ -130,7 +143,7 @@ export class RoutingService {
       at: this.clock.now(),
     });
     if (conversation.countedUserId !== null && conversation.countedUserId !== userId) {
-      await this.backfill(manager, portalId);
+      await this.signalBackfill(manager, portalId);
     }
   }
 
@@ -217,7 +230,6 @@ export class RoutingService {
       action: 'failed',
       reason: `the gateway could not assign it (${failed.reason}); choosing someone else`,
     });
-    await this.lockChannelAccountFirst(manager, conversation);
     const released = await this.releaseAndExclude(manager, conversation);
     await this.route(manager, released, { allowWaiting: true });
   }
@@ -282,7 +294,7 @@ export class RoutingService {
     roster: GatewayRosterChangedV1,
   ): Promise<void> {
     await this.repository.applyRoster(manager, portalId, roster);
-    await this.backfill(manager, portalId);
+    await this.signalBackfill(manager, portalId);
   }
 
   async channelAccountPurged(
@@ -316,25 +328,43 @@ export class RoutingService {
     }
     await this.repository.deleteChannelAccount(manager, portalId, channelAccountId);
     if (open.some((conversation) => conversation.countedUserId !== null)) {
-      await this.backfill(manager, portalId);
+      await this.signalBackfill(manager, portalId);
     }
   }
 
   /**
-   * Assigns waiting conversations of the portal, oldest first, to whoever can take them now (an agent freed
-   * a slot or came back, the rules changed, business hours opened). Conversations other transactions hold are
-   * skipped; the timer poller's next pass retries them.
+   * Assigns the oldest waiting conversation of the portal that someone can take now (an agent freed a slot or
+   * came back, the rules changed, business hours opened). Each candidate is tried under a savepoint: one that
+   * still cannot be placed is rolled back, which also releases its row lock, so a conversation nobody can take
+   * never blocks a younger one of another pool, and every statement sees the latest committed slots. False
+   * when none of the `limit` oldest could be placed.
    */
-  async backfill(manager: EntityManager, portalId: number): Promise<number> {
-    const waiting = await this.repository.lockWaiting(manager, portalId, this.settings.backfillBatchSize);
-    let assigned = 0;
-    for (const conversation of waiting) {
-      const outcome = await this.route(manager, conversation, { allowWaiting: true, skipBusy: true });
-      if (outcome === 'assign') {
-        assigned += 1;
+  async backfillOldest(manager: EntityManager, portalId: number, limit: number): Promise<boolean> {
+    const tried: string[] = [];
+    while (tried.length < limit) {
+      await manager.query('SAVEPOINT backfill_candidate');
+      const [oldest] = await this.repository.lockOldestWaiting(manager, portalId, tried);
+      if (oldest === undefined) {
+        await manager.query('RELEASE SAVEPOINT backfill_candidate');
+        return false;
       }
+      if ((await this.route(manager, oldest, { allowWaiting: true })) !== 'wait') {
+        await manager.query('RELEASE SAVEPOINT backfill_candidate');
+        return true;
+      }
+      await manager.query('ROLLBACK TO SAVEPOINT backfill_candidate');
+      tried.push(oldest.hubspotThreadId);
     }
-    return assigned;
+    return false;
+  }
+
+  /**
+   * Wakes every replica's back-fill after this transaction commits (PostgreSQL NOTIFY is delivered at
+   * COMMIT), so the sweep sees the freed slot. Back-filling inside this transaction instead would hold the
+   * waiting rows while other replicas skip past them, breaking oldest-first.
+   */
+  private async signalBackfill(manager: EntityManager, portalId: number): Promise<void> {
+    await this.repository.notifyBackfill(manager, portalId);
   }
 
   /** Handles one conversation whose timer is due (locked by the caller through `lockDue`). */
@@ -366,7 +396,6 @@ export class RoutingService {
     if (conversation.dueKind === 'no-reply' && conversation.status === 'assigned') {
       const rules = await this.rulesOf(manager, conversation);
       const previous = conversation.assigneeUserId;
-      await this.lockChannelAccountFirst(manager, conversation);
       const released = await this.releaseAndExclude(manager, conversation);
       const note = `user ${previous ?? '?'} did not reply within ${rules.noReplyMinutes ?? '?'} minutes`;
       await this.repository.audit(manager, {
@@ -405,26 +434,6 @@ export class RoutingService {
       dueAt: null,
       dueKind: null,
     });
-  }
-
-  /**
-   * Takes the channel account's row lock before any agent row, the order every decision uses (conversation,
-   * channel account, agents), so releasing a slot and then choosing again cannot deadlock with a decision.
-   */
-  private async lockChannelAccountFirst(
-    manager: EntityManager,
-    conversation: ConversationRow,
-  ): Promise<void> {
-    if (conversation.channelAccountId !== null) {
-      await this.repository.findChannelAccount(
-        manager,
-        conversation.portalId,
-        conversation.channelAccountId,
-        {
-          lock: 'wait',
-        },
-      );
-    }
   }
 
   private async releaseAndExclude(
@@ -475,9 +484,9 @@ export class RoutingService {
   private async route(
     manager: EntityManager,
     conversation: ConversationRow,
-    options: { allowWaiting: boolean; skipBusy?: boolean; note?: string },
+    options: { allowWaiting: boolean; note?: string },
   ): Promise<Choice['kind']> {
-    const choice = await this.choose(manager, conversation, options.skipBusy === true);
+    const choice = await this.choose(manager, conversation);
     const now = this.clock.now();
     const { portalId, hubspotThreadId, channelAccountId } = conversation;
     const reason = options.note === undefined ? choice.reason : `${options.note}; ${choice.reason}`;
@@ -497,8 +506,6 @@ export class RoutingService {
         await this.requestAssignment(manager, conversation, choice.userId, decisionId, reason, 'assign');
         return 'assign';
       }
-      case 'busy':
-        return 'busy';
       case 'wait': {
         if (!options.allowWaiting) {
           return 'wait';
@@ -578,11 +585,7 @@ export class RoutingService {
   }
 
   /** The rule evaluation: business hours, sticky, contact owner, then the pool; first agent with a slot wins. */
-  private async choose(
-    manager: EntityManager,
-    conversation: ConversationRow,
-    skipBusy: boolean,
-  ): Promise<Choice> {
+  private async choose(manager: EntityManager, conversation: ConversationRow): Promise<Choice> {
     const { portalId } = conversation;
     if (conversation.channelAccountId === null) {
       return { kind: 'unrouted', reason: 'the channel account of this thread is unknown' };
@@ -623,16 +626,12 @@ export class RoutingService {
       if (afterHours.action === 'wait') {
         return { kind: 'wait', reason: outside };
       }
-      const picked = await this.pickFromPool(manager, account.channelAccountId, rules, {
+      const picked = await this.pickFromPool(manager, rules, {
         userIds: [],
         teamIds: [afterHours.teamId],
         excluded,
         portalId,
-        skipBusy,
       });
-      if (picked === 'busy') {
-        return { kind: 'busy', reason: 'round-robin cursor busy' };
-      }
       return picked === undefined
         ? { kind: 'wait', reason: `${outside}: nobody in after-hours team ${afterHours.teamId} can take it` }
         : {
@@ -680,16 +679,12 @@ export class RoutingService {
       }
     }
 
-    const picked = await this.pickFromPool(manager, account.channelAccountId, rules, {
+    const picked = await this.pickFromPool(manager, rules, {
       userIds: rules.targets.userIds,
       teamIds: rules.targets.teamIds,
       excluded,
       portalId,
-      skipBusy,
     });
-    if (picked === 'busy') {
-      return { kind: 'busy', reason: 'round-robin cursor busy' };
-    }
     const prefix = notes.length === 0 ? '' : `${notes.join('; ')}; fallback: `;
     if (picked !== undefined) {
       return { kind: 'assign', userId: picked.userId, reason: `${prefix}${picked.reason}` };
@@ -697,46 +692,49 @@ export class RoutingService {
     return { kind: 'wait', reason: `${prefix}no available agent under capacity` };
   }
 
+  /**
+   * The first agent of the pool, in the rule's order, who can take one more conversation. First in one
+   * statement that skips agents a concurrent decision holds (so concurrent decisions spread out); when all
+   * are held, it waits for them one by one, so a conversation is never queued while someone has room.
+   */
   private async pickFromPool(
     manager: EntityManager,
-    channelAccountId: string,
     rules: RoutingRules,
     pool: {
       userIds: readonly string[];
       teamIds: readonly string[];
       excluded: readonly string[];
       portalId: number;
-      skipBusy: boolean;
     },
-  ): Promise<{ userId: string; reason: string } | 'busy' | undefined> {
+  ): Promise<{ userId: string; reason: string } | undefined> {
     if (pool.userIds.length === 0 && pool.teamIds.length === 0) {
       return undefined;
     }
     const { portalId } = pool;
     const now = this.clock.now();
-    let after = '';
-    if (rules.distribution === 'round-robin') {
-      // One round-robin cursor per channel account: lock it so concurrent decisions take turns in order. A
-      // back-fill pass (which may already hold agent rows) skips instead of waiting, so it cannot deadlock.
-      const locked = await this.repository.findChannelAccount(manager, portalId, channelAccountId, {
-        lock: pool.skipBusy ? 'skip-locked' : 'wait',
-      });
-      if (locked === undefined) {
-        return 'busy';
-      }
-      after = locked.roundRobinAfter ?? '';
-    }
+    const reason = rules.distribution === 'round-robin' ? 'round robin' : 'fewest open conversations';
     const tried = new Set(pool.excluded);
+    const query = {
+      userIds: pool.userIds,
+      teamIds: pool.teamIds,
+      respectAvailability: rules.respectAvailability,
+      perUserCaps: rules.capacity.perUser,
+      defaultCap: rules.capacity.maxOpenPerAgent,
+      order: rules.distribution,
+    };
+    const free = await this.repository.claimFirstFree(
+      manager,
+      portalId,
+      { ...query, excluded: [...tried], limit: 1 },
+      now,
+    );
+    if (free !== undefined) {
+      return { userId: free, reason };
+    }
     for (let round = 0; round < CANDIDATE_ROUNDS; round += 1) {
       const candidates = await this.repository.candidates(manager, portalId, {
-        userIds: pool.userIds,
-        teamIds: pool.teamIds,
+        ...query,
         excluded: [...tried],
-        respectAvailability: rules.respectAvailability,
-        perUserCaps: rules.capacity.perUser,
-        defaultCap: rules.capacity.maxOpenPerAgent,
-        order:
-          rules.distribution === 'round-robin' ? { kind: 'round-robin', after } : { kind: 'fewest-open' },
         limit: CANDIDATE_BATCH,
       });
       if (candidates.length === 0) {
@@ -748,11 +746,7 @@ export class RoutingService {
         if (
           await this.repository.tryTakeSlot(manager, portalId, userId, cap, rules.respectAvailability, now)
         ) {
-          if (rules.distribution === 'round-robin') {
-            await this.repository.setRoundRobinAfter(manager, portalId, channelAccountId, userId);
-            return { userId, reason: 'round robin' };
-          }
-          return { userId, reason: 'fewest open conversations' };
+          return { userId, reason };
         }
       }
     }

@@ -22,7 +22,6 @@ export class RoutingTables1764172800000 implements MigrationInterface {
         authorized          boolean     NOT NULL DEFAULT true,
         rules               jsonb,
         rules_updated_at    timestamptz,
-        round_robin_after   text,
         created_at          timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (portal_id, channel_account_id)
       )`);
@@ -38,8 +37,12 @@ export class RoutingTables1764172800000 implements MigrationInterface {
         in_roster         boolean     NOT NULL DEFAULT true,
         open_count        integer     NOT NULL DEFAULT 0 CHECK (open_count >= 0),
         last_assigned_at  timestamptz,
+        last_assigned_seq bigint,
         PRIMARY KEY (portal_id, user_id)
       )`);
+    // Orders round robin: the pool member assigned least recently goes next. A sequence is not transactional,
+    // so concurrent decisions never wait on a shared cursor row.
+    await queryRunner.query(`CREATE SEQUENCE "${s}".agent_assignment_seq`);
     await queryRunner.query(`CREATE INDEX agents_owner_idx ON "${s}".agents (portal_id, owner_id)`);
     await queryRunner.query(`CREATE INDEX agents_teams_idx ON "${s}".agents USING gin (team_ids)`);
     await queryRunner.query(`
@@ -119,5 +122,6 @@ export class RoutingTables1764172800000 implements MigrationInterface {
     ]) {
       await queryRunner.query(`DROP TABLE "${s}".${table}`);
     }
+    await queryRunner.query(`DROP SEQUENCE "${s}".agent_assignment_seq`);
   }
 }
