@@ -21,6 +21,9 @@ describe('Telegram sending: send* methods, files and error mapping', () => {
     media.files.set('note.ogg', { contentType: 'audio/ogg', bytes: Buffer.from('OggS voice') });
     media.files.set('song.mp3', { contentType: 'audio/mpeg', bytes: Buffer.from('ID3 song') });
     media.files.set('page.html', { contentType: 'text/html', bytes: Buffer.from('<html></html>') });
+    media.files.set('smile.webp', { contentType: 'image/webp', bytes: Buffer.from('RIFF sticker') });
+    media.files.set('dance.gif', { contentType: 'image/gif', bytes: Buffer.from('GIF89a dance') });
+    media.files.set('circle.mp4', { contentType: 'video/mp4', bytes: Buffer.from('ftyp circle') });
   });
   afterAll(async () => {
     await media.stop();
@@ -270,5 +273,50 @@ describe('Telegram sending: send* methods, files and error mapping', () => {
       `sendMessage?chat_id=${customer.chat.id}&text=${encodeURIComponent('via GET')}`,
     );
     expect(query.body.result.text).toBe('via GET');
+  });
+
+  it('sendSticker, sendAnimation and sendVideoNote upload, fetch and reuse files like Telegram', async () => {
+    const upload = (field: string, name: string, type: string, extra: Record<string, string> = {}) => {
+      const form = new FormData();
+      form.set('chat_id', String(customer.chat.id));
+      form.set(field, new Blob([Buffer.from(`${name} bytes`)], { type }), name);
+      for (const [key, value] of Object.entries(extra)) {
+        form.set(key, value);
+      }
+      return form;
+    };
+    const sticker = await h.callApi(bot.token, 'sendSticker', {
+      method: 'POST',
+      body: upload('sticker', 'hi.webm', 'video/webm', { emoji: '👋', caption: 'ignored' }),
+    });
+    expect(sticker.body.result.sticker).toMatchObject({ emoji: '👋', is_animated: false, is_video: true });
+    expect(sticker.body.result.caption).toBeUndefined();
+    const byUrl = await send('sendSticker', { sticker: `${mediaUrl}/smile.webp` });
+    expect(byUrl.body.result.sticker).toMatchObject({ is_animated: false, is_video: false, type: 'regular' });
+    const reused = await send('sendSticker', { sticker: byUrl.body.result.sticker.file_id });
+    expect(reused.body.result.sticker.file_unique_id).toBe(byUrl.body.result.sticker.file_unique_id);
+    expect((await send('sendSticker', { sticker: `${mediaUrl}/cat.jpg` })).body.description).toBe(
+      'Bad Request: wrong type of the web page content',
+    );
+
+    const animation = await send('sendAnimation', { animation: `${mediaUrl}/dance.gif`, caption: 'yay' });
+    expect(animation.body.result).toMatchObject({
+      animation: { mime_type: 'image/gif', file_name: 'dance.gif' },
+      document: { mime_type: 'image/gif', file_name: 'dance.gif' },
+      caption: 'yay',
+    });
+    expect(animation.body.result.document.file_id).toBe(animation.body.result.animation.file_id);
+    expect(animation.body.result.document.duration).toBeUndefined();
+
+    const note = await h.callApi(bot.token, 'sendVideoNote', {
+      method: 'POST',
+      body: upload('video_note', 'circle.mp4', 'video/mp4', { length: '240', duration: '7' }),
+    });
+    expect(note.body.result.video_note).toMatchObject({ length: 240, duration: 7 });
+    const noteByUrl = await send('sendVideoNote', { video_note: `${mediaUrl}/circle.mp4` });
+    expect(noteByUrl.status).toBe(400);
+    expect(noteByUrl.body.description).toBe('Bad Request: wrong file identifier/HTTP URL specified');
+    const sent = await h.client.messages(bot.id, customer.chat.id, 'from_bot');
+    expect(sent).toHaveLength(5);
   });
 });

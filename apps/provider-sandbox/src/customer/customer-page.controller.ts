@@ -175,7 +175,10 @@ ${composeForm(`${base}/messages`, KIND_LABELS)}</section>`,
         chat,
         this.telegramInput(kind, text?.trim() ?? ''),
       );
-      this.telegram.customerPageUpdates.set(`${bot.id}:${chat.chat.id}:${message.message_id}`, update?.update_id ?? null);
+      this.telegram.customerPageUpdates.set(
+        `${bot.id}:${chat.chat.id}:${message.message_id}`,
+        update?.update_id ?? null,
+      );
     } catch (error) {
       if (error instanceof CustomerInputError) {
         throw new BadRequestException(error.message);
@@ -327,7 +330,9 @@ ${composeForm(`${base}/messages`, KIND_LABELS)}</section>`,
       const fromCustomer = direction === 'from_customer';
       let state = '✓ sent';
       if (fromCustomer) {
-        const updateId = this.telegram.customerPageUpdates.get(`${bot.id}:${chat.chat.id}:${message.message_id}`);
+        const updateId = this.telegram.customerPageUpdates.get(
+          `${bot.id}:${chat.chat.id}:${message.message_id}`,
+        );
         state = updateId === undefined ? '' : this.updateState(bot, updateId, webhook.settings.url);
       }
       return `<div class="bubble ${fromCustomer ? 'customer' : 'agent'}" data-direction="${direction}" data-message-id="${message.message_id}">

@@ -30,7 +30,13 @@ export const LIMITS = {
 const SECRET_TOKEN_PATTERN = /^[A-Za-z0-9_-]*$/;
 const WEBHOOK_PORTS = new Set(['', '80', '88', '443', '8443']);
 
-type MediaMethodKind = Extract<FileKind, 'photo' | 'voice' | 'audio' | 'video' | 'document'>;
+type MediaMethodKind = Extract<
+  FileKind,
+  'photo' | 'voice' | 'audio' | 'video' | 'document' | 'animation' | 'video_note' | 'sticker'
+>;
+
+/** Methods whose messages take no caption (Telegram ignores one). */
+const UNCAPTIONED: ReadonlySet<MediaMethodKind> = new Set(['video_note', 'sticker']);
 
 type Handler = (bot: BotRecord, params: BotApiParams) => Promise<MethodResult> | MethodResult;
 
@@ -55,6 +61,9 @@ export class BotApiService {
       sendAudio: (bot, params) => this.sendMedia(bot, params, 'audio'),
       sendVideo: (bot, params) => this.sendMedia(bot, params, 'video'),
       sendDocument: (bot, params) => this.sendMedia(bot, params, 'document'),
+      sendAnimation: (bot, params) => this.sendMedia(bot, params, 'animation'),
+      sendVideoNote: (bot, params) => this.sendMedia(bot, params, 'video_note'),
+      sendSticker: (bot, params) => this.sendMedia(bot, params, 'sticker'),
       sendChatAction: (bot, params) => {
         this.resolveChat(bot, params);
         return { result: true };
@@ -226,7 +235,7 @@ export class BotApiService {
     kind: MediaMethodKind,
   ): Promise<MethodResult> {
     const chat = this.resolveChat(bot, params);
-    const caption = this.caption(params);
+    const caption = UNCAPTIONED.has(kind) ? undefined : this.caption(params);
     const replyTo = this.resolveReply(chat, params);
     const input = await this.resolveInputFile(bot, params, kind);
     this.takeFloodToken(bot, chat);
@@ -253,6 +262,11 @@ export class BotApiService {
         Math.max(1, Math.round((height / width) * thumbWidth)),
       );
       return { photo: [thumb, photoSize(record, width, height)] };
+    }
+    if (kind === 'animation') {
+      // Telegram sends an animation with its `document` twin, for clients that do not know animations.
+      const { duration: _duration, width: _width, height: _height, ...document } = mediaObject(record);
+      return { animation: mediaObject(record), document };
     }
     return { [kind]: mediaObject(record) };
   }
@@ -366,6 +380,10 @@ export class BotApiService {
       throw BotApiError.badRequest(`there is no ${kind} in the request`);
     }
     if (/^https?:\/\//i.test(value)) {
+      if (kind === 'video_note') {
+        // "Sending video notes by a URL is currently unsupported" (Bot API).
+        throw BotApiError.badRequest('wrong file identifier/HTTP URL specified');
+      }
       return this.fetchUrl(bot, params, kind, value);
     }
     const record = this.state.files.find(bot.id, value);
@@ -397,8 +415,10 @@ export class BotApiService {
       kind,
       mimeType: kind === 'document' ? upload.mimeType || DEFAULT_MIME.document : mimeType,
       bytes: upload.bytes,
-      ...(kind === 'document' || kind === 'audio' || kind === 'video' ? { fileName: upload.fileName } : {}),
-      meta: mediaMeta(params, kind),
+      ...(kind === 'document' || kind === 'audio' || kind === 'video' || kind === 'animation'
+        ? { fileName: upload.fileName }
+        : {}),
+      meta: mediaMeta(params, kind, mimeType),
     });
   }
 
@@ -430,6 +450,10 @@ export class BotApiService {
       voice: family === 'audio',
       audio: family === 'audio',
       video: family === 'video',
+      animation: contentType === 'image/gif' || contentType === 'video/mp4',
+      // Only .WEBP stickers can be sent by URL.
+      sticker: contentType === 'image/webp',
+      video_note: false,
       document: contentType !== '' && contentType !== 'text/html',
     };
     if (!acceptable[kind]) {
@@ -447,10 +471,13 @@ export class BotApiService {
       mimeType: contentType,
       bytes,
       ...(fileName !== undefined &&
-      (deliveredAs === 'document' || deliveredAs === 'audio' || deliveredAs === 'video')
+      (deliveredAs === 'document' ||
+        deliveredAs === 'audio' ||
+        deliveredAs === 'video' ||
+        deliveredAs === 'animation')
         ? { fileName }
         : {}),
-      meta: mediaMeta(params, kind),
+      meta: mediaMeta(params, kind, contentType),
     });
     return { record, deliveredAs };
   }
@@ -477,8 +504,24 @@ export class BotApiService {
   }
 }
 
-function mediaMeta(params: BotApiParams, kind: MediaMethodKind): Record<string, unknown> {
+function mediaMeta(params: BotApiParams, kind: MediaMethodKind, mimeType: string): Record<string, unknown> {
   const meta: Record<string, unknown> = {};
+  if (kind === 'sticker') {
+    const emoji = params.string('emoji');
+    return {
+      ...(emoji === undefined || emoji === '' ? {} : { emoji }),
+      is_animated: mimeType === 'application/x-tgsticker',
+      is_video: mimeType === 'video/webm',
+    };
+  }
+  if (kind === 'video_note') {
+    const length = params.integer('length');
+    const duration = params.integer('duration');
+    return {
+      ...(length === undefined ? {} : { length }),
+      ...(duration === undefined ? {} : { duration }),
+    };
+  }
   for (const name of ['duration', 'width', 'height']) {
     const value = params.integer(name);
     if (value !== undefined) {
