@@ -8,6 +8,11 @@ const env = {
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
   ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
   ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+  // A real app's identity, so the HUBSPOT_CLIENT_SECRET cases below are about that variable alone.
+  HUBSPOT_APP_ID: '2000002',
+  HUBSPOT_CLIENT_ID: 'real-client-id',
+  HUBSPOT_DEVELOPER_API_KEY: 'real-developer-api-key',
+  MEDIA_LINK_SECRET: 'a-real-media-link-secret-of-40-characters',
 };
 
 function problemsOf(load: () => unknown): { variable: string; reason: string }[] {
@@ -64,5 +69,47 @@ describe('loadGatewayConfig: HUBSPOT_CLIENT_SECRET in production', () => {
   it.each(['development', 'test'])('keeps the sandbox default when NODE_ENV=%s', (nodeEnv) => {
     const config = loadGatewayConfig({ ...env, NODE_ENV: nodeEnv });
     expect(config.HUBSPOT_CLIENT_SECRET).toBe(DEV_SANDBOX_CLIENT_SECRET);
+  });
+});
+
+describe("loadGatewayConfig: the sandbox app's identity in production", () => {
+  const appVariables = [
+    'HUBSPOT_APP_ID',
+    'HUBSPOT_CLIENT_ID',
+    'HUBSPOT_DEVELOPER_API_KEY',
+    'MEDIA_LINK_SECRET',
+  ];
+  const withoutApp = Object.fromEntries(Object.entries(env).filter(([name]) => !appVariables.includes(name)));
+
+  it('refuses to start with the development defaults, naming each variable', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({ ...withoutApp, NODE_ENV: 'production', HUBSPOT_CLIENT_SECRET: 'real-secret' }),
+    );
+    expect(problems.map((problem) => problem.variable).sort()).toEqual([
+      'HUBSPOT_APP_ID',
+      'HUBSPOT_CLIENT_ID',
+      'HUBSPOT_DEVELOPER_API_KEY',
+      'MEDIA_LINK_SECRET',
+    ]);
+  });
+
+  it('refuses the development values given explicitly, without printing them', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({
+        ...env,
+        NODE_ENV: 'production',
+        HUBSPOT_CLIENT_SECRET: 'real-secret',
+        HUBSPOT_DEVELOPER_API_KEY: 'sandbox-developer-api-key',
+      }),
+    );
+    expect(problems).toEqual([
+      { variable: 'HUBSPOT_DEVELOPER_API_KEY', reason: expect.stringMatching(/development default/) },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('sandbox-developer-api-key');
+  });
+
+  it('keeps them in development', () => {
+    const config = loadGatewayConfig({ ...withoutApp, NODE_ENV: 'development' });
+    expect([config.HUBSPOT_APP_ID, config.HUBSPOT_CLIENT_ID]).toEqual(['1000001', 'sandbox-client-id']);
   });
 });

@@ -10,6 +10,7 @@ const env = {
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
   ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
   ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+  NODE_ENV: 'test',
 };
 
 function fakeRequest(headers: Record<string, string>, rawBody: string): Request & { rawBody: Buffer } {

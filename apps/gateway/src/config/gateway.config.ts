@@ -11,7 +11,7 @@ import {
 } from '@inbox-bridge/service-kit';
 import type { z } from 'zod';
 import { accountsConfigShape } from '../accounts/accounts.wiring.js';
-import { platformConfigShape } from '../platform/platform.wiring.js';
+import { platformConfigShape, platformProductionProblems } from '../platform/platform.wiring.js';
 
 /**
  * DEV ONLY: the client secret `apps/hubspot-sandbox` signs its webhooks with (`SANDBOX_CLIENT_SECRET`'s
@@ -65,21 +65,25 @@ function productionSecretProblem(env: Env): ConfigProblem | undefined {
 
 /**
  * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
- * `HUBSPOT_CLIENT_SECRET` when it is unset (or the dev default) in production.
+ * `HUBSPOT_CLIENT_SECRET` and the platform's app credentials when unset (or dev defaults) in production.
  */
 export function loadGatewayConfig(env: Env): GatewayConfig {
   const secretProblem = productionSecretProblem(env);
+  const productionProblems = [
+    ...(secretProblem === undefined ? [] : [secretProblem]),
+    ...platformProductionProblems(env),
+  ];
   let config: GatewayConfig;
   try {
     config = loadConfig(gatewayConfigSchema, env);
   } catch (error) {
-    if (error instanceof ConfigValidationError && secretProblem !== undefined) {
-      throw new ConfigValidationError([...error.problems, secretProblem]);
+    if (error instanceof ConfigValidationError && productionProblems.length > 0) {
+      throw new ConfigValidationError([...error.problems, ...productionProblems]);
     }
     throw error;
   }
-  if (secretProblem !== undefined) {
-    throw new ConfigValidationError([secretProblem]);
+  if (productionProblems.length > 0) {
+    throw new ConfigValidationError(productionProblems);
   }
   return config;
 }
