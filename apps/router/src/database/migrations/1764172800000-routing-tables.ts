@@ -45,6 +45,13 @@ export class RoutingTables1764172800000 implements MigrationInterface {
     await queryRunner.query(`CREATE SEQUENCE "${s}".agent_assignment_seq`);
     await queryRunner.query(`CREATE INDEX agents_owner_idx ON "${s}".agents (portal_id, owner_id)`);
     await queryRunner.query(`CREATE INDEX agents_teams_idx ON "${s}".agents USING gin (team_ids)`);
+    // In the candidate orders (fewest open; round robin), so picking the first free agent stops early.
+    await queryRunner.query(
+      `CREATE INDEX agents_load_idx ON "${s}".agents (portal_id, open_count, last_assigned_seq NULLS FIRST, user_id COLLATE "C")`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX agents_turn_idx ON "${s}".agents (portal_id, last_assigned_seq NULLS FIRST, user_id COLLATE "C")`,
+    );
     await queryRunner.query(`
       CREATE TABLE "${s}".teams (
         portal_id  bigint NOT NULL,
