@@ -1,8 +1,6 @@
-import type { ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
-import { exampleGatewayOutboundMessageRequestedV1 } from '@inbox-bridge/shared';
+import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
 import {
   genericSignatureHeader,
   verifyGenericSignature,
@@ -10,40 +8,15 @@ import {
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 import { HttpsReceiver } from './support/https-receiver.js';
 
-const RECEIVED = 'provider.message.received.v1';
-const VALIDATED = 'connector.credentials.validated.v1';
-const STATUS = 'connector.delivery.status-changed.v1';
 const SECRET = 'generic-webhook-shared-secret-0123456789abcdef';
-
-interface StatusChanged {
-  hubspotMessageId: string;
-  status: string;
-  providerMessageId?: string;
-  failureReason?: string;
-}
 
 describe('connector ↔ generic signed webhook (spec v1)', () => {
   let h: ConnectorHarness;
   let receiver: HttpsReceiver;
   const accountId = '9300001';
 
-  const validate = async (callbackUrl: string) => {
-    const requestId = randomUUID();
-    await h.publish('connector.credentials.validate.v1', {
-      requestId,
-      provider: 'generic-webhook',
-      credentials: { provider: 'generic-webhook', callbackUrl, sharedSecret: SECRET },
-    });
-    return testing.expectEventually(() => {
-      const found = h
-        .messagesOf<{ requestId: string; ok: boolean; error?: { code: string } }>(VALIDATED)
-        .find((m) => m.requestId === requestId);
-      if (found === undefined) {
-        throw new Error('no answer yet');
-      }
-      return found;
-    });
-  };
+  const validate = (callbackUrl: string) =>
+    h.validate({ provider: 'generic-webhook', callbackUrl, sharedSecret: SECRET });
 
   const post = (body: unknown, signature?: string) => {
     const raw = JSON.stringify(body);
@@ -70,44 +43,19 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     },
   });
 
-  const published = (providerMessageId: string) =>
-    testing.expectEventually(() => {
-      const found = h
-        .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
-        .find((m) => m.providerMessageId === providerMessageId);
-      if (found === undefined) {
-        throw new Error('not yet');
-      }
-      return found;
-    });
+  const published = (providerMessageId: string) => h.received(providerMessageId);
 
-  const statusesOf = (hubspotMessageId: string) =>
-    h.messagesOf<StatusChanged>(STATUS).filter((m) => m.hubspotMessageId === hubspotMessageId);
+  const statusesOf = (hubspotMessageId: string) => h.statuses(hubspotMessageId);
 
-  const reply = async (overrides: Parameters<typeof exampleGatewayOutboundMessageRequestedV1>[0] = {}) => {
-    const hubspotMessageId = randomUUID().replace(/-/g, '');
-    await h.publish(
-      'gateway.outbound-message.requested.v1',
-      exampleGatewayOutboundMessageRequestedV1({
+  const reply = async (overrides: Partial<GatewayOutboundMessageRequestedV1> = {}) =>
+    h.firstStatus(
+      await h.requestReply({
         channelAccountId: accountId,
-        hubspotMessageId,
         conversationKey: 'conv-42',
         recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'cust-7' } },
-        attachments: [],
         ...overrides,
       }),
     );
-    return testing.expectEventually(
-      () => {
-        const found = statusesOf(hubspotMessageId)[0];
-        if (found === undefined) {
-          throw new Error('no status yet');
-        }
-        return found;
-      },
-      { timeoutMs: 30_000 },
-    );
-  };
 
   beforeAll(async () => {
     receiver = new HttpsReceiver();
@@ -192,7 +140,9 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     const again = await post(body);
     expect(await again.json()).toEqual({ status: 'duplicate' });
     expect(
-      h.messagesOf<ProviderMessageReceivedV1>(RECEIVED).filter((m) => m.providerMessageId === 'msg-100'),
+      h
+        .messagesOf<ProviderMessageReceivedV1>('provider.message.received.v1')
+        .filter((m) => m.providerMessageId === 'msg-100'),
     ).toHaveLength(1);
   });
 

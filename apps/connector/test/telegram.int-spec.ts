@@ -1,30 +1,10 @@
-import type { ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
-import { exampleGatewayOutboundMessageRequestedV1 } from '@inbox-bridge/shared';
+import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
 import type { SandboxBot, TgUpdate } from '../../provider-sandbox/src/index.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
 const RECEIVED = 'provider.message.received.v1';
-const VALIDATED = 'connector.credentials.validated.v1';
-const STATUS = 'connector.delivery.status-changed.v1';
-
-interface Validated {
-  requestId: string;
-  ok: boolean;
-  accountName?: string;
-  deliveryIdentifier?: { type: string; value: string };
-  error?: { code: string; message: string };
-}
-
-interface StatusChanged {
-  hubspotMessageId: string;
-  status: string;
-  providerMessageId?: string;
-  failureReason?: string;
-  providerErrorCode?: string;
-}
 
 describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, media, replies', () => {
   let h: ConnectorHarness;
@@ -32,71 +12,24 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
   let chatId: number;
   const accountId = '9100001';
 
-  const received = (providerMessageId: string) =>
-    testing.expectEventually(
-      () => {
-        const found = h
-          .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
-          .find((m) => m.providerMessageId === providerMessageId);
-        if (found === undefined) {
-          throw new Error(`no provider.message.received.v1 for ${providerMessageId}`);
-        }
-        return found;
-      },
-      { description: `message ${providerMessageId} published` },
-    );
+  const received = (providerMessageId: string) => h.received(providerMessageId);
 
   const customerSends = async (input: Parameters<ConnectorHarness['client']['customerSends']>[2]) => {
     const { message } = await h.client.customerSends(bot.id, chatId, input);
     return received(`${chatId}:${message.message_id}`);
   };
 
-  const statusOf = (hubspotMessageId: string) =>
-    testing.expectEventually(
-      () => {
-        const found = h
-          .messagesOf<StatusChanged>(STATUS)
-          .find((m) => m.hubspotMessageId === hubspotMessageId);
-        if (found === undefined) {
-          throw new Error(`no delivery status for ${hubspotMessageId}`);
-        }
-        return found;
-      },
-      { description: `status of ${hubspotMessageId}`, timeoutMs: 30_000 },
-    );
-
-  const reply = async (overrides: Parameters<typeof exampleGatewayOutboundMessageRequestedV1>[0] = {}) => {
-    const hubspotMessageId = randomUUID().replace(/-/g, '');
-    await h.publish(
-      'gateway.outbound-message.requested.v1',
-      exampleGatewayOutboundMessageRequestedV1({
+  const reply = async (overrides: Partial<GatewayOutboundMessageRequestedV1> = {}) =>
+    h.firstStatus(
+      await h.requestReply({
         channelAccountId: accountId,
-        hubspotMessageId,
         conversationKey: String(chatId),
         recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(chatId) } },
-        inReplyToProviderMessageId: undefined,
-        attachments: [],
         ...overrides,
       }),
     );
-    return statusOf(hubspotMessageId);
-  };
 
-  const validate = async (botToken: string): Promise<Validated> => {
-    const requestId = randomUUID();
-    await h.publish('connector.credentials.validate.v1', {
-      requestId,
-      provider: 'telegram',
-      credentials: { provider: 'telegram', botToken },
-    });
-    return testing.expectEventually(() => {
-      const found = h.messagesOf<Validated>(VALIDATED).find((m) => m.requestId === requestId);
-      if (found === undefined) {
-        throw new Error('no answer yet');
-      }
-      return found;
-    });
-  };
+  const validate = (botToken: string) => h.validate({ provider: 'telegram', botToken });
 
   beforeAll(async () => {
     h = await startConnectorHarness('connector_tg');

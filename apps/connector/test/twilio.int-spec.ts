@@ -1,87 +1,30 @@
-import type { ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
-import { exampleGatewayOutboundMessageRequestedV1 } from '@inbox-bridge/shared';
+import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
 import { twilioSignature, type SandboxTwilioAccount } from '../../provider-sandbox/src/index.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
-const RECEIVED = 'provider.message.received.v1';
-const VALIDATED = 'connector.credentials.validated.v1';
-const STATUS = 'connector.delivery.status-changed.v1';
 const NUMBER = '+14155550100';
-
-interface Validated {
-  requestId: string;
-  ok: boolean;
-  accountName?: string;
-  deliveryIdentifier?: { type: string; value: string };
-  error?: { code: string };
-}
-
-interface StatusChanged {
-  hubspotMessageId: string;
-  status: string;
-  providerMessageId?: string;
-  failureReason?: string;
-  providerErrorCode?: string;
-}
 
 describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
   let h: ConnectorHarness;
   let account: SandboxTwilioAccount;
   const accountId = '9200001';
 
-  const validate = async (credentials: { accountSid: string; authToken: string; phoneNumber: string }) => {
-    const requestId = randomUUID();
-    await h.publish('connector.credentials.validate.v1', {
-      requestId,
-      provider: 'twilio',
-      credentials: { provider: 'twilio', ...credentials },
+  const validate = (credentials: { accountSid: string; authToken: string; phoneNumber: string }) =>
+    h.validate({ provider: 'twilio', ...credentials });
+
+  const statuses = (hubspotMessageId: string) => h.statuses(hubspotMessageId);
+
+  const reply = (to: string, overrides: Partial<GatewayOutboundMessageRequestedV1> = {}) =>
+    h.requestReply({
+      channelAccountId: accountId,
+      conversationKey: to,
+      recipient: { deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: to } },
+      ...overrides,
     });
-    return testing.expectEventually(() => {
-      const found = h.messagesOf<Validated>(VALIDATED).find((m) => m.requestId === requestId);
-      if (found === undefined) {
-        throw new Error('no answer yet');
-      }
-      return found;
-    });
-  };
 
-  const statuses = (hubspotMessageId: string) =>
-    h.messagesOf<StatusChanged>(STATUS).filter((m) => m.hubspotMessageId === hubspotMessageId);
-
-  const reply = async (
-    to: string,
-    overrides: Parameters<typeof exampleGatewayOutboundMessageRequestedV1>[0] = {},
-  ) => {
-    const hubspotMessageId = randomUUID().replace(/-/g, '');
-    await h.publish(
-      'gateway.outbound-message.requested.v1',
-      exampleGatewayOutboundMessageRequestedV1({
-        channelAccountId: accountId,
-        hubspotMessageId,
-        conversationKey: to,
-        recipient: { deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: to } },
-        inReplyToProviderMessageId: undefined,
-        attachments: [],
-        ...overrides,
-      }),
-    );
-    return hubspotMessageId;
-  };
-
-  const firstStatus = (hubspotMessageId: string) =>
-    testing.expectEventually(
-      () => {
-        const found = statuses(hubspotMessageId)[0];
-        if (found === undefined) {
-          throw new Error('no status yet');
-        }
-        return found;
-      },
-      { timeoutMs: 30_000 },
-    );
+  const firstStatus = (hubspotMessageId: string) => h.firstStatus(hubspotMessageId);
 
   beforeAll(async () => {
     h = await startConnectorHarness('connector_tw');
@@ -154,7 +97,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(inbound.attempts[0]?.warning).toBeUndefined();
     const message = await testing.expectEventually(() => {
       const found = h
-        .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+        .messagesOf<ProviderMessageReceivedV1>('provider.message.received.v1')
         .find((m) => m.providerMessageId === inbound.message.sid);
       if (found === undefined) {
         throw new Error('not yet');
@@ -187,7 +130,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(await again.text()).toContain('<Response></Response>');
     expect(
       h
-        .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+        .messagesOf<ProviderMessageReceivedV1>('provider.message.received.v1')
         .filter((m) => m.providerMessageId === inbound.message.sid),
     ).toHaveLength(1);
   });

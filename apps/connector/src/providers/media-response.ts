@@ -21,3 +21,12 @@ export function inboundHeader(request: InboundRequest, name: string): string | u
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
+
+/** `${CONNECTOR_PUBLIC_BASE_URL}/webhooks/<provider path>/<channelAccountId>`: the URL a provider is told to call. */
+export function publicWebhookUrl(
+  publicBaseUrl: string,
+  providerPath: string,
+  channelAccountId: string,
+): string {
+  return `${publicBaseUrl.replace(/\/+$/, '')}/webhooks/${providerPath}/${encodeURIComponent(channelAccountId)}`;
+}

@@ -1,6 +1,15 @@
 import { EVENTS_EXCHANGE, ORDERING_KEY_HEADER } from '@inbox-bridge/messaging';
 import { MediaLinkSigner, startServiceApp, type Env } from '@inbox-bridge/service-kit';
-import { orderingKeyOf, type MessageEnvelope, type MessageOf, type RoutingKey } from '@inbox-bridge/shared';
+import {
+  exampleGatewayOutboundMessageRequestedV1,
+  orderingKeyOf,
+  type GatewayOutboundMessageRequestedV1,
+  type MessageEnvelope,
+  type MessageOf,
+  type ProviderCredentials,
+  type ProviderMessageReceivedV1,
+  type RoutingKey,
+} from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { connect } from 'amqplib';
@@ -87,6 +96,24 @@ export class FakeGatewayFiles {
   }
 }
 
+/** `connector.credentials.validated.v1` as the tests read it. */
+export interface Validated {
+  readonly requestId: string;
+  readonly ok: boolean;
+  readonly accountName?: string;
+  readonly deliveryIdentifier?: { type: string; value: string };
+  readonly error?: { code: string; message: string };
+}
+
+/** `connector.delivery.status-changed.v1` as the tests read it. */
+export interface StatusChanged {
+  readonly hubspotMessageId: string;
+  readonly status: string;
+  readonly providerMessageId?: string;
+  readonly failureReason?: string;
+  readonly providerErrorCode?: string;
+}
+
 export interface ConnectorHarness {
   readonly db: testing.TestDatabase;
   readonly vhost: testing.TestVhost;
@@ -101,6 +128,16 @@ export interface ConnectorHarness {
   /** Published messages of one type, payloads only. */
   messagesOf<P = Record<string, unknown>>(type: string): P[];
   mediaLink(ref: string, ttlMs?: number): string;
+  /** Publishes `connector.credentials.validate.v1` and waits for the answer. */
+  validate(credentials: ProviderCredentials): Promise<Validated>;
+  /** Waits for the `provider.message.received.v1` with this provider message id. */
+  received(providerMessageId: string): Promise<ProviderMessageReceivedV1>;
+  /** Publishes an outbound request (the example, with `overrides`); returns its HubSpot message id. */
+  requestReply(overrides: Partial<GatewayOutboundMessageRequestedV1>): Promise<string>;
+  /** Every delivery status published so far for a HubSpot message. */
+  statuses(hubspotMessageId: string): StatusChanged[];
+  /** Waits for the first delivery status of a HubSpot message. */
+  firstStatus(hubspotMessageId: string): Promise<StatusChanged>;
   dispose(): Promise<void>;
 }
 
@@ -163,6 +200,44 @@ export async function startConnectorHarness(
   const channel = await amqp.createConfirmChannel();
   const mediaSigner = new MediaLinkSigner(MEDIA_LINK_SECRET, 'provider-media');
 
+  const publish: ConnectorHarness['publish'] = async (type, payload, portalId = PORTAL_ID) => {
+    const envelope = {
+      messageId: randomUUID(),
+      correlationId: randomUUID(),
+      causationId: null,
+      occurredAt: new Date().toISOString(),
+      portalId,
+      type,
+      payload,
+    } as MessageEnvelope<typeof type>;
+    channel.publish(EVENTS_EXCHANGE, type, Buffer.from(JSON.stringify(envelope)), {
+      persistent: true,
+      contentType: 'application/json',
+      messageId: envelope.messageId,
+      type,
+      headers: { [ORDERING_KEY_HEADER]: orderingKeyOf(envelope) },
+    });
+    await channel.waitForConfirms();
+    return envelope.messageId;
+  };
+  const messagesOf = <P>(type: string): P[] =>
+    published.messages.filter((message) => message.type === type).map((message) => message.payload as P);
+  const waitFor = <T>(description: string, find: () => T | undefined, timeoutMs = 15_000): Promise<T> =>
+    testing.expectEventually(
+      () => {
+        const found = find();
+        if (found === undefined) {
+          throw new Error(`no ${description} yet`);
+        }
+        return found;
+      },
+      { description, timeoutMs },
+    );
+  const statuses = (hubspotMessageId: string) =>
+    messagesOf<StatusChanged>('connector.delivery.status-changed.v1').filter(
+      (status) => status.hubspotMessageId === hubspotMessageId,
+    );
+
   return {
     db,
     vhost,
@@ -173,33 +248,45 @@ export async function startConnectorHarness(
     config,
     baseUrl,
     published,
-    async publish(type, payload, portalId = PORTAL_ID) {
-      const envelope = {
-        messageId: randomUUID(),
-        correlationId: randomUUID(),
-        causationId: null,
-        occurredAt: new Date().toISOString(),
-        portalId,
-        type,
-        payload,
-      } as MessageEnvelope<typeof type>;
-      channel.publish(EVENTS_EXCHANGE, type, Buffer.from(JSON.stringify(envelope)), {
-        persistent: true,
-        contentType: 'application/json',
-        messageId: envelope.messageId,
-        type,
-        headers: { [ORDERING_KEY_HEADER]: orderingKeyOf(envelope) },
-      });
-      await channel.waitForConfirms();
-      return envelope.messageId;
-    },
-    messagesOf<P>(type: string): P[] {
-      return published.messages
-        .filter((message) => message.type === type)
-        .map((message) => message.payload as P);
-    },
+    publish,
+    messagesOf,
     mediaLink(ref, ttlMs = 60_000) {
       return mediaSigner.url(`${baseUrl}/internal/media`, ref, ttlMs);
+    },
+    async validate(credentials) {
+      const requestId = randomUUID();
+      await publish('connector.credentials.validate.v1', {
+        requestId,
+        provider: credentials.provider,
+        credentials,
+      });
+      return waitFor(`answer to ${requestId}`, () =>
+        messagesOf<Validated>('connector.credentials.validated.v1').find((m) => m.requestId === requestId),
+      );
+    },
+    received(providerMessageId) {
+      return waitFor(`message ${providerMessageId}`, () =>
+        messagesOf<ProviderMessageReceivedV1>('provider.message.received.v1').find(
+          (m) => m.providerMessageId === providerMessageId,
+        ),
+      );
+    },
+    async requestReply(overrides) {
+      const hubspotMessageId = randomUUID().replace(/-/g, '');
+      await publish(
+        'gateway.outbound-message.requested.v1',
+        exampleGatewayOutboundMessageRequestedV1({
+          inReplyToProviderMessageId: undefined,
+          attachments: [],
+          ...overrides,
+          hubspotMessageId,
+        }),
+      );
+      return hubspotMessageId;
+    },
+    statuses,
+    firstStatus(hubspotMessageId) {
+      return waitFor(`status of ${hubspotMessageId}`, () => statuses(hubspotMessageId)[0], 30_000);
     },
     async dispose() {
       await amqp.close().catch(() => undefined);

@@ -4,7 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { HttpTransportError, type OutboundHttp } from '../../http/outbound-http.js';
 import type { SendThrottle } from '../../outbound/send-throttle.js';
 import { MAX_IN_PROCESS_WAIT_MS } from '../../outbound/send-throttle.js';
-import { inboundHeader, mediaStreamFrom } from '../media-response.js';
+import { inboundHeader, mediaStreamFrom, publicWebhookUrl } from '../media-response.js';
 import { openOutboundFile } from '../outbound-file.js';
 import {
   InboundUnauthorizedError,
@@ -158,7 +158,7 @@ export class TelegramAdapter implements ProviderAdapter {
   ) {}
 
   webhookUrl(channelAccountId: string): string {
-    return `${this.options.publicBaseUrl.replace(/\/+$/, '')}/webhooks/telegram/${encodeURIComponent(channelAccountId)}`;
+    return publicWebhookUrl(this.options.publicBaseUrl, 'telegram', channelAccountId);
   }
 
   async validateCredentials(credentials: ProviderCredentials): Promise<CredentialCheck> {

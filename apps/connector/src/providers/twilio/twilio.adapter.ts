@@ -7,7 +7,7 @@ import {
 } from '@inbox-bridge/shared';
 import { HttpTransportError, type HttpResponse, type OutboundHttp } from '../../http/outbound-http.js';
 import type { SendThrottle } from '../../outbound/send-throttle.js';
-import { inboundHeader, mediaStreamFrom } from '../media-response.js';
+import { inboundHeader, mediaStreamFrom, publicWebhookUrl } from '../media-response.js';
 import { assertFileFits } from '../outbound-file.js';
 import {
   InboundUnauthorizedError,
@@ -104,7 +104,7 @@ export class TwilioAdapter implements ProviderAdapter {
   ) {}
 
   webhookUrl(channelAccountId: string): string {
-    return `${this.options.publicBaseUrl.replace(/\/+$/, '')}/webhooks/twilio/${encodeURIComponent(channelAccountId)}`;
+    return publicWebhookUrl(this.options.publicBaseUrl, 'twilio', channelAccountId);
   }
 
   async validateCredentials(credentials: ProviderCredentials): Promise<CredentialCheck> {
