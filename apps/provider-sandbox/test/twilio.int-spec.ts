@@ -354,6 +354,39 @@ describe('Twilio Messaging emulator', () => {
     expect((await fetch(contentUrl)).status).toBe(401);
   });
 
+  it('redirects media content to a short-lived URL that refuses credentials when media_redirect is on', async () => {
+    receiver.files.set('b.jpg', { contentType: 'image/jpeg', bytes: JPEG });
+    const created = await send({ To: CUSTOMER, From: NUMBER, MediaUrl: `${receiver.origin}/b.jpg` });
+    const sid = created.body.sid as string;
+    const [media] = (await rest(`/Messages/${sid}/Media.json`)).body.media_list as { sid: string }[];
+    const contentUrl = `${api}/Messages/${sid}/Media/${media?.sid ?? ''}`;
+    expect(await h.client.twilioSetSettings({ media_redirect: true, media_url_ttl_ms: 200 })).toEqual({
+      media_redirect: true,
+      media_url_ttl_ms: 200,
+    });
+
+    const redirect = await fetch(contentUrl, { headers: { Authorization: auth }, redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    const location = redirect.headers.get('location') ?? '';
+    expect(location).toMatch(/\/__sandbox\/twilio\/media-cdn\/[\w-]+$/);
+    expect((await fetch(contentUrl, { redirect: 'manual' })).status).toBe(401);
+    // Forwarding the Basic credentials to the pre-signed URL fails, as on Twilio's CDN.
+    const forwarded = await fetch(location, { headers: { Authorization: auth } });
+    expect(forwarded.status).toBe(400);
+    expect(await forwarded.text()).toContain('Only one auth mechanism allowed');
+    const plain = await fetch(location);
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-type')).toMatch(/^image\/jpeg/);
+    expect(Buffer.from(await plain.arrayBuffer())).toEqual(JPEG);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await fetch(location)).status).toBe(403);
+
+    await h.client.twilioSetSettings({ media_redirect: false });
+    expect((await fetch(contentUrl, { headers: { Authorization: auth }, redirect: 'manual' })).status).toBe(
+      200,
+    );
+  });
+
   it('posts inbound SMS and MMS to the sms_url, signed, with media behind Basic auth', async () => {
     const smsUrl = `${receiver.origin}/sms?account=acct_1`;
     const sms = await h.client.twilioCustomerSends({

@@ -41,6 +41,42 @@ describe('Telegram webhook delivery', () => {
     expect((await h.callApi(bot.token, 'getWebhookInfo')).body.result.pending_update_count).toBe(0);
   });
 
+  it('delivers an update twice (same update_id) under the duplicate fault, for `times` updates', async () => {
+    await h.json(bot.token, 'setWebhook', { url: `${receiverUrl}/telegram`, secret_token: 'dup_secret' });
+    expect(await h.client.setWebhookFaults(bot.id, { duplicate: true, times: 1 })).toEqual({
+      duplicate: true,
+      remaining: 1,
+    });
+    await h.client.customerSends(bot.id, customer.chat.id, { kind: 'text', text: 'once' });
+    await h.client.customerSends(bot.id, customer.chat.id, { kind: 'text', text: 'twice?' });
+
+    await expectEventually(() => {
+      expect(receiver.delivered()).toHaveLength(3);
+    });
+    const delivered = receiver
+      .delivered()
+      .map((request) => [request.body.update_id, request.body.message.text]);
+    const firstId = delivered[0]?.[0] as number;
+    expect(delivered).toEqual([
+      [firstId, 'once'],
+      [firstId, 'once'],
+      [firstId + 1, 'twice?'],
+    ]);
+    expect(
+      receiver
+        .delivered()
+        .every((request) => request.headers['x-telegram-bot-api-secret-token'] === 'dup_secret'),
+    ).toBe(true);
+    expect((await h.callApi(bot.token, 'getWebhookInfo')).body.result.pending_update_count).toBe(0);
+
+    await h.client.setWebhookFaults(bot.id, { duplicate: true });
+    await h.client.clearWebhookFaults(bot.id);
+    await h.client.customerSends(bot.id, customer.chat.id, { kind: 'text', text: 'after clear' });
+    await expectEventually(() => {
+      expect(receiver.delivered()).toHaveLength(4);
+    });
+  });
+
   it('omits the secret header when none is set', async () => {
     await h.json(bot.token, 'setWebhook', { url: receiverUrl });
     await h.client.customerSends(bot.id, customer.chat.id, { kind: 'text', text: 'hi' });

@@ -255,6 +255,29 @@ export class ProviderSandboxClient {
     return this.request('PUT', `/__sandbox/twilio/accounts/${accountSid}/faults/messages`, fault);
   }
 
+  /** Delivers each update of the bot twice (same `update_id`), for `times` updates (default: until cleared). */
+  setWebhookFaults(
+    botId: number,
+    faults: { duplicate: boolean; times?: number },
+  ): Promise<{ duplicate: boolean; remaining?: number }> {
+    return this.request('PUT', `/__sandbox/telegram/bots/${botId}/webhook-faults`, faults);
+  }
+
+  clearWebhookFaults(botId: number): Promise<void> {
+    return this.request('DELETE', `/__sandbox/telegram/bots/${botId}/webhook-faults`);
+  }
+
+  /**
+   * `media_redirect: true`: media content answers 302 to a short-lived URL that refuses an `Authorization`
+   * header, as Twilio's CDN redirect does; `media_url_ttl_ms` is its lifetime.
+   */
+  twilioSetSettings(settings: {
+    media_redirect?: boolean;
+    media_url_ttl_ms?: number;
+  }): Promise<{ media_redirect: boolean; media_url_ttl_ms: number }> {
+    return this.request('PUT', '/__sandbox/twilio/settings', settings);
+  }
+
   twilioClearFaults(accountSid: string): Promise<void> {
     return this.request('DELETE', `/__sandbox/twilio/accounts/${accountSid}/faults`);
   }

@@ -28,6 +28,7 @@ import {
   faultSchema,
   rateLimitSchema,
   rawUpdateSchema,
+  webhookFaultsSchema,
 } from './control.schemas.js';
 
 /**
@@ -112,6 +113,24 @@ export class ControlController {
   @HttpCode(204)
   clearFaults(@Param('botId', ParseIntPipe) botId: number): void {
     this.state.faults.clear(this.bot(botId).id);
+  }
+
+  /** Webhook delivery faults: `duplicate` delivers each update twice (same `update_id`), `times` updates. */
+  @Put('telegram/bots/:botId/webhook-faults')
+  setWebhookFaults(@Param('botId', ParseIntPipe) botId: number, @Body() body: unknown) {
+    const input = parseBody(webhookFaultsSchema, body);
+    const state = this.state.webhooks.state(this.bot(botId).id);
+    state.faults = {
+      duplicate: input.duplicate,
+      ...(input.times === undefined ? {} : { remaining: input.times }),
+    };
+    return state.faults;
+  }
+
+  @Delete('telegram/bots/:botId/webhook-faults')
+  @HttpCode(204)
+  clearWebhookFaults(@Param('botId', ParseIntPipe) botId: number): void {
+    delete this.state.webhooks.state(this.bot(botId).id).faults;
   }
 
   @Put('telegram/rate-limits')

@@ -72,3 +72,8 @@ export const rateLimitSchema = z.object({
   chatBurst: z.number().int().positive().optional(),
   globalPerSecond: z.number().positive().optional(),
 });
+
+export const webhookFaultsSchema = z.object({
+  duplicate: z.boolean(),
+  times: z.number().int().positive().optional(),
+});

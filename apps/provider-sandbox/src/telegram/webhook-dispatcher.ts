@@ -204,7 +204,11 @@ export class WebhookDispatcher implements OnModuleDestroy {
       return;
     }
     item.inFlight = false;
-    if (failure === undefined) {
+    if (failure === undefined && this.takeDuplicate(botId, item)) {
+      // The same update (same update_id) goes out once more, as Telegram's at-least-once delivery can do.
+      item.duplicated = true;
+      item.nextAttemptAt = this.state.clock.nowMs();
+    } else if (failure === undefined) {
       this.state.webhooks.remove(botId, item.update.update_id);
     } else {
       const settings = this.state.webhooks.state(botId).settings;
@@ -218,6 +222,17 @@ export class WebhookDispatcher implements OnModuleDestroy {
       );
     }
     this.kick(botId);
+  }
+
+  private takeDuplicate(botId: number, item: PendingUpdate): boolean {
+    const faults = this.state.webhooks.state(botId).faults;
+    if (faults?.duplicate !== true || item.duplicated === true || faults.remaining === 0) {
+      return false;
+    }
+    if (faults.remaining !== undefined) {
+      faults.remaining -= 1;
+    }
+    return true;
   }
 
   private recordAttempt(botId: number, item: PendingUpdate, status?: number, error?: string): void {

@@ -1,8 +1,9 @@
 import { All, Controller, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { smsSegments } from './segments.js';
 import { TwilioDispatcher } from './twilio-dispatcher.js';
+import { requestOrigin } from './twilio-inbound.js';
 import { TwilioApiError } from './twilio.error.js';
 import {
   API_VERSION,
@@ -27,6 +28,9 @@ const ROUTES = {
   mediaMeta: new RegExp(`^${SID('AC')}/Messages/${SID('(?:SM|MM)')}/Media/${SID('ME')}\\.json$`),
   mediaContent: new RegExp(`^${SID('AC')}/Messages/${SID('(?:SM|MM)')}/Media/${SID('ME')}$`),
 };
+
+/** Where media redirects point: the sandbox's stand-in for Twilio's media CDN (pre-signed, no auth). */
+export const MEDIA_CDN_PATH = '/__sandbox/twilio/media-cdn';
 
 /** E.164: `+`, country code, up to 15 digits. */
 export const E164 = /^\+[1-9]\d{6,14}$/;
@@ -201,6 +205,16 @@ export class TwilioApiController {
     }
     if ((match = ROUTES.mediaContent.exec(rest)) !== null && method === 'GET') {
       const media = this.media(req, account, match[2], match[3]);
+      if (this.state.settings.mediaRedirect) {
+        // Twilio answers with a redirect to a short-lived pre-signed CDN URL (reference §2.4).
+        const token = randomBytes(24).toString('base64url');
+        this.state.signedMediaUrls.set(token, {
+          media,
+          expiresAtMs: Date.now() + this.state.settings.mediaUrlTtlMs,
+        });
+        res.redirect(302, `${requestOrigin(req)}${MEDIA_CDN_PATH}/${token}`);
+        return undefined;
+      }
       res.status(200).type(media.contentType).send(media.bytes);
       return undefined;
     }

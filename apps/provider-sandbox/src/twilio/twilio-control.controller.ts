@@ -11,12 +11,13 @@ import {
   Post,
   Put,
   Req,
+  Res,
 } from '@nestjs/common';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { requestOrigin, TwilioInbound } from './twilio-inbound.js';
-import { newSid, optOutKey, TwilioState, type AccountRecord } from './twilio.state.js';
+import { newSid, optOutKey, TwilioState, type AccountRecord, type TwilioSettings } from './twilio.state.js';
 import { accountView, mediaView, messageView, numberView } from './twilio.views.js';
 
 const E164 = z
@@ -62,6 +63,11 @@ export const recipientSchema = z.object({
 });
 
 export const optOutSchema = z.object({ sender: E164, opted_out: z.boolean() });
+
+export const settingsSchema = z.object({
+  media_redirect: z.boolean().optional(),
+  media_url_ttl_ms: z.number().int().positive().optional(),
+});
 
 export const inboundSchema = z.object({
   from: E164,
@@ -205,6 +211,50 @@ export class TwilioControlController {
     return this.inboundMessages.receive(parseBody(inboundSchema, body), requestOrigin(req));
   }
 
+  @Get('settings')
+  settings() {
+    return settingsView(this.state.settings);
+  }
+
+  /** `media_redirect`: media content answers 302 to a short-lived unauthenticated URL, as Twilio's CDN does. */
+  @Put('settings')
+  updateSettings(@Body() body: unknown) {
+    const input = parseBody(settingsSchema, body);
+    this.state.settings = {
+      mediaRedirect: input.media_redirect ?? this.state.settings.mediaRedirect,
+      mediaUrlTtlMs: input.media_url_ttl_ms ?? this.state.settings.mediaUrlTtlMs,
+    };
+    return settingsView(this.state.settings);
+  }
+
+  /**
+   * The redirect target of media content: pre-signed, so it refuses an `Authorization` header (as S3 refuses a
+   * second auth mechanism) and answers 403 once expired.
+   */
+  @Get('media-cdn/:token')
+  mediaCdn(@Param('token') token: string, @Req() req: Request, @Res() res: Response): void {
+    if (req.headers.authorization !== undefined) {
+      res
+        .status(400)
+        .type('application/xml')
+        .send(
+          '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified</Message></Error>',
+        );
+      return;
+    }
+    const signed = this.state.signedMediaUrls.get(token);
+    if (signed === undefined || signed.expiresAtMs <= Date.now()) {
+      res
+        .status(403)
+        .type('application/xml')
+        .send(
+          '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+        );
+      return;
+    }
+    res.status(200).type(signed.media.contentType).send(signed.media.bytes);
+  }
+
   /** Every message to or from `phone` (a customer), oldest first. */
   @Get('customers/:phone/messages')
   customerMessages(@Param('phone') phone: string) {
@@ -229,4 +279,8 @@ export class TwilioControlController {
     }
     return account;
   }
+}
+
+function settingsView(settings: TwilioSettings) {
+  return { media_redirect: settings.mediaRedirect, media_url_ttl_ms: settings.mediaUrlTtlMs };
 }

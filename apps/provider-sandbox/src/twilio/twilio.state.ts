@@ -108,6 +108,25 @@ export interface MessagesFault {
   readonly createAnyway: boolean;
 }
 
+/** Runtime knobs of the Twilio emulator (control API `PUT /__sandbox/twilio/settings`). */
+export interface TwilioSettings {
+  /** Media content answers 302 to a short-lived unauthenticated URL, as Twilio's CDN redirect. */
+  mediaRedirect: boolean;
+  /** Lifetime of such a URL (real time). */
+  mediaUrlTtlMs: number;
+}
+
+export const DEFAULT_TWILIO_SETTINGS: Readonly<TwilioSettings> = {
+  mediaRedirect: false,
+  mediaUrlTtlMs: 300_000,
+};
+
+/** A pre-signed media URL handed out by a redirect. */
+export interface SignedMediaUrl {
+  readonly media: MediaRecord;
+  readonly expiresAtMs: number;
+}
+
 /** Everything the Twilio emulator keeps, in memory, in one place so `reset()` is complete. */
 @Injectable()
 export class TwilioState {
@@ -119,6 +138,9 @@ export class TwilioState {
   readonly outcomes = new Map<string, RecipientOutcome>();
   readonly attempts: TwilioWebhookAttempt[] = [];
   readonly faults = new Map<string, MessagesFault>();
+  settings: TwilioSettings = { ...DEFAULT_TWILIO_SETTINGS };
+  /** Token → media, for the redirect targets. */
+  readonly signedMediaUrls = new Map<string, SignedMediaUrl>();
   readonly clock: SandboxClock;
 
   constructor(@Inject(SANDBOX_CONFIG) readonly config: SandboxConfig) {
@@ -143,6 +165,8 @@ export class TwilioState {
     this.outcomes.clear();
     this.attempts.length = 0;
     this.faults.clear();
+    this.settings = { ...DEFAULT_TWILIO_SETTINGS };
+    this.signedMediaUrls.clear();
   }
 }
 

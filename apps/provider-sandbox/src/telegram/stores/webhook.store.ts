@@ -22,6 +22,15 @@ export interface PendingUpdate {
   attempts: number;
   nextAttemptAt: number;
   inFlight: boolean;
+  /** Set once a duplicate-delivery fault re-queued it after a successful delivery. */
+  duplicated?: boolean;
+}
+
+/** Webhook delivery faults of one bot (control API): each matching update is delivered twice. */
+export interface WebhookFaults {
+  readonly duplicate: boolean;
+  /** Updates still to duplicate; `undefined` = every update until cleared. */
+  remaining?: number;
 }
 
 export interface DeliveryAttempt {
@@ -34,6 +43,7 @@ export interface DeliveryAttempt {
 
 interface BotWebhookState {
   settings: WebhookSettings;
+  faults?: WebhookFaults;
   readonly pending: PendingUpdate[];
   readonly attempts: DeliveryAttempt[];
 }
