@@ -2,10 +2,12 @@ import { Global, Module } from '@nestjs/common';
 import { HUBSPOT_API } from '../hubspot/hubspot-api.js';
 import { GATEWAY_SECRET_BOX, hubspotProviders } from '../hubspot/hubspot.providers.js';
 import { PortalTokens } from '../hubspot/portal-tokens.js';
+import { AssignmentService } from './assignments/assignment.service.js';
 import { CHANNEL_REGISTRY } from './channel-registry.js';
 import { ChannelRegistrationService } from './channel/channel-registration.service.js';
 import { ChannelController } from './channel/channel.controller.js';
 import { OpsTokenGuard } from './channel/ops-token.guard.js';
+import { DeliveryStatusService } from './delivery/delivery-status.service.js';
 import { OAuthInstallService } from './oauth/oauth-install.service.js';
 import { OAuthController } from './oauth/oauth.controller.js';
 import { PlatformMessagesController } from './platform-messages.controller.js';
@@ -31,6 +33,8 @@ import { RosterService } from './roster/roster.service.js';
     OpsTokenGuard,
     ProviderMediaSource,
     InboundPublisherService,
+    DeliveryStatusService,
+    AssignmentService,
     { provide: CHANNEL_REGISTRY, useExisting: ChannelRegistrationService },
   ],
   exports: [HUBSPOT_API, CHANNEL_REGISTRY, GATEWAY_SECRET_BOX, PortalTokens, ChannelRegistrationService],

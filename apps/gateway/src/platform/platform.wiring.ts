@@ -146,4 +146,14 @@ export const platformConsumerGroups: readonly ConsumerGroupSpec[] = [
     routingKeys: [RoutingKeys.ProviderMessageReceivedV1],
     ordered: { shards: 4 },
   },
+  {
+    name: PLATFORM_DELIVERY_STATUS_GROUP,
+    routingKeys: [RoutingKeys.ConnectorDeliveryStatusChangedV1],
+    ordered: { shards: 2 },
+  },
+  {
+    name: PLATFORM_ASSIGNMENTS_GROUP,
+    routingKeys: [RoutingKeys.RouterAssignmentRequestedV1],
+    ordered: { shards: 2 },
+  },
 ];

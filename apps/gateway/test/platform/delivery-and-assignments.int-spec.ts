@@ -1,0 +1,220 @@
+import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
+import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { PlatformFixture, USER_ID } from './platform-fixture.js';
+
+interface Envelope {
+  readonly type: string;
+  readonly portalId: number;
+  readonly payload: Record<string, unknown>;
+}
+
+const HUB_ID = 6_262;
+
+describe('delivery status and assignments → HubSpot (real sandbox, PostgreSQL, RabbitMQ)', () => {
+  const fixture = new PlatformFixture(HUB_ID);
+  let captured: testing.CapturedMessages<Envelope>;
+  let sequence = 0;
+
+  /** A customer message published through the gateway; returns its HubSpot thread id. */
+  const threadFor = async (channelAccountId: string): Promise<string> => {
+    sequence += 1;
+    const conversationKey = `conv-${sequence}`;
+    const inbound: ProviderMessageReceivedV1 = {
+      provider: 'telegram',
+      channelAccountId,
+      conversationKey,
+      sender: { id: `customer-${sequence}` },
+      providerMessageId: `in-${sequence}`,
+      sentAt: new Date().toISOString(),
+      text: 'hello',
+      attachments: [],
+    };
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, inbound);
+    const published = await testing.expectEventually(
+      () => {
+        const found = captured.messages.find(
+          (envelope) =>
+            envelope.type === RoutingKeys.GatewayMessagePublishedV1 &&
+            envelope.payload['providerMessageId'] === inbound.providerMessageId,
+        );
+        if (found === undefined) {
+          throw new Error('not published yet');
+        }
+        return found;
+      },
+      { timeoutMs: 20_000, description: 'the inbound message published' },
+    );
+    return String(published.payload['hubspotThreadId']);
+  };
+
+  const hubspot = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${fixture.sandbox.url}${path}`, {
+      headers: { authorization: `Bearer ${fixture.accessToken}` },
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as T;
+  };
+
+  const outcomeOf = (decisionId: string): Promise<Envelope> =>
+    testing.expectEventually(
+      () => {
+        const found = captured.messages.find((envelope) => envelope.payload['decisionId'] === decisionId);
+        if (found === undefined) {
+          throw new Error('no outcome yet');
+        }
+        return found;
+      },
+      { timeoutMs: 20_000, description: `the outcome of decision ${decisionId}` },
+    );
+
+  beforeAll(async () => {
+    await fixture.start('gateway_status');
+    // The test's own reads share the portal's HubSpot budget; rate limiting is tested elsewhere.
+    await fixture.control.setRateLimit(100_000, 10_000);
+    captured = await testing.captureMessages<Envelope>(fixture.vhost.url, EVENTS_EXCHANGE, 'gateway.#');
+  });
+
+  afterAll(async () => {
+    await captured.close();
+    await fixture.stop();
+  });
+
+  it('writes SENT, FAILED with the reason and READ; a late SENT after READ is never sent to HubSpot', async () => {
+    const account = await fixture.account();
+    const threadId = await threadFor(account);
+    const read = await fixture.control.agentReply(threadId, { userId: USER_ID, text: 'first reply' });
+    const failed = await fixture.control.agentReply(threadId, { userId: USER_ID, text: 'second reply' });
+    const status = (hubspotMessageId: string, value: 'SENT' | 'READ' | 'FAILED', failureReason?: string) =>
+      fixture.publish(RoutingKeys.ConnectorDeliveryStatusChangedV1, {
+        channelAccountId: account,
+        hubspotMessageId,
+        status: value,
+        ...(failureReason === undefined ? {} : { failureReason }),
+        occurredAt: new Date().toISOString(),
+      });
+    await status(read.id, 'SENT');
+    await status(read.id, 'READ');
+    await status(read.id, 'SENT');
+    await status(failed.id, 'FAILED', 'The customer blocked the bot');
+
+    const messagePath = (id: string) =>
+      `/conversations/v3/custom-channels/${fixture.channelId}/messages/${id}`;
+    const readMessage = await testing.expectEventually(
+      async () => {
+        const message = await hubspot<{ status: { statusType: string } }>(messagePath(read.id));
+        if (message.status.statusType !== 'READ') {
+          throw new Error(message.status.statusType);
+        }
+        return message;
+      },
+      { timeoutMs: 20_000, description: 'the first reply READ' },
+    );
+    expect(readMessage.status.statusType).toBe('READ');
+    const failedMessage = await testing.expectEventually(
+      async () => {
+        const message = await hubspot<{
+          status: { statusType: string; failureDetails?: { errorMessage: string } };
+        }>(messagePath(failed.id));
+        if (message.status.statusType !== 'FAILED') {
+          throw new Error(message.status.statusType);
+        }
+        return message;
+      },
+      { timeoutMs: 20_000, description: 'the second reply FAILED' },
+    );
+    expect(failedMessage.status.failureDetails?.errorMessage).toBe('The customer blocked the bot');
+
+    // The late SENT (third status of the first reply) was consumed and dropped: two PATCHes only.
+    await testing.expectEventually(
+      async () => {
+        const [row] = await fixture.db.dataSource.query<{ status: string }[]>(
+          `SELECT status FROM "${fixture.db.schema}".outbound_message_statuses WHERE hubspot_message_id = $1`,
+          [read.id],
+        );
+        return row?.status === 'READ';
+      },
+      { description: 'the stored status' },
+    );
+    const patches = (await fixture.control.calls(HUB_ID)).filter(
+      (call) => call.method === 'PATCH' && call.path.endsWith(`/messages/${read.id}`),
+    );
+    expect(patches.map((call) => (call.body as { statusType: string }).statusType)).toEqual(['SENT', 'READ']);
+  });
+
+  it('assigns and unassigns a thread, and reports a refused assignment with HubSpot’s reason', async () => {
+    const account = await fixture.account();
+    const threadId = await threadFor(account);
+    const assign = randomUUID();
+    await fixture.publish(RoutingKeys.RouterAssignmentRequestedV1, {
+      hubspotThreadId: threadId,
+      channelAccountId: account,
+      assignee: { type: 'user', userId: String(USER_ID) },
+      reason: 'round robin',
+      decisionId: assign,
+    });
+    expect(await outcomeOf(assign)).toMatchObject({
+      type: RoutingKeys.GatewayAssignmentAppliedV1,
+      payload: { hubspotThreadId: threadId, userId: String(USER_ID) },
+    });
+    expect(
+      await hubspot<{ assignedTo?: string }>(`/conversations/v3/conversations/threads/${threadId}`),
+    ).toMatchObject({
+      assignedTo: `A-${USER_ID}`,
+    });
+
+    const refused = randomUUID();
+    await fixture.publish(RoutingKeys.RouterAssignmentRequestedV1, {
+      hubspotThreadId: threadId,
+      channelAccountId: account,
+      assignee: { type: 'user', userId: '999999' },
+      reason: 'round robin',
+      decisionId: refused,
+    });
+    const failure = await outcomeOf(refused);
+    expect(failure).toMatchObject({
+      type: RoutingKeys.GatewayAssignmentFailedV1,
+      payload: { hubspotThreadId: threadId, retryable: false },
+    });
+    expect(String(failure.payload['reason']).length).toBeGreaterThan(0);
+
+    const unassign = randomUUID();
+    await fixture.publish(RoutingKeys.RouterAssignmentRequestedV1, {
+      hubspotThreadId: threadId,
+      channelAccountId: account,
+      assignee: { type: 'unassign' },
+      reason: 'agent went away',
+      decisionId: unassign,
+    });
+    expect(await outcomeOf(unassign)).toMatchObject({ type: RoutingKeys.GatewayAssignmentAppliedV1 });
+    const after = await hubspot<{ assignedTo?: string | null }>(
+      `/conversations/v3/conversations/threads/${threadId}`,
+    );
+    expect(after.assignedTo ?? null).toBeNull();
+  });
+
+  it('in a help-desk inbox, the ticket owner follows the assignment', async () => {
+    const account = await fixture.account({ inboxId: '312' });
+    const threadId = await threadFor(account);
+    const decisionId = randomUUID();
+    await fixture.publish(RoutingKeys.RouterAssignmentRequestedV1, {
+      hubspotThreadId: threadId,
+      channelAccountId: account,
+      assignee: { type: 'user', userId: String(USER_ID) },
+      reason: 'help desk',
+      decisionId,
+    });
+    expect(await outcomeOf(decisionId)).toMatchObject({ type: RoutingKeys.GatewayAssignmentAppliedV1 });
+    const thread = await hubspot<{ threadAssociations?: { associatedTicketId?: string } }>(
+      `/conversations/v3/conversations/threads/${threadId}`,
+    );
+    const ticketId = thread.threadAssociations?.associatedTicketId;
+    expect(ticketId).toEqual(expect.any(String));
+    const ticket = await hubspot<{ properties: { hubspot_owner_id: string | null } }>(
+      `/crm/v3/objects/tickets/${ticketId ?? ''}?properties=hubspot_owner_id`,
+    );
+    expect(ticket.properties.hubspot_owner_id).toBe('501');
+  });
+});
