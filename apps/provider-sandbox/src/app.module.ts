@@ -22,7 +22,9 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot({ serviceName: 'provider-sandbox', level: config.LOG_LEVEL }),
+        ...(config.SANDBOX_REQUEST_LOGS
+          ? [LoggingModule.forRoot({ serviceName: 'provider-sandbox', level: config.LOG_LEVEL })]
+          : []),
         MetricsModule.forRoot({ serviceName: 'provider-sandbox' }),
         HealthModule.forRoot(),
       ],

@@ -8,4 +8,7 @@ const app = await createServiceApp(AppModule.forRoot(config), {
   configSchema: sandboxConfigSchema,
   bodyLimit: '2mb',
 });
+if (!config.SANDBOX_REQUEST_LOGS) {
+  app.useLogger(['fatal', 'error', 'warn']);
+}
 await app.listen(config.PORT);

@@ -21,6 +21,9 @@ export async function startProviderSandbox(
 ): Promise<RunningSandbox> {
   const config = loadSandboxConfig({ ...process.env, ...env });
   const app = await createServiceApp(AppModule.forRoot(config), { config, bodyLimit: '2mb' });
+  if (!config.SANDBOX_REQUEST_LOGS) {
+    app.useLogger(['fatal', 'error', 'warn']);
+  }
   await app.listen(options.port ?? config.PORT, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };

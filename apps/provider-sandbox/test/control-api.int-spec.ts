@@ -1,6 +1,7 @@
+import { expectEventually } from '@inbox-bridge/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { SandboxClientError } from '../src/client/sandbox-client.js';
-import { startHarness, type Harness } from './harness.js';
+import { LocalReceiver, startHarness, type Harness } from './harness.js';
 
 describe('control API', () => {
   let h: Harness;
@@ -52,5 +53,34 @@ describe('control API', () => {
     const calls = await h.client.calls(bot.id);
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ method: 'getMe', httpMethod: 'GET', status: 200 });
+  });
+
+  it('low-overhead mode: bounded (or no) inspection logs, no request logs, deliveries unaffected', async () => {
+    const bounded = await startHarness({ SANDBOX_RECORD_LIMIT: '3', SANDBOX_REQUEST_LOGS: 'false' });
+    const silent = await startHarness({ SANDBOX_RECORD_LIMIT: '0', SANDBOX_REQUEST_LOGS: 'false' });
+    const receiver = new LocalReceiver();
+    const receiverUrl = await receiver.start();
+    try {
+      const bot = await bounded.client.createBot();
+      for (let index = 0; index < 5; index += 1) {
+        await bounded.callApi(bot.token, `getMe?n=${index}`);
+      }
+      const calls = await bounded.client.calls(bot.id);
+      expect(calls).toHaveLength(3);
+
+      const quiet = await silent.client.createBot();
+      const customer = await silent.client.createCustomer(quiet.id, { first_name: 'Ana' });
+      await silent.json(quiet.token, 'setWebhook', { url: receiverUrl });
+      await silent.client.customerSends(quiet.id, customer.chat.id, { kind: 'text', text: 'hi' });
+      await expectEventually(() => {
+        expect(receiver.delivered()).toHaveLength(1);
+      });
+      expect(await silent.client.calls(quiet.id)).toEqual([]);
+      expect((await silent.client.deliveries(quiet.id)).attempts).toEqual([]);
+    } finally {
+      await receiver.stop();
+      await bounded.sandbox.close();
+      await silent.sandbox.close();
+    }
   });
 });

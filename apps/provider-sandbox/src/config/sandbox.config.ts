@@ -40,6 +40,20 @@ export const sandboxConfigSchema = z.object({
   /** Provider time from `queued` to `sent`, and from `sent` to the final status (scaled). */
   TWILIO_SEND_DELAY_MS: durationMs().default(1_000),
   TWILIO_DELIVERY_DELAY_MS: durationMs().default(3_000),
+  /**
+   * Entries kept per inspection log (Bot API calls and webhook attempts per bot, Twilio webhook attempts); the
+   * oldest are dropped; 0 records none (benchmarks; the customer page then shows no delivery state).
+   */
+  SANDBOX_RECORD_LIMIT: z
+    .string()
+    .trim()
+    .refine((value) => /^\d+$/.test(value) && Number.isSafeInteger(Number(value)), {
+      error: 'expected an integer ≥ 0',
+    })
+    .transform(Number)
+    .default(10_000),
+  /** JSON request logs (pino-http); `false` drops the logging middleware (benchmarks). */
+  SANDBOX_REQUEST_LOGS: booleanFlag().default(true),
 });
 
 export type SandboxConfig = z.output<typeof sandboxConfigSchema>;

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { appendBounded } from '../common/bounded-log.js';
 import { SandboxClock } from '../common/clock.js';
 import { SANDBOX_CONFIG, type SandboxConfig } from '../config/sandbox.config.js';
 import { FaultStore } from './fault.store.js';
@@ -43,7 +44,7 @@ export class TelegramState {
 
   recordCall(botId: number, call: RecordedCall): void {
     const calls = this.calls.get(botId) ?? [];
-    calls.push(call);
+    appendBounded(calls, call, this.config.SANDBOX_RECORD_LIMIT);
     this.calls.set(botId, calls);
   }
 

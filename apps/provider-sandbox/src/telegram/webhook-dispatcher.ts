@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
+import { appendBounded } from '../common/bounded-log.js';
 import { BotApiError } from './bot-api.error.js';
 import type { BotRecord } from './stores/bot.store.js';
 import type { PendingUpdate } from './stores/webhook.store.js';
@@ -236,13 +237,17 @@ export class WebhookDispatcher implements OnModuleDestroy {
   }
 
   private recordAttempt(botId: number, item: PendingUpdate, status?: number, error?: string): void {
-    this.state.webhooks.state(botId).attempts.push({
-      updateId: item.update.update_id,
-      attempt: item.attempts,
-      at: new Date().toISOString(),
-      ...(status === undefined ? {} : { status }),
-      ...(error === undefined ? {} : { error }),
-    });
+    appendBounded(
+      this.state.webhooks.state(botId).attempts,
+      {
+        updateId: item.update.update_id,
+        attempt: item.attempts,
+        at: new Date().toISOString(),
+        ...(status === undefined ? {} : { status }),
+        ...(error === undefined ? {} : { error }),
+      },
+      this.state.config.SANDBOX_RECORD_LIMIT,
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { appendBounded } from '../common/bounded-log.js';
 import { twilioSignature } from './signature.js';
 import { ASYNC_ERROR_MESSAGES } from './twilio.error.js';
 import {
@@ -171,7 +172,7 @@ export class TwilioDispatcher implements OnModuleDestroy {
         ...(outcome.body === undefined ? {} : { responseBody: outcome.body }),
         ...(kind === 'status_callback' ? {} : twimlWarning(outcome)),
       };
-      this.state.attempts.push(record);
+      appendBounded(this.state.attempts, record, this.state.config.SANDBOX_RECORD_LIMIT);
       made.push(record);
       if (outcome.error === undefined || outcome.error === 'timeout') {
         break;
