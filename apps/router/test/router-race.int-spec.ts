@@ -147,6 +147,13 @@ describe('two router instances racing on the same conversations (one schema, one
       expect(commands.all(PORTAL)).toHaveLength(slots);
     });
     expect(expectNoThreadAssignedTwice()).toBe(slots);
+    // Every copy was consumed (the duplicates too) before the next case frees slots.
+    await testing.expectEventually(async () => {
+      const [row] = await db.dataSource.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM "${db.schema}".inbox WHERE consumer = 'router.conversations'`,
+      );
+      expect(row?.n).toBe(viaBroker.length * 2);
+    });
   });
 
   it('back-fill by both instances after slots free up still assigns each waiting thread once, oldest first', async () => {

@@ -380,7 +380,7 @@ export class RoutingRepository {
       `UPDATE conversations SET channel_account_id = COALESCE(channel_account_id, $3),
               conversation_key = COALESCE(conversation_key, $4), contact_id = COALESCE(contact_id, $5),
               started_at = COALESCE(started_at, $6)
-       WHERE portal_id = $1 AND hubspot_thread_id = $2`,
+       WHERE portal_id = $1 AND hubspot_thread_id = $2 AND (channel_account_id IS NULL OR started_at IS NULL)`,
       [
         portalId,
         hubspotThreadId,
