@@ -353,4 +353,55 @@ describe('conversations (§5.2)', () => {
     expect(one.body).toMatchObject({ id: first.accountId, name: 'Bot', authorized: true });
     expect((await sandbox.request('GET', `${CONV}/channel-accounts/1`, { token })).status).toBe(404);
   });
+
+  it('pages every list the gateway walks with limit and paging.next.after until no paging is left', async () => {
+    for (let index = 0; index < 3; index += 1) {
+      await inbound({ integrationThreadId: `chat-${index}` });
+    }
+    await sandbox.control.seedPortal({
+      hubId: 9191,
+      users: Array.from({ length: 3 }, (_, index) => ({ id: 900 + index, email: `rep${index}@example.com` })),
+      inboxes: [
+        { id: '1', name: 'One' },
+        { id: '2', name: 'Two' },
+        { id: '3', name: 'Three', helpDesk: true },
+      ],
+    });
+    const other = await sandbox.control.issueTokens(9191, {
+      appId: APP_ID,
+      userId: 900,
+      scopes: ['conversations.read', 'crm.objects.owners.read', 'crm.objects.users.read'],
+    });
+
+    /** Follows `paging.next.after` with `limit=2`; returns the ids of every page. */
+    async function walk(path: string, bearer: string): Promise<string[][]> {
+      const pages: string[][] = [];
+      let after: string | undefined;
+      do {
+        const separator = path.includes('?') ? '&' : '?';
+        const response = await sandbox.request(
+          'GET',
+          `${path}${separator}limit=2${after === undefined ? '' : `&after=${after}`}`,
+          { token: bearer },
+        );
+        expect(response.status).toBe(200);
+        pages.push(response.body.results.map((item: { id: string }) => item.id));
+        after = response.body.paging?.next?.after;
+        expect(pages.length).toBeLessThan(10);
+      } while (after !== undefined);
+      return pages;
+    }
+
+    const threads = await walk(`${CONV}/threads`, token);
+    expect(threads.map((page) => page.length)).toEqual([2, 1]);
+    expect(new Set(threads.flat()).size).toBe(3);
+    const accounts = await walk(`${CONV}/channel-accounts`, token);
+    expect(accounts.map((page) => page.length)).toEqual([2, 1]);
+    expect((await walk(`${CONV}/inboxes`, other.access_token)).flat()).toEqual(['1', '2', '3']);
+    const owners = await walk('/crm/v3/owners', other.access_token);
+    expect(owners.map((page) => page.length)).toEqual([2, 1]);
+    const users = await walk('/crm/v3/objects/users', other.access_token);
+    expect(users.map((page) => page.length)).toEqual([2, 1]);
+    expect(new Set(users.flat()).size).toBe(3);
+  });
 });
