@@ -22,6 +22,7 @@ import { MediaController } from './media/media.controller.js';
 import { MediaService } from './media/media.service.js';
 import { ConnectorConsumers } from './messaging/connector.consumers.js';
 import { OutboundService } from './outbound/outbound.service.js';
+import { SendProgressStore } from './outbound/send-progress.js';
 import { SendThrottle } from './outbound/send-throttle.js';
 import { GenericWebhookAdapter } from './providers/generic/generic-webhook.adapter.js';
 import { ProviderAdapters } from './providers/provider-adapters.js';
@@ -51,6 +52,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
       useFactory: (config: ConnectorConfig) => new OutboundHttp(['*'], config.PROVIDER_REQUEST_TIMEOUT_MS),
     },
     { provide: SendThrottle, useFactory: () => new SendThrottle() },
+    { provide: SendProgressStore, useFactory: () => new SendProgressStore() },
     {
       provide: ProviderAdapters,
       inject: [APP_CONFIG, PROVIDER_HTTP, INTERNAL_HTTP, SendThrottle],

@@ -330,6 +330,26 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(sent[0]?.text).toBe('Your label');
     expect(sent[1]?.photo).toBeDefined();
     expect(sent[2]?.document).toMatchObject({ file_name: 'tracking.pdf' });
+    const texts = (await h.client.messages(bot.id, chatId, 'from_bot')).filter(
+      (m) => m.message.text === 'Your label',
+    );
+    expect(texts).toHaveLength(1);
+  });
+
+  it('fails an attachment that turns out larger than Telegram accepts while it streams, without retrying', async () => {
+    h.gatewayFiles.files.set('hubspot-file:73', {
+      contentType: 'image/jpeg',
+      body: Buffer.alloc(11 * 1024 * 1024, 1),
+    });
+    const status = await reply({
+      text: undefined,
+      richText: undefined,
+      attachments: [
+        { kind: 'image', downloadRef: 'hubspot-file:73', mimeType: 'image/jpeg', fileName: 'huge.jpg' },
+      ],
+    });
+    expect(status.status).toBe('FAILED');
+    expect(status.failureReason).toMatch(/larger than telegram accepts/i);
   });
 
   it('reports FAILED with a reason the agent understands when the customer blocked the bot', async () => {
@@ -344,6 +364,31 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     await h.client.setFault(bot.id, 'sendMessage', { status: 500, times: 1 });
     const afterOutage = await reply({ text: 'after the outage', richText: undefined });
     expect(afterOutage.status).toBe('SENT');
+
+    // A partial failure (the text went out, the file hit an outage) resends only the file.
+    h.gatewayFiles.files.set('hubspot-file:74', {
+      contentType: 'application/pdf',
+      body: Buffer.from('%PDF-1.4 a'),
+    });
+    h.gatewayFiles.files.set('hubspot-file:75', {
+      contentType: 'application/pdf',
+      body: Buffer.from('%PDF-1.4 b'),
+    });
+    await h.client.setFault(bot.id, 'sendDocument', { status: 502, times: 1 });
+    const partial = await reply({
+      text: 'two files after a hiccup',
+      richText: undefined,
+      attachments: [
+        { kind: 'file', downloadRef: 'hubspot-file:74', mimeType: 'application/pdf', fileName: 'a.pdf' },
+        { kind: 'file', downloadRef: 'hubspot-file:75', mimeType: 'application/pdf', fileName: 'b.pdf' },
+      ],
+    });
+    expect(partial.status).toBe('SENT');
+    const fromBot = (await h.client.messages(bot.id, chatId, 'from_bot')).map((m) => m.message);
+    expect(fromBot.filter((m) => m.text === 'two files after a hiccup')).toHaveLength(1);
+    expect(
+      fromBot.slice(-2).map((m) => (m['document'] as { file_name?: string } | undefined)?.file_name),
+    ).toEqual(['a.pdf', 'b.pdf']);
 
     await h.client.setFault(bot.id, 'sendMessage', { status: 429, retryAfter: 1, times: 1 });
     const before = (await h.client.calls(bot.id, 'sendMessage')).length;

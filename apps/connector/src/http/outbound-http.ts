@@ -224,7 +224,11 @@ export class OutboundHttp {
       });
       outgoing.on('error', (error: Error & { code?: string }) => {
         clearTimeout(deadline);
-        if (error instanceof SsrfBlockedError || error instanceof HttpTransportError) {
+        if (
+          error instanceof SsrfBlockedError ||
+          error instanceof HttpTransportError ||
+          error instanceof BodyTooLargeError
+        ) {
           reject(error);
           return;
         }

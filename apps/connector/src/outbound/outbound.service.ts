@@ -12,9 +12,11 @@ import { DeliveryStatusService } from '../accounts/delivery-status.service.js';
 import { MessageLedger } from '../accounts/message-ledger.js';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
+import { BodyTooLargeError } from '../http/outbound-http.js';
 import { HUBSPOT_FILE_SIGNER, PUBLIC_MEDIA_SIGNER } from '../media/media-links.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
 import { SendFailure, type OutboundFile } from '../providers/provider-port.js';
+import { SendProgressStore } from './send-progress.js';
 
 /** Retry tiers of the outbound consumer group; after the last one a still-transient failure is reported FAILED. */
 export const OUTBOUND_RETRY_DELAYS_MS: readonly number[] = [2_000, 10_000, 30_000, 120_000, 600_000];
@@ -54,6 +56,7 @@ export class OutboundService {
     private readonly ledger: MessageLedger,
     private readonly adapters: ProviderAdapters,
     private readonly statuses: DeliveryStatusService,
+    private readonly progress: SendProgressStore,
     private readonly metrics: ConnectorMetrics,
     @Inject(HUBSPOT_FILE_SIGNER) private readonly hubspotFiles: MediaLinkSigner,
     @Inject(PUBLIC_MEDIA_SIGNER) private readonly publicMedia: MediaLinkSigner,
@@ -97,6 +100,7 @@ export class OutboundService {
       return;
     }
     const adapter = this.adapters.get(provider);
+    const progressKey = `${account.channelAccountId}:${request.hubspotMessageId}`;
     try {
       if (request.attachments.length > adapter.capabilities.maxOutboundAttachments) {
         throw new SendFailure(
@@ -105,12 +109,22 @@ export class OutboundService {
           'TOO_MANY_FILES',
         );
       }
-      const { providerMessageId } = await adapter.send(account, { request, files: this.filesOf(request) });
+      const { providerMessageId } = await adapter.send(account, {
+        request,
+        files: this.filesOf(request),
+        progress: this.progress.for(progressKey),
+      });
+      this.progress.forget(progressKey);
       this.metrics.countOutbound(provider, 'sent');
       await this.ledger.lockProviderMessage(context.manager, account.channelAccountId, providerMessageId);
       await this.report(context, request, 'SENT', { providerMessageId });
       await this.statuses.applyParked(context.manager, account, providerMessageId);
-    } catch (error) {
+    } catch (caught) {
+      // A file whose size was not announced can still turn out too large while it streams.
+      const error =
+        caught instanceof BodyTooLargeError
+          ? new SendFailure('permanent', `A file is larger than ${provider} accepts.`, 'FILE_TOO_LARGE')
+          : caught;
       if (!(error instanceof SendFailure)) {
         throw error;
       }
@@ -128,6 +142,7 @@ export class OutboundService {
         );
         throw new TransientError(error.reason, 'PROVIDER_TRANSIENT');
       }
+      this.progress.forget(progressKey);
       this.metrics.countOutbound(provider, 'failed');
       const reason =
         error.kind === 'transient'

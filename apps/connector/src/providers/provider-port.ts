@@ -8,6 +8,7 @@ import type {
   ProviderMessageReceivedV1,
 } from '@inbox-bridge/shared';
 import type { Readable } from 'node:stream';
+import type { SendProgress } from '../outbound/send-progress.js';
 
 /** A channel account as the connector stores it, credentials decrypted. */
 export interface ConnectedAccount {
@@ -80,6 +81,8 @@ export interface OutboundFile {
 export interface OutboundMessage {
   readonly request: GatewayOutboundMessageRequestedV1;
   readonly files: readonly OutboundFile[];
+  /** Parts of this reply sent by earlier attempts: skip them, record new ones. */
+  readonly progress: SendProgress;
 }
 
 /**

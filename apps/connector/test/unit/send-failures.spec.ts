@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { SendProgressStore } from '../../src/outbound/send-progress.js';
 import { SendThrottle } from '../../src/outbound/send-throttle.js';
 import { SendFailure } from '../../src/providers/provider-port.js';
 import { TelegramApiError } from '../../src/providers/telegram/telegram-bot-api.js';
@@ -44,5 +45,16 @@ describe('SendThrottle', () => {
     await expect(throttle.acquire('k', 1, 2)).rejects.toBeInstanceOf(SendFailure);
     now = 61_000;
     await expect(throttle.acquire('k', 1, 2)).resolves.toBeUndefined();
+  });
+});
+
+describe('SendProgressStore', () => {
+  it('remembers the parts of a reply across attempts until it is forgotten', () => {
+    const store = new SendProgressStore();
+    store.for('acct:msg').record('text:0', '1:10');
+    expect(store.for('acct:msg').sent('text:0')).toBe('1:10');
+    expect(store.for('acct:msg').sent('file:0')).toBeUndefined();
+    store.forget('acct:msg');
+    expect(store.for('acct:msg').sent('text:0')).toBeUndefined();
   });
 });

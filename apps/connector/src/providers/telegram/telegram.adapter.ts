@@ -270,7 +270,7 @@ export class TelegramAdapter implements ProviderAdapter {
 
   async send(
     account: ConnectedAccount,
-    { request, files }: OutboundMessage,
+    { request, files, progress }: OutboundMessage,
   ): Promise<{ providerMessageId: string }> {
     const api = this.api(this.credentialsOf(account).botToken);
     const chatId = request.conversationKey;
@@ -292,6 +292,11 @@ export class TelegramAdapter implements ProviderAdapter {
           ? [{ text: html, parseMode: true }]
           : splitText(plain, TEXT_LIMIT).map((text) => ({ text, parseMode: false }));
       for (const [index, piece] of pieces.entries()) {
+        const earlier = progress.sent(`text:${index}`);
+        if (earlier !== undefined) {
+          sentIds.push(earlier);
+          continue;
+        }
         const sent = await this.withFormattingFallback(
           piece.parseMode,
           plain,
@@ -307,18 +312,25 @@ export class TelegramAdapter implements ProviderAdapter {
           piece.text,
         );
         sentIds.push(telegramMessageId(sent.chat.id, sent.message_id));
+        progress.record(`text:${index}`, telegramMessageId(sent.chat.id, sent.message_id));
       }
     }
-    for (const file of files) {
+    for (const [index, file] of files.entries()) {
+      const earlier = progress.sent(`file:${index}`);
+      if (earlier !== undefined) {
+        sentIds.push(earlier);
+        continue;
+      }
       const { method, field, limit } = methodFor(file);
       const caption = asCaption ? html : undefined;
       const sent = await this.withFormattingFallback(
         caption !== undefined,
         plain,
-        async (text, parseMode) => {
-          const opened = await openOutboundFile(this.internalHttp, file, limit, 'Telegram');
-          return this.call(account, chatId, () =>
-            api.upload<TgMessageResult>(
+        (text, parseMode) =>
+          // The file is opened per attempt: a stream consumed by a refused upload cannot be sent again.
+          this.call(account, chatId, async () => {
+            const opened = await openOutboundFile(this.internalHttp, file, limit, 'Telegram');
+            return api.upload<TgMessageResult>(
               method,
               {
                 chat_id: chatId,
@@ -329,12 +341,12 @@ export class TelegramAdapter implements ProviderAdapter {
                   : {}),
               },
               { field, fileName: file.fileName, contentType: opened.contentType, body: opened.body },
-            ),
-          );
-        },
+            );
+          }),
         caption ?? '',
       );
       sentIds.push(telegramMessageId(sent.chat.id, sent.message_id));
+      progress.record(`file:${index}`, telegramMessageId(sent.chat.id, sent.message_id));
     }
     const first = sentIds[0];
     if (first === undefined) {
@@ -381,7 +393,8 @@ export class TelegramAdapter implements ProviderAdapter {
    */
   private async call<T>(account: ConnectedAccount, chatId: string, send: () => Promise<T>): Promise<T> {
     const botKey = `telegram:${account.channelAccountId}`;
-    for (let attempt = 1; ; attempt += 1) {
+    let waitedMs = 0;
+    for (;;) {
       await this.throttle.acquire(botKey, this.capabilities.sendsPerSecond);
       await this.throttle.acquire(`${botKey}:${chatId}`, CHAT_SENDS_PER_SECOND, CHAT_BURST);
       try {
@@ -394,7 +407,8 @@ export class TelegramAdapter implements ProviderAdapter {
         const retryAfter = failure.retryAfterMs;
         if (retryAfter !== undefined) {
           this.throttle.pause(`${botKey}:${chatId}`, retryAfter);
-          if (attempt === 1 && retryAfter <= MAX_IN_PROCESS_WAIT_MS) {
+          if (waitedMs + retryAfter <= MAX_IN_PROCESS_WAIT_MS) {
+            waitedMs += retryAfter;
             await sleep(retryAfter);
             continue;
           }

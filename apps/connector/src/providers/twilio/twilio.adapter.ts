@@ -257,7 +257,7 @@ export class TwilioAdapter implements ProviderAdapter {
 
   async send(
     account: ConnectedAccount,
-    { request, files }: OutboundMessage,
+    { request, files, progress }: OutboundMessage,
   ): Promise<{ providerMessageId: string }> {
     const credentials = this.credentialsOf(account);
     if (!E164.test(request.conversationKey)) {
@@ -281,6 +281,11 @@ export class TwilioAdapter implements ProviderAdapter {
     const bodies = text === '' ? [''] : splitText(text, BODY_LIMIT);
     const ids: string[] = [];
     for (const [index, body] of bodies.entries()) {
+      const earlier = progress.sent(`sms:${index}`);
+      if (earlier !== undefined) {
+        ids.push(earlier);
+        continue;
+      }
       const form: Record<string, string[]> = {
         To: [request.conversationKey],
         From: [credentials.phoneNumber],
@@ -304,7 +309,9 @@ export class TwilioAdapter implements ProviderAdapter {
         throw error;
       }
       if (response.status === 201 || response.status === 200) {
-        ids.push((await response.json<{ sid: string }>()).sid);
+        const { sid } = await response.json<{ sid: string }>();
+        ids.push(sid);
+        progress.record(`sms:${index}`, sid);
         continue;
       }
       throw await this.failure(response);
