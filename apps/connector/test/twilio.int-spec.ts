@@ -228,4 +228,44 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     );
     expect(afterBusy.status).toBe('SENT');
   });
+
+  it('stops both directions when HubSpot deauthorizes the account, and unhooks the number on purge', async () => {
+    await h.publish('gateway.channel-account.updated.v1', {
+      channelAccountId: accountId,
+      authorized: false,
+      changes: ['deauthorized'],
+    });
+    await testing.expectEventually(async () => {
+      const rows = await h.db.dataSource.query<{ authorized: boolean }[]>(
+        `SELECT authorized FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+        [accountId],
+      );
+      expect(rows[0]?.authorized).toBe(false);
+    });
+    const inbound = await h.client.twilioCustomerSends({ from: '+14155550123', to: NUMBER, body: 'anyone?' });
+    expect(inbound.attempts[0]).toMatchObject({ status: 200 });
+    const refused = await firstStatus(
+      await reply('+14155550123', { text: 'while deauthorized', richText: undefined }),
+    );
+    expect(refused).toMatchObject({ status: 'FAILED', providerErrorCode: 'ACCOUNT_TURNED_OFF' });
+    expect(
+      h
+        .messagesOf<ProviderMessageReceivedV1>('provider.message.received.v1')
+        .some((m) => m.providerMessageId === inbound.message.sid),
+    ).toBe(false);
+
+    await h.publish('gateway.channel-account.purged.v1', { channelAccountId: accountId });
+    await testing.expectEventually(async () => {
+      const response = await fetch(
+        `${h.sandbox.baseUrl}/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers.json`,
+        {
+          headers: {
+            authorization: `Basic ${Buffer.from(`${account.sid}:${account.auth_token}`).toString('base64')}`,
+          },
+        },
+      );
+      const body = (await response.json()) as { incoming_phone_numbers: { sms_url: string }[] };
+      expect(body.incoming_phone_numbers[0]?.sms_url).toBe('');
+    });
+  });
 });
