@@ -1,5 +1,8 @@
-/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- HubSpot JSON bodies are asserted with expect(), not typed */
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- HubSpot JSON bodies are asserted with expect(), not typed */
+import { expectEventually } from '@inbox-bridge/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { OPAQUE_CAPABILITIES, SandboxHarness, incomingMessage } from './sandbox-harness.js';
 
 const FILES = '/files/v3/files';
@@ -218,5 +221,90 @@ describe('files (§5.1)', () => {
       ['INVALID_VALUE', 'attachments.0.fileId'],
       ['CAPABILITY_EXCEEDED', 'attachments.1.fileId'],
     ]);
+  });
+
+  it('imports a file from a URL asynchronously: 202 task locator, status until COMPLETE with the File or an error', async () => {
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]);
+    const host = createServer((req, res) => {
+      if (req.url === '/media/photo.jpg') {
+        res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(jpeg);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+    try {
+      const started = await sandbox.request('POST', `${FILES}/import-from-url/async`, {
+        token,
+        body: { access: 'PRIVATE', url: `${origin}/media/photo.jpg`, folderPath: '/conversations/imports' },
+      });
+      expect(started.status).toBe(202);
+      expect(started.body).toEqual({
+        id: expect.any(String),
+        links: {
+          status: expect.stringContaining(`${FILES}/import-from-url/async/tasks/${started.body.id}/status`),
+        },
+      });
+      const statusPath = `${FILES}/import-from-url/async/tasks/${started.body.id}/status`;
+      const done = await expectEventually(
+        async () => {
+          const status = await sandbox.request('GET', statusPath, { token });
+          expect(status.body.status).toBe('COMPLETE');
+          return status.body;
+        },
+        { description: 'import complete' },
+      );
+      expect(done).toMatchObject({
+        taskId: started.body.id,
+        result: { name: 'photo', extension: 'jpg', type: 'IMG', size: jpeg.length, access: 'PRIVATE' },
+      });
+      const signed = await sandbox.request('GET', `${FILES}/${done.result.id}/signed-url`, { token });
+      expect(Buffer.from(await (await fetch(signed.body.url)).arrayBuffer())).toEqual(jpeg);
+
+      const missing = await sandbox.request('POST', `${FILES}/import-from-url/async`, {
+        token,
+        body: { access: 'PRIVATE', url: `${origin}/nope.jpg`, folderPath: '/x' },
+      });
+      const failed = await expectEventually(
+        async () => {
+          const status = await sandbox.request(
+            'GET',
+            `${FILES}/import-from-url/async/tasks/${missing.body.id}/status`,
+            { token },
+          );
+          expect(status.body.status).toBe('COMPLETE');
+          return status.body;
+        },
+        { description: 'failed import complete' },
+      );
+      expect(failed.result).toBeUndefined();
+      expect(failed).toMatchObject({
+        numErrors: 1,
+        errors: [{ message: expect.stringContaining('HTTP 404') }],
+      });
+
+      const invalid = await sandbox.request('POST', `${FILES}/import-from-url/async`, {
+        token,
+        body: { url: 'ftp://example.com/a.jpg', folderPath: '/x', color: 'red' },
+      });
+      expect(invalid.status).toBe(400);
+      expect(
+        invalid.body.errors
+          .map((error: { context: { propertyName: string[] } }) => error.context.propertyName[0])
+          .sort(),
+      ).toEqual(['access', 'color', 'url']);
+      const noFolder = await sandbox.request('POST', `${FILES}/import-from-url/async`, {
+        token,
+        body: { access: 'PRIVATE', url: `${origin}/media/photo.jpg` },
+      });
+      expect(noFolder.status).toBe(400);
+      const other = await sandbox.request('GET', `${FILES}/import-from-url/async/tasks/unknown/status`, {
+        token,
+      });
+      expect(other.status).toBe(404);
+    } finally {
+      host.close();
+    }
   });
 });

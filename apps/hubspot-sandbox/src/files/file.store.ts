@@ -41,8 +41,22 @@ export interface Folder {
 }
 
 /** The File Manager (§5.1): files and folders of every portal, bytes in memory. */
+/** `POST /files/v3/files/import-from-url/async`: HubSpot fetches `url` in the background. */
+export interface ImportTask {
+  readonly id: string;
+  readonly portalId: number;
+  status: 'PENDING' | 'PROCESSING' | 'COMPLETE' | 'CANCELED';
+  readonly requestedAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  fileId?: string;
+  error?: string;
+}
+
 @Injectable()
 export class FileStore {
+  /** Import-from-URL tasks by task id. */
+  readonly importTasks = new Map<string, ImportTask>();
   private readonly files = new Map<string, StoredFile>();
   private readonly folders = new Map<string, Folder>();
 
@@ -83,6 +97,7 @@ export class FileStore {
   }
 
   reset(): void {
+    this.importTasks.clear();
     this.files.clear();
     this.folders.clear();
   }

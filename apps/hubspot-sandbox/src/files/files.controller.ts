@@ -3,6 +3,7 @@ import {
   Controller,
   Get,
   Headers,
+  HttpCode,
   Param,
   Post,
   Query,
@@ -19,6 +20,7 @@ import { HubSpotError } from '../common/hubspot-error.js';
 import { detail, invalidInput } from '../common/validation.js';
 import { assertQuery } from '../crm/crm-objects.js';
 import { TokenService } from '../oauth/token.service.js';
+import { FILE_ACCESS, type FileAccess } from './file.store.js';
 import { FilesService, isHidden, originOf, type UploadedPart } from './files.service.js';
 
 const WRITE = ['files'];
@@ -59,6 +61,43 @@ export class FilesController {
     const { file, existing } = this.files.store(token.portalId, upload);
     res.status(existing ? 200 : 201);
     return this.files.toPublicFile(file, originOf(req));
+  }
+
+  /** 202 with the task locator; HubSpot fetches the URL in the background. */
+  @Post('import-from-url/async')
+  @HttpCode(202)
+  importFromUrl(
+    @Headers('authorization') auth: string | undefined,
+    @Body() body: unknown,
+    @Req() req: Request,
+  ): Record<string, unknown> {
+    const access = (body as { access?: unknown } | undefined)?.access;
+    const token = this.tokens.authenticate(
+      auth,
+      typeof access === 'string' &&
+        FILE_ACCESS.includes(access as FileAccess) &&
+        isHidden(access as FileAccess)
+        ? HIDDEN_WRITE
+        : WRITE,
+    );
+    const task = this.files.importFromUrl(token.portalId, body);
+    const prefix = req.path.startsWith('/files/2026-03') ? '/files/2026-03/files' : '/files/v3/files';
+    return {
+      id: task.id,
+      links: { status: `${originOf(req)}${prefix}/import-from-url/async/tasks/${task.id}/status` },
+    };
+  }
+
+  @Get('import-from-url/async/tasks/:taskId/status')
+  importStatus(
+    @Headers('authorization') auth: string | undefined,
+    @Param('taskId') taskId: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: Request,
+  ): Record<string, unknown> {
+    const token = this.tokens.authenticate(auth, [...READ, ...HIDDEN_READ]);
+    assertQuery(query, []);
+    return this.files.toPublicTask(this.files.importTask(token.portalId, taskId), originOf(req));
   }
 
   @Get(':fileId')

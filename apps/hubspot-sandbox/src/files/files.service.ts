@@ -1,11 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { HubSpotError, type HubSpotErrorDetail } from '../common/hubspot-error.js';
 import { detail, invalidInput, parseStrict } from '../common/validation.js';
 import { SettingsStore } from '../control/settings.store.js';
 import { IdGenerator } from '../store/ids.js';
-import { FILE_ACCESS, FileStore, type FileAccess, type Folder, type StoredFile } from './file.store.js';
+import {
+  FILE_ACCESS,
+  FileStore,
+  type FileAccess,
+  type Folder,
+  type ImportTask,
+  type StoredFile,
+} from './file.store.js';
 
 /** One multipart part as multer hands it over. */
 export interface UploadedPart {
@@ -17,6 +24,21 @@ export interface UploadedPart {
 }
 
 const UPLOAD_FIELDS = ['fileName', 'folderId', 'folderPath', 'charsetHunch', 'options'];
+/** `ImportFromUrlInput`: `access` and `url` required (the other fields of the upload's `options` optional). */
+export const importFromUrlSchema = z.strictObject({
+  access: z.enum(FILE_ACCESS),
+  url: z.url({ protocol: /^https?$/ }),
+  name: z.string().min(1).optional(),
+  folderId: z.string().regex(/^\d+$/).optional(),
+  folderPath: z.string().optional(),
+  ttl: z.string().optional(),
+  overwrite: z.boolean().optional(),
+  duplicateValidationStrategy: z.enum(['NONE', 'REJECT', 'RETURN_EXISTING']).optional(),
+  duplicateValidationScope: z.enum(['ENTIRE_PORTAL', 'EXACT_FOLDER']).optional(),
+  expiresAt: z.string().optional(),
+});
+/** How long the sandbox waits for an imported URL. */
+const IMPORT_TIMEOUT_MS = 10_000;
 const optionsSchema = z.strictObject({
   access: z.enum(FILE_ACCESS),
   ttl: z.string().optional(),
@@ -166,21 +188,7 @@ export class FilesService {
         }
       }
     }
-    let ttlMs: number | undefined;
-    if (options?.ttl !== undefined) {
-      const match = /^P(\d+)([DWMY])$/.exec(options.ttl);
-      ttlMs = match === null ? undefined : Number(match[1]) * (TTL_UNITS[match[2] ?? 'D'] ?? DAY_MS);
-      if (ttlMs === undefined || ttlMs < DAY_MS || ttlMs > 365 * DAY_MS) {
-        errors.push(
-          detail(
-            'Invalid value for field "options.ttl": expected an ISO 8601 period from P1D to P1Y (e.g. P30D)',
-            'INVALID_VALUE',
-            'body',
-            'options.ttl',
-          ),
-        );
-      }
-    }
+    const ttlMs = parseTtl(options?.ttl, 'options.ttl', errors);
     const part = files[0];
     if (errors.length > 0 || options === undefined || part === undefined) {
       throw invalidInput(errors);
@@ -269,6 +277,115 @@ export class FilesService {
       archived: false,
     });
     return { file, existing: false };
+  }
+
+  /** Starts an import task (answered at once); the fetch and the store happen in the background. */
+  importFromUrl(portalId: number, body: unknown): ImportTask {
+    const input = parseStrict(importFromUrlSchema, body);
+    const errors: HubSpotErrorDetail[] = [];
+    if ((input.folderId === undefined) === (input.folderPath === undefined)) {
+      errors.push(
+        detail(
+          'Exactly one of "folderId" and "folderPath" is required',
+          input.folderId === undefined ? 'MISSING_REQUIRED_FIELD' : 'INVALID_VALUE',
+          'body',
+          'folderPath',
+        ),
+      );
+    }
+    const ttlMs = parseTtl(input.ttl, 'ttl', errors);
+    if (errors.length > 0) {
+      throw invalidInput(errors);
+    }
+    if (input.folderId !== undefined) {
+      this.folder(portalId, input.folderId, undefined);
+    }
+    const task: ImportTask = {
+      id: randomUUID(),
+      portalId,
+      status: 'PENDING',
+      requestedAt: new Date().toISOString(),
+    };
+    this.files.importTasks.set(task.id, task);
+    setImmediate(() => {
+      void this.runImport(task, input, ttlMs);
+    });
+    return task;
+  }
+
+  importTask(portalId: number, taskId: string): ImportTask {
+    const task = this.files.importTasks.get(taskId);
+    if (task?.portalId !== portalId) {
+      throw HubSpotError.notFound(`Task ${taskId} not found`);
+    }
+    return task;
+  }
+
+  /** `FileActionResponse`: the task's status, and the `File` or the error once complete. */
+  toPublicTask(task: ImportTask, origin: string): Record<string, unknown> {
+    const file = task.fileId === undefined ? undefined : this.files.file(task.portalId, task.fileId);
+    return {
+      status: task.status,
+      taskId: task.id,
+      requestedAt: task.requestedAt,
+      ...(task.startedAt === undefined ? {} : { startedAt: task.startedAt }),
+      ...(task.completedAt === undefined ? {} : { completedAt: task.completedAt }),
+      ...(file === undefined ? {} : { result: this.toPublicFile(file, origin) }),
+      ...(task.error === undefined
+        ? {}
+        : {
+            numErrors: 1,
+            errors: [{ status: 'error', category: 'VALIDATION_ERROR', message: task.error }],
+          }),
+    };
+  }
+
+  private async runImport(
+    task: ImportTask,
+    input: z.output<typeof importFromUrlSchema>,
+    ttlMs: number | undefined,
+  ): Promise<void> {
+    task.status = 'PROCESSING';
+    task.startedAt = new Date().toISOString();
+    try {
+      const response = await fetch(input.url, { signal: AbortSignal.timeout(IMPORT_TIMEOUT_MS) });
+      if (!response.ok) {
+        throw new Error(`the URL answered HTTP ${response.status}`);
+      }
+      const buffer = Buffer.from(await response.arrayBuffer());
+      const originalname = decodeURIComponent(new URL(input.url).pathname.split('/').pop() ?? '') || 'file';
+      const { file } = this.store(task.portalId, {
+        part: {
+          fieldname: 'file',
+          originalname,
+          mimetype: (response.headers.get('content-type') ?? 'application/octet-stream').split(';')[0] ?? '',
+          size: buffer.length,
+          buffer,
+        },
+        folderId: input.folderId,
+        folderPath: input.folderPath,
+        fileName: input.name,
+        options: {
+          access: input.access,
+          ...(input.overwrite === undefined ? {} : { overwrite: input.overwrite }),
+          ...(input.duplicateValidationStrategy === undefined
+            ? {}
+            : { duplicateValidationStrategy: input.duplicateValidationStrategy }),
+          ...(input.duplicateValidationScope === undefined
+            ? {}
+            : { duplicateValidationScope: input.duplicateValidationScope }),
+        },
+        ttlMs,
+      });
+      task.fileId = file.id;
+    } catch (error) {
+      task.error =
+        error instanceof HubSpotError
+          ? String(error.body.message)
+          : `Failed to import ${input.url}: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    task.status = 'COMPLETE';
+    task.completedAt = new Date().toISOString();
   }
 
   get(portalId: number, fileId: string): StoredFile {
@@ -406,4 +523,25 @@ function encodePath(path: string): string {
     .split('/')
     .map((segment) => encodeURIComponent(segment))
     .join('/');
+}
+
+/** `ttl`: an ISO 8601 period `P<n>D|W|M|Y` from 1 day to 1 year; problems are added to `errors`. */
+function parseTtl(ttl: string | undefined, field: string, errors: HubSpotErrorDetail[]): number | undefined {
+  if (ttl === undefined) {
+    return undefined;
+  }
+  const match = /^P(\d+)([DWMY])$/.exec(ttl);
+  const ttlMs = match === null ? undefined : Number(match[1]) * (TTL_UNITS[match[2] ?? 'D'] ?? DAY_MS);
+  if (ttlMs === undefined || ttlMs < DAY_MS || ttlMs > 365 * DAY_MS) {
+    errors.push(
+      detail(
+        `Invalid value for field "${field}": expected an ISO 8601 period from P1D to P1Y (e.g. P30D)`,
+        'INVALID_VALUE',
+        'body',
+        field,
+      ),
+    );
+    return undefined;
+  }
+  return ttlMs;
 }
