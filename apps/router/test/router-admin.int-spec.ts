@@ -20,6 +20,7 @@ const PORTAL_A = 5_550_001;
 const PORTAL_B = 5_550_002;
 const TOKEN_A = 'portal-a-admin-token-0123456789';
 const TOKEN_B = 'portal-b-admin-token-9876543210';
+const LINK_SECRET = 'settings-link-secret-for-tests-0123456789';
 
 describe('router admin API and settings page (tenant isolation, validation, headless Chromium)', () => {
   let db: testing.TestDatabase;
@@ -36,7 +37,10 @@ describe('router admin API and settings page (tenant isolation, validation, head
   beforeAll(async () => {
     vhost = await testing.createTestVhost('router_admin');
     db = await testing.createTestDatabase('router_admin', routerMigrations, { poolSize: 2 });
-    router = await startRouter(db, vhost, { adminTokens: `${PORTAL_A}:${TOKEN_A},${PORTAL_B}:${TOKEN_B}` });
+    router = await startRouter(db, vhost, {
+      adminTokens: `${PORTAL_A}:${TOKEN_A},${PORTAL_B}:${TOKEN_B}`,
+      env: { SETTINGS_LINK_SECRET: LINK_SECRET, ROUTER_PUBLIC_URL: 'https://router.example.com/' },
+    });
     events = await GatewayEvents.open(vhost.url);
     commands = await RouterCommands.capture(vhost.url);
     for (const [portalId, channelAccountId] of [
@@ -178,10 +182,23 @@ describe('router admin API and settings page (tenant isolation, validation, head
   });
 
   it('settings page in headless Chromium: shows field errors, saves, and the rules route conversations', async () => {
-    const denied = await page.goto(`${router.baseUrl}/settings/ca-a?token=${TOKEN_B}`);
-    expect(denied?.status()).toBe(404);
+    // A signed link, minted by the admin API for portal A's account (the popup's last step links it).
+    const minted = await adminA().call('POST', '/admin/channel-accounts/ca-a/settings-link');
+    expect(minted.status).toBe(201);
+    const link = new URL(String(minted.body?.['url']));
+    expect(`${link.origin}${link.pathname}`).toBe('https://router.example.com/settings/ca-a');
+    expect(link.search).not.toContain(TOKEN_A);
+    const local = `${router.baseUrl}${link.pathname}${link.search}`;
 
-    const response = await page.goto(`${router.baseUrl}/settings/ca-a?token=${TOKEN_A}`);
+    // Portal B cannot mint a link to A's account; a link is bound to its account; a forged one is refused.
+    expect((await adminB().call('POST', '/admin/channel-accounts/ca-a/settings-link')).status).toBe(404);
+    const otherAccount = await fetch(local.replace('/settings/ca-a', '/settings/ca-b'));
+    expect(otherAccount.status).toBe(401);
+    const forged = await fetch(local.replace(/sig=[^&]+/, 'sig=AAAA'));
+    expect(forged.status).toBe(401);
+    expect((await fetch(`${router.baseUrl}/settings/ca-a`)).status).toBe(401);
+
+    const response = await page.goto(local);
     expect(response?.status()).toBe(200);
     await expect(page.locator('h1').textContent()).resolves.toBe('Automatic assignment');
     await expect(page.locator('body').textContent()).resolves.toContain('SMS line ca-a');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseAdminTokens, portalOfToken } from '../src/admin/admin-tokens.js';
 import { formFieldOf, formFromRules, rulesFromForm } from '../src/admin/settings-form.js';
+import { SettingsLinkSigner } from '../src/admin/settings-link.js';
 import { isWithinBusinessHours, localTimeIn } from '../src/routing/business-hours.js';
 import { capacityOf, routingRulesSchema, type BusinessHours } from '../src/routing/routing-rules.js';
 
@@ -171,5 +172,35 @@ describe('settings form', () => {
       'userIds',
     ]);
     expect(formFieldOf('businessHours.weekly.sat.1.end')).toBe('hours_sat');
+  });
+});
+
+describe('settings links', () => {
+  let now = 1_000_000;
+  const signer = new SettingsLinkSigner('a-settings-link-secret-of-32-chars!!', () => now);
+
+  it('verifies a fresh link and names its portal and channel account', () => {
+    const link = signer.sign(42, 'ca-7', 60_000);
+    expect(signer.verify(link)).toEqual({ ok: true, portalId: 42, channelAccountId: 'ca-7' });
+    const url = new URL(signer.url('https://router.example.com/base/', 42, 'ca-7', 60_000));
+    expect(url.pathname).toBe('/base/settings/ca-7');
+    expect(signer.verify(Object.fromEntries(url.searchParams))).toMatchObject({ ok: true });
+  });
+
+  it('refuses an expired, re-targeted, forged or incomplete link', () => {
+    const link = signer.sign(42, 'ca-7', 60_000);
+    now += 60_001;
+    expect(signer.verify(link)).toEqual({ ok: false, reason: 'EXPIRED' });
+    now -= 60_001;
+    expect(signer.verify({ ...link, ref: '43:ca-7' })).toEqual({ ok: false, reason: 'BAD_SIGNATURE' });
+    expect(signer.verify({ ...link, exp: String(Number(link.exp) + 1) })).toEqual({
+      ok: false,
+      reason: 'BAD_SIGNATURE',
+    });
+    expect(new SettingsLinkSigner('another-secret-of-at-least-32-chars!', () => now).verify(link)).toEqual({
+      ok: false,
+      reason: 'BAD_SIGNATURE',
+    });
+    expect(signer.verify({ ref: link.ref, exp: link.exp })).toEqual({ ok: false, reason: 'MISSING' });
   });
 });

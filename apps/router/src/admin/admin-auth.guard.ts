@@ -8,49 +8,40 @@ import {
 } from '@nestjs/common';
 import type { Request } from 'express';
 import { portalOfToken, type AdminTokenEntry } from './admin-tokens.js';
+import type { SettingsLinkParams, SettingsLinkSigner } from './settings-link.js';
 
 export const ADMIN_TOKENS = Symbol('ADMIN_TOKENS');
+/** The settings link signer, or null when SETTINGS_LINK_SECRET is unset. */
+export const SETTINGS_LINK_SIGNER = Symbol('SETTINGS_LINK_SIGNER');
 
 interface AuthenticatedRequest extends Request {
   adminPortalId?: number;
+  settingsLink?: SettingsLinkParams;
 }
 
 export class AdminUnauthorizedError extends DomainError<'UNAUTHORIZED'> {
-  constructor() {
-    super('UNAUTHORIZED', 'A valid admin bearer token is required.', { httpStatus: 401 });
+  constructor(message = 'A valid admin bearer token is required.') {
+    super('UNAUTHORIZED', message, { httpStatus: 401 });
   }
 }
 
-/** The bearer token (`Authorization: Bearer …`), or for the settings page a `token` query or form field. */
-function tokenOf(request: Request): string | undefined {
+function bearerPortal(request: Request, tokens: readonly AdminTokenEntry[]): number | undefined {
   const header = request.headers.authorization;
-  if (typeof header === 'string' && header.startsWith('Bearer ')) {
-    return header.slice('Bearer '.length).trim();
+  if (typeof header !== 'string' || !header.startsWith('Bearer ')) {
+    return undefined;
   }
-  const query: unknown = request.query['token'];
-  if (typeof query === 'string') {
-    return query;
-  }
-  const body: unknown = request.body;
-  if (
-    typeof body === 'object' &&
-    body !== null &&
-    typeof (body as Record<string, unknown>)['token'] === 'string'
-  ) {
-    return (body as Record<string, string>)['token'];
-  }
-  return undefined;
+  const token = header.slice('Bearer '.length).trim();
+  return token === '' ? undefined : portalOfToken(tokens, token);
 }
 
-/** Admits a request whose token belongs to a portal, and scopes it to that portal. */
+/** `/admin/*`: admits a request whose bearer token belongs to a portal, and scopes it to that portal. */
 @Injectable()
 export class AdminAuthGuard implements CanActivate {
   constructor(@Inject(ADMIN_TOKENS) private readonly tokens: readonly AdminTokenEntry[]) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = tokenOf(request);
-    const portalId = token === undefined || token === '' ? undefined : portalOfToken(this.tokens, token);
+    const portalId = bearerPortal(request, this.tokens);
     if (portalId === undefined) {
       throw new AdminUnauthorizedError();
     }
@@ -59,7 +50,48 @@ export class AdminAuthGuard implements CanActivate {
   }
 }
 
-/** The portal the request's token is scoped to (set by `AdminAuthGuard`). */
+/**
+ * `/settings/:channelAccountId`: a bearer token, or a signed link for this very channel account (query
+ * parameters on GET, the form's hidden fields on POST).
+ */
+@Injectable()
+export class SettingsAuthGuard implements CanActivate {
+  constructor(
+    @Inject(ADMIN_TOKENS) private readonly tokens: readonly AdminTokenEntry[],
+    @Inject(SETTINGS_LINK_SIGNER) private readonly signer: SettingsLinkSigner | null,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const bearer = bearerPortal(request, this.tokens);
+    if (bearer !== undefined) {
+      request.adminPortalId = bearer;
+      return true;
+    }
+    const source: unknown = request.method === 'POST' ? request.body : request.query;
+    const fields = (typeof source === 'object' && source !== null ? source : {}) as Record<string, unknown>;
+    const check = this.signer?.verify({ ref: fields['ref'], exp: fields['exp'], sig: fields['sig'] });
+    if (check === undefined || !check.ok) {
+      throw new AdminUnauthorizedError(
+        check?.reason === 'EXPIRED'
+          ? 'This settings link has expired; open the settings again from HubSpot.'
+          : 'A valid settings link or admin bearer token is required.',
+      );
+    }
+    if (check.channelAccountId !== request.params['channelAccountId']) {
+      throw new AdminUnauthorizedError('This settings link is for another channel account.');
+    }
+    request.adminPortalId = check.portalId;
+    request.settingsLink = {
+      ref: String(fields['ref']),
+      exp: String(fields['exp']),
+      sig: String(fields['sig']),
+    };
+    return true;
+  }
+}
+
+/** The portal the request is scoped to (set by `AdminAuthGuard` or `SettingsAuthGuard`). */
 export const AdminPortal = createParamDecorator((_: unknown, context: ExecutionContext): number => {
   const portalId = context.switchToHttp().getRequest<AuthenticatedRequest>().adminPortalId;
   if (portalId === undefined) {
@@ -67,3 +99,9 @@ export const AdminPortal = createParamDecorator((_: unknown, context: ExecutionC
   }
   return portalId;
 });
+
+/** The signed-link parameters the settings page was opened with, to carry into its form (none for bearer). */
+export const SettingsLink = createParamDecorator(
+  (_: unknown, context: ExecutionContext): SettingsLinkParams | undefined =>
+    context.switchToHttp().getRequest<AuthenticatedRequest>().settingsLink,
+);

@@ -177,20 +177,47 @@ export function routerAdminOpenApi(): Record<string, unknown> {
           },
         },
       },
+      '/admin/channel-accounts/{channelAccountId}/settings-link': {
+        parameters: [channelAccountId],
+        post: {
+          summary: 'Mint an expiring signed link to the settings page (SETTINGS_LINK_TTL_MS)',
+          responses: {
+            '201': json(
+              {
+                type: 'object',
+                properties: {
+                  url: { type: 'string', format: 'uri' },
+                  expiresAt: { type: 'string', format: 'date-time' },
+                },
+              },
+              'Settings link',
+            ),
+            '409': { ...problem, description: 'SETTINGS_LINK_SECRET is not configured' },
+            ...errors,
+          },
+        },
+      },
       '/settings/{channelAccountId}': {
         parameters: [
           channelAccountId,
           {
-            name: 'token',
+            name: 'ref',
             in: 'query',
-            required: true,
             schema: { type: 'string' },
-            description: 'Admin token',
+            description: '<portalId>:<channelAccountId>',
+          },
+          { name: 'exp', in: 'query', schema: { type: 'string' }, description: 'Expiry, epoch milliseconds' },
+          {
+            name: 'sig',
+            in: 'query',
+            schema: { type: 'string' },
+            description: 'base64url HMAC-SHA256(SETTINGS_LINK_SECRET, "router-settings\\n<exp>\\n<ref>")',
           },
         ],
         get: {
-          summary: 'Settings page (HTML form) for the rules of a channel account',
-          security: [],
+          summary:
+            'Settings page (HTML form) of a channel account, opened with a signed link or a bearer token',
+          security: [{}, { bearer: [] }],
           responses: { '200': { description: 'HTML page', content: { 'text/html': {} } }, ...errors },
         },
       },

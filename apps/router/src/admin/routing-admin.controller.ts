@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { AdminAuthGuard, AdminPortal } from './admin-auth.guard.js';
 import { routerAdminOpenApi } from './openapi.js';
 import {
@@ -52,6 +52,16 @@ export class RoutingAdminController {
     @Param('channelAccountId') channelAccountId: string,
   ): Promise<QueueView> {
     return this.admin.queue(portalId, channelAccountId);
+  }
+
+  @Post('channel-accounts/:channelAccountId/settings-link')
+  @HttpCode(201)
+  @UseGuards(AdminAuthGuard)
+  settingsLink(
+    @AdminPortal() portalId: number,
+    @Param('channelAccountId') channelAccountId: string,
+  ): Promise<{ url: string; expiresAt: string }> {
+    return this.admin.settingsLink(portalId, channelAccountId);
   }
 
   @Get('conversations/:hubspotThreadId/audit')

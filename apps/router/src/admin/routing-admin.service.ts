@@ -1,10 +1,21 @@
-import { DATA_SOURCE, DomainError, parseBody } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, DATA_SOURCE, DomainError, parseBody } from '@inbox-bridge/service-kit';
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import type { RouterConfig } from '../config/router.config.js';
 import { ROUTER_CLOCK, type Clock } from '../routing/clock.js';
 import { defaultRoutingRules, routingRulesSchema, type RoutingRules } from '../routing/routing-rules.js';
 import { RoutingTimerPoller } from '../routing/routing-timer.poller.js';
 import { RoutingRepository, type AuditEntry } from '../routing/routing.repository.js';
+import { SETTINGS_LINK_SIGNER } from './admin-auth.guard.js';
+import type { SettingsLinkSigner } from './settings-link.js';
+
+export class SettingsLinksDisabledError extends DomainError<'SETTINGS_LINKS_DISABLED'> {
+  constructor() {
+    super('SETTINGS_LINKS_DISABLED', 'Settings links need SETTINGS_LINK_SECRET to be configured.', {
+      httpStatus: 409,
+    });
+  }
+}
 
 export class NotFoundInPortalError extends DomainError<'NOT_FOUND'> {
   constructor(what: string) {
@@ -54,7 +65,25 @@ export class RoutingAdminService {
     private readonly repository: RoutingRepository,
     private readonly poller: RoutingTimerPoller,
     @Inject(ROUTER_CLOCK) private readonly clock: Clock,
+    @Inject(SETTINGS_LINK_SIGNER) private readonly signer: SettingsLinkSigner | null,
+    @Inject(APP_CONFIG) private readonly config: RouterConfig,
   ) {}
+
+  /** A fresh expiring link to the channel account's settings page (for the connection popup's last step). */
+  async settingsLink(
+    portalId: number,
+    channelAccountId: string,
+  ): Promise<{ url: string; expiresAt: string }> {
+    await this.rules(portalId, channelAccountId);
+    if (this.signer === null) {
+      throw new SettingsLinksDisabledError();
+    }
+    const ttlMs = this.config.SETTINGS_LINK_TTL_MS;
+    return {
+      url: this.signer.url(this.config.ROUTER_PUBLIC_URL, portalId, channelAccountId, ttlMs),
+      expiresAt: new Date(Date.now() + ttlMs).toISOString(),
+    };
+  }
 
   async listChannelAccounts(portalId: number): Promise<ChannelAccountRulesView[]> {
     const accounts = await this.repository.listChannelAccounts(this.dataSource.manager, portalId);

@@ -1,16 +1,18 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
-import { AdminAuthGuard, AdminPortal } from './admin-auth.guard.js';
+import { AdminPortal, SettingsAuthGuard, SettingsLink } from './admin-auth.guard.js';
 import { RoutingAdminService } from './routing-admin.service.js';
 import { formFromRules, rulesFromForm, type SettingsForm } from './settings-form.js';
+import type { SettingsLinkParams } from './settings-link.js';
 import { renderSettingsPage } from './settings-page.js';
 
 /**
- * The settings page of one channel account: `GET /settings/:channelAccountId?token=…` (linked from the
- * connection popup's last step), posting back to itself. The token is the portal's admin token.
+ * The settings page of one channel account, opened with a signed link
+ * (`GET /settings/:channelAccountId?ref=&exp=&sig=`, linked from the connection popup's last step) or a
+ * bearer token, and posting back to itself with the link's parameters as hidden fields.
  */
 @Controller('settings')
-@UseGuards(AdminAuthGuard)
+@UseGuards(SettingsAuthGuard)
 export class SettingsPageController {
   constructor(private readonly admin: RoutingAdminService) {}
 
@@ -21,6 +23,7 @@ export class SettingsPageController {
   async page(
     @AdminPortal() portalId: number,
     @Param('channelAccountId') channelAccountId: string,
+    @SettingsLink() link: SettingsLinkParams | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     const view = await this.admin.rules(portalId, channelAccountId);
@@ -31,7 +34,7 @@ export class SettingsPageController {
     return renderSettingsPage({
       channelAccountId,
       accountName: view.name,
-      token: tokenOf(response),
+      link,
       form: formFromRules(view.rules),
       errors: [],
       saved: false,
@@ -47,6 +50,7 @@ export class SettingsPageController {
     @AdminPortal() portalId: number,
     @Param('channelAccountId') channelAccountId: string,
     @Body() body: unknown,
+    @SettingsLink() link: SettingsLinkParams | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     const view = await this.admin.rules(portalId, channelAccountId);
@@ -61,7 +65,7 @@ export class SettingsPageController {
       return renderSettingsPage({
         channelAccountId,
         accountName: view.name,
-        token: form['token'] ?? '',
+        link,
         form,
         errors: parsed.errors,
         saved: false,
@@ -71,17 +75,12 @@ export class SettingsPageController {
     return renderSettingsPage({
       channelAccountId,
       accountName: saved.name,
-      token: form['token'] ?? '',
+      link,
       form: formFromRules(saved.rules),
       errors: [],
       saved: true,
     });
   }
-}
-
-function tokenOf(response: Response): string {
-  const token: unknown = response.req.query['token'];
-  return typeof token === 'string' ? token : '';
 }
 
 function formOf(body: unknown): SettingsForm {

@@ -1,12 +1,14 @@
 import type { FieldError } from '@inbox-bridge/service-kit';
 import { Weekdays } from '../routing/routing-rules.js';
+import type { SettingsLinkParams } from './settings-link.js';
 
 const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
 export interface SettingsPageModel {
   readonly channelAccountId: string;
   readonly accountName: string;
-  readonly token: string;
+  /** Carried as hidden fields so the form post is authorised by the same link. */
+  readonly link: SettingsLinkParams | undefined;
   readonly form: Readonly<Record<string, string | undefined>>;
   readonly errors: readonly FieldError[];
   readonly saved: boolean;
@@ -88,7 +90,16 @@ export function renderSettingsPage(model: SettingsPageModel): string {
 ${model.saved ? '<p class="saved" role="status">Saved. New conversations follow these rules.</p>' : ''}
 ${model.errors.length > 0 ? `<p class="error" role="alert">Please correct the fields marked below.</p>${unplaced.map((e) => `<p class="error" role="alert" data-field="${escapeHtml(e.field)}">${escapeHtml(e.field)}: ${escapeHtml(e.message)}</p>`).join('')}` : ''}
 <form method="post" action="/settings/${encodeURIComponent(model.channelAccountId)}">
-  <input type="hidden" name="token" value="${escapeHtml(model.token)}">
+  ${
+    model.link === undefined
+      ? ''
+      : (['ref', 'exp', 'sig'] as const)
+          .map(
+            (field) =>
+              `<input type="hidden" name="${field}" value="${escapeHtml(model.link?.[field] ?? '')}">`,
+          )
+          .join('')
+  }
   <fieldset><legend>Who gets new conversations</legend>
     ${select('mode', 'Assignment', [
       ['off', 'Off: leave unassigned'],

@@ -5,6 +5,7 @@ import {
   port,
   positiveInt,
   secret,
+  url,
   type Env,
 } from '@inbox-bridge/service-kit';
 import { z } from 'zod';
@@ -29,6 +30,17 @@ export const routerConfigSchema = commonConfigSchema.extend({
         }
       }),
   ),
+  /**
+   * Signs the expiring links to the settings page (`/settings/<channelAccountId>?ref=&exp=&sig=`), at least 32
+   * characters; the gateway shares it to link the popup's last step. Empty: only bearer tokens open the page.
+   */
+  SETTINGS_LINK_SECRET: secret(
+    z.union([z.literal(''), z.string().min(32, 'must be at least 32 characters')]).default(''),
+  ),
+  /** How long a settings link minted by `POST /admin/channel-accounts/{id}/settings-link` stays valid. */
+  SETTINGS_LINK_TTL_MS: durationMs().default(3_600_000),
+  /** The router's public origin, for the settings links it mints. */
+  ROUTER_PUBLIC_URL: url().default('http://127.0.0.1:3002'),
   /** How often the timer poller looks for due no-reply timers and waiting conversations. */
   ROUTER_TIMER_POLL_INTERVAL_MS: durationMs().default(5_000),
   /** Delay before an assignment the gateway reported as retryable is requested again. */

@@ -1,10 +1,11 @@
 import { Messaging, OutboxWriter } from '@inbox-bridge/messaging';
 import { APP_CONFIG } from '@inbox-bridge/service-kit';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ADMIN_TOKENS } from '../admin/admin-auth.guard.js';
+import { ADMIN_TOKENS, SETTINGS_LINK_SIGNER } from '../admin/admin-auth.guard.js';
 import { parseAdminTokens } from '../admin/admin-tokens.js';
 import { RoutingAdminController } from '../admin/routing-admin.controller.js';
 import { RoutingAdminService } from '../admin/routing-admin.service.js';
+import { SettingsLinkSigner } from '../admin/settings-link.js';
 import { SettingsPageController } from '../admin/settings-page.controller.js';
 import type { RouterConfig } from '../config/router.config.js';
 import { ROUTER_CLOCK, systemClock, type Clock } from './clock.js';
@@ -56,6 +57,12 @@ export class RoutingModule {
             databaseUrl: config.DATABASE_URL,
             schema: config.DATABASE_SCHEMA,
           }),
+        },
+        {
+          provide: SETTINGS_LINK_SIGNER,
+          inject: [APP_CONFIG],
+          useFactory: (config: RouterConfig) =>
+            config.SETTINGS_LINK_SECRET === '' ? null : new SettingsLinkSigner(config.SETTINGS_LINK_SECRET),
         },
         {
           provide: ADMIN_TOKENS,
