@@ -178,7 +178,8 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     const received = await published('msg-301');
     const ref = (received.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
     const refused = await fetch(h.mediaLink(ref));
-    expect(refused.status).toBe(422);
+    expect(refused.status).toBe(404);
+    expect(JSON.stringify(await refused.json())).toContain('MEDIA_URL_REFUSED');
     expect(receiver.requests.some((r) => r.path === '/secret')).toBe(false);
   });
 

@@ -30,10 +30,11 @@ export class MediaUpstreamError extends DomainError<'MEDIA_UPSTREAM_FAILED'> {
   }
 }
 
+/** 404 like any unavailable file: the gateway then shows a placeholder instead of retrying. */
 export class MediaRefusedError extends DomainError<'MEDIA_URL_REFUSED'> {
   constructor() {
     super('MEDIA_URL_REFUSED', 'The media URL points at an address the bridge does not call.', {
-      httpStatus: 422,
+      httpStatus: 404,
     });
   }
 }
