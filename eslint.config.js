@@ -10,7 +10,7 @@ const hubspotOnlyInGateway = { group: ['@hubspot/*'], message: 'Only apps/gatewa
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**'],
+    ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', 'scripts/**/*.d.mts'],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,

@@ -2,13 +2,17 @@
 // npm start: install what is missing, build, migrate and run the services on the local defaults
 // (PostgreSQL 127.0.0.1:5432, RabbitMQ 127.0.0.1:5672). Ctrl-C stops everything cleanly.
 // npm run db:migrate (--migrate-only): the same up to and including the migrations.
-// The run/ship issue extends this with demo data, channel registration and the URLs to open.
+// Then it sets up the demo (a HubSpot portal with reps and teams in the sandbox, the app installed through OAuth,
+// the channel registered, a Telegram bot connected) and prints the URLs to open. --no-demo skips the demo;
+// --keep-data keeps the bridge's tables from the previous run (by default they are emptied, because the
+// sandboxes keep their state in memory and start empty, so old ids would point at nothing).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seedDemo } from './demo/seed.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const services = [
@@ -18,6 +22,9 @@ const services = [
   { name: 'connector', port: 3001 },
   { name: 'router', port: 3002 },
 ];
+const originOf = (name) => `http://127.0.0.1:${services.find((service) => service.name === name).port}`;
+const keepData = process.argv.includes('--keep-data');
+const withDemo = !process.argv.includes('--no-demo');
 
 function step(message) {
   process.stdout.write(`\n▶ ${message}\n`);
@@ -33,15 +40,21 @@ function runOrExit(command, args, env = process.env) {
   }
 }
 
-/** A development encryption key, created once and kept out of git, so restarts can decrypt stored secrets. */
-function developmentKeys() {
-  const file = join(root, '.local', 'dev-encryption-keys');
+/** A development value created once and kept out of git (`.local/<name>`), so restarts keep using it. */
+function developmentValue(name, create) {
+  const file = join(root, '.local', name);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `dev1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    writeFileSync(file, `${create()}\n`, { mode: 0o600 });
   }
   return readFileSync(file, 'utf8').trim();
 }
+const developmentKeys = () =>
+  developmentValue('dev-encryption-keys', () => `dev1:${randomBytes(32).toString('base64')}`);
+const opsToken = developmentValue('dev-ops-token', () => randomBytes(24).toString('base64url'));
+const routerAdminToken = developmentValue('dev-router-admin-token', () =>
+  randomBytes(24).toString('base64url'),
+);
 
 /** True when something accepts TCP connections at `url`'s host and port within two seconds. */
 function reachable(url, defaultPort) {
@@ -101,7 +114,35 @@ const baseEnv = {
   ENCRYPTION_ACTIVE_KEY_ID: process.env.ENCRYPTION_ACTIVE_KEY_ID ?? 'dev1',
   TURBO_TELEMETRY_DISABLED: '1',
 };
-const envFor = (service) => ({ ...baseEnv, PORT: String(service.port), DATABASE_SCHEMA: service.name });
+const serviceEnv = {
+  'hubspot-sandbox': {
+    SANDBOX_APP_WEBHOOK_URL: `${originOf('gateway')}/webhooks/hubspot/conversation-events`,
+  },
+  gateway: { PUBLIC_BASE_URL: originOf('gateway'), OPS_API_TOKEN: opsToken },
+  'provider-sandbox': { SANDBOX_ALLOW_HTTP_WEBHOOKS: 'true' },
+  connector: { CONNECTOR_PUBLIC_BASE_URL: originOf('connector') },
+  router: { ADMIN_TOKENS: `4242:${routerAdminToken}` },
+};
+const envFor = (service) => ({
+  ...baseEnv,
+  PORT: String(service.port),
+  DATABASE_SCHEMA: service.name.replaceAll('-', '_'),
+  ...serviceEnv[service.name],
+});
+
+/** Drops the bridge services' schemas, so the migrations below start them empty (see --keep-data). */
+async function emptyBridgeTables() {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: baseEnv.DATABASE_URL });
+  await client.connect();
+  try {
+    for (const service of services.filter((s) => !s.sandbox)) {
+      await client.query(`DROP SCHEMA IF EXISTS "${service.name}" CASCADE`);
+    }
+  } finally {
+    await client.end();
+  }
+}
 
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
   step('Installing dependencies (npm ci)');
@@ -115,6 +156,10 @@ runOrExit('npx', [
   '--output-logs=errors-only',
   ...services.map((service) => `--filter=@inbox-bridge/${service.name}...`),
 ]);
+if (!keepData && !process.argv.includes('--migrate-only')) {
+  step('Emptying the bridge tables of the previous run (the sandboxes start empty; --keep-data keeps them)');
+  await emptyBridgeTables();
+}
 for (const service of services.filter((s) => !s.sandbox)) {
   step(`Migrating ${service.name}`);
   runOrExit('node', [`apps/${service.name}/dist/database/migrate.js`], envFor(service));
@@ -188,8 +233,41 @@ if (!stopping) {
   );
   for (const [i, { service }] of children.entries()) {
     process.stdout.write(
-      `  ${ready[i] ? '✔' : '…'} ${service.name.padEnd(17)} http://127.0.0.1:${service.port}  (health: /health/ready, metrics: /metrics)\n`,
+      `  ${ready[i] ? '✔' : '…'} ${service.name.padEnd(17)} ${originOf(service.name)}  (health: /health/ready, metrics: /metrics)\n`,
     );
   }
+}
+if (!stopping && withDemo && ready.every(Boolean)) {
+  step('Setting up the demo');
+  try {
+    const demo = await seedDemo({
+      gatewayUrl: originOf('gateway'),
+      hubspotUrl: originOf('hubspot-sandbox'),
+      providerUrl: originOf('provider-sandbox'),
+      opsToken,
+      log: (line) => process.stdout.write(`  • ${line}\n`),
+    });
+    const hubspot = originOf('hubspot-sandbox');
+    process.stdout.write(
+      [
+        '',
+        'Open:',
+        `  HubSpot inbox (sandbox)     ${hubspot}/ui/4242/inbox`,
+        `  Connect another channel     ${hubspot}/ui/4242/settings/inbox`,
+        `  Chat as a customer          ${originOf('provider-sandbox')}/ui`,
+        `  Routing settings            ${originOf('router')}/settings/${demo.account.channelAccountId}?token=${routerAdminToken}`,
+        '',
+        `Channel ${demo.channelId}; Telegram bot @${demo.bot.username} (bot id ${demo.bot.id}) connected as channel account ${demo.account.channelAccountId}.`,
+        `Ops token (gateway admin endpoints): .local/dev-ops-token; router admin token: .local/dev-router-admin-token.`,
+        '',
+      ].join('\n'),
+    );
+  } catch (error) {
+    process.stderr.write(
+      `\n✖ The demo setup failed: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+  }
+}
+if (!stopping) {
   process.stdout.write('\nPress Ctrl-C to stop.\n');
 }
