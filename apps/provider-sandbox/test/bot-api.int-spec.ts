@@ -177,6 +177,23 @@ describe('Telegram Bot API: routing, auth, envelope, webhook management, polling
     } finally {
       await strict.sandbox.close();
     }
+    const local = await startHarness({
+      TELEGRAM_ALLOW_INSECURE_WEBHOOKS: 'false',
+      SANDBOX_ALLOW_HTTP_WEBHOOKS: 'true',
+    });
+    try {
+      const localBot = await local.client.createBot();
+      const set = await local.json(localBot.token, 'setWebhook', {
+        url: 'http://127.0.0.1:3001/webhooks/telegram/account-1',
+      });
+      expect(set.body).toEqual({ ok: true, result: true, description: 'Webhook was set' });
+      const ftp = await local.json(localBot.token, 'setWebhook', { url: 'ftp://127.0.0.1/hook' });
+      expect(ftp.body.description).toBe(
+        'Bad Request: bad webhook: An HTTPS URL must be provided for webhook',
+      );
+    } finally {
+      await local.sandbox.close();
+    }
   });
 
   it('records every call for inspection and injects faults per method', async () => {

@@ -7,6 +7,7 @@ describe('loadSandboxConfig', () => {
     expect(loadSandboxConfig({})).toMatchObject({
       PORT: 4020,
       SANDBOX_TIME_SCALE: 1,
+      SANDBOX_ALLOW_HTTP_WEBHOOKS: false,
       TELEGRAM_ALLOW_INSECURE_WEBHOOKS: false,
       TELEGRAM_RATE_LIMITS: true,
       TELEGRAM_CHAT_RATE_PER_SECOND: 1,

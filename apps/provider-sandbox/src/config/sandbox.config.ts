@@ -22,7 +22,11 @@ export const sandboxConfigSchema = z.object({
   PORT: port().default(4020),
   LOG_LEVEL: logLevel().default('info'),
   SANDBOX_TIME_SCALE: positiveNumber().default(1),
-  /** Accept `http:` webhook URLs on any port (the real API only takes HTTPS on 80, 88, 443, 8443). */
+  /**
+   * Accept `http:` webhook URLs on any port for local stacks without TLS (the real API only takes HTTPS on 80,
+   * 88, 443, 8443). `TELEGRAM_ALLOW_INSECURE_WEBHOOKS` is the older name of the same switch; either enables it.
+   */
+  SANDBOX_ALLOW_HTTP_WEBHOOKS: booleanFlag().default(false),
   TELEGRAM_ALLOW_INSECURE_WEBHOOKS: booleanFlag().default(false),
   /** Enforce the documented flood limits (429 with `retry_after`). */
   TELEGRAM_RATE_LIMITS: booleanFlag().default(true),

@@ -140,7 +140,7 @@ export class BotApiService {
     } catch {
       throw BotApiError.badRequest('bad webhook: Failed to resolve host: Name or service not known');
     }
-    if (this.state.config.TELEGRAM_ALLOW_INSECURE_WEBHOOKS) {
+    if (this.state.config.SANDBOX_ALLOW_HTTP_WEBHOOKS || this.state.config.TELEGRAM_ALLOW_INSECURE_WEBHOOKS) {
       if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
         throw BotApiError.badRequest('bad webhook: An HTTPS URL must be provided for webhook');
       }
