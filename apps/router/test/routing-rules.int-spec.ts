@@ -110,7 +110,30 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
         },
         { description: `thread ${threadId} ${status}` },
       );
-    return { portalId, channelAccountId, admin, start, apply, assignee, auditOf, waitForStatus };
+    /** A rep's reply as the gateway announces it (`senderActorId` A-<userId>). */
+    const agentReplies = (threadId: string, conversationKey: string, userId: string) =>
+      events.publish(portalId, RoutingKeys.GatewayOutboundMessageRequestedV1, {
+        channelAccountId,
+        hubspotMessageId: nextId('m'),
+        hubspotThreadId: threadId,
+        conversationKey,
+        recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: conversationKey } },
+        senderActorId: `A-${userId}`,
+        text: 'on it',
+        attachments: [],
+        requestedAt: clock.now().toISOString(),
+      });
+    return {
+      portalId,
+      channelAccountId,
+      admin,
+      start,
+      apply,
+      assignee,
+      auditOf,
+      waitForStatus,
+      agentReplies,
+    };
   }
 
   it('off: leaves a new conversation unassigned and says why in the audit trail', async () => {
@@ -274,17 +297,7 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     });
     await p.start('st1', { conversationKey: 'customer-x' });
     expect(await p.assignee('st1')).toBe('s1');
-    await events.publish(p.portalId, RoutingKeys.GatewayOutboundMessageRequestedV1, {
-      channelAccountId: p.channelAccountId,
-      hubspotMessageId: nextId('m'),
-      hubspotThreadId: 'st1',
-      conversationKey: 'customer-x',
-      recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'customer-x' } },
-      senderActorId: 'A-s2',
-      text: 'hello',
-      attachments: [],
-      requestedAt: clock.now().toISOString(),
-    });
+    await p.agentReplies('st1', 'customer-x', 's2');
     await testing.expectEventually(async () => {
       const rows = await db.dataSource.query<{ user_id: string }[]>(
         `SELECT user_id FROM "${db.schema}".customer_handlers WHERE portal_id = $1`,
@@ -308,17 +321,7 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     expect(await p.apply('nr1')).toBe('n1');
     await p.start('nr2');
     expect(await p.apply('nr2')).toBe('n2');
-    await events.publish(p.portalId, RoutingKeys.GatewayOutboundMessageRequestedV1, {
-      channelAccountId: p.channelAccountId,
-      hubspotMessageId: nextId('m'),
-      hubspotThreadId: 'nr2',
-      conversationKey: 'key-nr2',
-      recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'x' } },
-      senderActorId: 'A-n2',
-      text: 'on it',
-      attachments: [],
-      requestedAt: clock.now().toISOString(),
-    });
+    await p.agentReplies('nr2', 'key-nr2', 'n2');
     await testing.expectEventually(async () => {
       const [row] = await db.dataSource.query<{ due_at: Date | null }[]>(
         `SELECT due_at FROM "${db.schema}".conversations WHERE portal_id = $1 AND hubspot_thread_id = 'nr2'`,

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminPortal, SettingsAuthGuard, SettingsLink } from './admin-auth.guard.js';
 import { RoutingAdminService } from './routing-admin.service.js';
@@ -17,9 +17,6 @@ export class SettingsPageController {
   constructor(private readonly admin: RoutingAdminService) {}
 
   @Get(':channelAccountId')
-  @Header('content-type', 'text/html; charset=utf-8')
-  @Header('cache-control', 'no-store')
-  @Header('referrer-policy', 'no-referrer')
   async page(
     @AdminPortal() portalId: number,
     @Param('channelAccountId') channelAccountId: string,
@@ -27,10 +24,7 @@ export class SettingsPageController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     const view = await this.admin.rules(portalId, channelAccountId);
-    response.setHeader(
-      'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-    );
+    setPageHeaders(response);
     return renderSettingsPage({
       channelAccountId,
       accountName: view.name,
@@ -43,9 +37,6 @@ export class SettingsPageController {
 
   @Post(':channelAccountId')
   @HttpCode(200)
-  @Header('content-type', 'text/html; charset=utf-8')
-  @Header('cache-control', 'no-store')
-  @Header('referrer-policy', 'no-referrer')
   async save(
     @AdminPortal() portalId: number,
     @Param('channelAccountId') channelAccountId: string,
@@ -56,10 +47,7 @@ export class SettingsPageController {
     const view = await this.admin.rules(portalId, channelAccountId);
     const form = formOf(body);
     const parsed = rulesFromForm(form);
-    response.setHeader(
-      'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-    );
+    setPageHeaders(response);
     if ('errors' in parsed) {
       response.status(400);
       return renderSettingsPage({
@@ -81,6 +69,17 @@ export class SettingsPageController {
       saved: true,
     });
   }
+}
+
+/** An HTML page that is never cached, leaks no referrer and runs no script. */
+function setPageHeaders(response: Response): void {
+  response.setHeader('content-type', 'text/html; charset=utf-8');
+  response.setHeader('cache-control', 'no-store');
+  response.setHeader('referrer-policy', 'no-referrer');
+  response.setHeader(
+    'content-security-policy',
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+  );
 }
 
 function formOf(body: unknown): SettingsForm {

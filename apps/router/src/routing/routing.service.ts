@@ -31,6 +31,15 @@ type Choice =
 const CANDIDATE_BATCH = 8;
 const CANDIDATE_ROUNDS = 4;
 
+/** A conversation no decision is pending for, not in the queue, without a timer. */
+const settled = {
+  pendingDecisionId: null,
+  waitingSince: null,
+  waitingReason: null,
+  dueAt: null,
+  dueKind: null,
+} as const;
+
 const userIdOfActor = (actorId: string | null): string | undefined =>
   actorId !== null && actorId.startsWith('A-') ? actorId.slice(2) : undefined;
 
@@ -124,11 +133,7 @@ export class RoutingService {
       status: 'manual',
       assigneeUserId: userId ?? null,
       countedUserId,
-      pendingDecisionId: null,
-      waitingSince: null,
-      waitingReason: null,
-      dueAt: null,
-      dueKind: null,
+      ...settled,
     });
     await this.repository.audit(manager, {
       portalId,
@@ -311,11 +316,7 @@ export class RoutingService {
       await this.repository.updateConversation(manager, portalId, conversation.hubspotThreadId, {
         status: 'closed',
         countedUserId: null,
-        pendingDecisionId: null,
-        waitingSince: null,
-        waitingReason: null,
-        dueAt: null,
-        dueKind: null,
+        ...settled,
       });
       await this.repository.audit(manager, {
         portalId,
