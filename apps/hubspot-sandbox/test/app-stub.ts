@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isValidV3 } from '../src/webhooks/signature.js';
+import { isValidV3, signV1 } from '../src/webhooks/signature.js';
 import { CLIENT_SECRET } from './sandbox-harness.js';
 
 export interface ReceivedWebhook {
@@ -30,6 +30,8 @@ function readBody(req: IncomingMessage): Promise<string> {
  */
 export class AppStub {
   readonly webhooks: ReceivedWebhook[] = [];
+  /** Webhooks API events (§2.6) received at `/events`, flattened from their arrays. */
+  readonly events: Record<string, unknown>[] = [];
   /** The portal's OAuth access token, set by the test once it has one. */
   accessToken = '';
   /** Answers of the staging-token PATCH, for assertions. */
@@ -74,6 +76,11 @@ export class AppStub {
           signature: String(req.headers['x-hubspot-signature-v3']),
         }),
       });
+      res.writeHead(200).end();
+    } else if (url.pathname === '/events' && req.method === 'POST') {
+      if (req.headers['x-hubspot-signature'] === signV1(CLIENT_SECRET, body)) {
+        this.events.push(...(JSON.parse(body) as Record<string, unknown>[]));
+      }
       res.writeHead(200).end();
     } else if (url.pathname === '/logo.png') {
       res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG_1X1);

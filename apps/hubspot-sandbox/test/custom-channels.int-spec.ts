@@ -187,12 +187,14 @@ describe('custom channels (§1)', () => {
         userId: USER_ID,
       });
       const popup = new URL(staging.popupUrl!);
-      expect(Object.fromEntries(popup.searchParams)).toMatchObject({
+      expect(Object.fromEntries(popup.searchParams)).toEqual({
         accountToken: staging.accountToken,
         channelId,
         inboxId: INBOX_ID,
         portalId: String(HUB_ID),
+        redirectUrl: `${sandbox.baseUrl}/ui/${HUB_ID}/settings/inbox/connected?accountToken=${encodeURIComponent(staging.accountToken)}`,
       });
+      expect(`${popup.origin}${popup.pathname}`).toBe('https://bridge.example.com/connect');
 
       const token = await sandbox.token();
       const path = `${CC}/${channelId}/channel-account-staging-tokens/${staging.accountToken}`;

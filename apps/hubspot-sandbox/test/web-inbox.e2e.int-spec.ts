@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { AppStub } from './app-stub.js';
 import {
+  APP_ID,
   CLIENT_ID,
   CLIENT_SECRET,
   CONTACT_ID,
@@ -64,6 +65,10 @@ describe('web inbox in headless Chromium', () => {
     await sandbox.control.setWebhookTimeScale(0.001);
     app = new AppStub(sandbox.baseUrl);
     await app.start();
+    await sandbox.control.setAppWebhooks(APP_ID, {
+      targetUrl: `${app.origin}/events`,
+      subscriptions: [{ subscriptionType: 'conversation.propertyChange', propertyName: 'assignedTo' }],
+    });
     app.accessToken = await oauthAccessToken(sandbox);
     profileDir = await mkdtemp(join(tmpdir(), 'sandbox-chromium-'));
     context = await chromium.launchPersistentContext(profileDir, {
@@ -244,6 +249,22 @@ describe('web inbox in headless Chromium', () => {
       expect((response.body as { assignedTo?: string }).assignedTo).toBe(`A-${USER_ID}`);
     });
     await expect(page.locator('#assignee').inputValue()).resolves.toBe(`A-${USER_ID}`);
+    // What HubSpot tells the app about a manual assignment (§2.6), v1-signed (checked by the stub).
+    const assignment = await expectEventually(() => {
+      const [event] = app.events;
+      if (event === undefined) {
+        throw new Error('no assignment event yet');
+      }
+      return event;
+    });
+    expect(assignment).toMatchObject({
+      subscriptionType: 'conversation.propertyChange',
+      objectId: Number(thread?.id),
+      propertyName: 'assignedTo',
+      propertyValue: `A-${USER_ID}`,
+      portalId: HUB_ID,
+      appId: APP_ID,
+    });
 
     // Reply from the editor, with a file.
     await page.fill('#reply-text', 'Thanks, here is the form');

@@ -359,7 +359,7 @@ export class ControlController {
 
   /** "Connect a channel": the staging token HubSpot hands to the app's pop-up. */
   @Post('portals/:hubId/staging-tokens')
-  stagingToken(@Param('hubId') hubId: string, @Body() body: unknown) {
+  stagingToken(@Param('hubId') hubId: string, @Body() body: unknown, @Req() req: Request) {
     const input = parseStrict(stagingTokenSchema, body);
     const channel = this.channels.get(input.channelId);
     if (channel === undefined || channel.archived) {
@@ -371,11 +371,10 @@ export class ControlController {
       inboxId: input.inboxId,
       userId: input.userId,
     });
-    const popupUrl = connectionPopupUrl(
-      channel,
-      token,
-      `/__sandbox/connect-complete?accountToken=${encodeURIComponent(token.accountToken)}`,
-    );
+    // Absolute, like HubSpot's: the web inbox page that confirms the connection (§1.6 step 6).
+    const redirectUrl = new URL(`/ui/${token.portalId}/settings/inbox/connected`, originOf(req));
+    redirectUrl.searchParams.set('accountToken', token.accountToken);
+    const popupUrl = connectionPopupUrl(channel, token, redirectUrl.toString());
     return { ...token, popupUrl: popupUrl ?? null };
   }
 
