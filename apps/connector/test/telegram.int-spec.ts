@@ -81,6 +81,22 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(webhook.allowed_updates).toEqual(['message', 'edited_message', 'my_chat_member']);
   });
 
+  it('re-validating the credentials of an existing account sets its webhook up again', async () => {
+    await testing.expectEventually(async () => {
+      const rows = await h.db.dataSource.query<unknown[]>(
+        `SELECT 1 FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+        [accountId],
+      );
+      expect(rows).toHaveLength(1);
+    });
+    const before = (await h.client.calls(bot.id, 'setWebhook')).length;
+    const answer = await h.validate({ provider: 'telegram', botToken: bot.token }, accountId);
+    expect(answer.ok).toBe(true);
+    const calls = (await h.client.calls(bot.id, 'setWebhook')).slice(before);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.params).toMatchObject({ url: `${h.baseUrl}/webhooks/telegram/${accountId}` });
+  });
+
   it('publishes a text message shaped like the reference example', async () => {
     const message = await customerSends({
       kind: 'text',

@@ -64,6 +64,9 @@ export class AccountsService {
         request.credentials,
         check.deliveryIdentifier,
       );
+      if (request.channelAccountId !== undefined) {
+        await this.rebind(context, request.channelAccountId, request);
+      }
       await context.publish(RoutingKeys.ConnectorCredentialsValidatedV1, {
         requestId: request.requestId,
         ok: true,
@@ -81,6 +84,30 @@ export class AccountsService {
       { requestId: request.requestId, provider: request.provider, ok: check.ok },
       'credentials checked',
     );
+  }
+
+  /**
+   * Re-validation of an existing account (new token, rotated auth token): the account uses the new credentials
+   * at once and the provider webhook is set up again with them. The pending copy stays for a later connected.v1.
+   */
+  private async rebind(
+    context: MessageContext,
+    channelAccountId: string,
+    request: ConnectorCredentialsValidateV1,
+  ): Promise<void> {
+    const existing = await this.accounts.find(channelAccountId, context.manager);
+    if (existing?.provider !== request.provider) {
+      return;
+    }
+    await this.accounts.replaceCredentials(context.manager, channelAccountId, request.credentials);
+    try {
+      await this.adapters.get(request.provider).connect({ ...existing, credentials: request.credentials });
+    } catch (error) {
+      this.logger.warn(
+        { channelAccountId, err: describe(error) },
+        'webhook not set up again with the new credentials',
+      );
+    }
   }
 
   /** `gateway.channel-account.connected.v1`: binds the pending credentials and points the provider at us. */

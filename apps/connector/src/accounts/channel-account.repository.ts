@@ -150,6 +150,18 @@ export class ChannelAccountRepository {
     );
   }
 
+  /** New credentials for an existing account (re-validated from the popup); the webhook secret stays. */
+  async replaceCredentials(
+    manager: EntityManager,
+    channelAccountId: string,
+    credentials: ProviderCredentials,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE "${this.schema}".channel_accounts SET credentials = $2, updated_at = now() WHERE channel_account_id = $1`,
+      [channelAccountId, this.box.encrypt(JSON.stringify(credentials), aad.credentials(channelAccountId))],
+    );
+  }
+
   async setFlags(
     manager: EntityManager,
     channelAccountId: string,

@@ -129,7 +129,7 @@ export interface ConnectorHarness {
   messagesOf<P = Record<string, unknown>>(type: string): P[];
   mediaLink(ref: string, ttlMs?: number): string;
   /** Publishes `connector.credentials.validate.v1` and waits for the answer. */
-  validate(credentials: ProviderCredentials): Promise<Validated>;
+  validate(credentials: ProviderCredentials, channelAccountId?: string): Promise<Validated>;
   /** Waits for the `provider.message.received.v1` with this provider message id. */
   received(providerMessageId: string): Promise<ProviderMessageReceivedV1>;
   /** Publishes an outbound request (the example, with `overrides`); returns its HubSpot message id. */
@@ -253,12 +253,13 @@ export async function startConnectorHarness(
     mediaLink(ref, ttlMs = 60_000) {
       return mediaSigner.url(`${baseUrl}/internal/media`, ref, ttlMs);
     },
-    async validate(credentials) {
+    async validate(credentials, channelAccountId) {
       const requestId = randomUUID();
       await publish('connector.credentials.validate.v1', {
         requestId,
         provider: credentials.provider,
         credentials,
+        ...(channelAccountId === undefined ? {} : { channelAccountId }),
       });
       return waitFor(`answer to ${requestId}`, () =>
         messagesOf<Validated>('connector.credentials.validated.v1').find((m) => m.requestId === requestId),
