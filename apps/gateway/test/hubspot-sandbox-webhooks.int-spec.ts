@@ -8,7 +8,10 @@ import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gatewayMigrations } from '../src/database/data-source.js';
-import { startGateway, type RunningGateway } from './running-gateway.js';
+import {
+  startGatewayUnderTest as startGateway,
+  type GatewayUnderTest as RunningGateway,
+} from './accounts/gateway-under-test.js';
 
 /** Shared by the sandbox (signs) and the gateway (verifies); not the sandbox's default, so both must agree. */
 const CLIENT_SECRET = 'e2e-hubspot-client-secret';

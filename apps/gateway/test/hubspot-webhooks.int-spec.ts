@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { randomUUID } from 'node:crypto';
 import { gatewayMigrations } from '../src/database/data-source.js';
 import { signV3 } from '../src/webhooks/hubspot-signature.js';
-import { startGateway } from './running-gateway.js';
+import { startGatewayUnderTest as startGateway } from './accounts/gateway-under-test.js';
 
 const SECRET = 'test-client-secret';
 const PUBLIC_BASE_URL = 'https://bridge.example.com/inbox';

@@ -1,12 +1,16 @@
 import { Global, Module } from '@nestjs/common';
 import { WEBHOOK_EVENT_PROCESSOR } from '../webhooks/hubspot-webhook.processing.js';
+import { AccountConnectionService } from './account-connection.service.js';
 import { AccountEventsProcessor } from './account-events.processor.js';
 import { AccountWebhookProcessor } from './account-webhook.processor.js';
 import { AccountsHubSpot } from './accounts-hubspot.js';
+import { AdminAccountsController } from './admin-accounts.controller.js';
 import { CHANNEL_ACCOUNT_DIRECTORY } from './channel-account-directory.js';
 import { ChannelAccountDirectoryService } from './channel-account-directory.service.js';
 import { ChannelAccountRepository } from './channel-account.repository.js';
+import { ConnectPopupController } from './connect-popup.controller.js';
 import { CredentialCheckRepository } from './credential-check.repository.js';
+import { CredentialCheckService } from './credential-check.service.js';
 import { CredentialsReplyController } from './credentials-reply.controller.js';
 import { InternalFilesController } from './internal-files.controller.js';
 import { OutboundMessageProcessor } from './outbound-message.processor.js';
@@ -18,7 +22,12 @@ import { OutboundMessageProcessor } from './outbound-message.processor.js';
  */
 @Global()
 @Module({
-  controllers: [CredentialsReplyController, InternalFilesController],
+  controllers: [
+    CredentialsReplyController,
+    InternalFilesController,
+    ConnectPopupController,
+    AdminAccountsController,
+  ],
   providers: [
     AccountsHubSpot,
     ChannelAccountRepository,
@@ -27,6 +36,8 @@ import { OutboundMessageProcessor } from './outbound-message.processor.js';
     AccountEventsProcessor,
     OutboundMessageProcessor,
     AccountWebhookProcessor,
+    CredentialCheckService,
+    AccountConnectionService,
     { provide: CHANNEL_ACCOUNT_DIRECTORY, useExisting: ChannelAccountDirectoryService },
     { provide: WEBHOOK_EVENT_PROCESSOR, useExisting: AccountWebhookProcessor },
   ],

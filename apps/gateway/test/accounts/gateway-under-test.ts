@@ -2,7 +2,7 @@ import { startServiceApp } from '@inbox-bridge/service-kit';
 import * as testing from '@inbox-bridge/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { loadGatewayConfig } from '../../src/config/gateway.config.js';
 import { createGatewayApp } from '../../src/gateway-app.js';
 
@@ -17,6 +17,7 @@ export async function startGatewayUnderTest(
   db: testing.TestDatabase,
   vhost: testing.TestVhost,
   env: Readonly<Record<string, string>> = {},
+  listenPort = 0,
 ): Promise<GatewayUnderTest> {
   const config = loadGatewayConfig({
     NODE_ENV: 'test',
@@ -29,8 +30,21 @@ export async function startGatewayUnderTest(
     ...env,
   });
   const app = await createGatewayApp(config);
-  await startServiceApp(app, { port: 0, host: '127.0.0.1' });
+  await startServiceApp(app, { port: listenPort, host: '127.0.0.1' });
   const { port } = app.getHttpServer().address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
   return { app, baseUrl, webhookUrl: `${baseUrl}/webhooks/hubspot` };
+}
+
+/** A port free right now, for a gateway whose public URL must be known before it starts. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
+  return port;
 }

@@ -1,0 +1,219 @@
+import { Messaging } from '@inbox-bridge/messaging';
+import { DATA_SOURCE } from '@inbox-bridge/service-kit';
+import { RoutingKeys, type DeliveryIdentifier, type ProviderCredentials } from '@inbox-bridge/shared';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { HubSpotApiError } from '../hubspot/hubspot-api.js';
+import { AccountsHubSpot } from './accounts-hubspot.js';
+import type { InboxType } from './channel-account-directory.js';
+import { ChannelAccountRepository, type StoredChannelAccount } from './channel-account.repository.js';
+import { CredentialCheckRepository } from './credential-check.repository.js';
+import { CredentialCheckService } from './credential-check.service.js';
+
+export type ConnectionFailure =
+  | { readonly kind: 'invalid-credentials'; readonly message: string; readonly code: string }
+  | { readonly kind: 'check-timeout'; readonly message: string }
+  | { readonly kind: 'token-used'; readonly message: string }
+  | { readonly kind: 'token-unknown'; readonly message: string }
+  | { readonly kind: 'hubspot-refused'; readonly message: string }
+  | { readonly kind: 'hubspot-unavailable'; readonly message: string };
+
+export type ConnectionResult<T> =
+  { readonly ok: true; readonly value: T } | ({ readonly ok: false } & ConnectionFailure);
+
+const TIMEOUT_MESSAGE =
+  'Checking the credentials with the provider took too long. Nothing was connected; please try again in a moment.';
+
+function hubspotFailure(error: unknown, context: 'staging' | 'create'): ConnectionFailure {
+  if (error instanceof HubSpotApiError) {
+    const status = error.details.status;
+    if (context === 'staging' && status === 409) {
+      return {
+        kind: 'token-used',
+        message:
+          'This connection link was already used. Close this window and start "Connect a channel" again.',
+      };
+    }
+    if (context === 'staging' && status === 404) {
+      return {
+        kind: 'token-unknown',
+        message:
+          'This connection link has expired or is unknown. Close this window and start "Connect a channel" again.',
+      };
+    }
+    if (!error.details.retryable) {
+      return {
+        kind: 'hubspot-refused',
+        message: `HubSpot refused the connection${error.details.hubspotMessage === undefined ? '' : `: ${error.details.hubspotMessage}`}`,
+      };
+    }
+  }
+  return {
+    kind: 'hubspot-unavailable',
+    message:
+      'HubSpot could not be reached to finish the connection. Nothing was connected; please try again.',
+  };
+}
+
+/**
+ * Connects a provider account to a HubSpot inbox: the connector checks the credentials, then HubSpot is told
+ * to create the account (the popup's staging token, or a direct create for admins). The account itself is
+ * stored and announced when HubSpot's CHANNEL_ACCOUNT_CREATED is processed (or at once for a direct create).
+ */
+@Injectable()
+export class AccountConnectionService {
+  private readonly logger = new Logger('AccountConnection');
+
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    private readonly credentialChecks: CredentialCheckService,
+    private readonly checks: CredentialCheckRepository,
+    private readonly accounts: ChannelAccountRepository,
+    private readonly hubspot: AccountsHubSpot,
+    private readonly messaging: Messaging,
+  ) {}
+
+  /** The registered channel; the popup's own `channelId` when the registry cannot tell (not registered here). */
+  async channelId(fallback?: string): Promise<string> {
+    try {
+      return await this.hubspot.channelId();
+    } catch (error) {
+      if (fallback === undefined) {
+        throw error;
+      }
+      return fallback;
+    }
+  }
+
+  async connectThroughPopup(request: {
+    readonly portalId: string;
+    readonly channelId: string;
+    readonly inboxId: string;
+    readonly accountToken: string;
+    readonly credentials: ProviderCredentials;
+  }): Promise<ConnectionResult<{ readonly accountName: string }>> {
+    const checked = await this.checkCredentials({ origin: 'popup', ...request });
+    if (!checked.ok) {
+      return checked;
+    }
+    const { requestId, accountName, deliveryIdentifier } = checked.value;
+    try {
+      await this.hubspot.finishStagingToken(request.portalId, request.channelId, request.accountToken, {
+        accountName,
+        deliveryIdentifier,
+      });
+    } catch (error) {
+      await this.dataSource.transaction((manager) => this.checks.abandon(manager, requestId));
+      const failure = hubspotFailure(error, 'staging');
+      this.logger.warn(
+        { requestId, portalId: request.portalId, failure: failure.kind },
+        'staging token not finished',
+      );
+      return { ok: false, ...failure };
+    }
+    return { ok: true, value: { accountName } };
+  }
+
+  async connectDirectly(request: {
+    readonly portalId: string;
+    readonly channelId: string;
+    readonly inboxId: string;
+    readonly name?: string;
+    readonly credentials: ProviderCredentials;
+  }): Promise<ConnectionResult<StoredChannelAccount>> {
+    const checked = await this.checkCredentials({ origin: 'admin', ...request });
+    if (!checked.ok) {
+      return checked;
+    }
+    const { requestId, deliveryIdentifier } = checked.value;
+    const accountName = request.name ?? checked.value.accountName;
+    let inboxType: InboxType;
+    let created;
+    try {
+      created = await this.hubspot.createAccount(request.portalId, request.channelId, {
+        inboxId: request.inboxId,
+        name: accountName,
+        deliveryIdentifier,
+      });
+      inboxType = await this.hubspot
+        .inboxType(request.portalId, request.inboxId)
+        .catch(() => 'UNKNOWN' as const);
+    } catch (error) {
+      await this.dataSource.transaction((manager) => this.checks.abandon(manager, requestId));
+      return { ok: false, ...hubspotFailure(error, 'create') };
+    }
+    const account: StoredChannelAccount = {
+      channelAccountId: created.id,
+      portalId: request.portalId,
+      channelId: request.channelId,
+      inboxId: created.inboxId === '' ? request.inboxId : created.inboxId,
+      inboxType,
+      provider: request.credentials.provider,
+      name: created.name === '' ? accountName : created.name,
+      deliveryIdentifier: created.deliveryIdentifier ?? deliveryIdentifier,
+      authorized: created.authorized,
+      active: created.active,
+      archived: false,
+    };
+    await this.dataSource.transaction(async (manager) => {
+      // HubSpot's CHANNEL_ACCOUNT_CREATED may have been processed first: whoever binds the check announces it.
+      if (!(await this.checks.bind(manager, requestId, account.channelAccountId))) {
+        return;
+      }
+      await this.accounts.insertIfNew(manager, account);
+      await this.messaging.outbox.publish(
+        manager,
+        RoutingKeys.GatewayChannelAccountConnectedV1,
+        {
+          channelAccountId: account.channelAccountId,
+          hubspotChannelId: account.channelId,
+          inboxId: account.inboxId,
+          provider: account.provider,
+          name: account.name,
+          ...(account.deliveryIdentifier === undefined
+            ? {}
+            : { deliveryIdentifier: account.deliveryIdentifier }),
+          credentialsRequestId: requestId,
+        },
+        { portalId: Number(request.portalId) },
+      );
+    });
+    return { ok: true, value: account };
+  }
+
+  private async checkCredentials(request: {
+    readonly origin: 'popup' | 'admin';
+    readonly portalId: string;
+    readonly channelId: string;
+    readonly inboxId: string;
+    readonly accountToken?: string;
+    readonly credentials: ProviderCredentials;
+  }): Promise<
+    ConnectionResult<{ requestId: string; accountName: string; deliveryIdentifier: DeliveryIdentifier }>
+  > {
+    const outcome = await this.credentialChecks.check(request);
+    if (outcome.status === 'timeout') {
+      return { ok: false, kind: 'check-timeout', message: TIMEOUT_MESSAGE };
+    }
+    if (outcome.status === 'invalid') {
+      return { ok: false, kind: 'invalid-credentials', code: outcome.code, message: outcome.message };
+    }
+    const finalised = await this.dataSource.transaction((manager) =>
+      this.checks.finalise(manager, outcome.requestId, {
+        accountName: outcome.accountName,
+        deliveryIdentifier: outcome.deliveryIdentifier,
+      }),
+    );
+    if (!finalised) {
+      return { ok: false, kind: 'check-timeout', message: TIMEOUT_MESSAGE };
+    }
+    return {
+      ok: true,
+      value: {
+        requestId: outcome.requestId,
+        accountName: outcome.accountName,
+        deliveryIdentifier: outcome.deliveryIdentifier,
+      },
+    };
+  }
+}

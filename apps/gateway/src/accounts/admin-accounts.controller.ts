@@ -1,0 +1,68 @@
+import { DomainError, parseBody } from '@inbox-bridge/service-kit';
+import { providerCredentialsSchema, shortTextSchema } from '@inbox-bridge/shared';
+import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { z } from 'zod';
+import { OpsTokenGuard } from '../platform/channel/ops-token.guard.js';
+import { AccountConnectionService, type ConnectionFailure } from './account-connection.service.js';
+import type { ChannelAccountRecord } from './channel-account-directory.js';
+
+const createAccountSchema = z.strictObject({
+  /** The HubSpot inbox or help desk to connect the account to. */
+  inboxId: z.string().regex(/^\d{1,20}$/, 'must be a HubSpot inbox id'),
+  /** Defaults to the name the provider reports (the bot's name, the Twilio number). */
+  name: shortTextSchema.optional(),
+  credentials: providerCredentialsSchema,
+});
+
+const portalIdSchema = z.strictObject({
+  portalId: z.string().regex(/^\d{1,15}$/, 'must be a HubSpot portal id'),
+});
+
+const failureStatus: Readonly<Record<ConnectionFailure['kind'], number>> = {
+  'invalid-credentials': 422,
+  'check-timeout': 504,
+  'token-used': 409,
+  'token-unknown': 404,
+  'hubspot-refused': 502,
+  'hubspot-unavailable': 503,
+};
+
+class ConnectionFailed extends DomainError {
+  constructor(failure: ConnectionFailure) {
+    const code =
+      failure.kind === 'invalid-credentials'
+        ? 'CREDENTIALS_REJECTED'
+        : failure.kind.toUpperCase().replaceAll('-', '_');
+    super(code, failure.message, { httpStatus: failureStatus[failure.kind] });
+  }
+}
+
+/**
+ * `POST /admin/portals/{portalId}/channel-accounts` (bearer `OPS_API_TOKEN`): connects an account without
+ * the popup, for admins who script it. Same credentials check, then HubSpot's direct create; answers 201
+ * with the stored account once `connected.v1` is in the outbox.
+ */
+@Controller()
+@UseGuards(OpsTokenGuard)
+export class AdminAccountsController {
+  constructor(private readonly connections: AccountConnectionService) {}
+
+  @Post('/admin/portals/:portalId/channel-accounts')
+  @HttpCode(201)
+  async create(@Param('portalId') portalId: string, @Body() body: unknown): Promise<ChannelAccountRecord> {
+    parseBody(portalIdSchema, { portalId });
+    const input = parseBody(createAccountSchema, body);
+    const result = await this.connections.connectDirectly({
+      portalId,
+      channelId: await this.connections.channelId(),
+      inboxId: input.inboxId,
+      ...(input.name === undefined ? {} : { name: input.name }),
+      credentials: input.credentials,
+    });
+    if (!result.ok) {
+      throw new ConnectionFailed(result);
+    }
+    const { archived: _archived, ...account } = result.value;
+    return account;
+  }
+}

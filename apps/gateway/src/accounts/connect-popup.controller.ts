@@ -1,0 +1,271 @@
+import { APP_CONFIG } from '@inbox-bridge/service-kit';
+import {
+  genericWebhookCredentialsSchema,
+  providerSchema,
+  telegramCredentialsSchema,
+  twilioCredentialsSchema,
+  type Provider,
+  type ProviderCredentials,
+} from '@inbox-bridge/shared';
+import { Body, Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { GatewayConfig } from '../config/gateway.config.js';
+import { AccountConnectionService } from './account-connection.service.js';
+import {
+  PROVIDER_SPECS,
+  renderCredentialsForm,
+  renderProblemPage,
+  renderProviderChoice,
+  type ConnectContext,
+  type FormState,
+  type ProviderSpec,
+} from './connect-page.js';
+import { hostMatches } from './file-host-guard.js';
+
+const CSRF_COOKIE = 'ib_connect';
+
+const credentialSchemas: Readonly<Record<Provider, z.ZodType<ProviderCredentials>>> = {
+  telegram: telegramCredentialsSchema,
+  twilio: twilioCredentialsSchema,
+  'generic-webhook': genericWebhookCredentialsSchema,
+};
+
+function cookieValue(request: Request, name: string): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) {
+      return rest.join('=');
+    }
+  }
+  return undefined;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+/**
+ * The connection popup HubSpot opens at `channelAccountConnectionRedirectUrl` (hubspot-api.md §1.6): choose
+ * the kind of account, enter its credentials, the connector checks them, the staging token is finished and
+ * the admin is sent back to HubSpot's `redirectUrl`. Server-rendered, no script; the form is protected by a
+ * signed double-submit token bound to the HubSpot context, so a third-party page can neither post it nor
+ * swap the token or the return address.
+ */
+@Controller()
+export class ConnectPopupController {
+  private readonly csrfKey: Buffer;
+  private readonly providers: readonly ProviderSpec[];
+  private readonly contextSchema;
+  private readonly secureCookie: boolean;
+
+  constructor(
+    @Inject(APP_CONFIG) config: GatewayConfig,
+    private readonly connections: AccountConnectionService,
+  ) {
+    this.csrfKey = createHmac('sha256', config.HUBSPOT_CLIENT_SECRET)
+      .update('inbox-bridge connect popup')
+      .digest();
+    this.providers = PROVIDER_SPECS.filter((spec) => config.ENABLED_PROVIDERS.includes(spec.provider));
+    this.secureCookie = config.PUBLIC_BASE_URL?.startsWith('https:') ?? false;
+    const apiOrigin = new URL(config.HUBSPOT_API_BASE_URL);
+    const redirectHosts = config.CONNECT_REDIRECT_HOSTS;
+    this.contextSchema = z.object({
+      accountToken: z.string().regex(/^[A-Za-z0-9._~-]{1,512}$/, 'missing or malformed'),
+      portalId: z.string().regex(/^\d{1,15}$/, 'missing or malformed'),
+      inboxId: z.string().regex(/^\d{1,20}$/, 'missing or malformed'),
+      channelId: z.string().regex(/^\d{1,20}$/, 'missing or malformed'),
+      redirectUrl: z.string().refine((value) => {
+        if (!URL.canParse(value)) {
+          return false;
+        }
+        const url = new URL(value);
+        if (url.origin === apiOrigin.origin) {
+          return true;
+        }
+        return url.protocol === 'https:' && redirectHosts.some((pattern) => hostMatches(pattern, url));
+      }, 'not a HubSpot address'),
+    });
+  }
+
+  @Get('/connect')
+  show(@Query() query: Record<string, unknown>, @Req() request: Request, @Res() response: Response): void {
+    const context = this.context(query);
+    if (context === undefined) {
+      this.sendProblem(response, 400, 'This page opens from HubSpot', this.contextProblem());
+      return;
+    }
+    const spec =
+      this.spec(query['provider']) ?? (this.providers.length === 1 ? this.providers[0] : undefined);
+    if (spec === undefined) {
+      this.send(response, 200, renderProviderChoice(context, this.providers));
+      return;
+    }
+    const nonce = this.nonce(request, response);
+    this.send(response, 200, this.form(context, spec, nonce, { values: {}, fieldErrors: {} }));
+  }
+
+  @Post('/connect')
+  async submit(
+    @Body() body: Record<string, unknown>,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    const context = this.context(body);
+    const spec = this.spec(body['provider']);
+    if (context === undefined || spec === undefined) {
+      this.sendProblem(response, 400, 'This page opens from HubSpot', this.contextProblem());
+      return;
+    }
+    const nonce = cookieValue(request, CSRF_COOKIE);
+    if (nonce === undefined || !this.csrfMatches(text(body['csrf']), nonce, context, spec.provider)) {
+      this.sendProblem(
+        response,
+        403,
+        'Please start again',
+        'This form expired or was not sent from this window. Close it and start "Connect a channel" again in HubSpot.',
+      );
+      return;
+    }
+    const values = Object.fromEntries(spec.fields.map((field) => [field.name, text(body[field.name])]));
+    const parsed = credentialSchemas[spec.provider].safeParse({ provider: spec.provider, ...values });
+    if (!parsed.success) {
+      const fieldErrors: Record<string, string> = {};
+      for (const issue of parsed.error.issues) {
+        const field = String(issue.path[0] ?? '');
+        fieldErrors[field] ??=
+          values[field] === ''
+            ? 'Required.'
+            : `This ${field === 'phoneNumber' ? 'number' : 'value'} ${issue.message}.`;
+      }
+      this.send(response, 400, this.form(context, spec, nonce, { values, fieldErrors }));
+      return;
+    }
+    const channelId = await this.connections.channelId(context.channelId);
+    const result = await this.connections.connectThroughPopup({
+      portalId: context.portalId,
+      channelId,
+      inboxId: context.inboxId,
+      accountToken: context.accountToken,
+      credentials: parsed.data,
+    });
+    if (result.ok) {
+      response.redirect(303, context.redirectUrl);
+      return;
+    }
+    switch (result.kind) {
+      case 'token-used':
+        this.sendProblem(response, 409, 'Already connected', result.message);
+        return;
+      case 'token-unknown':
+        this.sendProblem(response, 404, 'Connection link expired', result.message);
+        return;
+      case 'invalid-credentials':
+        this.send(
+          response,
+          422,
+          this.form(context, spec, nonce, { values, fieldErrors: {}, alert: result.message }),
+        );
+        return;
+      case 'check-timeout':
+        this.send(
+          response,
+          504,
+          this.form(context, spec, nonce, { values, fieldErrors: {}, alert: result.message }),
+        );
+        return;
+      case 'hubspot-refused':
+      case 'hubspot-unavailable':
+        this.send(
+          response,
+          502,
+          this.form(context, spec, nonce, { values, fieldErrors: {}, alert: result.message }),
+        );
+        return;
+    }
+  }
+
+  private context(source: Record<string, unknown>): ConnectContext | undefined {
+    const parsed = this.contextSchema.safeParse({
+      accountToken: text(source['accountToken']),
+      portalId: text(source['portalId']),
+      inboxId: text(source['inboxId']),
+      channelId: text(source['channelId']),
+      redirectUrl: text(source['redirectUrl']),
+    });
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  private contextProblem(): string {
+    return 'The connection details from HubSpot are missing or invalid. Start again from "Connect a channel" in your HubSpot inbox settings.';
+  }
+
+  private spec(provider: unknown): ProviderSpec | undefined {
+    const parsed = providerSchema.safeParse(provider);
+    return parsed.success ? this.providers.find((spec) => spec.provider === parsed.data) : undefined;
+  }
+
+  private form(context: ConnectContext, spec: ProviderSpec, nonce: string, state: FormState): string {
+    return renderCredentialsForm(
+      context,
+      spec,
+      this.csrf(nonce, context, spec.provider),
+      state,
+      this.providers.length > 1,
+    );
+  }
+
+  private nonce(request: Request, response: Response): string {
+    const existing = cookieValue(request, CSRF_COOKIE);
+    if (existing !== undefined && /^[A-Za-z0-9_-]{32,64}$/.test(existing)) {
+      return existing;
+    }
+    const nonce = randomBytes(24).toString('base64url');
+    response.cookie(CSRF_COOKIE, nonce, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secureCookie,
+      path: '/connect',
+      maxAge: 3_600_000,
+    });
+    return nonce;
+  }
+
+  private csrf(nonce: string, context: ConnectContext, provider: Provider): string {
+    return createHmac('sha256', this.csrfKey)
+      .update(
+        [
+          nonce,
+          context.accountToken,
+          context.portalId,
+          context.inboxId,
+          context.channelId,
+          context.redirectUrl,
+          provider,
+        ].join('\n'),
+      )
+      .digest('base64url');
+  }
+
+  private csrfMatches(given: string, nonce: string, context: ConnectContext, provider: Provider): boolean {
+    const expected = Buffer.from(this.csrf(nonce, context, provider));
+    const actual = Buffer.from(given);
+    return actual.length === expected.length && timingSafeEqual(actual, expected);
+  }
+
+  private send(response: Response, status: number, html: string): void {
+    response
+      .status(status)
+      .setHeader('Cache-Control', 'no-store')
+      .setHeader('X-Content-Type-Options', 'nosniff')
+      .setHeader('Referrer-Policy', 'no-referrer')
+      .setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'")
+      .type('html')
+      .send(html);
+  }
+
+  private sendProblem(response: Response, status: number, title: string, message: string): void {
+    this.send(response, status, renderProblemPage(title, message));
+  }
+}

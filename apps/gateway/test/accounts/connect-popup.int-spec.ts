@@ -1,0 +1,338 @@
+import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  CHANNEL_ACCOUNT_DIRECTORY,
+  type ChannelAccountDirectory,
+} from '../../src/accounts/channel-account-directory.js';
+import { gatewayMigrations } from '../../src/database/data-source.js';
+import {
+  startCredentialsResponder,
+  telegramVerdict,
+  type CredentialsResponder,
+} from './credentials-responder.js';
+import { freePort, startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test.js';
+import { SANDBOX_APP, startHubSpotFixture, type HubSpotFixture } from './hubspot-fixture.js';
+
+const HUB_ID = 7171;
+const INBOX_ID = '511';
+const OPS_API_TOKEN = 'ops-token-for-accounts-tests-0123456789';
+const GOOD_TOKEN = '700100200:AAH-good-token-0123456789abcdefghijkl';
+const WRONG_TOKEN = '700100201:AAH-WRONG-token-0123456789abcdefghijk';
+const SILENT_TOKEN = '700100202:AAH-silent-token-0123456789abcdefghij';
+
+interface Envelope {
+  readonly type: string;
+  readonly portalId: number;
+  readonly payload: Record<string, unknown>;
+}
+
+interface PopupForm {
+  readonly cookie: string;
+  readonly fields: Record<string, string>;
+}
+
+describe('connection popup and admin connect (real sandbox, credentials answered per the connector contract)', () => {
+  let hubspot: HubSpotFixture;
+  let db: testing.TestDatabase;
+  let vhost: testing.TestVhost;
+  let gateway: GatewayUnderTest;
+  let published: testing.CapturedMessages<Envelope>;
+  let responder: CredentialsResponder;
+  let channelId: string;
+
+  const redirectUrl = () => `${hubspot.sandbox.url}/ui/${HUB_ID}/settings/inbox/connected`;
+
+  const popupUrl = async (provider?: string) => {
+    const staging = await hubspot.control.createStagingToken({
+      portalId: HUB_ID,
+      channelId,
+      inboxId: INBOX_ID,
+      userId: hubspot.userId,
+    });
+    const url = new URL('/connect', gateway.baseUrl);
+    url.searchParams.set('accountToken', staging.accountToken);
+    url.searchParams.set('channelId', channelId);
+    url.searchParams.set('inboxId', INBOX_ID);
+    url.searchParams.set('portalId', String(HUB_ID));
+    url.searchParams.set('redirectUrl', redirectUrl());
+    if (provider !== undefined) {
+      url.searchParams.set('provider', provider);
+    }
+    return { url, accountToken: staging.accountToken };
+  };
+
+  /** Opens the form as a browser would: keeps the cookie and the hidden fields. */
+  const openForm = async (url: URL): Promise<PopupForm> => {
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const fields: Record<string, string> = {};
+    for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+      fields[match[1] ?? ''] = (match[2] ?? '').replaceAll('&amp;', '&');
+    }
+    return { cookie, fields };
+  };
+
+  const submit = (form: PopupForm, values: Record<string, string>, cookie = form.cookie) =>
+    fetch(new URL('/connect', gateway.baseUrl), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie === '' ? {} : { cookie }) },
+      body: new URLSearchParams({ ...form.fields, ...values }).toString(),
+    });
+
+  const allAccounts = async () =>
+    (
+      await hubspot.api<{ results: { id: string }[] }>(
+        'GET',
+        `/conversations/v3/custom-channels/${channelId}/channel-accounts`,
+      )
+    ).results.map((account) => account.id);
+
+  const accountsNamed = async (name: string) => {
+    const { results } = await hubspot.api<{ results: { id: string; name: string }[] }>(
+      'GET',
+      `/conversations/v3/custom-channels/${channelId}/channel-accounts`,
+    );
+    return results.filter((account) => account.name === name);
+  };
+
+  beforeAll(async () => {
+    hubspot = await startHubSpotFixture({ hubId: HUB_ID, inboxes: [{ id: INBOX_ID, name: 'Support' }] });
+    [db, vhost] = await Promise.all([
+      testing.createTestDatabase('gateway_popup', gatewayMigrations, { poolSize: 2 }),
+      testing.createTestVhost('gateway_popup'),
+    ]);
+    published = await testing.captureMessages<Envelope>(vhost.url, EVENTS_EXCHANGE, 'gateway.#');
+    responder = await startCredentialsResponder(vhost.url, (request) =>
+      request.credentials.provider === 'telegram' && request.credentials.botToken === SILENT_TOKEN
+        ? undefined
+        : telegramVerdict(request),
+    );
+    const port = await freePort();
+    gateway = await startGatewayUnderTest(
+      db,
+      vhost,
+      {
+        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+        HUBSPOT_API_BASE_URL: hubspot.sandbox.url,
+        HUBSPOT_CLIENT_SECRET: SANDBOX_APP.clientSecret,
+        OPS_API_TOKEN,
+        CREDENTIALS_CHECK_TIMEOUT: '1500',
+      },
+      port,
+    );
+    await hubspot.installInto(gateway.app);
+    const registered = await fetch(`${gateway.baseUrl}/admin/channel/register`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPS_API_TOKEN}` },
+    });
+    expect(registered.status).toBeLessThan(300);
+    channelId = ((await registered.json()) as { channelId: string }).channelId;
+  });
+
+  afterAll(async () => {
+    await hubspot.close();
+    await gateway.app.close();
+    await responder.close();
+    await published.close();
+    await db.dispose();
+    await vhost.dispose();
+  });
+
+  it('shows the provider choice, then the provider-specific form with a CSRF cookie', async () => {
+    const { url } = await popupUrl();
+    const choice = await fetch(url);
+    expect(choice.status).toBe(200);
+    const html = await choice.text();
+    for (const provider of ['telegram', 'twilio', 'generic-webhook']) {
+      expect(html).toContain(`data-provider="${provider}"`);
+    }
+    url.searchParams.set('provider', 'twilio');
+    const form = await fetch(url);
+    expect(form.headers.get('set-cookie')).toMatch(/^ib_connect=[\w-]+;.*HttpOnly/i);
+    const twilio = await form.text();
+    for (const field of ['accountSid', 'authToken', 'phoneNumber']) {
+      expect(twilio).toContain(`name="${field}"`);
+    }
+    expect(twilio).toContain('name="csrf"');
+  });
+
+  it('shows field errors next to the field and asks nobody when the input is malformed', async () => {
+    const before = responder.requests.length;
+    const form = await openForm((await popupUrl('telegram')).url);
+    const response = await submit(form, { botToken: 'not a token' });
+    expect(response.status).toBe(400);
+    const html = await response.text();
+    expect(html).toMatch(/data-error-for="botToken">[^<]*Telegram bot token/);
+    expect(responder.requests.length).toBe(before);
+  });
+
+  it('wrong credentials: the popup says why, and nothing is connected in HubSpot', async () => {
+    const form = await openForm((await popupUrl('telegram')).url);
+    const accountsBefore = await allAccounts();
+    const response = await submit(form, { botToken: WRONG_TOKEN });
+    expect(response.status).toBe(422);
+    expect(await allAccounts()).toEqual(accountsBefore);
+    expect(await response.text()).toContain('Telegram did not accept this bot token');
+    expect(responder.requests.at(-1)?.credentials).toEqual({ provider: 'telegram', botToken: WRONG_TOKEN });
+    // The token is still unused: a correct retry in the same popup succeeds.
+    const retry = await submit(form, { botToken: GOOD_TOKEN.replace('700100200', '700100299') });
+    expect(retry.status).toBe(303);
+  });
+
+  it('correct credentials: the staging token is finished, the popup goes back to HubSpot, and the account is connected with its credentials request', async () => {
+    const form = await openForm((await popupUrl('telegram')).url);
+    const response = await submit(form, { botToken: GOOD_TOKEN });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe(redirectUrl());
+    const requestId = responder.requests.at(-1)?.requestId;
+
+    const [account] = await accountsNamed('Support bot 700100200');
+    expect(account).toBeDefined();
+    const connected = await testing.expectEventually(
+      () => {
+        const found = published.messages.find(
+          (e) =>
+            e.type === 'gateway.channel-account.connected.v1' &&
+            e.payload['channelAccountId'] === account?.id,
+        );
+        if (found === undefined) {
+          throw new Error('not published yet');
+        }
+        return found;
+      },
+      { timeoutMs: 15_000, description: 'connected.v1 for the popup account' },
+    );
+    expect(connected.payload).toMatchObject({
+      provider: 'telegram',
+      inboxId: INBOX_ID,
+      hubspotChannelId: channelId,
+      name: 'Support bot 700100200',
+      deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: '700100200' },
+      credentialsRequestId: requestId,
+    });
+    const directory = gateway.app.get<ChannelAccountDirectory>(CHANNEL_ACCOUNT_DIRECTORY);
+    expect(await directory.find(account?.id ?? '')).toMatchObject({
+      provider: 'telegram',
+      inboxType: 'INBOX',
+    });
+
+    const again = await submit(form, { botToken: GOOD_TOKEN });
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain('already used');
+  });
+
+  it('an expired or unknown connection token says so', async () => {
+    const form = await openForm((await popupUrl('telegram')).url);
+    const forged = { ...form, fields: { ...form.fields, accountToken: 'sbx-staging-does-not-exist' } };
+    // The CSRF token binds the account token: a swapped token is refused before anything else.
+    expect((await submit(forged, { botToken: GOOD_TOKEN })).status).toBe(403);
+
+    const url = new URL((await popupUrl('telegram')).url);
+    url.searchParams.set('accountToken', 'sbx-staging-does-not-exist');
+    const unknown = await openForm(url);
+    const response = await submit(unknown, { botToken: GOOD_TOKEN.replace('700100200', '700100300') });
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain('expired or is unknown');
+  });
+
+  it('refuses a post without the popup cookie, or with a changed return address', async () => {
+    const form = await openForm((await popupUrl('telegram')).url);
+    expect((await submit(form, { botToken: GOOD_TOKEN }, '')).status).toBe(403);
+    const changed = { ...form, fields: { ...form.fields, redirectUrl: `${hubspot.sandbox.url}/elsewhere` } };
+    expect((await submit(changed, { botToken: GOOD_TOKEN })).status).toBe(403);
+    const bad = new URL((await popupUrl('telegram')).url);
+    bad.searchParams.set('redirectUrl', 'https://evil.example/steal');
+    expect((await fetch(bad)).status).toBe(400);
+  });
+
+  it('says so when the credentials check does not answer in time, and connects nothing', async () => {
+    const form = await openForm((await popupUrl('telegram')).url);
+    const response = await submit(form, { botToken: SILENT_TOKEN });
+    expect(response.status).toBe(504);
+    expect(await response.text()).toContain('took too long');
+    expect(await accountsNamed('Support bot 700100202')).toHaveLength(0);
+  });
+
+  describe('POST /admin/portals/{portalId}/channel-accounts', () => {
+    const create = (body: unknown, token: string | null = OPS_API_TOKEN) =>
+      fetch(`${gateway.baseUrl}/admin/portals/${HUB_ID}/channel-accounts`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        },
+        body: JSON.stringify(body),
+      });
+
+    it('401 without the ops token, 400 naming the field for bad input, 422 for refused credentials', async () => {
+      const body = { inboxId: INBOX_ID, credentials: { provider: 'telegram', botToken: GOOD_TOKEN } };
+      expect((await create(body, null)).status).toBe(401);
+      expect((await create(body, 'wrong-token-wrong-token-wrong')).status).toBe(401);
+      const invalid = await create({ inboxId: 'x', credentials: { provider: 'telegram', botToken: 'nope' } });
+      expect(invalid.status).toBe(400);
+      const problem = (await invalid.json()) as { errors: { field: string }[] };
+      expect(problem.errors.map((error) => error.field).sort()).toEqual(['credentials.botToken', 'inboxId']);
+      const refused = await create({
+        inboxId: INBOX_ID,
+        credentials: { provider: 'telegram', botToken: WRONG_TOKEN },
+      });
+      expect(refused.status).toBe(422);
+      expect(await refused.json()).toMatchObject({ code: 'CREDENTIALS_REJECTED' });
+    });
+
+    it('201 with the stored account, and connected.v1 exactly once', async () => {
+      const token = GOOD_TOKEN.replace('700100200', '700100500');
+      const response = await create({
+        inboxId: INBOX_ID,
+        name: 'Scripted bot',
+        credentials: { provider: 'telegram', botToken: token },
+      });
+      expect(response.status).toBe(201);
+      const account = (await response.json()) as { channelAccountId: string };
+      expect(account).toMatchObject({
+        portalId: String(HUB_ID),
+        channelId,
+        inboxId: INBOX_ID,
+        inboxType: 'INBOX',
+        provider: 'telegram',
+        name: 'Scripted bot',
+        deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: '700100500' },
+        authorized: true,
+        active: true,
+      });
+      const connectedFor = () =>
+        published.messages.filter(
+          (e) =>
+            e.type === 'gateway.channel-account.connected.v1' &&
+            e.payload['channelAccountId'] === account.channelAccountId,
+        );
+      await testing.expectEventually(
+        () => {
+          if (connectedFor().length === 0) {
+            throw new Error('not yet');
+          }
+        },
+        { timeoutMs: 15_000, description: 'connected.v1 of the scripted account' },
+      );
+      // HubSpot's CHANNEL_ACCOUNT_CREATED for it is processed too, and announces nothing twice.
+      await testing.expectEventually(
+        async () => {
+          const rows = await db.dataSource.query<{ outcome: string | null }[]>(
+            `SELECT outcome FROM "${db.schema}".hubspot_webhook_events
+              WHERE event_type = 'CHANNEL_ACCOUNT_CREATED' AND payload->>'channelAccountId' = $1`,
+            [account.channelAccountId],
+          );
+          if (rows[0]?.outcome === undefined || rows[0].outcome === null) {
+            throw new Error('created webhook not processed yet');
+          }
+        },
+        { timeoutMs: 15_000, description: 'the created webhook processed' },
+      );
+      expect(connectedFor()).toHaveLength(1);
+    });
+  });
+});
