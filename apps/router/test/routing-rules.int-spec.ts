@@ -249,6 +249,9 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
       capacity: { maxOpenPerAgent: 2 },
     });
     expect(['c1', 'c2']).toContain(await p.assignee('cap4'));
+    const metrics = await (await fetch(`${router.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^router_decisions_total\{action="queue"(,[^}]*)?\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^router_waiting_conversations(\{[^}]*\})? \d+$/m);
   });
 
   it('business hours across a time-zone boundary: waits outside hours, routed when the inbox opens', async () => {

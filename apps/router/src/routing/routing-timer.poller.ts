@@ -9,6 +9,7 @@ import {
 import pg from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ROUTER_CLOCK, type Clock } from './clock.js';
+import { RoutingMetrics } from './routing.metrics.js';
 import { RoutingRepository } from './routing.repository.js';
 import { RoutingService } from './routing.service.js';
 
@@ -47,6 +48,7 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
     private readonly repository: RoutingRepository,
     @Inject(ROUTER_CLOCK) private readonly clock: Clock,
     @Inject(TIMER_POLLER_SETTINGS) private readonly settings: TimerPollerSettings,
+    private readonly metrics: RoutingMetrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -93,7 +95,9 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
       }
       result.timers += 1;
     }
-    for (const portalId of await this.repository.portalsWithWaiting(this.dataSource.manager)) {
+    const waiting = await this.repository.waitingCounts(this.dataSource.manager);
+    this.metrics.queueLength([...waiting.values()].reduce((sum, count) => sum + count, 0));
+    for (const portalId of waiting.keys()) {
       for (let i = 0; i < this.settings.batchSize; i += 1) {
         // One snapshot per step: a slot freed by a commit during the step cannot go to a younger conversation
         // after an older one was already found unplaceable. A concurrent update of the same agent aborts the

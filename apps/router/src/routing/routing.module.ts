@@ -15,6 +15,7 @@ import {
   TIMER_POLLER_SETTINGS,
   type TimerPollerSettings,
 } from './routing-timer.poller.js';
+import { RoutingMetrics } from './routing.metrics.js';
 import { RoutingRepository } from './routing.repository.js';
 import { ROUTING_SETTINGS, RoutingService, type RoutingSettings } from './routing.service.js';
 
@@ -32,6 +33,7 @@ export class RoutingModule {
       controllers: [RoutingEventsController, RoutingAdminController, SettingsPageController],
       providers: [
         RoutingRepository,
+        RoutingMetrics,
         RoutingService,
         RoutingTimerPoller,
         RoutingAdminService,

@@ -657,11 +657,12 @@ export class RoutingRepository {
     await manager.query(`SELECT pg_notify('backfill_' || current_schema(), $1)`, [String(portalId)]);
   }
 
-  async portalsWithWaiting(manager: EntityManager): Promise<number[]> {
-    const rows = await manager.query<{ portal_id: string }[]>(
-      `SELECT DISTINCT portal_id FROM conversations WHERE status = 'waiting'`,
+  /** Waiting conversations per portal. */
+  async waitingCounts(manager: EntityManager): Promise<Map<number, number>> {
+    const rows = await manager.query<{ portal_id: string; waiting: number }[]>(
+      `SELECT portal_id, count(*)::int AS waiting FROM conversations WHERE status = 'waiting' GROUP BY portal_id`,
     );
-    return rows.map((row) => Number(row.portal_id));
+    return new Map(rows.map((row) => [Number(row.portal_id), row.waiting]));
   }
 
   /** Conversations whose timer is due, locked; rows another replica holds are skipped. */

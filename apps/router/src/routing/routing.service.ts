@@ -7,13 +7,14 @@ import {
   type GatewayRosterChangedV1,
   type GatewayThreadAssignmentChangedV1,
 } from '@inbox-bridge/shared';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { isWithinBusinessHours } from './business-hours.js';
 import { ROUTER_CLOCK, type Clock } from './clock.js';
 import { capacityOf, defaultRoutingRules, type RoutingRules } from './routing-rules.js';
-import { RoutingRepository, type ConversationRow } from './routing.repository.js';
+import { RoutingMetrics } from './routing.metrics.js';
+import { RoutingRepository, type AuditEntry, type ConversationRow } from './routing.repository.js';
 
 export interface RoutingSettings {
   /** Delay before a request the gateway reported as retryable is sent again. */
@@ -56,6 +57,7 @@ export class RoutingService {
     private readonly outbox: OutboxWriter,
     @Inject(ROUTER_CLOCK) private readonly clock: Clock,
     @Inject(ROUTING_SETTINGS) private readonly settings: RoutingSettings,
+    @Optional() private readonly metrics?: RoutingMetrics,
   ) {}
 
   async conversationStarted(
@@ -135,7 +137,7 @@ export class RoutingService {
       countedUserId,
       ...settled,
     });
-    await this.repository.audit(manager, {
+    await this.audit(manager, {
       portalId,
       hubspotThreadId: change.hubspotThreadId,
       channelAccountId: conversation.channelAccountId,
@@ -163,7 +165,7 @@ export class RoutingService {
     }
     const now = this.clock.now();
     if (conversation.status !== 'pending' || conversation.pendingDecisionId !== applied.decisionId) {
-      await this.repository.audit(manager, {
+      await this.audit(manager, {
         portalId,
         hubspotThreadId: applied.hubspotThreadId,
         channelAccountId: conversation.channelAccountId,
@@ -184,7 +186,7 @@ export class RoutingService {
       dueAt: noReplyDue,
       dueKind: noReplyDue === null ? null : 'no-reply',
     });
-    await this.repository.audit(manager, {
+    await this.audit(manager, {
       portalId,
       hubspotThreadId: applied.hubspotThreadId,
       channelAccountId: conversation.channelAccountId,
@@ -223,14 +225,14 @@ export class RoutingService {
         dueAt: new Date(now.getTime() + this.settings.retryDelayMs),
         dueKind: 'retry',
       });
-      await this.repository.audit(manager, {
+      await this.audit(manager, {
         ...base,
         action: 'failed',
         reason: `the gateway could not assign it yet (${failed.reason}); retrying in ${this.settings.retryDelayMs} ms`,
       });
       return;
     }
-    await this.repository.audit(manager, {
+    await this.audit(manager, {
       ...base,
       action: 'failed',
       reason: `the gateway could not assign it (${failed.reason}); choosing someone else`,
@@ -318,7 +320,7 @@ export class RoutingService {
         countedUserId: null,
         ...settled,
       });
-      await this.repository.audit(manager, {
+      await this.audit(manager, {
         portalId,
         hubspotThreadId: conversation.hubspotThreadId,
         channelAccountId,
@@ -399,7 +401,7 @@ export class RoutingService {
       const previous = conversation.assigneeUserId;
       const released = await this.releaseAndExclude(manager, conversation);
       const note = `user ${previous ?? '?'} did not reply within ${rules.noReplyMinutes ?? '?'} minutes`;
-      await this.repository.audit(manager, {
+      await this.audit(manager, {
         portalId,
         hubspotThreadId,
         channelAccountId: conversation.channelAccountId,
@@ -419,7 +421,7 @@ export class RoutingService {
           dueAt: null,
           dueKind: null,
         });
-        await this.repository.audit(manager, {
+        await this.audit(manager, {
           portalId,
           hubspotThreadId,
           channelAccountId: conversation.channelAccountId,
@@ -435,6 +437,11 @@ export class RoutingService {
       dueAt: null,
       dueKind: null,
     });
+  }
+
+  private async audit(manager: EntityManager, entry: AuditEntry): Promise<void> {
+    await this.repository.audit(manager, entry);
+    this.metrics?.decided(entry.action);
   }
 
   private async releaseAndExclude(
@@ -519,7 +526,7 @@ export class RoutingService {
           waitingReason: reason,
         });
         if (!alreadyWaiting) {
-          await this.repository.audit(manager, {
+          await this.audit(manager, {
             portalId,
             hubspotThreadId,
             channelAccountId,
@@ -539,7 +546,7 @@ export class RoutingService {
           waitingSince: null,
           waitingReason: null,
         });
-        await this.repository.audit(manager, {
+        await this.audit(manager, {
           portalId,
           hubspotThreadId,
           channelAccountId,
@@ -561,7 +568,7 @@ export class RoutingService {
     action: 'assign' | 'retry',
   ): Promise<void> {
     const { portalId, hubspotThreadId, channelAccountId } = conversation;
-    await this.repository.audit(manager, {
+    await this.audit(manager, {
       portalId,
       hubspotThreadId,
       channelAccountId,
