@@ -149,23 +149,42 @@ describe('Webhooks API conversation events (§2.6)', () => {
       expect(form.status).toBe(303);
       await eventsMatching(events().length + 1, `dropdown ${actorId || 'unassign'}`);
     }
-    const closed = await sandbox.request('PATCH', `/conversations/v3/conversations/threads/${threadId}`, {
-      token,
-      body: { status: 'CLOSED' },
-    });
-    expect(closed.status).toBe(200);
+    // The inbox's close button (a rep closes), then the API reopens and closes again.
+    const closedInInbox = await sandbox.send(
+      'POST',
+      `/ui/${HUB_ID}/inbox/threads/${threadId}/status`,
+      { 'Content-Type': 'application/x-www-form-urlencoded' },
+      'status=CLOSED',
+    );
+    expect(closedInInbox.status).toBe(303);
+    const badStatus = await sandbox.send(
+      'POST',
+      `/ui/${HUB_ID}/inbox/threads/${threadId}/status`,
+      { 'Content-Type': 'application/x-www-form-urlencoded' },
+      'status=SNOOZED',
+    );
+    expect(badStatus.status).toBe(400);
+    for (const status of ['OPEN', 'CLOSED']) {
+      const changed = await sandbox.request('PATCH', `/conversations/v3/conversations/threads/${threadId}`, {
+        token,
+        body: { status },
+      });
+      expect(changed.status).toBe(200);
+    }
     const archived = await sandbox.request('DELETE', `/conversations/v3/conversations/threads/${threadId}`, {
       token,
     });
     expect(archived.status).toBe(204);
 
-    const received = await eventsMatching(7, 'status and deletion');
+    const received = await eventsMatching(9, 'status and deletion');
     expect(
       received.slice(2).map((event) => [event.subscriptionType, event.propertyName, event.propertyValue]),
     ).toEqual([
       ['conversation.propertyChange', 'assignedTo', `A-${USER_ID}`],
       ['conversation.propertyChange', 'assignedTo', ''],
       ['conversation.propertyChange', 'assignedTo', `A-${USER_ID}`],
+      ['conversation.propertyChange', 'status', 'CLOSED'],
+      ['conversation.propertyChange', 'status', 'OPEN'],
       ['conversation.propertyChange', 'status', 'CLOSED'],
       ['conversation.deletion', undefined, undefined],
     ]);

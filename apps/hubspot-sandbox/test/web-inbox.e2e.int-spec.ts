@@ -307,6 +307,18 @@ describe('web inbox in headless Chromium', () => {
     await expect(page.locator('article.msg.OUTGOING .status.FAILED').textContent()).resolves.toContain(
       'bot was blocked by the user',
     );
+
+    // The rep closes the conversation from the sidebar; the thread's status follows.
+    await Promise.all([page.waitForURL(threadUrl), page.click('#status-button')]);
+    await expect(page.locator('#status-button').textContent()).resolves.toContain('Reopen conversation');
+    const closed = await sandbox.request(
+      'GET',
+      `/conversations/v3/conversations/threads/${thread?.id ?? ''}`,
+      {
+        token: app.accessToken,
+      },
+    );
+    expect((closed.body as { status: string }).status).toBe('CLOSED');
     const screenshot = process.env.SANDBOX_SCREENSHOT;
     if (screenshot !== undefined && screenshot !== '') {
       await page.screenshot({ path: screenshot, fullPage: true });

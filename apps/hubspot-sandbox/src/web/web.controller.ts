@@ -433,6 +433,16 @@ export class WebController {
         </select></label
       ><noscript><button type="submit">Save</button></noscript>
     </form>`;
+    const nextStatus = thread.status === 'OPEN' ? 'CLOSED' : 'OPEN';
+    const statusForm = html`<form
+      method="post"
+      action="/ui/${portal.hubId}/inbox/threads/${thread.id}/status"
+      id="status-form"
+    >
+      <input type="hidden" name="status" value="${nextStatus}" /><button type="submit" id="status-button">
+        ${nextStatus === 'CLOSED' ? 'Close conversation' : 'Reopen conversation'}
+      </button>
+    </form>`;
     const sidebar = html`<aside>
       <div class="card" id="contact">
         <h2>Contact</h2>
@@ -455,7 +465,7 @@ export class WebController {
         }
       </div>
       <div class="card">
-        ${assignee}
+        ${assignee} ${statusForm}
         <p class="muted">
           Channel: ${this.channels.get(thread.channelId)?.name ?? thread.channelId}<br />Inbox:
           ${this.inboxName(portal, thread.inboxId)}<br />Status:
@@ -510,6 +520,33 @@ export class WebController {
       this.conversations.unassign(portal.hubId, thread.id, by);
     } else {
       this.conversations.assign(portal.hubId, thread.id, by, { actorId });
+    }
+    res.redirect(303, `/ui/${portal.hubId}/inbox/threads/${thread.id}`);
+  }
+
+  /** Close or reopen, as a rep does in the inbox: a THREAD_STATUS_CHANGE and the `status` property change event. */
+  @Post(':hubId/inbox/threads/:threadId/status')
+  setStatus(
+    @Param('hubId') hubId: string,
+    @Param('threadId') threadId: string,
+    @Body() body: unknown,
+    @Res() res: Response,
+  ): void {
+    const portal = this.portal(hubId);
+    const thread = this.threadOf(portal, threadId);
+    const status = field(body, 'status');
+    if (status !== 'OPEN' && status !== 'CLOSED') {
+      throw invalidInput([
+        detail(
+          'Invalid value for field "status": expected OPEN or CLOSED',
+          'INVALID_ENUM_VALUE',
+          'body',
+          'status',
+        ),
+      ]);
+    }
+    if (status !== thread.status) {
+      this.conversations.setStatus(thread, status, `A-${portal.users[0]?.id ?? 0}`);
     }
     res.redirect(303, `/ui/${portal.hubId}/inbox/threads/${thread.id}`);
   }
