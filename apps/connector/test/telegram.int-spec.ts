@@ -1,3 +1,4 @@
+import { SecretBox } from '@inbox-bridge/service-kit';
 import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -247,6 +248,54 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
       body: JSON.stringify(update),
     });
     expect(unknown.status).toBe(404);
+  });
+
+  it('answers 200 to update kinds it ignores on purpose and 400 naming the field to a malformed update', async () => {
+    const before = h.messagesOf(RECEIVED).length;
+    // allowed_updates keeps update kinds the bridge does not use from being sent at all...
+    const filtered = await h.client.rawUpdate(bot.id, 'callback_query', {
+      id: '4382bfdwdsb323b2d9',
+      from: { id: chatId, is_bot: false, first_name: 'Ana' },
+      chat_instance: '42',
+      data: 'yes',
+    });
+    expect(filtered.update).toBeNull();
+    // ...and a message without customer content (a service message) is answered 200 and not published.
+    const { update } = await h.client.rawUpdate(
+      bot.id,
+      'message',
+      {
+        message_id: 999_001,
+        date: 1735732800,
+        chat: { id: chatId, type: 'private', first_name: 'Ana' },
+        from: { id: chatId, is_bot: false, first_name: 'Ana' },
+        pinned_message: { message_id: 1, date: 1735732800, chat: { id: chatId, type: 'private' }, text: 'x' },
+      },
+      chatId,
+    );
+    await testing.expectEventually(async () => {
+      const attempt = (await h.client.deliveries(bot.id)).attempts.find(
+        (a) => a.updateId === update?.update_id,
+      );
+      expect(attempt?.status).toBe(200);
+    });
+    expect(h.messagesOf(RECEIVED)).toHaveLength(before);
+
+    const [row] = await h.db.dataSource.query<{ webhook_secret: string }[]>(
+      `SELECT webhook_secret FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+      [accountId],
+    );
+    const secretToken = SecretBox.fromConfig(h.config).decrypt(
+      row?.webhook_secret ?? '',
+      `connector.channel_accounts|${accountId}|webhook_secret`,
+    );
+    const malformed = await fetch(`${h.baseUrl}/webhooks/telegram/${accountId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secretToken },
+      body: JSON.stringify({ message: { text: 'no update id' } }),
+    });
+    expect(malformed.status).toBe(400);
+    expect(JSON.stringify(await malformed.json())).toContain('update_id');
   });
 
   it('records a block as not-a-message and keeps answering 200', async () => {
