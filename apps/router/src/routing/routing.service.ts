@@ -239,6 +239,7 @@ export class RoutingService {
     });
     const released = await this.releaseAndExclude(manager, conversation);
     await this.route(manager, released, { allowWaiting: true });
+    await this.signalBackfill(manager, portalId);
   }
 
   /** A rep replied: they handled this customer (sticky), and the no-reply timer stops. */
@@ -411,6 +412,9 @@ export class RoutingService {
         at: now,
       });
       const outcome = await this.route(manager, released, { allowWaiting: false, note });
+      if (outcome === 'assign' && conversation.countedUserId !== null) {
+        await this.signalBackfill(manager, portalId);
+      }
       if (outcome !== 'assign' && previous !== null) {
         const kept = await this.repository.forceTakeSlot(manager, portalId, previous);
         await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
