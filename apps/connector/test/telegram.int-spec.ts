@@ -64,6 +64,12 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(answer).toMatchObject({ ok: false, error: { code: 'invalid-credentials' } });
   });
 
+  it('answers provider-unavailable when Telegram is down during the check', async () => {
+    await h.client.setFault(bot.id, 'getMe', { status: 502, times: 1 });
+    const answer = await validate(bot.token);
+    expect(answer).toMatchObject({ ok: false, error: { code: 'provider-unavailable' } });
+  });
+
   it('binds the pending credentials on connected.v1 and sets the webhook with a secret token', async () => {
     const answer = await validate(bot.token);
     await h.publish('gateway.channel-account.connected.v1', {
