@@ -411,6 +411,54 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     expect(third.decisionId).not.toBe(second.decisionId);
   });
 
+  it('a switched-off account routes nothing; a purged one closes its conversations and frees their slots', async () => {
+    const p = await portalWith([user('p1')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['p1'] },
+      capacity: { maxOpenPerAgent: 1 },
+    });
+    await p.start('pg1');
+    expect(await p.apply('pg1')).toBe('p1');
+    await p.start('pg2');
+    await p.waitForStatus('pg2', 'waiting');
+
+    await events.publish(p.portalId, RoutingKeys.GatewayChannelAccountUpdatedV1, {
+      channelAccountId: p.channelAccountId,
+      active: false,
+      changes: ['deactivated'],
+    });
+    await testing.expectEventually(async () => {
+      expect(
+        (await p.admin.call('GET', `/admin/channel-accounts/${p.channelAccountId}/rules`)).body,
+      ).toMatchObject({
+        active: false,
+      });
+    });
+    await p.start('pg3');
+    const off = await p.waitForStatus('pg3', 'unrouted');
+    expect(off.entries[0]?.reason).toMatch(/is switched off$/);
+
+    await events.publish(p.portalId, RoutingKeys.GatewayChannelAccountPurgedV1, {
+      channelAccountId: p.channelAccountId,
+    });
+    for (const thread of ['pg1', 'pg2']) {
+      const trail = await p.waitForStatus(thread, 'closed');
+      expect(trail.entries.at(-1)).toMatchObject({
+        action: 'closed',
+        reason: 'the channel account was deleted in HubSpot',
+      });
+    }
+    const [agent] = await db.dataSource.query<{ open_count: number }[]>(
+      `SELECT open_count FROM "${db.schema}".agents WHERE portal_id = $1 AND user_id = 'p1'`,
+      [p.portalId],
+    );
+    expect(agent?.open_count).toBe(0);
+    expect((await p.admin.call('GET', `/admin/channel-accounts/${p.channelAccountId}/rules`)).status).toBe(
+      404,
+    );
+    expect(commands.forThread(p.portalId, 'pg2')).toEqual([]);
+  });
+
   it('is idempotent: a redelivered start and a second start of the same thread make one decision', async () => {
     const p = await portalWith([user('i1')], { mode: 'users-and-teams', targets: { userIds: ['i1'] } });
     const envelope = await p.start('idem1');
