@@ -42,9 +42,13 @@ export class PlatformFixture {
   readonly mediaRequests: string[] = [];
   private nextAccount = 0;
 
+  /** Set with `{ proxied: true }`: the gateway reaches HubSpot through it, so a test can cut HubSpot off. */
+  proxy: testing.TcpProxy | undefined;
+
   constructor(
     readonly hubId: number,
     private readonly env: Record<string, string> = {},
+    private readonly options: { readonly proxied?: boolean } = {},
   ) {}
 
   async start(prefix: string): Promise<void> {
@@ -68,20 +72,21 @@ export class PlatformFixture {
     this.mediaServer = await this.startMediaServer();
     const mediaPort = (this.mediaServer.address() as AddressInfo).port;
     const port = await freePort();
-    this.gateway = await startPlatformGateway(
-      this.db,
-      this.vhost,
-      {
-        HUBSPOT_API_BASE_URL: this.sandbox.url,
-        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-        OPS_API_TOKEN: OPS_TOKEN,
-        CONNECTOR_INTERNAL_URL: `http://127.0.0.1:${mediaPort}`,
-        HUBSPOT_RETRY_BASE_MS: '50',
-        HUBSPOT_MAX_ATTEMPTS: '2',
-        ...this.env,
-      },
-      port,
-    );
+    if (this.options.proxied === true) {
+      const sandboxPort = Number(new URL(this.sandbox.url).port);
+      this.proxy = await new testing.TcpProxy('127.0.0.1', sandboxPort).start();
+    }
+    this.gatewayEnv = {
+      HUBSPOT_API_BASE_URL:
+        this.proxy === undefined ? this.sandbox.url : this.proxy.via(this.sandbox.url).replace(/\/$/, ''),
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      OPS_API_TOKEN: OPS_TOKEN,
+      CONNECTOR_INTERNAL_URL: `http://127.0.0.1:${mediaPort}`,
+      HUBSPOT_RETRY_BASE_MS: '50',
+      HUBSPOT_MAX_ATTEMPTS: '2',
+      ...this.env,
+    };
+    this.gateway = await startPlatformGateway(this.db, this.vhost, this.gatewayEnv, port);
     const issued = await this.control.issueTokens(this.hubId, {
       appId: 1_000_001,
       userId: USER_ID,
@@ -101,6 +106,12 @@ export class PlatformFixture {
   }
 
   accessToken = '';
+  gatewayEnv: Record<string, string> = {};
+
+  /** Another replica of the same gateway (same schema, vhost and settings). */
+  replica(): Promise<PlatformGateway> {
+    return startPlatformGateway(this.db, this.vhost, this.gatewayEnv);
+  }
 
   get dataSource(): DataSource {
     return this.gateway.app.get<DataSource>(DATA_SOURCE, { strict: false });
@@ -153,6 +164,7 @@ export class PlatformFixture {
 
   async stop(): Promise<void> {
     await this.gateway.app.close();
+    await this.proxy?.stop();
     await this.sandbox.close();
     await new Promise((resolve) => this.mediaServer.close(resolve));
     await this.db.dispose();
