@@ -187,6 +187,25 @@ describe('customer page in headless Chromium', () => {
     ]);
     await expect(page.locator('.bubble.agent img.photo').count()).resolves.toBe(1);
     await expect(page.locator('.bubble.agent .state').first().textContent()).resolves.toBe('✓ sent');
+
+    // The customer blocks the bot: a my_chat_member update, and the agent's next send is refused.
+    await Promise.all([page.waitForURL(/\/chats\/\d+$/), page.click('#block-button')]);
+    await expect(page.locator('#blocked-note').count()).resolves.toBe(1);
+    const kicked = await waitFor('my_chat_member', () =>
+      connector
+        .on('/webhooks/telegram/account-1')
+        .map((request) => JSON.parse(request.raw) as Record<string, any>)
+        .find((update) => update.my_chat_member !== undefined),
+    );
+    expect(kicked.my_chat_member.new_chat_member.status).toBe('kicked');
+    const refused = await harness.json(bot.token, 'sendMessage', { chat_id: chatId, text: 'Still there?' });
+    expect(refused.body).toMatchObject({
+      ok: false,
+      error_code: 403,
+      description: 'Forbidden: bot was blocked by the user',
+    });
+    await Promise.all([page.waitForURL(/\/chats\/\d+$/), page.click('#block-button')]);
+    await expect(page.locator('#block-button').textContent()).resolves.toBe('Block the bot');
     if (process.env.SANDBOX_SCREENSHOT !== undefined) {
       await page.screenshot({ path: process.env.SANDBOX_SCREENSHOT, fullPage: true });
     }

@@ -143,7 +143,9 @@ ${
       `<section class="card"><h1><span class="badge telegram">Telegram</span> ${esc(chat.user.first_name)} ↔ @${esc(bot.username)}</h1>
 <p class="muted">You are customer ${chat.chat.id}. Each message becomes a Telegram update for the bot's webhook.</p>
 <div id="transcript">${this.telegramTranscript(bot, chat)}</div>
-${composeForm(`${base}/messages`, KIND_LABELS)}</section>`,
+${composeForm(`${base}/messages`, KIND_LABELS)}
+<form class="inline" method="post" action="${base}/block"><input type="hidden" name="blocked" value="${chat.blocked ? 'false' : 'true'}"><button type="submit" class="kind" id="block-button">${chat.blocked ? 'Unblock the bot' : 'Block the bot'}</button></form>
+${chat.blocked ? '<p class="muted" id="blocked-note">You blocked the bot: its sends fail with 403 "Forbidden: bot was blocked by the user".</p>' : ''}</section>`,
       pollingScript(`${base}/transcript`),
     );
   }
@@ -185,6 +187,21 @@ ${composeForm(`${base}/messages`, KIND_LABELS)}</section>`,
       }
       throw error;
     }
+    res.redirect(303, `/ui/telegram/${bot.id}/chats/${chat.chat.id}`);
+  }
+
+  /** Block or unblock the bot, as the customer's app does: a `my_chat_member` update, and 403s on sends. */
+  @Post('telegram/:botId/chats/:chatId/block')
+  telegramBlock(
+    @Param('botId', ParseIntPipe) botId: number,
+    @Param('chatId', ParseIntPipe) chatId: number,
+    @Body() body: unknown,
+    @Res() res: Response,
+  ): void {
+    const { blocked } = parseForm(z.object({ blocked: z.enum(['true', 'false']) }), body);
+    const bot = this.bot(botId);
+    const chat = this.chat(bot, chatId);
+    this.customers.setBlocked(bot, chat, blocked === 'true');
     res.redirect(303, `/ui/telegram/${bot.id}/chats/${chat.chat.id}`);
   }
 
