@@ -123,6 +123,93 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(envelope?.portalId).toBe(424242);
   });
 
+  it('turns the reference photo update (§1.9), posted with the secret token, into the contract', async () => {
+    const [row] = await h.db.dataSource.query<{ webhook_secret: string }[]>(
+      `SELECT webhook_secret FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+      [accountId],
+    );
+    const secretToken = SecretBox.fromConfig(h.config).decrypt(
+      row?.webhook_secret ?? '',
+      `connector.channel_accounts|${accountId}|webhook_secret`,
+    );
+    const ana = {
+      id: 1111111,
+      is_bot: false,
+      first_name: 'Ana',
+      last_name: 'Garcia',
+      username: 'anagarcia',
+      language_code: 'es',
+    };
+    const update = {
+      update_id: 873456002,
+      message: {
+        message_id: 1366,
+        from: ana,
+        chat: { id: 1111111, first_name: 'Ana', last_name: 'Garcia', username: 'anagarcia', type: 'private' },
+        date: 1735732860,
+        photo: [
+          {
+            file_id: 'AgACAgIAAxkBAAIFVmdTEST_s',
+            file_unique_id: 'AQADs7kxG0s',
+            file_size: 1387,
+            width: 90,
+            height: 68,
+          },
+          {
+            file_id: 'AgACAgIAAxkBAAIFVmdTEST_m',
+            file_unique_id: 'AQADs7kxG0m',
+            file_size: 19762,
+            width: 320,
+            height: 240,
+          },
+          {
+            file_id: 'AgACAgIAAxkBAAIFVmdTEST_x',
+            file_unique_id: 'AQADs7kxG0x',
+            file_size: 84911,
+            width: 800,
+            height: 600,
+          },
+          {
+            file_id: 'AgACAgIAAxkBAAIFVmdTEST_y',
+            file_unique_id: 'AQADs7kxG0y',
+            file_size: 167302,
+            width: 1280,
+            height: 960,
+          },
+        ],
+        caption: 'Invoice #1042 — please check',
+        caption_entities: [{ offset: 8, length: 5, type: 'hashtag' }],
+      },
+    };
+    const response = await fetch(`${h.baseUrl}/webhooks/telegram/${accountId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secretToken },
+      body: JSON.stringify(update),
+    });
+    expect(response.status).toBe(200);
+    expect(await received('1111111:1366')).toEqual({
+      provider: 'telegram',
+      channelAccountId: accountId,
+      conversationKey: '1111111',
+      sender: { id: '1111111', name: 'Ana Garcia', username: 'anagarcia' },
+      providerMessageId: '1111111:1366',
+      sentAt: '2025-01-01T12:01:00.000Z',
+      text: 'Invoice #1042 — please check',
+      attachments: [
+        {
+          kind: 'image',
+          media: {
+            downloadRef: `media:${accountId}:AgACAgIAAxkBAAIFVmdTEST_y`,
+            mimeType: 'image/jpeg',
+            sizeBytes: 167302,
+            width: 1280,
+            height: 960,
+          },
+        },
+      ],
+    });
+  });
+
   it('normalises every media kind, captions and replies', async () => {
     const photo = await customerSends({ kind: 'photo', caption: 'Invoice #1042 — please check' });
     expect(photo.text).toBe('Invoice #1042 — please check');

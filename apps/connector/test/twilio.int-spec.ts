@@ -28,7 +28,13 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
 
   beforeAll(async () => {
     h = await startConnectorHarness('connector_tw');
-    account = await h.client.twilioCreateAccount({ friendly_name: 'Acme', type: 'Full' });
+    // The SID and token of the reference's examples (providers-api.md §2.6–2.7), so its payloads apply as they are.
+    account = await h.client.twilioCreateAccount({
+      sid: 'AC00000000000000000000000000000001',
+      auth_token: '0123456789abcdef0123456789abcdef',
+      friendly_name: 'Acme',
+      type: 'Full',
+    });
     await h.client.twilioCreateNumber(account.sid, {
       phone_number: NUMBER,
       friendly_name: 'Acme Support SMS',
@@ -82,6 +88,60 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
       );
       const body = (await response.json()) as { incoming_phone_numbers: { sms_url: string }[] };
       expect(body.incoming_phone_numbers[0]?.sms_url).toBe(`${h.baseUrl}/webhooks/twilio/${accountId}`);
+    });
+  });
+
+  it('turns the reference inbound example (§2.6), signed for the connector URL, into the contract', async () => {
+    const example: Record<string, string> = {
+      ToCountry: 'US',
+      ToState: 'CA',
+      SmsMessageSid: 'MM5ab1c2d3e4f5a6b7c8d9e0f1a2b3c4d5',
+      NumMedia: '1',
+      ToCity: 'SAN FRANCISCO',
+      FromZip: '94105',
+      SmsSid: 'MM5ab1c2d3e4f5a6b7c8d9e0f1a2b3c4d5',
+      FromState: 'CA',
+      SmsStatus: 'received',
+      FromCity: 'SAN FRANCISCO',
+      Body: 'Hola, ¿tienen la factura?',
+      FromCountry: 'US',
+      To: '+14155550100',
+      ToZip: '94107',
+      NumSegments: '1',
+      MessageSid: 'MM5ab1c2d3e4f5a6b7c8d9e0f1a2b3c4d5',
+      AccountSid: 'AC00000000000000000000000000000001',
+      From: '+14155550123',
+      MediaContentType0: 'image/jpeg',
+      MediaUrl0:
+        'https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages/MM5ab1c2d3e4f5a6b7c8d9e0f1a2b3c4d5/Media/ME0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+      ApiVersion: '2010-04-01',
+    };
+    const url = `${h.baseUrl}/webhooks/twilio/${accountId}`;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(account.auth_token, url, example),
+      },
+      body: new URLSearchParams(example).toString(),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/xml');
+    expect(await h.received('MM5ab1c2d3e4f5a6b7c8d9e0f1a2b3c4d5')).toMatchObject({
+      provider: 'twilio',
+      channelAccountId: accountId,
+      conversationKey: '+14155550123',
+      sender: { id: '+14155550123', phoneNumber: '+14155550123' },
+      text: 'Hola, ¿tienen la factura?',
+      attachments: [
+        {
+          kind: 'image',
+          media: {
+            downloadRef: `media:${accountId}:MM5ab1c2d3e4f5a6b7c8d9e0f1a2b3c4d5/ME0f1e2d3c4b5a69788796a5b4c3d2e1f0`,
+            mimeType: 'image/jpeg',
+          },
+        },
+      ],
     });
   });
 
