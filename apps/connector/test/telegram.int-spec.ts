@@ -494,6 +494,37 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(texts).toHaveLength(1);
   });
 
+  it('sends voice notes, audio and video with their own Bot API methods', async () => {
+    h.gatewayFiles.files.set('hubspot-file:76', {
+      contentType: 'audio/ogg',
+      body: Buffer.from('OggS voice'),
+    });
+    h.gatewayFiles.files.set('hubspot-file:77', {
+      contentType: 'audio/mpeg',
+      body: Buffer.from('ID3 audio'),
+    });
+    h.gatewayFiles.files.set('hubspot-file:78', {
+      contentType: 'video/mp4',
+      body: Buffer.from('ftypmp42 video'),
+    });
+    const status = await reply({
+      text: undefined,
+      richText: undefined,
+      attachments: [
+        { kind: 'voice-note', downloadRef: 'hubspot-file:76', mimeType: 'audio/ogg', fileName: 'note.ogg' },
+        { kind: 'audio', downloadRef: 'hubspot-file:77', mimeType: 'audio/mpeg', fileName: 'song.mp3' },
+        { kind: 'video', downloadRef: 'hubspot-file:78', mimeType: 'video/mp4', fileName: 'clip.mp4' },
+      ],
+    });
+    expect(status.status).toBe('SENT');
+    const sent = (await h.client.messages(bot.id, chatId, 'from_bot')).slice(-3).map((m) => m.message);
+    expect(sent.map((m) => ['voice', 'audio', 'video'].find((kind) => m[kind] !== undefined))).toEqual([
+      'voice',
+      'audio',
+      'video',
+    ]);
+  });
+
   it('fails an attachment that turns out larger than Telegram accepts while it streams, without retrying', async () => {
     h.gatewayFiles.files.set('hubspot-file:73', {
       contentType: 'image/jpeg',
