@@ -246,6 +246,42 @@ describe('HttpHubSpotApi against the hubspot-sandbox (real HTTP, real PostgreSQL
     }
   });
 
+  it('refreshes expiring tokens ahead of time, each portal by exactly one replica', async () => {
+    const first = await replica({ sandboxUrl: sandbox.url });
+    const second = await replica({ sandboxUrl: sandbox.url });
+    const portalIds = [
+      await installedPortal(first),
+      await installedPortal(first),
+      await installedPortal(first),
+    ];
+    await first.dataSource.query(
+      `UPDATE "${db.schema}".hubspot_portals SET access_token_expires_at = now() + interval '1 minute'
+        WHERE portal_id = ANY($1::bigint[])`,
+      [portalIds],
+    );
+    const before = await first.dataSource.query<{ access_token: string }[]>(
+      `SELECT access_token FROM "${db.schema}".hubspot_portals WHERE portal_id = ANY($1::bigint[]) ORDER BY portal_id`,
+      [portalIds],
+    );
+    const counts = await Promise.all([
+      first.tokens.refreshExpiring(300_000),
+      second.tokens.refreshExpiring(300_000),
+    ]);
+    expect(counts[0] + counts[1]).toBe(3);
+    const after = await first.dataSource.query<{ access_token: string; minutes: number | string }[]>(
+      `SELECT access_token, extract(epoch FROM access_token_expires_at - now()) / 60 AS minutes
+         FROM "${db.schema}".hubspot_portals WHERE portal_id = ANY($1::bigint[]) ORDER BY portal_id`,
+      [portalIds],
+    );
+    after.forEach((row, index) => {
+      expect(row.access_token).not.toBe(before[index]?.access_token);
+      expect(Number(row.minutes)).toBeGreaterThan(25);
+    });
+    expect(
+      await Promise.all([first.tokens.refreshExpiring(300_000), second.tokens.refreshExpiring(300_000)]),
+    ).toEqual([0, 0]);
+  });
+
   it('a rejected refresh token disconnects the portal: calls fail retryably until it is installed again', async () => {
     const client = await replica({ sandboxUrl: sandbox.url });
     const portalId = await installedPortal(client);

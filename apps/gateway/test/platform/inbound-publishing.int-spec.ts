@@ -2,6 +2,7 @@ import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
 import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ChannelAccountRepository } from '../../src/accounts/channel-account.repository.js';
 import { PlatformFixture } from './platform-fixture.js';
 
 interface Envelope {
@@ -177,6 +178,39 @@ describe('inbound publishing: provider.message.received.v1 → HubSpot (real san
     expect(
       eventsOf(RoutingKeys.GatewayMessagePublishedV1, 'providerMessageId', original.providerMessageId),
     ).toHaveLength(2);
+  });
+
+  it('a turned-off account holds its inbound messages; they are published, in order, once it is back on', async () => {
+    const account = await fixture.account();
+    const repository = fixture.gateway.app.get(ChannelAccountRepository, { strict: false });
+    const setActive = async (active: boolean): Promise<void> => {
+      await fixture.dataSource.transaction(async (manager) => {
+        const stored = await repository.find(manager, account);
+        if (stored === undefined) {
+          throw new Error('account not stored');
+        }
+        await repository.update(manager, { ...stored, active });
+      });
+    };
+    await setActive(false);
+    const held = [
+      message(account, 'chat-held', { text: 'held 1' }),
+      message(account, 'chat-held', { text: 'held 2' }),
+    ];
+    for (const item of held) {
+      await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, item);
+    }
+    await testing.expectEventually(
+      async () => {
+        const metrics = await (await fetch(`${fixture.gateway.baseUrl}/metrics`)).text();
+        return /messages_retried_total\{[^}]*queue="gateway\.inbound[^}]*\} [1-9]/.test(metrics);
+      },
+      { timeoutMs: 15_000, description: 'the held message sent to a retry tier' },
+    );
+    expect((await threads()).some((thread) => thread.integrationThreadId === 'chat-held')).toBe(false);
+    await setActive(true);
+    const thread = await threadOf('chat-held', 2);
+    expect(thread.messages.map((published) => published.text)).toEqual(['held 1', 'held 2']);
   });
 
   it('HubSpot down for a while: every message arrives once, in order, when it is back', async () => {
