@@ -33,7 +33,12 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     for (let i = 0; i < 20; i += 1) {
       tokens.push(`${7_100_001 + i}:${TOKEN}-${i}`);
     }
-    router = await startRouter(db, vhost, { clock, adminTokens: tokens.join(',') });
+    // A small batch, so that one back-fill step cannot reach past a long queue by trying everything.
+    router = await startRouter(db, vhost, {
+      clock,
+      adminTokens: tokens.join(','),
+      env: { ROUTER_BATCH_SIZE: '12' },
+    });
     events = await GatewayEvents.open(vhost.url);
     commands = await RouterCommands.capture(vhost.url);
   }, 60_000);
@@ -252,6 +257,52 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     const metrics = await (await fetch(`${router.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/^router_decisions_total\{action="queue"(,[^}]*)?\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^router_waiting_conversations(\{[^}]*\})? \d+$/m);
+  });
+
+  it('back-fill looks past a long queue of a full channel account to another account with room', async () => {
+    const p = await portalWith([user('a1'), user('b1', { availability: 'away' })], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['a1'] },
+      capacity: { maxOpenPerAgent: 1 },
+    });
+    await events.publish(p.portalId, RoutingKeys.GatewayChannelAccountConnectedV1, {
+      channelAccountId: `${p.channelAccountId}-b`,
+      hubspotChannelId: '1001',
+      inboxId: '9002',
+      provider: 'twilio',
+      name: 'SMS',
+    });
+    await testing.expectEventually(async () => {
+      expect(
+        (await p.admin.call('GET', `/admin/channel-accounts/${p.channelAccountId}-b/rules`)).status,
+      ).toBe(200);
+    });
+    await p.admin.putRules(`${p.channelAccountId}-b`, {
+      mode: 'users-and-teams',
+      targets: { userIds: ['b1'] },
+    });
+    await p.start('sv-a00');
+    expect(await p.assignee('sv-a00')).toBe('a1');
+    const queuedA = Array.from({ length: 12 }, (_, i) => `sv-a${String(i + 1).padStart(2, '0')}`);
+    for (const thread of queuedA) {
+      await p.start(thread);
+    }
+    await events.publish(
+      p.portalId,
+      RoutingKeys.GatewayConversationStartedV1,
+      started(`${p.channelAccountId}-b`, 'sv-b'),
+    );
+    for (const thread of [...queuedA, 'sv-b']) {
+      await p.waitForStatus(thread, 'waiting');
+    }
+    // b1 comes back: the 12 older conversations of the full account fill a whole step, yet sv-b is reached.
+    await events.publish(p.portalId, RoutingKeys.GatewayRosterChangedV1, {
+      users: [user('b1')],
+      teams: [],
+      full: false,
+    });
+    expect(await p.assignee('sv-b')).toBe('b1');
+    expect(queuedA.flatMap((thread) => commands.forThread(p.portalId, thread))).toEqual([]);
   });
 
   it('business hours across a time-zone boundary: waits outside hours, routed when the inbox opens', async () => {

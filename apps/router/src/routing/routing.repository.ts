@@ -637,17 +637,22 @@ export class RoutingRepository {
     }));
   }
 
-  /** The oldest waiting conversation of a portal not in `skip`, locked; rows other transactions hold are skipped. */
+  /**
+   * The oldest waiting conversation of a portal outside `skip` and `skipChannelAccounts`, locked; rows other
+   * transactions hold are skipped.
+   */
   async lockOldestWaiting(
     manager: EntityManager,
     portalId: number,
     skip: readonly string[],
+    skipChannelAccounts: readonly string[] = [],
   ): Promise<ConversationRow[]> {
     const rows = await manager.query<RawConversation[]>(
       `SELECT * FROM conversations WHERE portal_id = $1 AND status = 'waiting'
          AND NOT (hubspot_thread_id = ANY($2::text[]))
+         AND NOT (COALESCE(channel_account_id, '') = ANY($3::text[]))
        ORDER BY waiting_since, hubspot_thread_id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      [portalId, skip],
+      [portalId, skip, skipChannelAccounts],
     );
     return rows.map(conversationOf);
   }

@@ -31,6 +31,11 @@ type Choice =
 /** How many ranked candidates one query returns; a concurrent claim may take some before this one does. */
 const CANDIDATE_BATCH = 8;
 const CANDIDATE_ROUNDS = 4;
+/**
+ * Waiting conversations of one channel account a back-fill step tries before it looks past that account
+ * (more than one, since sticky and contact-owner rules let a younger one go where an older one cannot).
+ */
+const BACKFILL_TRIES_PER_ACCOUNT = 10;
 
 /** A conversation no decision is pending for, not in the queue, without a timer. */
 const settled = {
@@ -345,9 +350,11 @@ export class RoutingService {
    */
   async backfillOldest(manager: EntityManager, portalId: number, limit: number): Promise<boolean> {
     const tried: string[] = [];
+    const failuresPerAccount = new Map<string, number>();
+    const fullAccounts: string[] = [];
     while (tried.length < limit) {
       await manager.query('SAVEPOINT backfill_candidate');
-      const [oldest] = await this.repository.lockOldestWaiting(manager, portalId, tried);
+      const [oldest] = await this.repository.lockOldestWaiting(manager, portalId, tried, fullAccounts);
       if (oldest === undefined) {
         await manager.query('RELEASE SAVEPOINT backfill_candidate');
         return false;
@@ -358,6 +365,13 @@ export class RoutingService {
       }
       await manager.query('ROLLBACK TO SAVEPOINT backfill_candidate');
       tried.push(oldest.hubspotThreadId);
+      // A long queue of one full channel account must not hide the younger conversations of another.
+      const account = oldest.channelAccountId ?? '';
+      const failures = (failuresPerAccount.get(account) ?? 0) + 1;
+      failuresPerAccount.set(account, failures);
+      if (failures === BACKFILL_TRIES_PER_ACCOUNT) {
+        fullAccounts.push(account);
+      }
     }
     return false;
   }
