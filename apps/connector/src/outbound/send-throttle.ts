@@ -9,6 +9,9 @@ interface Bucket {
 /** Longest a send waits in-process for a token or a provider's retry_after before handing back to the retry tiers. */
 export const MAX_IN_PROCESS_WAIT_MS = 5_000;
 
+/** One bucket per account and per chat: idle ones are dropped past this many. */
+const MAX_BUCKETS = 10_000;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -53,9 +56,22 @@ export class SendThrottle {
   private bucket(key: string, burst: number): Bucket {
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
+      if (this.buckets.size >= MAX_BUCKETS) {
+        this.forgetIdle();
+      }
       bucket = { tokens: burst, updatedAt: this.now(), pausedUntil: 0 };
       this.buckets.set(key, bucket);
     }
     return bucket;
+  }
+
+  /** A bucket untouched for a minute and not paused is full again: dropping it changes nothing. */
+  private forgetIdle(): void {
+    const now = this.now();
+    for (const [key, bucket] of this.buckets) {
+      if (now - bucket.updatedAt > 60_000 && bucket.pausedUntil < now) {
+        this.buckets.delete(key);
+      }
+    }
   }
 }

@@ -46,6 +46,19 @@ describe('SendThrottle', () => {
     now = 61_000;
     await expect(throttle.acquire('k', 1, 2)).resolves.toBeUndefined();
   });
+
+  it('forgets idle buckets once many chats were seen, keeping paused ones', async () => {
+    let now = 0;
+    const throttle = new SendThrottle(() => now);
+    throttle.pause('paused', 600_000);
+    for (let chat = 0; chat < 10_000; chat += 1) {
+      await throttle.acquire(`chat:${chat}`, 1, 3);
+    }
+    now = 120_000;
+    await throttle.acquire('new-chat', 1, 3);
+    await expect(throttle.acquire('paused', 1, 3)).rejects.toBeInstanceOf(SendFailure);
+    expect((throttle as unknown as { buckets: Map<string, unknown> }).buckets.size).toBeLessThan(10);
+  });
 });
 
 describe('SendProgressStore', () => {
