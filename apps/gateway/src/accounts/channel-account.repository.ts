@@ -23,6 +23,17 @@ interface ChannelAccountRow {
   archived: boolean;
 }
 
+/**
+ * Tables of the platform feature keyed by channel account (published messages, threads, uploads, reply
+ * statuses; migration `PlatformTables1764172800000`): a purged account leaves no mapping behind.
+ */
+const PLATFORM_ACCOUNT_TABLES = [
+  'published_messages',
+  'conversation_threads',
+  'uploaded_media',
+  'outbound_message_statuses',
+] as const;
+
 const COLUMNS = `channel_account_id, portal_id, channel_id, inbox_id, inbox_type, provider, name,
   delivery_identifier_type, delivery_identifier_value, authorized, active, archived`;
 
@@ -131,6 +142,9 @@ export class ChannelAccountRepository {
     await manager.query(`DELETE FROM account_conversations WHERE channel_account_id = $1`, [
       channelAccountId,
     ]);
+    for (const table of PLATFORM_ACCOUNT_TABLES) {
+      await manager.query(`DELETE FROM ${table} WHERE channel_account_id = $1`, [channelAccountId]);
+    }
     await manager.query(
       `UPDATE credential_checks SET account_token = NULL, state = 'ABANDONED'
         WHERE channel_account_id = $1`,

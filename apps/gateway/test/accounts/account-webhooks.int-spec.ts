@@ -374,7 +374,7 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
     expect(eventsOf('gateway.outbound-message.requested.v1', accountId)).toHaveLength(0);
   });
 
-  it('CHANNEL_ACCOUNT_PURGED deletes the account and its conversation mappings', async () => {
+  it('CHANNEL_ACCOUNT_PURGED deletes the account and every mapping of it in the gateway', async () => {
     await finalisedCheck(INBOX_ID, 'bot-purge');
     const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-purge');
     await waitFor('gateway.channel-account.connected.v1', accountId);
@@ -387,14 +387,35 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
       }),
     );
 
+    // The platform feature's rows for the account (a published message and its thread).
+    await db.dataSource.query(
+      `INSERT INTO "${db.schema}".published_messages
+         (channel_account_id, idempotency_id, provider_message_id, conversation_key, hubspot_message_id, hubspot_thread_id)
+       VALUES ($1, 'm-1', 'm-1', 'chat-purge', '555', '999')`,
+      [accountId],
+    );
+    await db.dataSource.query(
+      `INSERT INTO "${db.schema}".conversation_threads (channel_account_id, conversation_key, hubspot_thread_id)
+       VALUES ($1, 'chat-purge', '999')`,
+      [accountId],
+    );
+
     await hubspot.control.purgeChannelAccount(accountId);
     await waitFor('gateway.channel-account.purged.v1', accountId);
-    await processedOutcome(accountId, 'CHANNEL_ACCOUNT_PURGED');
+    const purgeOutcome = await processedOutcome(accountId, 'CHANNEL_ACCOUNT_PURGED');
+    expect(purgeOutcome).toEqual({ outcome: 'stored', last_error: null });
     expect(await directory.find(accountId)).toBeUndefined();
     const [mappings] = await db.dataSource.query<{ count: number }[]>(
       `SELECT count(*)::int AS count FROM "${db.schema}".account_conversations WHERE channel_account_id = $1`,
       [accountId],
     );
     expect(mappings?.count).toBe(0);
+    for (const table of ['published_messages', 'conversation_threads']) {
+      const [left] = await db.dataSource.query<{ count: number }[]>(
+        `SELECT count(*)::int AS count FROM "${db.schema}".${table} WHERE channel_account_id = $1`,
+        [accountId],
+      );
+      expect([table, left?.count]).toEqual([table, 0]);
+    }
   });
 });
