@@ -23,6 +23,7 @@ import { coalesceWrites } from '../write-coalescing.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import type { MessageContext, MessageHandler } from './message-context.js';
 import { ShardOwnership } from './shard-ownership.js';
+import { consumerTransactionSlots, type Semaphore } from './transaction-slots.js';
 
 export interface ConsumerGroupRunnerOptions {
   readonly topology: ConsumerGroupTopology;
@@ -96,7 +97,10 @@ export class ConsumerGroupRunner {
   private readonly maxBatchSize: number;
   private readonly maxConcurrentBatches: number;
 
+  private readonly transactionSlots: Semaphore;
+
   constructor(private readonly options: ConsumerGroupRunnerOptions) {
+    this.transactionSlots = consumerTransactionSlots(options.dataSource);
     const { topology } = options;
     this.maxBatchSize = topology.spec.maxBatchSize ?? 1;
     this.maxConcurrentBatches = options.maxConcurrentBatches ?? 4;
@@ -353,38 +357,40 @@ export class ConsumerGroupRunner {
     let together: BatchItem[] = items;
     let outcomes: ('processed' | 'duplicate')[];
     try {
-      outcomes = await this.options.dataSource.transaction(async (manager) => {
-        const keys = items.flatMap((i) => (i.orderingKey === undefined ? [] : [i.orderingKey]));
-        if (keys.length > 0) {
-          // A key with parked messages needs the ordering checks of the one-by-one path.
-          const parked: { ordering_key: string }[] = await manager.query(
-            `SELECT DISTINCT ordering_key FROM "${schema}".ordering_park WHERE consumer = $1 AND ordering_key = ANY($2)`,
-            [this.name, keys],
-          );
-          const blocked = new Set(parked.map((p) => p.ordering_key));
-          alone = items.filter((i) => i.orderingKey !== undefined && blocked.has(i.orderingKey));
-          together = items.filter((i) => !alone.includes(i));
-        }
-        const claimed: { message_id: string }[] = await manager.query(
-          `INSERT INTO "${schema}".inbox (consumer, message_id) SELECT $1, unnest($2::text[])
-           ON CONFLICT DO NOTHING RETURNING message_id`,
-          [this.name, together.map((i) => i.envelope.messageId)],
-        );
-        const unclaimed = new Set(claimed.map((c) => c.message_id));
-        const results: ('processed' | 'duplicate')[] = [];
-        for (const item of together) {
-          if (unclaimed.delete(item.envelope.messageId)) {
-            results.push(
-              await correlationContext.run(this.scopeOf(item.delivery, item.envelope), () =>
-                this.invoke(item.handler, item.delivery, item.envelope, manager),
-              ),
+      outcomes = await this.transactionSlots.run(() =>
+        this.options.dataSource.transaction(async (manager) => {
+          const keys = items.flatMap((i) => (i.orderingKey === undefined ? [] : [i.orderingKey]));
+          if (keys.length > 0) {
+            // A key with parked messages needs the ordering checks of the one-by-one path.
+            const parked: { ordering_key: string }[] = await manager.query(
+              `SELECT DISTINCT ordering_key FROM "${schema}".ordering_park WHERE consumer = $1 AND ordering_key = ANY($2)`,
+              [this.name, keys],
             );
-          } else {
-            results.push('duplicate');
+            const blocked = new Set(parked.map((p) => p.ordering_key));
+            alone = items.filter((i) => i.orderingKey !== undefined && blocked.has(i.orderingKey));
+            together = items.filter((i) => !alone.includes(i));
           }
-        }
-        return results;
-      });
+          const claimed: { message_id: string }[] = await manager.query(
+            `INSERT INTO "${schema}".inbox (consumer, message_id) SELECT $1, unnest($2::text[])
+           ON CONFLICT DO NOTHING RETURNING message_id`,
+            [this.name, together.map((i) => i.envelope.messageId)],
+          );
+          const unclaimed = new Set(claimed.map((c) => c.message_id));
+          const results: ('processed' | 'duplicate')[] = [];
+          for (const item of together) {
+            if (unclaimed.delete(item.envelope.messageId)) {
+              results.push(
+                await correlationContext.run(this.scopeOf(item.delivery, item.envelope), () =>
+                  this.invoke(item.handler, item.delivery, item.envelope, manager),
+                ),
+              );
+            } else {
+              results.push('duplicate');
+            }
+          }
+          return results;
+        }),
+      );
     } catch {
       // A handler or the commit failed and nothing of the batch committed: take the messages one by one,
       // so only the failing one is retried or dead-lettered.
@@ -488,7 +494,7 @@ export class ConsumerGroupRunner {
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
     return correlationContext.run(this.scopeOf(delivery, envelope), () =>
-      this.options.dataSource.transaction(work),
+      this.transactionSlots.run(() => this.options.dataSource.transaction(work)),
     );
   }
 
