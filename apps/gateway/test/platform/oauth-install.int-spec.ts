@@ -8,6 +8,7 @@ import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gatewayMigrations } from '../../src/database/data-source.js';
 import { INSTALL_SCOPES } from '../../src/platform/oauth/oauth-install.service.js';
+import { PlatformScheduler } from '../../src/platform/platform-scheduler.js';
 import { startPlatformGateway, type PlatformGateway } from './platform-gateway.js';
 
 const APP = {
@@ -86,6 +87,7 @@ describe('OAuth install: /oauth/install → HubSpot consent → /oauth/callback 
       HUBSPOT_CLIENT_ID: APP.clientId,
       HUBSPOT_CLIENT_SECRET: APP.clientSecret,
       HUBSPOT_DEVELOPER_API_KEY: APP.developerApiKeys[0] ?? '',
+      ROSTER_REFRESH_INTERVAL: '1ms',
     });
     await control.registerApp({
       ...APP,
@@ -150,6 +152,31 @@ describe('OAuth install: /oauth/install → HubSpot consent → /oauth/callback 
     const replay = await fetch(callback);
     expect(replay.status).toBe(400);
     expect(await replay.text()).toContain('INVALID_STATE');
+  });
+
+  it('re-reads rosters on schedule and publishes only when something changed', async () => {
+    const scheduler = gateway.app.get(PlatformScheduler, { strict: false });
+    const rostersOf = () => published.messages.filter((message) => message.portalId === HUB_ID);
+    const before = rostersOf().length;
+    expect(before).toBeGreaterThan(0);
+    await scheduler.tick();
+    await scheduler.tick();
+    await control.updateUser(HUB_ID, 78, { availability: 'available' });
+    await scheduler.tick();
+    const changed = await testing.expectEventually(
+      () => {
+        const rosters = rostersOf();
+        if (rosters.length <= before) {
+          throw new Error('no new roster');
+        }
+        return rosters;
+      },
+      { timeoutMs: 15_000, description: 'the changed roster published' },
+    );
+    expect(changed).toHaveLength(before + 1);
+    expect(changed.at(-1)?.payload.users.find((user) => user.userId === '78')?.availability).toBe(
+      'available',
+    );
   });
 
   it('refuses a forged state, a denied consent and a missing code without storing anything new', async () => {

@@ -267,20 +267,26 @@ export class InboundPublisherService {
       }
       const fileName =
         attachment.media.fileName ?? `${attachment.kind}-${message.providerMessageId}-${index}`;
-      const uploaded = await client.upload<{ id: string }>({
-        path: '/files/v3/files',
-        fields: {
-          fileName,
-          folderPath: UPLOAD_FOLDER,
-          options: JSON.stringify({ access: 'PRIVATE' }),
-        },
-        file: {
-          fileName,
-          mimeType: attachment.media.mimeType,
-          content: download.content,
-          ...(download.sizeBytes === undefined ? {} : { sizeBytes: download.sizeBytes }),
-        },
-      });
+      const uploaded = await client
+        .upload<{ id: string }>({
+          path: '/files/v3/files',
+          fields: {
+            fileName,
+            folderPath: UPLOAD_FOLDER,
+            options: JSON.stringify({ access: 'PRIVATE' }),
+          },
+          file: {
+            fileName,
+            mimeType: attachment.media.mimeType,
+            content: download.content,
+            ...(download.sizeBytes === undefined ? {} : { sizeBytes: download.sizeBytes }),
+          },
+        })
+        .catch((error: unknown) => {
+          // Release the connector's download when HubSpot did not take the whole stream.
+          download.content.destroy();
+          throw error;
+        });
       const fileId = uploaded.body.id;
       await this.dataSource.query(
         `INSERT INTO "${schema}".uploaded_media (channel_account_id, idempotency_id, attachment_index, file_id)
