@@ -323,6 +323,29 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(copies).toHaveLength(1);
   });
 
+  it('publishes an update Telegram delivers twice (same update_id) once', async () => {
+    await h.client.setWebhookFaults(bot.id, { duplicate: true, times: 1 });
+    const { message } = await h.client.customerSends(bot.id, chatId, {
+      kind: 'text',
+      text: 'sent once, delivered twice',
+    });
+    await received(`${chatId}:${message.message_id}`);
+    await testing.expectEventually(async () => {
+      const attempts = (await h.client.deliveries(bot.id)).attempts.filter(
+        (attempt) => attempt.status === 200 && attempt.at !== '',
+      );
+      const ids = attempts.map((attempt) => attempt.updateId);
+      expect(ids.filter((id) => id === ids.at(-1))).toHaveLength(2);
+    });
+    await h.client.clearWebhookFaults(bot.id);
+    const copies = h
+      .messagesOf<ProviderMessageReceivedV1>(RECEIVED)
+      .filter((m) => m.providerMessageId === `${chatId}:${message.message_id}`);
+    expect(copies).toHaveLength(1);
+    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/connector_inbound_total\{provider="telegram",result="duplicate"[^}]*\} [1-9]/);
+  });
+
   it('answers 401 problem+json to a wrong secret token and 404 to an unknown account', async () => {
     const update = {
       update_id: 1,

@@ -176,6 +176,13 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(media.status).toBe(200);
     expect(Buffer.from(await media.arrayBuffer()).equals(image)).toBe(true);
 
+    // Like Twilio, the sandbox can redirect to a pre-signed URL that refuses credentials: they must not follow.
+    await h.client.twilioSetSettings({ media_redirect: true });
+    const redirected = await fetch(h.mediaLink(ref));
+    await h.client.twilioSetSettings({ media_redirect: false });
+    expect(redirected.status).toBe(200);
+    expect(Buffer.from(await redirected.arrayBuffer()).equals(image)).toBe(true);
+
     // Twilio retries a webhook on connection errors: the same MessageSid is a duplicate.
     const url = `${h.baseUrl}/webhooks/twilio/${accountId}`;
     const again = await fetch(url, {
