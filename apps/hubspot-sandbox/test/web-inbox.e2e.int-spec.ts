@@ -303,7 +303,8 @@ describe('web inbox in headless Chromium', () => {
       },
     );
     expect(failed.status).toBe(200);
-    await page.reload();
+    // No reload: the page polls the thread's version and refreshes itself while the editor is empty.
+    await page.waitForSelector('article.msg.OUTGOING .status.FAILED', { timeout: 10_000 });
     await expect(page.locator('article.msg.OUTGOING .status.FAILED').textContent()).resolves.toContain(
       'bot was blocked by the user',
     );

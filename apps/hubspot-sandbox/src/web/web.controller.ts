@@ -70,6 +70,25 @@ window.addEventListener('message', function (event) {
   }
 });`);
 
+/**
+ * Live updates on a thread page: polls the thread's version and reloads when it changed (a customer wrote, the
+ * app reported a status, someone reassigned), unless the rep is typing a reply or picked a file.
+ */
+const THREAD_POLL_SCRIPT = new SafeHtml(`
+var timeline = document.getElementById('timeline');
+var known = timeline ? timeline.dataset.version : undefined;
+function idle() {
+  var text = document.getElementById('reply-text');
+  var file = document.querySelector('#reply input[type=file]');
+  return (!text || text.value === '') && (!file || file.files.length === 0);
+}
+setInterval(function () {
+  fetch(window.location.pathname + '/version', { cache: 'no-store' })
+    .then(function (response) { return response.ok ? response.text() : known; })
+    .then(function (version) { if (version !== known && idle()) window.location.reload(); })
+    .catch(function () {});
+}, 1500);`);
+
 /** The landing page of `redirectUrl` in the pop-up: tell the settings page, then close. */
 const CONNECTED_SCRIPT = new SafeHtml(`
 var accountId = document.body.querySelector('[data-account-id]');
@@ -495,13 +514,35 @@ export class WebController {
           <h1>Conversation with ${this.who(thread, history)}</h1>
           <div class="layout">
             <section>
-              <div class="timeline" id="timeline">${entries.map((entry) => entry.view)}</div>
+              <div class="timeline" id="timeline" data-version="${this.threadVersion(thread)}">
+                ${entries.map((entry) => entry.view)}
+              </div>
               ${editor}
             </section>
             ${sidebar}
           </div>`,
+        THREAD_POLL_SCRIPT,
       ),
     );
+  }
+
+  /** What the thread page shows changes exactly when this does (polled by the page for live updates). */
+  @Get(':hubId/inbox/threads/:threadId/version')
+  version(@Param('hubId') hubId: string, @Param('threadId') threadId: string, @Res() res: Response): void {
+    const portal = this.portal(hubId);
+    res
+      .setHeader('Cache-Control', 'no-store')
+      .type('text/plain')
+      .send(this.threadVersion(this.threadOf(portal, threadId)));
+  }
+
+  private threadVersion(thread: Thread): string {
+    const statuses = this.messageStore
+      .threadMessages(thread.id)
+      .map((message) => message.status.statusType[0] ?? '')
+      .join('');
+    const activities = this.messageStore.threadActivities(thread.id).length;
+    return `${statuses}.${activities}.${thread.status}.${thread.assignedTo ?? ''}`;
   }
 
   /** The owner dropdown: `A-<userId>` through the Conversations API's assignee rules, or unassign. */
