@@ -20,6 +20,9 @@ import { ChannelAccountRepository, type StoredChannelAccount } from './channel-a
 import { eventMessageId } from './event-message-id.js';
 import { fileAttachmentsOf, hubspotFileRef, mediaKindOf, mimeTypeOf } from './outbound-attachments.js';
 
+/** Tries (1 s, 5 s, 25 s apart by default) before a reply through an unknown account is refused. */
+const UNKNOWN_ACCOUNT_ATTEMPTS = 4;
+
 type ThreadingModel = 'INTEGRATION_THREAD_ID' | 'DELIVERY_IDENTIFIER';
 
 const toIso = (value: string | number): string => new Date(value).toISOString();
@@ -63,17 +66,24 @@ export class OutboundMessageProcessor {
   ): Promise<WebhookEffect> {
     const portalId = String(event.portalId);
     const { message } = event;
+    const refuse = async (reason: string): Promise<WebhookEffect> => {
+      await this.hubspot.failMessage(portalId, event.channelId, message.id, reason);
+      return () => Promise.resolve({ outcome: 'rejected', reason });
+    };
     const account = await this.accounts.find(this.dataSource.manager, message.channelAccountId);
     if (account === undefined || account.archived) {
+      // Right after a connection the account may still be on its way (its CREATED event is processed
+      // separately); after a few tries it is not connected through the bridge, and the rep is told.
+      if (stored.attempts >= UNKNOWN_ACCOUNT_ATTEMPTS) {
+        return refuse(
+          'Not sent: this channel account is not connected to the bridge. Connect it again from the inbox settings.',
+        );
+      }
       throw new TransientError(
         `channel account ${message.channelAccountId} is not known (yet)`,
         'UNKNOWN_ACCOUNT',
       );
     }
-    const refuse = async (reason: string): Promise<WebhookEffect> => {
-      await this.hubspot.failMessage(portalId, event.channelId, message.id, reason);
-      return () => Promise.resolve({ outcome: 'rejected', reason });
-    };
     const turnedOff = turnedOffReason(account);
     if (turnedOff !== undefined) {
       return refuse(turnedOff);

@@ -374,6 +374,31 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
     expect(eventsOf('gateway.outbound-message.requested.v1', accountId)).toHaveLength(0);
   });
 
+  it('a reply through an account the bridge never connected is retried a few times, then shown FAILED to the rep', async () => {
+    const foreign = await hubspot.api<{ id: string }>(
+      'POST',
+      `/conversations/v3/custom-channels/${channelId}/channel-accounts`,
+      {
+        inboxId: INBOX_ID,
+        name: 'Not ours',
+        authorized: true,
+        deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-not-ours' },
+      },
+    );
+    const inbound = await publishInbound(foreign.id, 'chat-not-ours', 'tg-user-not-ours');
+    const reply = await hubspot.control.agentReply(inbound.conversationsThreadId, {
+      userId: hubspot.userId,
+      text: 'Hello?',
+    });
+    expect((await processedOutcome(foreign.id, 'OUTGOING_CHANNEL_MESSAGE_CREATED')).outcome).toBe('rejected');
+    const message = await hubspot.api<{
+      status: { statusType: string; failureDetails?: { errorMessage: string } };
+    }>('GET', `/conversations/v3/custom-channels/${channelId}/messages/${reply.id}`);
+    expect(message.status.statusType).toBe('FAILED');
+    expect(message.status.failureDetails?.errorMessage).toMatch(/not connected to the bridge/);
+    expect(eventsOf('gateway.outbound-message.requested.v1', foreign.id)).toHaveLength(0);
+  });
+
   it('CHANNEL_ACCOUNT_PURGED deletes the account and every mapping of it in the gateway', async () => {
     await finalisedCheck(INBOX_ID, 'bot-purge');
     const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-purge');
