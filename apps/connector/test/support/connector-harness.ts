@@ -155,7 +155,7 @@ export async function startConnectorHarness(
   const sandbox = await startProviderSandbox(
     {
       LOG_LEVEL: 'silent',
-      TELEGRAM_ALLOW_INSECURE_WEBHOOKS: 'true',
+      SANDBOX_ALLOW_HTTP_WEBHOOKS: 'true',
       SANDBOX_TIME_SCALE: '0.01',
       TWILIO_SEND_DELAY_MS: '100',
       TWILIO_DELIVERY_DELAY_MS: '100',
