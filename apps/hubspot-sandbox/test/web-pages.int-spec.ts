@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { AppStub } from './app-stub.js';
 import {
   CONTACT_ID,
+  HELP_DESK_ID,
   HUB_ID,
   INBOX_ID,
   OPAQUE_CAPABILITIES,
@@ -146,10 +147,17 @@ describe('web inbox pages over HTTP', () => {
     expect((await page(`/ui/${HUB_ID}/settings/inbox`)).body).toContain('Turn on');
     expect((await post(`${base}/turn-on`)).status).toBe(303);
     expect((await post(`${base}/move-to-help-desk`)).status).toBe(303);
+    // The portal has a help desk: the account moves there, its old inbox stays an inbox.
+    const moved = await sandbox.request(
+      'GET',
+      `/conversations/v3/custom-channels/${channelId}/channel-accounts/${accountId}`,
+      { token },
+    );
+    expect((moved.body as { inboxId: string }).inboxId).toBe(HELP_DESK_ID);
     const inbox = await sandbox.request('GET', `/conversations/v3/conversations/inboxes/${INBOX_ID}`, {
       token,
     });
-    expect((inbox.body as { type: string }).type).toBe('HELP_DESK');
+    expect((inbox.body as { type: string }).type).toBe('INBOX');
     expect((await post(`${base}/rename`, { name: '  ' })).status).toBe(400);
     expect((await post(`${base}/delete`)).status).toBe(303);
     expect((await page(`/ui/${HUB_ID}/settings/inbox`)).body).not.toContain(`data-account-id="${accountId}"`);

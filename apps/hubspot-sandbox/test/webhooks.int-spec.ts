@@ -5,6 +5,7 @@ import { isValidV3 } from '../src/webhooks/signature.js';
 import {
   ALL_CHANNEL_SCOPES,
   CLIENT_SECRET,
+  HELP_DESK_ID,
   HUB_ID,
   OPAQUE_CAPABILITIES,
   SandboxHarness,
@@ -95,7 +96,10 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
       userId: USER_ID,
       text: 'On it!',
     });
-    await sandbox.control.updateChannelAccount(accountId, { name: 'Renamed' });
+    await sandbox.control.updateChannelAccount(accountId, { name: 'Renamed', inboxId: HELP_DESK_ID });
+    await expect(sandbox.control.updateChannelAccount(accountId, { inboxId: '999' })).rejects.toMatchObject({
+      status: 400,
+    });
     await sandbox.control.purgeChannelAccount(accountId);
 
     const bodies = await expectEventually(
@@ -145,7 +149,7 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
       { token },
     );
     expect(accounts.body.results).toEqual([
-      expect.objectContaining({ id: accountId, archived: true, name: 'Renamed' }),
+      expect.objectContaining({ id: accountId, archived: true, name: 'Renamed', inboxId: HELP_DESK_ID }),
     ]);
   });
 

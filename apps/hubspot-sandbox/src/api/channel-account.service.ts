@@ -85,29 +85,50 @@ export class ChannelAccountService {
   }
 
   /** What an admin does in the inbox settings: rename, turn off, move to the help desk. */
+  /** An admin edits the account in the inbox settings; `inboxId` moves it to another inbox or help desk. */
   adminUpdate(
     accountId: string,
-    change: { name?: string; active?: boolean; authorized?: boolean },
+    change: { name?: string; active?: boolean; authorized?: boolean; inboxId?: string },
   ): ChannelAccount {
     const account = this.accounts.get(accountId);
     if (account === undefined || account.archived) {
       throw HubSpotError.notFound(`Channel account ${accountId} not found`);
+    }
+    if (
+      change.inboxId !== undefined &&
+      this.portals.get(account.portalId)?.inboxes.some((inbox) => inbox.id === change.inboxId) !== true
+    ) {
+      throw invalidInput([
+        detail(
+          `Invalid value for field "inboxId": inbox ${change.inboxId} does not exist in portal ${account.portalId}`,
+          'INVALID_VALUE',
+          'body',
+          'inboxId',
+        ),
+      ]);
     }
     Object.assign(account, change);
     this.events.channelAccount('CHANNEL_ACCOUNT_UPDATED', account);
     return account;
   }
 
-  /** "Move to help desk": the account's inbox becomes a help-desk inbox (new threads create tickets). */
+  /**
+   * "Move to help desk": the account moves to the portal's help desk (new threads create tickets); a portal
+   * without a help-desk inbox turns the account's inbox into one.
+   */
   adminMoveToHelpDesk(accountId: string): ChannelAccount {
     const account = this.accounts.get(accountId);
-    const inbox = this.portals
-      .get(account?.portalId ?? 0)
-      ?.inboxes.find((candidate) => candidate.id === account?.inboxId);
+    const inboxes = this.portals.get(account?.portalId ?? 0)?.inboxes ?? [];
+    const inbox = inboxes.find((candidate) => candidate.id === account?.inboxId);
     if (account === undefined || account.archived || inbox === undefined) {
       throw HubSpotError.notFound(`Channel account ${accountId} not found`);
     }
-    inbox.type = 'HELP_DESK';
+    const helpDesk = inboxes.find((candidate) => candidate.type === 'HELP_DESK');
+    if (helpDesk === undefined) {
+      inbox.type = 'HELP_DESK';
+    } else {
+      account.inboxId = helpDesk.id;
+    }
     this.events.channelAccount('CHANNEL_ACCOUNT_UPDATED', account);
     return account;
   }

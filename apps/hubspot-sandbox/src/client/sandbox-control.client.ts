@@ -101,7 +101,7 @@ export class SandboxControlClient {
 
   updateChannelAccount(
     accountId: string,
-    change: { name?: string; active?: boolean; authorized?: boolean },
+    change: { name?: string; active?: boolean; authorized?: boolean; inboxId?: string },
   ): Promise<unknown> {
     return this.call('PATCH', `/__sandbox/channel-accounts/${accountId}`, change);
   }

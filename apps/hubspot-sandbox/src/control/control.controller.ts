@@ -189,6 +189,7 @@ const adminAccountUpdateSchema = z.strictObject({
   name: z.string().min(1).optional(),
   active: z.boolean().optional(),
   authorized: z.boolean().optional(),
+  inboxId: digits.optional(),
 });
 
 /** `/__sandbox/*`: seed, inspect and steer the sandbox. Not a HubSpot API. */
