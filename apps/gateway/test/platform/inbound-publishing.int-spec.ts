@@ -2,7 +2,10 @@ import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
 import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ChannelAccountRepository } from '../../src/accounts/channel-account.repository.js';
+import {
+  CHANNEL_ACCOUNT_DIRECTORY,
+  type ChannelAccountDirectory,
+} from '../../src/accounts/channel-account-directory.js';
 import { PlatformFixture } from './platform-fixture.js';
 
 interface Envelope {
@@ -182,14 +185,15 @@ describe('inbound publishing: provider.message.received.v1 → HubSpot (real san
 
   it('a turned-off account holds its inbound messages; they are published, in order, once it is back on', async () => {
     const account = await fixture.account();
-    const repository = fixture.gateway.app.get(ChannelAccountRepository, { strict: false });
+    const directory = fixture.gateway.app.get<ChannelAccountDirectory>(CHANNEL_ACCOUNT_DIRECTORY, {
+      strict: false,
+    });
+    // An admin turns the account off in HubSpot; the gateway learns it from CHANNEL_ACCOUNT_UPDATED.
     const setActive = async (active: boolean): Promise<void> => {
-      await fixture.dataSource.transaction(async (manager) => {
-        const stored = await repository.find(manager, account);
-        if (stored === undefined) {
-          throw new Error('account not stored');
-        }
-        await repository.update(manager, { ...stored, active });
+      await fixture.control.updateChannelAccount(account, { active });
+      await testing.expectEventually(async () => (await directory.find(account))?.active === active, {
+        timeoutMs: 15_000,
+        description: `the account ${active ? 'on' : 'off'} in the gateway`,
       });
     };
     await setActive(false);
