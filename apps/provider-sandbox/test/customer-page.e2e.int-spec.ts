@@ -298,6 +298,11 @@ describe('customer page in headless Chromium', () => {
     );
 
     expect((await sendSms(UNREACHABLE, 'Hello?')).status).toBe(201);
+    await page.goto(`${harness.sandbox.baseUrl}/ui`);
+    await expect(page.locator(`li[data-number="${number.sid}"] a`).allTextContents()).resolves.toEqual([
+      CUSTOMER,
+      UNREACHABLE,
+    ]);
     await page.goto(
       `${harness.sandbox.baseUrl}/ui/twilio/${number.sid}/chats/${encodeURIComponent(UNREACHABLE)}`,
     );

@@ -101,6 +101,12 @@ export class CustomerPageController {
       (number) => `<li data-number="${esc(number.sid)}"><span class="badge twilio">Twilio</span>
   <strong>${esc(number.phoneNumber)}</strong>
   <span class="muted">${number.smsUrl === '' ? 'no SmsUrl' : `SmsUrl ${esc(number.smsUrl)}`}</span>
+  ${this.twilioCustomers(number)
+    .map(
+      (phone) =>
+        `<a href="/ui/twilio/${encodeURIComponent(number.sid)}/chats/${encodeURIComponent(phone)}">${esc(phone)}</a>`,
+    )
+    .join(' ')}
   <form class="inline" method="post" action="/ui/twilio/${esc(number.sid)}/customers">
     <input type="tel" name="phone" value="${esc(randomCustomerPhone())}" required>
     <button type="submit">Text as this number</button>
@@ -421,6 +427,19 @@ ${this.telegramContent(bot, message)}
 
   private mimeOf(bot: BotRecord, fileId: string, fallback: string): string {
     return this.telegram.files.find(bot.id, fileId)?.mimeType ?? fallback;
+  }
+
+  /** The customers who texted this number or were texted from it. */
+  private twilioCustomers(number: NumberRecord): string[] {
+    const phones = new Set<string>();
+    for (const message of this.twilio.messages.values()) {
+      if (message.to === number.phoneNumber) {
+        phones.add(message.from);
+      } else if (message.from === number.phoneNumber) {
+        phones.add(message.to);
+      }
+    }
+    return [...phones];
   }
 
   private twilioTranscript(number: NumberRecord, customer: string): string {
