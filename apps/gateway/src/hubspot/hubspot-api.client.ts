@@ -45,6 +45,8 @@ class AttemptFailed extends Error {
   }
 }
 
+const SEARCH_PATH = /^\/crm\/v3\/objects\/[^/]+\/search\/?$/;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function errorBody(parsed: unknown): HubSpotErrorBody | undefined {
@@ -82,6 +84,8 @@ export class HttpHubSpotApi implements HubSpotApi {
     private readonly limiter: PortalRateLimiter,
     private readonly tokens: PortalTokens,
     private readonly metrics: HubSpotMetrics,
+    /** The CRM Search API's own per-portal limit (about 5 per second, outside the 110 per 10 s). */
+    private readonly searchLimiter: PortalRateLimiter = limiter,
     private readonly wait: (ms: number) => Promise<void> = sleep,
   ) {}
 
@@ -101,10 +105,15 @@ export class HttpHubSpotApi implements HubSpotApi {
     return { request: <T>(request: HubSpotRequest) => this.execute<T>({ kind: 'developer' }, request) };
   }
 
-  private bucketOf(credential: Credential): string {
-    return credential.kind === 'portal'
-      ? `portal:${credential.portalId}`
-      : `developer:${this.settings.appId}`;
+  /** Which shared bucket a call draws from: the portal's, its search budget, or the developer key's. */
+  private budget(credential: Credential, path: string): { limiter: PortalRateLimiter; key: string } {
+    if (credential.kind === 'developer') {
+      return { limiter: this.limiter, key: `developer:${this.settings.appId}` };
+    }
+    if (SEARCH_PATH.test(path)) {
+      return { limiter: this.searchLimiter, key: `search:${credential.portalId}` };
+    }
+    return { limiter: this.limiter, key: `portal:${credential.portalId}` };
   }
 
   private url(credential: Credential, request: Pick<HubSpotRequest, 'path' | 'query'>): URL {
@@ -124,9 +133,10 @@ export class HttpHubSpotApi implements HubSpotApi {
     return url;
   }
 
-  private async acquire(credential: Credential): Promise<void> {
+  private async acquire(credential: Credential, path: string): Promise<void> {
+    const { limiter, key } = this.budget(credential, path);
     try {
-      await this.limiter.acquire(this.bucketOf(credential));
+      await limiter.acquire(key);
     } catch (error) {
       if (error instanceof RateWaitExceeded) {
         throw new HubSpotApiError(`HubSpot rate budget of ${error.bucketKey} exhausted for now`, {
@@ -141,7 +151,7 @@ export class HttpHubSpotApi implements HubSpotApi {
   private async execute<T>(credential: Credential, request: HubSpotRequest): Promise<HubSpotResponse<T>> {
     let refreshed = false;
     for (let attempt = 1; ; attempt += 1) {
-      await this.acquire(credential);
+      await this.acquire(credential, request.path);
       const token =
         credential.kind === 'portal' ? await this.tokens.accessToken(credential.portalId) : undefined;
       const headers: Record<string, string> = { accept: 'application/json' };
@@ -184,7 +194,8 @@ export class HttpHubSpotApi implements HubSpotApi {
           throw this.toError(request, error, decision.retryable);
         }
         if (decision.pauseBucket) {
-          await this.limiter.pause(this.bucketOf(credential), decision.delayMs);
+          const { limiter, key } = this.budget(credential, request.path);
+          await limiter.pause(key, decision.delayMs);
         } else {
           await this.wait(decision.delayMs);
         }
@@ -198,7 +209,7 @@ export class HttpHubSpotApi implements HubSpotApi {
    */
   private async upload<T>(portalId: string, upload: HubSpotUpload): Promise<HubSpotResponse<T>> {
     const credential: Credential = { kind: 'portal', portalId };
-    await this.acquire(credential);
+    await this.acquire(credential, upload.path);
     const token = await this.tokens.accessToken(portalId);
     const { contentType, body } = multipartStream(upload.fields, upload.file);
     try {
@@ -223,7 +234,8 @@ export class HttpHubSpotApi implements HubSpotApi {
       if (outcome.kind === 'response' && outcome.status === 429) {
         const decision = decideRetry(outcome, 1, this.settings);
         if (decision.retry) {
-          await this.limiter.pause(this.bucketOf(credential), decision.delayMs);
+          const { limiter, key } = this.budget(credential, upload.path);
+          await limiter.pause(key, decision.delayMs);
         }
       }
       const retryable =

@@ -12,6 +12,9 @@ import { PortalTokens } from './portal-tokens.js';
 /** The gateway's key ring for secrets at rest (OAuth tokens). */
 export const GATEWAY_SECRET_BOX = Symbol('GATEWAY_SECRET_BOX');
 
+/** The CRM Search API's separate budget (hubspot-api.md §6.1: about 5 per second per portal). */
+const SEARCH_RATE_LIMITER = Symbol('SEARCH_RATE_LIMITER');
+
 /** Everything `HUBSPOT_API` is built from, as Nest providers. */
 export const hubspotProviders: Provider[] = [
   HubSpotMetrics,
@@ -42,6 +45,16 @@ export const hubspotProviders: Provider[] = [
       }),
   },
   {
+    provide: SEARCH_RATE_LIMITER,
+    inject: [APP_CONFIG, DATA_SOURCE],
+    useFactory: (config: GatewayConfig, dataSource: DataSource) =>
+      new PortalRateLimiter(dataSource, config.DATABASE_SCHEMA, {
+        maxPerInterval: 4,
+        intervalMs: 1_000,
+        maxWaitMs: config.HUBSPOT_MAX_RATE_WAIT_MS,
+      }),
+  },
+  {
     provide: PortalTokens,
     inject: [APP_CONFIG, DATA_SOURCE, GATEWAY_SECRET_BOX, HubSpotOAuthClient, HubSpotMetrics],
     useFactory: (
@@ -54,12 +67,13 @@ export const hubspotProviders: Provider[] = [
   },
   {
     provide: HUBSPOT_API,
-    inject: [APP_CONFIG, PortalRateLimiter, PortalTokens, HubSpotMetrics],
+    inject: [APP_CONFIG, PortalRateLimiter, PortalTokens, HubSpotMetrics, SEARCH_RATE_LIMITER],
     useFactory: (
       config: GatewayConfig,
       limiter: PortalRateLimiter,
       tokens: PortalTokens,
       metrics: HubSpotMetrics,
+      searchLimiter: PortalRateLimiter,
     ) =>
       new HttpHubSpotApi(
         {
@@ -74,6 +88,7 @@ export const hubspotProviders: Provider[] = [
         limiter,
         tokens,
         metrics,
+        searchLimiter,
       ),
   },
 ];

@@ -21,6 +21,7 @@ const SCOPES = [
   'conversations.custom_channels.read',
   'conversations.custom_channels.write',
   'crm.objects.owners.read',
+  'crm.objects.contacts.read',
   'files',
 ];
 const USER_ID = 77;
@@ -210,6 +211,25 @@ describe('HttpHubSpotApi against the hubspot-sandbox (real HTTP, real PostgreSQL
     await client.api.forPortal(quiet).request({ method: 'GET', path: '/crm/v3/owners' });
     expect(floodDone).toBeLessThan(40);
     await Promise.all(flood);
+  });
+
+  it('CRM search has its own budget: a burst of searches gets no SECONDLY 429', async () => {
+    const client = await replica({ sandboxUrl: sandbox.url });
+    const portalId = await installedPortal(client);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        client.api.forPortal(portalId).request<{ total: number }>({
+          method: 'POST',
+          path: '/crm/v3/objects/contacts/search',
+          body: {
+            filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: 'x@example.com' }] }],
+          },
+        }),
+      ),
+    );
+    expect(results.map((result) => result.status)).toEqual(Array.from({ length: 12 }, () => 200));
+    const calls = await callsOf(portalId, '/crm/v3/objects/contacts/search');
+    expect(calls.filter((call) => call.status === 429)).toEqual([]);
   });
 
   it('token expiry in the middle of traffic: a 401 refreshes once and the calls go on', async () => {

@@ -82,6 +82,7 @@ export async function startClientReplica(
     limiter,
     tokens,
     metrics,
+    new PortalRateLimiter(dataSource, db.schema, { maxPerInterval: 4, intervalMs: 1_000, maxWaitMs: 60_000 }),
   );
   return { api, tokens, limiter, registry, dataSource, close: () => dataSource.destroy() };
 }
