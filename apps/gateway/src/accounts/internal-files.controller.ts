@@ -94,6 +94,18 @@ export class InternalFilesController {
     if (contentLength !== undefined && /^\d+$/.test(contentLength)) {
       response.setHeader('Content-Length', contentLength);
     }
-    await pipeline(upstream, response);
+    try {
+      await pipeline(upstream, response);
+    } catch (error) {
+      // The headers are sent: a broken stream can only be logged; the connector sees a short body and retries.
+      this.logger.warn(
+        {
+          portalId: ref.portalId,
+          fileId: ref.fileId,
+          err: error instanceof Error ? error.message : String(error),
+        },
+        'HubSpot file stream interrupted',
+      );
+    }
   }
 }
