@@ -191,6 +191,31 @@ describe('Webhooks API conversation events (§2.6)', () => {
     expect(new Set(received.map((event) => event.objectId))).toEqual(new Set([Number(threadId)]));
   });
 
+  it('sends conversation.privacyDeletion for a GDPR deletion, and the thread is gone from the API', async () => {
+    await sandbox.control.setAppWebhooks(APP_ID, {
+      targetUrl: receiver.url,
+      subscriptions: [{ subscriptionType: 'conversation.privacyDeletion' }],
+    });
+    const token = await sandbox.token();
+    const { threadId, messageId } = await publishFirstMessage(token);
+    await sandbox.control.privacyDeleteThread(threadId);
+    const [event] = await eventsMatching(1, 'privacyDeletion');
+    expect(event).toMatchObject({
+      subscriptionType: 'conversation.privacyDeletion',
+      objectId: Number(threadId),
+    });
+    expect(
+      (
+        await sandbox.request('GET', `/conversations/v3/conversations/threads/${threadId}?archived=true`, {
+          token,
+        })
+      ).status,
+    ).toBe(404);
+    expect((await sandbox.control.threads(HUB_ID)).map((thread) => thread.id)).not.toContain(threadId);
+    expect(JSON.stringify(await sandbox.control.threads(HUB_ID))).not.toContain(messageId);
+    await expect(sandbox.control.privacyDeleteThread('1')).rejects.toMatchObject({ status: 404 });
+  });
+
   it('retries a failed delivery with the next attemptNumber and the same events', async () => {
     receiver.script = [{ status: 503 }, { status: 500 }];
     await sandbox.control.setAppWebhooks(APP_ID, {

@@ -120,6 +120,11 @@ export class SandboxControlClient {
     return this.call('POST', `/__sandbox/threads/${threadId}/agent-replies`, reply);
   }
 
+  /** A GDPR deletion of the thread and its messages: `conversation.privacyDeletion` to subscribed apps. */
+  async privacyDeleteThread(threadId: string): Promise<void> {
+    await this.call('POST', `/__sandbox/threads/${threadId}/privacy-deletion`);
+  }
+
   webhookDeliveries(): Promise<WebhookDelivery[]> {
     return this.call('GET', '/__sandbox/webhooks/deliveries');
   }

@@ -405,6 +405,18 @@ export class ControlController {
     return toPublicMessage(this.messages.agentReply(threadId, reply, attachments));
   }
 
+  /** A GDPR deletion of a conversation: deleted with its messages, `conversation.privacyDeletion` to subscribed apps. */
+  @Post('threads/:threadId/privacy-deletion')
+  @HttpCode(204)
+  privacyDelete(@Param('threadId') threadId: string): void {
+    const thread = this.messageStore.thread(threadId);
+    if (thread === undefined) {
+      throw HubSpotError.notFound(`Thread ${threadId} not found`);
+    }
+    this.messageStore.deleteThread(thread);
+    this.conversationEvents.threadPrivacyDeleted(thread);
+  }
+
   @Get('webhooks/deliveries')
   deliveries(): WebhookDelivery[] {
     return this.dispatcher.list();

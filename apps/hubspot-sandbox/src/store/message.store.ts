@@ -194,6 +194,41 @@ export class MessageStore {
       ?.find((thread) => thread.status === 'OPEN');
   }
 
+  /** Removes a thread with its messages and activities from every index (a GDPR deletion). */
+  deleteThread(thread: Thread): void {
+    const without = <T>(list: T[] | undefined, drop: (item: T) => boolean) => {
+      if (list !== undefined) {
+        list.splice(0, list.length, ...list.filter((item) => !drop(item)));
+      }
+    };
+    for (const message of this.messagesByThread.get(thread.id) ?? []) {
+      this.messages.delete(message.id);
+      if (message.integrationIdempotencyId !== undefined) {
+        this.messagesByIdempotencyId.delete(
+          pairKey(message.channelAccountId, message.integrationIdempotencyId),
+        );
+      }
+    }
+    without(
+      this.messagesByPortal.get(thread.portalId),
+      (message) => message.conversationsThreadId === thread.id,
+    );
+    this.messagesByThread.delete(thread.id);
+    this.activitiesByThread.delete(thread.id);
+    this.threads.delete(thread.id);
+    without(this.threadsByPortal.get(thread.portalId), (candidate) => candidate.id === thread.id);
+    const integrationKey = pairKey(thread.channelAccountId, thread.integrationThreadId);
+    if (this.threadsByIntegrationId.get(integrationKey) === thread) {
+      this.threadsByIntegrationId.delete(integrationKey);
+    }
+    if (thread.participantKey !== undefined) {
+      without(
+        this.threadsByParticipants.get(pairKey(thread.channelAccountId, thread.participantKey)),
+        (candidate) => candidate.id === thread.id,
+      );
+    }
+  }
+
   portalThreads(portalId: number): Thread[] {
     return [...(this.threadsByPortal.get(portalId) ?? [])];
   }

@@ -49,6 +49,11 @@ export class ConversationEvents implements OnApplicationShutdown {
     this.emit(thread, 'conversation.propertyChange', { propertyName: 'isArchived', propertyValue: 'true' });
   }
 
+  /** A GDPR delete of the contact's conversation. */
+  threadPrivacyDeleted(thread: Thread): void {
+    this.emit(thread, 'conversation.privacyDeletion');
+  }
+
   threadRestored(thread: Thread): void {
     this.emit(thread, 'conversation.propertyChange', { propertyName: 'isArchived', propertyValue: 'false' });
   }
