@@ -48,14 +48,17 @@ export class PlatformFixture {
   constructor(
     readonly hubId: number,
     private readonly env: Record<string, string> = {},
-    private readonly options: { readonly proxied?: boolean } = {},
+    private readonly options: {
+      readonly proxied?: boolean;
+      readonly sandboxEnv?: Record<string, string>;
+    } = {},
   ) {}
 
   async start(prefix: string): Promise<void> {
     this.vhost = await testing.createTestVhost(prefix);
     this.db = await testing.createTestDatabase(prefix, gatewayMigrations, { poolSize: 2 });
     this.sandbox = await startHubSpotSandbox(
-      { LOG_LEVEL: 'silent', SANDBOX_WEBHOOK_TIME_SCALE: '0.001' },
+      { LOG_LEVEL: 'silent', SANDBOX_WEBHOOK_TIME_SCALE: '0.001', ...this.options.sandboxEnv },
       { port: 0 },
     );
     this.control = new SandboxControlClient(this.sandbox.url);
