@@ -9,7 +9,8 @@ const suite = hybridServiceSuite({
   serviceName: 'gateway',
   defaultPort: 3000,
   // The suite's environments name no HubSpot secret, which production (NODE_ENV's default) requires.
-  loadConfig: (env) => loadGatewayConfig({ HUBSPOT_CLIENT_SECRET: 'hybrid-suite-secret', ...env }),
+  loadConfig: (env) =>
+    loadGatewayConfig({ HUBSPOT_CLIENT_SECRET: 'hybrid-suite-secret', NODE_ENV: 'test', ...env }),
   appModule: (config) => AppModule.forRoot(config),
   databaseOptions: gatewayDatabaseOptions,
   testing,

@@ -19,6 +19,7 @@ export async function startGateway(
   env: { readonly HUBSPOT_CLIENT_SECRET: string; readonly PUBLIC_BASE_URL?: string },
 ): Promise<RunningGateway> {
   const config = loadGatewayConfig({
+    NODE_ENV: 'test',
     DATABASE_URL: testing.testDatabaseUrl,
     DATABASE_SCHEMA: db.schema,
     AMQP_URL: vhost.url,

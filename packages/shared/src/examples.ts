@@ -12,6 +12,7 @@ import type { GatewayMessagePublishedV1 } from './contracts/gateway/message-publ
 import type { GatewayOutboundMessageRequestedV1 } from './contracts/gateway/outbound-message-requested.v1.js';
 import type { GatewayRosterChangedV1 } from './contracts/gateway/roster-changed.v1.js';
 import type { GatewayThreadAssignmentChangedV1 } from './contracts/gateway/thread-assignment-changed.v1.js';
+import type { GatewayThreadStatusChangedV1 } from './contracts/gateway/thread-status-changed.v1.js';
 import type { MessageOf } from './contracts/message-map.js';
 import type { ProviderMessageReceivedV1 } from './contracts/provider/message-received.v1.js';
 import type { RouterAssignmentRequestedV1 } from './contracts/router/assignment-requested.v1.js';
@@ -259,6 +260,17 @@ export function exampleGatewayRosterChangedV1(
   };
 }
 
+export function exampleGatewayThreadStatusChangedV1(
+  overrides: Partial<GatewayThreadStatusChangedV1> = {},
+): GatewayThreadStatusChangedV1 {
+  return {
+    hubspotThreadId: ExampleIds.hubspotThreadId,
+    status: 'CLOSED',
+    occurredAt: '2026-01-05T10:20:00.000Z',
+    ...overrides,
+  };
+}
+
 export function exampleGatewayThreadAssignmentChangedV1(
   overrides: Partial<GatewayThreadAssignmentChangedV1> = {},
 ): GatewayThreadAssignmentChangedV1 {
@@ -287,6 +299,7 @@ export const ExamplePayloads: { readonly [K in RoutingKey]: () => MessageOf<K> }
   [RoutingKeys.GatewayAssignmentFailedV1]: exampleGatewayAssignmentFailedV1,
   [RoutingKeys.GatewayRosterChangedV1]: exampleGatewayRosterChangedV1,
   [RoutingKeys.GatewayThreadAssignmentChangedV1]: exampleGatewayThreadAssignmentChangedV1,
+  [RoutingKeys.GatewayThreadStatusChangedV1]: exampleGatewayThreadStatusChangedV1,
 };
 
 /**

@@ -29,3 +29,11 @@ export function assignedActorOf(event: ConversationEvent): string | null | undef
   }
   return /^A-\d{1,20}$/.test(value) ? value : undefined;
 }
+
+/** `CLOSED` / `OPEN` from a `status` property change; undefined for every other event. */
+export function threadStatusOf(event: ConversationEvent): 'OPEN' | 'CLOSED' | undefined {
+  if (event.subscriptionType !== 'conversation.propertyChange' || event.propertyName !== 'status') {
+    return undefined;
+  }
+  return event.propertyValue === 'CLOSED' || event.propertyValue === 'OPEN' ? event.propertyValue : undefined;
+}

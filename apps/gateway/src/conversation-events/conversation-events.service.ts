@@ -7,6 +7,7 @@ import { BridgeAssignmentJournal, schemaOfManager } from './bridge-assignment-jo
 import {
   assignedActorOf,
   conversationEventBatchSchema,
+  threadStatusOf,
   type ConversationEvent,
 } from './conversation-event.schemas.js';
 import { ConversationEventMetrics } from './conversation-events.metrics.js';
@@ -18,7 +19,8 @@ export interface ConversationEventsResult {
 
 /**
  * Webhooks API conversation events: an `assignedTo` change becomes `gateway.thread.assignment-changed.v1`,
- * marked as a person's when it is not the echo of the bridge's own assignment. Deduplicated by event id and
+ * marked as a person's when it is not the echo of the bridge's own assignment; a `status` change becomes
+ * `gateway.thread.status-changed.v1`. Deduplicated by event id and
  * published through the outbox in one transaction; other event types are recorded and counted only.
  */
 @Injectable()
@@ -77,6 +79,15 @@ export class ConversationEventsService {
         manager,
         RoutingKeys.GatewayThreadAssignmentChangedV1,
         { hubspotThreadId: threadId, assignedActorId, byAgent: !byBridge },
+        { portalId: Number(portalId) },
+      );
+    }
+    const status = threadStatusOf(event);
+    if (status !== undefined) {
+      await this.messaging.outbox.publish(
+        manager,
+        RoutingKeys.GatewayThreadStatusChangedV1,
+        { hubspotThreadId: threadId, status, occurredAt: new Date(event.occurredAt).toISOString() },
         { portalId: Number(portalId) },
       );
     }

@@ -42,6 +42,7 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
   let app: NestExpressApplication;
   let baseUrl: string;
   let published: testing.CapturedMessages<Envelope>;
+  let statusChanges: testing.CapturedMessages<{ payload: { hubspotThreadId: string; status: string } }>;
 
   beforeAll(async () => {
     vhost = await testing.createTestVhost('gateway_conv_events');
@@ -51,6 +52,11 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
       EVENTS_EXCHANGE,
       'gateway.thread.assignment-changed.v1',
     );
+    statusChanges = await testing.captureMessages(
+      vhost.url,
+      EVENTS_EXCHANGE,
+      'gateway.thread.status-changed.v1',
+    );
     const gateway = await startGateway(db, vhost, { PUBLIC_BASE_URL, HUBSPOT_CLIENT_SECRET: SECRET });
     app = gateway.app;
     baseUrl = gateway.baseUrl;
@@ -59,6 +65,7 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
   afterAll(async () => {
     await app.close();
     await published.close();
+    await statusChanges.close();
     await db.dispose();
     await vhost.dispose();
   });
@@ -126,6 +133,19 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
     ]);
   });
 
+  it('publishes a thread closed or reopened in HubSpot', async () => {
+    const closed = { ...assignedTo(506, 'CLOSED'), propertyName: 'status' };
+    const reopened = { ...assignedTo(506, 'OPEN'), propertyName: 'status', occurredAt: Date.now() + 1 };
+    expect((await post([reopened, closed])).status).toBe(200);
+    const statuses = await testing.expectEventually(() => {
+      const found = statusChanges.messages.filter((m) => m.payload.hubspotThreadId === '506');
+      expect(found).toHaveLength(2);
+      return found;
+    });
+    expect(statuses.map((s) => s.payload.status)).toEqual(['CLOSED', 'OPEN']);
+    expect(changesFor(506)).toHaveLength(0);
+  });
+
   it('handles a redelivered batch once, and records other subscription types without publishing', async () => {
     const batch = [
       assignedTo(504, 'A-77'),
@@ -136,6 +156,7 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
     expect(await (await post(batch)).json()).toEqual({ accepted: 0, duplicates: 3 });
     await testing.delay(300);
     expect(changesFor(504)).toHaveLength(1);
+    expect(statusChanges.messages.filter((m) => m.payload.hubspotThreadId === '504')).toHaveLength(1);
   });
 
   it('refuses a bad signature with 401 and a malformed batch with a problem naming the field', async () => {

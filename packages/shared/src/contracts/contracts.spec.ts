@@ -13,6 +13,7 @@ import {
   exampleGatewayOutboundMessageRequestedV1,
   exampleGatewayRosterChangedV1,
   exampleGatewayThreadAssignmentChangedV1,
+  exampleGatewayThreadStatusChangedV1,
   ExamplePayloads,
   exampleProviderMessageReceivedV1,
   exampleRouterAssignmentRequestedV1,
@@ -477,6 +478,16 @@ describe('routing', () => {
     expectAccepted(type, exampleGatewayThreadAssignmentChangedV1({ assignedActorId: null, byAgent: false }));
     const { byAgent: _byAgent, ...payload } = exampleGatewayThreadAssignmentChangedV1();
     expectRejected(type, payload, 'payload.byAgent');
+  });
+
+  it('accepts a closed or reopened thread and refuses other statuses', () => {
+    const type = RoutingKeys.GatewayThreadStatusChangedV1;
+    expectAccepted(type, exampleGatewayThreadStatusChangedV1({ status: 'OPEN' }));
+    expectRejected(
+      type,
+      exampleGatewayThreadStatusChangedV1({ status: 'ARCHIVED' as 'OPEN' }),
+      'payload.status',
+    );
   });
 });
 

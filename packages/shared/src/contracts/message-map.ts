@@ -50,6 +50,10 @@ import {
   type GatewayThreadAssignmentChangedV1,
 } from './gateway/thread-assignment-changed.v1.js';
 import {
+  gatewayThreadStatusChangedV1Schema,
+  type GatewayThreadStatusChangedV1,
+} from './gateway/thread-status-changed.v1.js';
+import {
   providerMessageReceivedV1Schema,
   type ProviderMessageReceivedV1,
 } from './provider/message-received.v1.js';
@@ -76,6 +80,7 @@ export interface MessageMap {
   [RoutingKeys.GatewayAssignmentFailedV1]: GatewayAssignmentFailedV1;
   [RoutingKeys.GatewayRosterChangedV1]: GatewayRosterChangedV1;
   [RoutingKeys.GatewayThreadAssignmentChangedV1]: GatewayThreadAssignmentChangedV1;
+  [RoutingKeys.GatewayThreadStatusChangedV1]: GatewayThreadStatusChangedV1;
 }
 
 export type MessageOf<K extends RoutingKey> = MessageMap[K];
@@ -146,6 +151,10 @@ export const Contracts: { readonly [K in RoutingKey]: ContractDefinition<K> } = 
   },
   [RoutingKeys.GatewayThreadAssignmentChangedV1]: {
     schema: gatewayThreadAssignmentChangedV1Schema,
+    orderingKey: byThread,
+  },
+  [RoutingKeys.GatewayThreadStatusChangedV1]: {
+    schema: gatewayThreadStatusChangedV1Schema,
     orderingKey: byThread,
   },
 };

@@ -34,6 +34,8 @@ export const RoutingKeys = {
   GatewayRosterChangedV1: 'gateway.roster.changed.v1',
   /** gateway → router: a thread's assignee changed (by an agent or by the bridge). */
   GatewayThreadAssignmentChangedV1: 'gateway.thread.assignment-changed.v1',
+  /** gateway → router: a thread was closed or reopened in HubSpot. */
+  GatewayThreadStatusChangedV1: 'gateway.thread.status-changed.v1',
 } as const;
 
 export type RoutingKey = (typeof RoutingKeys)[keyof typeof RoutingKeys];
