@@ -302,6 +302,28 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
     expect(await directory.find(accountId)).toMatchObject({ active: true, authorized: true });
   });
 
+  it('moved to the help desk: the new inbox and its type are stored (assignments then go to the ticket owner), nothing is announced', async () => {
+    await finalisedCheck(INBOX_ID, 'bot-moves');
+    const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-moves');
+    await waitFor('gateway.channel-account.connected.v1', accountId);
+    expect(await directory.find(accountId)).toMatchObject({ inboxId: INBOX_ID, inboxType: 'INBOX' });
+
+    await hubspot.control.updateChannelAccount(accountId, { inboxId: HELP_DESK_ID });
+    await testing.expectEventually(
+      async () => {
+        const account = await directory.find(accountId);
+        if (account?.inboxType !== 'HELP_DESK') {
+          throw new Error(`still ${account?.inboxType ?? 'unknown'}`);
+        }
+        return account;
+      },
+      { timeoutMs: 15_000, description: 'the move to the help desk stored' },
+    );
+    expect(await directory.find(accountId)).toMatchObject({ inboxId: HELP_DESK_ID, inboxType: 'HELP_DESK' });
+    expect((await processedOutcome(accountId, 'CHANNEL_ACCOUNT_UPDATED')).outcome).toBe('stored');
+    expect(eventsOf('gateway.channel-account.updated.v1', accountId)).toHaveLength(0);
+  });
+
   it('OUTGOING_CHANNEL_MESSAGE_CREATED → outbound-message.requested.v1 with text, the thread key and hubspot-file attachments', async () => {
     await finalisedCheck(INBOX_ID, 'bot-replies');
     const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-replies');
