@@ -91,6 +91,8 @@ function convert(html: string, withTags: boolean): string {
   const open: string[] = [];
   /** Opens dropped because the tag was already open: their closes must be dropped too. */
   const dropped = new Map<string, number>();
+  /** Open links in plain-text mode: where their text starts in `out`, and their target. */
+  const links: { at: number; href: string | undefined }[] = [];
   const token = /<(\/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>|<!--[\s\S]*?-->|([^<]+)|(<)/g;
   const newline = () => {
     const last = out.at(-1);
@@ -127,6 +129,22 @@ function convert(html: string, withTags: boolean): string {
       continue;
     }
     const mapped = name === 'a' ? 'a' : INLINE_TAGS[name];
+    if (!withTags && name === 'a') {
+      // Plain text (SMS) cannot hide a link behind its text: the URL follows it unless the text is the URL.
+      if (closing === '/') {
+        const link = links.pop();
+        if (link !== undefined && link.href !== undefined) {
+          const text = out.slice(link.at).join('').trim();
+          const bare = link.href.replace(/^mailto:/i, '');
+          if (text !== link.href && text !== bare) {
+            out.push(text === '' ? bare : ` (${bare})`);
+          }
+        }
+      } else {
+        links.push({ at: out.length, href: hrefOf(attributes ?? '') });
+      }
+      continue;
+    }
     if (closing === '/') {
       const skip = mapped === undefined ? 0 : (dropped.get(mapped) ?? 0);
       if (withTags && mapped !== undefined && skip > 0) {

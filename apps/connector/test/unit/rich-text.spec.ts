@@ -30,7 +30,13 @@ describe('HubSpot rich text → Telegram HTML', () => {
   it('produces plain text for SMS', () => {
     expect(
       htmlToPlainText('<p>Hi <b>Ana</b></p><p>See <a href="https://x.example">this</a> &amp; that</p>'),
-    ).toBe('Hi Ana\nSee this & that');
+    ).toBe('Hi Ana\nSee this (https://x.example) & that');
+    expect(
+      htmlToPlainText(
+        '<a href="https://x.example">https://x.example</a> or <a href="mailto:a@b.co">a@b.co</a>',
+      ),
+    ).toBe('https://x.example or a@b.co');
+    expect(htmlToPlainText('<a href="javascript:alert(1)">click</a>')).toBe('click');
   });
 
   it('splits long text at line or word boundaries within the limit', () => {
