@@ -37,6 +37,15 @@ export const accountsConfigShape = {
   WEBHOOK_RETRY_BASE_MS: durationMs().default(1_000),
   /** Processing attempts of one webhook before it is marked failed (counted in a metric, logged). */
   WEBHOOK_MAX_ATTEMPTS: positiveInt({ max: 100 }).default(10),
+  /**
+   * How long processed HubSpot webhooks are kept (dedupe of redeliveries, investigation). HubSpot redelivers
+   * for up to 24 h, so at least 2 days.
+   */
+  WEBHOOK_EVENT_RETENTION: durationMs()
+    .refine((ms) => ms >= 172_800_000, {
+      error: 'must be at least 2 days (48h): HubSpot redelivers for 24 h',
+    })
+    .default(604_800_000),
   /** How long the connection popup waits for the connector's credentials check. */
   CREDENTIALS_CHECK_TIMEOUT: durationMs().default(20_000),
   /**

@@ -114,4 +114,21 @@ export class HubSpotWebhookEventRepository {
       [id, delayMs, reason.slice(0, 2000)],
     );
   }
+
+  /**
+   * Deletes up to `limit` events processed more than `retentionMs` ago. Dedupe needs a stored event only while
+   * HubSpot may still redeliver it (24 h), so the retention must stay well above that.
+   */
+  async pruneProcessed(manager: EntityManager, retentionMs: number, limit: number): Promise<number> {
+    const result: unknown = await manager.query(
+      `DELETE FROM hubspot_webhook_events
+        WHERE id IN (
+          SELECT id FROM hubspot_webhook_events
+           WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000)
+           LIMIT $2)
+        RETURNING id`,
+      [retentionMs, limit],
+    );
+    return returnedRows(result).length;
+  }
 }

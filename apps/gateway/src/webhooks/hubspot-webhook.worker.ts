@@ -24,6 +24,8 @@ import { hubspotWebhookSchemas, isKnownWebhookType } from './hubspot-webhook.sch
 
 /** A lease longer than any HubSpot call with its retries, so a live replica never loses its event. */
 const LEASE_MS = 120_000;
+const PRUNE_EVERY_MS = 600_000;
+const PRUNE_BATCH = 1_000;
 
 function isRetryable(error: unknown): boolean {
   if (error instanceof HubSpotApiError) {
@@ -45,6 +47,8 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
   private readonly batchSize: number;
   private readonly retryBaseMs: number;
   private readonly maxAttempts: number;
+  private readonly retentionMs: number;
+  private lastPruneAt = 0;
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -61,6 +65,21 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
     this.batchSize = config.WEBHOOK_WORKER_CONCURRENCY;
     this.retryBaseMs = config.WEBHOOK_RETRY_BASE_MS;
     this.maxAttempts = config.WEBHOOK_MAX_ATTEMPTS;
+    this.retentionMs = config.WEBHOOK_EVENT_RETENTION;
+  }
+
+  /** Deletes processed events past the retention, a batch at a time; returns how many. */
+  async pruneProcessed(): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const batch = await this.dataSource.transaction((manager) =>
+        this.events.pruneProcessed(manager, this.retentionMs, PRUNE_BATCH),
+      );
+      deleted += batch;
+      if (batch < PRUNE_BATCH || !this.running) {
+        return deleted;
+      }
+    }
   }
 
   onApplicationBootstrap(): void {
@@ -93,8 +112,21 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
         this.logger.warn({ err: describeError(error) }, 'claiming HubSpot webhooks failed; retrying');
       }
       if (claimed.length === 0 && !this.wakeRequested) {
+        await this.pruneNowAndThen();
         await this.sleep();
       }
+    }
+  }
+
+  private async pruneNowAndThen(): Promise<void> {
+    if (Date.now() - this.lastPruneAt < PRUNE_EVERY_MS) {
+      return;
+    }
+    this.lastPruneAt = Date.now();
+    try {
+      await this.pruneProcessed();
+    } catch (error) {
+      this.logger.warn({ err: describeError(error) }, 'pruning processed HubSpot webhooks failed');
     }
   }
 

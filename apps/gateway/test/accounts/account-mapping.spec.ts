@@ -1,3 +1,4 @@
+import { ConfigValidationError } from '@inbox-bridge/service-kit';
 import { describe, expect, it } from '@jest/globals';
 import { accountChanges } from '../../src/accounts/account-events.processor.js';
 import type { StoredChannelAccount } from '../../src/accounts/channel-account.repository.js';
@@ -11,6 +12,7 @@ import {
 } from '../../src/accounts/outbound-attachments.js';
 import { turnedOffReason } from '../../src/accounts/outbound-message.processor.js';
 import { returnedRows } from '../../src/accounts/returned-rows.js';
+import { loadGatewayConfig } from '../../src/config/gateway.config.js';
 
 const stored: StoredChannelAccount = {
   channelAccountId: '1',
@@ -107,5 +109,48 @@ describe('eventMessageId and returnedRows', () => {
     expect(returnedRows([[{ id: 1 }], 1])).toEqual([{ id: 1 }]);
     expect(returnedRows([{ id: 1 }, { id: 2 }])).toEqual([{ id: 1 }, { id: 2 }]);
     expect(returnedRows([[], 0])).toEqual([]);
+  });
+});
+
+describe('accounts settings', () => {
+  const env = {
+    NODE_ENV: 'test',
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+    DATABASE_SCHEMA: 'gateway',
+    AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+    ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+    ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+  };
+
+  it('has working defaults and parses durations and host lists', () => {
+    const config = loadGatewayConfig({
+      ...env,
+      CREDENTIALS_CHECK_TIMEOUT: '5s',
+      HUBSPOT_FILE_HOSTS: 'files.example.com, *.cdn.example.com:8443',
+    });
+    expect(config.CREDENTIALS_CHECK_TIMEOUT).toBe(5_000);
+    expect(config.HUBSPOT_FILE_HOSTS).toEqual(['files.example.com', '*.cdn.example.com:8443']);
+    expect(loadGatewayConfig(env)).toMatchObject({
+      CREDENTIALS_CHECK_TIMEOUT: 20_000,
+      WEBHOOK_EVENT_RETENTION: 604_800_000,
+      CONNECT_REDIRECT_HOSTS: ['app.hubspot.com', '*.hubspot.com'],
+    });
+  });
+
+  it('refuses a retention shorter than HubSpot redelivers, and malformed host lists, naming the variable', () => {
+    for (const [variable, value] of [
+      ['WEBHOOK_EVENT_RETENTION', '1h'],
+      ['HUBSPOT_FILE_HOSTS', 'https://files.example.com/'],
+      ['CONNECT_REDIRECT_HOSTS', 'app.hubspot.com/path'],
+    ] as const) {
+      let problems: readonly { variable: string }[] = [];
+      try {
+        loadGatewayConfig({ ...env, [variable]: value });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigValidationError);
+        problems = (error as ConfigValidationError).problems;
+      }
+      expect(problems.map((problem) => problem.variable)).toEqual([variable]);
+    }
   });
 });

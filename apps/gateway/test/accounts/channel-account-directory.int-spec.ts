@@ -9,6 +9,7 @@ import {
   type StoredChannelAccount,
 } from '../../src/accounts/channel-account.repository.js';
 import { gatewayMigrations } from '../../src/database/data-source.js';
+import { HubSpotWebhookWorker } from '../../src/webhooks/hubspot-webhook.worker.js';
 import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test.js';
 
 const account = (id: string, changes: Partial<StoredChannelAccount> = {}): StoredChannelAccount => ({
@@ -113,5 +114,26 @@ describe('channel account store and CHANNEL_ACCOUNT_DIRECTORY', () => {
         deliveryIdentifier: customer,
       }),
     ).toBeUndefined();
+  });
+
+  it('prunes processed webhooks past the retention, keeps recent and unprocessed ones', async () => {
+    const insert = (key: string, processedAgo: string | null) =>
+      db.dataSource.query(
+        `INSERT INTO "${db.schema}".hubspot_webhook_events
+           (portal_id, dedupe_key, event_type, payload, ordering_key, processed_at, outcome, next_attempt_at)
+         VALUES (1, $1, 'CHANNEL_ACCOUNT_PURGED', '{}'::jsonb, 'account:prune',
+                 CASE WHEN $2::text IS NULL THEN NULL ELSE now() - $2::interval END,
+                 CASE WHEN $2::text IS NULL THEN NULL ELSE 'stored' END, now() + interval '1 day')`,
+        [key, processedAgo],
+      );
+    await insert('prune:old', '8 days');
+    await insert('prune:recent', '1 day');
+    await insert('prune:pending', null);
+    const deleted = await gateway.app.get(HubSpotWebhookWorker, { strict: false }).pruneProcessed();
+    expect(deleted).toBe(1);
+    const left = await db.dataSource.query<{ dedupe_key: string }[]>(
+      `SELECT dedupe_key FROM "${db.schema}".hubspot_webhook_events WHERE dedupe_key LIKE 'prune:%' ORDER BY dedupe_key`,
+    );
+    expect(left.map((row) => row.dedupe_key)).toEqual(['prune:pending', 'prune:recent']);
   });
 });
