@@ -154,6 +154,16 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     expect((await post(body, genericSignatureHeader('another-secret-entirely-0123456789', raw))).status).toBe(
       401,
     );
+    const unreadable = await fetch(`${h.baseUrl}/webhooks/generic/${accountId}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-signature': genericSignatureHeader(SECRET, '{not json'),
+      },
+      body: '{not json',
+    });
+    expect(unreadable.status).toBe(400);
+    expect(unreadable.headers.get('content-type')).toContain('application/problem+json');
     const invalid = await post(message('msg-201', { sentAt: 'yesterday' }));
     expect(invalid.status).toBe(400);
     expect(JSON.stringify(await invalid.json())).toContain('message.sentAt');
