@@ -55,6 +55,9 @@ const opsToken = developmentValue('dev-ops-token', () => randomBytes(24).toStrin
 const routerAdminToken = developmentValue('dev-router-admin-token', () =>
   randomBytes(24).toString('base64url'),
 );
+const settingsLinkSecret = developmentValue('dev-settings-link-secret', () =>
+  randomBytes(32).toString('hex'),
+);
 
 /** True when something accepts TCP connections at `url`'s host and port within two seconds. */
 function reachable(url, defaultPort) {
@@ -121,7 +124,11 @@ const serviceEnv = {
   gateway: { PUBLIC_BASE_URL: originOf('gateway'), OPS_API_TOKEN: opsToken },
   'provider-sandbox': { SANDBOX_ALLOW_HTTP_WEBHOOKS: 'true' },
   connector: { CONNECTOR_PUBLIC_BASE_URL: originOf('connector') },
-  router: { ADMIN_TOKENS: `4242:${routerAdminToken}` },
+  router: {
+    ADMIN_TOKENS: `4242:${routerAdminToken}`,
+    SETTINGS_LINK_SECRET: settingsLinkSecret,
+    ROUTER_PUBLIC_URL: originOf('router'),
+  },
 };
 const envFor = (service) => ({
   ...baseEnv,
@@ -129,6 +136,27 @@ const envFor = (service) => ({
   DATABASE_SCHEMA: service.name.replaceAll('-', '_'),
   ...serviceEnv[service.name],
 });
+
+/** A signed link to the router's settings page of the demo account (the router learns of it by an event). */
+async function routerSettingsLink(channelAccountId) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const response = await fetch(
+      `${originOf('router')}/admin/channel-accounts/${channelAccountId}/settings-link`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${routerAdminToken}` },
+      },
+    );
+    if (response.ok) {
+      return (await response.json()).url;
+    }
+    if (Date.now() > deadline) {
+      return `(not available: the router answered ${response.status})`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
 
 /** Drops the bridge services' schemas, so the migrations below start them empty (see --keep-data). */
 async function emptyBridgeTables() {
@@ -248,6 +276,7 @@ if (!stopping && withDemo && ready.every(Boolean)) {
       log: (line) => process.stdout.write(`  • ${line}\n`),
     });
     const hubspot = originOf('hubspot-sandbox');
+    const settingsUrl = await routerSettingsLink(demo.account.channelAccountId);
     process.stdout.write(
       [
         '',
@@ -255,7 +284,7 @@ if (!stopping && withDemo && ready.every(Boolean)) {
         `  HubSpot inbox (sandbox)     ${hubspot}/ui/4242/inbox`,
         `  Connect another channel     ${hubspot}/ui/4242/settings/inbox`,
         `  Chat as a customer          ${originOf('provider-sandbox')}/ui`,
-        `  Routing settings            ${originOf('router')}/settings/${demo.account.channelAccountId}?token=${routerAdminToken}`,
+        `  Routing settings            ${settingsUrl}`,
         '',
         `Channel ${demo.channelId}; Telegram bot @${demo.bot.username} (bot id ${demo.bot.id}) connected as channel account ${demo.account.channelAccountId}.`,
         `Ops token (gateway admin endpoints): .local/dev-ops-token; router admin token: .local/dev-router-admin-token.`,
