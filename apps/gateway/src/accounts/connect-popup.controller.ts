@@ -260,7 +260,11 @@ export class ConnectPopupController {
       .setHeader('Cache-Control', 'no-store')
       .setHeader('X-Content-Type-Options', 'nosniff')
       .setHeader('Referrer-Policy', 'no-referrer')
-      .setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'")
+      .setHeader('X-Frame-Options', 'DENY')
+      .setHeader(
+        'Content-Security-Policy',
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+      )
       .type('html')
       .send(html);
   }

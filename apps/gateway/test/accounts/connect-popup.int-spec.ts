@@ -153,6 +153,7 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     url.searchParams.set('provider', 'twilio');
     const form = await fetch(url);
     expect(form.headers.get('set-cookie')).toMatch(/^ib_connect=[\w-]+;.*HttpOnly/i);
+    expect(form.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const twilio = await form.text();
     for (const field of ['accountSid', 'authToken', 'phoneNumber']) {
       expect(twilio).toContain(`name="${field}"`);
