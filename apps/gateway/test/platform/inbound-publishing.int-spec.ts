@@ -127,6 +127,22 @@ describe('inbound publishing: provider.message.received.v1 → HubSpot (real san
       ['UNSUPPORTED_CONTENT', undefined],
     ]);
     expect(thread.associatedContactId).toBe('9001');
+    // HubSpot shows a file by its extension: a nameless voice note gets one from its MIME type.
+    const uploadedNames = await Promise.all(
+      (published?.attachments ?? [])
+        .filter((attachment) => attachment['type'] === 'FILE')
+        .map(async (attachment) => {
+          const response = await fetch(
+            `${fixture.sandbox.url}/files/v3/files/${String(attachment['fileId'])}`,
+            {
+              headers: { authorization: `Bearer ${fixture.accessToken}` },
+            },
+          );
+          const file = (await response.json()) as { name: string; extension: string };
+          return `${file.name}.${file.extension}`;
+        }),
+    );
+    expect(uploadedNames).toEqual(['photo.jpg', `voice-note-${first.providerMessageId}-1.ogg`]);
 
     const publishedEvents = await testing.expectEventually(
       () => {

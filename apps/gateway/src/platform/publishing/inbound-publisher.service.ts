@@ -23,6 +23,7 @@ import {
   senderIdentifier,
   type ResolvedMedia,
 } from './inbound-message.mapper.js';
+import { uploadFileName } from './media-file-name.js';
 import { ProviderMediaSource } from './provider-media.source.js';
 
 interface PublishedMessage {
@@ -265,8 +266,13 @@ export class InboundPublisherService {
         resolved.set(index, { unavailable: limitText });
         continue;
       }
-      const fileName =
-        attachment.media.fileName ?? `${attachment.kind}-${message.providerMessageId}-${index}`;
+      const fileName = uploadFileName({
+        providerFileName: attachment.media.fileName,
+        mimeType: attachment.media.mimeType,
+        kind: attachment.kind,
+        providerMessageId: message.providerMessageId,
+        index,
+      });
       const uploaded = await client
         .upload<{ id: string }>({
           path: '/files/v3/files',
