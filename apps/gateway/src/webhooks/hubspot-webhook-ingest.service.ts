@@ -10,6 +10,7 @@ import {
   hubspotWebhookSchemas,
   isKnownWebhookType,
   orderingKeyOf,
+  type ChannelAccountPurgedEvent,
   type HubSpotWebhookEvent,
 } from './hubspot-webhook.schemas.js';
 import { HubSpotWebhookWorker } from './hubspot-webhook.worker.js';
@@ -23,8 +24,8 @@ export interface IngestResult {
 }
 
 /**
- * Stores a verified HubSpot webhook and publishes its event through the outbox, in one transaction, so
- * the caller answers only after COMMIT and a redelivery (same dedupe key) publishes nothing again.
+ * Stores a verified HubSpot webhook (the purge with its outbox row, in one transaction) so the caller
+ * answers only after it is durable, and a redelivery (same dedupe key) is recognised and changes nothing.
  */
 @Injectable()
 export class HubSpotWebhookIngestService {
@@ -41,22 +42,27 @@ export class HubSpotWebhookIngestService {
     if (event === undefined) {
       return { outcome: 'ignored' };
     }
-    const result = await this.dataSource.transaction(async (manager) => {
-      const isNew = await this.events.insertIfNew(manager, {
-        portalId: event.portalId,
-        dedupeKey: dedupeKeyOf(event),
-        eventType: event.type,
-        orderingKey: orderingKeyOf(event),
-        payload: body,
-      });
-      if (!isNew) {
-        return { outcome: 'duplicate' } as const;
-      }
-      const published = await this.publish(manager, event);
-      return published === undefined
-        ? ({ outcome: 'accepted' } as const)
-        : ({ outcome: 'accepted', published } as const);
-    });
+    const stored = {
+      portalId: event.portalId,
+      dedupeKey: dedupeKeyOf(event),
+      eventType: event.type,
+      orderingKey: orderingKeyOf(event),
+      payload: body,
+    };
+    // Only the purge publishes with the event; everything else is one autocommitted INSERT (one round trip).
+    const result: IngestResult =
+      event.type === 'CHANNEL_ACCOUNT_PURGED'
+        ? await this.dataSource.transaction(async (manager) => {
+            if (!(await this.events.insertIfNew(manager, stored))) {
+              return { outcome: 'duplicate' } as const;
+            }
+            return { outcome: 'accepted', published: await this.publishPurge(manager, event) } as const;
+          })
+        : {
+            outcome: (await this.events.insertIfNew(this.dataSource.manager, stored))
+              ? 'accepted'
+              : 'duplicate',
+          };
     this.metrics.count(event.type, result.outcome);
     if (result.outcome === 'accepted') {
       this.worker.wake();
@@ -90,23 +96,15 @@ export class HubSpotWebhookIngestService {
   /**
    * Only the purge is published here, with the event: it needs nothing but the webhook. Everything else
    * (reading the account back from HubSpot, resolving the reply's conversation and files) is done by
-   * {@link HubSpotWebhookWorker} from the stored event, so this request stays a single short transaction.
+   * {@link HubSpotWebhookWorker} from the stored event, so this request stays a single short statement.
    */
-  private async publish(manager: EntityManager, event: HubSpotWebhookEvent): Promise<string | undefined> {
-    switch (event.type) {
-      case 'CHANNEL_ACCOUNT_PURGED': {
-        const envelope = await this.messaging.outbox.publish(
-          manager,
-          RoutingKeys.GatewayChannelAccountPurgedV1,
-          { channelAccountId: event.channelAccountId },
-          { portalId: event.portalId },
-        );
-        return envelope.type;
-      }
-      case 'CHANNEL_ACCOUNT_CREATED':
-      case 'CHANNEL_ACCOUNT_UPDATED':
-      case 'OUTGOING_CHANNEL_MESSAGE_CREATED':
-        return undefined;
-    }
+  private async publishPurge(manager: EntityManager, event: ChannelAccountPurgedEvent): Promise<string> {
+    const envelope = await this.messaging.outbox.publish(
+      manager,
+      RoutingKeys.GatewayChannelAccountPurgedV1,
+      { channelAccountId: event.channelAccountId },
+      { portalId: event.portalId },
+    );
+    return envelope.type;
   }
 }
