@@ -195,6 +195,79 @@ describe('delivery status and assignments → HubSpot (real sandbox, PostgreSQL,
     expect(after.assignedTo ?? null).toBeNull();
   });
 
+  const journalOf = async (threadId: string): Promise<(string | null)[]> =>
+    (
+      await fixture.db.dataSource.query<{ actor_id: string | null }[]>(
+        `SELECT actor_id FROM "${fixture.db.schema}".bridge_thread_assignments WHERE portal_id = $1 AND thread_id = $2`,
+        [String(HUB_ID), threadId],
+      )
+    ).map((row) => row.actor_id);
+
+  it('records each applied assignee in the assignment journal, so HubSpot’s echo is known as the bridge’s', async () => {
+    const account = await fixture.account();
+    const threadId = await threadFor(account);
+    const assign = randomUUID();
+    await fixture.publish(RoutingKeys.RouterAssignmentRequestedV1, {
+      hubspotThreadId: threadId,
+      channelAccountId: account,
+      assignee: { type: 'user', userId: String(USER_ID) },
+      reason: 'round robin',
+      decisionId: assign,
+    });
+    expect(await outcomeOf(assign)).toMatchObject({ type: RoutingKeys.GatewayAssignmentAppliedV1 });
+    expect(await journalOf(threadId)).toEqual([`A-${USER_ID}`]);
+
+    const unassign = randomUUID();
+    await fixture.publish(RoutingKeys.RouterAssignmentRequestedV1, {
+      hubspotThreadId: threadId,
+      channelAccountId: account,
+      assignee: { type: 'unassign' },
+      reason: 'agent went away',
+      decisionId: unassign,
+    });
+    expect(await outcomeOf(unassign)).toMatchObject({ type: RoutingKeys.GatewayAssignmentAppliedV1 });
+    expect(await journalOf(threadId)).toEqual([null]);
+  });
+
+  it('never reassigns a thread a person assigned in HubSpot: the request fails, not retryable', async () => {
+    const account = await fixture.account();
+    const threadId = await threadFor(account);
+    // Someone in HubSpot assigns the thread (not through the bridge).
+    const byPerson = await fetch(
+      `${fixture.sandbox.url}/conversations/conversations/v3/threads/${threadId}/assignee`,
+      {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${fixture.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ actorId: `A-${USER_ID}` }),
+      },
+    );
+    expect(byPerson.ok).toBe(true);
+
+    const decisionId = randomUUID();
+    await fixture.publish(RoutingKeys.RouterAssignmentRequestedV1, {
+      hubspotThreadId: threadId,
+      channelAccountId: account,
+      assignee: { type: 'user', userId: '78' },
+      reason: 'round robin',
+      decisionId,
+    });
+    const failure = await outcomeOf(decisionId);
+    expect(failure).toMatchObject({
+      type: RoutingKeys.GatewayAssignmentFailedV1,
+      payload: { hubspotThreadId: threadId, retryable: false },
+    });
+    expect(String(failure.payload['reason'])).toContain('assigned by a person in HubSpot');
+    // Only the person's own PUT reached the thread's assignee.
+    const assigneeCalls = (await fixture.control.calls(HUB_ID)).filter((call) =>
+      call.path.endsWith(`/threads/${threadId}/assignee`),
+    );
+    expect(assigneeCalls.map((call) => call.method)).toEqual(['PUT']);
+    expect(
+      await hubspot<{ assignedTo?: string }>(`/conversations/v3/conversations/threads/${threadId}`),
+    ).toMatchObject({ assignedTo: `A-${USER_ID}` });
+    expect(await journalOf(threadId)).toEqual([]);
+  });
+
   it('in a help-desk inbox, the ticket owner follows the assignment', async () => {
     const account = await fixture.account({ inboxId: '312' });
     const threadId = await threadFor(account);

@@ -5,6 +5,7 @@ import {
   CHANNEL_ACCOUNT_DIRECTORY,
   type ChannelAccountDirectory,
 } from '../../accounts/channel-account-directory.js';
+import { BridgeAssignmentJournal } from '../../conversation-events/bridge-assignment-journal.js';
 import {
   HUBSPOT_API,
   HubSpotApiError,
@@ -13,14 +14,19 @@ import {
 } from '../../hubspot/hubspot-api.js';
 
 interface PublicThread {
+  readonly assignedTo?: string | null;
   readonly threadAssociations?: { readonly associatedTicketId?: string | null } | null;
 }
+
+export const ASSIGNED_BY_A_PERSON = 'the thread was assigned by a person in HubSpot';
 
 /**
  * `router.assignment.requested.v1` → the thread assignee (`A-<userId>`, or unassigned) and, for a help-desk
  * inbox, the ticket owner (hubspot-api.md §5.2, §5.4) → `gateway.assignment.applied.v1` or
  * `gateway.assignment.failed.v1` with the reason. Retryable failures go through the retry tiers first; the
- * router hears `retryable: true` only when they are used up.
+ * router hears `retryable: true` only when they are used up. A thread a person assigned in HubSpot (an
+ * assignee the bridge's journal did not set) is never reassigned: that request fails, not retryable. Each
+ * applied assignee is recorded in the journal in the same transaction, so HubSpot's echo of it is known.
  */
 @Injectable()
 export class AssignmentService {
@@ -28,6 +34,7 @@ export class AssignmentService {
 
   constructor(
     @Inject(HUBSPOT_API) private readonly hubspot: HubSpotApi,
+    private readonly journal: BridgeAssignmentJournal,
     @Optional() @Inject(CHANNEL_ACCOUNT_DIRECTORY) private readonly directory?: ChannelAccountDirectory,
   ) {}
 
@@ -44,12 +51,33 @@ export class AssignmentService {
     }
     const client = this.hubspot.forPortal(account.portalId);
     const thread = encodeURIComponent(request.hubspotThreadId);
+    const actorId = request.assignee.type === 'user' ? `A-${request.assignee.userId}` : null;
     try {
-      if (request.assignee.type === 'user') {
+      const current = await client.request<PublicThread>({
+        method: 'GET',
+        path: `/conversations/v3/conversations/threads/${thread}`,
+      });
+      const assignedTo = current.body.assignedTo ?? null;
+      // The requested actor already assigned (a retry after the PUT) is no override: apply it again.
+      if (
+        actorId !== null &&
+        assignedTo !== null &&
+        assignedTo !== actorId &&
+        !(await this.journal.isBridgeAssignment(
+          context.manager,
+          account.portalId,
+          request.hubspotThreadId,
+          assignedTo,
+        ))
+      ) {
+        await this.fail(request, context, `${ASSIGNED_BY_A_PERSON} (${assignedTo})`, false);
+        return 'failed';
+      }
+      if (actorId !== null) {
         await client.request({
           method: 'PUT',
           path: `/conversations/conversations/v3/threads/${thread}/assignee`,
-          body: { actorId: `A-${request.assignee.userId}` },
+          body: { actorId },
         });
       } else {
         await client.request({
@@ -57,8 +85,9 @@ export class AssignmentService {
           path: `/conversations/conversations/v3/threads/${thread}/assignee`,
         });
       }
+      await this.journal.record(context.manager, account.portalId, request.hubspotThreadId, actorId);
       if (account.inboxType === 'HELP_DESK') {
-        await this.assignTicket(client, request);
+        await this.assignTicket(client, request, current.body);
       }
     } catch (error) {
       if (!(error instanceof HubSpotApiError)) {
@@ -89,12 +118,9 @@ export class AssignmentService {
   private async assignTicket(
     client: PortalHubSpotClient,
     request: RouterAssignmentRequestedV1,
+    thread: PublicThread,
   ): Promise<void> {
-    const thread = await client.request<PublicThread>({
-      method: 'GET',
-      path: `/conversations/v3/conversations/threads/${encodeURIComponent(request.hubspotThreadId)}`,
-    });
-    const ticketId = thread.body.threadAssociations?.associatedTicketId;
+    const ticketId = thread.threadAssociations?.associatedTicketId;
     if (ticketId === undefined || ticketId === null) {
       this.logger.warn({ hubspotThreadId: request.hubspotThreadId }, 'help-desk thread without a ticket yet');
       return;
