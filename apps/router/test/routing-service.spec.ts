@@ -39,6 +39,8 @@ const conversation = (overrides: Partial<ConversationRow> = {}): ConversationRow
   lastAgentReplyAt: null,
   dueAt: null,
   dueKind: null,
+  closedFromStatus: null,
+  statusChangedAt: null,
   ...overrides,
 });
 

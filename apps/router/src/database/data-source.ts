@@ -2,9 +2,14 @@ import { MessagingTables1764072000000 } from '@inbox-bridge/messaging';
 import { serviceDatabaseOptions, type DatabaseOptions } from '@inbox-bridge/service-kit';
 import type { RouterConfig } from '../config/router.config.js';
 import { RoutingTables1764172800000 } from './migrations/1764172800000-routing-tables.js';
+import { ThreadStatus1764345600000 } from './migrations/1764345600000-thread-status.js';
 
 /** Every router migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
-export const routerMigrations = [MessagingTables1764072000000, RoutingTables1764172800000];
+export const routerMigrations = [
+  MessagingTables1764072000000,
+  RoutingTables1764172800000,
+  ThreadStatus1764345600000,
+];
 
 /** The router's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */
 export const routerDatabaseOptions = (config: RouterConfig): DatabaseOptions =>

@@ -9,6 +9,7 @@ export const routerConsumerGroups: readonly ConsumerGroupSpec[] = [
     routingKeys: [
       RoutingKeys.GatewayConversationStartedV1,
       RoutingKeys.GatewayThreadAssignmentChangedV1,
+      RoutingKeys.GatewayThreadStatusChangedV1,
       RoutingKeys.GatewayAssignmentAppliedV1,
       RoutingKeys.GatewayAssignmentFailedV1,
       RoutingKeys.GatewayMessagePublishedV1,

@@ -32,6 +32,14 @@ export class RoutingEventsController {
     await this.routing.assignmentChanged(context.manager, envelope.portalId, envelope.payload);
   }
 
+  @ConsumeMessage(RoutingKeys.GatewayThreadStatusChangedV1)
+  async threadStatusChanged(
+    envelope: Envelope<'GatewayThreadStatusChangedV1'>,
+    context: MessageContext,
+  ): Promise<void> {
+    await this.routing.threadStatusChanged(context.manager, envelope.portalId, envelope.payload);
+  }
+
   @ConsumeMessage(RoutingKeys.GatewayAssignmentAppliedV1)
   async assignmentApplied(
     envelope: Envelope<'GatewayAssignmentAppliedV1'>,

@@ -15,7 +15,7 @@ export type ConversationStatus =
   | 'manual'
   /** Left unassigned: routing is off or the channel account is inactive. */
   | 'unrouted'
-  /** Its channel account was deleted. */
+  /** Its HubSpot thread was closed (`closedFromStatus` set), or its channel account was deleted (null). */
   | 'closed';
 
 export interface ConversationRow {
@@ -35,6 +35,10 @@ export interface ConversationRow {
   readonly lastAgentReplyAt: Date | null;
   readonly dueAt: Date | null;
   readonly dueKind: 'no-reply' | 'retry' | null;
+  /** The status before HubSpot closed the thread; a reopen restores it. */
+  readonly closedFromStatus: ConversationStatus | null;
+  /** When HubSpot last closed or reopened the thread (its `occurredAt`). */
+  readonly statusChangedAt: Date | null;
 }
 
 export interface ChannelAccountRow {
@@ -65,6 +69,7 @@ export interface AuditEntry {
     | 'no-reply'
     | 'kept'
     | 'closed'
+    | 'reopened'
     | 'stale';
   readonly reason: string;
   readonly userId?: string | null;
@@ -141,6 +146,8 @@ interface RawConversation {
   last_agent_reply_at: Date | null;
   due_at: Date | null;
   due_kind: 'no-reply' | 'retry' | null;
+  closed_from_status: ConversationStatus | null;
+  status_changed_at: Date | null;
 }
 
 const conversationOf = (row: RawConversation): ConversationRow => ({
@@ -159,6 +166,8 @@ const conversationOf = (row: RawConversation): ConversationRow => ({
   lastAgentReplyAt: row.last_agent_reply_at,
   dueAt: row.due_at,
   dueKind: row.due_kind,
+  closedFromStatus: row.closed_from_status,
+  statusChangedAt: row.status_changed_at,
 });
 
 /** Rows of an UPDATE/DELETE … RETURNING (TypeORM answers `[rows, count]` for those) or of a SELECT. */
@@ -446,6 +455,8 @@ export class RoutingRepository {
       lastAgentReplyAt?: Date;
       dueAt?: Date | null;
       dueKind?: 'no-reply' | 'retry' | null;
+      closedFromStatus?: ConversationStatus | null;
+      statusChangedAt?: Date;
     },
   ): Promise<void> {
     const columns: Record<string, unknown> = {
@@ -460,6 +471,8 @@ export class RoutingRepository {
       last_agent_reply_at: patch.lastAgentReplyAt,
       due_at: patch.dueAt,
       due_kind: patch.dueKind,
+      closed_from_status: patch.closedFromStatus,
+      status_changed_at: patch.statusChangedAt,
     };
     const set: string[] = [];
     const values: unknown[] = [portalId, hubspotThreadId];
@@ -705,6 +718,19 @@ export class RoutingRepository {
       [portalId, channelAccountId],
     );
     return rows.map(conversationOf);
+  }
+
+  /** Conversations of a purged channel account whose thread was closed stay closed even if it reopens. */
+  async closeForGoodOfChannelAccount(
+    manager: EntityManager,
+    portalId: number,
+    channelAccountId: string,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE conversations SET closed_from_status = NULL, updated_at = now()
+       WHERE portal_id = $1 AND channel_account_id = $2 AND status = 'closed' AND closed_from_status IS NOT NULL`,
+      [portalId, channelAccountId],
+    );
   }
 
   async agentLoad(

@@ -6,6 +6,7 @@ import {
   type GatewayConversationStartedV1,
   type GatewayRosterChangedV1,
   type GatewayThreadAssignmentChangedV1,
+  type GatewayThreadStatusChangedV1,
 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
@@ -99,6 +100,8 @@ export class RoutingService {
           lastAgentReplyAt: null,
           dueAt: null,
           dueKind: null,
+          closedFromStatus: null,
+          statusChangedAt: null,
         },
         { allowWaiting: true },
       );
@@ -301,6 +304,158 @@ export class RoutingService {
     });
   }
 
+  /**
+   * HubSpot closed or reopened the thread. A thread the router never saw start is not one of the channel's
+   * (the gateway announces every thread of the portal) and is ignored; so is a change older than the last
+   * one applied (HubSpot's `occurredAt`), and one that changes nothing (already closed / already open).
+   */
+  async threadStatusChanged(
+    manager: EntityManager,
+    portalId: number,
+    change: GatewayThreadStatusChangedV1,
+  ): Promise<void> {
+    const conversation = await this.repository.lockConversation(manager, portalId, change.hubspotThreadId);
+    if (conversation === undefined) {
+      return;
+    }
+    const occurredAt = new Date(change.occurredAt);
+    if (conversation.statusChangedAt !== null && occurredAt < conversation.statusChangedAt) {
+      return;
+    }
+    if (change.status === 'CLOSED') {
+      await this.threadClosed(manager, conversation, occurredAt);
+    } else {
+      await this.threadReopened(manager, conversation, occurredAt);
+    }
+  }
+
+  /** Out of the queue, timers off, the assignee's slot free for the oldest waiting conversation. */
+  private async threadClosed(
+    manager: EntityManager,
+    conversation: ConversationRow,
+    occurredAt: Date,
+  ): Promise<void> {
+    const { portalId, hubspotThreadId } = conversation;
+    if (conversation.status === 'closed') {
+      await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+        statusChangedAt: occurredAt,
+      });
+      return;
+    }
+    if (conversation.countedUserId !== null) {
+      await this.repository.releaseSlot(manager, portalId, conversation.countedUserId);
+    }
+    await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+      status: 'closed',
+      closedFromStatus: conversation.status,
+      statusChangedAt: occurredAt,
+      countedUserId: null,
+      ...settled,
+    });
+    const effects = [
+      conversation.countedUserId === null ? undefined : `user ${conversation.countedUserId}'s slot is free`,
+      conversation.status === 'waiting' ? 'it left the queue' : undefined,
+      conversation.status === 'pending'
+        ? `decision ${conversation.pendingDecisionId ?? '?'} is void`
+        : undefined,
+    ].filter((effect) => effect !== undefined);
+    await this.audit(manager, {
+      portalId,
+      hubspotThreadId,
+      channelAccountId: conversation.channelAccountId,
+      action: 'closed',
+      userId: conversation.assigneeUserId,
+      reason: `the thread was closed in HubSpot at ${occurredAt.toISOString()} (was ${conversation.status})${
+        effects.length === 0 ? '' : `; ${effects.join('; ')}`
+      }`,
+      at: this.clock.now(),
+    });
+    if (conversation.countedUserId !== null) {
+      await this.signalBackfill(manager, portalId);
+    }
+  }
+
+  /**
+   * An assigned thread counts again for its assignee (even above the cap: HubSpot still shows it as theirs,
+   * and a person's choice stays manual); one that had nobody is routed again like a new conversation.
+   */
+  private async threadReopened(
+    manager: EntityManager,
+    conversation: ConversationRow,
+    occurredAt: Date,
+  ): Promise<void> {
+    const { portalId, hubspotThreadId } = conversation;
+    const previous = conversation.closedFromStatus;
+    if (conversation.status !== 'closed' || previous === null) {
+      await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+        statusChangedAt: occurredAt,
+      });
+      return;
+    }
+    const now = this.clock.now();
+    const base = {
+      portalId,
+      hubspotThreadId,
+      channelAccountId: conversation.channelAccountId,
+      action: 'reopened' as const,
+      at: now,
+    };
+    const reopened = `the thread was reopened in HubSpot at ${occurredAt.toISOString()}`;
+    const assignee = conversation.assigneeUserId;
+    if (assignee !== null && previous !== 'waiting' && previous !== 'unrouted') {
+      const counted = await this.repository.forceTakeSlot(manager, portalId, assignee);
+      const manual = previous === 'manual';
+      const rules = manual ? undefined : await this.rulesOf(manager, conversation);
+      const noReplyMinutes = rules?.noReplyMinutes ?? null;
+      const noReplyDue = noReplyMinutes === null ? null : new Date(now.getTime() + noReplyMinutes * 60_000);
+      await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+        status: manual ? 'manual' : 'assigned',
+        closedFromStatus: null,
+        statusChangedAt: occurredAt,
+        countedUserId: counted ? assignee : null,
+        ...settled,
+        dueAt: noReplyDue,
+        dueKind: noReplyDue === null ? null : 'no-reply',
+      });
+      await this.audit(manager, {
+        ...base,
+        userId: assignee,
+        reason: `${reopened}; it counts again for user ${assignee}${manual ? ' (assigned by a person)' : ''}${
+          noReplyMinutes === null ? '' : `; no-reply timer ${noReplyMinutes} minutes`
+        }`,
+      });
+      return;
+    }
+    if (previous === 'manual') {
+      await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+        status: 'manual',
+        closedFromStatus: null,
+        statusChangedAt: occurredAt,
+      });
+      await this.audit(manager, {
+        ...base,
+        reason: `${reopened}; a person left it unassigned, the router leaves it alone`,
+      });
+      return;
+    }
+    const open: ConversationRow = {
+      ...conversation,
+      status: 'unrouted',
+      assigneeUserId: null,
+      countedUserId: null,
+      closedFromStatus: null,
+      statusChangedAt: occurredAt,
+      ...settled,
+    };
+    await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+      status: 'unrouted',
+      closedFromStatus: null,
+      statusChangedAt: occurredAt,
+    });
+    await this.audit(manager, { ...base, reason: `${reopened}; nobody had it, routing it again` });
+    await this.route(manager, open, { allowWaiting: true });
+  }
+
   async rosterChanged(
     manager: EntityManager,
     portalId: number,
@@ -335,6 +490,7 @@ export class RoutingService {
         at: now,
       });
     }
+    await this.repository.closeForGoodOfChannelAccount(manager, portalId, channelAccountId);
     await this.repository.deleteChannelAccount(manager, portalId, channelAccountId);
     if (open.some((conversation) => conversation.countedUserId !== null)) {
       await this.signalBackfill(manager, portalId);
