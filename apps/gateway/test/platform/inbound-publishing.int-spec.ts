@@ -166,10 +166,37 @@ describe('inbound publishing: provider.message.received.v1 → HubSpot (real san
     expect(started).toHaveLength(1);
     expect(started[0]).toMatchObject({
       portalId: HUB_ID,
-      payload: { hubspotThreadId: thread.id, inboxId: '311', contactId: '9001', isReturningCustomer: false },
+      payload: {
+        hubspotThreadId: thread.id,
+        inboxId: '311',
+        contactId: '9001',
+        contactOwnerId: '501',
+        isReturningCustomer: false,
+      },
     });
     // The gone sticker was asked for once; the two real files each once (uploads are not repeated).
     expect(fixture.mediaRequests.filter((ref) => ref === 'media:photo-1')).toHaveLength(1);
+  });
+
+  it('a contact without an owner starts a conversation with its contactId and no contactOwnerId', async () => {
+    const contact = await fixture.control.seedContact(HUB_ID, { properties: { email: 'grace@example.com' } });
+    const account = await fixture.account();
+    await fixture.publish(
+      RoutingKeys.ProviderMessageReceivedV1,
+      message(account, 'chat-ownerless', { sender: { id: 'user-grace', email: 'grace@example.com' } }),
+    );
+    const [started] = await testing.expectEventually(
+      () => {
+        const found = eventsOf(RoutingKeys.GatewayConversationStartedV1, 'channelAccountId', account);
+        if (found.length === 0) {
+          throw new Error('not started yet');
+        }
+        return found;
+      },
+      { timeoutMs: 15_000, description: 'the conversation started' },
+    );
+    expect(started?.payload['contactId']).toBe(contact.id);
+    expect(started?.payload).not.toHaveProperty('contactOwnerId');
   });
 
   it('a redelivered message is published once; an edit is published again, marked as edited', async () => {

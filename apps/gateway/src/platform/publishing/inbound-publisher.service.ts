@@ -31,6 +31,11 @@ interface PublishedMessage {
   readonly conversationsThreadId: string;
 }
 
+interface FoundContact {
+  readonly id: string;
+  readonly ownerId?: string;
+}
+
 const UPLOAD_FOLDER = '/conversations/inbox-bridge';
 
 /** A HubSpot failure as the messaging runtime classifies it: retry later, or dead-letter with the reason. */
@@ -138,7 +143,8 @@ export class InboundPublisherService {
       idempotencyId,
       definition.capabilities.maxFileAttachmentSizeBytes,
     );
-    const contactId = knownThread === undefined ? await this.findContact(client, message) : undefined;
+    const contact = knownThread === undefined ? await this.findContact(client, message) : undefined;
+    const contactId = contact?.id;
     const inReplyTo =
       message.replyToProviderMessageId === undefined
         ? undefined
@@ -217,6 +223,7 @@ export class InboundPublisherService {
           hubspotThreadId,
           conversationKey: message.conversationKey,
           ...(contactId === undefined ? {} : { contactId }),
+          ...(contact?.ownerId === undefined ? {} : { contactOwnerId: contact.ownerId }),
           isReturningCustomer: knownThread !== undefined,
           startedAt: message.sentAt,
         },
@@ -304,11 +311,11 @@ export class InboundPublisherService {
     return resolved;
   }
 
-  /** The CRM contact with the sender's email or phone, when the identifier allows a lookup. */
+  /** The CRM contact (and its owner) with the sender's email or phone, when the identifier allows a lookup. */
   private async findContact(
     client: PortalHubSpotClient,
     message: ProviderMessageReceivedV1,
-  ): Promise<string | undefined> {
+  ): Promise<FoundContact | undefined> {
     if (!this.config.HUBSPOT_CONTACT_LOOKUP) {
       return undefined;
     }
@@ -328,12 +335,19 @@ export class InboundPublisherService {
       return undefined;
     }
     try {
-      const found = await client.request<{ results: { id: string }[] }>({
+      const found = await client.request<{
+        results: { id: string; properties?: { hubspot_owner_id?: string | null } }[];
+      }>({
         method: 'POST',
         path: '/crm/v3/objects/contacts/search',
         body: { filterGroups, properties: ['hubspot_owner_id'], limit: 1 },
       });
-      return found.body.results[0]?.id;
+      const [first] = found.body.results;
+      if (first === undefined) {
+        return undefined;
+      }
+      const ownerId = first.properties?.hubspot_owner_id?.trim();
+      return { id: first.id, ...(ownerId === undefined || ownerId === '' ? {} : { ownerId }) };
     } catch (error) {
       if (error instanceof HubSpotApiError && !error.details.retryable) {
         this.logger.warn(
