@@ -1,7 +1,8 @@
 import { Messaging } from '@inbox-bridge/messaging';
-import { DATA_SOURCE } from '@inbox-bridge/service-kit';
+import { DATA_SOURCE, METRICS_REGISTRY } from '@inbox-bridge/service-kit';
 import { RoutingKeys, type DeliveryIdentifier, type ProviderCredentials } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Counter, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { HubSpotApiError } from '../hubspot/hubspot-api.js';
 import { AccountsHubSpot } from './accounts-hubspot.js';
@@ -63,15 +64,34 @@ function hubspotFailure(error: unknown, context: 'staging' | 'create'): Connecti
 @Injectable()
 export class AccountConnectionService {
   private readonly logger = new Logger('AccountConnection');
+  private readonly attempts: Counter<'origin' | 'outcome'>;
 
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(METRICS_REGISTRY) registry: Registry,
     private readonly credentialChecks: CredentialCheckService,
     private readonly checks: CredentialCheckRepository,
     private readonly accounts: ChannelAccountRepository,
     private readonly hubspot: AccountsHubSpot,
     private readonly messaging: Messaging,
-  ) {}
+  ) {
+    const existing = registry.getSingleMetric('channel_account_connections_total');
+    this.attempts =
+      existing instanceof Counter
+        ? existing
+        : new Counter({
+            name: 'channel_account_connections_total',
+            help: 'Channel account connection attempts (popup or admin), by outcome',
+            labelNames: ['origin', 'outcome'],
+            registers: [registry],
+          });
+  }
+
+  /** Counts the attempt's outcome (`connected` or the failure kind) and passes the result on. */
+  private counted<T>(origin: 'popup' | 'admin', result: ConnectionResult<T>): ConnectionResult<T> {
+    this.attempts.inc({ origin, outcome: result.ok ? 'connected' : result.kind });
+    return result;
+  }
 
   /** The registered channel; the popup's own `channelId` when the registry cannot tell (not registered here). */
   async channelId(fallback?: string): Promise<string> {
@@ -85,7 +105,19 @@ export class AccountConnectionService {
     }
   }
 
-  async connectThroughPopup(request: {
+  async connectThroughPopup(
+    request: Parameters<AccountConnectionService['popupConnection']>[0],
+  ): Promise<ConnectionResult<{ readonly accountName: string }>> {
+    return this.counted('popup', await this.popupConnection(request));
+  }
+
+  async connectDirectly(
+    request: Parameters<AccountConnectionService['directConnection']>[0],
+  ): Promise<ConnectionResult<StoredChannelAccount>> {
+    return this.counted('admin', await this.directConnection(request));
+  }
+
+  private async popupConnection(request: {
     readonly portalId: string;
     readonly channelId: string;
     readonly inboxId: string;
@@ -114,7 +146,7 @@ export class AccountConnectionService {
     return { ok: true, value: { accountName } };
   }
 
-  async connectDirectly(request: {
+  private async directConnection(request: {
     readonly portalId: string;
     readonly channelId: string;
     readonly inboxId: string;

@@ -336,4 +336,26 @@ describe('connection popup and admin connect (real sandbox, credentials answered
       expect(connectedFor()).toHaveLength(1);
     });
   });
+
+  it('counts every attempt by origin and outcome in channel_account_connections_total', async () => {
+    const metrics = await (await fetch(`${gateway.baseUrl}/metrics`)).text();
+    const value = (origin: string, outcome: string) => {
+      const line = metrics
+        .split('\n')
+        .find(
+          (candidate) =>
+            candidate.startsWith('channel_account_connections_total{') &&
+            candidate.includes(`origin="${origin}"`) &&
+            candidate.includes(`outcome="${outcome}"`),
+        );
+      return line === undefined ? 0 : Number(line.split(' ').at(-1));
+    };
+    expect(value('popup', 'connected')).toBe(2);
+    expect(value('popup', 'invalid-credentials')).toBe(1);
+    expect(value('popup', 'check-timeout')).toBe(1);
+    expect(value('popup', 'token-unknown')).toBe(1);
+    expect(value('popup', 'token-used')).toBe(1);
+    expect(value('admin', 'connected')).toBe(1);
+    expect(value('admin', 'invalid-credentials')).toBe(1);
+  });
 });
