@@ -294,6 +294,28 @@ describe('closed and reopened threads (two router instances, real PostgreSQL and
     expect(await p.timerOf('ma1')).toEqual({ due_at: null, due_kind: null });
     expect(await p.openCounts()).toEqual({ m1: 0, m2: 1 });
 
+    // A person reassigns the closed thread: nobody's load changes until it reopens, then it counts for m1.
+    await p.status('ma1', 'CLOSED');
+    await p.waitForStatus('ma1', 'closed');
+    await events.publish(p.portalId, RoutingKeys.GatewayThreadAssignmentChangedV1, {
+      hubspotThreadId: 'ma1',
+      assignedActorId: 'A-m1',
+      byAgent: true,
+    });
+    const moved = await testing.expectEventually(async () => {
+      const trail = await p.trailOf('ma1');
+      expect(trail).toMatchObject({ status: 'closed', assigneeUserId: 'm1' });
+      return trail;
+    });
+    expect(moved.entries.at(-1)).toMatchObject({ action: 'manual', userId: 'm1' });
+    expect(await p.openCounts()).toEqual({ m1: 0, m2: 0 });
+    await p.status('ma1', 'OPEN');
+    await testing.expectEventually(async () => {
+      expect(await p.trailOf('ma1')).toMatchObject({ status: 'manual', assigneeUserId: 'm1' });
+    });
+    expect(await p.openCounts()).toEqual({ m1: 1, m2: 0 });
+    expect(await p.countedPerAgent()).toEqual({ m1: 1 });
+
     // After the account is purged, a reopen of its closed thread changes nothing.
     await p.status('ma1', 'CLOSED');
     await p.waitForStatus('ma1', 'closed');

@@ -131,6 +131,10 @@ export class RoutingService {
       return;
     }
     const userId = userIdOfActor(change.assignedActorId);
+    if (conversation.status === 'closed') {
+      await this.manualWhileClosed(manager, conversation, change.assignedActorId, userId);
+      return;
+    }
     let countedUserId = conversation.countedUserId;
     if (countedUserId !== null && countedUserId !== userId) {
       await this.repository.releaseSlot(manager, portalId, countedUserId);
@@ -160,6 +164,32 @@ export class RoutingService {
     if (conversation.countedUserId !== null && conversation.countedUserId !== userId) {
       await this.signalBackfill(manager, portalId);
     }
+  }
+
+  /** A closed thread counts for nobody: the person's choice is remembered and counts when it reopens. */
+  private async manualWhileClosed(
+    manager: EntityManager,
+    conversation: ConversationRow,
+    assignedActorId: string | null,
+    userId: string | undefined,
+  ): Promise<void> {
+    const { portalId, hubspotThreadId } = conversation;
+    await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
+      assigneeUserId: userId ?? null,
+      ...(conversation.closedFromStatus === null ? {} : { closedFromStatus: 'manual' as const }),
+    });
+    await this.audit(manager, {
+      portalId,
+      hubspotThreadId,
+      channelAccountId: conversation.channelAccountId,
+      action: 'manual',
+      userId: userId ?? null,
+      reason:
+        assignedActorId === null
+          ? 'unassigned by a person in HubSpot while the thread is closed; the router leaves it alone'
+          : `assigned by a person in HubSpot to ${assignedActorId} while the thread is closed; it counts for them if it reopens`,
+      at: this.clock.now(),
+    });
   }
 
   async assignmentApplied(
