@@ -1,0 +1,103 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { GenericMessageBody } from './generic-message.js';
+
+export interface NaiveForwarder {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The baseline: what a naive bridge does. It checks the signature, posts the message to HubSpot at once and
+ * answers the webhook when HubSpot has answered. No queue, no database, no retries, no ordering guarantee, no
+ * dedupe: a crash or a HubSpot hiccup loses the message.
+ */
+export function startNaiveForwarder(options: {
+  readonly hubspotBaseUrl: string;
+  readonly accessToken: string;
+  readonly channelId: string;
+  readonly channelAccountId: string;
+  readonly accountIdentifier: string;
+  readonly secret: string;
+}): Promise<NaiveForwarder> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const target = new URL(
+    `/conversations/v3/custom-channels/${options.channelId}/messages`,
+    options.hubspotBaseUrl,
+  );
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const [t, v1] = (request.headers['x-signature'] as string | undefined)?.split(',') ?? [];
+      const expected = createHmac('sha256', options.secret)
+        .update(`${t?.slice(2) ?? ''}.`)
+        .update(raw)
+        .digest('hex');
+      const given = Buffer.from(v1?.slice(3) ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, Buffer.from(expected))) {
+        response.writeHead(401).end();
+        return;
+      }
+      const { message } = JSON.parse(raw.toString('utf8')) as GenericMessageBody;
+      const body = JSON.stringify({
+        channelAccountId: options.channelAccountId,
+        messageDirection: 'INCOMING',
+        text: message.text ?? '',
+        senders: [
+          {
+            deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: message.sender.id },
+            name: message.sender.name,
+          },
+        ],
+        recipients: [
+          { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: options.accountIdentifier } },
+        ],
+        timestamp: message.sentAt,
+        attachments: [],
+        integrationThreadId: message.conversationId,
+        integrationIdempotencyId: message.id,
+      });
+      const forward = http.request(
+        target,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            authorization: `Bearer ${options.accessToken}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (answer) => {
+          answer.resume();
+          answer.once('end', () => {
+            response.writeHead(answer.statusCode === 201 ? 200 : 502).end();
+          });
+        },
+      );
+      forward.once('error', () => {
+        response.writeHead(502).end();
+      });
+      forward.end(body);
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}/webhooks/generic`,
+        close: () =>
+          new Promise<void>((done) => {
+            agent.destroy();
+            server.closeAllConnections();
+            server.close(() => {
+              done();
+            });
+          }),
+      });
+    });
+  });
+}

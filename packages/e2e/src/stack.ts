@@ -1,0 +1,184 @@
+import * as testing from '@inbox-bridge/testing';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export type ServiceName = 'hubspot-sandbox' | 'provider-sandbox' | 'gateway' | 'connector' | 'router';
+const bridgeServices = ['gateway', 'connector', 'router'] as const;
+
+export interface RunningStack {
+  readonly urls: Readonly<Record<ServiceName, string>>;
+  readonly schemas: Readonly<Record<(typeof bridgeServices)[number], string>>;
+  readonly portalId: number;
+  readonly opsToken: string;
+  readonly routerAdminToken: string;
+  /** The last lines each service wrote, for failure messages. */
+  logs(name: ServiceName): string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, name: string, logs: () => string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${logs()}`);
+    }
+    try {
+      const response = await fetch(`${url}/health/ready`);
+      if (response.ok) {
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    await testing.delay(200);
+  }
+  throw new Error(`${name} not ready after 90 s:\n${logs()}`);
+}
+
+/**
+ * Every service built (`dist/`) and started as `npm start` starts them, on free ports, with fresh schemas and a
+ * fresh RabbitMQ vhost, so a test run shares nothing with a running `npm start` or another test.
+ */
+export async function startStack(
+  portalId: number,
+  overrides: Partial<Record<ServiceName, Readonly<Record<string, string>>>> = {},
+): Promise<RunningStack> {
+  const vhost = await testing.createTestVhost('e2e');
+  const schemas = {
+    gateway: testing.uniqueName('e2e_gateway'),
+    connector: testing.uniqueName('e2e_connector'),
+    router: testing.uniqueName('e2e_router'),
+  };
+  const names: ServiceName[] = ['hubspot-sandbox', 'provider-sandbox', 'gateway', 'connector', 'router'];
+  const ports = Object.fromEntries(
+    await Promise.all(names.map(async (name) => [name, await freePort()] as const)),
+  );
+  const urls = Object.fromEntries(names.map((name) => [name, `http://127.0.0.1:${ports[name]}`])) as Record<
+    ServiceName,
+    string
+  >;
+  const opsToken = randomBytes(24).toString('base64url');
+  const routerAdminToken = randomBytes(24).toString('base64url');
+  const common = {
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: testing.testDatabaseUrl,
+    AMQP_URL: vhost.url,
+    ENCRYPTION_KEYS: `e2e:${randomBytes(32).toString('base64')}`,
+    ENCRYPTION_ACTIVE_KEY_ID: 'e2e',
+  };
+  const env: Record<ServiceName, Record<string, string>> = {
+    'hubspot-sandbox': {
+      SANDBOX_REDIRECT_URIS: `${urls.gateway}/oauth/callback`,
+      SANDBOX_APP_WEBHOOK_URL: `${urls.gateway}/webhooks/hubspot/conversation-events`,
+      SANDBOX_WEBHOOK_TIME_SCALE: '0.01',
+    },
+    'provider-sandbox': { SANDBOX_ALLOW_HTTP_WEBHOOKS: 'true' },
+    gateway: {
+      DATABASE_SCHEMA: schemas.gateway,
+      PUBLIC_BASE_URL: urls.gateway,
+      OPS_API_TOKEN: opsToken,
+      HUBSPOT_API_BASE_URL: urls['hubspot-sandbox'],
+      HUBSPOT_AUTHORIZE_BASE_URL: urls['hubspot-sandbox'],
+      CONNECTOR_INTERNAL_URL: urls.connector,
+    },
+    connector: {
+      DATABASE_SCHEMA: schemas.connector,
+      CONNECTOR_PUBLIC_BASE_URL: urls.connector,
+      TELEGRAM_API_BASE_URL: urls['provider-sandbox'],
+      TWILIO_API_BASE_URL: urls['provider-sandbox'],
+      GATEWAY_INTERNAL_URL: urls.gateway,
+    },
+    router: { DATABASE_SCHEMA: schemas.router, ADMIN_TOKENS: `${portalId}:${routerAdminToken}` },
+  };
+
+  for (const name of bridgeServices) {
+    const migrate = spawnSync('node', [join(root, 'apps', name, 'dist', 'database', 'migrate.js')], {
+      env: { ...process.env, ...common, ...env[name], ...overrides[name] },
+      encoding: 'utf8',
+    });
+    if (migrate.status !== 0) {
+      throw new Error(`migrating ${name} failed:\n${migrate.stdout}\n${migrate.stderr}`);
+    }
+  }
+
+  const output = new Map<ServiceName, string[]>();
+  const children = new Map<ServiceName, ChildProcess>();
+  const logs = (name: ServiceName): string => (output.get(name) ?? []).join('');
+  for (const name of names) {
+    const child = spawn('node', [join(root, 'apps', name, 'dist', 'main.js')], {
+      env: { ...process.env, ...common, ...env[name], ...overrides[name], PORT: String(ports[name]) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    output.set(name, lines);
+    const keep = (chunk: Buffer): void => {
+      lines.push(chunk.toString('utf8'));
+      lines.splice(0, Math.max(0, lines.length - 200));
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    children.set(name, child);
+  }
+
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      [...children.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) {
+              resolve();
+              return;
+            }
+            child.once('exit', () => {
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    const client = new pg.Client({ connectionString: testing.testDatabaseUrl });
+    await client.connect();
+    try {
+      for (const schema of Object.values(schemas)) {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      }
+    } finally {
+      await client.end();
+    }
+    await vhost.dispose();
+  };
+
+  try {
+    for (const name of names) {
+      const child = children.get(name);
+      if (child !== undefined) {
+        await waitReady(urls[name], child, name, () => logs(name));
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls, schemas, portalId, opsToken, routerAdminToken, logs, stop };
+}
