@@ -269,6 +269,79 @@ describe('closed and reopened threads (two router instances, real PostgreSQL and
     expect(routedAgain.entries[2]?.reason).toMatch(/; nobody had it, routing it again$/);
   });
 
+  it('closed while an assignment is pending: the gateway’s late answer decides what a reopen restores', async () => {
+    const p = await portalWith([user('q1'), user('q2')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['q1', 'q2'] },
+      capacity: { maxOpenPerAgent: 2 },
+    });
+    const answer = async (threadId: string, outcome: 'applied' | 'refused', nth = 1) => {
+      const request = await commands.nth(p.portalId, threadId, nth);
+      const userId = request.assignee.type === 'user' ? request.assignee.userId : '';
+      if (outcome === 'applied') {
+        await events.publish(p.portalId, RoutingKeys.GatewayAssignmentAppliedV1, {
+          decisionId: request.decisionId,
+          hubspotThreadId: threadId,
+          userId,
+          appliedAt: clock.now().toISOString(),
+        });
+      } else {
+        await events.publish(p.portalId, RoutingKeys.GatewayAssignmentFailedV1, {
+          decisionId: request.decisionId,
+          hubspotThreadId: threadId,
+          reason: `user ${userId} has no seat`,
+          retryable: false,
+        });
+      }
+      return userId;
+    };
+    const lastEntry = async (threadId: string, action: string) =>
+      testing.expectEventually(async () => {
+        const entry = (await p.trailOf(threadId)).entries.at(-1);
+        expect(entry?.action).toBe(action);
+        return entry;
+      });
+
+    // Applied after the close: the reopen finds it assigned to that user.
+    await p.start('pa1');
+    await commands.nth(p.portalId, 'pa1');
+    await p.status('pa1', 'CLOSED');
+    await p.waitForStatus('pa1', 'closed');
+    const first = await answer('pa1', 'applied');
+    expect((await lastEntry('pa1', 'applied'))?.reason).toMatch(/assigned the closed thread/);
+    expect(await p.openCounts()).toEqual({ q1: 0, q2: 0 });
+    await p.status('pa1', 'OPEN');
+    await p.waitForStatus('pa1', 'assigned');
+    expect((await p.openCounts())[first]).toBe(1);
+
+    // Refused after the close: the reopen routes it again, to someone else.
+    await p.start('pa2');
+    await commands.nth(p.portalId, 'pa2');
+    await p.status('pa2', 'CLOSED');
+    await p.waitForStatus('pa2', 'closed');
+    const refused = await answer('pa2', 'refused');
+    expect((await lastEntry('pa2', 'failed'))?.reason).toMatch(/routed again if it reopens$/);
+    await p.status('pa2', 'OPEN');
+    const rerouted = await commands.nth(p.portalId, 'pa2', 2);
+    expect(rerouted.assignee.type === 'user' && rerouted.assignee.userId).not.toBe(refused);
+
+    // No answer before the reopen: still pending with the same decision, which the answer then settles.
+    await p.start('pa3');
+    const pendingRequest = await commands.nth(p.portalId, 'pa3');
+    await p.status('pa3', 'CLOSED');
+    await p.waitForStatus('pa3', 'closed');
+    await p.status('pa3', 'OPEN');
+    await p.waitForStatus('pa3', 'pending');
+    await answer('pa3', 'applied');
+    await p.waitForStatus('pa3', 'assigned');
+    expect(commands.forThread(p.portalId, 'pa3')).toEqual([pendingRequest]);
+    const counts = await p.openCounts();
+    expect(await p.countedPerAgent()).toEqual(
+      Object.fromEntries(Object.entries(counts).filter(([, count]) => count > 0)),
+    );
+    expect(Object.values(counts).reduce((sum, count) => sum + count, 0)).toBe(3);
+  });
+
   it('a manual assignment stays manual across close and reopen; purged accounts stay closed', async () => {
     const p = await portalWith([user('m1'), user('m2')], {
       mode: 'users-and-teams',

@@ -176,6 +176,7 @@ export class RoutingService {
     const { portalId, hubspotThreadId } = conversation;
     await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
       assigneeUserId: userId ?? null,
+      pendingDecisionId: null,
       ...(conversation.closedFromStatus === null ? {} : { closedFromStatus: 'manual' as const }),
     });
     await this.audit(manager, {
@@ -202,6 +203,27 @@ export class RoutingService {
       return;
     }
     const now = this.clock.now();
+    if (
+      conversation.status === 'closed' &&
+      conversation.closedFromStatus === 'pending' &&
+      conversation.pendingDecisionId === applied.decisionId
+    ) {
+      await this.repository.updateConversation(manager, portalId, applied.hubspotThreadId, {
+        closedFromStatus: 'assigned',
+        pendingDecisionId: null,
+      });
+      await this.audit(manager, {
+        portalId,
+        hubspotThreadId: applied.hubspotThreadId,
+        channelAccountId: conversation.channelAccountId,
+        action: 'applied',
+        decisionId: applied.decisionId,
+        userId: applied.userId ?? conversation.assigneeUserId,
+        reason: `HubSpot assigned the closed thread at ${applied.appliedAt}; it counts for them if it reopens`,
+        at: now,
+      });
+      return;
+    }
     if (conversation.status !== 'pending' || conversation.pendingDecisionId !== applied.decisionId) {
       await this.audit(manager, {
         portalId,
@@ -243,6 +265,14 @@ export class RoutingService {
   ): Promise<void> {
     const conversation = await this.repository.lockConversation(manager, portalId, failed.hubspotThreadId);
     if (
+      conversation?.status === 'closed' &&
+      conversation.closedFromStatus === 'pending' &&
+      conversation.pendingDecisionId === failed.decisionId
+    ) {
+      await this.failedWhileClosed(manager, conversation, failed);
+      return;
+    }
+    if (
       conversation === undefined ||
       conversation.status !== 'pending' ||
       conversation.pendingDecisionId !== failed.decisionId
@@ -278,6 +308,35 @@ export class RoutingService {
     const released = await this.releaseAndExclude(manager, conversation);
     await this.route(manager, released, { allowWaiting: true });
     await this.signalBackfill(manager, portalId);
+  }
+
+  /** Nobody has the closed thread now: a reopen routes it again (without the refused user, unless retryable). */
+  private async failedWhileClosed(
+    manager: EntityManager,
+    conversation: ConversationRow,
+    failed: GatewayAssignmentFailedV1,
+  ): Promise<void> {
+    const refused = conversation.assigneeUserId;
+    const excludedUserIds =
+      failed.retryable || refused === null || conversation.excludedUserIds.includes(refused)
+        ? conversation.excludedUserIds
+        : [...conversation.excludedUserIds, refused];
+    await this.repository.updateConversation(manager, conversation.portalId, conversation.hubspotThreadId, {
+      closedFromStatus: 'unrouted',
+      assigneeUserId: null,
+      pendingDecisionId: null,
+      excludedUserIds,
+    });
+    await this.audit(manager, {
+      portalId: conversation.portalId,
+      hubspotThreadId: conversation.hubspotThreadId,
+      channelAccountId: conversation.channelAccountId,
+      action: 'failed',
+      decisionId: failed.decisionId,
+      userId: refused,
+      reason: `the gateway could not assign the closed thread (${failed.reason}); it is routed again if it reopens`,
+      at: this.clock.now(),
+    });
   }
 
   /** A rep replied: they handled this customer (sticky), and the no-reply timer stops. */
@@ -381,12 +440,14 @@ export class RoutingService {
       statusChangedAt: occurredAt,
       countedUserId: null,
       ...settled,
+      // The gateway may still apply or refuse it; its answer decides what a reopen restores.
+      pendingDecisionId: conversation.pendingDecisionId,
     });
     const effects = [
       conversation.countedUserId === null ? undefined : `user ${conversation.countedUserId}'s slot is free`,
       conversation.status === 'waiting' ? 'it left the queue' : undefined,
       conversation.status === 'pending'
-        ? `decision ${conversation.pendingDecisionId ?? '?'} is void`
+        ? `decision ${conversation.pendingDecisionId ?? '?'} counts for nobody until it reopens`
         : undefined,
     ].filter((effect) => effect !== undefined);
     await this.audit(manager, {
@@ -435,15 +496,16 @@ export class RoutingService {
     if (assignee !== null && previous !== 'waiting' && previous !== 'unrouted') {
       const counted = await this.repository.forceTakeSlot(manager, portalId, assignee);
       const manual = previous === 'manual';
-      const rules = manual ? undefined : await this.rulesOf(manager, conversation);
+      const rules = previous === 'assigned' ? await this.rulesOf(manager, conversation) : undefined;
       const noReplyMinutes = rules?.noReplyMinutes ?? null;
       const noReplyDue = noReplyMinutes === null ? null : new Date(now.getTime() + noReplyMinutes * 60_000);
       await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
-        status: manual ? 'manual' : 'assigned',
+        status: previous === 'pending' || manual ? previous : 'assigned',
         closedFromStatus: null,
         statusChangedAt: occurredAt,
         countedUserId: counted ? assignee : null,
         ...settled,
+        pendingDecisionId: previous === 'pending' ? conversation.pendingDecisionId : null,
         dueAt: noReplyDue,
         dueKind: noReplyDue === null ? null : 'no-reply',
       });
