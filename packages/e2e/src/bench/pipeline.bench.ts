@@ -2,7 +2,8 @@
 // RabbitMQ → gateway → HubSpot sandbox, every service a process on this machine) next to a naive direct forwarder
 // (no durability) posting to the same HubSpot sandbox, in one run.
 // Knobs: BENCH_MESSAGES (5000), BENCH_CONVERSATIONS (500), BENCH_CONCURRENCY (64), BENCH_ACK_RATE (1000 msg/s).
-import { randomBytes } from 'node:crypto';
+import { signV3 } from '@inbox-bridge/hubspot-sandbox';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import {
   DEMO_INBOX_ID,
@@ -211,6 +212,59 @@ async function pipeline(stack: RunningStack, secret: string) {
   return measure(stack, DEMO_PORTAL_ID, account.channelAccountId, url, secret, 'durable');
 }
 
+/**
+ * HubSpot's webhook intake alone: signed OUTGOING_CHANNEL_MESSAGE_CREATED events paced at `ackRate` for ten
+ * seconds, for a portal that never installed the app (the background worker sets them aside), so the figure is
+ * the gateway's verify + dedupe + store + answer under a steady rate.
+ */
+async function hubspotWebhookAck(stack: RunningStack): Promise<LoadResult> {
+  const url = `${stack.urls.gateway}/webhooks/hubspot`;
+  return runLoad({
+    count: ackRate * 10,
+    concurrency,
+    ratePerSecond: ackRate,
+    makeRequest: () => {
+      const messageId = randomUUID();
+      const body = JSON.stringify({
+        type: 'OUTGOING_CHANNEL_MESSAGE_CREATED',
+        eventId: randomUUID(),
+        portalId: '999999',
+        channelId: '1001',
+        eventTimestamp: new Date().toISOString(),
+        channelIntegrationThreadIds: ['bench-thread'],
+        message: {
+          id: messageId,
+          type: 'MESSAGE',
+          direction: 'OUTGOING',
+          channelId: '1001',
+          channelAccountId: '77',
+          conversationsThreadId: '555',
+          createdAt: new Date().toISOString(),
+          createdBy: 'A-123',
+          senders: [{ actorId: 'A-123', name: 'Rep' }],
+          recipients: [
+            { actorId: 'V-9', deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'x' } },
+          ],
+          text: 'bench reply',
+          truncationStatus: 'NOT_TRUNCATED',
+          status: 'SENT',
+        },
+      });
+      const timestamp = String(Date.now());
+      return {
+        url,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-hubspot-request-timestamp': timestamp,
+          'x-hubspot-signature-v3': signV3('sandbox-client-secret', 'POST', url, body, timestamp),
+        },
+        body,
+      };
+    },
+  });
+}
+
 log(`# inbound pipeline benchmark — ${new Date().toISOString()}`);
 log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
@@ -245,6 +299,12 @@ try {
   report(
     'inbox-bridge durable pipeline (connector → outbox → RabbitMQ → gateway → HubSpot)',
     await pipeline(stack, secret),
+  );
+  const ack = await hubspotWebhookAck(stack);
+  log(`\n## HubSpot webhook intake (POST /webhooks/hubspot) paced at ${ackRate}/s for 10 s`);
+  log(
+    `${ack.ack.count} webhooks: answers ${JSON.stringify(Object.fromEntries(ack.statuses))}, errors ${ack.errors}; ` +
+      `ack p50 ${ms(ack.ack.p50)} ms, p99 ${ms(ack.ack.p99)} ms, max ${ms(ack.ack.max)} ms`,
   );
 } finally {
   await stack.stop();
