@@ -19,8 +19,16 @@ export class RateWaitExceeded extends Error {
 }
 
 interface TakeResult {
-  readonly granted: boolean;
+  /** Tokens taken (at most the number asked for). */
+  readonly granted: number;
+  /** When one more token will be available (or the pause ends). */
   readonly waitMs: number;
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  waitedMs: number;
 }
 
 /**
@@ -29,12 +37,16 @@ interface TakeResult {
  * no rolling window ever sees more than `maxPerInterval` grants (burst + refill = limit). Each bucket is
  * its own row: a portal that floods waits on its own row and never delays another portal's calls.
  * The database clock is the only clock, so replicas with skewed clocks still agree.
+ *
+ * Every grant is a token taken from the row, but the callers of one process that wait for the same bucket
+ * take their tokens together in one statement: each statement is a commit (a WAL flush), and one at a time
+ * per call capped a busy portal at the disk's flush rate, far below its HubSpot budget.
  */
 export class PortalRateLimiter {
   private readonly capacity: number;
   private readonly refillPerMs: number;
-  /** One waiter per bucket per process polls the database; the others queue behind it in memory. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Callers waiting per bucket, first come first served; one drain loop per bucket talks to the database. */
+  private readonly waiting = new Map<string, Waiter[]>();
   private readonly knownBuckets = new Set<string>();
 
   constructor(
@@ -53,16 +65,16 @@ export class PortalRateLimiter {
 
   /** Waits for one request's worth of budget; throws `RateWaitExceeded` beyond `maxWaitMs`. */
   acquire(bucketKey: string): Promise<void> {
-    const previous = this.queues.get(bucketKey) ?? Promise.resolve();
-    const turn = previous.catch(() => undefined).then(() => this.acquireNow(bucketKey));
-    const tail = turn.catch(() => undefined);
-    this.queues.set(bucketKey, tail);
-    void tail.then(() => {
-      if (this.queues.get(bucketKey) === tail) {
-        this.queues.delete(bucketKey);
+    return new Promise<void>((resolve, reject) => {
+      const queue = this.waiting.get(bucketKey);
+      const waiter: Waiter = { resolve, reject, waitedMs: 0 };
+      if (queue !== undefined) {
+        queue.push(waiter);
+        return;
       }
+      this.waiting.set(bucketKey, [waiter]);
+      void this.drain(bucketKey);
     });
-    return turn;
   }
 
   /** HubSpot answered 429: nobody calls for this bucket until `pauseMs` from now. */
@@ -78,24 +90,48 @@ export class PortalRateLimiter {
     );
   }
 
-  private async acquireNow(bucketKey: string): Promise<void> {
-    let waited = 0;
-    for (;;) {
-      const result = await this.take(bucketKey);
-      if (result.granted) {
-        return;
+  /** Grants the bucket's waiters in order, as many per statement as the bucket has tokens for. */
+  private async drain(bucketKey: string): Promise<void> {
+    const queue = this.waiting.get(bucketKey);
+    if (queue === undefined) {
+      return;
+    }
+    try {
+      while (queue.length > 0) {
+        const result = await this.take(bucketKey, queue.length);
+        for (const waiter of queue.splice(0, result.granted)) {
+          waiter.resolve();
+        }
+        if (queue.length === 0) {
+          break;
+        }
+        const tooLong = queue.filter((waiter) => waiter.waitedMs + result.waitMs > this.settings.maxWaitMs);
+        for (const waiter of tooLong) {
+          queue.splice(queue.indexOf(waiter), 1);
+          waiter.reject(new RateWaitExceeded(bucketKey, Math.ceil(result.waitMs)));
+        }
+        if (queue.length === 0) {
+          break;
+        }
+        if (result.granted === 0) {
+          const step = Number.isFinite(result.waitMs) ? Math.max(5, Math.ceil(result.waitMs)) : 50;
+          await this.sleep(step);
+          for (const waiter of queue) {
+            waiter.waitedMs += step;
+          }
+        }
       }
-      if (waited + result.waitMs > this.settings.maxWaitMs) {
-        throw new RateWaitExceeded(bucketKey, result.waitMs);
+    } catch (error) {
+      for (const waiter of queue.splice(0)) {
+        waiter.reject(error instanceof Error ? error : new Error(String(error)));
       }
-      const step = Number.isFinite(result.waitMs) ? Math.max(5, Math.ceil(result.waitMs)) : 50;
-      await this.sleep(step);
-      waited += step;
+    } finally {
+      this.waiting.delete(bucketKey);
     }
   }
 
-  /** One atomic statement: refill by elapsed time, then take a token if there is one (row-locked). */
-  private async take(bucketKey: string): Promise<TakeResult> {
+  /** One atomic statement: refill by elapsed time, then take up to `wanted` whole tokens (row-locked). */
+  private async take(bucketKey: string, wanted: number): Promise<TakeResult> {
     if (!this.knownBuckets.has(bucketKey)) {
       await this.dataSource.query(
         `INSERT INTO "${this.schema}".hubspot_rate_buckets (bucket_key, tokens, refilled_at)
@@ -109,7 +145,7 @@ export class PortalRateLimiter {
       await this.dataSource.query(
         `UPDATE "${this.schema}".hubspot_rate_buckets AS b SET
          tokens = CASE WHEN s.paused_ms > 0 THEN b.tokens
-                       ELSE s.available - CASE WHEN s.available >= 1 THEN 1 ELSE 0 END END,
+                       ELSE s.available - least(floor(s.available), $4::double precision) END,
          refilled_at = CASE WHEN s.paused_ms > 0 THEN b.refilled_at ELSE s.at END
        FROM (
          SELECT bucket_key,
@@ -124,21 +160,19 @@ export class PortalRateLimiter {
        ) AS s
        WHERE b.bucket_key = s.bucket_key
        RETURNING s.available::double precision AS available, s.paused_ms::double precision AS paused_ms`,
-        [bucketKey, this.capacity, this.refillPerMs],
+        [bucketKey, this.capacity, this.refillPerMs, wanted],
       );
     const row = rows[0];
     if (row === undefined) {
       this.knownBuckets.delete(bucketKey);
-      return { granted: false, waitMs: 5 };
+      return { granted: 0, waitMs: 5 };
     }
     const pausedMs = Number(row.paused_ms ?? 0);
     if (pausedMs > 0) {
-      return { granted: false, waitMs: pausedMs };
+      return { granted: 0, waitMs: pausedMs };
     }
     const available = Number(row.available);
-    if (available >= 1) {
-      return { granted: true, waitMs: 0 };
-    }
-    return { granted: false, waitMs: (1 - available) / this.refillPerMs };
+    const granted = Math.max(0, Math.min(Math.floor(available), wanted));
+    return { granted, waitMs: Math.max(0, 1 - (available - granted)) / this.refillPerMs };
   }
 }

@@ -59,7 +59,7 @@ export const platformConfigShape = {
   /** Developer account API key (`hapikey`) for channel create/update. */
   HUBSPOT_DEVELOPER_API_KEY: secret(nonEmptyString()).default(DEV_SANDBOX_APP.developerApiKey),
   /** Requests per portal per rate window, shared by every gateway replica (HubSpot allows 110 per 10 s). */
-  HUBSPOT_RATE_LIMIT_PER_10S: positiveInt({ max: 10_000 }).default(100),
+  HUBSPOT_RATE_LIMIT_PER_10S: positiveInt({ max: 1_000_000 }).default(100),
   /** The rate window the limit above applies to; 10 s for HubSpot (shorter only in tests). */
   HUBSPOT_RATE_LIMIT_INTERVAL_MS: durationMs().default(10_000),
   /** Per-attempt timeout of one HubSpot call. */

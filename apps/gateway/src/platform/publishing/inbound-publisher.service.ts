@@ -99,19 +99,32 @@ export class InboundPublisherService {
     }
     const schema = this.config.DATABASE_SCHEMA;
     const idempotencyId = idempotencyIdOf(message);
-    const [already] = await context.manager.query<unknown[]>(
-      `SELECT 1 FROM "${schema}".published_messages WHERE channel_account_id = $1 AND idempotency_id = $2`,
-      [message.channelAccountId, idempotencyId],
+    // One round trip: was this message published already, and which thread has its conversation now.
+    const [state] = await context.manager.query<
+      { published: boolean; hubspot_thread_id: string | null; threads_started: number | null }[]
+    >(
+      `SELECT EXISTS (SELECT 1 FROM "${schema}".published_messages
+                       WHERE channel_account_id = $1 AND idempotency_id = $2) AS published,
+              t.hubspot_thread_id, t.threads_started
+         FROM (SELECT 1) AS one
+         LEFT JOIN "${schema}".conversation_threads t
+           ON t.channel_account_id = $1 AND t.conversation_key = $3`,
+      [message.channelAccountId, idempotencyId, message.conversationKey],
     );
-    if (already !== undefined) {
+    if (state?.published === true) {
       return 'duplicate';
     }
+    const knownThread =
+      state?.hubspot_thread_id === undefined || state.hubspot_thread_id === null
+        ? undefined
+        : { hubspot_thread_id: state.hubspot_thread_id };
     try {
       return await this.publishToHubSpot(
         message,
         account,
         account.deliveryIdentifier,
         idempotencyId,
+        knownThread,
         context,
       );
     } catch (error) {
@@ -124,19 +137,13 @@ export class InboundPublisherService {
     account: ChannelAccountRecord,
     accountIdentifier: NonNullable<ChannelAccountRecord['deliveryIdentifier']>,
     idempotencyId: string,
+    knownThread: { readonly hubspot_thread_id: string } | undefined,
     context: MessageContext,
   ): Promise<'published'> {
     const schema = this.config.DATABASE_SCHEMA;
     const { channelId, definition } = await this.channel.registered();
     const declared = definition.capabilities.deliveryIdentifierTypes;
     const client = this.hubspot.forPortal(account.portalId);
-    const [knownThread] = await context.manager.query<
-      { hubspot_thread_id: string; threads_started: number }[]
-    >(
-      `SELECT hubspot_thread_id, threads_started FROM "${schema}".conversation_threads
-        WHERE channel_account_id = $1 AND conversation_key = $2`,
-      [message.channelAccountId, message.conversationKey],
-    );
     const media = await this.uploadMedia(
       client,
       message,
@@ -245,6 +252,9 @@ export class InboundPublisherService {
   ): Promise<Map<number, ResolvedMedia>> {
     const schema = this.config.DATABASE_SCHEMA;
     const resolved = new Map<number, ResolvedMedia>();
+    if (!message.attachments.some(isMediaAttachment)) {
+      return resolved;
+    }
     const previous = await this.dataSource.query<{ attachment_index: number; file_id: string }[]>(
       `SELECT attachment_index, file_id FROM "${schema}".uploaded_media WHERE channel_account_id = $1 AND idempotency_id = $2`,
       [message.channelAccountId, idempotencyId],

@@ -1,0 +1,78 @@
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DataSource } from 'typeorm';
+import { gatewayMigrations } from '../../src/database/data-source.js';
+import { PortalRateLimiter, RateWaitExceeded } from '../../src/hubspot/portal-rate-limiter.js';
+
+/** The limiter's statements go through this: the real database, counted. */
+class CountingDataSource {
+  statements = 0;
+  constructor(private readonly dataSource: DataSource) {}
+  query<T>(sql: string, parameters?: unknown[]): Promise<T> {
+    this.statements += 1;
+    return this.dataSource.query<T>(sql, parameters);
+  }
+}
+
+describe('portal rate limiter (real PostgreSQL)', () => {
+  let db: testing.TestDatabase;
+  let dataSource: DataSource;
+
+  const limiterOn = (
+    counting: CountingDataSource,
+    settings: { maxPerInterval: number; intervalMs: number; maxWaitMs: number },
+  ): PortalRateLimiter => new PortalRateLimiter(counting as unknown as DataSource, db.schema, settings);
+
+  const tokensLeft = async (bucketKey: string): Promise<number> => {
+    const [row] = await dataSource.query<{ tokens: number }[]>(
+      `SELECT tokens FROM "${db.schema}".hubspot_rate_buckets WHERE bucket_key = $1`,
+      [bucketKey],
+    );
+    return Number(row?.tokens);
+  };
+
+  beforeAll(async () => {
+    db = await testing.createTestDatabase('gateway_limiter', gatewayMigrations, { poolSize: 2 });
+    dataSource = db.dataSource;
+  });
+
+  afterAll(async () => {
+    await db.dispose();
+  });
+
+  it('callers waiting together for one bucket take their tokens in a few statements, each one debited', async () => {
+    const counting = new CountingDataSource(dataSource);
+    // 100 tokens of burst, refilled far slower than the test runs.
+    const limiter = limiterOn(counting, { maxPerInterval: 1_000, intervalMs: 3_600_000, maxWaitMs: 1_000 });
+    await Promise.all(Array.from({ length: 60 }, () => limiter.acquire('portal:1')));
+    // The bucket row creation, the first caller's own take, then the 59 who queued behind it together.
+    expect(counting.statements).toBeLessThanOrEqual(4);
+    expect(await tokensLeft('portal:1')).toBeGreaterThanOrEqual(40);
+    expect(await tokensLeft('portal:1')).toBeLessThan(41);
+  });
+
+  it('grants no more than the bucket holds; callers who would wait too long are refused, in order', async () => {
+    const counting = new CountingDataSource(dataSource);
+    // 5 tokens of burst; the next one only after minutes.
+    const limiter = limiterOn(counting, { maxPerInterval: 50, intervalMs: 3_600_000, maxWaitMs: 1_000 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, index) =>
+        limiter.acquire('portal:2').then(
+          () => `granted ${index}`,
+          (error: unknown) => (error instanceof RateWaitExceeded ? `refused ${index}` : String(error)),
+        ),
+      ),
+    );
+    expect(outcomes).toEqual([
+      'granted 0',
+      'granted 1',
+      'granted 2',
+      'granted 3',
+      'granted 4',
+      'refused 5',
+      'refused 6',
+      'refused 7',
+    ]);
+    expect(await tokensLeft('portal:2')).toBeLessThan(1);
+  });
+});
