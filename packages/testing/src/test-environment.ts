@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
-
-const run = promisify(execFile);
 
 /** Connection defaults of the development and CI machines; override with TEST_DATABASE_URL / TEST_AMQP_URL. */
 export const testDatabaseUrl =
@@ -21,8 +19,23 @@ export interface TestVhost {
   dispose(): Promise<void>;
 }
 
+const run = promisify(execFile);
+
+/**
+ * rabbitmqctl, tried again once after a timeout. The CLI is a shell wrapper around an Erlang VM that takes one of a few distribution
+ * ports; a timeout kills only the wrapper, and the orphaned VM keeps its port, so enough of them make every later
+ * call hang. After a timeout the call's own VM (found by its unique arguments) is killed before the retry.
+ */
 async function rabbitmqctl(...args: string[]): Promise<void> {
-  await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 });
+  try {
+    await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 });
+  } catch (error) {
+    if ((error as { killed?: boolean }).killed !== true) {
+      throw error;
+    }
+    spawnSync('pkill', ['-f', `rabbitmqctl_escript.* ${args.join(' ')}$`]);
+    await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 });
+  }
 }
 
 /** A RabbitMQ vhost of its own, so that suites never see each other's queues. */
