@@ -316,6 +316,11 @@ export class ConsumerGroupRunner {
 
   /** One message alone in its transaction, or queued to share one with others (`maxBatchSize` > 1). */
   private process(work: Work): Promise<Outcome> {
+    if (this.closedChannels.has(work.delivery.channel)) {
+      // Its channel closed while it waited behind its conversation: the broker has already put it back, in
+      // order with the messages after it, and handling it here would race that redelivery.
+      return Promise.resolve('requeued');
+    }
     if (this.maxBatchSize <= 1) {
       return this.processAlone(work);
     }
@@ -346,7 +351,18 @@ export class ConsumerGroupRunner {
     }
   }
 
-  private async runBatch(items: BatchItem[]): Promise<void> {
+  private async runBatch(waiting: BatchItem[]): Promise<void> {
+    const items: BatchItem[] = [];
+    for (const item of waiting) {
+      if (this.closedChannels.has(item.delivery.channel)) {
+        item.resolve('requeued');
+      } else {
+        items.push(item);
+      }
+    }
+    if (items.length === 0) {
+      return;
+    }
     if (items.length === 1) {
       const [only] = items as [BatchItem];
       only.resolve(await this.processAlone(only));
@@ -577,7 +593,15 @@ export class ConsumerGroupRunner {
         error: describeError(handlingError),
         original: reason,
       });
-      this.reject(delivery);
+      if (orderingKey === undefined) {
+        this.reject(delivery);
+      } else {
+        // Requeuing it alone would let the later messages of its conversation, already delivered here, overtake
+        // it. Closing the channel gives back every unacknowledged message of the channel in queue order, and
+        // the ones waiting here are skipped (see `process`).
+        this.closedChannels.add(delivery.channel);
+        await delivery.channel.close().catch(() => undefined);
+      }
       return 'requeued';
     }
   }
