@@ -31,6 +31,8 @@ export function jestConfig(packageConfigUrl) {
     extensionsToTreatAsEsm: ['.ts'],
     transform: { '^.+\\.ts$': swcTransform },
     moduleNameMapper: {
+      // The sandboxes are apps with typed control clients that tests import; Jest takes the first match.
+      '^@inbox-bridge/(hubspot-sandbox|provider-sandbox)$': resolve(repoRoot, 'apps/$1/src/index.ts'),
       '^@inbox-bridge/([a-z-]+)$': resolve(repoRoot, 'packages/$1/src/index.ts'),
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },

@@ -1,8 +1,8 @@
+import type { SandboxBot, TgUpdate } from '@inbox-bridge/provider-sandbox';
 import { SecretBox } from '@inbox-bridge/service-kit';
 import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { SandboxBot, TgUpdate } from '../../provider-sandbox/src/index.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
 const RECEIVED = 'provider.message.received.v1';

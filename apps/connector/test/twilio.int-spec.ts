@@ -1,7 +1,7 @@
+import { twilioSignature, type SandboxTwilioAccount } from '@inbox-bridge/provider-sandbox';
 import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { twilioSignature, type SandboxTwilioAccount } from '../../provider-sandbox/src/index.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
 const NUMBER = '+14155550100';

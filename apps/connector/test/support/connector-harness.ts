@@ -1,4 +1,9 @@
 import { EVENTS_EXCHANGE, ORDERING_KEY_HEADER } from '@inbox-bridge/messaging';
+import {
+  ProviderSandboxClient,
+  startProviderSandbox,
+  type RunningSandbox,
+} from '@inbox-bridge/provider-sandbox';
 import { MediaLinkSigner, startServiceApp, type Env } from '@inbox-bridge/service-kit';
 import {
   exampleGatewayOutboundMessageRequestedV1,
@@ -16,11 +21,6 @@ import { connect } from 'amqplib';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  ProviderSandboxClient,
-  startProviderSandbox,
-  type RunningSandbox,
-} from '../../../provider-sandbox/src/index.js';
 import { loadConnectorConfig, type ConnectorConfig } from '../../src/config/connector.config.js';
 import { createConnectorApp } from '../../src/connector-app.js';
 import { connectorMigrations } from '../../src/database/data-source.js';
