@@ -1,4 +1,4 @@
-import { METRICS_REGISTRY } from '@inbox-bridge/service-kit';
+import { METRICS_REGISTRY, registeredMetric } from '@inbox-bridge/service-kit';
 import type { Provider } from '@inbox-bridge/shared';
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter, type Registry } from 'prom-client';
@@ -23,10 +23,11 @@ function counter<L extends string>(
   help: string,
   labelNames: L[],
 ): Counter<L> {
-  const existing = registry.getSingleMetric(name);
-  return existing instanceof Counter
-    ? existing
-    : new Counter({ name, help, labelNames, registers: [registry] });
+  return registeredMetric(
+    registry,
+    name,
+    () => new Counter({ name, help, labelNames, registers: [registry] }),
+  );
 }
 
 /** `connector_inbound_total`, `connector_outbound_total` and `connector_media_total`, by provider and result. */

@@ -75,6 +75,7 @@ export { LoggingModule, type LoggingModuleOptions } from './logging/logging.modu
 
 export { MetricsModule, type MetricsModuleOptions } from './metrics/metrics.module.js';
 export { METRICS_REGISTRY } from './metrics/metrics.tokens.js';
+export { registeredMetric } from './metrics/registered-metric.js';
 
 export {
   MessagingReadinessCheck,

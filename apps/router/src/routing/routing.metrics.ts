@@ -1,11 +1,7 @@
-import { METRICS_REGISTRY } from '@inbox-bridge/service-kit';
+import { METRICS_REGISTRY, registeredMetric } from '@inbox-bridge/service-kit';
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AuditEntry } from './routing.repository.js';
-
-function metric<M extends Counter<'action'> | Gauge>(registry: Registry, name: string, create: () => M): M {
-  return (registry.getSingleMetric(name) as M | undefined) ?? create();
-}
 
 /**
  * `router_decisions_total{action}` (audited decisions as they are made; a transaction that is rolled back and
@@ -18,7 +14,7 @@ export class RoutingMetrics {
   private readonly waiting: Gauge;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
-    this.decisions = metric(
+    this.decisions = registeredMetric(
       registry,
       'router_decisions_total',
       () =>
@@ -29,7 +25,7 @@ export class RoutingMetrics {
           registers: [registry],
         }),
     );
-    this.waiting = metric(
+    this.waiting = registeredMetric(
       registry,
       'router_waiting_conversations',
       () =>
