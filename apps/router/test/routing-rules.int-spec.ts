@@ -510,6 +510,25 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     expect(commands.forThread(p.portalId, 'pg2')).toEqual([]);
   });
 
+  it('an account moved to another inbox (a help desk) keeps its rules and keeps routing new conversations', async () => {
+    const p = await portalWith([user('mv1')], { mode: 'users-and-teams', targets: { userIds: ['mv1'] } });
+    await events.publish(p.portalId, RoutingKeys.GatewayChannelAccountUpdatedV1, {
+      channelAccountId: p.channelAccountId,
+      inboxId: '9002',
+      inboxType: 'HELP_DESK',
+      changes: ['moved'],
+    });
+    await testing.expectEventually(async () => {
+      const [row] = await db.dataSource.query<{ inbox_id: string }[]>(
+        `SELECT inbox_id FROM "${db.schema}".channel_accounts WHERE portal_id = $1 AND channel_account_id = $2`,
+        [p.portalId, p.channelAccountId],
+      );
+      expect(row?.inbox_id).toBe('9002');
+    });
+    await p.start('mv-thread');
+    expect(await p.apply('mv-thread')).toBe('mv1');
+  });
+
   it('is idempotent: a redelivered start and a second start of the same thread make one decision', async () => {
     const p = await portalWith([user('i1')], { mode: 'users-and-teams', targets: { userIds: ['i1'] } });
     const envelope = await p.start('idem1');

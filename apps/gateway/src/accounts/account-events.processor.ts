@@ -20,13 +20,22 @@ import { ChannelAccountRepository, type StoredChannelAccount } from './channel-a
 import { CredentialCheckRepository } from './credential-check.repository.js';
 import { eventMessageId } from './event-message-id.js';
 
-/** What changed between the stored account and HubSpot's, in the contract's terms (inbox moves are stored only). */
+/**
+ * What changed between the stored account and HubSpot's, in the contract's terms. `moved` also covers a new
+ * kind for the same inbox (a type HubSpot did not say before), since assignment depends on it.
+ */
 export function accountChanges(
   before: StoredChannelAccount,
-  after: Pick<StoredChannelAccount, 'name' | 'authorized' | 'active'>,
+  after: Pick<StoredChannelAccount, 'name' | 'authorized' | 'active' | 'inboxId' | 'inboxType'>,
 ): Omit<GatewayChannelAccountUpdatedV1, 'channelAccountId'> | undefined {
   const changes: ChannelAccountChange[] = [];
-  const update: { name?: string; authorized?: boolean; active?: boolean } = {};
+  const update: {
+    name?: string;
+    authorized?: boolean;
+    active?: boolean;
+    inboxId?: string;
+    inboxType?: InboxType;
+  } = {};
   if (after.name !== before.name && after.name !== '') {
     changes.push('renamed');
     update.name = after.name;
@@ -38,6 +47,11 @@ export function accountChanges(
   if (after.active !== before.active) {
     changes.push(after.active ? 'activated' : 'deactivated');
     update.active = after.active;
+  }
+  if (after.inboxId !== before.inboxId || after.inboxType !== before.inboxType) {
+    changes.push('moved');
+    update.inboxId = after.inboxId;
+    update.inboxType = after.inboxType;
   }
   return changes.length === 0 ? undefined : { ...update, changes };
 }

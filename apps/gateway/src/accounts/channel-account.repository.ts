@@ -172,6 +172,24 @@ export class ChannelAccountRepository {
     );
   }
 
+  /**
+   * The provider's id of a customer message the gateway published to HubSpot, by its HubSpot id (what a
+   * rep's reply names in `inReplyToId`); `undefined` when the bridge did not publish it.
+   */
+  async providerMessageIdOf(
+    manager: EntityManager,
+    channelAccountId: string,
+    hubspotMessageId: string,
+  ): Promise<string | undefined> {
+    const rows: { provider_message_id: string }[] = await manager.query(
+      `SELECT provider_message_id FROM published_messages
+        WHERE hubspot_message_id = $2 AND channel_account_id = $1
+        LIMIT 1`,
+      [channelAccountId, hubspotMessageId],
+    );
+    return rows[0]?.provider_message_id;
+  }
+
   /** The conversation of a HubSpot thread first, else of the customer's address. */
   async findConversation(
     manager: EntityManager,

@@ -107,6 +107,15 @@ export class OutboundMessageProcessor {
         ...(info.size === undefined ? {} : { sizeBytes: info.size }),
       });
     }
+    // A customer message the bridge did not publish (or has since forgotten) is answered without a quote.
+    const inReplyToProviderMessageId =
+      message.inReplyToId === undefined
+        ? undefined
+        : await this.accounts.providerMessageIdOf(
+            this.dataSource.manager,
+            account.channelAccountId,
+            message.inReplyToId,
+          );
     const senderActorId = hubspotActorIdSchema.safeParse(message.createdBy);
     const senderName = message.senders[0]?.name?.trim();
     const payload: GatewayOutboundMessageRequestedV1 = {
@@ -119,6 +128,7 @@ export class OutboundMessageProcessor {
       ...(senderName === undefined || senderName === '' ? {} : { senderName: senderName.slice(0, 1024) }),
       ...(message.text === undefined ? {} : { text: message.text }),
       ...(message.richText === undefined ? {} : { richText: message.richText }),
+      ...(inReplyToProviderMessageId === undefined ? {} : { inReplyToProviderMessageId }),
       attachments,
       requestedAt: toIso(message.createdAt),
     };

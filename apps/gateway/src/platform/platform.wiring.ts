@@ -13,6 +13,7 @@ import { Providers, RoutingKeys, type Provider } from '@inbox-bridge/shared';
 import type { MigrationInterface } from 'typeorm';
 import { z } from 'zod';
 import { PlatformTables1764172800000 } from './migrations/1764172800000-platform-tables.js';
+import { PublishedMessagesByHubSpotId1764400000000 } from './migrations/1764400000000-published-messages-by-hubspot-id.js';
 
 type MigrationClass = new () => MigrationInterface;
 type EntityClass = abstract new (...args: never[]) => object;
@@ -131,7 +132,10 @@ export function platformProductionProblems(env: Env): ConfigProblem[] {
 }
 
 /** The platform feature's migrations, oldest first. */
-export const platformMigrations: readonly MigrationClass[] = [PlatformTables1764172800000];
+export const platformMigrations: readonly MigrationClass[] = [
+  PlatformTables1764172800000,
+  PublishedMessagesByHubSpotId1764400000000,
+];
 
 export const platformEntities: readonly EntityClass[] = [];
 

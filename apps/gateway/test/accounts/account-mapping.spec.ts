@@ -28,12 +28,14 @@ const stored: StoredChannelAccount = {
 };
 
 describe('accountChanges', () => {
-  it('names each change with the new value, and nothing when only the inbox moved', () => {
-    expect(accountChanges(stored, { name: 'New', authorized: true, active: true })).toEqual({
+  const same = { inboxId: '4', inboxType: 'INBOX' } as const;
+
+  it('names each change with the new value', () => {
+    expect(accountChanges(stored, { ...same, name: 'New', authorized: true, active: true })).toEqual({
       changes: ['renamed'],
       name: 'New',
     });
-    expect(accountChanges(stored, { name: 'Bot', authorized: false, active: false })).toEqual({
+    expect(accountChanges(stored, { ...same, name: 'Bot', authorized: false, active: false })).toEqual({
       changes: ['deauthorized', 'deactivated'],
       authorized: false,
       active: false,
@@ -41,10 +43,22 @@ describe('accountChanges', () => {
     expect(
       accountChanges(
         { ...stored, authorized: false, active: false },
-        { name: 'Bot', authorized: true, active: true },
+        { ...same, name: 'Bot', authorized: true, active: true },
       ),
     ).toEqual({ changes: ['authorized', 'activated'], authorized: true, active: true });
-    expect(accountChanges(stored, { name: 'Bot', authorized: true, active: true })).toBeUndefined();
+    expect(accountChanges(stored, { ...same, name: 'Bot', authorized: true, active: true })).toBeUndefined();
+  });
+
+  it('reports a move to another inbox, or a newly known inbox kind, with the inbox and its kind', () => {
+    const flags = { name: 'Bot', authorized: true, active: true };
+    expect(accountChanges(stored, { ...flags, inboxId: '5', inboxType: 'HELP_DESK' })).toEqual({
+      changes: ['moved'],
+      inboxId: '5',
+      inboxType: 'HELP_DESK',
+    });
+    expect(
+      accountChanges({ ...stored, inboxType: 'UNKNOWN' }, { ...flags, inboxId: '4', inboxType: 'HELP_DESK' }),
+    ).toEqual({ changes: ['moved'], inboxId: '4', inboxType: 'HELP_DESK' });
   });
 });
 

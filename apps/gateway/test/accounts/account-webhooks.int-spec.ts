@@ -302,7 +302,7 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
     expect(await directory.find(accountId)).toMatchObject({ active: true, authorized: true });
   });
 
-  it('moved to the help desk: the new inbox and its type are stored (assignments then go to the ticket owner), nothing is announced', async () => {
+  it('moved to the help desk: the new inbox and its type are stored (assignments then go to the ticket owner) and announced as moved', async () => {
     await finalisedCheck(INBOX_ID, 'bot-moves');
     const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-moves');
     await waitFor('gateway.channel-account.connected.v1', accountId);
@@ -320,11 +320,16 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
       { timeoutMs: 15_000, description: 'the move to the help desk stored' },
     );
     expect(await directory.find(accountId)).toMatchObject({ inboxId: HELP_DESK_ID, inboxType: 'HELP_DESK' });
-    expect((await processedOutcome(accountId, 'CHANNEL_ACCOUNT_UPDATED')).outcome).toBe('stored');
-    expect(eventsOf('gateway.channel-account.updated.v1', accountId)).toHaveLength(0);
+    expect((await waitFor('gateway.channel-account.updated.v1', accountId)).payload).toEqual({
+      channelAccountId: accountId,
+      changes: ['moved'],
+      inboxId: HELP_DESK_ID,
+      inboxType: 'HELP_DESK',
+    });
+    expect((await processedOutcome(accountId, 'CHANNEL_ACCOUNT_UPDATED')).outcome).toBe('published');
   });
 
-  it('OUTGOING_CHANNEL_MESSAGE_CREATED → outbound-message.requested.v1 with text, the thread key and hubspot-file attachments', async () => {
+  it('OUTGOING_CHANNEL_MESSAGE_CREATED → outbound-message.requested.v1 with text, the thread key and hubspot-file attachments; a reply to a message the bridge did not publish names none', async () => {
     await finalisedCheck(INBOX_ID, 'bot-replies');
     const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-replies');
     await waitFor('gateway.channel-account.connected.v1', accountId);

@@ -268,6 +268,34 @@ describe('delivery status and assignments → HubSpot (real sandbox, PostgreSQL,
     expect(await journalOf(threadId)).toEqual([]);
   });
 
+  it("a rep's reply to a customer message names that message's provider id (HubSpot inReplyToId mapped back)", async () => {
+    const account = await fixture.account();
+    const threadId = await threadFor(account);
+    const customerMessageId = `in-${sequence}`;
+    const reply = await fixture.control.agentReply(threadId, { userId: USER_ID, text: 'answering you' });
+
+    const requested = await testing.expectEventually(
+      () => {
+        const found = captured.messages.find(
+          (envelope) =>
+            envelope.type === RoutingKeys.GatewayOutboundMessageRequestedV1 &&
+            envelope.payload['hubspotMessageId'] === reply.id,
+        );
+        if (found === undefined) {
+          throw new Error('no outbound request yet');
+        }
+        return found;
+      },
+      { timeoutMs: 20_000, description: 'the reply requested' },
+    );
+    expect(requested.payload).toMatchObject({
+      channelAccountId: account,
+      hubspotThreadId: threadId,
+      text: 'answering you',
+      inReplyToProviderMessageId: customerMessageId,
+    });
+  });
+
   it('in a help-desk inbox, the ticket owner follows the assignment', async () => {
     const account = await fixture.account({ inboxId: '312' });
     const threadId = await threadFor(account);
@@ -277,6 +305,53 @@ describe('delivery status and assignments → HubSpot (real sandbox, PostgreSQL,
       channelAccountId: account,
       assignee: { type: 'user', userId: String(USER_ID) },
       reason: 'help desk',
+      decisionId,
+    });
+    expect(await outcomeOf(decisionId)).toMatchObject({ type: RoutingKeys.GatewayAssignmentAppliedV1 });
+    const thread = await hubspot<{ threadAssociations?: { associatedTicketId?: string } }>(
+      `/conversations/v3/conversations/threads/${threadId}`,
+    );
+    const ticketId = thread.threadAssociations?.associatedTicketId;
+    expect(ticketId).toEqual(expect.any(String));
+    const ticket = await hubspot<{ properties: { hubspot_owner_id: string | null } }>(
+      `/crm/v3/objects/tickets/${ticketId ?? ''}?properties=hubspot_owner_id`,
+    );
+    expect(ticket.properties.hubspot_owner_id).toBe('501');
+  });
+
+  it('after the account moves to the help desk, new conversations keep flowing and the ticket owner follows the assignment', async () => {
+    const account = await fixture.account();
+    await threadFor(account);
+
+    await fixture.control.updateChannelAccount(account, { inboxId: '312' });
+    const moved = await testing.expectEventually(
+      () => {
+        const found = captured.messages.find(
+          (envelope) =>
+            envelope.type === RoutingKeys.GatewayChannelAccountUpdatedV1 &&
+            envelope.payload['channelAccountId'] === account,
+        );
+        if (found === undefined) {
+          throw new Error('no update published yet');
+        }
+        return found;
+      },
+      { timeoutMs: 20_000, description: 'the move announced' },
+    );
+    expect(moved.payload).toEqual({
+      channelAccountId: account,
+      changes: ['moved'],
+      inboxId: '312',
+      inboxType: 'HELP_DESK',
+    });
+
+    const threadId = await threadFor(account);
+    const decisionId = randomUUID();
+    await fixture.publish(RoutingKeys.RouterAssignmentRequestedV1, {
+      hubspotThreadId: threadId,
+      channelAccountId: account,
+      assignee: { type: 'user', userId: String(USER_ID) },
+      reason: 'help desk after a move',
       decisionId,
     });
     expect(await outcomeOf(decisionId)).toMatchObject({ type: RoutingKeys.GatewayAssignmentAppliedV1 });

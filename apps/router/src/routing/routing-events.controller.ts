@@ -97,11 +97,12 @@ export class RoutingEventsController {
     envelope: Envelope<'GatewayChannelAccountUpdatedV1'>,
     context: MessageContext,
   ): Promise<void> {
-    const { channelAccountId, name, active, authorized } = envelope.payload;
+    const { channelAccountId, name, active, authorized, inboxId } = envelope.payload;
     await this.repository.updateChannelAccount(context.manager, envelope.portalId, channelAccountId, {
       name,
       active,
       authorized,
+      inboxId,
     });
     if (active === true || authorized === true) {
       this.poller.requestSweep();

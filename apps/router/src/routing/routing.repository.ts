@@ -199,13 +199,25 @@ export class RoutingRepository {
     manager: EntityManager,
     portalId: number,
     channelAccountId: string,
-    change: { name?: string | undefined; active?: boolean | undefined; authorized?: boolean | undefined },
+    change: {
+      name?: string | undefined;
+      active?: boolean | undefined;
+      authorized?: boolean | undefined;
+      inboxId?: string | undefined;
+    },
   ): Promise<void> {
     await manager.query(
       `UPDATE channel_accounts SET name = COALESCE($3, name), active = COALESCE($4, active),
-              authorized = COALESCE($5, authorized)
+              authorized = COALESCE($5, authorized), inbox_id = COALESCE($6, inbox_id)
        WHERE portal_id = $1 AND channel_account_id = $2`,
-      [portalId, channelAccountId, change.name ?? null, change.active ?? null, change.authorized ?? null],
+      [
+        portalId,
+        channelAccountId,
+        change.name ?? null,
+        change.active ?? null,
+        change.authorized ?? null,
+        change.inboxId ?? null,
+      ],
     );
   }
 

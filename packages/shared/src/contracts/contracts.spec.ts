@@ -336,6 +336,42 @@ describe('channel-account lifecycle', () => {
     );
   });
 
+  it('accepts a move to another inbox with the new inbox and its kind', () => {
+    expectAccepted(
+      RoutingKeys.GatewayChannelAccountUpdatedV1,
+      exampleGatewayChannelAccountUpdatedV1({
+        name: undefined,
+        inboxId: '412',
+        inboxType: 'HELP_DESK',
+        changes: ['moved'],
+      }),
+    );
+  });
+
+  it('rejects a move without the new inbox or its kind, and an unknown inbox kind', () => {
+    const type = RoutingKeys.GatewayChannelAccountUpdatedV1;
+    expectRejected(
+      type,
+      exampleGatewayChannelAccountUpdatedV1({ name: undefined, inboxType: 'HELP_DESK', changes: ['moved'] }),
+      'payload.inboxId',
+    );
+    expectRejected(
+      type,
+      exampleGatewayChannelAccountUpdatedV1({ name: undefined, inboxId: '412', changes: ['moved'] }),
+      'payload.inboxType',
+    );
+    expectRejected(
+      type,
+      exampleGatewayChannelAccountUpdatedV1({
+        name: undefined,
+        inboxId: '412',
+        inboxType: 'TICKETS' as never,
+        changes: ['moved'],
+      }),
+      'payload.inboxType',
+    );
+  });
+
   it('rejects a purge without a channel account id', () => {
     expectRejected(
       RoutingKeys.GatewayChannelAccountPurgedV1,

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { shortTextSchema } from '../common.js';
+import { idSchema, shortTextSchema } from '../common.js';
 import { channelAccountIdSchema } from '../conversation.js';
 
 /**
  * What changed on a channel account. `authorized`/`deauthorized` follow HubSpot's `authorized` flag
- * (credentials usable or revoked); `activated`/`deactivated` follow `active` (the admin switched it on/off).
+ * (credentials usable or revoked); `activated`/`deactivated` follow `active` (the admin switched it on/off);
+ * `moved` means the account now feeds another inbox (for example a help desk).
  */
 export const ChannelAccountChanges = [
   'renamed',
@@ -12,9 +13,18 @@ export const ChannelAccountChanges = [
   'deauthorized',
   'activated',
   'deactivated',
+  'moved',
 ] as const;
 export const channelAccountChangeSchema = z.enum(ChannelAccountChanges);
 export type ChannelAccountChange = z.infer<typeof channelAccountChangeSchema>;
+
+/**
+ * The kind of HubSpot inbox an account feeds: a conversations inbox, or a help desk (threads become tickets,
+ * assignment goes to the ticket owner). `UNKNOWN` when HubSpot did not say.
+ */
+export const InboxTypes = ['INBOX', 'HELP_DESK', 'UNKNOWN'] as const;
+export const inboxTypeSchema = z.enum(InboxTypes);
+export type InboxType = z.infer<typeof inboxTypeSchema>;
 
 /**
  * A channel account changed (HubSpot `CHANNEL_ACCOUNT_UPDATED`, or an admin action in the bridge).
@@ -30,6 +40,10 @@ export const gatewayChannelAccountUpdatedV1Schema = z
     authorized: z.boolean().optional(),
     /** New HubSpot `active` flag; present when `changes` contains `activated` or `deactivated`. */
     active: z.boolean().optional(),
+    /** The inbox the account moved to; present when `changes` contains `moved`. */
+    inboxId: idSchema.optional(),
+    /** That inbox's kind; present when `changes` contains `moved`. */
+    inboxType: inboxTypeSchema.optional(),
     changes: z.array(channelAccountChangeSchema).min(1).max(ChannelAccountChanges.length),
   })
   .superRefine((update, ctx) => {
@@ -39,6 +53,11 @@ export const gatewayChannelAccountUpdatedV1Schema = z
     }
     if (changes.has('renamed') && update.name === undefined) {
       ctx.addIssue({ code: 'custom', path: ['name'], message: 'required when changes contains renamed' });
+    }
+    for (const field of ['inboxId', 'inboxType'] as const) {
+      if (changes.has('moved') && update[field] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: 'required when changes contains moved' });
+      }
     }
     const pairs = [
       ['authorized', 'authorized', 'deauthorized'],
