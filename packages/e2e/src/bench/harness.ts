@@ -1,0 +1,202 @@
+// What every benchmark section shares: JSON calls, the HubSpot sandbox's stored messages, portal set-up, and a
+// generic-webhook channel account connected through the gateway.
+import { randomBytes } from 'node:crypto';
+import {
+  DEMO_INBOX_ID,
+  DEMO_PORTAL_ID,
+  installApp,
+  registerChannel,
+  seedPortal,
+} from '../../../../scripts/demo/seed.mjs';
+import type { RunningStack } from '../stack.js';
+import { signedGenericMessage } from './generic-message.js';
+import { summarize } from './load.js';
+
+export const log = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+export const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(1) : 'n/a');
+export const sleep = (millis: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, millis));
+
+/** Environment that keeps the sandboxes' own bookkeeping out of the figures. */
+export const quietSandboxes = {
+  'hubspot-sandbox': { SANDBOX_CALL_LOG_MAX: '0', SANDBOX_REQUEST_LOGS: 'false' },
+  'provider-sandbox': { SANDBOX_REQUEST_LOGS: 'false' },
+  connector: { SSRF_ALLOWED_HOSTS: '127.0.0.1' },
+} as const;
+
+export async function call<T>(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const response = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    throw new Error(`${method} ${url} → ${response.status} ${text.slice(0, 300)}`);
+  }
+  return (text === '' ? undefined : JSON.parse(text)) as T;
+}
+
+interface StoredThread {
+  readonly channelAccountId: string;
+  readonly messages: readonly {
+    readonly direction: string;
+    readonly text: string;
+    readonly createdAt: string;
+    readonly updatedAt: string;
+  }[];
+}
+
+export interface StoredIncoming {
+  readonly text: string;
+  /** HubSpot's receive time minus the customer's send time. */
+  readonly latencyMs: number;
+  /** When HubSpot stored it (epoch ms). */
+  readonly receivedAt: number;
+}
+
+/** Incoming messages the HubSpot sandbox stored for one channel account whose text starts with `textPrefix`. */
+export async function storedIncoming(
+  stack: RunningStack,
+  portalId: number,
+  channelAccountId: string,
+  textPrefix: string,
+): Promise<StoredIncoming[]> {
+  const threads = await call<StoredThread[]>(
+    'GET',
+    `${stack.urls['hubspot-sandbox']}/__sandbox/portals/${portalId}/threads`,
+  );
+  return threads
+    .filter((thread) => thread.channelAccountId === channelAccountId)
+    .flatMap((thread) =>
+      thread.messages.filter(
+        (message) => message.direction === 'INCOMING' && message.text.startsWith(textPrefix),
+      ),
+    )
+    .map((message) => ({
+      text: message.text,
+      latencyMs: Date.parse(message.updatedAt) - Date.parse(message.createdAt),
+      receivedAt: Date.parse(message.updatedAt),
+    }));
+}
+
+/** Polls the HubSpot sandbox until `count` messages are stored (or `timeoutMs` passed). */
+export async function waitForAll(
+  stack: RunningStack,
+  portalId: number,
+  channelAccountId: string,
+  startedAt: number,
+  expected: { readonly count: number; readonly textPrefix: string; readonly timeoutMs?: number },
+) {
+  const deadline = Date.now() + (expected.timeoutMs ?? 600_000);
+  for (;;) {
+    const stored = await storedIncoming(stack, portalId, channelAccountId, expected.textPrefix);
+    if (stored.length >= expected.count || Date.now() > deadline) {
+      return {
+        stored: stored.length,
+        distinct: new Set(stored.map((message) => message.text)).size,
+        drainedMs: Date.now() - startedAt,
+        /** From `startedAt` to the last message HubSpot stored. */
+        lastStoredMs: Math.max(0, ...stored.map((message) => message.receivedAt)) - startedAt,
+        latency: summarize(stored.map((message) => message.latencyMs)),
+      };
+    }
+    await sleep(500);
+  }
+}
+
+/** Seeds the demo portal, registers the channel and installs the app; returns the channel id. */
+export async function prepare(stack: RunningStack): Promise<string> {
+  await seedPortal({ hubspotUrl: stack.urls['hubspot-sandbox'] });
+  const channelId = await registerChannel({ gatewayUrl: stack.urls.gateway, opsToken: stack.opsToken });
+  await installApp({
+    gatewayUrl: stack.urls.gateway,
+    hubspotUrl: stack.urls['hubspot-sandbox'],
+    portalId: DEMO_PORTAL_ID,
+    userId: 77,
+  });
+  return channelId;
+}
+
+/** Another portal with one user and one inbox, the app installed by that user. */
+export async function seedAndInstallPortal(stack: RunningStack, portalId: number): Promise<string> {
+  const inboxId = String(portalId * 10);
+  const userId = portalId * 10 + 1;
+  await call('POST', `${stack.urls['hubspot-sandbox']}/__sandbox/portals`, {
+    hubId: portalId,
+    users: [{ id: userId, email: `rep-${portalId}@example.com` }],
+    inboxes: [{ id: inboxId, name: `Inbox ${portalId}` }],
+  });
+  await installApp({
+    gatewayUrl: stack.urls.gateway,
+    hubspotUrl: stack.urls['hubspot-sandbox'],
+    portalId,
+    userId,
+  });
+  return inboxId;
+}
+
+export interface GenericAccount {
+  readonly portalId: number;
+  readonly channelAccountId: string;
+  readonly url: string;
+  readonly secret: string;
+}
+
+/** A generic-webhook channel account connected through the gateway's admin path, ready to take messages. */
+export async function connectGenericAccount(
+  stack: RunningStack,
+  portalId: number = DEMO_PORTAL_ID,
+  inboxId: string = DEMO_INBOX_ID,
+): Promise<GenericAccount> {
+  const secret = randomBytes(32).toString('hex');
+  const account = await call<{ channelAccountId: string }>(
+    'POST',
+    `${stack.urls.gateway}/admin/portals/${portalId}/channel-accounts`,
+    {
+      inboxId,
+      credentials: {
+        provider: 'generic-webhook',
+        callbackUrl: 'https://127.0.0.1:9/bench-replies',
+        sharedSecret: secret,
+      },
+    },
+    { authorization: `Bearer ${stack.opsToken}` },
+  );
+  const url = `${stack.urls.connector}/webhooks/generic/${account.channelAccountId}`;
+  // The connector learns of the account from the gateway's event: wait until it takes messages.
+  for (let attempt = 0; ; attempt++) {
+    const probe = signedGenericMessage({
+      url,
+      secret,
+      id: `probe-${attempt}`,
+      conversationId: 'probe',
+      sentAt: new Date(),
+      text: 'probe',
+    });
+    const response = await fetch(probe.url, {
+      method: 'POST',
+      headers: probe.headers as Record<string, string>,
+      body: probe.body,
+    });
+    if (response.ok || attempt > 100) {
+      return { portalId, channelAccountId: account.channelAccountId, url, secret };
+    }
+    await sleep(200);
+  }
+}
+
+/** Sum of a Prometheus counter over all its label sets. */
+export async function counterTotal(metricsUrl: string, name: string): Promise<number> {
+  const metrics = await (await fetch(metricsUrl)).text();
+  return [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+(?:\\.\\d+)?)`, 'gm'))].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  );
+}
