@@ -178,6 +178,50 @@ describe('inbound publishing: provider.message.received.v1 → HubSpot (real san
     expect(fixture.mediaRequests.filter((ref) => ref === 'media:photo-1')).toHaveLength(1);
   });
 
+  it('a file of a type the channel does not accept becomes a placeholder with the reason; an octet-stream download keeps its declared type', async () => {
+    const account = await fixture.account();
+    const sent = message(account, 'chat-media-checks', {
+      text: 'two files',
+      attachments: [
+        {
+          kind: 'file',
+          media: {
+            downloadRef: 'media:program-1',
+            mimeType: 'application/x-msdownload',
+            fileName: 'setup.exe',
+          },
+        },
+        {
+          kind: 'image',
+          media: { downloadRef: 'media:octet-1', mimeType: 'image/png', fileName: 'scan.png' },
+        },
+      ],
+    });
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, sent);
+
+    const thread = await threadOf('chat-media-checks', 1);
+    const [published] = thread.messages;
+    expect(
+      published?.attachments.map((attachment) => [attachment['type'], attachment['fileUsageType']]),
+    ).toEqual([
+      ['UNSUPPORTED_CONTENT', undefined],
+      ['FILE', 'IMAGE'],
+    ]);
+    expect(published?.text).toContain(
+      '[file setup.exe: not shown: this channel does not accept application/x-msdownload files',
+    );
+    // The refused file was never downloaded; the accepted one was uploaded as the PNG the message declared.
+    expect(fixture.mediaRequests).not.toContain('media:program-1');
+    const fileId = String(published?.attachments[1]?.['fileId']);
+    const signed = await fetch(`${fixture.sandbox.url}/files/v3/files/${fileId}/signed-url`, {
+      headers: { authorization: `Bearer ${fixture.accessToken}` },
+    });
+    const { url } = (await signed.json()) as { url: string };
+    const download = await fetch(url);
+    expect(download.headers.get('content-type')).toMatch(/^image\/png/);
+    expect((await download.arrayBuffer()).byteLength).toBe(2 * 1024);
+  });
+
   it('a contact without an owner starts a conversation with its contactId and no contactOwnerId', async () => {
     const contact = await fixture.control.seedContact(HUB_ID, { properties: { email: 'grace@example.com' } });
     const account = await fixture.account();

@@ -25,6 +25,9 @@ export const INBOX_ID = '311';
 export const MEDIA: Record<string, { type: string; bytes: Buffer }> = {
   'media:photo-1': { type: 'image/jpeg', bytes: Buffer.alloc(300 * 1024, 1) },
   'media:voice-1': { type: 'audio/ogg', bytes: Buffer.alloc(20 * 1024, 2) },
+  /** A connector that knows no better than "some bytes": the message's declared type is used instead. */
+  'media:octet-1': { type: 'application/octet-stream', bytes: Buffer.alloc(2 * 1024, 3) },
+  'media:program-1': { type: 'application/x-msdownload', bytes: Buffer.alloc(1024, 4) },
 };
 
 /**

@@ -16,6 +16,7 @@ import {
   type PortalHubSpotClient,
 } from '../../hubspot/hubspot-api.js';
 import { ChannelRegistrationService } from '../channel/channel-registration.service.js';
+import { inboundMediaRefusal, type InboundMediaLimits } from './inbound-media-policy.js';
 import {
   buildPublishBody,
   idempotencyIdOf,
@@ -144,12 +145,11 @@ export class InboundPublisherService {
     const { channelId, definition } = await this.channel.registered();
     const declared = definition.capabilities.deliveryIdentifierTypes;
     const client = this.hubspot.forPortal(account.portalId);
-    const media = await this.uploadMedia(
-      client,
-      message,
-      idempotencyId,
-      definition.capabilities.maxFileAttachmentSizeBytes,
-    );
+    const media = await this.uploadMedia(client, message, idempotencyId, {
+      allowedMimeTypes: definition.capabilities.allowedFileAttachmentMimeTypes,
+      maxFileBytes: definition.capabilities.maxFileAttachmentSizeBytes,
+      maxTotalBytes: definition.capabilities.maxTotalFileAttachmentSizeBytes,
+    });
     const contact = knownThread === undefined ? await this.findContact(client, message) : undefined;
     const contactId = contact?.id;
     const inReplyTo =
@@ -241,14 +241,16 @@ export class InboundPublisherService {
   }
 
   /**
-   * Uploads each media attachment (streamed). Uploaded ids are kept outside the message's transaction, so a
-   * retry of the message reuses them instead of uploading the same file again.
+   * Uploads each media attachment (streamed). A file whose type or size the channel does not accept is not
+   * uploaded: it becomes a placeholder with the reason (checked on the declared type and size first, then on
+   * what the connector answers). Uploaded ids are kept outside the message's transaction, so a retry of the
+   * message reuses them instead of uploading the same file again.
    */
   private async uploadMedia(
     client: PortalHubSpotClient,
     message: ProviderMessageReceivedV1,
     idempotencyId: string,
-    maxBytes: number,
+    limits: InboundMediaLimits,
   ): Promise<Map<number, ResolvedMedia>> {
     const schema = this.config.DATABASE_SCHEMA;
     const resolved = new Map<number, ResolvedMedia>();
@@ -259,18 +261,21 @@ export class InboundPublisherService {
       `SELECT attachment_index, file_id FROM "${schema}".uploaded_media WHERE channel_account_id = $1 AND idempotency_id = $2`,
       [message.channelAccountId, idempotencyId],
     );
+    let acceptedBytes = 0;
     for (const row of previous) {
       resolved.set(row.attachment_index, { fileId: row.file_id });
+      const earlier = message.attachments[row.attachment_index];
+      const earlierBytes =
+        earlier !== undefined && isMediaAttachment(earlier) ? earlier.media.sizeBytes : undefined;
+      acceptedBytes += earlierBytes ?? 0;
     }
     for (const [index, attachment] of message.attachments.entries()) {
       if (!isMediaAttachment(attachment) || resolved.has(index)) {
         continue;
       }
-      const tooLarge = (size: number | undefined): boolean =>
-        size !== undefined && maxBytes > 0 && size > maxBytes;
-      const limitText = `larger than the channel's ${Math.floor(maxBytes / (1024 * 1024))} MB file limit`;
-      if (tooLarge(attachment.media.sizeBytes)) {
-        resolved.set(index, { unavailable: limitText });
+      const declared = inboundMediaRefusal(attachment.media, limits, acceptedBytes);
+      if (declared !== undefined) {
+        resolved.set(index, { unavailable: declared });
         continue;
       }
       const download = await this.mediaSource.open(attachment.media);
@@ -278,20 +283,21 @@ export class InboundPublisherService {
         resolved.set(index, { unavailable: download.reason });
         continue;
       }
-      if (tooLarge(download.sizeBytes)) {
+      const answered = inboundMediaRefusal(download, limits, acceptedBytes);
+      if (answered !== undefined) {
         download.content.destroy();
-        resolved.set(index, { unavailable: limitText });
+        resolved.set(index, { unavailable: answered });
         continue;
       }
       const fileName = uploadFileName({
         providerFileName: attachment.media.fileName,
-        mimeType: attachment.media.mimeType,
+        mimeType: download.mimeType,
         kind: attachment.kind,
         providerMessageId: message.providerMessageId,
         index,
       });
       const uploaded = await client
-        .upload<{ id: string }>({
+        .upload<{ id: string; size?: number }>({
           path: '/files/v3/files',
           fields: {
             fileName,
@@ -300,7 +306,7 @@ export class InboundPublisherService {
           },
           file: {
             fileName,
-            mimeType: attachment.media.mimeType,
+            mimeType: download.mimeType,
             content: download.content,
             ...(download.sizeBytes === undefined ? {} : { sizeBytes: download.sizeBytes }),
           },
@@ -316,6 +322,7 @@ export class InboundPublisherService {
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
         [message.channelAccountId, idempotencyId, index, fileId],
       );
+      acceptedBytes += download.sizeBytes ?? uploaded.body.size ?? attachment.media.sizeBytes ?? 0;
       resolved.set(index, { fileId });
     }
     return resolved;

@@ -4,6 +4,7 @@ import type { ReceivedMedia } from '@inbox-bridge/shared';
 import { Inject, Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import type { GatewayConfig } from '../../config/gateway.config.js';
+import { effectiveMimeType } from './inbound-media-policy.js';
 
 const LINK_TTL_MS = 5 * 60_000;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
@@ -63,7 +64,7 @@ export class ProviderMediaSource {
     return {
       ok: true,
       content: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
-      mimeType: response.headers.get('content-type') ?? media.mimeType,
+      mimeType: effectiveMimeType(response.headers.get('content-type'), media.mimeType),
       ...(Number.isSafeInteger(length) && length >= 0 ? { sizeBytes: length } : {}),
     };
   }
