@@ -133,6 +133,24 @@ describe('router admin API and settings page (tenant isolation, validation, head
     expect(trailA.entries).toHaveLength(1);
   });
 
+  it('answers 400 naming the path id when it holds a control character (found by the fuzz run: it was a 500)', async () => {
+    for (const [method, path] of [
+      ['PUT', '/admin/channel-accounts/ca-a%00/rules'],
+      ['GET', '/admin/channel-accounts/ca-a%00/rules'],
+      ['GET', '/admin/channel-accounts/ca%0Aa/queue'],
+      ['POST', '/admin/channel-accounts/ca-a%00/settings-link'],
+      ['GET', '/admin/conversations/thread%00/audit'],
+      ['GET', '/settings/ca-a%00'],
+    ] as const) {
+      const response = await adminA().call(method, path, method === 'PUT' ? { mode: 'off' } : undefined);
+      expect({ path, status: response.status }).toEqual({ path, status: 400 });
+      expect(response.contentType).toMatch(/application\/problem\+json/);
+      expect((response.body?.['errors'] as { field: string }[])[0]?.field).toMatch(
+        /^(channelAccountId|hubspotThreadId)$/,
+      );
+    }
+  });
+
   it('rejects invalid rules with field-level problem+json errors', async () => {
     const response = await adminA().putRules('ca-a', {
       mode: 'users-and-teams',

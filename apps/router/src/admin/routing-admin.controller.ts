@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { AdminAuthGuard, AdminPortal } from './admin-auth.guard.js';
 import { routerAdminOpenApi } from './openapi.js';
+import { PathIdPipe } from './path-id.pipe.js';
 import {
   RoutingAdminService,
   type AuditTrailView,
@@ -30,7 +31,7 @@ export class RoutingAdminController {
   @UseGuards(AdminAuthGuard)
   rules(
     @AdminPortal() portalId: number,
-    @Param('channelAccountId') channelAccountId: string,
+    @Param('channelAccountId', PathIdPipe) channelAccountId: string,
   ): Promise<ChannelAccountRulesView> {
     return this.admin.rules(portalId, channelAccountId);
   }
@@ -39,7 +40,7 @@ export class RoutingAdminController {
   @UseGuards(AdminAuthGuard)
   saveRules(
     @AdminPortal() portalId: number,
-    @Param('channelAccountId') channelAccountId: string,
+    @Param('channelAccountId', PathIdPipe) channelAccountId: string,
     @Body() body: unknown,
   ): Promise<ChannelAccountRulesView> {
     return this.admin.saveRules(portalId, channelAccountId, body);
@@ -49,7 +50,7 @@ export class RoutingAdminController {
   @UseGuards(AdminAuthGuard)
   queue(
     @AdminPortal() portalId: number,
-    @Param('channelAccountId') channelAccountId: string,
+    @Param('channelAccountId', PathIdPipe) channelAccountId: string,
   ): Promise<QueueView> {
     return this.admin.queue(portalId, channelAccountId);
   }
@@ -59,7 +60,7 @@ export class RoutingAdminController {
   @UseGuards(AdminAuthGuard)
   settingsLink(
     @AdminPortal() portalId: number,
-    @Param('channelAccountId') channelAccountId: string,
+    @Param('channelAccountId', PathIdPipe) channelAccountId: string,
   ): Promise<{ url: string; expiresAt: string }> {
     return this.admin.settingsLink(portalId, channelAccountId);
   }
@@ -68,7 +69,7 @@ export class RoutingAdminController {
   @UseGuards(AdminAuthGuard)
   audit(
     @AdminPortal() portalId: number,
-    @Param('hubspotThreadId') hubspotThreadId: string,
+    @Param('hubspotThreadId', PathIdPipe) hubspotThreadId: string,
   ): Promise<AuditTrailView> {
     return this.admin.auditTrail(portalId, hubspotThreadId);
   }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminPortal, SettingsAuthGuard, SettingsLink } from './admin-auth.guard.js';
+import { PathIdPipe } from './path-id.pipe.js';
 import { RoutingAdminService } from './routing-admin.service.js';
 import { formFromRules, rulesFromForm, type SettingsForm } from './settings-form.js';
 import type { SettingsLinkParams } from './settings-link.js';
@@ -19,7 +20,7 @@ export class SettingsPageController {
   @Get(':channelAccountId')
   async page(
     @AdminPortal() portalId: number,
-    @Param('channelAccountId') channelAccountId: string,
+    @Param('channelAccountId', PathIdPipe) channelAccountId: string,
     @SettingsLink() link: SettingsLinkParams | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
@@ -39,7 +40,7 @@ export class SettingsPageController {
   @HttpCode(200)
   async save(
     @AdminPortal() portalId: number,
-    @Param('channelAccountId') channelAccountId: string,
+    @Param('channelAccountId', PathIdPipe) channelAccountId: string,
     @Body() body: unknown,
     @SettingsLink() link: SettingsLinkParams | undefined,
     @Res({ passthrough: true }) response: Response,
