@@ -107,11 +107,9 @@ export class ConnectPopupController {
   }
 
   @Post('/connect')
-  async submit(
-    @Body() body: Record<string, unknown>,
-    @Req() request: Request,
-    @Res() response: Response,
-  ): Promise<void> {
+  async submit(@Body() posted: unknown, @Req() request: Request, @Res() response: Response): Promise<void> {
+    // Only a form post has a parsed body; any other content type leaves none (and then the context is missing).
+    const body = (typeof posted === 'object' && posted !== null ? posted : {}) as Record<string, unknown>;
     const context = this.context(body);
     const spec = this.spec(body['provider']);
     if (context === undefined || spec === undefined) {

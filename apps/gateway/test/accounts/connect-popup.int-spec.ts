@@ -171,6 +171,26 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     expect(responder.requests.length).toBe(before);
   });
 
+  it('a post that is not a form (JSON, no content type, an empty body) gets the 400 page, not a 500', async () => {
+    const form = await openForm((await popupUrl('telegram')).url);
+    const fields = JSON.stringify({ ...form.fields, botToken: GOOD_TOKEN });
+    for (const headers of [
+      { 'content-type': 'application/json, text/html' },
+      { 'content-type': 'text/plain' },
+      {},
+    ] as Record<string, string>[]) {
+      const response = await fetch(new URL('/connect', gateway.baseUrl), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { ...headers, cookie: form.cookie },
+        body: fields,
+      });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await response.text()).toContain('This page opens from HubSpot');
+    }
+  });
+
   it('wrong credentials: the popup says why, and nothing is connected in HubSpot', async () => {
     const form = await openForm((await popupUrl('telegram')).url);
     const accountsBefore = await allAccounts();
