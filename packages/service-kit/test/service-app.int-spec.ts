@@ -313,6 +313,25 @@ describe('service app (real HTTP server, real PostgreSQL)', () => {
     expect((await post(JSON.stringify({ name: 'x'.repeat(900_000), count: 1 }))).status).toBe(201);
   });
 
+  it('refuses a JSON body holding a NUL character with a 400 naming the field (PostgreSQL cannot store it)', async () => {
+    for (const [body, field] of [
+      ['{"name":"a\\u0000b","count":1}', '"name"'],
+      ['{"na\\u0000me":"x","count":1}', '"na\\u0000me"'],
+      ['{"name":"x","count":1,"tags":["ok","\\u0000"]}', '"1"'],
+    ]) {
+      const response = await fetch(`${url}/things`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      const problem = (await response.json()) as { status: number; detail: string };
+      expect(problem.status).toBe(400);
+      expect(problem.detail).toContain(`${field} holds a NUL character`);
+    }
+  });
+
   it('keeps the raw body for signature verification', async () => {
     const body = '{"name":  "raw",\n "count": 1}';
     const response = await fetch(`${url}/things/raw`, {

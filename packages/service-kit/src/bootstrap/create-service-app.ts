@@ -50,7 +50,7 @@ export async function createServiceApp<TConfig extends object>(
   }
 
   const bodyLimit = options.bodyLimit ?? '1mb';
-  app.useBodyParser('json', { limit: bodyLimit });
+  app.useBodyParser('json', { limit: bodyLimit, reviver: refuseNulCharacters });
   app.useBodyParser('urlencoded', { limit: bodyLimit, extended: true });
   app.disable('x-powered-by');
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -64,6 +64,18 @@ export async function createServiceApp<TConfig extends object>(
     );
   }
   return app;
+}
+
+/**
+ * PostgreSQL stores no NUL character in text or jsonb, so a JSON body holding one would fail at the first write
+ * (a 500, and for a webhook an endless redelivery): it is refused as unreadable instead, a 400 naming the field.
+ */
+function refuseNulCharacters(key: string, value: unknown): unknown {
+  if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) {
+    const field = key.replaceAll('\u0000', '\\u0000');
+    throw new SyntaxError(`"${field}" holds a NUL character (\\u0000), which cannot be stored`);
+  }
+  return value;
 }
 
 function tryGet<T>(app: NestExpressApplication, token: Type<T>): T | undefined {
