@@ -412,6 +412,28 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     });
     expect(malformed.status).toBe(400);
     expect(JSON.stringify(await malformed.json())).toContain('update_id');
+
+    // Found by the fuzz run: fields of the wrong type behind a valid secret token were a 500.
+    const message = {
+      message_id: 999_002,
+      date: 1735732800,
+      chat: { id: chatId, type: 'private', first_name: 'Ana' },
+      from: { id: chatId, is_bot: false, first_name: 'Ana' },
+      text: 'hello',
+    };
+    for (const wrong of [
+      { text: [] },
+      { date: 1e20 },
+      { from: { id: { toString: 'not callable' }, is_bot: false, first_name: 'Ana' } },
+    ]) {
+      const response = await fetch(`${h.baseUrl}/webhooks/telegram/${accountId}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secretToken },
+        body: JSON.stringify({ update_id: 999_002, message: { ...message, ...wrong } }),
+      });
+      expect({ wrong, status: response.status }).toEqual({ wrong, status: 400 });
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+    }
   });
 
   it('records a block as not-a-message and keeps answering 200', async () => {

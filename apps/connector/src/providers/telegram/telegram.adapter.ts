@@ -226,7 +226,18 @@ export class TelegramAdapter implements ProviderAdapter {
     if (!Number.isSafeInteger((update as Record<string, unknown>)['update_id'])) {
       throw new RequestValidationError([{ field: 'update_id', message: 'expected an integer' }]);
     }
-    return [normaliseTelegramUpdate(account.channelAccountId, update as Record<string, unknown>)];
+    try {
+      return [normaliseTelegramUpdate(account.channelAccountId, update as Record<string, unknown>)];
+    } catch (error) {
+      // The normaliser reads the shapes Telegram documents; a field of another type (a text that is an array,
+      // a date out of range) breaks it, and that is the sender's fault, not ours.
+      if (error instanceof TypeError || error instanceof RangeError) {
+        throw new RequestValidationError([
+          { field: '(body)', message: `not a Telegram Update this bridge can read (${error.message})` },
+        ]);
+      }
+      throw error;
+    }
   }
 
   async resolveMedia(account: ConnectedAccount, fileId: string): Promise<MediaStream> {
