@@ -313,11 +313,13 @@ describe('service app (real HTTP server, real PostgreSQL)', () => {
     expect((await post(JSON.stringify({ name: 'x'.repeat(900_000), count: 1 }))).status).toBe(201);
   });
 
-  it('refuses a JSON body holding a NUL character with a 400 naming the field (PostgreSQL cannot store it)', async () => {
+  it('refuses a JSON body holding a NUL character or a lone surrogate with a 400 naming the field (PostgreSQL cannot store them)', async () => {
     for (const [body, field] of [
       ['{"name":"a\\u0000b","count":1}', '"name"'],
       ['{"na\\u0000me":"x","count":1}', '"na\\u0000me"'],
       ['{"name":"x","count":1,"tags":["ok","\\u0000"]}', '"1"'],
+      ['{"name":"a\\ud800","count":1}', '"name"'],
+      ['{"\\udfff":"x","name":"x","count":1}', '"\\udfff"'],
     ]) {
       const response = await fetch(`${url}/things`, {
         method: 'POST',
@@ -328,7 +330,7 @@ describe('service app (real HTTP server, real PostgreSQL)', () => {
       expect(response.headers.get('content-type')).toContain('application/problem+json');
       const problem = (await response.json()) as { status: number; detail: string };
       expect(problem.status).toBe(400);
-      expect(problem.detail).toContain(`${field} holds a NUL character`);
+      expect(problem.detail).toContain(`${field} holds a NUL character or a lone surrogate`);
     }
   });
 

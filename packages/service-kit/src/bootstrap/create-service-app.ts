@@ -50,7 +50,7 @@ export async function createServiceApp<TConfig extends object>(
   }
 
   const bodyLimit = options.bodyLimit ?? '1mb';
-  app.useBodyParser('json', { limit: bodyLimit, reviver: refuseNulCharacters });
+  app.useBodyParser('json', { limit: bodyLimit, reviver: refuseUnstorableText });
   app.useBodyParser('urlencoded', { limit: bodyLimit, extended: true });
   app.disable('x-powered-by');
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -66,14 +66,18 @@ export async function createServiceApp<TConfig extends object>(
   return app;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
- * PostgreSQL stores no NUL character in text or jsonb, so a JSON body holding one would fail at the first write
- * (a 500, and for a webhook an endless redelivery): it is refused as unreadable instead, a 400 naming the field.
+ * PostgreSQL stores neither a NUL character nor a lone UTF-16 surrogate in text or jsonb, so a JSON body holding
+ * one would fail at the first write (a 500, and for a webhook an endless redelivery): it is refused as unreadable
+ * instead, a 400 naming the field.
  */
-function refuseNulCharacters(key: string, value: unknown): unknown {
-  if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) {
-    const field = key.replaceAll('\u0000', '\\u0000');
-    throw new SyntaxError(`"${field}" holds a NUL character (\\u0000), which cannot be stored`);
+function refuseUnstorableText(key: string, value: unknown): unknown {
+  const unstorable = (text: string): boolean => text.includes('\u0000') || LONE_SURROGATE.test(text);
+  if (unstorable(key) || (typeof value === 'string' && unstorable(value))) {
+    const field = JSON.stringify(key).slice(1, -1);
+    throw new SyntaxError(`"${field}" holds a NUL character or a lone surrogate, which cannot be stored`);
   }
   return value;
 }
