@@ -15,7 +15,7 @@ const createAccountSchema = z.strictObject({
 });
 
 const portalIdSchema = z.strictObject({
-  portalId: z.string().regex(/^\d{1,15}$/, 'must be a HubSpot portal id'),
+  portalId: z.string().regex(/^[1-9]\d{0,14}$/, 'must be a HubSpot portal id'),
 });
 
 const failureStatus: Readonly<Record<ConnectionFailure['kind'], number>> = {

@@ -73,7 +73,7 @@ export class ConnectPopupController {
     const redirectHosts = config.CONNECT_REDIRECT_HOSTS;
     this.contextSchema = z.object({
       accountToken: z.string().regex(/^[A-Za-z0-9._~-]{1,512}$/, 'missing or malformed'),
-      portalId: z.string().regex(/^\d{1,15}$/, 'missing or malformed'),
+      portalId: z.string().regex(/^[1-9]\d{0,14}$/, 'missing or malformed'),
       inboxId: z.string().regex(/^\d{1,20}$/, 'missing or malformed'),
       channelId: z.string().regex(/^\d{1,20}$/, 'missing or malformed'),
       redirectUrl: z.string().refine((value) => {

@@ -305,6 +305,22 @@ describe('connection popup and admin connect (real sandbox, credentials answered
       expect(await refused.json()).toMatchObject({ code: 'CREDENTIALS_REJECTED' });
     });
 
+    it('400 naming portalId at once for portal 0 (found by the fuzz run: it waited for the check, then 504)', async () => {
+      const startedAt = Date.now();
+      const response = await fetch(`${gateway.baseUrl}/admin/portals/0/channel-accounts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS_API_TOKEN}` },
+        body: JSON.stringify({
+          inboxId: INBOX_ID,
+          credentials: { provider: 'telegram', botToken: GOOD_TOKEN },
+        }),
+      });
+      expect(response.status).toBe(400);
+      const problem = (await response.json()) as { errors: { field: string }[] };
+      expect(problem.errors.map((error) => error.field)).toEqual(['portalId']);
+      expect(Date.now() - startedAt).toBeLessThan(2_000);
+    });
+
     it('201 with the stored account, and connected.v1 exactly once', async () => {
       const token = GOOD_TOKEN.replace('700100200', '700100500');
       const response = await create({
