@@ -19,7 +19,38 @@ export interface RunningStack {
   readonly routerAdminToken: string;
   /** The last lines each service wrote, for failure messages. */
   logs(name: ServiceName): string;
+  /** Sends `signal` to the service (SIGKILL: no drain) and resolves once the process has exited. */
+  kill(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /** Kills the service with `signal`, starts it again on the same port and resolves once it is ready. */
+  restart(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /** With `viaProxies`: the proxies every bridge service reaches PostgreSQL and RabbitMQ through. */
+  readonly proxies: { readonly postgres: testing.TcpProxy; readonly rabbitmq: testing.TcpProxy } | undefined;
   stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /**
+   * Bridge services reach PostgreSQL and RabbitMQ through TCP proxies (`proxies`), so an outage of either can be
+   * simulated by cutting the proxy, without touching the shared servers.
+   */
+  readonly viaProxies?: boolean;
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (exited(child)) {
+      resolve();
+      return;
+    }
+    child.once('exit', () => {
+      resolve();
+    });
+    child.kill(signal);
+  });
 }
 
 function freePort(): Promise<number> {
@@ -55,6 +86,21 @@ async function waitReady(url: string, child: ChildProcess, name: string, logs: (
   throw new Error(`${name} not ready after 90 s:\n${logs()}`);
 }
 
+async function startInfrastructureProxies(): Promise<{
+  postgres: testing.TcpProxy;
+  rabbitmq: testing.TcpProxy;
+}> {
+  const target = (url: string, defaultPort: number): [string, number] => {
+    const parsed = new URL(url);
+    return [parsed.hostname, parsed.port === '' ? defaultPort : Number(parsed.port)];
+  };
+  const [postgres, rabbitmq] = await Promise.all([
+    new testing.TcpProxy(...target(testing.testDatabaseUrl, 5432)).start(),
+    new testing.TcpProxy(...target(testing.testAmqpUrl, 5672)).start(),
+  ]);
+  return { postgres, rabbitmq };
+}
+
 /**
  * Every service built (`dist/`) and started as `npm start` starts them, on free ports, with fresh schemas and a
  * fresh RabbitMQ vhost, so a test run shares nothing with a running `npm start` or another test.
@@ -62,8 +108,10 @@ async function waitReady(url: string, child: ChildProcess, name: string, logs: (
 export async function startStack(
   portalId: number,
   overrides: Partial<Record<ServiceName, Readonly<Record<string, string>>>> = {},
+  options: StackOptions = {},
 ): Promise<RunningStack> {
   const vhost = await testing.createTestVhost('e2e');
+  const proxies = options.viaProxies === true ? await startInfrastructureProxies() : undefined;
   const schemas = {
     gateway: testing.uniqueName('e2e_gateway'),
     connector: testing.uniqueName('e2e_connector'),
@@ -112,6 +160,19 @@ export async function startStack(
     router: { DATABASE_SCHEMA: schemas.router, ADMIN_TOKENS: `${portalId}:${routerAdminToken}` },
   };
 
+  const serviceEnv = (name: ServiceName): Record<string, string | undefined> => ({
+    ...process.env,
+    ...common,
+    ...(proxies === undefined || name === 'hubspot-sandbox' || name === 'provider-sandbox'
+      ? {}
+      : {
+          DATABASE_URL: proxies.postgres.via(testing.testDatabaseUrl),
+          AMQP_URL: proxies.rabbitmq.via(vhost.url),
+        }),
+    ...env[name],
+    ...overrides[name],
+  });
+
   for (const name of bridgeServices) {
     const migrate = spawnSync('node', [join(root, 'apps', name, 'dist', 'database', 'migrate.js')], {
       env: { ...process.env, ...common, ...env[name], ...overrides[name] },
@@ -125,12 +186,12 @@ export async function startStack(
   const output = new Map<ServiceName, string[]>();
   const children = new Map<ServiceName, ChildProcess>();
   const logs = (name: ServiceName): string => (output.get(name) ?? []).join('');
-  for (const name of names) {
+  const launch = (name: ServiceName): ChildProcess => {
     const child = spawn('node', [join(root, 'apps', name, 'dist', 'main.js')], {
-      env: { ...process.env, ...common, ...env[name], ...overrides[name], PORT: String(ports[name]) },
+      env: { ...serviceEnv(name), PORT: String(ports[name]) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const lines: string[] = [];
+    const lines = output.get(name) ?? [];
     output.set(name, lines);
     const keep = (chunk: Buffer): void => {
       lines.push(chunk.toString('utf8'));
@@ -139,24 +200,29 @@ export async function startStack(
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     children.set(name, child);
+    return child;
+  };
+  for (const name of names) {
+    launch(name);
   }
 
+  const kill = async (name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
+    const child = children.get(name);
+    if (child !== undefined) {
+      await stopChild(child, signal);
+    }
+  };
+  const restart = async (name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
+    await kill(name, signal);
+    const child = launch(name);
+    await waitReady(urls[name], child, name, () => logs(name));
+  };
+
   const stop = async (): Promise<void> => {
-    await Promise.all(
-      [...children.values()].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) {
-              resolve();
-              return;
-            }
-            child.once('exit', () => {
-              resolve();
-            });
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...children.values()].map((child) => stopChild(child, 'SIGTERM')));
+    if (proxies !== undefined) {
+      await Promise.all([proxies.postgres.stop(), proxies.rabbitmq.stop()]);
+    }
     const client = new pg.Client({ connectionString: testing.testDatabaseUrl });
     await client.connect();
     try {
@@ -180,5 +246,5 @@ export async function startStack(
     await stop();
     throw error;
   }
-  return { urls, schemas, portalId, opsToken, routerAdminToken, logs, stop };
+  return { urls, schemas, portalId, opsToken, routerAdminToken, logs, kill, restart, proxies, stop };
 }
