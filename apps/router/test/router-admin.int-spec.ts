@@ -151,6 +151,17 @@ describe('router admin API and settings page (tenant isolation, validation, head
     }
   });
 
+  it('settings form: a field holding a NUL is a 400 page naming it (found by the fuzz run: it was a 500)', async () => {
+    const response = await fetch(`${router.baseUrl}/settings/ca-a`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN_A}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'mode=users-and-teams&teamIds=11%00',
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await response.text()).toMatch(/id="teamIds"[^>]*aria-invalid="true"/);
+  });
+
   it('rejects invalid rules with field-level problem+json errors', async () => {
     const response = await adminA().putRules('ca-a', {
       mode: 'users-and-teams',

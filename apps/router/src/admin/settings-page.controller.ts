@@ -1,3 +1,4 @@
+import type { FieldError } from '@inbox-bridge/service-kit';
 import { Body, Controller, Get, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminPortal, SettingsAuthGuard, SettingsLink } from './admin-auth.guard.js';
@@ -47,7 +48,8 @@ export class SettingsPageController {
   ): Promise<string> {
     const view = await this.admin.rules(portalId, channelAccountId);
     const form = formOf(body);
-    const parsed = rulesFromForm(form);
+    const unstorable = unstorableFields(form);
+    const parsed = unstorable.length > 0 ? { errors: unstorable } : rulesFromForm(form);
     setPageHeaders(response);
     if ('errors' in parsed) {
       response.status(400);
@@ -81,6 +83,15 @@ function setPageHeaders(response: Response): void {
     'content-security-policy',
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
   );
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Fields PostgreSQL could not store (a NUL, a lone surrogate): refused on the page instead of a 500 on save. */
+function unstorableFields(form: SettingsForm): FieldError[] {
+  return Object.entries(form)
+    .filter(([, value = '']) => value.includes('\u0000') || LONE_SURROGATE.test(value))
+    .map(([field]) => ({ field, message: 'holds a character that cannot be stored' }));
 }
 
 function formOf(body: unknown): SettingsForm {
