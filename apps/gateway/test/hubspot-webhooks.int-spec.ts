@@ -168,6 +168,69 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     expect(published.messages.map((e) => e.type)).toEqual(['gateway.channel-account.purged.v1']);
   });
 
+  it('a burst of concurrent webhooks, redeliveries among them, stores each event once and answers each request', async () => {
+    const outgoingMessage = (messageId: string, text = 'hello') =>
+      JSON.stringify({
+        type: 'OUTGOING_CHANNEL_MESSAGE_CREATED',
+        eventId: randomUUID(),
+        portalId: String(PORTAL_ID),
+        channelId: '1001',
+        eventTimestamp: new Date().toISOString(),
+        message: {
+          id: messageId,
+          type: 'MESSAGE',
+          direction: 'OUTGOING',
+          channelId: '1001',
+          channelAccountId: '77',
+          conversationsThreadId: `burst-${messageId}`,
+          createdAt: new Date().toISOString(),
+          createdBy: 'A-123',
+          senders: [],
+          recipients: [],
+          text,
+        },
+      });
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    const bodies = [
+      ...ids.map((id) => outgoingMessage(id)),
+      ...ids.slice(0, 20).map((id) => outgoingMessage(id)),
+    ];
+    const answers = await Promise.all(
+      bodies.map(async (body) => {
+        const response = await post(body);
+        return `${response.status} ${((await response.json()) as { status: string }).status}`;
+      }),
+    );
+    expect(answers.filter((answer) => answer === '200 accepted')).toHaveLength(40);
+    expect(answers.filter((answer) => answer === '200 duplicate')).toHaveLength(20);
+    const [stored] = await db.dataSource.query<{ count: number }[]>(
+      `SELECT count(*)::int AS count FROM "${db.schema}".hubspot_webhook_events WHERE dedupe_key = ANY($1)`,
+      [ids.map((id) => `message:${id}`)],
+    );
+    expect(stored?.count).toBe(40);
+  });
+
+  it('an event PostgreSQL cannot store (a NUL character) fails alone: the events stored with it are accepted', async () => {
+    const nul = JSON.stringify({
+      type: 'CHANNEL_ACCOUNT_UPDATED',
+      portalId: String(PORTAL_ID),
+      channelId: '1001',
+      eventTimestamp: new Date().toISOString(),
+      channelAccountId: '78',
+      eventId: `nul-\u0000-${randomUUID()}`,
+    });
+    const eventIds = Array.from({ length: 10 }, () => randomUUID());
+    const [refused, ...others] = await Promise.all([
+      post(nul),
+      ...eventIds.map((eventId) => post(accountEvent('CHANNEL_ACCOUNT_UPDATED', { eventId }))),
+    ]);
+    expect(refused.status).toBe(400);
+    expect(others.map((response) => response.status)).toEqual(eventIds.map(() => 200));
+    for (const eventId of eventIds) {
+      expect(await rows(`event:${eventId}`)).toHaveLength(1);
+    }
+  });
+
   it.each([
     ['a tampered body', { signedBody: accountEvent('CHANNEL_ACCOUNT_PURGED') }],
     ['a wrong secret', { secret: 'not-the-secret' }],

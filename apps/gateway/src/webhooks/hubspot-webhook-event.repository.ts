@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { returnedRows } from '../accounts/returned-rows.js';
-import { HubSpotWebhookEventEntity } from './hubspot-webhook-event.entity.js';
 
 export interface NewWebhookEvent {
   readonly portalId: number;
@@ -30,22 +29,41 @@ export type ProcessingOutcome = 'published' | 'stored' | 'skipped' | 'rejected' 
 export class HubSpotWebhookEventRepository {
   /** Inserts the event; `false` when an event with the same portal and dedupe key was already stored. */
   async insertIfNew(manager: EntityManager, event: NewWebhookEvent): Promise<boolean> {
-    const result = await manager
-      .createQueryBuilder()
-      .insert()
-      .into(HubSpotWebhookEventEntity)
-      .values({
-        portalId: String(event.portalId),
-        dedupeKey: event.dedupeKey,
-        eventType: event.eventType,
-        orderingKey: event.orderingKey,
-        payload: () => ':payload::jsonb',
-      })
-      .setParameter('payload', JSON.stringify(event.payload))
-      .orIgnore()
-      .returning(['id'])
-      .execute();
-    return Array.isArray(result.raw) && result.raw.length > 0;
+    const [inserted] = await this.insertAllIfNew(manager, [event]);
+    return inserted === true;
+  }
+
+  /**
+   * Inserts the events in one statement, in the given order (their ids follow it, so processing order is
+   * arrival order); for each, `false` when its portal and dedupe key were already stored, or taken by an
+   * earlier event of the same call.
+   */
+  async insertAllIfNew(manager: EntityManager, events: readonly NewWebhookEvent[]): Promise<boolean[]> {
+    if (events.length === 0) {
+      return [];
+    }
+    const result: unknown = await manager.query(
+      `INSERT INTO hubspot_webhook_events (portal_id, dedupe_key, event_type, ordering_key, payload)
+       SELECT portal_id, dedupe_key, event_type, ordering_key, payload
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+              WITH ORDINALITY AS e (portal_id, dedupe_key, event_type, ordering_key, payload, position)
+        ORDER BY position
+       ON CONFLICT (portal_id, dedupe_key) DO NOTHING
+       RETURNING portal_id::text AS portal_id, dedupe_key`,
+      [
+        events.map((event) => String(event.portalId)),
+        events.map((event) => event.dedupeKey),
+        events.map((event) => event.eventType),
+        events.map((event) => event.orderingKey),
+        events.map((event) => JSON.stringify(event.payload)),
+      ],
+    );
+    const inserted = new Set(
+      returnedRows<{ portal_id: string; dedupe_key: string }>(result).map((row) =>
+        JSON.stringify([row.portal_id, row.dedupe_key]),
+      ),
+    );
+    return events.map((event) => inserted.delete(JSON.stringify([String(event.portalId), event.dedupeKey])));
   }
 
   /**

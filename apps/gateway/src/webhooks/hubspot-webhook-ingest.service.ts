@@ -3,6 +3,7 @@ import { DATA_SOURCE, RequestValidationError, parseBody } from '@inbox-bridge/se
 import { RoutingKeys } from '@inbox-bridge/shared';
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
+import { HubSpotWebhookEventBatcher } from './hubspot-webhook-event.batcher.js';
 import { HubSpotWebhookEventRepository } from './hubspot-webhook-event.repository.js';
 import { HubSpotWebhookMetrics } from './hubspot-webhook.metrics.js';
 import {
@@ -33,6 +34,7 @@ export class HubSpotWebhookIngestService {
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     private readonly messaging: Messaging,
     private readonly events: HubSpotWebhookEventRepository,
+    private readonly batcher: HubSpotWebhookEventBatcher,
     private readonly metrics: HubSpotWebhookMetrics,
     private readonly worker: HubSpotWebhookWorker,
   ) {}
@@ -49,7 +51,8 @@ export class HubSpotWebhookIngestService {
       orderingKey: orderingKeyOf(event),
       payload: body,
     };
-    // Only the purge publishes with the event; everything else is one autocommitted INSERT (one round trip).
+    // Only the purge publishes with the event; everything else is stored by one autocommitted INSERT,
+    // shared with the requests arriving at the same time (one round trip).
     const result: IngestResult =
       event.type === 'CHANNEL_ACCOUNT_PURGED'
         ? await this.dataSource.transaction(async (manager) => {
@@ -58,11 +61,7 @@ export class HubSpotWebhookIngestService {
             }
             return { outcome: 'accepted', published: await this.publishPurge(manager, event) } as const;
           })
-        : {
-            outcome: (await this.events.insertIfNew(this.dataSource.manager, stored))
-              ? 'accepted'
-              : 'duplicate',
-          };
+        : { outcome: (await this.batcher.store(stored)) ? 'accepted' : 'duplicate' };
     this.metrics.count(event.type, result.outcome);
     if (result.outcome === 'accepted') {
       this.worker.wake();

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { HubSpotSignatureGuard } from './hubspot-signature.guard.js';
 import { HubSpotSignatureVerifier } from './hubspot-signature.verifier.js';
+import { HubSpotWebhookEventBatcher } from './hubspot-webhook-event.batcher.js';
 import { HubSpotWebhookEventRepository } from './hubspot-webhook-event.repository.js';
 import { HubSpotWebhookIngestService } from './hubspot-webhook-ingest.service.js';
 import { HubSpotWebhookController } from './hubspot-webhook.controller.js';
@@ -15,6 +16,7 @@ import { HubSpotWebhookWorker } from './hubspot-webhook.worker.js';
     HubSpotSignatureGuard,
     HubSpotWebhookMetrics,
     HubSpotWebhookEventRepository,
+    HubSpotWebhookEventBatcher,
     HubSpotWebhookIngestService,
     HubSpotWebhookWorker,
   ],
