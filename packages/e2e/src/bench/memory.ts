@@ -23,7 +23,7 @@ const services: readonly ServiceName[] = [
 
 export async function memorySection(): Promise<void> {
   const soakSeconds = Number(process.env['BENCH_SOAK_SECONDS'] ?? 600);
-  const rate = Number(process.env['BENCH_SOAK_RATE'] ?? 50);
+  const rate = Number(process.env['BENCH_SOAK_RATE'] ?? 25);
   const stack = await startStack(DEMO_PORTAL_ID, {
     ...quietSandboxes,
     'hubspot-sandbox': { ...quietSandboxes['hubspot-sandbox'], SANDBOX_RATE_LIMIT_MAX: '0' },
@@ -69,8 +69,10 @@ export async function memorySection(): Promise<void> {
       samples.push({ atSeconds: (Date.now() - startedAt) / 1000, rss: sample() });
     }
     const [inbound, replies] = await loads;
+    // A request that failed (a reset socket) was never accepted; every accepted one must arrive.
+    const accepted = inbound.statuses.get(200) ?? 0;
     const drained = await waitForAll(stack, DEMO_PORTAL_ID, account.channelAccountId, startedAt, {
-      count,
+      count: accepted,
       textPrefix: 'bench soak ',
       timeoutMs: 300_000,
     });
@@ -86,8 +88,8 @@ export async function memorySection(): Promise<void> {
     );
     log(
       `load: inbound ${inbound.perSecond.toFixed(0)}/s (errors ${inbound.errors}, answers ${JSON.stringify(Object.fromEntries(inbound.statuses))}), ` +
-        `webhooks ${replies.perSecond.toFixed(0)}/s (errors ${replies.errors}); ${drained.stored}/${count} customer messages ` +
-        `in HubSpot, send→HubSpot p50 ${drained.latency.p50.toFixed(0)} ms, p99 ${drained.latency.p99.toFixed(0)} ms`,
+        `webhooks ${replies.perSecond.toFixed(0)}/s (errors ${replies.errors}); ${drained.stored}/${accepted} accepted customer messages ` +
+        `in HubSpot (distinct ${drained.distinct}), send→HubSpot p50 ${drained.latency.p50.toFixed(0)} ms, p99 ${drained.latency.p99.toFixed(0)} ms`,
     );
     log(
       `| process | idle | under load (${underLoad?.atSeconds.toFixed(0)} s) | at ${early?.atSeconds.toFixed(0)} s | peak | ` +
