@@ -74,8 +74,8 @@ function reportAck(name: string, result: LoadResult, rate: number): void {
 export async function webhookAckSection(): Promise<void> {
   const rate = Number(process.env['BENCH_ACK_RATE'] ?? 1_000);
   const seconds = Number(process.env['BENCH_ACK_SECONDS'] ?? 20);
-  // Open loop: requests are due at fixed times and latency counts from the due time; the cap on requests in
-  // flight only bounds sockets (a server slower than the rate shows as growing latency, not a lower rate).
+  // Open loop: requests are due at fixed times and latency counts from the due time, so when a server slower
+  // than the rate fills every socket, the wait for a free one shows in the latency instead of being hidden.
   const concurrency = Number(process.env['BENCH_ACK_CONCURRENCY'] ?? 256);
   log(
     `\n## webhook acknowledgement: ${rate}/s for ${seconds} s (open loop, ≤ ${concurrency} in flight, 2 s warm-up each)`,
