@@ -40,13 +40,21 @@ function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+const STOP_GRACE_MS = 30_000;
+
+/** Resolves once the process has exited; a process still there `STOP_GRACE_MS` after `signal` gets SIGKILL. */
+function stopChild(child: ChildProcess, signal: NodeJS.Signals, onForced?: () => void): Promise<void> {
   return new Promise<void>((resolve) => {
     if (exited(child)) {
       resolve();
       return;
     }
+    const force = setTimeout(() => {
+      onForced?.();
+      child.kill('SIGKILL');
+    }, STOP_GRACE_MS);
     child.once('exit', () => {
+      clearTimeout(force);
       resolve();
     });
     child.kill(signal);
@@ -69,21 +77,25 @@ function freePort(): Promise<number> {
 
 async function waitReady(url: string, child: ChildProcess, name: string, logs: () => string): Promise<void> {
   const deadline = Date.now() + 90_000;
+  let lastAnswer = 'no answer';
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${logs()}`);
     }
     try {
-      const response = await fetch(`${url}/health/ready`);
+      const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5_000) });
       if (response.ok) {
         return;
       }
-    } catch {
-      // not listening yet
+      lastAnswer = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      // not listening yet, or not answering
+      const cause = (error as { cause?: { code?: string } }).cause?.code;
+      lastAnswer = `${error instanceof Error ? error.name : 'error'}${cause === undefined ? '' : ` ${cause}`}`;
     }
     await testing.delay(200);
   }
-  throw new Error(`${name} not ready after 90 s:\n${logs()}`);
+  throw new Error(`${name} not ready after 90 s (last /health/ready: ${lastAnswer}):\n${logs()}`);
 }
 
 async function startInfrastructureProxies(): Promise<{
@@ -219,7 +231,13 @@ export async function startStack(
   };
 
   const stop = async (): Promise<void> => {
-    await Promise.all([...children.values()].map((child) => stopChild(child, 'SIGTERM')));
+    await Promise.all(
+      [...children.entries()].map(([name, child]) =>
+        stopChild(child, 'SIGTERM', () => {
+          process.stderr.write(`${name} had not stopped ${STOP_GRACE_MS} ms after SIGTERM; killing it\n`);
+        }),
+      ),
+    );
     if (proxies !== undefined) {
       await Promise.all([proxies.postgres.stop(), proxies.rabbitmq.stop()]);
     }
@@ -232,7 +250,14 @@ export async function startStack(
     } finally {
       await client.end();
     }
-    await vhost.dispose();
+    try {
+      await vhost.dispose();
+    } catch (error) {
+      // rabbitmqctl retries a call that timed out; when the first try did delete the vhost, the retry says so.
+      if (!String(error).includes('does not exist')) {
+        throw error;
+      }
+    }
   };
 
   try {

@@ -12,7 +12,13 @@ export type Disruption =
     };
 
 export interface DisruptionLog {
-  readonly done: { readonly disruption: Disruption; readonly startedAtMs: number; readonly tookMs: number }[];
+  readonly done: {
+    readonly disruption: Disruption;
+    readonly startedAtMs: number;
+    readonly tookMs: number;
+    /** Set when the service did not come back ready after its restart. */
+    readonly failure?: string;
+  }[];
   readonly faultPhases: string[];
 }
 
@@ -68,7 +74,14 @@ export async function runDisruptions(
     if (disruption.kind === 'kill') {
       await stack.kill(disruption.service, 'SIGKILL');
       await testing.delay(disruption.downMs);
-      await stack.restart(disruption.service, 'SIGKILL');
+      try {
+        await stack.restart(disruption.service, 'SIGKILL');
+      } catch (error) {
+        const failure = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+        log(`  ${failure}`);
+        done.push({ disruption, startedAtMs: began - startedAt, tookMs: Date.now() - began, failure });
+        continue;
+      }
     } else {
       const proxy = disruption.kind === 'broker-outage' ? proxies.rabbitmq : proxies.postgres;
       proxy.cut();

@@ -104,6 +104,13 @@ export async function runChaos(config: ChaosConfig, log: (line: string) => void)
         kills[disruption.service] = (kills[disruption.service] ?? 0) + 1;
       }
     }
+    for (const { disruption, startedAtMs, failure } of done) {
+      if (failure !== undefined) {
+        result.violations.unshift(
+          `${disruption.kind === 'kill' ? disruption.service : disruption.kind} restarted at t+${(startedAtMs / 1000).toFixed(1)} s did not recover: ${failure}`,
+        );
+      }
+    }
     const report: ChaosReport = {
       config,
       result,
