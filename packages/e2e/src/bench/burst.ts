@@ -28,7 +28,7 @@ interface RecordedCall {
 export async function burstSection(): Promise<void> {
   const count = Number(process.env['BENCH_BURST'] ?? 5_000);
   // HubSpot's window divided by this; the request counts per window stay as they are.
-  const timeScale = Number(process.env['BENCH_BURST_TIME_SCALE'] ?? 5);
+  const timeScale = Number(process.env['BENCH_BURST_TIME_SCALE'] ?? 2);
   // The gateway's budget per window (its shipped default keeps 10 of HubSpot's 110 as headroom).
   const gatewayLimit = Number(process.env['BENCH_BURST_GATEWAY_LIMIT'] ?? 100);
   const conversations = Number(process.env['BENCH_CONVERSATIONS'] ?? 500);
