@@ -15,6 +15,22 @@ export class TransientError extends Error {
   }
 }
 
+/**
+ * Not a failure: the handler cannot go on before `untilMs` (epoch ms; e.g. a rate budget reserved for later).
+ * The message waits in the delay tiers without using up an attempt, the rest of its conversation behind it,
+ * and its handler sees `context.deferredUntil` when it comes back.
+ */
+export class DeferredError extends TransientError {
+  override readonly name: string = 'DeferredError';
+  constructor(
+    message: string,
+    readonly untilMs: number,
+    code = 'DEFERRED',
+  ) {
+    super(message, code);
+  }
+}
+
 export class PermanentError extends Error {
   override readonly name: string = 'PermanentError';
   constructor(

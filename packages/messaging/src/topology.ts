@@ -7,6 +7,7 @@ export const DEAD_LETTER_EXCHANGE = 'inbox-bridge.dlx';
 export const ORDERING_KEY_HEADER = 'x-ordering-key';
 export const ATTEMPT_HEADER = 'x-attempt';
 export const HELD_BACK_HEADER = 'x-held-back';
+export const DEFER_UNTIL_HEADER = 'x-defer-until';
 export const ERROR_HEADER = 'x-error';
 export const ERROR_CLASS_HEADER = 'x-error-class';
 export const ORIGINAL_QUEUE_HEADER = 'x-original-queue';

@@ -1,7 +1,7 @@
 import { RoutingKeys } from '@inbox-bridge/shared';
 import { delay, expectEventually } from '@inbox-bridge/testing';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { TransientError, type Messaging } from '../src/index.js';
+import { DeferredError, TransientError, type Messaging } from '../src/index.js';
 import {
   createTestBed,
   publishThroughOutbox,
@@ -103,5 +103,55 @@ describe('per-conversation order with several consumer instances', () => {
     expect(replicasUsed.size).toBe(2);
     const parked: unknown[] = await bed.db.dataSource.query(`SELECT * FROM "${bed.db.schema}".ordering_park`);
     expect(parked).toEqual([]);
+  });
+
+  it('defers a message until the time its handler asks for, without using an attempt, its conversation waiting behind it', async () => {
+    bed = await createTestBed('defer');
+    const deferredGroup = { ...orderedGroup, name: 'test.deferred', retryDelaysMs: [200, 1_000, 5_000] };
+    const seen: { text: string; attempt: number; deferredUntil: number | undefined; at: number }[] = [];
+    let until = 0;
+    const messaging = await bed.startService({
+      groups: [deferredGroup],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (envelope, ctx) => {
+          const { text } = envelope.payload as { text: string };
+          seen.push({ text, attempt: ctx.attempt, deferredUntil: ctx.deferredUntil, at: Date.now() });
+          if (text === '1' && (ctx.deferredUntil ?? 0) === 0) {
+            until = Date.now() + 1_500;
+            throw new DeferredError('rate budget reserved for later', until);
+          }
+          if (ctx.deferredUntil !== undefined && Date.now() < ctx.deferredUntil) {
+            throw new DeferredError('still early', ctx.deferredUntil);
+          }
+          await recordEffect(ctx, 'c1');
+        },
+      },
+    });
+    await expectEventually(() => messaging.status().consumerGroups['test.deferred']?.consuming === true);
+    for (const text of ['1', '2', '3']) {
+      await publishThroughOutbox(bed, messaging, { conversationKey: 'k', text });
+    }
+    await publishThroughOutbox(bed, messaging, { conversationKey: 'other', text: '9' });
+
+    await expectEventually(
+      async () => {
+        expect(await bed.effects()).toHaveLength(4);
+      },
+      { timeoutMs: 20_000 },
+    );
+    const effects = await bed.effects();
+    // The other conversation did not wait; this one kept its order.
+    expect(effects.map((e) => e.seq)).toEqual([9, 1, 2, 3]);
+    expect(effects.every((e) => e.attempt === 1)).toBe(true);
+    const first = seen.filter((s) => s.text === '1');
+    expect(first.at(-1)?.deferredUntil).toBe(until);
+    expect(first.at(-1)?.at ?? 0).toBeGreaterThanOrEqual(until);
+    const parked: unknown[] = await bed.db.dataSource.query(`SELECT * FROM "${bed.db.schema}".ordering_park`);
+    expect(parked).toEqual([]);
+    expect(
+      (await messaging.metrics.retried.get()).values.some((v) =>
+        String(v.labels.tier).startsWith('deferred-'),
+      ),
+    ).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import {
   type HubSpotRequest,
   type HubSpotResponse,
   type HubSpotUpload,
+  type PortalClientOptions,
   type PortalHubSpotClient,
 } from './hubspot-api.js';
 import {
@@ -26,7 +27,9 @@ export interface HubSpotClientSettings extends RetryPolicySettings {
   readonly timeoutMs: number;
 }
 
-type Credential = { readonly kind: 'portal'; readonly portalId: string } | { readonly kind: 'developer' };
+type Credential =
+  | { readonly kind: 'portal'; readonly portalId: string; readonly maxRateWaitMs?: number | undefined }
+  | { readonly kind: 'developer' };
 
 interface HubSpotErrorBody {
   readonly category?: string;
@@ -89,15 +92,18 @@ export class HttpHubSpotApi implements HubSpotApi {
     private readonly wait: (ms: number) => Promise<void> = sleep,
   ) {}
 
-  forPortal(portalId: string): PortalHubSpotClient {
+  forPortal(portalId: string, options: PortalClientOptions = {}): PortalHubSpotClient {
     if (!/^\d{1,20}$/.test(portalId)) {
       throw new HubSpotApiError(`"${portalId}" is not a HubSpot portal id`, { retryable: false });
     }
-    const credential: Credential = { kind: 'portal', portalId };
+    const credential: Credential = { kind: 'portal', portalId, maxRateWaitMs: options.maxRateWaitMs };
+    const bucketKey = this.budget(credential, '').key;
     return {
       portalId,
       request: <T>(request: HubSpotRequest) => this.execute<T>(credential, request),
-      upload: <T>(upload: HubSpotUpload) => this.upload<T>(portalId, upload),
+      upload: <T>(upload: HubSpotUpload) => this.upload<T>(credential, upload),
+      reservedUntil: () => this.limiter.reservedUntil(bucketKey),
+      reserve: (calls: number) => this.limiter.reserve(bucketKey, calls),
     };
   }
 
@@ -136,7 +142,7 @@ export class HttpHubSpotApi implements HubSpotApi {
   private async acquire(credential: Credential, path: string): Promise<void> {
     const { limiter, key } = this.budget(credential, path);
     try {
-      await limiter.acquire(key);
+      await limiter.acquire(key, credential.kind === 'portal' ? credential.maxRateWaitMs : undefined);
     } catch (error) {
       if (error instanceof RateWaitExceeded) {
         throw new HubSpotApiError(`HubSpot rate budget of ${error.bucketKey} exhausted for now`, {
@@ -207,10 +213,12 @@ export class HttpHubSpotApi implements HubSpotApi {
    * A streamed upload cannot be replayed, so it gets one HTTP attempt (after the rate budget and a fresh
    * token); a retryable failure reaches the caller, whose message is retried with a new stream.
    */
-  private async upload<T>(portalId: string, upload: HubSpotUpload): Promise<HubSpotResponse<T>> {
-    const credential: Credential = { kind: 'portal', portalId };
+  private async upload<T>(
+    credential: Extract<Credential, { kind: 'portal' }>,
+    upload: HubSpotUpload,
+  ): Promise<HubSpotResponse<T>> {
     await this.acquire(credential, upload.path);
-    const token = await this.tokens.accessToken(portalId);
+    const token = await this.tokens.accessToken(credential.portalId);
     const { contentType, body } = multipartStream(upload.fields, upload.file);
     try {
       return await this.attempt<T>(this.url(credential, upload), {
@@ -229,7 +237,7 @@ export class HttpHubSpotApi implements HubSpotApi {
       }
       const { outcome } = error;
       if (outcome.kind === 'response' && outcome.status === 401) {
-        await this.tokens.refresh(portalId, token);
+        await this.tokens.refresh(credential.portalId, token);
       }
       if (outcome.kind === 'response' && outcome.status === 429) {
         const decision = decideRetry(outcome, 1, this.settings);

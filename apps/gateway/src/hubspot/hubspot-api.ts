@@ -36,6 +36,15 @@ export interface PortalHubSpotClient {
   readonly portalId: string;
   request<T = unknown>(request: HubSpotRequest): Promise<HubSpotResponse<T>>;
   upload<T = unknown>(upload: HubSpotUpload): Promise<HubSpotResponse<T>>;
+  /** Epoch ms up to which the portal's budget is promised to callers that were told to come back later. */
+  reservedUntil(): Promise<number | undefined>;
+  /** Promises `calls` requests' worth of the portal's budget after every earlier promise; epoch ms of the turn. */
+  reserve(calls: number): Promise<number>;
+}
+
+export interface PortalClientOptions {
+  /** Longest one call waits for the portal's rate budget (default: HUBSPOT_MAX_RATE_WAIT_MS). */
+  readonly maxRateWaitMs?: number;
 }
 
 /** Calls made with the developer API key (`hapikey` + `appId`): channel create/list/get/update/delete. */
@@ -47,7 +56,7 @@ export interface DeveloperHubSpotClient {
 export const HUBSPOT_API = Symbol('HUBSPOT_API');
 
 export interface HubSpotApi {
-  forPortal(portalId: string): PortalHubSpotClient;
+  forPortal(portalId: string, options?: PortalClientOptions): PortalHubSpotClient;
   developer(): DeveloperHubSpotClient;
 }
 

@@ -18,6 +18,8 @@ export class RateWaitExceeded extends Error {
   }
 }
 
+const RESERVATION_CACHE_MS = 250;
+
 interface TakeResult {
   /** Tokens taken (at most the number asked for). */
   readonly granted: number;
@@ -28,6 +30,7 @@ interface TakeResult {
 interface Waiter {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
+  readonly maxWaitMs: number;
   waitedMs: number;
 }
 
@@ -48,6 +51,8 @@ export class PortalRateLimiter {
   /** Callers waiting per bucket, first come first served; one drain loop per bucket talks to the database. */
   private readonly waiting = new Map<string, Waiter[]>();
   private readonly knownBuckets = new Set<string>();
+  /** Last known promise per bucket, read at most every RESERVATION_CACHE_MS (one query per message otherwise). */
+  private readonly reservations = new Map<string, { until: number | undefined; readAt: number }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -64,10 +69,10 @@ export class PortalRateLimiter {
   }
 
   /** Waits for one request's worth of budget; throws `RateWaitExceeded` beyond `maxWaitMs`. */
-  acquire(bucketKey: string): Promise<void> {
+  acquire(bucketKey: string, maxWaitMs = this.settings.maxWaitMs): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const queue = this.waiting.get(bucketKey);
-      const waiter: Waiter = { resolve, reject, waitedMs: 0 };
+      const waiter: Waiter = { resolve, reject, maxWaitMs, waitedMs: 0 };
       if (queue !== undefined) {
         queue.push(waiter);
         return;
@@ -75,6 +80,44 @@ export class PortalRateLimiter {
       this.waiting.set(bucketKey, [waiter]);
       void this.drain(bucketKey);
     });
+  }
+
+  /** Epoch ms up to which the bucket's budget is promised (`reserve`), or undefined when nothing is promised. */
+  async reservedUntil(bucketKey: string): Promise<number | undefined> {
+    const cached = this.reservations.get(bucketKey);
+    if (cached !== undefined && Date.now() - cached.readAt < RESERVATION_CACHE_MS) {
+      return cached.until;
+    }
+    const rows: { until: number | string | null }[] = await this.dataSource.query(
+      `SELECT extract(epoch FROM reserved_until) * 1000 AS until
+         FROM "${this.schema}".hubspot_rate_buckets WHERE bucket_key = $1`,
+      [bucketKey],
+    );
+    const value = rows[0]?.until;
+    const until = value === null || value === undefined ? undefined : Number(value);
+    this.reservations.set(bucketKey, { until, readAt: Date.now() });
+    return until;
+  }
+
+  /**
+   * Promises `calls` requests' worth of budget after every earlier promise, at the refill rate: a caller that
+   * would wait too long comes back at its turn instead of holding its place (and a consumer) while it waits.
+   * Shared by every replica through the bucket's row; the database clock decides.
+   */
+  async reserve(bucketKey: string, calls: number): Promise<number> {
+    // An INSERT … RETURNING comes back as the rows themselves.
+    const rows: { until: number | string }[] = await this.dataSource.query(
+      `INSERT INTO "${this.schema}".hubspot_rate_buckets AS b (bucket_key, tokens, refilled_at, reserved_until)
+       VALUES ($1, 0, clock_timestamp(), clock_timestamp() + make_interval(secs => $2::double precision / 1000))
+       ON CONFLICT (bucket_key) DO UPDATE SET
+         reserved_until = greatest(coalesce(b.reserved_until, clock_timestamp()), clock_timestamp())
+                          + make_interval(secs => $2::double precision / 1000)
+       RETURNING extract(epoch FROM b.reserved_until) * 1000 AS until`,
+      [bucketKey, Math.max(1, calls) / this.refillPerMs],
+    );
+    const until = Number(rows[0]?.until);
+    this.reservations.set(bucketKey, { until, readAt: Date.now() });
+    return until;
   }
 
   /** HubSpot answered 429: nobody calls for this bucket until `pauseMs` from now. */
@@ -105,7 +148,7 @@ export class PortalRateLimiter {
         if (queue.length === 0) {
           break;
         }
-        const tooLong = queue.filter((waiter) => waiter.waitedMs + result.waitMs > this.settings.maxWaitMs);
+        const tooLong = queue.filter((waiter) => waiter.waitedMs + result.waitMs > waiter.maxWaitMs);
         for (const waiter of tooLong) {
           queue.splice(queue.indexOf(waiter), 1);
           waiter.reject(new RateWaitExceeded(bucketKey, Math.ceil(result.waitMs)));

@@ -14,6 +14,7 @@ import type { MigrationInterface } from 'typeorm';
 import { z } from 'zod';
 import { PlatformTables1764172800000 } from './migrations/1764172800000-platform-tables.js';
 import { PublishedMessagesByHubSpotId1764400000000 } from './migrations/1764400000000-published-messages-by-hubspot-id.js';
+import { RateBudgetReservations1764500000000 } from './migrations/1764500000000-rate-budget-reservations.js';
 
 type MigrationClass = new () => MigrationInterface;
 type EntityClass = abstract new (...args: never[]) => object;
@@ -71,6 +72,11 @@ export const platformConfigShape = {
   HUBSPOT_RETRY_BASE_MS: durationMs().default(500),
   /** Longest a call waits for its portal's rate budget before failing transiently (the message is retried later). */
   HUBSPOT_MAX_RATE_WAIT_MS: durationMs().default(30_000),
+  /**
+   * Longest a customer message waits for its portal's budget while it holds a consumer; beyond it the message
+   * takes a turn promised for later and leaves the queue, so a flooding portal never delays the others.
+   */
+  HUBSPOT_INBOUND_MAX_RATE_WAIT_MS: durationMs().default(1_000),
   /** Access tokens are refreshed this long before they expire. */
   HUBSPOT_TOKEN_REFRESH_LEAD_MS: durationMs().default(300_000),
   /** How often a replica looks for tokens to refresh and rosters to re-read. */
@@ -135,6 +141,7 @@ export function platformProductionProblems(env: Env): ConfigProblem[] {
 export const platformMigrations: readonly MigrationClass[] = [
   PlatformTables1764172800000,
   PublishedMessagesByHubSpotId1764400000000,
+  RateBudgetReservations1764500000000,
 ];
 
 export const platformEntities: readonly EntityClass[] = [];

@@ -75,4 +75,26 @@ describe('portal rate limiter (real PostgreSQL)', () => {
     ]);
     expect(await tokensLeft('portal:2')).toBeLessThan(1);
   });
+
+  it('promises turns one after another at the refill rate, shared through the row, and refuses a caller its own shorter wait', async () => {
+    const counting = new CountingDataSource(dataSource);
+    // 10 per second after a burst of 1: a turn of 3 calls lasts 300 ms.
+    const settings = { maxPerInterval: 11, intervalMs: 1_000, maxWaitMs: 60_000 };
+    const limiter = limiterOn(counting, settings);
+    expect(await limiter.reservedUntil('portal:3')).toBeUndefined();
+    const before = Date.now();
+    const first = await limiter.reserve('portal:3', 3);
+    const second = await limiter.reserve('portal:3', 3);
+    expect(first - before).toBeGreaterThanOrEqual(250);
+    expect(first - before).toBeLessThan(2_000);
+    expect(second - first).toBeGreaterThan(290);
+    expect(second - first).toBeLessThan(310);
+    // Another replica reads the same promise from the row.
+    const replica = limiterOn(new CountingDataSource(dataSource), settings);
+    expect(await replica.reservedUntil('portal:3')).toBeCloseTo(second, -1);
+    expect(await replica.reserve('portal:3', 1)).toBeGreaterThan(second);
+
+    await limiter.acquire('portal:4');
+    await expect(limiter.acquire('portal:4', 50)).rejects.toBeInstanceOf(RateWaitExceeded);
+  });
 });

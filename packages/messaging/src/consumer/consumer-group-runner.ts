@@ -3,19 +3,20 @@ import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AmqpConnection } from '../amqp-connection.js';
 import { correlationContext, type CorrelationScope } from '../correlation-context.js';
-import { classifyError, describeError } from '../errors.js';
+import { classifyError, DeferredError, describeError } from '../errors.js';
 import type { MessagingLogger } from '../logger.js';
 import type { MessagingMetrics } from '../metrics.js';
 import type { OutboxWriter } from '../outbox/outbox-writer.js';
 import {
   ATTEMPT_HEADER,
   DEAD_LETTER_EXCHANGE,
+  declareConsumerGroup,
+  DEFER_UNTIL_HEADER,
   ERROR_CLASS_HEADER,
   ERROR_HEADER,
   FAILED_AT_HEADER,
   HELD_BACK_HEADER,
   ORIGINAL_QUEUE_HEADER,
-  declareConsumerGroup,
   withoutHeaders,
   type ConsumerGroupTopology,
 } from '../topology.js';
@@ -45,7 +46,8 @@ export interface ConsumerGroupRunnerOptions {
   readonly declareTopology?: boolean;
 }
 
-type Outcome = 'processed' | 'duplicate' | 'retried' | 'dead_lettered' | 'held_back' | 'requeued';
+type Outcome =
+  'processed' | 'duplicate' | 'retried' | 'deferred' | 'dead_lettered' | 'held_back' | 'requeued';
 
 interface Work {
   readonly delivery: Delivery;
@@ -546,6 +548,7 @@ export class ConsumerGroupRunner {
       queue: delivery.queue,
       attempt: delivery.attempt,
       redelivered: delivery.message.fields.redelivered,
+      deferredUntil: deferredUntilOf(delivery.message),
       publish: (type, payload, options) =>
         this.options.outbox.publish(manager, type, payload, { portalId: envelope.portalId, ...options }),
     };
@@ -559,6 +562,10 @@ export class ConsumerGroupRunner {
       if (error instanceof DeadLetter) {
         await this.deadLetter(delivery, error.reason, error.message, orderingKey);
         return 'dead_lettered';
+      }
+      if (error instanceof DeferredError) {
+        await this.defer(delivery, error, orderingKey);
+        return 'deferred';
       }
       const errorClass = classifyError(error);
       const tier = delivery.attempt - 1;
@@ -606,6 +613,30 @@ export class ConsumerGroupRunner {
     }
   }
 
+  /**
+   * Into the longest delay tier that ends before the requested time (the shortest when none does), same attempt;
+   * a handler that is still early when it comes back defers again for the rest.
+   */
+  private async defer(
+    delivery: Delivery,
+    error: DeferredError,
+    orderingKey: string | undefined,
+  ): Promise<void> {
+    const waitMs = error.untilMs - Date.now();
+    const tiers = this.options.topology.retryQueues;
+    let tier = 0;
+    tiers.forEach((candidate, index) => {
+      if (candidate.delayMs <= waitMs) {
+        tier = index;
+      }
+    });
+    if (orderingKey !== undefined) {
+      await this.park(delivery, orderingKey, tier);
+    }
+    await this.republishToRetry(delivery, tier, delivery.attempt, false, describeError(error), error.untilMs);
+    this.options.metrics.retried.inc({ queue: this.name, tier: `deferred-${tier}` });
+  }
+
   private async park(delivery: Delivery, orderingKey: string, tier: number): Promise<void> {
     const envelopeId = String(delivery.message.properties.messageId ?? '');
     await this.options.dataSource.query(
@@ -621,15 +652,19 @@ export class ConsumerGroupRunner {
     nextAttempt: number,
     heldBack: boolean,
     error?: string,
+    deferUntil?: number,
   ): Promise<void> {
     const retryQueue = this.options.topology.retryQueues[tier];
     if (!retryQueue) {
       throw new Error(`no retry tier ${tier} in ${this.name}`);
     }
     const headers: Record<string, unknown> = {
-      ...withoutHeaders(delivery.message.properties.headers, [HELD_BACK_HEADER]),
+      ...withoutHeaders(delivery.message.properties.headers, [HELD_BACK_HEADER, DEFER_UNTIL_HEADER]),
       [ATTEMPT_HEADER]: nextAttempt,
     };
+    if (deferUntil !== undefined) {
+      headers[DEFER_UNTIL_HEADER] = deferUntil;
+    }
     if (heldBack) {
       headers[HELD_BACK_HEADER] = true;
     }
@@ -719,6 +754,11 @@ export class ConsumerGroupRunner {
       delivery.channel.reject(delivery.message, true);
     }
   }
+}
+
+function deferredUntilOf(message: ConsumeMessage): number | undefined {
+  const value = Number(message.properties.headers?.[DEFER_UNTIL_HEADER]);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
 function attemptOf(message: ConsumeMessage): number {

@@ -13,6 +13,8 @@ export interface MessageContext {
   /** 1 for the first delivery; grows with each retry tier. */
   readonly attempt: number;
   readonly redelivered: boolean;
+  /** Epoch ms a handler asked to wait until (`DeferredError`), when this delivery comes back from that wait. */
+  readonly deferredUntil: number | undefined;
   /** Adds an outbox row to this transaction. portalId defaults to the handled message's portal. */
   publish<K extends RoutingKey>(
     type: K,

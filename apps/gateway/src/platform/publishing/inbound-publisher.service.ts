@@ -1,4 +1,4 @@
-import { PermanentError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
+import { DeferredError, PermanentError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
 import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
 import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
@@ -38,6 +38,11 @@ interface FoundContact {
 }
 
 const UPLOAD_FOLDER = '/conversations/inbox-bridge';
+
+/** HubSpot requests publishing this message takes at most: uploads, the contact lookup of a new thread, the POST. */
+export function hubspotCallsOf(message: ProviderMessageReceivedV1, threadKnown: boolean): number {
+  return message.attachments.filter(isMediaAttachment).length + (threadKnown ? 0 : 1) + 1;
+}
 
 /** A HubSpot failure as the messaging runtime classifies it: retry later, or dead-letter with the reason. */
 export function asMessagingError(error: unknown): unknown {
@@ -119,8 +124,14 @@ export class InboundPublisherService {
       state?.hubspot_thread_id === undefined || state.hubspot_thread_id === null
         ? undefined
         : { hubspot_thread_id: state.hubspot_thread_id };
+    const client = this.hubspot.forPortal(account.portalId, {
+      maxRateWaitMs: this.config.HUBSPOT_INBOUND_MAX_RATE_WAIT_MS,
+    });
+    const calls = hubspotCallsOf(message, knownThread !== undefined);
+    await this.takeTurn(client, calls, context);
     try {
       return await this.publishToHubSpot(
+        client,
         message,
         account,
         account.deliveryIdentifier,
@@ -129,11 +140,43 @@ export class InboundPublisherService {
         context,
       );
     } catch (error) {
+      if (error instanceof HubSpotApiError && error.details.category === 'RATE_LIMIT') {
+        throw await this.laterTurn(client, calls);
+      }
       throw asMessagingError(error);
     }
   }
 
+  /**
+   * A portal over its budget queues its messages on turns promised for later (in the delay tiers), so they
+   * never hold the queues and consumers that every portal shares: a flooding portal waits on itself only.
+   */
+  private async takeTurn(client: PortalHubSpotClient, calls: number, context: MessageContext): Promise<void> {
+    const maxWaitMs = this.config.HUBSPOT_INBOUND_MAX_RATE_WAIT_MS;
+    const promised = context.deferredUntil;
+    if (promised !== undefined) {
+      if (promised - Date.now() > maxWaitMs) {
+        throw new DeferredError('back before its promised turn', promised, 'RATE_BUDGET_TURN');
+      }
+      return;
+    }
+    const reservedUntil = await client.reservedUntil();
+    if (reservedUntil !== undefined && reservedUntil - Date.now() > maxWaitMs) {
+      throw await this.laterTurn(client, calls);
+    }
+  }
+
+  private async laterTurn(client: PortalHubSpotClient, calls: number): Promise<DeferredError> {
+    const until = await client.reserve(calls);
+    return new DeferredError(
+      `portal ${client.portalId} is over its HubSpot rate budget: the message takes its turn at ${new Date(until).toISOString()}`,
+      until,
+      'RATE_BUDGET_TURN',
+    );
+  }
+
   private async publishToHubSpot(
+    client: PortalHubSpotClient,
     message: ProviderMessageReceivedV1,
     account: ChannelAccountRecord,
     accountIdentifier: NonNullable<ChannelAccountRecord['deliveryIdentifier']>,
@@ -144,7 +187,6 @@ export class InboundPublisherService {
     const schema = this.config.DATABASE_SCHEMA;
     const { channelId, definition } = await this.channel.registered();
     const declared = definition.capabilities.deliveryIdentifierTypes;
-    const client = this.hubspot.forPortal(account.portalId);
     const media = await this.uploadMedia(client, message, idempotencyId, {
       allowedMimeTypes: definition.capabilities.allowedFileAttachmentMimeTypes,
       maxFileBytes: definition.capabilities.maxFileAttachmentSizeBytes,
