@@ -56,6 +56,7 @@ export async function createServiceApp<TConfig extends object>(
   app.useGlobalFilters(new ProblemDetailsFilter());
   // Exit 0 after a clean drain (instead of re-raising the signal), which also lets pino flush.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+  exitIfShutdownHangs(drainDeadlineOf(options.config));
 
   if (options.configSchema !== undefined) {
     new NestLogger('Config').log(
@@ -64,6 +65,39 @@ export async function createServiceApp<TConfig extends object>(
     );
   }
   return app;
+}
+
+const SHUTDOWN_MARGIN_MS = 15_000;
+
+function drainDeadlineOf(config: object | undefined): number {
+  const value = (config as { SHUTDOWN_DRAIN_TIMEOUT_MS?: unknown } | undefined)?.SHUTDOWN_DRAIN_TIMEOUT_MS;
+  return typeof value === 'number' && value > 0 ? value : 20_000;
+}
+
+let shutdownLimitMs: number | undefined;
+
+/**
+ * A close that waits on a connection nobody answers any more (a broker or database gone without a FIN) would
+ * keep a stopping process alive forever: past the drain deadline and a margin, it exits with 1 and says so.
+ */
+function exitIfShutdownHangs(drainDeadlineMs: number): void {
+  const armed = shutdownLimitMs !== undefined;
+  shutdownLimitMs = Math.max(shutdownLimitMs ?? 0, drainDeadlineMs + SHUTDOWN_MARGIN_MS);
+  if (armed) {
+    return;
+  }
+  const arm = (signal: NodeJS.Signals): void => {
+    const limitMs = shutdownLimitMs ?? drainDeadlineMs + SHUTDOWN_MARGIN_MS;
+    setTimeout(() => {
+      new NestLogger('Shutdown').error(
+        { signal, limitMs },
+        'shutdown did not finish in time (a connection that no longer answers?); exiting',
+      );
+      process.exit(1);
+    }, limitMs).unref();
+  };
+  process.once('SIGTERM', arm);
+  process.once('SIGINT', arm);
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
