@@ -65,11 +65,14 @@ export async function sendInbound(
       const texts = traffic.inbound.get(conversation.index) ?? [];
       traffic.inbound.set(conversation.index, texts);
       const text = inboundText(conversation, texts.length);
-      await world.provider.customerSends(conversation.portal.botId, conversation.chatId, {
+      const sent = await world.provider.customerSends(conversation.portal.botId, conversation.chatId, {
         kind: 'text',
         text,
       });
       texts.push(text);
+      if (sent.update !== null) {
+        traffic.updateIds.set(text, sent.update.update_id);
+      }
     }
   };
   await Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
