@@ -151,6 +151,31 @@ describe('router admin API and settings page (tenant isolation, validation, head
     }
   });
 
+  it('settings page: another portal’s bearer token neither opens nor saves an account (404)', async () => {
+    const before = (await adminA().call('GET', '/admin/channel-accounts/ca-a/rules')).body?.['rules'];
+    const opened = await fetch(`${router.baseUrl}/settings/ca-a`, {
+      headers: { authorization: `Bearer ${TOKEN_B}` },
+    });
+    expect(opened.status).toBe(404);
+    expect(opened.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(await opened.text()).not.toContain('SMS line ca-a');
+    const posted = await fetch(`${router.baseUrl}/settings/ca-a`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN_B}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'mode=users-and-teams&userIds=u2&distribution=fewest-open',
+    });
+    expect(posted.status).toBe(404);
+    // A signed link of portal B's account does not open portal A's account of another id either.
+    const linkB = new URL(
+      String((await adminB().call('POST', '/admin/channel-accounts/ca-b/settings-link')).body?.['url']),
+    );
+    const crossed = await fetch(`${router.baseUrl}/settings/ca-a${linkB.search}`);
+    expect(crossed.status).toBe(401);
+    expect((await adminA().call('GET', '/admin/channel-accounts/ca-a/rules')).body?.['rules']).toEqual(
+      before,
+    );
+  });
+
   it('settings form: a field holding a NUL is a 400 page naming it (found by the fuzz run: it was a 500)', async () => {
     const response = await fetch(`${router.baseUrl}/settings/ca-a`, {
       method: 'POST',
@@ -185,8 +210,17 @@ describe('router admin API and settings page (tenant isolation, validation, head
     const unknownField = await adminA().call('PUT', '/admin/channel-accounts/ca-a/rules', {
       mode: 'off',
       colour: 1,
+      targets: { groups: ['g1'] },
     });
     expect(unknownField.status).toBe(400);
+    expect(unknownField.contentType).toMatch(/application\/problem\+json/);
+    expect(unknownField.body?.['errors']).toHaveLength(2);
+    expect(unknownField.body?.['errors']).toEqual(
+      expect.arrayContaining([
+        { field: 'colour', message: 'is not a known field' },
+        { field: 'targets.groups', message: 'is not a known field' },
+      ]),
+    );
   });
 
   it('serves its OpenAPI document with the rules schema', async () => {

@@ -30,7 +30,7 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
   beforeAll(async () => {
     vhost = await testing.createTestVhost('router_rules');
     db = await testing.createTestDatabase('router_rules', routerMigrations, { poolSize: 2 });
-    for (let i = 0; i < 20; i += 1) {
+    for (let i = 0; i < 30; i += 1) {
       tokens.push(`${7_100_001 + i}:${TOKEN}-${i}`);
     }
     // A small batch, so that one back-fill step cannot reach past a long queue by trying everything.
@@ -50,6 +50,16 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     await db.dispose();
     await vhost.dispose();
   });
+
+  /** The customers' last handlers the router recorded for the portal (sticky), once the replies arrived. */
+  const expectLastHandlers = (portalId: number, userIds: string[]) =>
+    testing.expectEventually(async () => {
+      const rows = await db.dataSource.query<{ user_id: string }[]>(
+        `SELECT user_id FROM "${db.schema}".customer_handlers WHERE portal_id = $1 ORDER BY user_id`,
+        [portalId],
+      );
+      expect(rows.map((row) => row.user_id)).toEqual(userIds);
+    });
 
   /** A fresh portal with one channel account, its roster and its rules, all known to the router. */
   async function portalWith(users: RosterUser[], rules: RoutingRulesInput) {
@@ -352,13 +362,7 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     await p.start('st1', { conversationKey: 'customer-x' });
     expect(await p.assignee('st1')).toBe('s1');
     await p.agentReplies('st1', 'customer-x', 's2');
-    await testing.expectEventually(async () => {
-      const rows = await db.dataSource.query<{ user_id: string }[]>(
-        `SELECT user_id FROM "${db.schema}".customer_handlers WHERE portal_id = $1`,
-        [p.portalId],
-      );
-      expect(rows).toEqual([{ user_id: 's2' }]);
-    });
+    await expectLastHandlers(p.portalId, ['s2']);
     await p.start('st2', { conversationKey: 'customer-x', isReturningCustomer: true });
     expect(await p.assignee('st2')).toBe('s2');
     const trail = (await p.auditOf('st2')) as { entries: { reason: string }[] };
@@ -540,5 +544,186 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     expect(commands.forThread(p.portalId, 'idem1')).toHaveLength(1);
     const trail = (await p.auditOf('idem1')) as { entries: unknown[] };
     expect(trail.entries).toHaveLength(1);
+  });
+  /** The agent row the router keeps from the roster (the directory group is not ordered with the starts). */
+  const agentRow = async (portalId: number, userId: string) => {
+    const [row] = await db.dataSource.query<{ availability: string; open_count: number }[]>(
+      `SELECT availability, open_count FROM "${db.schema}".agents WHERE portal_id = $1 AND user_id = $2`,
+      [portalId, userId],
+    );
+    return row;
+  };
+  const threadClosed = (portalId: number, threadId: string) =>
+    events.publish(portalId, RoutingKeys.GatewayThreadStatusChangedV1, {
+      hubspotThreadId: threadId,
+      status: 'CLOSED',
+      occurredAt: clock.now().toISOString(),
+    });
+
+  it('contact owner at capacity falls back to a team; the waiting one goes back to the owner when a slot frees', async () => {
+    const p = await portalWith([user('oc1', { ownerId: 'own-c' }), user('tm1', { teamIds: ['team-a'] })], {
+      mode: 'contact-owner',
+      targets: { teamIds: ['team-a'] },
+      capacity: { maxOpenPerAgent: 1 },
+    });
+    await p.start('oc-1', { contactOwnerId: 'own-c' });
+    expect(await p.assignee('oc-1')).toBe('oc1');
+    await p.start('oc-2', { contactOwnerId: 'own-c' });
+    expect(await p.assignee('oc-2')).toBe('tm1');
+    const fallback = (await p.auditOf('oc-2')) as { entries: { reason: string }[] };
+    expect(fallback.entries[0]?.reason).toBe(
+      'owner own-c (user oc1) is unavailable or at capacity; fallback: round robin',
+    );
+    await p.start('oc-3', { contactOwnerId: 'own-c' });
+    const waiting = await p.waitForStatus('oc-3', 'waiting');
+    expect(waiting.entries[0]?.reason).toBe(
+      'waiting: owner own-c (user oc1) is unavailable or at capacity; fallback: no available agent under capacity',
+    );
+    // The owner's thread closes: back-fill evaluates the rule again, and the owner is first.
+    await threadClosed(p.portalId, 'oc-1');
+    expect(await p.assignee('oc-3')).toBe('oc1');
+    expect((await p.auditOf('oc-3'))?.['entries']).toEqual([
+      expect.objectContaining({ action: 'queue' }),
+      expect.objectContaining({ action: 'assign', userId: 'oc1', reason: 'contact owner own-c (user oc1)' }),
+    ]);
+    expect(await agentRow(p.portalId, 'oc1')).toMatchObject({ open_count: 1 });
+  });
+
+  it('a per-user cap holds over the default cap in the pool', async () => {
+    const p = await portalWith([user('pu1'), user('pu2')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['pu1', 'pu2'] },
+      distribution: 'fewest-open',
+      capacity: { maxOpenPerAgent: 3, perUser: { pu1: 1 } },
+    });
+    const picks: string[] = [];
+    for (const thread of ['pu-1', 'pu-2', 'pu-3', 'pu-4']) {
+      await p.start(thread);
+      picks.push(await p.assignee(thread));
+    }
+    expect(picks.filter((pick) => pick === 'pu1')).toHaveLength(1);
+    expect(picks.filter((pick) => pick === 'pu2')).toHaveLength(3);
+    await p.start('pu-5');
+    await p.waitForStatus('pu-5', 'waiting');
+    expect(commands.forThread(p.portalId, 'pu-5')).toEqual([]);
+    expect(await agentRow(p.portalId, 'pu1')).toMatchObject({ open_count: 1 });
+    expect(await agentRow(p.portalId, 'pu2')).toMatchObject({ open_count: 3 });
+  });
+
+  it('sticky: a last handler who is away or at capacity is passed over for the rule, and says so', async () => {
+    const p = await portalWith([user('sk1'), user('sk2')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['sk1', 'sk2'] },
+      capacity: { maxOpenPerAgent: 1 },
+      sticky: true,
+    });
+    await p.start('sk-a', { conversationKey: 'cust-y' });
+    expect(await p.apply('sk-a')).toBe('sk1');
+    await p.agentReplies('sk-a', 'cust-y', 'sk1');
+    await expectLastHandlers(p.portalId, ['sk1']);
+    // sk1 is at capacity (sk-a is still open): the returning customer goes to sk2.
+    await p.start('sk-b', { conversationKey: 'cust-y', isReturningCustomer: true });
+    expect(await p.assignee('sk-b')).toBe('sk2');
+    const full = (await p.auditOf('sk-b')) as { entries: { reason: string }[] };
+    expect(full.entries[0]?.reason).toBe(
+      'last handler sk1 is unavailable or at capacity; fallback: round robin',
+    );
+
+    // sk-a closes (sk1 has room again) but sk1 is away: nobody else has room, so the customer waits.
+    await threadClosed(p.portalId, 'sk-a');
+    await events.publish(p.portalId, RoutingKeys.GatewayRosterChangedV1, {
+      users: [user('sk1', { availability: 'away' })],
+      teams: [],
+      full: false,
+    });
+    await testing.expectEventually(async () => {
+      expect(await agentRow(p.portalId, 'sk1')).toEqual({ availability: 'away', open_count: 0 });
+    });
+    await p.start('sk-c', { conversationKey: 'cust-y', isReturningCustomer: true });
+    const away = await p.waitForStatus('sk-c', 'waiting');
+    expect(away.entries[0]?.reason).toBe(
+      'waiting: last handler sk1 is unavailable or at capacity; fallback: no available agent under capacity',
+    );
+    // sk1 comes back: the waiting returning customer goes back to them.
+    await events.publish(p.portalId, RoutingKeys.GatewayRosterChangedV1, {
+      users: [user('sk1')],
+      teams: [],
+      full: false,
+    });
+    expect(await p.assignee('sk-c')).toBe('sk1');
+  });
+
+  it('business hours: a holiday is closed all day; nobody in the after-hours team leaves it waiting until one comes back', async () => {
+    const p = await portalWith([user('hd1'), user('hn1', { teamIds: ['team-a'], availability: 'away' })], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['hd1'] },
+      businessHours: {
+        timeZone: 'Europe/Madrid',
+        weekly: { thu: [{ start: '09:00', end: '18:00' }] },
+        holidays: ['2026-12-24'],
+        outsideHours: { action: 'after-hours-team', teamId: 'team-a' },
+      },
+    });
+    clock.set('2026-12-24T10:00:00Z'); // Thursday 11:00 in Madrid, a holiday
+    await p.start('hol-1');
+    const trail = await p.waitForStatus('hol-1', 'waiting');
+    expect(trail.entries[0]?.reason).toBe(
+      'waiting: outside business hours (Europe/Madrid): nobody in after-hours team team-a can take it',
+    );
+    await events.publish(p.portalId, RoutingKeys.GatewayRosterChangedV1, {
+      users: [user('hn1', { teamIds: ['team-a'] })],
+      teams: [],
+      full: false,
+    });
+    expect(await p.assignee('hol-1')).toBe('hn1');
+    clock.set('2026-12-31T10:00:00Z'); // the next Thursday, 11:00 in Madrid: open, the pool
+    await p.start('hol-2');
+    expect(await p.assignee('hol-2')).toBe('hd1');
+    clock.set('2026-11-23T15:00:00Z');
+  });
+
+  it('no-reply: when nobody else can take it, it stays with the agent (kept) and is not reassigned', async () => {
+    const p = await portalWith([user('k1'), user('k2', { availability: 'away' })], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['k1', 'k2'] },
+      noReplyMinutes: 5,
+    });
+    await p.start('kp-1');
+    expect(await p.apply('kp-1')).toBe('k1');
+    clock.advance(6 * 60_000);
+    const trail = await testing.expectEventually(
+      async () => {
+        const current = (await p.auditOf('kp-1')) as {
+          status: string;
+          assigneeUserId: string;
+          entries: { action: string; reason: string }[];
+        };
+        expect(current.entries.map((entry) => entry.action)).toEqual([
+          'assign',
+          'applied',
+          'no-reply',
+          'kept',
+        ]);
+        return current;
+      },
+      { description: 'kp-1 kept' },
+    );
+    expect(trail).toMatchObject({ status: 'assigned', assigneeUserId: 'k1' });
+    expect(trail.entries[3]?.reason).toBe(
+      'user k1 did not reply within 5 minutes, but nobody else can take it now: it stays with user k1',
+    );
+    expect(await agentRow(p.portalId, 'k1')).toMatchObject({ open_count: 1 });
+    expect(await agentRow(p.portalId, 'k2')).toMatchObject({ open_count: 0 });
+    // The timer does not fire again, and k2 coming back does not take it either.
+    await events.publish(p.portalId, RoutingKeys.GatewayRosterChangedV1, {
+      users: [user('k2')],
+      teams: [],
+      full: false,
+    });
+    clock.advance(10 * 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // ten timer poller passes
+    await p.start('kp-2');
+    expect(await p.assignee('kp-2')).toBe('k2');
+    expect(commands.forThread(p.portalId, 'kp-1')).toHaveLength(1);
   });
 });

@@ -1,9 +1,15 @@
+import { RequestValidationError } from '@inbox-bridge/service-kit';
 import { describe, expect, it } from '@jest/globals';
 import { parseAdminTokens, portalOfToken } from '../src/admin/admin-tokens.js';
 import { formFieldOf, formFromRules, rulesFromForm } from '../src/admin/settings-form.js';
 import { SettingsLinkSigner } from '../src/admin/settings-link.js';
 import { isWithinBusinessHours, localTimeIn } from '../src/routing/business-hours.js';
-import { capacityOf, routingRulesSchema, type BusinessHours } from '../src/routing/routing-rules.js';
+import {
+  capacityOf,
+  parseRoutingRules,
+  routingRulesSchema,
+  type BusinessHours,
+} from '../src/routing/routing-rules.js';
 
 const hours = (overrides: Partial<BusinessHours> = {}): BusinessHours => ({
   timeZone: 'Europe/Madrid',
@@ -102,6 +108,40 @@ describe('routing rules schema', () => {
         'businessHours.outsideHours.teamId',
       ]),
     );
+  });
+
+  it('names an unknown field by its own path, next to the other invalid fields', () => {
+    const errorsOf = (input: unknown) => {
+      try {
+        parseRoutingRules(input);
+      } catch (error) {
+        if (error instanceof RequestValidationError) {
+          return error.errors;
+        }
+        throw error;
+      }
+      return [];
+    };
+    expect(
+      errorsOf({
+        mode: 'off',
+        colour: 'blue',
+        targets: { groups: ['g1'], userIds: [] },
+        businessHours: { timeZone: 'UTC', weekly: { mon: [{ start: '09:00', end: '17:00', lunch: 1 }] } },
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        { field: 'colour', message: 'is not a known field' },
+        { field: 'targets.groups', message: 'is not a known field' },
+        { field: 'businessHours.weekly.mon.0.lunch', message: 'is not a known field' },
+      ]),
+    );
+    expect(errorsOf({ mode: 'sometimes', sticky: 'yes' }).map((error) => error.field)).toEqual([
+      'mode',
+      'sticky',
+    ]);
+    expect(errorsOf([])).toEqual([{ field: '(body)', message: expect.any(String) }]);
+    expect(parseRoutingRules({ mode: 'off' })).toMatchObject({ mode: 'off' });
   });
 
   it('takes a per-user cap over the default', () => {

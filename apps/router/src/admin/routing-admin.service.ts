@@ -1,9 +1,9 @@
-import { APP_CONFIG, DATA_SOURCE, DomainError, parseBody } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, DATA_SOURCE, DomainError } from '@inbox-bridge/service-kit';
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { RouterConfig } from '../config/router.config.js';
 import { ROUTER_CLOCK, type Clock } from '../routing/clock.js';
-import { defaultRoutingRules, routingRulesSchema, type RoutingRules } from '../routing/routing-rules.js';
+import { defaultRoutingRules, parseRoutingRules, type RoutingRules } from '../routing/routing-rules.js';
 import { RoutingTimerPoller } from '../routing/routing-timer.poller.js';
 import { RoutingRepository, type AuditEntry } from '../routing/routing.repository.js';
 import { SETTINGS_LINK_SIGNER } from './admin-auth.guard.js';
@@ -122,7 +122,7 @@ export class RoutingAdminService {
     channelAccountId: string,
     body: unknown,
   ): Promise<ChannelAccountRulesView> {
-    const rules = parseBody(routingRulesSchema, body);
+    const rules = parseRoutingRules(body);
     const saved = await this.dataSource.transaction((manager) =>
       this.repository.saveRules(manager, portalId, channelAccountId, rules, this.clock.now()),
     );

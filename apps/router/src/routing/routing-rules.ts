@@ -1,3 +1,4 @@
+import { RequestValidationError, type FieldError } from '@inbox-bridge/service-kit';
 import { z } from 'zod';
 
 export const Weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -88,6 +89,33 @@ export const routingRulesSchema = z
 
 export type RoutingRules = z.output<typeof routingRulesSchema>;
 export type RoutingRulesInput = z.input<typeof routingRulesSchema>;
+
+/**
+ * Each problem of a rules body as a field error. An unknown key is named by its own path
+ * (`targets.groups`), not its parent's, so a typo points at the field that has it.
+ */
+export function ruleFieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.flatMap((issue) => {
+    const at = issue.path.map(String);
+    const fields =
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ path: [...at, key], message: 'is not a known field' }))
+        : [{ path: at, message: issue.message }];
+    return fields.map(({ path, message }) => ({
+      field: path.length === 0 ? '(body)' : path.join('.'),
+      message,
+    }));
+  });
+}
+
+/** The rules of an admin request body, or a 400 naming each invalid field. */
+export function parseRoutingRules(body: unknown): RoutingRules {
+  const result = routingRulesSchema.safeParse(body);
+  if (!result.success) {
+    throw new RequestValidationError(ruleFieldErrors(result.error));
+  }
+  return result.data;
+}
 
 /** What a channel account routes by before an admin saves rules: nothing (HubSpot's own default). */
 export const defaultRoutingRules: RoutingRules = routingRulesSchema.parse({ mode: 'off' });
