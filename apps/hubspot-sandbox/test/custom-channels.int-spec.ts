@@ -348,15 +348,30 @@ describe('custom channels (§1)', () => {
     });
 
     it('honours integrationIdempotencyId per channel account', async () => {
-      const { token, accountId, path } = await channelWithAccount();
+      const { channelId, token, accountId, path } = await channelWithAccount();
       const body = incomingMessage(accountId, { integrationIdempotencyId: 'tg:1:77' });
       const first = await sandbox.request('POST', path, { token, body });
       const second = await sandbox.request('POST', path, { token, body });
       expect(first.status).toBe(201);
       expect(second.status).toBe(200);
       expect(second.body).toEqual(first.body);
+      const changed = await sandbox.request('POST', path, { token, body: { ...body, text: 'edited' } });
+      expect(changed.status).toBe(200);
+      expect(changed.body).toEqual(first.body);
       const threads = await sandbox.control.threads(HUB_ID);
       expect(threads.flatMap((thread) => thread.messages)).toHaveLength(1);
+
+      // Unique per channel account: another account of the same channel may reuse the value.
+      const otherAccountId = await sandbox.createAccount(token, channelId);
+      const other = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(otherAccountId, { integrationIdempotencyId: 'tg:1:77' }),
+      });
+      expect(other.status).toBe(201);
+      expect(other.body.id).not.toBe(first.body.id);
+      expect(other.body.channelAccountId).toBe(otherAccountId);
+      const after = await sandbox.control.threads(HUB_ID);
+      expect(after.flatMap((thread) => thread.messages)).toHaveLength(2);
     });
 
     it('threads by integrationThreadId under INTEGRATION_THREAD_ID', async () => {
@@ -405,6 +420,54 @@ describe('custom channels (§1)', () => {
       expect(byGeneratedId.body.conversationsThreadId).toBe(first.body.conversationsThreadId);
       const badPhone = await sandbox.request('POST', path, { token, body: sms('0151-123') });
       expect(badPhone.body.errors[0].code).toBe('INVALID_DELIVERY_IDENTIFIER');
+    });
+
+    it('under DELIVERY_IDENTIFIER threads OUTGOING by recipients, starts anew after a close and on an unknown id', async () => {
+      const { token, accountId, path } = await channelWithAccount({
+        deliveryIdentifierTypes: ['HS_PHONE_NUMBER'],
+        threadingModel: 'DELIVERY_IDENTIFIER',
+      });
+      const business = { deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+15550000000' } };
+      const customer = { deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+4915112345678' } };
+      const incoming = (extra: Record<string, unknown> = {}) =>
+        incomingMessage(accountId, {
+          integrationThreadId: undefined,
+          senders: [customer],
+          recipients: [business],
+          ...extra,
+        });
+      const first = await sandbox.request('POST', path, { token, body: incoming() });
+      const threadId = first.body.conversationsThreadId;
+      // A reply sent from the messenger's own app: the customer is the recipient.
+      const mirrored = await sandbox.request('POST', path, {
+        token,
+        body: incoming({ messageDirection: 'OUTGOING', senders: [business], recipients: [customer] }),
+      });
+      expect(mirrored.status).toBe(201);
+      expect(mirrored.body.conversationsThreadId).toBe(threadId);
+
+      const unknownId = await sandbox.request('POST', path, {
+        token,
+        body: incoming({ integrationThreadId: 'never-generated' }),
+      });
+      expect(unknownId.status).toBe(201);
+      expect(unknownId.body.conversationsThreadId).not.toBe(threadId);
+
+      const writer = await sandbox.token(['conversations.write']);
+      const closed = await sandbox.request('PATCH', `/conversations/v3/conversations/threads/${threadId}`, {
+        token: writer,
+        body: { status: 'CLOSED' },
+      });
+      expect(closed.status).toBe(200);
+      const afterClose = await sandbox.request('POST', path, { token, body: incoming() });
+      expect(afterClose.status).toBe(201);
+      expect([threadId, unknownId.body.conversationsThreadId]).not.toContain(
+        afterClose.body.conversationsThreadId,
+      );
+      const old = await sandbox.request('GET', `/conversations/v3/conversations/threads/${threadId}`, {
+        token: await sandbox.token(['conversations.read']),
+      });
+      expect(old.body.status).toBe('CLOSED');
     });
 
     it('updates the delivery status of outgoing messages only', async () => {

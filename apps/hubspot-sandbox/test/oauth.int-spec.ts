@@ -153,6 +153,52 @@ describe('OAuth (§4)', () => {
     expect(afterRevoke.body.status).toBe('BAD_REFRESH_TOKEN');
   });
 
+  it('revokes a refresh token with POST …/token/revoke; access tokens already issued keep working', async () => {
+    const tokens = await sandbox.request('POST', '/oauth/2026-03/token', {
+      form: {
+        grant_type: 'authorization_code',
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_uri: REDIRECT_URI,
+        code: await grantCode(),
+      },
+    });
+    expect(tokens.status).toBe(200);
+    const { access_token: accessToken, refresh_token: refreshToken } = tokens.body as {
+      access_token: string;
+      refresh_token: string;
+    };
+    const client = { client_id: CLIENT_ID, client_secret: CLIENT_SECRET };
+    const wrongSecret = await sandbox.request('POST', '/oauth/2026-03/token/revoke', {
+      form: { token: tokens.body.refresh_token, client_id: CLIENT_ID, client_secret: 'x' },
+    });
+    expect(wrongSecret.status).toBe(400);
+    expect(wrongSecret.body.status).toBe('BAD_CLIENT_SECRET');
+
+    const revoked = await sandbox.request('POST', '/oauth/2026-03/token/revoke', {
+      form: { token: tokens.body.refresh_token, token_type_hint: 'refresh_token', ...client },
+    });
+    expect(revoked.status).toBe(200);
+    const refreshed = await sandbox.request('POST', '/oauth/2026-03/token', {
+      form: { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token, ...client },
+    });
+    expect(refreshed.status).toBe(400);
+    expect(refreshed.body.status).toBe('BAD_REFRESH_TOKEN');
+    const introspect = (token: string) =>
+      sandbox.request('POST', '/oauth/2026-03/token/introspect', { form: { token, ...client } });
+    expect((await introspect(refreshToken)).body).toEqual({ active: false });
+    // §4.2: revoking a refresh token does not invalidate access tokens already issued.
+    expect((await introspect(accessToken)).body).toMatchObject({ active: true, hub_id: HUB_ID });
+    const stillAuthenticated = await sandbox.request(
+      'GET',
+      '/conversations/v3/custom-channels/1001/channel-accounts',
+      {
+        token: tokens.body.access_token,
+      },
+    );
+    expect(stillAuthenticated.status).toBe(404); // authenticated: the channel does not exist
+  });
+
   it('rejects a wrong client secret, redirect URI and grant type with HubSpot statuses', async () => {
     const code = await grantCode();
     const base = {

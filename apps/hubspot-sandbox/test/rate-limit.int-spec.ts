@@ -44,8 +44,27 @@ describe('rate limit per portal and app (§6)', () => {
     });
     const otherResponse = await sandbox.request('GET', path, { token: other.access_token });
     expect(otherResponse.headers.get('x-hubspot-ratelimit-remaining')).toBe('109');
+    // Another app installed in the same portal has its own budget too (per portal **and** app).
+    await sandbox.control.registerApp({
+      appId: 2_000_002,
+      clientId: 'second-client',
+      clientSecret: 'second-secret',
+      developerApiKeys: ['second-key'],
+      redirectUris: ['http://localhost:3000/cb'],
+      scopes: ['conversations.custom_channels.read'],
+    });
+    const secondApp = await sandbox.control.issueTokens(4242, {
+      appId: 2_000_002,
+      userId: 77,
+      scopes: ['conversations.custom_channels.read'],
+    });
+    const secondAppResponse = await sandbox.request('GET', '/conversations/v3/conversations/inboxes', {
+      token: secondApp.access_token,
+    });
+    expect(secondAppResponse.headers.get('x-hubspot-ratelimit-remaining')).toBe('109');
+    expect((await sandbox.request('GET', path, { token })).status).toBe(429);
     const calls = await sandbox.control.calls(4242);
-    expect(calls.filter((call) => call.status === 429)).toHaveLength(1);
+    expect(calls.filter((call) => call.status === 429)).toHaveLength(2);
   });
 
   it('applies a runtime rate limit and injected faults', async () => {
@@ -56,6 +75,18 @@ describe('rate limit per portal and app (§6)', () => {
     expect((await sandbox.request('GET', path, { token })).headers.get('x-hubspot-ratelimit-max')).toBe('2');
     await sandbox.request('GET', path, { token });
     expect((await sandbox.request('GET', path, { token })).status).toBe(429);
+
+    // A rolling window: once the oldest calls leave it, calls succeed again.
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 500));
+    await sandbox.control.setRateLimit(2, 400);
+    await pause();
+    expect((await sandbox.request('GET', path, { token })).status).toBe(200);
+    expect((await sandbox.request('GET', path, { token })).status).toBe(200);
+    expect((await sandbox.request('GET', path, { token })).status).toBe(429);
+    await pause();
+    const again = await sandbox.request('GET', path, { token });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-hubspot-ratelimit-remaining')).toBe('1');
 
     await sandbox.control.setRateLimit(110, 10_000);
     await sandbox.control.setFaults([

@@ -1,7 +1,10 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- HubSpot JSON bodies are asserted with expect(), not typed */
 import { expectEventually } from '@inbox-bridge/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { isValidV3 } from '../src/webhooks/signature.js';
+import { retryDelayMs } from '../src/webhooks/webhook-dispatcher.service.js';
 import {
   ALL_CHANNEL_SCOPES,
   CLIENT_SECRET,
@@ -13,6 +16,9 @@ import {
   incomingMessage,
 } from './sandbox-harness.js';
 import { Receiver } from './webhook-receiver.js';
+
+/** HubSpot's Webhooks API policy (§2.3), which the issue asks for: 10 attempts in all. */
+const MAX_ATTEMPTS = 10;
 
 describe('webhooks to the channel webhookUrl (§2)', () => {
   let sandbox: SandboxHarness;
@@ -81,6 +87,55 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
     };
     expect(isValidV3(CLIENT_SECRET, request)).toBe(true);
     expect(isValidV3('another-secret', request)).toBe(false);
+  });
+
+  it('gives up after 10 attempts with growing delays, on error answers and on refused connections', async () => {
+    const scale = 0.0001;
+    await sandbox.control.setWebhookTimeScale(scale);
+    receiver.script = Array.from({ length: MAX_ATTEMPTS }, () => ({ status: 500 }));
+    const refusedUrl = await closedPortUrl();
+    const failing = await sandbox.createChannel(OPAQUE_CAPABILITIES, { webhookUrl: receiver.url });
+    const unreachable = await sandbox.createChannel(OPAQUE_CAPABILITIES, { webhookUrl: refusedUrl });
+    const token = await sandbox.token();
+    await sandbox.createAccount(token, failing);
+    await sandbox.createAccount(token, unreachable);
+
+    const deliveries = await expectEventually(
+      async () => {
+        const all = await sandbox.control.webhookDeliveries();
+        if (all.length !== 2 || all.some((delivery) => delivery.state === 'PENDING')) {
+          throw new Error(`states ${all.map((delivery) => delivery.state).join(',')}`);
+        }
+        return all;
+      },
+      { timeoutMs: 15_000, description: 'both deliveries finished' },
+    );
+    for (const delivery of deliveries) {
+      expect(delivery.state).toBe('GAVE_UP');
+      expect(delivery.attempts.map((attempt) => attempt.attempt)).toEqual(
+        Array.from({ length: MAX_ATTEMPTS }, (_, index) => index + 1),
+      );
+      // The wait before attempt n + 1 is at least the scheduled, doubling delay (scaled).
+      const starts = delivery.attempts.map((attempt) => Date.parse(attempt.at));
+      starts.slice(1).forEach((start, index) => {
+        expect(start - starts[index]!).toBeGreaterThanOrEqual(
+          Math.floor(retryDelayMs(index + 1) * scale) - 1,
+        );
+      });
+      expect(starts.at(-1)! - starts.at(-2)!).toBeGreaterThan(starts[2]! - starts[1]!);
+    }
+    const [toReceiver, toNowhere] = [
+      deliveries.find((delivery) => delivery.url === receiver.url)!,
+      deliveries.find((delivery) => delivery.url === refusedUrl)!,
+    ];
+    expect(toReceiver.attempts.map((attempt) => attempt.status)).toEqual(
+      Array.from({ length: MAX_ATTEMPTS }, () => 500),
+    );
+    expect(receiver.requests).toHaveLength(MAX_ATTEMPTS);
+    expect(new Set(receiver.requests.map((request) => request.rawBody)).size).toBe(1);
+    expect(
+      toNowhere.attempts.every((attempt) => attempt.status === undefined && attempt.error !== undefined),
+    ).toBe(true);
   });
 
   it('sends CHANNEL_ACCOUNT_UPDATED / PURGED on admin changes and OUTGOING_CHANNEL_MESSAGE_CREATED on an agent reply', async () => {
@@ -153,6 +208,49 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
     ]);
   });
 
+  it('under DELIVERY_IDENTIFIER the reply webhook carries the generated integrationThreadId, which publishes back into the thread', async () => {
+    const channelId = await sandbox.createChannel(
+      {
+        deliveryIdentifierTypes: ['HS_PHONE_NUMBER'],
+        threadingModel: 'DELIVERY_IDENTIFIER',
+        allowOutgoingMessages: true,
+      },
+      { webhookUrl: receiver.url },
+    );
+    const token = await sandbox.token();
+    const accountId = await sandbox.createAccount(token, channelId, {
+      type: 'HS_PHONE_NUMBER',
+      value: '+15550000000',
+    });
+    const customer = { deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+4915112345678' } };
+    const path = `/conversations/v3/custom-channels/${channelId}/messages`;
+    const sms = (extra: Record<string, unknown> = {}) =>
+      incomingMessage(accountId, {
+        integrationThreadId: undefined,
+        senders: [customer],
+        recipients: [{ deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+15550000000' } }],
+        ...extra,
+      });
+    const published = await sandbox.request('POST', path, { token, body: sms() });
+    const threadId = published.body.conversationsThreadId;
+    await sandbox.control.agentReply(threadId, { userId: USER_ID, text: 'Hello by SMS' });
+
+    const outgoing = await outgoingWebhook(receiver);
+    expect(outgoing.channelIntegrationThreadIds).toEqual([expect.stringMatching(/\S/)]);
+    expect(outgoing.message.recipients).toEqual([expect.objectContaining(customer)]);
+    const [generated] = outgoing.channelIntegrationThreadIds as string[];
+    // Another sender with the generated id lands in the same thread (the id wins over the participants).
+    const back = await sandbox.request('POST', path, {
+      token,
+      body: sms({
+        integrationThreadId: generated,
+        senders: [{ deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+4915199999999' } }],
+      }),
+    });
+    expect(back.status).toBe(201);
+    expect(back.body.conversationsThreadId).toBe(threadId);
+  });
+
   it('carries a rep attachment as a FILE whose bytes the gateway fetches through a signed URL', async () => {
     const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES, { webhookUrl: receiver.url });
     const token = await sandbox.token([...ALL_CHANNEL_SCOPES, 'files']);
@@ -176,18 +274,7 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
       fileIds: [file.body.id],
     });
 
-    const outgoing = await expectEventually(
-      () => {
-        const body = receiver.requests
-          .map((request) => JSON.parse(request.rawBody) as Record<string, any>)
-          .find((candidate) => candidate.type === 'OUTGOING_CHANNEL_MESSAGE_CREATED');
-        if (body === undefined) {
-          throw new Error('no outgoing webhook yet');
-        }
-        return body;
-      },
-      { timeoutMs: 3_000, description: 'the outgoing webhook' },
-    );
+    const outgoing = await outgoingWebhook(receiver);
     expect(outgoing.message.attachments).toEqual([
       { type: 'FILE', fileId: file.body.id, fileUsageType: 'OTHER', name: 'invoice.pdf', url: file.body.url },
     ]);
@@ -195,3 +282,32 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
     expect(await (await fetch(signed.body.url)).text()).toBe('voice-note');
   });
 });
+
+/** A URL on 127.0.0.1 whose port was just closed, so connecting is refused. */
+async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
+  return `http://127.0.0.1:${port}/hook`;
+}
+
+/** The first OUTGOING_CHANNEL_MESSAGE_CREATED body the receiver got, once it arrives. */
+function outgoingWebhook(receiver: Receiver): Promise<Record<string, any>> {
+  return expectEventually(
+    () => {
+      const body = receiver.requests
+        .map((request) => JSON.parse(request.rawBody) as Record<string, any>)
+        .find((candidate) => candidate.type === 'OUTGOING_CHANNEL_MESSAGE_CREATED');
+      if (body === undefined) {
+        throw new Error('no outgoing webhook yet');
+      }
+      return body;
+    },
+    { timeoutMs: 3_000, description: 'the outgoing webhook' },
+  );
+}
