@@ -2,7 +2,14 @@ import { twilioSignature, type SandboxTwilioAccount } from '@inbox-bridge/provid
 import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  startConnectorHarness,
+  type ConnectorHarness,
+  type StatusChanged,
+} from './support/connector-harness.js';
 
 const NUMBER = '+14155550100';
 
@@ -25,6 +32,19 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     });
 
   const firstStatus = (hubspotMessageId: string) => h.firstStatus(hubspotMessageId);
+
+  /** POSTs form parameters to the account's webhook, signed as Twilio signs them (§2.7). */
+  const postSigned = (params: Record<string, string>) => {
+    const url = `${h.baseUrl}/webhooks/twilio/${accountId}`;
+    return fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(account.auth_token, url, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+  };
 
   beforeAll(async () => {
     h = await startConnectorHarness('connector_tw');
@@ -116,15 +136,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
         'https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages/MM5ab1c2d3e4f5a6b7c8d9e0f1a2b3c4d5/Media/ME0f1e2d3c4b5a69788796a5b4c3d2e1f0',
       ApiVersion: '2010-04-01',
     };
-    const url = `${h.baseUrl}/webhooks/twilio/${accountId}`;
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilioSignature(account.auth_token, url, example),
-      },
-      body: new URLSearchParams(example).toString(),
-    });
+    const response = await postSigned(example);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/xml');
     expect(await h.received('MM5ab1c2d3e4f5a6b7c8d9e0f1a2b3c4d5')).toMatchObject({
@@ -184,15 +196,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(Buffer.from(await redirected.arrayBuffer()).equals(image)).toBe(true);
 
     // Twilio retries a webhook on connection errors: the same MessageSid is a duplicate.
-    const url = `${h.baseUrl}/webhooks/twilio/${accountId}`;
-    const again = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilioSignature(account.auth_token, url, inbound.params),
-      },
-      body: new URLSearchParams(inbound.params).toString(),
-    });
+    const again = await postSigned(inbound.params);
     expect(again.status).toBe(200);
     expect(await again.text()).toContain('<Response></Response>');
     expect(
@@ -294,6 +298,141 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
       await reply('+14155550123', { text: 'After the busy signal', richText: undefined }),
     );
     expect(afterBusy.status).toBe('SENT');
+  });
+
+  it('keeps only media SIDs of this account and message and never calls the host a MediaUrl names (SSRF)', async () => {
+    const attacker = createServer((request, response) => {
+      attackerRequests.push(request.url ?? '');
+      response.writeHead(200, { 'content-type': 'image/jpeg' }).end('ATTACKER-BYTES');
+    });
+    const attackerRequests: string[] = [];
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const attackerOrigin = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+    try {
+      const real = await h.client.twilioCustomerSends({
+        from: '+14155550123',
+        to: NUMBER,
+        media: [{ content_type: 'image/jpeg' }],
+      });
+      const realMedia = real.media[0]?.sid ?? '';
+      const messageSid = `MM${randomBytes(16).toString('hex')}`;
+      const params: Record<string, string> = {
+        MessageSid: messageSid,
+        SmsSid: messageSid,
+        AccountSid: account.sid,
+        From: '+14155550123',
+        To: NUMBER,
+        Body: 'three links',
+        NumMedia: '3',
+        // This account's media path on a host of the sender's choosing: kept, but fetched from Twilio's API.
+        MediaUrl0: `${attackerOrigin}/2010-04-01/Accounts/${account.sid}/Messages/${messageSid}/Media/${realMedia}`,
+        MediaContentType0: 'image/jpeg',
+        MediaUrl1: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+        MediaContentType1: 'text/plain',
+        MediaUrl2: `https://api.twilio.com/2010-04-01/Accounts/AC${'9'.repeat(32)}/Messages/${messageSid}/Media/ME${'1'.repeat(32)}`,
+        MediaContentType2: 'image/png',
+        SmsStatus: 'received',
+        ApiVersion: '2010-04-01',
+      };
+      const response = await postSigned(params);
+      expect(response.status).toBe(200);
+      const message = await h.received(messageSid);
+      expect(message.attachments).toEqual([
+        {
+          kind: 'image',
+          media: { downloadRef: `media:${accountId}:${messageSid}/${realMedia}`, mimeType: 'image/jpeg' },
+        },
+        { kind: 'unsupported', description: 'The customer sent a file that could not be read' },
+        { kind: 'unsupported', description: 'The customer sent a file that could not be read' },
+      ]);
+      // Twilio has no such media under this message: 404, and the named host saw nothing.
+      const media = await fetch(h.mediaLink(`media:${accountId}:${messageSid}/${realMedia}`));
+      expect(media.status).toBe(404);
+      expect(attackerRequests).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => {
+        attacker.close(() => {
+          resolve();
+        });
+      });
+    }
+  });
+
+  it('answers 413 for customer media over the MMS limit and fails replies Twilio cannot carry at once', async () => {
+    const big = await h.client.twilioCustomerSends({
+      from: '+14155550123',
+      to: NUMBER,
+      media: [{ content_type: 'image/jpeg', size_bytes: 5 * 1024 * 1024 + 1 }],
+    });
+    const received = await h.received(big.message.sid);
+    const ref = (received.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+    const tooLarge = await fetch(h.mediaLink(ref));
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers.get('content-type')).toContain('application/problem+json');
+
+    const sentBefore = (await h.client.twilioCustomerMessages('+14155550127')).length;
+    const replyWithFile = async (attachment: GatewayOutboundMessageRequestedV1['attachments'][number]) =>
+      firstStatus(
+        await reply('+14155550127', { text: 'a file', richText: undefined, attachments: [attachment] }),
+      );
+    const declared = await replyWithFile({
+      kind: 'video',
+      downloadRef: 'hubspot-file:82',
+      mimeType: 'video/mp4',
+      fileName: 'tour.mp4',
+      sizeBytes: 6 * 1024 * 1024,
+    });
+    expect(declared).toMatchObject({ status: 'FAILED', providerErrorCode: 'FILE_TOO_LARGE' });
+    expect(declared.failureReason).toContain('tour.mp4');
+
+    const wrongType = await replyWithFile({
+      kind: 'file',
+      downloadRef: 'hubspot-file:83',
+      mimeType: 'application/zip',
+      fileName: 'logs.zip',
+    });
+    expect(wrongType).toMatchObject({ status: 'FAILED', providerErrorCode: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect(wrongType.failureReason).toContain('application/zip');
+    expect(await h.client.twilioCustomerMessages('+14155550127')).toHaveLength(sentBefore);
+
+    // Size not announced: Twilio fetches the public link, finds more than 5 MB and refuses with 21620.
+    h.gatewayFiles.files.set('hubspot-file:84', {
+      contentType: 'image/jpeg',
+      body: Buffer.alloc(5 * 1024 * 1024 + 1, 1),
+    });
+    const undeclared = await replyWithFile({
+      kind: 'image',
+      downloadRef: 'hubspot-file:84',
+      mimeType: 'image/jpeg',
+      fileName: 'scan.jpg',
+    });
+    expect(undeclared).toMatchObject({ status: 'FAILED', providerErrorCode: '21620' });
+    expect(undeclared.failureReason).toContain('could not fetch');
+  });
+
+  it('retries through a Twilio outage (503) without texting twice, and keeps to 1 send per second', async () => {
+    await h.client.twilioSetMessagesFault(account.sid, { status: 503, times: 1, create_anyway: false });
+    const before = (await h.client.twilioCustomerMessages('+14155550128')).length;
+    const afterOutage = await firstStatus(
+      await reply('+14155550128', { text: 'after the outage', richText: undefined }),
+    );
+    expect(afterOutage.status).toBe('SENT');
+    expect((await h.client.twilioCustomerMessages('+14155550128')).slice(before).map((m) => m.body)).toEqual([
+      'after the outage',
+    ]);
+
+    // Long-code throughput (§2.9): a burst of 3, then one per second per account.
+    const ids: string[] = [];
+    for (let index = 0; index < 6; index += 1) {
+      ids.push(await reply('+14155550128', { text: `paced ${index}`, richText: undefined }));
+    }
+    const sentAt: number[] = [];
+    for (const id of ids) {
+      const status = (await firstStatus(id)) as StatusChanged & { occurredAt: string };
+      expect(status.status).toBe('SENT');
+      sentAt.push(Date.parse(status.occurredAt));
+    }
+    expect(Math.max(...sentAt) - Math.min(...sentAt)).toBeGreaterThanOrEqual(2_000);
   });
 
   it('stops both directions when HubSpot deauthorizes the account, and unhooks the number on purge', async () => {

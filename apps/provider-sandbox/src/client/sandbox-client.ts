@@ -92,7 +92,8 @@ export interface SandboxTwilioInbound {
   readonly from: string;
   readonly to: string;
   readonly body?: string;
-  readonly media?: { content_type: string; content_base64?: string }[];
+  /** Content as given, or `size_bytes` of filler, or a 1×1 GIF. */
+  readonly media?: { content_type: string; content_base64?: string; size_bytes?: number }[];
   readonly from_city?: string;
   readonly from_state?: string;
   readonly from_zip?: string;

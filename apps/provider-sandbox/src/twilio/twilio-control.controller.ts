@@ -74,7 +74,19 @@ export const inboundSchema = z.object({
   to: E164,
   body: z.string().max(1600).default(''),
   media: z
-    .array(z.object({ content_type: z.string().min(1), content_base64: z.string().optional() }))
+    .array(
+      z.object({
+        content_type: z.string().min(1),
+        content_base64: z.string().optional(),
+        /** Synthesised content of this many bytes when no `content_base64` is given (limit tests). */
+        size_bytes: z
+          .number()
+          .int()
+          .positive()
+          .max(32 * 1024 * 1024)
+          .optional(),
+      }),
+    )
     .max(10)
     .default([]),
   from_city: z.string().optional(),

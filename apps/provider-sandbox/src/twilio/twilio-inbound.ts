@@ -58,7 +58,12 @@ export class TwilioInbound {
         accountSid: account.sid,
         parentSid: messageSid,
         contentType: item.content_type,
-        bytes: item.content_base64 === undefined ? PIXEL_GIF : Buffer.from(item.content_base64, 'base64'),
+        bytes:
+          item.content_base64 !== undefined
+            ? Buffer.from(item.content_base64, 'base64')
+            : item.size_bytes !== undefined
+              ? Buffer.alloc(item.size_bytes, 0x20)
+              : PIXEL_GIF,
         createdMs: now,
       })),
       statusCallback: null,

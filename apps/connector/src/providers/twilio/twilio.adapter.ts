@@ -18,6 +18,7 @@ import {
   type InboundEvent,
   type InboundRequest,
   type MediaStream,
+  type OutboundFile,
   type OutboundMessage,
   type ProviderAdapter,
   type ProviderStatusReport,
@@ -70,6 +71,22 @@ interface TwilioErrorBody {
   readonly message?: string;
 }
 
+/** Every MIME type the capability declares for MMS (Twilio refuses other types with 21620, §2.9). */
+const MMS_TYPES: ReadonlySet<string> = new Set(
+  ProviderCapabilityTable.twilio.outboundMedia.flatMap((media) => media.mimeTypes),
+);
+
+function assertMmsType(file: OutboundFile): void {
+  const type = file.mimeType.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!MMS_TYPES.has(type)) {
+    throw new SendFailure(
+      'permanent',
+      `The file “${file.fileName}” (${type === '' ? 'unknown type' : type}) cannot be sent by MMS.`,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+  }
+}
+
 function one(params: TwilioParams, name: string): string | undefined {
   return params[name]?.[0];
 }
@@ -85,6 +102,21 @@ function kindOf(contentType: string): 'image' | 'audio' | 'video' | 'file' {
     return 'video';
   }
   return 'file';
+}
+
+/** The `ME…` SID of `MediaUrl{N}` when its path is this account's media of this message (§2.4), else undefined. */
+function mediaSidOf(url: string, accountSid: string, messageSid: string): string | undefined {
+  let pathname: string;
+  try {
+    pathname = new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+  const match =
+    /^\/2010-04-01\/Accounts\/(AC[0-9a-f]{32})\/Messages\/([A-Z]{2}[0-9a-f]{32})\/Media\/(ME[0-9a-f]{32})\/?$/.exec(
+      pathname,
+    );
+  return match?.[1] === accountSid && match[2] === messageSid ? match[3] : undefined;
 }
 
 export interface TwilioAdapterOptions {
@@ -266,6 +298,7 @@ export class TwilioAdapter implements ProviderAdapter {
     const total = files.reduce((sum, file) => sum + (file.sizeBytes ?? 0), 0);
     for (const file of files) {
       assertFileFits(file, MMS_TOTAL_LIMIT, 'an MMS');
+      assertMmsType(file);
     }
     if (total > MMS_TOTAL_LIMIT) {
       throw new SendFailure(
@@ -356,15 +389,15 @@ export class TwilioAdapter implements ProviderAdapter {
     if (messageSid === undefined || !SID.test(messageSid)) {
       throw new RequestValidationError([{ field: 'MessageSid', message: 'expected a Twilio message SID' }]);
     }
+    const { accountSid } = this.credentialsOf(account);
     const count = Math.min(Number(one(params, 'NumMedia') ?? '0') || 0, 10);
     const attachments: ReceivedAttachment[] = [];
     for (let index = 0; index < count; index += 1) {
       const url = one(params, `MediaUrl${index}`);
       const contentType = one(params, `MediaContentType${index}`) ?? 'application/octet-stream';
-      const mediaSid =
-        url === undefined
-          ? undefined
-          : /\/Media\/([A-Z]{2}[0-9a-f]{32})\/?$/.exec(new URL(url).pathname)?.[1];
+      // Only the media SID is kept: the bytes are always fetched from the configured Twilio API with this
+      // account's credentials (§2.4), never from the host the URL names, so a forged URL cannot aim a request.
+      const mediaSid = url === undefined ? undefined : mediaSidOf(url, accountSid, messageSid);
       if (mediaSid === undefined) {
         attachments.push({
           kind: 'unsupported',
