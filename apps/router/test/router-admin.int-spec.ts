@@ -102,6 +102,42 @@ describe('router admin API and settings page (tenant isolation, validation, head
     }
   });
 
+  /** Every `METHOD /path` the running app serves under `/admin` and `/settings` (Express's own route table). */
+  const servedRoutes = (): string[] => {
+    const express = router.app.getHttpAdapter().getInstance() as {
+      router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
+    };
+    return express.router.stack
+      .flatMap(({ route }) =>
+        route === undefined
+          ? []
+          : Object.keys(route.methods).map((method) => `${method.toUpperCase()} ${route.path}`),
+      )
+      .filter((route) => / \/(admin|settings)\//.test(route))
+      .sort();
+  };
+
+  it('authenticates every admin and settings route it serves, except the OpenAPI document', async () => {
+    const routes = servedRoutes().filter((route) => route !== 'GET /admin/openapi.json');
+    expect(routes.length).toBeGreaterThanOrEqual(8);
+    for (const route of routes) {
+      const [method = '', path = ''] = route.split(' ');
+      const url = `${router.baseUrl}${path.replace(/:(\w+)/g, (_, name: string) => (name === 'hubspotThreadId' ? 'thread-b' : 'ca-a'))}`;
+      for (const headers of [{}, { authorization: 'Bearer not-a-token-of-any-portal' }] as Record<
+        string,
+        string
+      >[]) {
+        const response = await fetch(url, {
+          method,
+          headers: { ...headers, 'content-type': 'application/json' },
+          ...(method === 'GET' ? {} : { body: JSON.stringify({ mode: 'off' }) }),
+        });
+        expect({ route, status: response.status }).toEqual({ route, status: 401 });
+        expect(response.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      }
+    }
+  });
+
   it('scopes every request to the token portal: the other portal’s resources are 404', async () => {
     expect((await adminA().call('GET', '/admin/channel-accounts/ca-b/rules')).status).toBe(404);
     expect((await adminA().call('GET', '/admin/channel-accounts/ca-b/queue')).status).toBe(404);
@@ -238,6 +274,15 @@ describe('router admin API and settings page (tenant isolation, validation, head
         '/admin/channel-accounts/{channelAccountId}/queue',
         '/admin/conversations/{hubspotThreadId}/audit',
       ]),
+    );
+    // Every route the app serves is in the document, with its method.
+    const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations as Record<string, unknown>)
+        .filter((key) => ['get', 'put', 'post', 'patch', 'delete'].includes(key))
+        .map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    expect(documented).toEqual(
+      expect.arrayContaining(servedRoutes().filter((r) => !r.endsWith('openapi.json'))),
     );
     expect(Object.keys(document.components.schemas.RoutingRules.properties)).toEqual(
       expect.arrayContaining(['mode', 'targets', 'distribution', 'capacity', 'businessHours', 'sticky']),

@@ -1,6 +1,7 @@
 import { RequestValidationError } from '@inbox-bridge/service-kit';
 import { describe, expect, it } from '@jest/globals';
 import { parseAdminTokens, portalOfToken } from '../src/admin/admin-tokens.js';
+import { routerAdminOpenApi } from '../src/admin/openapi.js';
 import { formFieldOf, formFromRules, rulesFromForm } from '../src/admin/settings-form.js';
 import { SettingsLinkSigner } from '../src/admin/settings-link.js';
 import { isWithinBusinessHours, localTimeIn } from '../src/routing/business-hours.js';
@@ -193,6 +194,26 @@ describe('settings form', () => {
       },
     });
     expect(rulesFromForm(formFromRules(rules))).toEqual({ rules });
+  });
+
+  it('documents every field the page posts in the OpenAPI document', () => {
+    const rules = routingRulesSchema.parse({
+      mode: 'off',
+      businessHours: { timeZone: 'UTC', weekly: {}, outsideHours: { action: 'wait' } },
+    });
+    const document = routerAdminOpenApi() as {
+      paths: Record<
+        string,
+        { post?: { requestBody: { content: Record<string, { schema: { properties: object } }> } } }
+      >;
+    };
+    const posted =
+      document.paths['/settings/{channelAccountId}']?.post?.requestBody.content[
+        'application/x-www-form-urlencoded'
+      ]?.schema.properties;
+    expect(Object.keys(posted ?? {})).toEqual(
+      expect.arrayContaining([...Object.keys(formFromRules(rules)), 'ref', 'exp', 'sig']),
+    );
   });
 
   it('maps errors to the form field that shows them', () => {

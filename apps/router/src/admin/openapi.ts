@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { routingRulesSchema } from '../routing/routing-rules.js';
+import { routingRulesSchema, Weekdays } from '../routing/routing-rules.js';
 
 const problem = {
   description: 'RFC 9457 problem details',
@@ -57,6 +57,42 @@ const rulesView = {
 const errors = {
   '401': problem,
   '404': { ...problem, description: 'Unknown here, or belongs to another portal' },
+};
+
+const htmlPage = (description: string) => ({ description, content: { 'text/html': {} } });
+
+/** The signed link's fields: query parameters of the GET, hidden form fields of the POST. */
+const linkFields = [
+  { name: 'ref', schema: { type: 'string' }, description: '<portalId>:<channelAccountId>' },
+  { name: 'exp', schema: { type: 'string' }, description: 'Expiry, epoch milliseconds' },
+  {
+    name: 'sig',
+    schema: { type: 'string' },
+    description: 'base64url HMAC-SHA256(SETTINGS_LINK_SECRET, "router-settings\\n<exp>\\n<ref>")',
+  },
+];
+
+const text = (description: string) => ({ type: 'string', description });
+
+/** The settings form's fields (all strings, as a browser posts them). */
+const settingsFormFields = {
+  mode: { type: 'string', enum: ['off', 'users-and-teams', 'contact-owner'] },
+  userIds: text('User ids, separated by commas or spaces'),
+  teamIds: text('Team ids, separated by commas or spaces'),
+  distribution: { type: 'string', enum: ['round-robin', 'fewest-open'] },
+  respectAvailability: text('"on" when checked'),
+  maxOpenPerAgent: text('Cap per agent; blank for none'),
+  perUserCaps: text('userId=cap pairs, separated by commas'),
+  sticky: text('"on" when checked'),
+  noReplyMinutes: text('Blank: never reassign'),
+  businessHoursEnabled: text('"on" when checked'),
+  timeZone: text('IANA time zone'),
+  ...Object.fromEntries(
+    Weekdays.map((day) => [`hours_${day}`, text('Spans such as 09:00-12:00, 13:00-17:00; blank: closed')]),
+  ),
+  holidays: text('Local dates YYYY-MM-DD, separated by commas'),
+  outsideHours: { type: 'string', enum: ['wait', 'after-hours-team'] },
+  afterHoursTeamId: text('Team that takes conversations outside hours'),
 };
 
 /** The admin API's OpenAPI 3.1 document, served at `GET /admin/openapi.json`. */
@@ -198,27 +234,38 @@ export function routerAdminOpenApi(): Record<string, unknown> {
         },
       },
       '/settings/{channelAccountId}': {
-        parameters: [
-          channelAccountId,
-          {
-            name: 'ref',
-            in: 'query',
-            schema: { type: 'string' },
-            description: '<portalId>:<channelAccountId>',
-          },
-          { name: 'exp', in: 'query', schema: { type: 'string' }, description: 'Expiry, epoch milliseconds' },
-          {
-            name: 'sig',
-            in: 'query',
-            schema: { type: 'string' },
-            description: 'base64url HMAC-SHA256(SETTINGS_LINK_SECRET, "router-settings\\n<exp>\\n<ref>")',
-          },
-        ],
+        parameters: [channelAccountId],
         get: {
           summary:
             'Settings page (HTML form) of a channel account, opened with a signed link or a bearer token',
+          parameters: linkFields.map((field) => ({ ...field, in: 'query' })),
           security: [{}, { bearer: [] }],
-          responses: { '200': { description: 'HTML page', content: { 'text/html': {} } }, ...errors },
+          responses: { '200': htmlPage('The form with the saved rules'), ...errors },
+        },
+        post: {
+          summary: 'Save the settings form (the page posts back to itself with the link fields hidden)',
+          security: [{}, { bearer: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-www-form-urlencoded': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    ...Object.fromEntries(
+                      linkFields.map(({ name, schema, description }) => [name, { ...schema, description }]),
+                    ),
+                    ...settingsFormFields,
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': htmlPage('Saved: the form with the saved rules'),
+            '400': htmlPage('The form again, each invalid field marked with its error (`data-field`)'),
+            ...errors,
+          },
         },
       },
     },
