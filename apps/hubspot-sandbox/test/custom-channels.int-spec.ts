@@ -235,6 +235,70 @@ describe('custom channels (§1)', () => {
     });
   });
 
+  describe('query parameters (strict reading)', () => {
+    it('rejects query parameters an endpoint does not take and bad filter values with a 400 naming them', async () => {
+      const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+      const token = await sandbox.token();
+      const accountId = await sandbox.createAccount(token, channelId);
+      const published = await sandbox.request('POST', `${CC}/${channelId}/messages`, {
+        token,
+        body: incomingMessage(accountId),
+      });
+      const accounts = `${CC}/${channelId}/channel-accounts`;
+      const message = `${CC}/${channelId}/messages/${published.body.id}`;
+
+      // The documented ones are accepted.
+      expect((await sandbox.developer('GET', `${CC}?limit=10&after=0&sort=id`)).status).toBe(200);
+      expect((await sandbox.developer('GET', `${CC}/${channelId}`)).status).toBe(200);
+      const filtered = await sandbox.request(
+        'GET',
+        `${accounts}?archived=false&limit=5&deliveryIdentifierType=CHANNEL_SPECIFIC_OPAQUE_ID&deliveryIdentifierValue=x`,
+        { token },
+      );
+      expect(filtered.status).toBe(200);
+      expect((await sandbox.request('GET', `${accounts}/${accountId}?archived=true`, { token })).status).toBe(
+        200,
+      );
+
+      const refused = [
+        await sandbox.developer('GET', `${CC}?archived=true`),
+        await sandbox.developer('GET', `${CC}/${channelId}?limit=1`),
+        await sandbox.request('GET', `${accounts}?inboxId=311`, { token }),
+        await sandbox.request('GET', `${accounts}/${accountId}?limit=1`, { token }),
+        await sandbox.request('GET', `${message}?archived=true`, { token }),
+        await sandbox.request('PATCH', `${message}?notify=1`, { token, body: { statusType: 'READ' } }),
+      ];
+      for (const response of refused) {
+        expect(response.status).toBe(400);
+        expect(response.body).toMatchObject({
+          status: 'error',
+          category: 'VALIDATION_ERROR',
+          errors: [{ code: 'UNRECOGNIZED_FIELD', in: 'query' }],
+        });
+      }
+      expect(refused.map((response) => String(response.body.errors[0].context.propertyName[0]))).toEqual([
+        'archived',
+        'limit',
+        'inboxId',
+        'limit',
+        'archived',
+        'notify',
+      ]);
+
+      const badType = await sandbox.request('GET', `${accounts}?deliveryIdentifierType=PHONE`, { token });
+      expect(badType.status).toBe(400);
+      expect(badType.body.errors[0]).toMatchObject({
+        code: 'INVALID_ENUM_VALUE',
+        context: { propertyName: ['deliveryIdentifierType'] },
+      });
+      const badArchived = await sandbox.request('GET', `${accounts}?archived=yes`, { token });
+      expect(badArchived.status).toBe(400);
+      // Authentication is checked first.
+      expect((await sandbox.request('GET', `${CC}?hapikey=wrong&appId=1000001&colour=red`)).status).toBe(401);
+      expect((await sandbox.request('GET', `${accounts}?colour=red`)).status).toBe(401);
+    });
+  });
+
   describe('messages', () => {
     async function channelWithAccount(capabilities: Record<string, unknown> = OPAQUE_CAPABILITIES) {
       const channelId = await sandbox.createChannel(capabilities);

@@ -14,6 +14,7 @@ import { CustomChannelEvents } from '../webhooks/custom-channel-events.service.j
 import { assertDeliveryIdentifier, effectiveCapabilities } from './capabilities.js';
 import { paginate } from './channel.service.js';
 import {
+  DELIVERY_IDENTIFIER_TYPES,
   channelAccountCreateSchema,
   channelAccountUpdateSchema,
   stagingTokenUpdateSchema,
@@ -51,6 +52,19 @@ export class ChannelAccountService {
     const archived = query.archived === 'true';
     const types = asList(query.deliveryIdentifierType);
     const values = asList(query.deliveryIdentifierValue);
+    const unknownType = types.find(
+      (type) => !(DELIVERY_IDENTIFIER_TYPES as readonly string[]).includes(type),
+    );
+    if (unknownType !== undefined) {
+      throw invalidInput([
+        detail(
+          `Invalid value for query parameter "deliveryIdentifierType": ${unknownType} is not one of ${DELIVERY_IDENTIFIER_TYPES.join(', ')}`,
+          'INVALID_ENUM_VALUE',
+          'query',
+          'deliveryIdentifierType',
+        ),
+      ]);
+    }
     const matching = this.accounts
       .list({ channelId: channel.id, portalId: token.portalId })
       .filter((account) => account.archived === archived)

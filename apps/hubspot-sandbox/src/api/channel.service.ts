@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HubSpotError } from '../common/hubspot-error.js';
 import { detail, invalidInput, parseStrict } from '../common/validation.js';
+import { assertQuery } from '../crm/crm-objects.js';
 import { AppStore, type SandboxApp } from '../store/app.store.js';
 import { ChannelStore, type Channel } from '../store/channel.store.js';
 import { IdGenerator } from '../store/ids.js';
@@ -13,6 +14,17 @@ export interface ChannelPage {
   paging?: { next: { after: string } };
 }
 
+/** The developer credential: every channel call takes these query parameters and no others (list adds paging). */
+export const DEVELOPER_QUERY = ['hapikey', 'appId'] as const;
+/** `GET` channel list (§1.3). */
+export const CHANNEL_LIST_QUERY = [
+  ...DEVELOPER_QUERY,
+  'after',
+  'defaultPageLength',
+  'limit',
+  'sort',
+] as const;
+
 /** Channel definitions (§1.3), owned by an app and managed with its developer API key (§1.2). */
 @Injectable()
 export class ChannelService {
@@ -24,9 +36,13 @@ export class ChannelService {
 
   /**
    * `?hapikey=…&appId=…`. Strictest reading: `appId` is required on every channel call, not only create,
-   * and the key must belong to the developer account that owns the app.
+   * and the key must belong to the developer account that owns the app. Other query parameters than
+   * `allowed` are a 400 (after authentication, as HubSpot answers 401 first).
    */
-  authenticateDeveloper(query: Record<string, unknown>): SandboxApp {
+  authenticateDeveloper(
+    query: Record<string, unknown>,
+    allowed: readonly string[] = DEVELOPER_QUERY,
+  ): SandboxApp {
     const hapikey = typeof query.hapikey === 'string' ? query.hapikey : undefined;
     const app =
       hapikey === undefined
@@ -50,6 +66,7 @@ export class ChannelService {
         `The API key does not belong to the developer account of app ${appId}`,
       );
     }
+    assertQuery(query, allowed);
     return owned;
   }
 

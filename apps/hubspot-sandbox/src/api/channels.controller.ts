@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { HubSpotErrorFilter } from '../common/hubspot-error.filter.js';
-import { ChannelService, toPublicChannel, type ChannelPage } from './channel.service.js';
+import { CHANNEL_LIST_QUERY, ChannelService, toPublicChannel, type ChannelPage } from './channel.service.js';
 
 /** The two path families served (§1.1): legacy v3 and the 2026-03 date version. */
 export const CUSTOM_CHANNEL_PREFIXES = [
@@ -28,7 +28,7 @@ export class ChannelsController {
 
   @Get()
   list(@Query() query: Record<string, unknown>): ChannelPage {
-    return this.channels.list(this.channels.authenticateDeveloper(query), query);
+    return this.channels.list(this.channels.authenticateDeveloper(query, CHANNEL_LIST_QUERY), query);
   }
 
   @Post()

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, Headers, Param, Patch, Post, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, Patch, Post, Query, Res, UseFilters } from '@nestjs/common';
 import type { Response } from 'express';
 import { HubSpotErrorFilter } from '../common/hubspot-error.filter.js';
+import { assertQuery } from '../crm/crm-objects.js';
 import { TokenService } from '../oauth/token.service.js';
 import { ChannelService } from './channel.service.js';
 import { CUSTOM_CHANNEL_PREFIXES } from './channels.controller.js';
@@ -24,10 +25,12 @@ export class MessagesController {
   publish(
     @Headers('authorization') auth: string | undefined,
     @Param('channelId') channelId: string,
+    @Query() query: Record<string, unknown>,
     @Body() body: unknown,
     @Res({ passthrough: true }) res: Response,
   ): Record<string, unknown> {
     const token = this.tokens.authenticate(auth, WRITE);
+    assertQuery(query, []);
     const { message, duplicate } = this.messages.publish(
       token,
       this.channels.forApp(channelId, token.appId),
@@ -42,8 +45,10 @@ export class MessagesController {
     @Headers('authorization') auth: string | undefined,
     @Param('channelId') channelId: string,
     @Param('messageId') messageId: string,
+    @Query() query: Record<string, unknown>,
   ): Record<string, unknown> {
     const token = this.tokens.authenticate(auth, READ);
+    assertQuery(query, []);
     return toPublicMessage(this.messages.get(token, this.channels.forApp(channelId, token.appId), messageId));
   }
 
@@ -52,9 +57,11 @@ export class MessagesController {
     @Headers('authorization') auth: string | undefined,
     @Param('channelId') channelId: string,
     @Param('messageId') messageId: string,
+    @Query() query: Record<string, unknown>,
     @Body() body: unknown,
   ): Record<string, unknown> {
     const token = this.tokens.authenticate(auth, WRITE);
+    assertQuery(query, []);
     return toPublicMessage(
       this.messages.updateStatus(token, this.channels.forApp(channelId, token.appId), messageId, body),
     );

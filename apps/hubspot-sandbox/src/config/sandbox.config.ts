@@ -40,7 +40,6 @@ export const sandboxConfigSchema = z.object({
   SANDBOX_REDIRECT_URIS: nonEmptyString().default(
     'http://localhost:3000/oauth/callback,http://127.0.0.1:3000/oauth/callback',
   ),
-  /** Space-separated scopes the seeded app may request. */
   /** The seeded app's Webhooks API target URL (§2.6); unset = no conversation events. */
   SANDBOX_APP_WEBHOOK_URL: url({ protocols: ['http:', 'https:'] }).optional(),
   /** Its subscriptions: `type[:property]`, comma-separated. */
@@ -60,6 +59,7 @@ export const sandboxConfigSchema = z.object({
   SANDBOX_REQUEST_LOGS: booleanFlag().default(true),
   /** Whether recorded calls keep their request bodies. */
   SANDBOX_CALL_LOG_BODIES: booleanFlag().default(true),
+  /** Space-separated scopes the seeded app may request. */
   SANDBOX_APP_SCOPES: nonEmptyString().default(
     'oauth conversations.custom_channels.read conversations.custom_channels.write conversations.read conversations.write files crm.objects.contacts.read crm.objects.contacts.write crm.objects.owners.read crm.objects.users.read tickets',
   ),
