@@ -55,7 +55,10 @@ describe('router admin API and settings page (tenant isolation, validation, head
         name: `SMS line ${channelAccountId}`,
       });
       await events.publish(portalId, RoutingKeys.GatewayRosterChangedV1, {
-        users: [user('u1'), user('u2')],
+        users: [
+          user('u1', { name: `Agent one of ${channelAccountId}`, email: `one@${channelAccountId}.example` }),
+          user('u2', { name: `Agent two of ${channelAccountId}` }),
+        ],
         teams: [],
         full: true,
       });
@@ -344,5 +347,21 @@ describe('router admin API and settings page (tenant isolation, validation, head
     });
     await events.publish(PORTAL_A, RoutingKeys.GatewayConversationStartedV1, started('ca-a', 'thread-page'));
     expect((await commands.nth(PORTAL_A, 'thread-page')).assignee).toEqual({ type: 'user', userId: 'u2' });
+
+    // The page lists the portal's own users and teams by name, and warns (without refusing) about an id the
+    // roster does not have, which would leave conversations waiting.
+    const directory = await page.locator('#directory').textContent();
+    expect(directory).toContain('Agent one of ca-a');
+    expect(directory).toContain('one@ca-a.example');
+    expect(directory).not.toContain('of ca-b');
+    await page.fill('#userIds', 'u2, ghost-user');
+    await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+    await expect(page.locator('[role=status]').textContent()).resolves.toContain('Saved');
+    expect(new URL(page.url()).pathname).toBe('/settings/ca-a');
+    const warnings: (string | null)[] = [];
+    for (const warning of await page.locator('p.warning[data-warning]').all()) {
+      warnings.push(`${await warning.getAttribute('data-warning')}: ${await warning.textContent()}`);
+    }
+    expect(warnings).toEqual([expect.stringMatching(/^userIds: Not in this portal's roster: ghost-user\./)]);
   });
 });

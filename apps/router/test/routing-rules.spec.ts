@@ -4,6 +4,7 @@ import { parseAdminTokens, portalOfToken } from '../src/admin/admin-tokens.js';
 import { routerAdminOpenApi } from '../src/admin/openapi.js';
 import { formFieldOf, formFromRules, rulesFromForm } from '../src/admin/settings-form.js';
 import { SettingsLinkSigner } from '../src/admin/settings-link.js';
+import { renderSettingsPage, settingsFormAction } from '../src/admin/settings-page.js';
 import { isWithinBusinessHours, localTimeIn } from '../src/routing/business-hours.js';
 import {
   capacityOf,
@@ -233,6 +234,57 @@ describe('settings form', () => {
       'userIds',
     ]);
     expect(formFieldOf('businessHours.weekly.sat.1.end')).toBe('hours_sat');
+  });
+});
+
+describe('settings page', () => {
+  const directory = {
+    users: [
+      { userId: 'u1', name: 'Ana <b>Uno</b>', email: 'ana@example.com', availability: 'available' },
+      { userId: 'u2', name: null, email: null, availability: 'away' },
+    ],
+    teams: [{ teamId: 't1', name: 'Support' }],
+    complete: true,
+  };
+  const page = (form: Record<string, string>, complete = true) =>
+    renderSettingsPage({
+      channelAccountId: 'ca/7',
+      accountName: 'Bot',
+      link: undefined,
+      form,
+      errors: [],
+      saved: false,
+      directory: { ...directory, complete },
+    });
+  const warnings = (html: string) =>
+    [...html.matchAll(/data-warning="(\w+)">Not in this portal's roster: ([^.]*)\./g)].map(
+      ([, field, ids]) => `${field}: ${ids}`,
+    );
+
+  it('lists the portal users and teams by name, escaped', () => {
+    const html = page({ mode: 'off' });
+    expect(html).toContain('Ana &#60;b&#62;Uno&#60;/b&#62;');
+    expect(html).toContain('ana@example.com');
+    expect(html).toContain('<td>Support</td><td>t1</td>');
+  });
+
+  it('warns about ids the roster does not have, in each field that names users or teams', () => {
+    const html = page({
+      userIds: 'u1, u9',
+      teamIds: 't1 t8',
+      perUserCaps: 'u2=1, u7=2',
+      afterHoursTeamId: 't6',
+    });
+    expect(warnings(html)).toEqual(['userIds: u9', 'teamIds: t8', 'perUserCaps: u7', 'afterHoursTeamId: t6']);
+    expect(warnings(page({ userIds: 'u1', teamIds: 't1', perUserCaps: 'u2=1' }))).toEqual([]);
+    // A directory cut at its limit proves nothing missing.
+    expect(warnings(page({ userIds: 'u9' }, false))).toEqual([]);
+  });
+
+  it('posts back to its own path, also under a base path', () => {
+    expect(page({}).match(/<form method="post" action="([^"]+)">/)?.[1]).toBe(settingsFormAction('ca/7'));
+    const opened = 'https://router.example.com/base/settings/ca%2F7?ref=1%3Aca%2F7&exp=1&sig=x';
+    expect(new URL(settingsFormAction('ca/7'), opened).pathname).toBe('/base/settings/ca%2F7');
   });
 });
 

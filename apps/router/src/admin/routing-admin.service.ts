@@ -5,7 +5,7 @@ import type { RouterConfig } from '../config/router.config.js';
 import { ROUTER_CLOCK, type Clock } from '../routing/clock.js';
 import { defaultRoutingRules, parseRoutingRules, type RoutingRules } from '../routing/routing-rules.js';
 import { RoutingTimerPoller } from '../routing/routing-timer.poller.js';
-import { RoutingRepository, type AuditEntry } from '../routing/routing.repository.js';
+import { RoutingRepository, type AuditEntry, type PortalDirectory } from '../routing/routing.repository.js';
 import { SETTINGS_LINK_SIGNER } from './admin-auth.guard.js';
 import type { SettingsLinkSigner } from './settings-link.js';
 
@@ -153,6 +153,11 @@ export class RoutingAdminService {
         reason: entry.reason,
       })),
     };
+  }
+
+  /** The portal's users and teams as the router knows them from the gateway's roster. */
+  directory(portalId: number): Promise<PortalDirectory> {
+    return this.repository.directory(this.dataSource.manager, portalId);
   }
 
   async queue(portalId: number, channelAccountId: string): Promise<QueueView> {

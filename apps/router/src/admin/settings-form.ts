@@ -4,7 +4,8 @@ import { routingRulesSchema, Weekdays, type RoutingRules, type Weekday } from '.
 /** The settings page's form fields, as the browser posts them (urlencoded, all strings). */
 export type SettingsForm = Readonly<Record<string, string | undefined>>;
 
-const list = (value: string | undefined): string[] =>
+/** The items of a list field (commas or whitespace between them). */
+export const formList = (value: string | undefined): string[] =>
   (value ?? '')
     .split(/[\s,]+/)
     .map((item) => item.trim())
@@ -17,7 +18,7 @@ const hoursField = (day: Weekday) => `hours_${day}`;
 /** `09:00-12:00, 13:00-17:00` ↔ spans; a blank day is closed. */
 function parseSpans(value: string | undefined): { start: string; end: string }[] | string {
   const spans = [];
-  for (const part of list((value ?? '').replace(/\s*-\s*/g, '-'))) {
+  for (const part of formList((value ?? '').replace(/\s*-\s*/g, '-'))) {
     const match = /^(\d{1,2}:\d{2})-(\d{1,2}:\d{2})$/.exec(part);
     if (match?.[1] === undefined || match[2] === undefined) {
       return `"${part}" is not a span such as 09:00-17:00`;
@@ -67,7 +68,7 @@ export function rulesFromForm(form: SettingsForm): { rules: RoutingRules } | { e
     return parsed;
   };
   const perUser: Record<string, number> = {};
-  for (const entry of list(form['perUserCaps'])) {
+  for (const entry of formList(form['perUserCaps'])) {
     const [userId, cap] = entry.split('=');
     if (userId === undefined || cap === undefined || !/^\d+$/.test(cap)) {
       errors.push({ field: 'perUserCaps', message: `"${entry}" is not userId=cap` });
@@ -89,7 +90,7 @@ export function rulesFromForm(form: SettingsForm): { rules: RoutingRules } | { e
     businessHours = {
       timeZone: (form['timeZone'] ?? '').trim(),
       weekly,
-      holidays: list(form['holidays']),
+      holidays: formList(form['holidays']),
       outsideHours:
         form['outsideHours'] === 'after-hours-team'
           ? { action: 'after-hours-team', teamId: (form['afterHoursTeamId'] ?? '').trim() }
@@ -98,7 +99,7 @@ export function rulesFromForm(form: SettingsForm): { rules: RoutingRules } | { e
   }
   const candidate = {
     mode: form['mode'],
-    targets: { userIds: list(form['userIds']), teamIds: list(form['teamIds']) },
+    targets: { userIds: formList(form['userIds']), teamIds: formList(form['teamIds']) },
     distribution: form['distribution'],
     respectAvailability: checked(form['respectAvailability']),
     capacity: { maxOpenPerAgent: numberOf('maxOpenPerAgent'), perUser },

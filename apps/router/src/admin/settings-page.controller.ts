@@ -26,6 +26,7 @@ export class SettingsPageController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     const view = await this.admin.rules(portalId, channelAccountId);
+    const directory = await this.admin.directory(portalId);
     setPageHeaders(response);
     return renderSettingsPage({
       channelAccountId,
@@ -34,6 +35,7 @@ export class SettingsPageController {
       form: formFromRules(view.rules),
       errors: [],
       saved: false,
+      directory,
     });
   }
 
@@ -47,6 +49,7 @@ export class SettingsPageController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
     const view = await this.admin.rules(portalId, channelAccountId);
+    const directory = await this.admin.directory(portalId);
     const form = formOf(body);
     const unstorable = unstorableFields(form);
     const parsed = unstorable.length > 0 ? { errors: unstorable } : rulesFromForm(form);
@@ -60,6 +63,7 @@ export class SettingsPageController {
         form,
         errors: parsed.errors,
         saved: false,
+        directory,
       });
     }
     const saved = await this.admin.saveRules(portalId, channelAccountId, parsed.rules);
@@ -70,6 +74,7 @@ export class SettingsPageController {
       form: formFromRules(saved.rules),
       errors: [],
       saved: true,
+      directory,
     });
   }
 }

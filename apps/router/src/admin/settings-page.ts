@@ -1,5 +1,7 @@
 import type { FieldError } from '@inbox-bridge/service-kit';
 import { Weekdays } from '../routing/routing-rules.js';
+import type { PortalDirectory } from '../routing/routing.repository.js';
+import { formList } from './settings-form.js';
 import type { SettingsLinkParams } from './settings-link.js';
 
 const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
@@ -12,6 +14,8 @@ export interface SettingsPageModel {
   readonly form: Readonly<Record<string, string | undefined>>;
   readonly errors: readonly FieldError[];
   readonly saved: boolean;
+  /** The portal's users and teams, listed by name so an admin can find their ids. */
+  readonly directory: PortalDirectory;
 }
 
 const dayNames = {
@@ -35,10 +39,16 @@ export function renderSettingsPage(model: SettingsPageModel): string {
           `<p class="error" role="alert" data-field="${escapeHtml(field)}">${escapeHtml(error.message)}</p>`,
       )
       .join('');
+  const warningsOf = (field: string) => {
+    const unknown = unknownIds(model, field);
+    return unknown.length === 0
+      ? ''
+      : `<p class="warning" data-warning="${field}">Not in this portal's roster: ${escapeHtml(unknown.join(', '))}. Conversations for them wait until HubSpot lists them.</p>`;
+  };
   const text = (field: string, label: string, hint = '') => `
     <label for="${field}">${label}</label>
     <input id="${field}" name="${field}" value="${value(field)}" aria-invalid="${model.errors.some((e) => e.field === field)}">
-    ${hint === '' ? '' : `<small>${hint}</small>`}${errorsOf(field)}`;
+    ${hint === '' ? '' : `<small>${hint}</small>`}${errorsOf(field)}${warningsOf(field)}`;
   const select = (field: string, label: string, options: readonly [string, string][]) => `
     <label for="${field}">${label}</label>
     <select id="${field}" name="${field}">${options
@@ -80,6 +90,9 @@ export function renderSettingsPage(model: SettingsPageModel): string {
   input:not([type=checkbox]), select { width: 100%; padding: 0.4rem; box-sizing: border-box; }
   small { color: #516f90; }
   .error { color: #d93f4c; margin: 0.25rem 0 0; }
+  .warning { color: #b36200; margin: 0.25rem 0 0; }
+  table { border-collapse: collapse; width: 100%; margin-top: 0.5rem; }
+  th, td { text-align: left; padding: 0.2rem 0.5rem; border-bottom: 1px solid #eaf0f6; }
   .saved { background: #e5f8f6; border: 1px solid #00bda5; padding: 0.5rem 1rem; }
   button { margin-top: 1rem; background: #ff7a59; color: #fff; border: 0; padding: 0.6rem 1.4rem; border-radius: 3px; }
 </style>
@@ -89,7 +102,7 @@ export function renderSettingsPage(model: SettingsPageModel): string {
 <p>Channel account <strong>${escapeHtml(model.accountName)}</strong> (${escapeHtml(model.channelAccountId)})</p>
 ${model.saved ? '<p class="saved" role="status">Saved. New conversations follow these rules.</p>' : ''}
 ${model.errors.length > 0 ? `<p class="error" role="alert">Please correct the fields marked below.</p>${unplaced.map((e) => `<p class="error" role="alert" data-field="${escapeHtml(e.field)}">${escapeHtml(e.field)}: ${escapeHtml(e.message)}</p>`).join('')}` : ''}
-<form method="post" action="/settings/${encodeURIComponent(model.channelAccountId)}">
+<form method="post" action="${settingsFormAction(model.channelAccountId)}">
   ${
     model.link === undefined
       ? ''
@@ -115,6 +128,7 @@ ${model.errors.length > 0 ? `<p class="error" role="alert">Please correct the fi
     ${checkbox('respectAvailability', 'Only agents who are available')}
     ${checkbox('sticky', 'Returning customers go back to the agent who handled them last')}
   </fieldset>
+  ${renderDirectory(model.directory)}
   <fieldset><legend>Capacity</legend>
     ${text('maxOpenPerAgent', 'Most open conversations per agent', 'Blank for no cap; above it conversations wait in a queue')}
     ${text('perUserCaps', 'Per-agent caps', 'userId=cap, separated by commas')}
@@ -135,4 +149,50 @@ ${model.errors.length > 0 ? `<p class="error" role="alert">Please correct the fi
 </form>
 </body>
 </html>`;
+}
+
+/**
+ * Relative, so the form posts back to the page's own path behind a proxy that serves the router under a
+ * base path (`ROUTER_PUBLIC_URL` may have one).
+ */
+export const settingsFormAction = (channelAccountId: string): string =>
+  `./${encodeURIComponent(channelAccountId)}`;
+
+/** Ids a field names that the portal's roster does not have (none when the directory was cut short). */
+function unknownIds(model: SettingsPageModel, field: string): string[] {
+  if (!model.directory.complete) {
+    return [];
+  }
+  const users = new Set(model.directory.users.map((user) => user.userId));
+  const teams = new Set(model.directory.teams.map((team) => team.teamId));
+  const value = model.form[field];
+  switch (field) {
+    case 'userIds':
+      return formList(value).filter((id) => !users.has(id));
+    case 'perUserCaps':
+      return formList(value)
+        .map((entry) => entry.split('=')[0] ?? '')
+        .filter((id) => id !== '' && !users.has(id));
+    case 'teamIds':
+    case 'afterHoursTeamId':
+      return formList(value).filter((id) => !teams.has(id));
+    default:
+      return [];
+  }
+}
+
+function renderDirectory(directory: PortalDirectory): string {
+  const cell = (value: string | null) => `<td>${escapeHtml(value ?? '')}</td>`;
+  const users = directory.users
+    .map(
+      (user) =>
+        `<tr>${cell(user.name)}${cell(user.email)}${cell(user.userId)}${cell(user.availability)}</tr>`,
+    )
+    .join('');
+  const teams = directory.teams.map((team) => `<tr>${cell(team.name)}${cell(team.teamId)}</tr>`).join('');
+  return `<details id="directory"${directory.users.length + directory.teams.length > 0 ? '' : ' hidden'}>
+    <summary>Users and teams of this portal (${directory.users.length} users, ${directory.teams.length} teams)</summary>
+    <table aria-label="Users"><thead><tr><th>Name</th><th>Email</th><th>User id</th><th>Availability</th></tr></thead><tbody>${users}</tbody></table>
+    <table aria-label="Teams"><thead><tr><th>Name</th><th>Team id</th></tr></thead><tbody>${teams}</tbody></table>
+  </details>`;
 }

@@ -121,6 +121,21 @@ function candidateSelect(
   };
 }
 
+/** Most users (and teams) the settings page lists. */
+const DIRECTORY_LIMIT = 2_000;
+
+export interface PortalDirectory {
+  readonly users: readonly {
+    userId: string;
+    name: string | null;
+    email: string | null;
+    availability: string;
+  }[];
+  readonly teams: readonly { teamId: string; name: string }[];
+  /** False when the lists were cut at their limit (ids beyond it are not known to be missing). */
+  readonly complete: boolean;
+}
+
 export interface RosterUserInput {
   readonly userId: string;
   readonly ownerId?: string | undefined;
@@ -743,6 +758,31 @@ export class RoutingRepository {
        WHERE portal_id = $1 AND channel_account_id = $2 AND status = 'closed' AND closed_from_status IS NOT NULL`,
       [portalId, channelAccountId],
     );
+  }
+
+  /** The portal's people in the roster and its teams, by name, for the settings page. */
+  async directory(manager: EntityManager, portalId: number): Promise<PortalDirectory> {
+    const users = await manager.query<
+      { user_id: string; name: string | null; email: string | null; availability: string }[]
+    >(
+      `SELECT user_id, name, email, availability FROM agents WHERE portal_id = $1 AND in_roster
+       ORDER BY COALESCE(name, user_id), user_id COLLATE "C" LIMIT ${DIRECTORY_LIMIT}`,
+      [portalId],
+    );
+    const teams = await manager.query<{ team_id: string; name: string }[]>(
+      `SELECT team_id, name FROM teams WHERE portal_id = $1 ORDER BY name, team_id COLLATE "C" LIMIT ${DIRECTORY_LIMIT}`,
+      [portalId],
+    );
+    return {
+      users: users.map((row) => ({
+        userId: row.user_id,
+        name: row.name,
+        email: row.email,
+        availability: row.availability,
+      })),
+      teams: teams.map((row) => ({ teamId: row.team_id, name: row.name })),
+      complete: users.length < DIRECTORY_LIMIT && teams.length < DIRECTORY_LIMIT,
+    };
   }
 
   async agentLoad(
