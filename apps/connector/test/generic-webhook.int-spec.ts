@@ -1,6 +1,7 @@
 import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFile } from 'node:fs/promises';
 import {
   genericSignatureHeader,
   verifyGenericSignature,
@@ -9,6 +10,17 @@ import { startConnectorHarness, type ConnectorHarness } from './support/connecto
 import { HttpsReceiver } from './support/https-receiver.js';
 
 const SECRET = 'generic-webhook-shared-secret-0123456789abcdef';
+
+/** The first JSON example below the heading `## <section>.` of the spec page a third party implements from. */
+async function specExample(section: number): Promise<Record<string, unknown>> {
+  const page = await readFile(new URL('../../../docs/providers/generic-webhook.md', import.meta.url), 'utf8');
+  const after = page.slice(page.indexOf(`\n## ${section}. `));
+  const block = /```json\n([\s\S]*?)\n```/.exec(after)?.[1];
+  if (block === undefined) {
+    throw new Error(`no JSON example in section ${section} of generic-webhook.md`);
+  }
+  return JSON.parse(block) as Record<string, unknown>;
+}
 
 describe('connector ↔ generic signed webhook (spec v1)', () => {
   let h: ConnectorHarness;
@@ -57,6 +69,18 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
       }),
     );
 
+  /** The receiver answers the next reply with `status` once, then 200 with `okBody`. */
+  const failFirstCallback = (status: number, okBody: string) => {
+    let failures = 1;
+    receiver.respond = (request) => {
+      if (request.path === '/callback' && failures > 0) {
+        failures -= 1;
+        return { status, body: '{}' };
+      }
+      return { status: 200, body: okBody };
+    };
+  };
+
   beforeAll(async () => {
     receiver = new HttpsReceiver();
     await receiver.start();
@@ -103,7 +127,7 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
   });
 
   it('publishes a signed message with media, location and contact, and answers duplicate on a redelivery', async () => {
-    const body = message('msg-100', {
+    const body = message('msg-110', {
       replyToId: 'msg-99',
       attachments: [
         {
@@ -119,7 +143,7 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     });
     const first = await post(body);
     expect(await first.json()).toEqual({ status: 'accepted' });
-    const received = await published('msg-100');
+    const received = await published('msg-110');
     expect(received).toMatchObject({
       provider: 'generic-webhook',
       conversationKey: 'conv-42',
@@ -142,7 +166,7 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     expect(
       h
         .messagesOf<ProviderMessageReceivedV1>('provider.message.received.v1')
-        .filter((m) => m.providerMessageId === 'msg-100'),
+        .filter((m) => m.providerMessageId === 'msg-110'),
     ).toHaveLength(1);
   });
 
@@ -224,14 +248,7 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
   });
 
   it('retries a 503 from the receiver and reports a 4xx as FAILED with its reason', async () => {
-    let failures = 1;
-    receiver.respond = (request) => {
-      if (request.path === '/callback' && failures > 0) {
-        failures -= 1;
-        return { status: 503, body: '{}' };
-      }
-      return { status: 200, body: '{}' };
-    };
+    failFirstCallback(503, '{}');
     expect((await reply({ text: 'after 503', richText: undefined })).status).toBe('SENT');
 
     receiver.respond = () => ({
@@ -242,5 +259,115 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     expect(refused).toMatchObject({ status: 'FAILED' });
     expect(refused.failureReason).toContain('HTTP 422');
     expect(refused.failureReason).toContain('unknown conversation');
+  });
+
+  it('takes the spec page examples as they are: the customer message (§3) and the read report (§5)', async () => {
+    const example = await specExample(3);
+    expect(await (await post(example)).json()).toEqual({ status: 'accepted' });
+    expect(await published('msg-100')).toEqual({
+      provider: 'generic-webhook',
+      channelAccountId: accountId,
+      conversationKey: 'conv-42',
+      sender: { id: 'cust-7', name: 'Ana Garcia', email: 'ana@example.com', phoneNumber: '+34600111222' },
+      providerMessageId: 'msg-100',
+      sentAt: '2025-05-01T10:15:30Z',
+      text: 'My parcel arrived damaged',
+      replyToProviderMessageId: 'msg-99',
+      attachments: [
+        {
+          kind: 'image',
+          caption: 'the box',
+          media: {
+            downloadRef: expect.stringMatching(new RegExp(`^media:${accountId}:[A-Za-z0-9_-]+$`)),
+            mimeType: 'image/jpeg',
+            fileName: 'photo.jpg',
+            sizeBytes: 84211,
+          },
+        },
+        { kind: 'location', latitude: 40.4168, longitude: -3.7038, name: 'Shop', address: 'Madrid' },
+        {
+          kind: 'contact-card',
+          name: 'Carlos Ruiz',
+          phoneNumbers: ['+34600333444'],
+          emails: ['c@example.com'],
+        },
+      ],
+    });
+    expect(await (await post(example)).json()).toEqual({ status: 'duplicate' });
+
+    // The receiving system answered the reply with its own id, which the §5 example reports as read.
+    receiver.respond = () => ({ status: 200, body: JSON.stringify({ id: 'ext-981' }) });
+    const sent = await reply({ text: 'A new one ships today', richText: undefined });
+    expect(sent).toMatchObject({ status: 'SENT', providerMessageId: 'ext-981' });
+    expect((await post(await specExample(5))).status).toBe(200);
+    await testing.expectEventually(() => {
+      expect(statusesOf(sent.hubspotMessageId).map((s) => s.status)).toEqual(['SENT', 'READ']);
+    });
+  });
+
+  it('reports a failed delivery with its reason and retries a 429 from the receiver', async () => {
+    failFirstCallback(429, JSON.stringify({ id: 'ext-rate-1' }));
+    const before = receiver.requests.length;
+    const sent = await reply({ text: 'after the 429', richText: undefined });
+    expect(sent).toMatchObject({ status: 'SENT', providerMessageId: 'ext-rate-1' });
+    expect(receiver.requests.slice(before).filter((r) => r.path === '/callback')).toHaveLength(2);
+
+    await post({
+      specVersion: '1',
+      type: 'status',
+      status: { messageId: 'ext-rate-1', status: 'failed', reason: 'The customer left the chat' },
+    });
+    await testing.expectEventually(() => {
+      expect(statusesOf(sent.hubspotMessageId).at(-1)).toMatchObject({
+        status: 'FAILED',
+        failureReason: 'The customer left the chat',
+      });
+    });
+  });
+
+  it('refuses customer media over 25 MB (413 when announced, cut off when not) and a larger reply file before posting it', async () => {
+    const limit = 25 * 1024 * 1024;
+    const huge = 'x'.repeat(limit + 1);
+    receiver.respond = (request) => {
+      if (request.path === '/media/announced.bin') {
+        return { status: 200, body: huge, headers: { 'content-length': String(huge.length) } };
+      }
+      return request.path === '/media/chunked.bin'
+        ? { status: 200, body: huge }
+        : { status: 200, body: '{}' };
+    };
+    const refOf = async (id: string, file: string) => {
+      await post(
+        message(id, {
+          attachments: [{ type: 'file', url: `${receiver.url}/media/${file}`, mimeType: 'application/zip' }],
+        }),
+      );
+      const received = await published(id);
+      return (received.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+    };
+    const announced = await fetch(h.mediaLink(await refOf('msg-400', 'announced.bin')));
+    expect(announced.status).toBe(413);
+    expect(announced.headers.get('content-type')).toContain('application/problem+json');
+    // Without a length the connector has already answered 200 when the limit is hit: it cuts the body off.
+    const chunked = await fetch(h.mediaLink(await refOf('msg-401', 'chunked.bin')));
+    await expect(chunked.arrayBuffer()).rejects.toThrow();
+
+    const before = receiver.requests.length;
+    const refused = await reply({
+      text: 'the full backup',
+      richText: undefined,
+      attachments: [
+        {
+          kind: 'file',
+          downloadRef: 'hubspot-file:91',
+          mimeType: 'application/zip',
+          fileName: 'backup.zip',
+          sizeBytes: limit + 1,
+        },
+      ],
+    });
+    expect(refused).toMatchObject({ status: 'FAILED', providerErrorCode: 'FILE_TOO_LARGE' });
+    expect(refused.failureReason).toContain('backup.zip');
+    expect(receiver.requests.slice(before).filter((r) => r.path === '/callback')).toHaveLength(0);
   });
 });

@@ -19,7 +19,11 @@ export interface ReceivedRequest {
 export class HttpsReceiver {
   readonly requests: ReceivedRequest[] = [];
   /** Status and body answered to the next requests; default 200 `{}`. */
-  respond: (request: ReceivedRequest) => { status: number; body: string } = () => ({
+  respond: (request: ReceivedRequest) => {
+    status: number;
+    body: string;
+    headers?: Record<string, string>;
+  } = () => ({
     status: 200,
     body: '{}',
   });
@@ -62,7 +66,9 @@ export class HttpsReceiver {
           };
           this.requests.push(received);
           const answer = this.respond(received);
-          response.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+          response
+            .writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
+            .end(answer.body);
         });
       },
     );
