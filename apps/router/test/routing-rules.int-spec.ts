@@ -726,4 +726,20 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     expect(await p.assignee('kp-2')).toBe('k2');
     expect(commands.forThread(p.portalId, 'kp-1')).toHaveLength(1);
   });
+  it('availability is respected by default; with respectAvailability off an away agent still gets conversations', async () => {
+    const p = await portalWith([user('ra1', { availability: 'away' })], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['ra1'] },
+    });
+    await p.start('ra-1');
+    await p.waitForStatus('ra-1', 'waiting');
+    await p.admin.putRules(p.channelAccountId, {
+      mode: 'users-and-teams',
+      targets: { userIds: ['ra1'] },
+      respectAvailability: false,
+    });
+    expect(await p.assignee('ra-1')).toBe('ra1');
+    await p.start('ra-2');
+    expect(await p.assignee('ra-2')).toBe('ra1');
+  });
 });
