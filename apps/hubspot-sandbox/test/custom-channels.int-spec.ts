@@ -409,6 +409,30 @@ describe('custom channels (§1)', () => {
         code: 'INVALID_ENUM_VALUE',
         context: { propertyName: ['messageDirection'] },
       });
+      const badPhoneType = await sandbox.request('POST', path, {
+        token,
+        body: incomingMessage(accountId, {
+          attachments: [
+            {
+              type: 'CONTACT',
+              contactProfile: {
+                phones: [{ type: 'MOBILE', value: '+4915112345678' }],
+                emails: [{ type: 'OTHER', value: 'a@b.co' }],
+              },
+            },
+          ],
+        }),
+      });
+      expect(badPhoneType.status).toBe(400);
+      expect(
+        (badPhoneType.body.errors as { code: string; context: { propertyName: string[] } }[]).map((error) => [
+          error.code,
+          error.context.propertyName[0],
+        ]),
+      ).toEqual([
+        ['INVALID_ENUM_VALUE', 'attachments.0.contactProfile.emails.0.type'],
+        ['INVALID_ENUM_VALUE', 'attachments.0.contactProfile.phones.0.type'],
+      ]);
     });
 
     it('honours integrationIdempotencyId per channel account', async () => {

@@ -2,6 +2,7 @@
 import { Client } from '@hubspot/api-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
+  APP_ID,
   CLIENT_ID,
   CLIENT_SECRET,
   CONTACT_ID,
@@ -50,7 +51,7 @@ describe('@hubspot/api-client 13.5.0 against the sandbox (engineering notes §6.
     return new URL(response.headers.get('location') ?? '').searchParams.get('code') ?? '';
   }
 
-  it('exchanges and refreshes tokens, then uses owners, contacts, files and apiRequest with them', async () => {
+  it('exchanges, refreshes, reads and revokes tokens, then uses owners, contacts, files and apiRequest with them', async () => {
     const oauth = new Client({ basePath: sandbox.baseUrl });
     const tokens = await oauth.oauth.tokensApi.create(
       'authorization_code',
@@ -60,15 +61,27 @@ describe('@hubspot/api-client 13.5.0 against the sandbox (engineering notes §6.
       CLIENT_SECRET,
     );
     expect(tokens).toMatchObject({ tokenType: 'bearer', expiresIn: 1800 });
-    const refreshed = await oauth.oauth.tokensApi.create(
-      'refresh_token',
-      undefined,
-      undefined,
-      CLIENT_ID,
-      CLIENT_SECRET,
-      tokens.refreshToken,
-    );
+    const refresh = () =>
+      oauth.oauth.tokensApi.create(
+        'refresh_token',
+        undefined,
+        undefined,
+        CLIENT_ID,
+        CLIENT_SECRET,
+        tokens.refreshToken,
+      );
+    const refreshed = await refresh();
     expect(refreshed.accessToken).not.toBe(tokens.accessToken);
+    // Which portal installed the app (§4.3), and the refresh token's metadata and revocation.
+    const info = await oauth.oauth.accessTokensApi.get(refreshed.accessToken);
+    expect(info).toMatchObject({ hubId: HUB_ID, userId: USER_ID, appId: APP_ID, tokenType: 'access' });
+    expect(info.scopes).toEqual(SCOPE.split(' '));
+    expect(await oauth.oauth.refreshTokensApi.get(tokens.refreshToken)).toMatchObject({
+      hubId: HUB_ID,
+      clientId: CLIENT_ID,
+    });
+    await oauth.oauth.refreshTokensApi.archive(tokens.refreshToken);
+    await expect(refresh()).rejects.toMatchObject({ code: 400, body: { status: 'BAD_REFRESH_TOKEN' } });
 
     const client = new Client({ basePath: sandbox.baseUrl, accessToken: refreshed.accessToken });
     const owners = await client.crm.owners.ownersApi.getPage('rep@example.com');

@@ -65,7 +65,13 @@ const participantSchema = z.strictObject({
   senderActorId: z.string().optional(),
 });
 
-const contactItem = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+/**
+ * A contact card entry. The reference names no fields inside, only the `type` enums: phones CELL/HOME/MAIN/WORK,
+ * addresses and emails "include" HOME/WORK (strictest reading: only those two).
+ */
+const contactItem = (types: readonly [string, ...string[]]) =>
+  z.object({ type: z.enum(types).optional() }).catchall(z.union([z.string(), z.array(z.string())]));
+const HOME_OR_WORK = ['HOME', 'WORK'] as const;
 
 export const attachmentSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -86,10 +92,10 @@ export const attachmentSchema = z.discriminatedUnion('type', [
     contactProfile: z.strictObject({
       name: z.string().optional(),
       org: z.string().optional(),
-      addresses: z.array(contactItem).optional(),
-      emails: z.array(contactItem).optional(),
-      phones: z.array(contactItem).optional(),
-      urls: z.array(contactItem).optional(),
+      addresses: z.array(contactItem(HOME_OR_WORK)).optional(),
+      emails: z.array(contactItem(HOME_OR_WORK)).optional(),
+      phones: z.array(contactItem(['CELL', 'HOME', 'MAIN', 'WORK'])).optional(),
+      urls: z.array(z.record(z.string(), z.union([z.string(), z.array(z.string())]))).optional(),
     }),
   }),
   z.strictObject({ type: z.literal('UNSUPPORTED_CONTENT') }),
