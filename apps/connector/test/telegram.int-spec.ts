@@ -20,6 +20,17 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     return received(`${chatId}:${message.message_id}`);
   };
 
+  /** The customer sends a PDF; answers the `downloadRef` of its attachment. */
+  const customerDocument = async (fileName: string, content: Buffer) => {
+    const document = await customerSends({
+      kind: 'document',
+      file_name: fileName,
+      mime_type: 'application/pdf',
+      content_base64: content.toString('base64'),
+    });
+    return (document.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+  };
+
   const reply = async (overrides: Partial<GatewayOutboundMessageRequestedV1> = {}) =>
     h.firstStatus(
       await h.requestReply({
@@ -459,13 +470,7 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
 
   it('streams customer media through /internal/media and refuses bad links and files over 20 MB', async () => {
     const content = Buffer.from('%PDF-1.4 customer invoice bytes');
-    const document = await customerSends({
-      kind: 'document',
-      file_name: 'inv.pdf',
-      mime_type: 'application/pdf',
-      content_base64: content.toString('base64'),
-    });
-    const ref = (document.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+    const ref = await customerDocument('inv.pdf', content);
     expect(ref).toMatch(new RegExp(`^media:${accountId}:`));
     const ok = await fetch(h.mediaLink(ref));
     expect(ok.status).toBe(200);
@@ -630,6 +635,43 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(afterFlood.status).toBe('SENT');
     const calls = (await h.client.calls(bot.id, 'sendMessage')).slice(before);
     expect(calls.map((c) => c.status)).toEqual([429, 200]);
+  });
+
+  it('keeps to one message per second per chat after a burst of 3, so Telegram never floods it', async () => {
+    const before = (await h.client.calls(bot.id, 'sendMessage')).length;
+    const ids: string[] = [];
+    for (let index = 0; index < 6; index += 1) {
+      ids.push(
+        await h.requestReply({
+          channelAccountId: accountId,
+          conversationKey: String(chatId),
+          recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(chatId) } },
+          text: `paced ${index}`,
+          richText: undefined,
+        }),
+      );
+    }
+    const sentAt: number[] = [];
+    for (const id of ids) {
+      const status = (await h.firstStatus(id)) as Awaited<ReturnType<typeof reply>> & { occurredAt: string };
+      expect(status.status).toBe('SENT');
+      sentAt.push(Date.parse(status.occurredAt));
+    }
+    expect(Math.max(...sentAt) - Math.min(...sentAt)).toBeGreaterThanOrEqual(2_000);
+    const calls = (await h.client.calls(bot.id, 'sendMessage')).slice(before);
+    expect(calls.map((call) => call.status)).toEqual(ids.map(() => 200));
+  });
+
+  it('answers 502 while Telegram cannot serve a customer file, and streams it once it can', async () => {
+    const content = Buffer.from('%PDF-1.4 during an outage');
+    const ref = await customerDocument('outage.pdf', content);
+    await h.client.setFault(bot.id, 'getFile', { status: 502, times: 1 });
+    const down = await fetch(h.mediaLink(ref));
+    expect(down.status).toBe(502);
+    expect(down.headers.get('content-type')).toContain('application/problem+json');
+    const up = await fetch(h.mediaLink(ref));
+    expect(up.status).toBe(200);
+    expect(Buffer.from(await up.arrayBuffer()).equals(content)).toBe(true);
   });
 
   it('stops both directions while the account is switched off, and resumes', async () => {

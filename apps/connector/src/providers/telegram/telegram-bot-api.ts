@@ -79,9 +79,16 @@ export class TelegramBotApi {
     return this.unwrap<T>(method, response);
   }
 
-  /** The download URL of a `getFile` path. Contains the token: never log it. */
-  fileUrl(filePath: string): string {
-    return `${this.baseUrl.replace(/\/+$/, '')}/file/bot${this.token}/${filePath.split('/').map(encodeURIComponent).join('/')}`;
+  /**
+   * The download URL of a `getFile` path, or undefined when the path has `.`/`..` segments (they would move the
+   * request, and the token in it, off `/file/bot<token>/`). Contains the token: never log it.
+   */
+  fileUrl(filePath: string): string | undefined {
+    const segments = filePath.split('/');
+    if (segments.some((segment) => segment === '.' || segment === '..')) {
+      return undefined;
+    }
+    return `${this.baseUrl.replace(/\/+$/, '')}/file/bot${this.token}/${segments.map(encodeURIComponent).join('/')}`;
   }
 
   private async send(

@@ -257,12 +257,13 @@ export class TelegramAdapter implements ProviderAdapter {
     if (file.file_size !== undefined && file.file_size > DOWNLOAD_LIMIT) {
       throw new MediaTooLargeError(DOWNLOAD_LIMIT);
     }
-    if (file.file_path === undefined) {
-      throw new MediaNotFoundError(`Telegram gave no download path for ${fileId}`);
+    const url = file.file_path === undefined ? undefined : api.fileUrl(file.file_path);
+    if (url === undefined) {
+      throw new MediaNotFoundError(`Telegram gave no usable download path for ${fileId}`);
     }
     let response;
     try {
-      response = await this.http.request({ method: 'GET', url: api.fileUrl(file.file_path) });
+      response = await this.http.request({ method: 'GET', url });
     } catch (error) {
       if (error instanceof HttpTransportError) {
         throw new TelegramApiError(0, `file download failed (${error.code})`);
