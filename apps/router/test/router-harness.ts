@@ -34,6 +34,17 @@ export class ManualClock implements Clock {
   }
 }
 
+/** The real time, moved forward by hand: arrival order stays real while timers can be made due. */
+export class ShiftedClock implements Clock {
+  private offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
 export interface RunningRouter {
   readonly app: NestExpressApplication;
   readonly baseUrl: string;
@@ -170,6 +181,28 @@ export class RouterCommands {
   close(): Promise<void> {
     return this.capture.close();
   }
+}
+
+/** The gateway applying the router's `nth` request for a thread in HubSpot: publishes `applied`, returns the user. */
+export async function gatewayApplies(
+  events: GatewayEvents,
+  commands: RouterCommands,
+  portalId: number,
+  hubspotThreadId: string,
+  appliedAt: Date,
+  nth = 1,
+): Promise<string> {
+  const request = await commands.nth(portalId, hubspotThreadId, nth);
+  if (request.assignee.type !== 'user') {
+    throw new Error('expected a user assignee');
+  }
+  await events.publish(portalId, RoutingKeys.GatewayAssignmentAppliedV1, {
+    decisionId: request.decisionId,
+    hubspotThreadId,
+    userId: request.assignee.userId,
+    appliedAt: appliedAt.toISOString(),
+  });
+  return request.assignee.userId;
 }
 
 let sequence = 0;

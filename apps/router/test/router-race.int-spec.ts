@@ -7,8 +7,10 @@ import { routerMigrations } from '../src/database/data-source.js';
 import { RoutingService } from '../src/routing/routing.service.js';
 import {
   adminClient,
+  gatewayApplies,
   GatewayEvents,
   RouterCommands,
+  ShiftedClock,
   started,
   startRouter,
   user,
@@ -26,17 +28,18 @@ describe('two router instances racing on the same conversations (one schema, one
   let routers: RunningRouter[];
   let events: GatewayEvents;
   let commands: RouterCommands;
+  const clock = new ShiftedClock();
 
   beforeAll(async () => {
     vhost = await testing.createTestVhost('router_race');
     db = await testing.createTestDatabase('router_race', routerMigrations, { poolSize: 2 });
     routers = [];
     for (let i = 0; i < 2; i += 1) {
-      routers.push(await startRouter(db, vhost, { adminTokens: `${PORTAL}:${TOKEN}` }));
+      routers.push(await startRouter(db, vhost, { adminTokens: `${PORTAL}:${TOKEN}`, clock }));
     }
     events = await GatewayEvents.open(vhost.url);
     commands = await RouterCommands.capture(vhost.url);
-    for (const channelAccountId of ['ca-rr', 'ca-fo']) {
+    for (const channelAccountId of ['ca-rr', 'ca-fo', 'ca-nr']) {
       await events.publish(PORTAL, RoutingKeys.GatewayChannelAccountConnectedV1, {
         channelAccountId,
         hubspotChannelId: '1001',
@@ -192,5 +195,54 @@ describe('two router instances racing on the same conversations (one schema, one
     const left = new Set(waitingAfter.map((entry) => entry.hubspotThreadId));
     const taken = waitingBefore.filter((entry) => !left.has(entry.hubspotThreadId));
     expect(waitingBefore.slice(0, taken.length)).toEqual(taken);
+  });
+  it('no-reply timers due in both instances reassign each conversation once, within the caps', async () => {
+    // A third account whose rule allows 6 per agent: 3 more each beside the 3 the other accounts' rules fill.
+    const admin = adminClient(routers[0]?.baseUrl ?? '', TOKEN);
+    const saved = await admin.putRules('ca-nr', {
+      mode: 'users-and-teams',
+      targets: { userIds: AGENTS },
+      capacity: { maxOpenPerAgent: 6 },
+      noReplyMinutes: 5,
+    });
+    expect(saved.status).toBe(200);
+    const threads = Array.from({ length: 8 }, (_, i) => `nr-${i}`);
+    for (const thread of threads) {
+      await events.publish(PORTAL, RoutingKeys.GatewayConversationStartedV1, started('ca-nr', thread));
+    }
+    const first = new Map<string, string>();
+    for (const thread of threads) {
+      first.set(thread, await gatewayApplies(events, commands, PORTAL, thread, clock.now()));
+    }
+    await testing.expectEventually(async () => {
+      const [row] = await db.dataSource.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM "${db.schema}".conversations
+         WHERE portal_id = $1 AND channel_account_id = 'ca-nr' AND status = 'assigned' AND due_kind = 'no-reply'`,
+        [PORTAL],
+      );
+      expect(row?.n).toBe(threads.length);
+    });
+
+    clock.advance(6 * 60_000);
+    for (const thread of threads) {
+      const second = await commands.nth(PORTAL, thread, 2);
+      expect(second.assignee).not.toEqual({ type: 'user', userId: first.get(thread) });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500)); // ten poller intervals of each instance
+    expect(threads.map((thread) => commands.forThread(PORTAL, thread).length)).toEqual(threads.map(() => 2));
+    const noReplies = await db.dataSource.query<{ hubspot_thread_id: string; n: number }[]>(
+      `SELECT hubspot_thread_id, count(*)::int AS n FROM "${db.schema}".routing_audit
+       WHERE portal_id = $1 AND action = 'no-reply' GROUP BY hubspot_thread_id ORDER BY hubspot_thread_id`,
+      [PORTAL],
+    );
+    expect(noReplies).toEqual(threads.map((thread) => ({ hubspot_thread_id: thread, n: 1 })));
+    const current = await state();
+    expect(current.agents.every((agent) => agent.open_count <= 6)).toBe(true);
+    expect(current.counted).toEqual(
+      current.agents.map(({ user_id, open_count }) => ({ user_id, n: open_count })),
+    );
+    expect(current.agents.reduce((sum, agent) => sum + agent.open_count, 0)).toBe(
+      AGENTS.length * CAP + threads.length,
+    );
   });
 });

@@ -5,6 +5,7 @@ import { routerMigrations } from '../src/database/data-source.js';
 import type { RoutingRulesInput } from '../src/routing/routing-rules.js';
 import {
   adminClient,
+  gatewayApplies,
   GatewayEvents,
   ManualClock,
   nextId,
@@ -96,20 +97,11 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
         started(channelAccountId, threadId, overrides),
       );
     const apply = async (threadId: string, nth = 1) => {
-      const request = await commands.nth(portalId, threadId, nth);
-      if (request.assignee.type !== 'user') {
-        throw new Error('expected a user assignee');
-      }
-      await events.publish(portalId, RoutingKeys.GatewayAssignmentAppliedV1, {
-        decisionId: request.decisionId,
-        hubspotThreadId: threadId,
-        userId: request.assignee.userId,
-        appliedAt: clock.now().toISOString(),
-      });
+      const userId = await gatewayApplies(events, commands, portalId, threadId, clock.now(), nth);
       await testing.expectEventually(async () => {
         expect((await admin.audit(threadId)).body?.['status']).toBe('assigned');
       });
-      return request.assignee.userId;
+      return userId;
     };
     const assignee = async (threadId: string, nth = 1) => {
       const request = await commands.nth(portalId, threadId, nth);
