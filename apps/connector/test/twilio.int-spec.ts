@@ -111,6 +111,18 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     });
   });
 
+  it('refuses a number that cannot text and an account that is not active (§2.5)', async () => {
+    const other = await h.client.twilioCreateAccount({ friendly_name: 'Other' });
+    await h.client.twilioCreateNumber(other.sid, {
+      phone_number: '+14155550190',
+      capabilities: { sms: false },
+    });
+    const credentials = { accountSid: other.sid, authToken: other.auth_token, phoneNumber: '+14155550190' };
+    expect(await validate(credentials)).toMatchObject({ ok: false, error: { code: 'number-cannot-sms' } });
+    await h.client.twilioSetAccountStatus(other.sid, 'suspended');
+    expect(await validate(credentials)).toMatchObject({ ok: false, error: { code: 'account-not-active' } });
+  });
+
   it('turns the reference inbound example (§2.6), signed for the connector URL, into the contract', async () => {
     const example: Record<string, string> = {
       ToCountry: 'US',
