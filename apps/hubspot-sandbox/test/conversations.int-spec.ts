@@ -89,6 +89,13 @@ describe('conversations (§5.2)', () => {
     });
     expect(noScope.status).toBe(403);
     expect(noScope.body.errors[0].context.requiredGranularScopes).toEqual(['conversations.read']);
+    // The control API reads the same portal as stored.
+    const stored = await sandbox.control.portal(HUB_ID);
+    expect(stored.inboxes.map((inbox) => [inbox.id, inbox.type])).toEqual([
+      [INBOX_ID, 'INBOX'],
+      [HELP_DESK_ID, 'HELP_DESK'],
+    ]);
+    await expect(sandbox.control.portal(9999)).rejects.toMatchObject({ status: 404 });
   });
 
   it('shows an inbound custom-channel message as a thread with its messages and its contact', async () => {

@@ -1,6 +1,8 @@
 /* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- HubSpot JSON bodies are asserted with expect(), not typed */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
+  APP_ID,
+  HAPIKEY,
   HUB_ID,
   INBOX_ID,
   OPAQUE_CAPABILITIES,
@@ -45,6 +47,19 @@ describe('custom channels (§1)', () => {
       expect(patched.body).toMatchObject({ name: 'Bridge', channelDescription: 'Telegram and SMS' });
       expect((await sandbox.developer('DELETE', `${CC}/${created.body.id}`)).status).toBe(204);
       expect((await sandbox.developer('GET', `${CC}/${created.body.id}`)).status).toBe(404);
+
+      // Developer-key calls belong to no portal: the control API lists them with the key masked.
+      const calls = await sandbox.control.allCalls();
+      expect(calls.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
+        `POST ${CC} 201`,
+        'GET /conversations/custom-channels/2026-03 200',
+        `PATCH ${CC}/${created.body.id} 200`,
+        `DELETE ${CC}/${created.body.id} 204`,
+        `GET ${CC}/${created.body.id} 404`,
+      ]);
+      expect(calls.every((call) => call.query.hapikey === '***' && call.portalId === undefined)).toBe(true);
+      expect(JSON.stringify(calls)).not.toContain(HAPIKEY);
+      expect(await sandbox.control.calls(HUB_ID)).toEqual([]);
     });
 
     it('answers 401 for a wrong hapikey and 400 without appId', async () => {
@@ -210,6 +225,26 @@ describe('custom channels (§1)', () => {
         accountName: 'Telegram bot',
         deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-9' },
       };
+      // The token proves nothing for another portal or another channel (§1.6).
+      await sandbox.control.seedPortal({ hubId: 5151, users: [{ id: 1, email: 'other@example.com' }] });
+      const otherPortal = await sandbox.control.issueTokens(5151, {
+        appId: APP_ID,
+        userId: 1,
+        scopes: ['conversations.custom_channels.write'],
+      });
+      expect((await sandbox.request('PATCH', path, { token: otherPortal.access_token, body })).status).toBe(
+        404,
+      );
+      const otherChannel = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+      expect(
+        (
+          await sandbox.request(
+            'PATCH',
+            `${CC}/${otherChannel}/channel-account-staging-tokens/${staging.accountToken}`,
+            { token, body },
+          )
+        ).status,
+      ).toBe(404);
       const finished = await sandbox.request('PATCH', path, { token, body });
       expect(finished.status).toBe(200);
       expect(finished.body).toMatchObject({

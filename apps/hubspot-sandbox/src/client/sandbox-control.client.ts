@@ -15,6 +15,7 @@ import type {
   UserChangeRequest,
   WebhookDelivery,
 } from '../control/control.types.js';
+import type { Portal } from '../store/portal.store.js';
 
 export interface StagingTokenResponse {
   readonly accountToken: string;
@@ -92,6 +93,16 @@ export class SandboxControlClient {
 
   calls(hubId: number): Promise<RecordedCall[]> {
     return this.call('GET', `/__sandbox/portals/${hubId}/calls`);
+  }
+
+  /** Every recorded call, including the developer-key (`hapikey`) channel calls that belong to no portal. */
+  allCalls(): Promise<RecordedCall[]> {
+    return this.call('GET', '/__sandbox/calls');
+  }
+
+  /** A seeded portal as stored: its users and inboxes (with their current `INBOX` / `HELP_DESK` type). */
+  portal(hubId: number): Promise<Portal> {
+    return this.call('GET', `/__sandbox/portals/${hubId}`);
   }
 
   createStagingToken(request: StagingTokenRequest): Promise<StagingTokenResponse> {
