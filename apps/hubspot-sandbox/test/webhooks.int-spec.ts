@@ -40,6 +40,22 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
     receiver.script = [];
   });
 
+  /** A channel posting to the receiver, an account, and a customer's thread; the token may upload files. */
+  async function customerThread(capabilities: Record<string, unknown>) {
+    const channelId = await sandbox.createChannel(capabilities, { webhookUrl: receiver.url });
+    const token = await sandbox.token([...ALL_CHANNEL_SCOPES, 'files']);
+    const accountId = await sandbox.createAccount(token, channelId);
+    const published = await sandbox.request(
+      'POST',
+      `/conversations/v3/custom-channels/${channelId}/messages`,
+      {
+        token,
+        body: incomingMessage(accountId),
+      },
+    );
+    return { token, threadId: String(published.body.conversationsThreadId) };
+  }
+
   it('signs with v3 and retries a slow answer and failures until the receiver accepts', async () => {
     receiver.script = [{ delayMs: 400 }, { status: 500 }, { status: 404 }];
     const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES, { webhookUrl: receiver.url });
@@ -252,18 +268,7 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
   });
 
   it('carries a rep attachment as a FILE whose bytes the gateway fetches through a signed URL', async () => {
-    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES, { webhookUrl: receiver.url });
-    const token = await sandbox.token([...ALL_CHANNEL_SCOPES, 'files']);
-    const accountId = await sandbox.createAccount(token, channelId);
-    const published = await sandbox.request(
-      'POST',
-      `/conversations/v3/custom-channels/${channelId}/messages`,
-      {
-        token,
-        body: incomingMessage(accountId),
-      },
-    );
-    const threadId = published.body.conversationsThreadId;
+    const { token, threadId } = await customerThread(OPAQUE_CAPABILITIES);
     const file = await sandbox.uploadFile(token, { name: 'invoice.pdf', type: 'application/pdf' });
     await expect(
       sandbox.control.agentReply(threadId, { userId: USER_ID, text: 'x', fileIds: ['999'] }),
@@ -280,6 +285,48 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
     ]);
     const signed = await sandbox.request('GET', `/files/v3/files/${file.body.id}/signed-url`, { token });
     expect(await (await fetch(signed.body.url)).text()).toBe('voice-note');
+  });
+
+  it('refuses a rep attachment of a MIME type or size the channel does not take, and sends nothing', async () => {
+    const { token, threadId } = await customerThread({
+      ...OPAQUE_CAPABILITIES,
+      allowedFileAttachmentMimeTypes: ['image/*'],
+      maxFileAttachmentSizeBytes: 8,
+    });
+    const pdf = await sandbox.uploadFile(token, {
+      name: 'a.pdf',
+      type: 'application/pdf',
+      bytes: Uint8Array.of(1),
+    });
+    const bigImage = await sandbox.uploadFile(token, {
+      name: 'b.png',
+      type: 'image/png',
+      bytes: new Uint8Array(9),
+    });
+    const image = await sandbox.uploadFile(token, {
+      name: 'c.png',
+      type: 'image/png',
+      bytes: new Uint8Array(8),
+    });
+
+    const refused = await sandbox.control
+      .agentReply(threadId, { userId: USER_ID, text: 'x', fileIds: [pdf.body.id, bigImage.body.id] })
+      .catch((error: unknown) => error as { status: number; body: any });
+    expect(refused).toMatchObject({ status: 400, body: { category: 'VALIDATION_ERROR' } });
+    expect(
+      (
+        refused as { body: { errors: { code: string; context: { propertyName: string[] } }[] } }
+      ).body.errors.map((error) => [error.code, error.context.propertyName[0]]),
+    ).toEqual([
+      ['CAPABILITY_NOT_DECLARED', 'fileIds.0'],
+      ['CAPABILITY_EXCEEDED', 'fileIds.1'],
+    ]);
+    await sandbox.control.agentReply(threadId, { userId: USER_ID, text: 'Here', fileIds: [image.body.id] });
+    const outgoing = await outgoingWebhook(receiver);
+    expect(outgoing.message.text).toBe('Here');
+    expect(
+      receiver.requests.filter((request) => request.rawBody.includes('OUTGOING_CHANNEL_MESSAGE_CREATED')),
+    ).toHaveLength(1);
   });
 });
 

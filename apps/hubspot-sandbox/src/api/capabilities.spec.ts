@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { HubSpotError } from '../common/hubspot-error.js';
-import { deliveryIdentifierProblem, effectiveCapabilities, validateCapabilities } from './capabilities.js';
+import {
+  deliveryIdentifierProblem,
+  effectiveCapabilities,
+  outgoingFileProblems,
+  validateCapabilities,
+} from './capabilities.js';
 
 describe(validateCapabilities.name, () => {
   it('accepts the documented production definition', () => {
@@ -76,5 +81,58 @@ describe(deliveryIdentifierProblem.name, () => {
     expect(
       deliveryIdentifierProblem({ type: 'HS_EMAIL_ADDRESS', value: 'a@b.co' }, ['HS_PHONE_NUMBER']),
     ).toContain('not declared');
+  });
+});
+
+describe(outgoingFileProblems.name, () => {
+  const channel = effectiveCapabilities({
+    outgoingAttachmentTypes: ['FILE'],
+    allowedFileAttachmentMimeTypes: ['image/*', 'application/pdf'],
+    maxFileAttachmentCount: 2,
+    maxFileAttachmentSizeBytes: 100,
+    maxTotalFileAttachmentSizeBytes: 150,
+  });
+  const problems = (files: { size: number; mimeType: string }[], capabilities = channel) =>
+    outgoingFileProblems(files, capabilities).map((problem) => [
+      problem.code,
+      problem.context?.propertyName?.[0],
+    ]);
+
+  it('accepts files within every limit, MIME patterns included', () => {
+    expect(problems([])).toEqual([]);
+    expect(
+      problems([
+        { size: 100, mimeType: 'image/PNG' },
+        { size: 50, mimeType: 'application/pdf; charset=binary' },
+      ]),
+    ).toEqual([]);
+  });
+
+  it('names the file over the size limit or of a MIME type not allowed, and the count and total', () => {
+    expect(
+      problems([
+        { size: 101, mimeType: 'image/png' },
+        { size: 10, mimeType: 'video/mp4' },
+        { size: 60, mimeType: 'application/pdf' },
+      ]),
+    ).toEqual([
+      ['CAPABILITY_EXCEEDED', 'fileIds'],
+      ['CAPABILITY_EXCEEDED', 'fileIds.0'],
+      ['CAPABILITY_NOT_DECLARED', 'fileIds.1'],
+      ['CAPABILITY_EXCEEDED', 'fileIds'],
+    ]);
+  });
+
+  it('refuses every file on a channel with the documented defaults, and allows any type without a list', () => {
+    expect(problems([{ size: 1, mimeType: 'text/plain' }], effectiveCapabilities({}))).toEqual([
+      ['CAPABILITY_NOT_DECLARED', 'fileIds'],
+    ]);
+    const noList = effectiveCapabilities({
+      outgoingAttachmentTypes: ['FILE'],
+      maxFileAttachmentCount: 1,
+      maxFileAttachmentSizeBytes: 10,
+      maxTotalFileAttachmentSizeBytes: 10,
+    });
+    expect(problems([{ size: 10, mimeType: 'application/x-anything' }], noList)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { HubSpotError } from '../common/hubspot-error.js';
+import { HubSpotError, type HubSpotErrorDetail } from '../common/hubspot-error.js';
 import { detail, invalidInput } from '../common/validation.js';
 import type { DeliveryIdentifier } from '../store/channel-account.store.js';
 import {
@@ -58,6 +58,8 @@ export interface EffectiveCapabilities {
   readonly maxFileAttachmentCount: number;
   readonly maxFileAttachmentSizeBytes: number;
   readonly maxTotalFileAttachmentSizeBytes: number;
+  /** Absent: no restriction (the reference does not list HubSpot's "fairly permissive" default). */
+  readonly allowedFileAttachmentMimeTypes?: readonly string[];
 }
 
 /** The documented defaults (§1.4, §7.12) applied to a validated capabilities object. */
@@ -74,7 +76,87 @@ export function effectiveCapabilities(capabilities: Record<string, unknown>): Ef
     maxFileAttachmentSizeBytes: (capabilities.maxFileAttachmentSizeBytes as number | undefined) ?? 0,
     maxTotalFileAttachmentSizeBytes:
       (capabilities.maxTotalFileAttachmentSizeBytes as number | undefined) ?? 0,
+    ...(capabilities.allowedFileAttachmentMimeTypes === undefined
+      ? {}
+      : { allowedFileAttachmentMimeTypes: capabilities.allowedFileAttachmentMimeTypes as string[] }),
   };
+}
+
+/**
+ * Why a rep may not send these files on the channel (§1.4): FILE must be declared in `outgoingAttachmentTypes`,
+ * and their number, each size, the total size and each MIME type (`type/*` patterns allowed) must fit the
+ * channel's limits. Empty when they may be sent. Problems name `fileIds` or `fileIds.<index>`.
+ */
+export function outgoingFileProblems(
+  files: readonly { readonly size: number; readonly mimeType: string }[],
+  capabilities: EffectiveCapabilities,
+): HubSpotErrorDetail[] {
+  if (files.length === 0) {
+    return [];
+  }
+  if (!capabilities.outgoingAttachmentTypes.includes('FILE')) {
+    return [
+      detail(
+        'Field "fileIds": the channel does not declare FILE in outgoingAttachmentTypes',
+        'CAPABILITY_NOT_DECLARED',
+        'body',
+        'fileIds',
+      ),
+    ];
+  }
+  const problems: HubSpotErrorDetail[] = [];
+  if (files.length > capabilities.maxFileAttachmentCount) {
+    problems.push(
+      detail(
+        `Field "fileIds": the channel takes at most ${capabilities.maxFileAttachmentCount} file(s) per message`,
+        'CAPABILITY_EXCEEDED',
+        'body',
+        'fileIds',
+      ),
+    );
+  }
+  const allowed = capabilities.allowedFileAttachmentMimeTypes;
+  files.forEach((file, index) => {
+    const field = `fileIds.${index}`;
+    if (file.size > capabilities.maxFileAttachmentSizeBytes) {
+      problems.push(
+        detail(
+          `Field "${field}": ${file.size} bytes exceed maxFileAttachmentSizeBytes (${capabilities.maxFileAttachmentSizeBytes})`,
+          'CAPABILITY_EXCEEDED',
+          'body',
+          field,
+        ),
+      );
+    }
+    if (allowed !== undefined && !allowed.some((pattern) => mimeMatches(pattern, file.mimeType))) {
+      problems.push(
+        detail(
+          `Field "${field}": MIME type ${file.mimeType} is not in the channel's allowedFileAttachmentMimeTypes`,
+          'CAPABILITY_NOT_DECLARED',
+          'body',
+          field,
+        ),
+      );
+    }
+  });
+  const total = files.reduce((sum, file) => sum + file.size, 0);
+  if (total > capabilities.maxTotalFileAttachmentSizeBytes) {
+    problems.push(
+      detail(
+        `Field "fileIds": ${total} bytes in all exceed maxTotalFileAttachmentSizeBytes (${capabilities.maxTotalFileAttachmentSizeBytes})`,
+        'CAPABILITY_EXCEEDED',
+        'body',
+        'fileIds',
+      ),
+    );
+  }
+  return problems;
+}
+
+function mimeMatches(pattern: string, mimeType: string): boolean {
+  const [type, subtype] = pattern.toLowerCase().split('/');
+  const [actualType, actualSubtype] = (mimeType.toLowerCase().split(';')[0] ?? '').trim().split('/');
+  return (type === '*' || type === actualType) && (subtype === '*' || subtype === actualSubtype);
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -4,6 +4,7 @@ import { HubSpotError } from '../common/hubspot-error.js';
 import { detail, invalidInput, parseStrict } from '../common/validation.js';
 import { CrmService } from '../crm/crm.service.js';
 import { FileStore } from '../files/file.store.js';
+import type { ReplyFile } from '../files/files.service.js';
 import { ChannelAccountStore, type ChannelAccount } from '../store/channel-account.store.js';
 import { ChannelStore, type Channel } from '../store/channel.store.js';
 import { IdGenerator } from '../store/ids.js';
@@ -15,6 +16,7 @@ import { CustomChannelEvents } from '../webhooks/custom-channel-events.service.j
 import {
   deliveryIdentifierProblem,
   effectiveCapabilities,
+  outgoingFileProblems,
   type EffectiveCapabilities,
 } from './capabilities.js';
 import { messageEggSchema, messageUpdateSchema, type MessageEgg } from './custom-channel.schemas.js';
@@ -151,7 +153,7 @@ export class MessageService {
   agentReply(
     threadId: string,
     reply: { userId: number; text: string; richText?: string },
-    attachments: Record<string, unknown>[] = [],
+    files: readonly ReplyFile[] = [],
   ): StoredMessage {
     const thread = this.messages.thread(threadId);
     if (thread === undefined) {
@@ -179,20 +181,9 @@ export class MessageService {
         ),
       ]);
     }
-    const capabilities = effectiveCapabilities(channel.capabilities);
-    if (
-      attachments.length > 0 &&
-      (!capabilities.outgoingAttachmentTypes.includes('FILE') ||
-        attachments.length > capabilities.maxFileAttachmentCount)
-    ) {
-      throw invalidInput([
-        detail(
-          `Field "fileIds": the channel takes at most ${capabilities.maxFileAttachmentCount} outgoing FILE attachment(s) and must declare FILE in outgoingAttachmentTypes`,
-          'CAPABILITY_NOT_DECLARED',
-          'body',
-          'fileIds',
-        ),
-      ]);
+    const fileProblems = outgoingFileProblems(files, effectiveCapabilities(channel.capabilities));
+    if (fileProblems.length > 0) {
+      throw invalidInput(fileProblems);
     }
     const account = this.accounts.get(thread.channelAccountId);
     const history = this.messages.threadMessages(thread.id);
@@ -217,7 +208,7 @@ export class MessageService {
         } as Participant,
       ],
       recipients: lastIncoming?.senders ?? [],
-      attachments,
+      attachments: files.map((file) => file.attachment),
       createdAt: now,
       updatedAt: now,
       createdBy: `A-${user.id}`,

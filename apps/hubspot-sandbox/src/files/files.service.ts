@@ -63,21 +63,32 @@ export const isPublic = (access: FileAccess) =>
 export const originOf = (req: { protocol: string; get(name: string): string | undefined }) =>
   `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 
+/** A file a rep attaches: the webhook's attachment, with the size and MIME type the channel's limits apply to. */
+export interface ReplyFile {
+  readonly attachment: Record<string, unknown>;
+  readonly size: number;
+  readonly mimeType: string;
+}
+
 /** A rep's attachments: `{ type: FILE, fileId, fileUsageType, name, url }` (§2.2, assumption of §9.4). */
 export function replyAttachments(
   files: FilesService,
   portalId: number,
   fileIds: readonly string[],
   origin: string,
-): Record<string, unknown>[] {
+): ReplyFile[] {
   return fileIds.map((fileId) => {
     const file = files.get(portalId, fileId);
     return {
-      type: 'FILE',
-      fileId: file.id,
-      fileUsageType: file.type === 'IMG' ? 'IMAGE' : file.type === 'AUDIO' ? 'AUDIO' : 'OTHER',
-      name: file.extension === '' ? file.name : `${file.name}.${file.extension}`,
-      url: files.urls(file, origin).url,
+      attachment: {
+        type: 'FILE',
+        fileId: file.id,
+        fileUsageType: file.type === 'IMG' ? 'IMAGE' : file.type === 'AUDIO' ? 'AUDIO' : 'OTHER',
+        name: file.extension === '' ? file.name : `${file.name}.${file.extension}`,
+        url: files.urls(file, origin).url,
+      },
+      size: file.size,
+      mimeType: file.mimeType,
     };
   });
 }
