@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { AppStub } from './app-stub.js';
 import {
+  ALL_CHANNEL_SCOPES,
+  APP_ID,
   CONTACT_ID,
   HELP_DESK_ID,
   HUB_ID,
@@ -176,6 +178,71 @@ describe('web inbox pages over HTTP', () => {
       { token },
     );
     expect(account.body).toMatchObject({ name: 'Night shift', archived: true });
+  });
+
+  it('moving to the help desk makes new conversations create tickets; without a help desk the inbox becomes one', async () => {
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+    const publish = async (accessToken: string, accountId: string, chat: string) => {
+      const published = await sandbox.request(
+        'POST',
+        `/conversations/v3/custom-channels/${channelId}/messages`,
+        {
+          token: accessToken,
+          body: incomingMessage(accountId, { integrationThreadId: chat }),
+        },
+      );
+      const thread = await sandbox.request(
+        'GET',
+        `/conversations/v3/conversations/threads/${(published.body as { conversationsThreadId: string }).conversationsThreadId}`,
+        { token: accessToken },
+      );
+      return thread.body as { inboxId: string; threadAssociations?: { associatedTicketId?: string } };
+    };
+
+    // A portal with a help desk: the account moves there.
+    const accountId = await sandbox.createAccount(token, channelId);
+    expect(
+      (await publish(token, accountId, 'before')).threadAssociations?.associatedTicketId,
+    ).toBeUndefined();
+    await post(`/ui/${HUB_ID}/settings/inbox/accounts/${accountId}/move-to-help-desk`);
+    const after = await publish(token, accountId, 'after');
+    expect(after.inboxId).toBe(HELP_DESK_ID);
+    expect(after.threadAssociations?.associatedTicketId).toMatch(/^\d+$/);
+
+    // A portal without one: the account's inbox itself becomes a help-desk inbox.
+    await sandbox.control.seedPortal({
+      hubId: 6161,
+      users: [{ id: 61, email: 'solo@example.com' }],
+      inboxes: [{ id: '611', name: 'Only inbox' }],
+    });
+    const solo = (
+      await sandbox.control.issueTokens(6161, {
+        appId: APP_ID,
+        userId: 61,
+        scopes: [...ALL_CHANNEL_SCOPES],
+      })
+    ).access_token;
+    const created = await sandbox.request(
+      'POST',
+      `/conversations/v3/custom-channels/${channelId}/channel-accounts`,
+      {
+        token: solo,
+        body: { inboxId: '611', name: 'Solo bot', authorized: true },
+      },
+    );
+    const soloAccount = (created.body as { id: string }).id;
+    expect((await post(`/ui/6161/settings/inbox/accounts/${soloAccount}/move-to-help-desk`)).status).toBe(
+      303,
+    );
+    const inbox = await sandbox.request('GET', '/conversations/v3/conversations/inboxes/611', {
+      token: solo,
+    });
+    expect(inbox.body).toMatchObject({ id: '611', type: 'HELP_DESK' });
+    const soloThread = await publish(solo, soloAccount, 'solo');
+    expect(soloThread.inboxId).toBe('611');
+    expect(soloThread.threadAssociations?.associatedTicketId).toMatch(/^\d+$/);
+    // Already in a help desk: the page offers no move any more.
+    expect((await page('/ui/6161/settings/inbox')).body).not.toContain('move-to-help-desk');
   });
 
   it('answers the pop-up URL with the five parameters, or a 400 when the channel has no connection URL', async () => {
