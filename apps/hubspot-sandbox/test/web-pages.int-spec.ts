@@ -113,6 +113,44 @@ describe('web inbox pages over HTTP', () => {
     expect(contact.body).toContain(`/ui/${HUB_ID}/inbox/threads/${thread?.id ?? ''}`);
   });
 
+  it('filters the inbox by channel and inbox and searches message text', async () => {
+    const telegram = await sandbox.createChannel(OPAQUE_CAPABILITIES, { name: 'Telegram' });
+    const sms = await sandbox.createChannel(OPAQUE_CAPABILITIES, { name: 'SMS' });
+    const say = async (channelId: string, inboxId: string, text: string) => {
+      const created = await sandbox.request(
+        'POST',
+        `/conversations/v3/custom-channels/${channelId}/channel-accounts`,
+        {
+          token,
+          body: { inboxId, name: `${text} bot`, authorized: true },
+        },
+      );
+      const published = await sandbox.request(
+        'POST',
+        `/conversations/v3/custom-channels/${channelId}/messages`,
+        {
+          token,
+          body: incomingMessage((created.body as { id: string }).id, { text }),
+        },
+      );
+      return (published.body as { conversationsThreadId: string }).conversationsThreadId;
+    };
+    const apples = await say(telegram, INBOX_ID, 'apples please');
+    const pears = await say(sms, INBOX_ID, 'pears please');
+    const plums = await say(telegram, HELP_DESK_ID, 'plums please');
+    const listed = async (query: string) => {
+      const { body } = await page(`/ui/${HUB_ID}/inbox?${query}`);
+      return [...body.matchAll(/inbox\/threads\/(\d+)"/g)].map((match) => match[1]).sort();
+    };
+    expect(await listed('')).toEqual([apples, pears, plums].sort());
+    expect(await listed(`channelId=${telegram}`)).toEqual([apples, plums].sort());
+    expect(await listed(`inboxId=${HELP_DESK_ID}`)).toEqual([plums]);
+    expect(await listed(`channelId=${telegram}&inboxId=${INBOX_ID}`)).toEqual([apples]);
+    expect(await listed('q=PEARS')).toEqual([pears]);
+    expect(await listed(`q=please&channelId=${sms}`)).toEqual([pears]);
+    expect(await listed('q=cherries')).toEqual([]);
+  });
+
   it('answers 404 pages for unknown portals, threads, contacts, accounts and actions', async () => {
     const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
     const accountId = await sandbox.createAccount(token, channelId);
