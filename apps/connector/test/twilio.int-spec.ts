@@ -422,7 +422,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(undeclared.failureReason).toContain('could not fetch');
   });
 
-  it('retries through a Twilio outage (503) without texting twice, and keeps to 1 send per second', async () => {
+  it('retries through Twilio outages (503, 500 after sending) without texting twice, and keeps to 1 send per second', async () => {
     await h.client.twilioSetMessagesFault(account.sid, { status: 503, times: 1, create_anyway: false });
     const before = (await h.client.twilioCustomerMessages('+14155550128')).length;
     const afterOutage = await firstStatus(
@@ -432,6 +432,17 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect((await h.client.twilioCustomerMessages('+14155550128')).slice(before).map((m) => m.body)).toEqual([
       'after the outage',
     ]);
+
+    // A 500 after Twilio created the message anyway (§2.3): the retry finds it instead of texting twice.
+    await h.client.twilioSetMessagesFault(account.sid, { status: 500, times: 1, create_anyway: true });
+    const sentAnyway = await firstStatus(
+      await reply('+14155550128', { text: 'created despite the 500', richText: undefined }),
+    );
+    const thread = (await h.client.twilioCustomerMessages('+14155550128')).filter(
+      (m) => m.body === 'created despite the 500',
+    );
+    expect(thread).toHaveLength(1);
+    expect(sentAnyway).toMatchObject({ status: 'SENT', providerMessageId: thread[0]?.sid });
 
     // Long-code throughput (§2.9): a burst of 3, then one per second per account.
     const ids: string[] = [];

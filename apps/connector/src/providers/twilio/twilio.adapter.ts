@@ -66,6 +66,15 @@ export function twilioReason(code: string | undefined): string {
   return TWILIO_ERROR_REASONS[code] ?? `Twilio could not deliver the message (error ${code}).`;
 }
 
+/** The fields of a Message resource (§2.3) that identify a message created by an unsure attempt. */
+interface TwilioMessageView {
+  readonly sid: string;
+  readonly direction: string;
+  readonly body: string | null;
+  readonly num_media: string;
+  readonly date_created: string;
+}
+
 interface TwilioErrorBody {
   readonly code?: number;
   readonly message?: string;
@@ -314,9 +323,14 @@ export class TwilioAdapter implements ProviderAdapter {
     const bodies = text === '' ? [''] : splitText(text, BODY_LIMIT);
     const ids: string[] = [];
     for (const [index, body] of bodies.entries()) {
-      const earlier = progress.sent(`sms:${index}`);
+      const part = `sms:${index}`;
+      const mediaCount = index === 0 ? files.length : 0;
+      const earlier =
+        progress.sent(part) ??
+        (await this.createdByUnsureAttempt(credentials, request, part, body, mediaCount, progress));
       if (earlier !== undefined) {
         ids.push(earlier);
+        progress.record(part, earlier);
         continue;
       }
       const form: Record<string, string[]> = {
@@ -324,28 +338,32 @@ export class TwilioAdapter implements ProviderAdapter {
         From: [credentials.phoneNumber],
         StatusCallback: [`${this.webhookUrl(account.channelAccountId)}/status`],
         ...(body === '' ? {} : { Body: [body] }),
-        ...(index === 0 && files.length > 0 ? { MediaUrl: files.map((file) => file.publicUrl) } : {}),
+        ...(mediaCount > 0 ? { MediaUrl: files.map((file) => file.publicUrl) } : {}),
       };
       await this.throttle.acquire(`twilio:${account.channelAccountId}`, this.capabilities.sendsPerSecond, 3);
+      const attemptedAt = Date.now();
       let response: HttpResponse;
       try {
-        response = await this.rest(
+        response = await this.restForSend(
           credentials,
           'POST',
           `/Accounts/${credentials.accountSid}/Messages.json`,
           form,
         );
       } catch (error) {
-        if (error instanceof HttpTransportError) {
-          throw new SendFailure('transient', 'Twilio could not be reached.', error.code);
+        if (error instanceof SendFailure) {
+          this.markUnsure(progress, part, attemptedAt);
         }
         throw error;
       }
       if (response.status === 201 || response.status === 200) {
         const { sid } = await response.json<{ sid: string }>();
         ids.push(sid);
-        progress.record(`sms:${index}`, sid);
+        progress.record(part, sid);
         continue;
+      }
+      if (response.status >= 500) {
+        this.markUnsure(progress, part, attemptedAt);
       }
       throw await this.failure(response);
     }
@@ -354,6 +372,57 @@ export class TwilioAdapter implements ProviderAdapter {
       throw new SendFailure('permanent', 'The reply has no text or file that Twilio can carry.', 'EMPTY');
     }
     return { providerMessageId: first };
+  }
+
+  /**
+   * A create that timed out or got a 5xx may have been sent anyway (§2.3: not idempotent). The first such
+   * attempt of a part is remembered, so the retry first looks for it in the Messages list.
+   */
+  private markUnsure(progress: OutboundMessage['progress'], part: string, attemptedAt: number): void {
+    if (progress.sent(`${part}:unsure-since`) === undefined) {
+      progress.record(`${part}:unsure-since`, String(attemptedAt));
+    }
+  }
+
+  /**
+   * The SID of the message an unsure attempt created after all: the newest outbound message from the number
+   * to the customer with this body and media count, created since that attempt (RFC 2822 dates have whole
+   * seconds). A list Twilio does not answer is a transient failure: sending blindly could text twice.
+   */
+  private async createdByUnsureAttempt(
+    credentials: TwilioCredentials,
+    request: OutboundMessage['request'],
+    part: string,
+    body: string,
+    mediaCount: number,
+    progress: OutboundMessage['progress'],
+  ): Promise<string | undefined> {
+    const since = Number(progress.sent(`${part}:unsure-since`));
+    if (!Number.isFinite(since)) {
+      return undefined;
+    }
+    const query = new URLSearchParams({
+      To: request.conversationKey,
+      From: credentials.phoneNumber,
+      PageSize: '50',
+    });
+    const response = await this.restForSend(
+      credentials,
+      'GET',
+      `/Accounts/${credentials.accountSid}/Messages.json?${query.toString()}`,
+    );
+    if (response.status !== 200) {
+      response.discard();
+      throw new SendFailure('transient', 'Twilio is busy or unavailable right now.', String(response.status));
+    }
+    const { messages } = await response.json<{ messages?: TwilioMessageView[] }>();
+    return messages?.find(
+      (message) =>
+        message.direction.startsWith('outbound') &&
+        (message.body ?? '') === body &&
+        Number(message.num_media) === mediaCount &&
+        Date.parse(message.date_created) >= Math.floor(since / 1000) * 1000,
+    )?.sid;
   }
 
   private async failure(response: HttpResponse): Promise<SendFailure> {
@@ -498,6 +567,23 @@ export class TwilioAdapter implements ProviderAdapter {
       }[];
     }>();
     return list.incoming_phone_numbers?.find((entry) => entry.phone_number === credentials.phoneNumber);
+  }
+
+  /** `rest` for a send: Twilio out of reach is a transient `SendFailure`. */
+  private async restForSend(
+    credentials: TwilioCredentials,
+    method: 'GET' | 'POST',
+    path: string,
+    form?: Readonly<Record<string, readonly string[]>>,
+  ): Promise<HttpResponse> {
+    try {
+      return await this.rest(credentials, method, path, form);
+    } catch (error) {
+      if (error instanceof HttpTransportError) {
+        throw new SendFailure('transient', 'Twilio could not be reached.', error.code);
+      }
+      throw error;
+    }
   }
 
   private rest(
