@@ -1,6 +1,7 @@
 import * as testing from '@inbox-bridge/testing';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,10 @@ export interface StackOptions {
    * simulated by cutting the proxy, without touching the shared servers.
    */
   readonly viaProxies?: boolean;
+  /** Every line each service writes is also appended to `<logDir>/<service>.log` (default: `STACK_LOG_DIR`). */
+  readonly logDir?: string;
+  /** `stop()` leaves the services' schemas in place for inspection (default: `STACK_KEEP_DATA=1`). */
+  readonly keepData?: boolean;
 }
 
 function exited(child: ChildProcess): boolean {
@@ -124,6 +129,11 @@ export async function startStack(
 ): Promise<RunningStack> {
   const vhost = await testing.createTestVhost('e2e');
   const proxies = options.viaProxies === true ? await startInfrastructureProxies() : undefined;
+  const logDir = options.logDir ?? (process.env.STACK_LOG_DIR || undefined);
+  if (logDir !== undefined) {
+    mkdirSync(logDir, { recursive: true });
+  }
+  const keepData = options.keepData ?? process.env.STACK_KEEP_DATA === '1';
   const schemas = {
     gateway: testing.uniqueName('e2e_gateway'),
     connector: testing.uniqueName('e2e_connector'),
@@ -141,7 +151,7 @@ export async function startStack(
   const routerAdminToken = randomBytes(24).toString('base64url');
   const common = {
     NODE_ENV: 'development',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.STACK_LOG_LEVEL || 'warn',
     DATABASE_URL: testing.testDatabaseUrl,
     AMQP_URL: vhost.url,
     ENCRYPTION_KEYS: `e2e:${randomBytes(32).toString('base64')}`,
@@ -211,6 +221,12 @@ export async function startStack(
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
+    if (logDir !== undefined) {
+      const file = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+      child.stdout.pipe(file, { end: false });
+      child.stderr.pipe(file, { end: false });
+      child.once('exit', () => file.end());
+    }
     children.set(name, child);
     return child;
   };
@@ -241,14 +257,18 @@ export async function startStack(
     if (proxies !== undefined) {
       await Promise.all([proxies.postgres.stop(), proxies.rabbitmq.stop()]);
     }
-    const client = new pg.Client({ connectionString: testing.testDatabaseUrl });
-    await client.connect();
-    try {
-      for (const schema of Object.values(schemas)) {
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    if (keepData) {
+      process.stderr.write(`stack data kept: schemas ${Object.values(schemas).join(', ')}\n`);
+    } else {
+      const client = new pg.Client({ connectionString: testing.testDatabaseUrl });
+      await client.connect();
+      try {
+        for (const schema of Object.values(schemas)) {
+          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        }
+      } finally {
+        await client.end();
       }
-    } finally {
-      await client.end();
     }
     try {
       await vhost.dispose();

@@ -1,3 +1,4 @@
+import type { RecordedCall } from '@inbox-bridge/hubspot-sandbox';
 import { portalThreads, type PublicThread, type SentTraffic } from './traffic.js';
 import type { ChaosWorld } from './world.js';
 
@@ -91,6 +92,13 @@ export async function checkDelivery(world: ChaosWorld, traffic: SentTraffic): Pr
     otherStatus: 0,
   };
   const chats = new Map<string, string[]>();
+  const patches = new Map<number, RecordedCall[]>();
+  for (const portal of world.portals) {
+    patches.set(
+      portal.portalId,
+      (await world.hubspot.calls(portal.portalId)).filter((call) => call.method === 'PATCH'),
+    );
+  }
   for (const reply of traffic.replies) {
     const { portal, chatId } = reply.conversation;
     const key = `${portal.botId}:${chatId}`;
@@ -115,7 +123,20 @@ export async function checkDelivery(world: ChaosWorld, traffic: SentTraffic): Pr
       .flatMap((thread) => thread.messages)
       .find((message) => message.id === reply.hubspotMessageId);
     const status = stored?.status?.statusType ?? 'none';
-    if (status === 'SENT') {
+    // HubSpot shows a rep's reply as SENT from the start; only the bridge's PATCH proves it reached the customer.
+    const reported = (patches.get(portal.portalId) ?? []).some(
+      (call) =>
+        call.path.endsWith(`/messages/${reply.hubspotMessageId}`) &&
+        call.status >= 200 &&
+        call.status < 300 &&
+        (call.body as { statusType?: unknown } | undefined)?.statusType === 'SENT',
+    );
+    if (status === 'SENT' && !reported) {
+      replies.otherStatus += 1;
+      violations.push(
+        `reply "${reply.text}" (${reply.hubspotMessageId}) was never reported SENT by the bridge`,
+      );
+    } else if (status === 'SENT') {
       replies.sent += 1;
     } else {
       replies.otherStatus += 1;
@@ -193,7 +214,25 @@ export async function diagnose(
   const troubled = new Set(
     result.violations.flatMap((violation) => /^reply "([^"]+)"/.exec(violation)?.[1] ?? []),
   );
-  for (const reply of traffic.replies.filter((candidate) => troubled.has(candidate.text))) {
+  const troubledReplies = traffic.replies.filter((candidate) => troubled.has(candidate.text));
+  const webhooks = troubledReplies.length === 0 ? [] : await world.hubspot.webhookDeliveries();
+  for (const reply of troubledReplies) {
+    const outgoing = webhooks.filter((delivery) => delivery.body.includes(reply.hubspotMessageId));
+    lines.push(
+      `"${reply.text}" (${reply.hubspotMessageId}, created ${at(reply.sentAt)}): HubSpot webhooks ` +
+        (outgoing.length === 0
+          ? 'none'
+          : outgoing
+              .map(
+                (delivery) =>
+                  `${delivery.eventType} ${delivery.state} [` +
+                  delivery.attempts
+                    .map((attempt) => `${at(attempt.at)} → ${attempt.status ?? attempt.error ?? '?'}`)
+                    .join(', ') +
+                  ']',
+              )
+              .join('; ')),
+    );
     const attempts = (calls.get(reply.conversation.portal.botId) ?? []).filter(
       (call) => call.params['text'] === reply.text,
     );

@@ -43,7 +43,8 @@ export async function runChaos(config: ChaosConfig, log: (line: string) => void)
     {
       'hubspot-sandbox': {
         SANDBOX_RATE_LIMIT_INTERVAL_MS: '1000',
-        SANDBOX_CALL_LOG_MAX: '0',
+        // The checker reads the status PATCHes from the call log.
+        SANDBOX_CALL_LOG_MAX: '200000',
         SANDBOX_REQUEST_LOGS: 'false',
       },
       'provider-sandbox': { SANDBOX_TIME_SCALE: '0.1', SANDBOX_REQUEST_LOGS: 'false' },

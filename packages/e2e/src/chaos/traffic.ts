@@ -16,6 +16,8 @@ export interface SentReply {
   readonly conversation: ChaosConversation;
   readonly hubspotMessageId: string;
   readonly text: string;
+  /** When the agent's reply was created in HubSpot (ISO). */
+  readonly sentAt: string;
 }
 
 interface PublicMessage {
@@ -129,6 +131,11 @@ export async function sendReplies(
       userId: conversation.portal.userId,
       text,
     });
-    traffic.replies.push({ conversation, hubspotMessageId: reply.id, text });
+    traffic.replies.push({
+      conversation,
+      hubspotMessageId: reply.id,
+      text,
+      sentAt: new Date().toISOString(),
+    });
   }
 }

@@ -23,9 +23,12 @@ export interface ShardOwnershipOptions {
  */
 export class ShardOwnership {
   private client: pg.Client | undefined;
+  private connecting: Promise<pg.Client> | undefined;
   private readonly owned = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** A rebalance was asked for while one ran: run another right after it, never two at once. */
+  private rerun = false;
   private stopped = false;
 
   constructor(private readonly options: ShardOwnershipOptions) {}
@@ -56,6 +59,7 @@ export class ShardOwnership {
       await this.options.release(shard).catch(() => undefined);
     }
     this.owned.clear();
+    await this.connecting?.catch(() => undefined);
     await this.client?.end().catch(() => undefined);
     this.client = undefined;
   }
@@ -64,8 +68,17 @@ export class ShardOwnership {
     return `shards:${this.options.schema}:${this.options.group}`.slice(0, 63);
   }
 
+  /**
+   * Rebalances run one at a time: two at once would each open a member session (the group then counts a replica
+   * that does not exist and this one gives up shards nobody takes) and take an advisory lock twice on one session
+   * (a single unlock then leaves the shard locked).
+   */
   private schedule(delayMs: number): void {
     if (this.stopped) {
+      return;
+    }
+    if (this.running !== undefined) {
+      this.rerun = true;
       return;
     }
     clearTimeout(this.timer);
@@ -79,28 +92,47 @@ export class ShardOwnership {
         })
         .finally(() => {
           this.running = undefined;
-          this.schedule(this.options.rebalanceIntervalMs ?? 2_000);
+          const again = this.rerun;
+          this.rerun = false;
+          this.schedule(again ? 0 : (this.options.rebalanceIntervalMs ?? 2_000));
         });
     }, delayMs);
   }
 
-  private async session(): Promise<pg.Client> {
+  private session(): Promise<pg.Client> {
     if (this.client) {
-      return this.client;
+      return Promise.resolve(this.client);
     }
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<pg.Client> {
     const client = new pg.Client({
       connectionString: this.options.databaseUrl,
       application_name: this.memberName,
+      // The server notices a replica whose host vanished within ~25 s (not the kernel's 2 h) and frees its shards.
+      options: '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3',
+      keepAlive: true,
     });
     const lost = (): void => {
       if (this.client === client) {
         this.client = undefined;
         void this.loseAll();
       }
+      // A session that raised an error may still be open on the server, counted as a member and holding locks.
+      void client.end().catch(() => undefined);
     };
     client.on('error', lost);
     client.on('end', lost);
-    await client.connect();
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     this.client = client;
     return client;
   }
