@@ -720,16 +720,24 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
   });
 
   it('deletes the webhook, credentials and data on purged.v1', async () => {
+    const rowsOf = async (table: string) =>
+      (
+        await h.db.dataSource.query<{ count: string }[]>(
+          `SELECT count(*) FROM "${h.db.schema}".${table} WHERE channel_account_id = $1`,
+          [accountId],
+        )
+      )[0]?.count;
+    const tables = ['inbound_messages', 'outbound_messages', 'parked_status_reports', 'channel_accounts'];
+    expect(Number(await rowsOf('inbound_messages'))).toBeGreaterThan(0);
+    expect(Number(await rowsOf('outbound_messages'))).toBeGreaterThan(0);
     await h.publish('gateway.channel-account.purged.v1', { channelAccountId: accountId });
     await testing.expectEventually(async () => {
       expect((await h.client.getBot(bot.id)).webhook.url).toBe('');
     });
     await testing.expectEventually(async () => {
-      const rows = await h.db.dataSource.query<unknown[]>(
-        `SELECT 1 FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
-        [accountId],
-      );
-      expect(rows).toHaveLength(0);
+      for (const table of tables) {
+        expect({ table, rows: await rowsOf(table) }).toEqual({ table, rows: '0' });
+      }
     });
   });
 });
