@@ -217,6 +217,28 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     expect(receiver.requests.some((r) => r.path === '/secret')).toBe(false);
   });
 
+  it('guards every redirect hop of a media download: an allowed URL redirecting to a loopback name is refused', async () => {
+    const port = new URL(receiver.url).port;
+    const usual = receiver.respond;
+    receiver.respond = (request) =>
+      request.path === '/media/moved.jpg'
+        ? { status: 302, body: '', headers: { location: `https://localhost:${port}/internal-only` } }
+        : { status: 200, body: '{}' };
+    await post(
+      message('msg-302', {
+        attachments: [{ type: 'image', url: `${receiver.url}/media/moved.jpg`, mimeType: 'image/jpeg' }],
+      }),
+    );
+    const received = await published('msg-302');
+    const ref = (received.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+    const refused = await fetch(h.mediaLink(ref));
+    receiver.respond = usual;
+    expect(refused.status).toBe(404);
+    expect(JSON.stringify(await refused.json())).toContain('MEDIA_URL_REFUSED');
+    expect(receiver.requests.map((r) => r.path)).toContain('/media/moved.jpg');
+    expect(receiver.requests.map((r) => r.path)).not.toContain('/internal-only');
+  });
+
   it('posts replies signed to the callback URL, takes the returned id, and maps read callbacks to READ', async () => {
     const before = receiver.requests.length;
     const status = await reply({ text: 'On its way', richText: '<p>On its <b>way</b></p>' });

@@ -218,7 +218,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     ).toHaveLength(1);
   });
 
-  it('refuses a bad X-Twilio-Signature with 401 problem+json', async () => {
+  it('refuses a bad or missing X-Twilio-Signature with 401 problem+json, status callbacks included', async () => {
     const response = await fetch(`${h.baseUrl}/webhooks/twilio/${accountId}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'bm90IGl0' },
@@ -226,6 +226,17 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     });
     expect(response.status).toBe(401);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
+    const status = await fetch(`${h.baseUrl}/webhooks/twilio/${accountId}/status`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        AccountSid: account.sid,
+        MessageSid: `SM${'0'.repeat(32)}`,
+        MessageStatus: 'failed',
+        ErrorCode: '30004',
+      }).toString(),
+    });
+    expect(status.status).toBe(401);
   });
 
   it('sends a reply, reports SENT once, and maps a later undelivered callback to FAILED with a reason', async () => {
