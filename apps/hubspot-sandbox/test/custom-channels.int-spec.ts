@@ -41,10 +41,27 @@ describe('custom channels (§1)', () => {
 
       const list = await sandbox.developer('GET', '/conversations/custom-channels/2026-03');
       expect(list.body).toEqual({ total: 1, results: [created.body] });
-      const patched = await sandbox.developer('PATCH', `${CC}/${created.body.id}`, {
+      // The whole definition (strict reading of §1.3): name and capabilities as on create.
+      const partial = await sandbox.developer('PATCH', `${CC}/${created.body.id}`, {
         channelDescription: 'Telegram and SMS',
       });
-      expect(patched.body).toMatchObject({ name: 'Bridge', channelDescription: 'Telegram and SMS' });
+      expect(partial.status).toBe(400);
+      expect(
+        (partial.body.errors as { code: string; context: { propertyName: string[] } }[])
+          .map((error) => `${error.code} ${error.context.propertyName[0]}`)
+          .sort(),
+      ).toEqual(['MISSING_REQUIRED_FIELD capabilities', 'MISSING_REQUIRED_FIELD name']);
+      const patched = await sandbox.developer('PATCH', `${CC}/${created.body.id}`, {
+        name: 'Bridge',
+        capabilities: OPAQUE_CAPABILITIES,
+        channelDescription: 'Telegram and SMS',
+      });
+      expect(patched.status).toBe(200);
+      expect(patched.body).toMatchObject({
+        name: 'Bridge',
+        channelDescription: 'Telegram and SMS',
+        webhookUrl: 'https://bridge.example.com/hook',
+      });
       expect((await sandbox.developer('DELETE', `${CC}/${created.body.id}`)).status).toBe(204);
       expect((await sandbox.developer('GET', `${CC}/${created.body.id}`)).status).toBe(404);
 
@@ -53,6 +70,7 @@ describe('custom channels (§1)', () => {
       expect(calls.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
         `POST ${CC} 201`,
         'GET /conversations/custom-channels/2026-03 200',
+        `PATCH ${CC}/${created.body.id} 400`,
         `PATCH ${CC}/${created.body.id} 200`,
         `DELETE ${CC}/${created.body.id} 204`,
         `GET ${CC}/${created.body.id} 404`,

@@ -100,9 +100,7 @@ export class ChannelService {
   update(app: SandboxApp, channelId: string, body: unknown): Channel {
     const channel = this.get(app, channelId);
     const input = parseStrict(channelPatchSchema, body);
-    if (input.capabilities !== undefined) {
-      validateCapabilities(input.capabilities);
-    }
+    validateCapabilities(input.capabilities);
     assertUrls(input);
     Object.assign(channel, input);
     return channel;

@@ -38,8 +38,12 @@ export const channelCreateSchema = z.strictObject({
   channelLogoUrl: z.string().optional(),
 });
 
-/** PATCH accepts partial updates (BETA guide), with the same field types as create. */
-export const channelPatchSchema = channelCreateSchema.partial();
+/**
+ * PATCH (§1.3): the date-versioned spec marks every field required, the BETA guide allows partial updates and
+ * the reference advises sending the whole definition. Strictest usable reading: `name` and `capabilities` are
+ * required as on create (the whole definition); the optional fields not sent keep their values.
+ */
+export const channelPatchSchema = channelCreateSchema;
 
 export const channelAccountCreateSchema = z.strictObject({
   inboxId: z.string().min(1),
