@@ -114,7 +114,8 @@ export class OutboundService {
         files: this.filesOf(request),
         progress: this.progress.for(progressKey),
       });
-      this.progress.forget(progressKey);
+      // The progress stays (bounded, oldest evicted) rather than being forgotten here: the transaction that
+      // records the outcome can still fail (a database outage), and its redelivery must not send again.
       this.metrics.countOutbound(provider, 'sent');
       await this.ledger.lockProviderMessage(context.manager, account.channelAccountId, providerMessageId);
       await this.report(context, request, 'SENT', { providerMessageId });
@@ -142,7 +143,6 @@ export class OutboundService {
         );
         throw new TransientError(error.reason, 'PROVIDER_TRANSIENT');
       }
-      this.progress.forget(progressKey);
       this.metrics.countOutbound(provider, 'failed');
       const reason =
         error.kind === 'transient'

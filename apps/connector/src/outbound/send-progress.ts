@@ -15,9 +15,11 @@ export class SendProgress {
 const MAX_TRACKED_REPLIES = 10_000;
 
 /**
- * Remembers, across retries of one reply, which of its parts the provider already accepted, so a retry
- * after a partial failure (the text went out, the file hit a rate limit) sends only what is missing. In
- * memory: ordered consumer groups keep a conversation on one consumer, so retries come back to this
+ * Remembers, across deliveries of one reply, which of its parts the provider already accepted, so a retry
+ * after a partial failure (the text went out, the file hit a rate limit) sends only what is missing, and a
+ * redelivery after the outcome could not be recorded (the database went away after the provider accepted)
+ * sends nothing again. Kept until evicted, not forgotten once sent, since recording can fail after the send.
+ * In memory: ordered consumer groups keep a conversation on one consumer, so redeliveries come back to this
  * process; after a crash the worst case is the duplicate the providers' non-idempotent APIs allow anyway.
  */
 export class SendProgressStore {
@@ -36,9 +38,5 @@ export class SendProgressStore {
       }
     }
     return progress;
-  }
-
-  forget(key: string): void {
-    this.replies.delete(key);
   }
 }

@@ -62,12 +62,15 @@ describe('SendThrottle', () => {
 });
 
 describe('SendProgressStore', () => {
-  it('remembers the parts of a reply across attempts until it is forgotten', () => {
+  it('remembers the parts of a reply across deliveries, keeping the newest 10,000 replies', () => {
     const store = new SendProgressStore();
-    store.for('acct:msg').record('text:0', '1:10');
-    expect(store.for('acct:msg').sent('text:0')).toBe('1:10');
-    expect(store.for('acct:msg').sent('file:0')).toBeUndefined();
-    store.forget('acct:msg');
-    expect(store.for('acct:msg').sent('text:0')).toBeUndefined();
+    store.for('acct:first').record('text:0', '1:10');
+    expect(store.for('acct:first').sent('text:0')).toBe('1:10');
+    expect(store.for('acct:first').sent('file:0')).toBeUndefined();
+    for (let reply = 0; reply < 10_000; reply += 1) {
+      store.for(`acct:${reply}`).record('text:0', `1:${reply}`);
+    }
+    expect(store.for('acct:9999').sent('text:0')).toBe('1:9999');
+    expect(store.for('acct:first').sent('text:0')).toBeUndefined();
   });
 });

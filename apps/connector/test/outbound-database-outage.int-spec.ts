@@ -1,0 +1,78 @@
+import type { SandboxBot } from '@inbox-bridge/provider-sandbox';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
+
+const SEND_LATENCY_MS = 3_000;
+
+describe('connector: a reply Telegram accepted while the database was away', () => {
+  let h: ConnectorHarness;
+  let postgres: testing.TcpProxy;
+  let bot: SandboxBot;
+  let chatId: number;
+  const accountId = '9100077';
+
+  beforeAll(async () => {
+    const target = new URL(testing.testDatabaseUrl);
+    postgres = await new testing.TcpProxy(target.hostname, Number(target.port || 5432)).start();
+    h = await startConnectorHarness('connector_dbout', {
+      env: { DATABASE_URL: postgres.via(testing.testDatabaseUrl) },
+    });
+    bot = await h.client.createBot({ username: 'outage_bot', first_name: 'Outage' });
+    chatId = (await h.client.createCustomer(bot.id, { first_name: 'Lee' })).chat.id;
+    const answer = await h.validate({ provider: 'telegram', botToken: bot.token });
+    await h.publish('gateway.channel-account.connected.v1', {
+      channelAccountId: accountId,
+      hubspotChannelId: '5001',
+      inboxId: '311',
+      provider: 'telegram',
+      name: 'Outage',
+      credentialsRequestId: answer.requestId,
+    });
+    await testing.expectEventually(
+      async () => (await h.client.getBot(bot.id)).webhook.url.endsWith(`/webhooks/telegram/${accountId}`),
+      { description: 'webhook set' },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await h.dispose();
+    await postgres.stop();
+  });
+
+  it('is not sent again when its outcome could not be recorded, and is reported SENT once the database is back', async () => {
+    await h.client.setFault(bot.id, 'sendMessage', { latencyMs: SEND_LATENCY_MS, times: 1 });
+    const requestedAt = Date.now();
+    const hubspotMessageId = await h.requestReply({
+      channelAccountId: accountId,
+      conversationKey: String(chatId),
+      recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(chatId) } },
+      text: 'sent while the database was away',
+      richText: undefined,
+    });
+    // Telegram holds the call for 3 s; the database goes away during it and comes back after Telegram answered,
+    // so the transaction that holds the message's outcome dies with its connection.
+    await sleep(1_500);
+    postgres.cut();
+    await sleep(SEND_LATENCY_MS);
+    postgres.restore();
+
+    const status = await h.firstStatus(hubspotMessageId);
+    expect(status.status).toBe('SENT');
+    const calls = (await h.client.calls(bot.id, 'sendMessage')).filter(
+      (call) => call.params['text'] === 'sent while the database was away',
+    );
+    expect(calls.map((call) => call.status)).toEqual([200]);
+    // The one call (recorded when answered, 3 s after it arrived) was in flight when the database went away, so
+    // this test exercised the outage it is about.
+    const answeredAt = Date.parse(calls[0]?.at ?? '');
+    expect(answeredAt).toBeGreaterThan(requestedAt + 1_500);
+    expect(answeredAt).toBeLessThan(requestedAt + 1_500 + SEND_LATENCY_MS);
+    const fromBot = (await h.client.messages(bot.id, chatId, 'from_bot')).filter(
+      (message) => message.message.text === 'sent while the database was away',
+    );
+    expect(fromBot).toHaveLength(1);
+    expect(h.statuses(hubspotMessageId).map((reported) => reported.status)).toEqual(['SENT']);
+  }, 90_000);
+});
