@@ -391,6 +391,14 @@ describe('custom channels (§1)', () => {
         status: { statusType: 'RECEIVED' },
         client: { clientType: 'INTEGRATION' },
       });
+      // The response's FILE is HubSpot's PublicFile: the file's name and URL are added (§1.7).
+      expect(published.body.attachments[0]).toEqual({
+        type: 'FILE',
+        fileId: uploaded.body.id,
+        fileUsageType: 'VOICE_RECORDING',
+        name: 'note.ogg',
+        url: uploaded.body.url,
+      });
       expect(published.body.senders[0].actorId).toMatch(/^V-\d+$/);
       const read = await sandbox.request('GET', `${path}/${published.body.id}`, { token });
       expect(read.body).toEqual(published.body);

@@ -4,7 +4,7 @@ import { HubSpotError } from '../common/hubspot-error.js';
 import { detail, invalidInput, parseStrict } from '../common/validation.js';
 import { CrmService } from '../crm/crm.service.js';
 import { FileStore } from '../files/file.store.js';
-import type { ReplyFile } from '../files/files.service.js';
+import { FilesService, fileAttachment, type ReplyFile } from '../files/files.service.js';
 import { ChannelAccountStore, type ChannelAccount } from '../store/channel-account.store.js';
 import { ChannelStore, type Channel } from '../store/channel.store.js';
 import { IdGenerator } from '../store/ids.js';
@@ -42,9 +42,11 @@ export class MessageService {
     private readonly crm: CrmService,
     private readonly files: FileStore,
     private readonly conversationEvents: ConversationEvents,
+    private readonly fileService: FilesService,
   ) {}
 
-  publish(token: AccessToken, channel: Channel, body: unknown): PublishResult {
+  /** `origin` (`http://host:port` of the request) makes the `url` of `FILE` attachments absolute. */
+  publish(token: AccessToken, channel: Channel, body: unknown, origin: string): PublishResult {
     const egg = parseStrict(messageEggSchema, body);
     const account = this.accounts.get(egg.channelAccountId);
     if (account?.channelId !== channel.id || account.portalId !== token.portalId || account.archived) {
@@ -93,7 +95,13 @@ export class MessageService {
       ...(egg.richText === undefined ? {} : { richText: egg.richText }),
       senders,
       recipients,
-      attachments: egg.attachments,
+      attachments: egg.attachments.map((attachment) => {
+        const file =
+          attachment.type === 'FILE' ? this.files.file(token.portalId, attachment.fileId) : undefined;
+        return attachment.type === 'FILE' && file !== undefined
+          ? fileAttachment(this.fileService, file, attachment.fileUsageType, origin)
+          : attachment;
+      }),
       createdAt: egg.timestamp,
       updatedAt: now,
       createdBy: senders[0]?.actorId ?? `I-${token.appId}`,

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, Param, Patch, Post, Query, Res, UseFilt
 import type { Response } from 'express';
 import { HubSpotErrorFilter } from '../common/hubspot-error.filter.js';
 import { assertQuery } from '../crm/crm-objects.js';
+import { originOf } from '../files/files.service.js';
 import { TokenService } from '../oauth/token.service.js';
 import { ChannelService } from './channel.service.js';
 import { CUSTOM_CHANNEL_PREFIXES } from './channels.controller.js';
@@ -35,6 +36,7 @@ export class MessagesController {
       token,
       this.channels.forApp(channelId, token.appId),
       body,
+      originOf(res.req),
     );
     res.status(duplicate ? 200 : 201).location(`${res.req.path.replace(/\/$/, '')}/${message.id}`);
     return toPublicMessage(message);

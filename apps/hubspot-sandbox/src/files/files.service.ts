@@ -79,18 +79,29 @@ export function replyAttachments(
 ): ReplyFile[] {
   return fileIds.map((fileId) => {
     const file = files.get(portalId, fileId);
+    const usage = file.type === 'IMG' ? 'IMAGE' : file.type === 'AUDIO' ? 'AUDIO' : 'OTHER';
     return {
-      attachment: {
-        type: 'FILE',
-        fileId: file.id,
-        fileUsageType: file.type === 'IMG' ? 'IMAGE' : file.type === 'AUDIO' ? 'AUDIO' : 'OTHER',
-        name: file.extension === '' ? file.name : `${file.name}.${file.extension}`,
-        url: files.urls(file, origin).url,
-      },
+      attachment: fileAttachment(files, file, usage, origin),
       size: file.size,
       mimeType: file.mimeType,
     };
   });
+}
+
+/** A message's `FILE` attachment as HubSpot answers it (`PublicFile`, §1.7): `fileId`, `fileUsageType`, `name`, `url`. */
+export function fileAttachment(
+  files: FilesService,
+  file: StoredFile,
+  fileUsageType: string,
+  origin: string,
+): Record<string, unknown> {
+  return {
+    type: 'FILE',
+    fileId: file.id,
+    fileUsageType,
+    name: file.extension === '' ? file.name : `${file.name}.${file.extension}`,
+    url: files.urls(file, origin).url,
+  };
 }
 
 export interface UploadResult {
