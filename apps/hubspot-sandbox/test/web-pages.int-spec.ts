@@ -9,6 +9,7 @@ import {
   INBOX_ID,
   OPAQUE_CAPABILITIES,
   SandboxHarness,
+  USER_ID,
   incomingMessage,
 } from './sandbox-harness.js';
 
@@ -149,6 +150,32 @@ describe('web inbox pages over HTTP', () => {
     expect(await listed('q=PEARS')).toEqual([pears]);
     expect(await listed(`q=please&channelId=${sms}`)).toEqual([pears]);
     expect(await listed('q=cherries')).toEqual([]);
+  });
+
+  it("shows each agent reply's delivery status: sent, failed with the reason, read", async () => {
+    const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+    const accountId = await sandbox.createAccount(token, channelId);
+    const messages = `/conversations/v3/custom-channels/${channelId}/messages`;
+    const published = await sandbox.request('POST', messages, { token, body: incomingMessage(accountId) });
+    const threadId = (published.body as { conversationsThreadId: string }).conversationsThreadId;
+    const replies = [];
+    for (const text of ['one', 'two', 'three']) {
+      replies.push((await sandbox.control.agentReply(threadId, { userId: USER_ID, text })).id);
+    }
+    const [sent, failed, read] = replies;
+    await sandbox.request('PATCH', `${messages}/${failed ?? ''}`, {
+      token,
+      body: { statusType: 'FAILED', errorMessage: 'Blocked <by> the user' },
+    });
+    await sandbox.request('PATCH', `${messages}/${read ?? ''}`, { token, body: { statusType: 'READ' } });
+    const { body } = await page(`/ui/${HUB_ID}/inbox/threads/${threadId}`);
+    const statusOf = (messageId: string | undefined) => {
+      const article = body.split(`data-message-id="${messageId ?? ''}"`)[1]?.split('</article>')[0] ?? '';
+      return /data-status="(\w+)">\s*([^<]*?)\s*<\/div>/.exec(article)?.slice(1);
+    };
+    expect(statusOf(sent)).toEqual(['SENT', 'Sent']);
+    expect(statusOf(failed)).toEqual(['FAILED', 'Failed: Blocked &#60;by&#62; the user']);
+    expect(statusOf(read)).toEqual(['READ', 'Read']);
   });
 
   it('answers 404 pages for unknown portals, threads, contacts, accounts and actions', async () => {
