@@ -83,22 +83,24 @@ describe('two router instances racing on the same conversations (one schema, one
     await vhost.dispose();
   });
 
-  const state = async () => {
-    const agents = await db.dataSource.query<{ user_id: string; open_count: number }[]>(
-      `SELECT user_id, open_count FROM "${db.schema}".agents WHERE portal_id = $1 ORDER BY user_id`,
-      [PORTAL],
-    );
-    const counted = await db.dataSource.query<{ user_id: string; n: number }[]>(
-      `SELECT counted_user_id AS user_id, count(*)::int AS n FROM "${db.schema}".conversations
-       WHERE portal_id = $1 AND counted_user_id IS NOT NULL GROUP BY counted_user_id ORDER BY counted_user_id`,
-      [PORTAL],
-    );
-    const statuses = await db.dataSource.query<{ status: string; n: number }[]>(
-      `SELECT status, count(*)::int AS n FROM "${db.schema}".conversations WHERE portal_id = $1 GROUP BY status`,
-      [PORTAL],
-    );
-    return { agents, counted, statuses: Object.fromEntries(statuses.map((row) => [row.status, row.n])) };
-  };
+  /** Agents' loads, counted conversations and statuses, all from one snapshot (a commit between reads would skew them). */
+  const state = () =>
+    db.dataSource.transaction('REPEATABLE READ', async (manager) => {
+      const agents = await manager.query<{ user_id: string; open_count: number }[]>(
+        `SELECT user_id, open_count FROM "${db.schema}".agents WHERE portal_id = $1 ORDER BY user_id`,
+        [PORTAL],
+      );
+      const counted = await manager.query<{ user_id: string; n: number }[]>(
+        `SELECT counted_user_id AS user_id, count(*)::int AS n FROM "${db.schema}".conversations
+         WHERE portal_id = $1 AND counted_user_id IS NOT NULL GROUP BY counted_user_id ORDER BY counted_user_id`,
+        [PORTAL],
+      );
+      const statuses = await manager.query<{ status: string; n: number }[]>(
+        `SELECT status, count(*)::int AS n FROM "${db.schema}".conversations WHERE portal_id = $1 GROUP BY status`,
+        [PORTAL],
+      );
+      return { agents, counted, statuses: Object.fromEntries(statuses.map((row) => [row.status, row.n])) };
+    });
 
   const expectNoThreadAssignedTwice = () => {
     const perThread = new Map<string, number>();
@@ -144,7 +146,7 @@ describe('two router instances racing on the same conversations (one schema, one
       { description: 'all 50 conversations decided' },
     );
     expect(settled.statuses).toEqual({ pending: slots, waiting: 50 - slots });
-    expect(settled.agents.every((agent) => agent.open_count === CAP)).toBe(true);
+    expect(settled.agents).toEqual(AGENTS.map((id) => ({ user_id: id, open_count: CAP })));
     expect(settled.counted).toEqual(AGENTS.map((id) => ({ user_id: id, n: CAP })));
     await testing.expectEventually(() => {
       expect(commands.all(PORTAL)).toHaveLength(slots);
@@ -184,7 +186,7 @@ describe('two router instances racing on the same conversations (one schema, one
       },
       { description: 'five waiting conversations back-filled' },
     );
-    expect(settled.agents.every((agent) => agent.open_count === CAP)).toBe(true);
+    expect(settled.agents).toEqual(AGENTS.map((id) => ({ user_id: id, open_count: CAP })));
     expect(settled.counted).toEqual(AGENTS.map((id) => ({ user_id: id, n: CAP })));
     await testing.expectEventually(() => {
       expect(commands.all(PORTAL)).toHaveLength(slots + 5);

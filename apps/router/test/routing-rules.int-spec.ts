@@ -734,4 +734,23 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     await p.start('ra-2');
     expect(await p.assignee('ra-2')).toBe('ra1');
   });
+
+  it('the back-fill listener is set up again after its database connection is cut', async () => {
+    const listeners = () =>
+      db.dataSource.query<{ pid: number }[]>(
+        `SELECT pid FROM pg_stat_activity WHERE application_name = 'router:backfill-listener' AND query = $1`,
+        [`LISTEN "backfill_${db.schema}"`],
+      );
+    const [before] = await listeners();
+    expect(before).toBeDefined();
+    await db.dataSource.query('SELECT pg_terminate_backend($1)', [before?.pid]);
+    await testing.expectEventually(
+      async () => {
+        const after = await listeners();
+        expect(after).toHaveLength(1);
+        expect(after[0]?.pid).not.toBe(before?.pid);
+      },
+      { description: 'a new LISTEN connection' },
+    );
+  });
 });

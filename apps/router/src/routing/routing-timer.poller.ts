@@ -39,6 +39,7 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private listener: pg.Client | undefined;
+  private listening: Promise<void> | undefined;
   private stopped = false;
   private passRequested = false;
 
@@ -52,7 +53,8 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.listen();
+    this.relisten();
+    await this.listening;
     this.schedule(this.settings.intervalMs);
   }
 
@@ -60,6 +62,7 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await this.listening;
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
@@ -123,6 +126,9 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
       return;
     }
     this.timer = setTimeout(() => {
+      // A listener lost with its connection (database restart) is set up again, so freed slots keep waking
+      // the back-fill at once instead of on the interval only.
+      this.relisten();
       this.running = this.runOnce()
         .then(() => undefined)
         .catch((error: unknown) => {
@@ -139,6 +145,16 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
         });
     }, delayMs);
     this.timer.unref();
+  }
+
+  /** Starts listening unless a listener is up, being set up, or the poller stopped. */
+  private relisten(): void {
+    if (this.listener !== undefined || this.listening !== undefined || this.stopped) {
+      return;
+    }
+    this.listening = this.listen().finally(() => {
+      this.listening = undefined;
+    });
   }
 
   /** LISTEN for back-fill signals; without it (database briefly away) the interval still drives passes. */
@@ -160,6 +176,8 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
       await client.connect();
       await client.query(`LISTEN "backfill_${this.settings.schema}"`);
       this.listener = client;
+      // Slots may have freed while nobody listened.
+      this.passRequested = true;
     } catch (error) {
       this.logger.warn({ err: error }, 'back-fill listener unavailable; passes continue on the interval');
       await client.end().catch(() => undefined);
