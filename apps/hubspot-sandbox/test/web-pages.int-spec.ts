@@ -349,4 +349,51 @@ describe('web inbox pages over HTTP', () => {
     });
     expect(badInbox.status).toBe(400);
   });
+
+  it('lists only channels of apps installed in the portal (§1.6), and connects only those', async () => {
+    const ours = await sandbox.createChannel(OPAQUE_CAPABILITIES, {
+      channelAccountConnectionRedirectUrl: `${app.origin}/connect`,
+    });
+    await sandbox.control.registerApp({
+      appId: 2_000_002,
+      clientId: 'other-client',
+      clientSecret: 'other-secret',
+      developerApiKeys: ['other-key'],
+      redirectUris: ['http://localhost:3000/cb'],
+      scopes: ['conversations.custom_channels.read'],
+    });
+    const created = await sandbox.request(
+      'POST',
+      '/conversations/v3/custom-channels?hapikey=other-key&appId=2000002',
+      {
+        body: {
+          name: 'Not installed',
+          capabilities: OPAQUE_CAPABILITIES,
+          channelAccountConnectionRedirectUrl: `${app.origin}/connect`,
+        },
+      },
+    );
+    const theirs = (created.body as { id: string }).id;
+    const listedChannels = async () =>
+      [...(await page(`/ui/${HUB_ID}/settings/inbox`)).body.matchAll(/data-channel-id="(\d+)"/g)].map(
+        (match) => match[1],
+      );
+    expect(await listedChannels()).toEqual([ours]);
+    const refused = await post(`/ui/${HUB_ID}/settings/inbox/connect`, {
+      channelId: theirs,
+      inboxId: INBOX_ID,
+    });
+    expect(refused.status).toBe(404);
+
+    // Once the other app is installed in the portal, its channel appears too.
+    await sandbox.control.issueTokens(HUB_ID, {
+      appId: 2_000_002,
+      userId: USER_ID,
+      scopes: ['conversations.custom_channels.read'],
+    });
+    expect(await listedChannels()).toEqual([ours, theirs]);
+    expect(
+      (await post(`/ui/${HUB_ID}/settings/inbox/connect`, { channelId: theirs, inboxId: INBOX_ID })).status,
+    ).toBe(201);
+  });
 });

@@ -25,9 +25,12 @@ import { ChannelAccountStore, type ChannelAccount } from '../store/channel-accou
 import { ChannelStore, type Channel } from '../store/channel.store.js';
 import { MessageStore, type StoredMessage, type Thread } from '../store/message.store.js';
 import { PortalStore, type Portal, type SandboxUser } from '../store/portal.store.js';
+import { TokenStore } from '../store/token.store.js';
 import { renderAttachment, type FileLookup } from './attachments.view.js';
 import { html, layout, SafeHtml, safeUrl } from './html.js';
 import { WebErrorFilter } from './web-error.filter.js';
+
+const CUSTOM_CHANNEL_SCOPES = ['conversations.custom_channels.read', 'conversations.custom_channels.write'];
 
 const field = (body: unknown, name: string): string | undefined => {
   const value = (body as Record<string, unknown> | undefined)?.[name];
@@ -115,6 +118,7 @@ export class WebController {
     private readonly conversations: ConversationsService,
     private readonly crm: CrmStore,
     private readonly files: FilesService,
+    private readonly tokens: TokenStore,
   ) {}
 
   @Get()
@@ -158,7 +162,7 @@ export class WebController {
     @Res() res: Response,
   ): void {
     const portal = this.portal(hubId);
-    const channels = this.channels.list().filter((channel) => !channel.archived);
+    const channels = this.channels.list().filter((channel) => this.connectable(channel, portal.hubId));
     const accounts = this.accountStore
       .portalAccounts(portal.hubId)
       .filter((account) => !account.archived)
@@ -225,8 +229,10 @@ export class WebController {
     const portal = this.portal(hubId);
     const channel = this.channels.get(field(body, 'channelId') ?? '');
     const admin = portal.users[0];
-    if (channel === undefined || channel.archived || admin === undefined) {
-      throw HubSpotError.notFound('Channel not found, or the portal has no user');
+    if (channel === undefined || !this.connectable(channel, portal.hubId) || admin === undefined) {
+      throw HubSpotError.notFound(
+        'Channel not found (or its app is not installed here), or the portal has no user',
+      );
     }
     if (channel.channelAccountConnectionRedirectUrl === undefined) {
       throw invalidInput([
@@ -250,6 +256,17 @@ export class WebController {
       accountToken: token.accountToken,
       popupUrl: connectionPopupUrl(channel, token, redirectUrl.toString()),
     };
+  }
+
+  /**
+   * A channel appears in "Connect a channel" only once its app is installed in the portal with a custom-channels
+   * scope (§1.6: the admin of a portal that installed the app), so the app's pop-up always has a token to use.
+   */
+  private connectable(channel: Channel, hubId: number): boolean {
+    return (
+      !channel.archived &&
+      CUSTOM_CHANNEL_SCOPES.some((scope) => this.tokens.isInstalled(channel.appId, hubId, scope))
+    );
   }
 
   /** `redirectUrl`: where the app sends the pop-up once it finished the staging token. */
