@@ -346,6 +346,11 @@ describe('custom channels (§1)', () => {
       });
       const badArchived = await sandbox.request('GET', `${accounts}?archived=yes`, { token });
       expect(badArchived.status).toBe(400);
+      for (const paging of ['limit=0', 'limit=ten', 'defaultPageLength=0', 'after=-1']) {
+        const response = await sandbox.request('GET', `${accounts}?${paging}`, { token });
+        expect({ paging, status: response.status }).toEqual({ paging, status: 400 });
+      }
+      expect((await sandbox.developer('GET', `${CC}?limit=0`)).status).toBe(400);
       // Authentication is checked first.
       expect((await sandbox.request('GET', `${CC}?hapikey=wrong&appId=1000001&colour=red`)).status).toBe(401);
       expect((await sandbox.request('GET', `${accounts}?colour=red`)).status).toBe(401);

@@ -130,8 +130,8 @@ export function paginate<T>(
   query: Record<string, unknown>,
 ): { total: number; results: T[]; paging?: { next: { after: string } } } {
   const limit =
-    parseCount(query.limit, 'limit') ?? parseCount(query.defaultPageLength, 'defaultPageLength') ?? 100;
-  const offset = parseCount(query.after, 'after') ?? 0;
+    parseCount(query.limit, 'limit', 1) ?? parseCount(query.defaultPageLength, 'defaultPageLength', 1) ?? 100;
+  const offset = parseCount(query.after, 'after', 0) ?? 0;
   const results = items.slice(offset, offset + limit);
   const next = offset + limit;
   return next < items.length
@@ -139,14 +139,15 @@ export function paginate<T>(
     : { total: items.length, results };
 }
 
-function parseCount(value: unknown, name: string): number | undefined {
+/** A non-negative integer query parameter of at least `min` (a page of 0 would never advance). */
+function parseCount(value: unknown, name: string, min: number): number | undefined {
   if (value === undefined) {
     return undefined;
   }
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) {
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || Number(value) < min) {
     throw invalidInput([
       detail(
-        `Invalid value for query parameter "${name}": expected an integer`,
+        `Invalid value for query parameter "${name}": expected an integer of at least ${min}`,
         'INVALID_TYPE',
         'query',
         name,
