@@ -13,7 +13,7 @@ export type InboundResult =
   | 'invalid'
   | 'unknown_account';
 
-export type OutboundResult = 'sent' | 'failed' | 'retried' | 'account_disabled' | 'duplicate';
+export type OutboundResult = 'sent' | 'failed' | 'retried' | 'deferred' | 'account_disabled' | 'duplicate';
 
 export type MediaResult = 'served' | 'forbidden' | 'not_found' | 'too_large' | 'upstream_error';
 

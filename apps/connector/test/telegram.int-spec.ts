@@ -20,6 +20,14 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     return received(`${chatId}:${message.message_id}`);
   };
 
+  /** A text reply whose first sendMessage gets a 429 with `retryAfter`; its status and the calls it made. */
+  const replyAfterFloodControl = async (retryAfter: number, text: string) => {
+    await h.client.setFault(bot.id, 'sendMessage', { status: 429, retryAfter, times: 1 });
+    const before = (await h.client.calls(bot.id, 'sendMessage')).length;
+    const status = await reply({ text, richText: undefined });
+    return { ...status, calls: (await h.client.calls(bot.id, 'sendMessage')).slice(before) };
+  };
+
   /** The customer sends a PDF; answers the `downloadRef` of its attachment. */
   const customerDocument = async (fileName: string, content: Buffer) => {
     const document = await customerSends({
@@ -629,12 +637,18 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
       fromBot.slice(-2).map((m) => (m['document'] as { file_name?: string } | undefined)?.file_name),
     ).toEqual(['a.pdf', 'b.pdf']);
 
-    await h.client.setFault(bot.id, 'sendMessage', { status: 429, retryAfter: 1, times: 1 });
-    const before = (await h.client.calls(bot.id, 'sendMessage')).length;
-    const afterFlood = await reply({ text: 'after flood control', richText: undefined });
+    const afterFlood = await replyAfterFloodControl(1, 'after flood control');
     expect(afterFlood.status).toBe('SENT');
-    const calls = (await h.client.calls(bot.id, 'sendMessage')).slice(before);
+    expect(afterFlood.calls.map((c) => c.status)).toEqual([429, 200]);
+  });
+
+  it('waits out a retry_after longer than the in-process budget in the delay tiers, without using an attempt', async () => {
+    const { status, calls } = await replyAfterFloodControl(7, 'after a long flood wait');
+    expect(status).toBe('SENT');
     expect(calls.map((c) => c.status)).toEqual([429, 200]);
+    expect(Date.parse(calls[1]?.at ?? '') - Date.parse(calls[0]?.at ?? '')).toBeGreaterThanOrEqual(7_000);
+    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/connector_outbound_total\{provider="telegram",result="deferred"[^}]*\} [1-9]/);
   });
 
   it('keeps to one message per second per chat after a burst of 3, so Telegram never floods it', async () => {

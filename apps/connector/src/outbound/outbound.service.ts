@@ -1,4 +1,4 @@
-import { TransientError, type MessageContext } from '@inbox-bridge/messaging';
+import { DeferredError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
 import { APP_CONFIG, MediaLinkSigner } from '@inbox-bridge/service-kit';
 import {
   RoutingKeys,
@@ -20,6 +20,12 @@ import { SendProgressStore } from './send-progress.js';
 
 /** Retry tiers of the outbound consumer group; after the last one a still-transient failure is reported FAILED. */
 export const OUTBOUND_RETRY_DELAYS_MS: readonly number[] = [2_000, 10_000, 30_000, 120_000, 600_000];
+
+/**
+ * A provider's "retry after" up to this long is waited out in the delay tiers without using up an attempt
+ * (Telegram's `retry_after`, §1.11); a longer one is retried like any transient failure.
+ */
+export const MAX_PROVIDER_DEFERRAL_MS = 60 * 60_000;
 
 /** Gateway file links only need to outlive one upload. */
 const INTERNAL_FILE_LINK_TTL_MS = 5 * 60_000;
@@ -128,6 +134,22 @@ export class OutboundService {
           : caught;
       if (!(error instanceof SendFailure)) {
         throw error;
+      }
+      if (
+        error.kind === 'transient' &&
+        error.retryAfterMs !== undefined &&
+        error.retryAfterMs <= MAX_PROVIDER_DEFERRAL_MS
+      ) {
+        this.metrics.countOutbound(provider, 'deferred');
+        this.logger.warn(
+          {
+            channelAccountId: account.channelAccountId,
+            hubspotMessageId: request.hubspotMessageId,
+            retryAfterMs: error.retryAfterMs,
+          },
+          'the provider asked us to wait; deferring the reply',
+        );
+        throw new DeferredError(error.reason, Date.now() + error.retryAfterMs, 'PROVIDER_RATE_LIMITED');
       }
       const lastAttempt = context.attempt > OUTBOUND_RETRY_DELAYS_MS.length;
       if (error.kind === 'transient' && !lastAttempt) {

@@ -9,6 +9,12 @@ interface Bucket {
 /** Longest a send waits in-process for a token or a provider's retry_after before handing back to the retry tiers. */
 export const MAX_IN_PROCESS_WAIT_MS = 5_000;
 
+/**
+ * Added to every wait: the provider counts a send when it arrives, a few milliseconds after ours and not always
+ * the same few, so a send timed to the exact millisecond its bucket allows can still be refused (429).
+ */
+const LATENCY_MARGIN_MS = 50;
+
 /** One bucket per account and per chat: idle ones are dropped past this many. */
 const MAX_BUCKETS = 10_000;
 
@@ -28,12 +34,14 @@ export class SendThrottle {
   async acquire(key: string, ratePerSecond: number, burst = Math.max(1, ratePerSecond)): Promise<void> {
     const bucket = this.bucket(key, burst);
     const now = this.now();
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * ratePerSecond);
-    bucket.updatedAt = now;
-    const pauseWait = Math.max(0, bucket.pausedUntil - now);
-    const tokenWait = bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) / ratePerSecond) * 1000;
-    const wait = Math.max(pauseWait, tokenWait);
-    if (wait > MAX_IN_PROCESS_WAIT_MS) {
+    // Tokens as of the earliest moment this send may go out: after a pause, the bucket refills only up to the
+    // pause's end (filling it during the wait, capped at `burst`, would let a burst follow the paused send).
+    const sendAt = Math.max(now, bucket.pausedUntil);
+    const tokens = Math.min(burst, bucket.tokens + ((sendAt - bucket.updatedAt) / 1000) * ratePerSecond);
+    const tokenWait = tokens >= 1 ? 0 : ((1 - tokens) / ratePerSecond) * 1000;
+    const exact = sendAt - now + tokenWait;
+    const wait = exact > 0 ? exact + LATENCY_MARGIN_MS : 0;
+    if (exact > MAX_IN_PROCESS_WAIT_MS) {
       throw new SendFailure(
         'transient',
         'The provider asked us to slow down; the reply will be sent shortly.',
@@ -41,7 +49,10 @@ export class SendThrottle {
         Math.ceil(wait),
       );
     }
-    bucket.tokens -= 1;
+    // Counted when it really goes out, margin included, so the next sends are timed from there.
+    const goesAt = now + wait;
+    bucket.tokens = Math.min(burst, bucket.tokens + ((goesAt - bucket.updatedAt) / 1000) * ratePerSecond) - 1;
+    bucket.updatedAt = goesAt;
     if (wait > 0) {
       await sleep(wait);
     }

@@ -47,6 +47,22 @@ describe('SendThrottle', () => {
     await expect(throttle.acquire('k', 1, 2)).resolves.toBeUndefined();
   });
 
+  it('counts a paused send at the end of the pause, so no burst follows it', async () => {
+    let now = 0;
+    const throttle = new SendThrottle(() => now);
+    await throttle.acquire('chat', 2, 3);
+    throttle.pause('chat', 2_000);
+    now = 1_000;
+    await throttle.acquire('chat', 2, 3); // waits out the pause (1 s), goes out at 2 s
+    now = 2_000;
+    await throttle.acquire('chat', 2, 3);
+    await throttle.acquire('chat', 2, 3);
+    // Three sends at 2 s empty a bucket of 3: the fourth waits half a second (2 per second).
+    const started = Date.now();
+    await throttle.acquire('chat', 2, 3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+  });
+
   it('forgets idle buckets once many chats were seen, keeping paused ones', async () => {
     let now = 0;
     const throttle = new SendThrottle(() => now);
