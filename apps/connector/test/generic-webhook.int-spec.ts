@@ -69,13 +69,13 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
       }),
     );
 
-  /** The receiver answers the next reply with `status` once, then 200 with `okBody`. */
-  const failFirstCallback = (status: number, okBody: string) => {
+  /** The receiver answers the next reply with `status` (and `headers`) once, then 200 with `okBody`. */
+  const failFirstCallback = (status: number, okBody: string, headers: Record<string, string> = {}) => {
     let failures = 1;
     receiver.respond = (request) => {
       if (request.path === '/callback' && failures > 0) {
         failures -= 1;
-        return { status, body: '{}' };
+        return { status, body: '{}', headers };
       }
       return { status: 200, body: okBody };
     };
@@ -327,12 +327,16 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     });
   });
 
-  it('reports a failed delivery with its reason and retries a 429 from the receiver', async () => {
-    failFirstCallback(429, JSON.stringify({ id: 'ext-rate-1' }));
+  it('reports a failed delivery with its reason and retries a 429 after its Retry-After', async () => {
+    failFirstCallback(429, JSON.stringify({ id: 'ext-rate-1' }), { 'retry-after': '4' });
     const before = receiver.requests.length;
     const sent = await reply({ text: 'after the 429', richText: undefined });
     expect(sent).toMatchObject({ status: 'SENT', providerMessageId: 'ext-rate-1' });
-    expect(receiver.requests.slice(before).filter((r) => r.path === '/callback')).toHaveLength(2);
+    const attempts = receiver.requests.slice(before).filter((r) => r.path === '/callback');
+    expect(attempts).toHaveLength(2);
+    // Its Retry-After (4 s) is honoured, not the first retry tier (2 s).
+    const at = attempts.map((r) => Number(/t=(\d+)/.exec(String(r.headers['x-signature']))?.[1]));
+    expect((at[1] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(4);
 
     await post({
       specVersion: '1',

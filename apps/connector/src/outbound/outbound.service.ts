@@ -17,6 +17,7 @@ import { HUBSPOT_FILE_SIGNER, PUBLIC_MEDIA_SIGNER } from '../media/media-links.j
 import { ProviderAdapters } from '../providers/provider-adapters.js';
 import { SendFailure, type OutboundFile } from '../providers/provider-port.js';
 import { SendProgressStore } from './send-progress.js';
+import { MAX_IN_PROCESS_WAIT_MS } from './send-throttle.js';
 
 /** Retry tiers of the outbound consumer group; after the last one a still-transient failure is reported FAILED. */
 export const OUTBOUND_RETRY_DELAYS_MS: readonly number[] = [2_000, 10_000, 30_000, 120_000, 600_000];
@@ -104,6 +105,14 @@ export class OutboundService {
     ) {
       this.metrics.countOutbound(provider, 'duplicate');
       return;
+    }
+    // Back from a deferral (a provider's retry-after) before its time: wait the rest, or defer again.
+    const promised = context.deferredUntil ?? 0;
+    if (promised - Date.now() > MAX_IN_PROCESS_WAIT_MS) {
+      throw new DeferredError('back before the provider’s retry time', promised, 'PROVIDER_RATE_LIMITED');
+    }
+    if (promised > Date.now()) {
+      await new Promise<void>((resolve) => setTimeout(resolve, promised - Date.now()));
     }
     const adapter = this.adapters.get(provider);
     const progressKey = `${account.channelAccountId}:${request.hubspotMessageId}`;

@@ -243,10 +243,13 @@ export class GenericWebhookAdapter implements ProviderAdapter {
     }
     const detail = (await response.text(2048).catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 200);
     if (response.status === 408 || response.status === 429 || response.status >= 500) {
+      // Retry-After in seconds, as the spec page asks of receivers; an HTTP date is not read.
+      const retryAfter = Number(response.headers['retry-after']);
       throw new SendFailure(
         'transient',
         `The receiving system answered HTTP ${response.status}.`,
         String(response.status),
+        Number.isInteger(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
       );
     }
     throw new SendFailure(
