@@ -89,7 +89,11 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
         ? { status: 200, body: 'JPEG-BYTES' }
         : { status: 200, body: JSON.stringify({ id: `ext-${receiver.requests.length}` }) };
     h = await startConnectorHarness('connector_gw', {
-      env: { OUTBOUND_EXTRA_CA_FILE: receiver.caFile, SSRF_ALLOWED_HOSTS: '127.0.0.1' },
+      env: {
+        OUTBOUND_EXTRA_CA_FILE: receiver.caFile,
+        SSRF_ALLOWED_HOSTS: '127.0.0.1',
+        PROVIDER_MAX_DEFERRALS: '1',
+      },
     });
   });
 
@@ -349,6 +353,30 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
         failureReason: 'The customer left the chat',
       });
     });
+  });
+
+  it('counts waits past PROVIDER_MAX_DEFERRALS (1 here) as attempts, so a receiver always saying later ends FAILED', async () => {
+    const outbound = async (result: string) => {
+      const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+      const line = new RegExp(
+        `connector_outbound_total\\{provider="generic-webhook",result="${result}"[^}]*\\} (\\d+)`,
+      );
+      return Number(line.exec(metrics)?.[1] ?? '0');
+    };
+    const [deferredBefore, retriedBefore] = [await outbound('deferred'), await outbound('retried')];
+    let refusals = 2;
+    receiver.respond = (request) => {
+      if (request.path === '/callback' && refusals > 0) {
+        refusals -= 1;
+        return { status: 429, body: '{}', headers: { 'retry-after': '1' } };
+      }
+      return { status: 200, body: '{}' };
+    };
+    expect((await reply({ text: 'patience', richText: undefined })).status).toBe('SENT');
+    expect([
+      (await outbound('deferred')) - deferredBefore,
+      (await outbound('retried')) - retriedBefore,
+    ]).toEqual([1, 1]);
   });
 
   it('refuses customer media over 25 MB (413 when announced, cut off when not) and a larger reply file before posting it', async () => {

@@ -5,6 +5,7 @@ import {
   loadConfig,
   nonEmptyString,
   port,
+  positiveInt,
   secret,
   url,
   type ConfigProblem,
@@ -64,6 +65,11 @@ export const connectorConfigSchema = commonConfigSchema.extend({
   OUTBOUND_EXTRA_CA_FILE: nonEmptyString().optional(),
   /** How long Twilio may use a public media link minted for an MMS. */
   PUBLIC_MEDIA_LINK_TTL_MS: durationMs().default(600_000),
+  /**
+   * How many times one reply may wait out a provider's "retry after" without using up an attempt; past it,
+   * such waits count as attempts, so a receiver that always says "later" still ends in FAILED.
+   */
+  PROVIDER_MAX_DEFERRALS: positiveInt({ max: 1000 }).default(20),
 });
 
 type ParsedConnectorConfig = z.output<typeof connectorConfigSchema>;

@@ -144,11 +144,16 @@ export class OutboundService {
       if (!(error instanceof SendFailure)) {
         throw error;
       }
+      // The reply's deferrals are counted next to its sent parts (same lifetime, never a part name).
+      const progress = this.progress.for(progressKey);
+      const deferrals = Number(progress.sent('deferrals') ?? '0');
       if (
         error.kind === 'transient' &&
         error.retryAfterMs !== undefined &&
-        error.retryAfterMs <= MAX_PROVIDER_DEFERRAL_MS
+        error.retryAfterMs <= MAX_PROVIDER_DEFERRAL_MS &&
+        deferrals < this.config.PROVIDER_MAX_DEFERRALS
       ) {
+        progress.record('deferrals', String(deferrals + 1));
         this.metrics.countOutbound(provider, 'deferred');
         this.logger.warn(
           {
