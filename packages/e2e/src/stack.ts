@@ -37,7 +37,7 @@ export interface StackOptions {
   readonly viaProxies?: boolean;
   /** Every line each service writes is also appended to `<logDir>/<service>.log` (default: `STACK_LOG_DIR`). */
   readonly logDir?: string;
-  /** `stop()` leaves the services' schemas in place for inspection (default: `STACK_KEEP_DATA=1`). */
+  /** `stop()` leaves the services' schemas and vhost in place for inspection (default: `STACK_KEEP_DATA=1`). */
   readonly keepData?: boolean;
 }
 
@@ -258,7 +258,10 @@ export async function startStack(
       await Promise.all([proxies.postgres.stop(), proxies.rabbitmq.stop()]);
     }
     if (keepData) {
-      process.stderr.write(`stack data kept: schemas ${Object.values(schemas).join(', ')}\n`);
+      process.stderr.write(
+        `stack data kept: schemas ${Object.values(schemas).join(', ')}, vhost ${new URL(vhost.url).pathname.slice(1)}\n`,
+      );
+      return;
     } else {
       const client = new pg.Client({ connectionString: testing.testDatabaseUrl });
       await client.connect();

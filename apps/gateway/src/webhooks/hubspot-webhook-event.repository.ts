@@ -134,6 +134,25 @@ export class HubSpotWebhookEventRepository {
   }
 
   /**
+   * Makes a claimed event due again after `delayMs`: for a failure this replica could not record when it happened
+   * (the database was away). Does nothing once the event was claimed again (`attempts` moved on) or finished.
+   */
+  async releaseClaim(
+    manager: EntityManager,
+    id: string,
+    attempts: number,
+    delayMs: number,
+    reason: string,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE hubspot_webhook_events
+          SET next_attempt_at = now() + make_interval(secs => $3::double precision / 1000), last_error = $4
+        WHERE id = $1 AND attempts = $2 AND processed_at IS NULL`,
+      [id, attempts, delayMs, reason.slice(0, 2000)],
+    );
+  }
+
+  /**
    * Deletes up to `limit` events processed more than `retentionMs` ago. Dedupe needs a stored event only while
    * HubSpot may still redeliver it (24 h), so the retention must stay well above that.
    */

@@ -53,6 +53,11 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private wakeRequested = false;
+  /**
+   * Claimed events whose failure could not be recorded (the database was away): given back as soon as the
+   * database answers, instead of waiting out their lease.
+   */
+  private readonly unreleased = new Map<string, { attempts: number; delayMs: number; reason: string }>();
 
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
@@ -104,6 +109,7 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
       let claimed: ClaimedWebhookEvent[] = [];
       try {
         this.wakeRequested = false;
+        await this.releaseUnrecordedFailures();
         claimed = await this.dataSource.transaction((manager) =>
           this.events.claim(manager, this.batchSize, LEASE_MS),
         );
@@ -115,6 +121,15 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
         await this.pruneNowAndThen();
         await this.sleep();
       }
+    }
+  }
+
+  private async releaseUnrecordedFailures(): Promise<void> {
+    for (const [id, failure] of [...this.unreleased]) {
+      await this.dataSource.transaction((manager) =>
+        this.events.releaseClaim(manager, id, failure.attempts, failure.delayMs, failure.reason),
+      );
+      this.unreleased.delete(id);
     }
   }
 
@@ -177,17 +192,19 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
   ): Promise<{ outcome: 'retrying' | 'failed'; reason: string }> {
     const reason = describeError(error);
     const retry = isRetryable(error) && stored.attempts < this.maxAttempts;
+    const delay = Math.min(this.retryBaseMs * 5 ** (stored.attempts - 1), 1_800_000);
     try {
       await this.dataSource.transaction(async (manager) => {
         if (retry) {
-          const delay = Math.min(this.retryBaseMs * 5 ** (stored.attempts - 1), 1_800_000);
           await this.events.retryLater(manager, stored.id, delay, reason);
         } else {
           await this.events.markProcessed(manager, stored.id, 'failed', reason);
         }
       });
     } catch (markError) {
-      // The lease expires and the event is claimed again: nothing is lost.
+      // Nothing is lost (the lease would expire), but the event is given back as soon as the database answers:
+      // due after the retry delay, or at once when the failure was final, so a new attempt records it.
+      this.unreleased.set(stored.id, { attempts: stored.attempts, delayMs: retry ? delay : 0, reason });
       this.logger.warn({ err: describeError(markError), eventId: stored.id }, 'could not record a failure');
     }
     return retry ? { outcome: 'retrying', reason } : { outcome: 'failed', reason };

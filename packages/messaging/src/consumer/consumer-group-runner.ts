@@ -46,6 +46,17 @@ export interface ConsumerGroupRunnerOptions {
   readonly declareTopology?: boolean;
 }
 
+/** A delivery still unfinished this long is logged with the step it is stuck in, once per step. */
+const STALLED_AFTER_MS = 30_000;
+
+interface Progress {
+  readonly messageId: string;
+  readonly type: string;
+  step: string;
+  since: number;
+  reported: boolean;
+}
+
 type Outcome =
   'processed' | 'duplicate' | 'retried' | 'deferred' | 'dead_lettered' | 'held_back' | 'requeued';
 
@@ -100,6 +111,8 @@ export class ConsumerGroupRunner {
   private readonly maxConcurrentBatches: number;
 
   private readonly transactionSlots: Semaphore;
+  private readonly progress = new Map<ConsumeMessage, Progress>();
+  private stallWatch: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ConsumerGroupRunnerOptions) {
     this.transactionSlots = consumerTransactionSlots(options.dataSource);
@@ -155,6 +168,9 @@ export class ConsumerGroupRunner {
       return;
     }
     this.started = true;
+    this.stallWatch = setInterval(() => {
+      this.reportStalls();
+    }, STALLED_AFTER_MS / 2).unref();
     if (this.shards) {
       this.shards.start();
     } else {
@@ -206,6 +222,7 @@ export class ConsumerGroupRunner {
   /** Stops new deliveries, waits for in-flight work up to the deadline, then closes the channels. */
   async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
+    clearInterval(this.stallWatch);
     const channel = this.channel;
     if (channel && !this.closedChannels.has(channel)) {
       await Promise.all(
@@ -297,6 +314,13 @@ export class ConsumerGroupRunner {
     try {
       const envelope = this.decode(message);
       type = envelope.type;
+      this.progress.set(message, {
+        messageId: envelope.messageId,
+        type,
+        step: 'waiting behind earlier messages of its ordering key',
+        since: Date.now(),
+        reported: false,
+      });
       const handler = this.options.resolveHandler(envelope.type);
       if (!handler) {
         throw new DeadLetter('no_handler', `no handler for ${envelope.type} in consumer group ${this.name}`);
@@ -310,6 +334,8 @@ export class ConsumerGroupRunner {
           : await this.serializer.run(orderingKey, () => this.process(work));
     } catch (error) {
       outcome = await this.fail(delivery, error, undefined);
+    } finally {
+      this.progress.delete(message);
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.options.metrics.consumed.inc({ queue: this.name, type, outcome });
@@ -374,6 +400,9 @@ export class ConsumerGroupRunner {
     let alone: BatchItem[] = [];
     let together: BatchItem[] = items;
     let outcomes: ('processed' | 'duplicate')[];
+    for (const item of items) {
+      this.step(item.delivery, 'waiting for a transaction slot (batch)');
+    }
     try {
       outcomes = await this.transactionSlots.run(() =>
         this.options.dataSource.transaction(async (manager) => {
@@ -511,9 +540,39 @@ export class ConsumerGroupRunner {
     envelope: AnyMessageEnvelope,
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
+    this.step(delivery, 'waiting for a transaction slot');
     return correlationContext.run(this.scopeOf(delivery, envelope), () =>
-      this.transactionSlots.run(() => this.options.dataSource.transaction(work)),
+      this.transactionSlots.run(() => {
+        this.step(delivery, 'in its transaction');
+        return this.options.dataSource.transaction(work);
+      }),
     );
+  }
+
+  private step(delivery: Delivery, step: string): void {
+    const progress = this.progress.get(delivery.message);
+    if (progress !== undefined) {
+      progress.step = step;
+      progress.since = Date.now();
+      progress.reported = false;
+    }
+  }
+
+  /** Names what an unfinished delivery waits for, so a stuck conversation can be found from the logs. */
+  private reportStalls(): void {
+    const now = Date.now();
+    for (const progress of this.progress.values()) {
+      if (!progress.reported && now - progress.since >= STALLED_AFTER_MS) {
+        progress.reported = true;
+        this.options.logger.warn('message handling stalled', {
+          group: this.name,
+          messageId: progress.messageId,
+          messageType: progress.type,
+          step: progress.step,
+          stalledForMs: now - progress.since,
+        });
+      }
+    }
   }
 
   private scopeOf(delivery: Delivery, envelope: AnyMessageEnvelope): CorrelationScope {
@@ -552,12 +611,15 @@ export class ConsumerGroupRunner {
       publish: (type, payload, options) =>
         this.options.outbox.publish(manager, type, payload, { portalId: envelope.portalId, ...options }),
     };
+    this.step(delivery, 'in its handler');
     await handler(envelope, context);
+    this.step(delivery, 'committing');
     return 'processed';
   }
 
   private async fail(delivery: Delivery, error: unknown, orderingKey: string | undefined): Promise<Outcome> {
     const reason = describeError(error);
+    this.step(delivery, 'moving to a retry tier or the dead-letter queue');
     try {
       if (error instanceof DeadLetter) {
         await this.deadLetter(delivery, error.reason, error.message, orderingKey);
