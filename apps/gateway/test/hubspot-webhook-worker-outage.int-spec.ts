@@ -2,15 +2,15 @@ import { TransientError } from '@inbox-bridge/messaging';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { loadGatewayConfig } from '../src/config/gateway.config.js';
 import { gatewayMigrations } from '../src/database/data-source.js';
 import { HubSpotWebhookEventRepository } from '../src/webhooks/hubspot-webhook-event.repository.js';
 import { HubSpotWebhookMetrics } from '../src/webhooks/hubspot-webhook.metrics.js';
 import type { WebhookEventProcessor } from '../src/webhooks/hubspot-webhook.processing.js';
 import { HubSpotWebhookWorker } from '../src/webhooks/hubspot-webhook.worker.js';
+import { testGatewayConfig } from './accounts/gateway-under-test.js';
 
 /** Far below the worker's 2-minute lease: the event must not wait for the lease to expire. */
 const RECOVERY_BUDGET_MS = 15_000;
@@ -75,13 +75,7 @@ describe('HubSpot webhook worker: a failure it could not record while PostgreSQL
         return Promise.resolve(() => Promise.resolve({ outcome: 'stored' as const }));
       },
     };
-    const config = loadGatewayConfig({
-      NODE_ENV: 'test',
-      DATABASE_URL: testing.testDatabaseUrl,
-      DATABASE_SCHEMA: db.schema,
-      AMQP_URL: testing.testAmqpUrl,
-      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-      ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+    const config = testGatewayConfig(db, testing.testAmqpUrl, {
       HUBSPOT_CLIENT_SECRET: 'secret',
       WEBHOOK_WORKER_POLL_MS: '100',
       WEBHOOK_RETRY_BASE_MS: '500',

@@ -3,13 +3,31 @@ import * as testing from '@inbox-bridge/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
-import { loadGatewayConfig } from '../../src/config/gateway.config.js';
+import { loadGatewayConfig, type GatewayConfig } from '../../src/config/gateway.config.js';
 import { createGatewayApp } from '../../src/gateway-app.js';
 
 export interface GatewayUnderTest {
   readonly app: NestExpressApplication;
   readonly baseUrl: string;
   readonly webhookUrl: string;
+}
+
+/** The gateway's configuration for a test schema and broker URL, with any extra environment. */
+export function testGatewayConfig(
+  db: testing.TestDatabase,
+  amqpUrl: string,
+  env: Readonly<Record<string, string>> = {},
+): GatewayConfig {
+  return loadGatewayConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: testing.testDatabaseUrl,
+    DATABASE_SCHEMA: db.schema,
+    AMQP_URL: amqpUrl,
+    ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+    LOG_LEVEL: 'error',
+    ...env,
+  });
 }
 
 /** The gateway as main.ts builds it, on port 0, on a test schema and vhost, with any extra environment. */
@@ -19,16 +37,7 @@ export async function startGatewayUnderTest(
   env: Readonly<Record<string, string>> = {},
   listenPort = 0,
 ): Promise<GatewayUnderTest> {
-  const config = loadGatewayConfig({
-    NODE_ENV: 'test',
-    DATABASE_URL: testing.testDatabaseUrl,
-    DATABASE_SCHEMA: db.schema,
-    AMQP_URL: vhost.url,
-    ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-    ENCRYPTION_ACTIVE_KEY_ID: 'k1',
-    LOG_LEVEL: 'error',
-    ...env,
-  });
+  const config = testGatewayConfig(db, vhost.url, env);
   const app = await createGatewayApp(config);
   await startServiceApp(app, { port: listenPort, host: '127.0.0.1' });
   const { port } = app.getHttpServer().address() as AddressInfo;
