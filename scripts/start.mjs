@@ -121,7 +121,13 @@ const serviceEnv = {
   'hubspot-sandbox': {
     SANDBOX_APP_WEBHOOK_URL: `${originOf('gateway')}/webhooks/hubspot/conversation-events`,
   },
-  gateway: { PUBLIC_BASE_URL: originOf('gateway'), OPS_API_TOKEN: opsToken },
+  gateway: {
+    PUBLIC_BASE_URL: originOf('gateway'),
+    OPS_API_TOKEN: opsToken,
+    // The popup's last step links the router's settings page with a link signed by the router's secret.
+    ROUTER_PUBLIC_URL: originOf('router'),
+    SETTINGS_LINK_SECRET: settingsLinkSecret,
+  },
   'provider-sandbox': { SANDBOX_ALLOW_HTTP_WEBHOOKS: 'true' },
   connector: { CONNECTOR_PUBLIC_BASE_URL: originOf('connector') },
   router: {

@@ -113,3 +113,62 @@ describe("loadGatewayConfig: the sandbox app's identity in production", () => {
     expect([config.HUBSPOT_APP_ID, config.HUBSPOT_CLIENT_ID]).toEqual(['1000001', 'sandbox-client-id']);
   });
 });
+
+describe("loadGatewayConfig: the popup's link to the router's settings page", () => {
+  const dev = { ...env, NODE_ENV: 'development', HUBSPOT_CLIENT_SECRET: 'real-secret' };
+  const linkSecret = 'a-settings-link-secret-of-40-characters!';
+
+  it('is off when neither ROUTER_PUBLIC_URL nor SETTINGS_LINK_SECRET is set', () => {
+    const config = loadGatewayConfig(dev);
+    expect(config.ROUTER_PUBLIC_URL).toBeUndefined();
+    expect(config.SETTINGS_LINK_SECRET).toBeUndefined();
+    expect(config.SETTINGS_LINK_TTL_MS).toBe(3_600_000);
+  });
+
+  it('is on with both', () => {
+    const config = loadGatewayConfig({
+      ...dev,
+      ROUTER_PUBLIC_URL: 'https://router.example.com',
+      SETTINGS_LINK_SECRET: linkSecret,
+      SETTINGS_LINK_TTL_MS: '10m',
+    });
+    expect(config.ROUTER_PUBLIC_URL).toBe('https://router.example.com');
+    expect(config.SETTINGS_LINK_SECRET).toBe(linkSecret);
+    expect(config.SETTINGS_LINK_TTL_MS).toBe(600_000);
+  });
+
+  it('names the missing one when only one is set', () => {
+    expect(
+      problemsOf(() => loadGatewayConfig({ ...dev, ROUTER_PUBLIC_URL: 'https://router.example.com' })),
+    ).toEqual([
+      {
+        variable: 'SETTINGS_LINK_SECRET',
+        reason: expect.stringMatching(/required when ROUTER_PUBLIC_URL is set/),
+      },
+    ]);
+    expect(problemsOf(() => loadGatewayConfig({ ...dev, SETTINGS_LINK_SECRET: linkSecret }))).toEqual([
+      {
+        variable: 'ROUTER_PUBLIC_URL',
+        reason: expect.stringMatching(/required when SETTINGS_LINK_SECRET is set/),
+      },
+    ]);
+  });
+
+  it('refuses a short secret and a URL that is not http(s), without printing the secret', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({
+        ...dev,
+        ROUTER_PUBLIC_URL: 'ftp://router.example.com',
+        SETTINGS_LINK_SECRET: 'short',
+      }),
+    );
+    expect(problems.map((problem) => problem.variable).sort()).toEqual([
+      'ROUTER_PUBLIC_URL',
+      'SETTINGS_LINK_SECRET',
+    ]);
+    expect(problems.find((problem) => problem.variable === 'SETTINGS_LINK_SECRET')?.reason).toMatch(
+      /at least 32/,
+    );
+    expect(JSON.stringify(problems)).not.toContain('short');
+  });
+});

@@ -1,9 +1,8 @@
-import { RequestValidationError } from '@inbox-bridge/service-kit';
+import { RequestValidationError, SettingsLinkSigner } from '@inbox-bridge/service-kit';
 import { describe, expect, it } from '@jest/globals';
 import { parseAdminTokens, portalOfToken } from '../src/admin/admin-tokens.js';
 import { routerAdminOpenApi } from '../src/admin/openapi.js';
 import { formFieldOf, formFromRules, rulesFromForm } from '../src/admin/settings-form.js';
-import { SettingsLinkSigner } from '../src/admin/settings-link.js';
 import { renderSettingsPage, settingsFormAction } from '../src/admin/settings-page.js';
 import { isWithinBusinessHours, localTimeIn } from '../src/routing/business-hours.js';
 import {

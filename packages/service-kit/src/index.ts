@@ -34,6 +34,11 @@ export {
   type SignedMediaLink,
 } from './crypto/media-link-signer.js';
 export { SecretBox, SecretBoxError, type SecretBoxErrorCode } from './crypto/secret-box.js';
+export {
+  SettingsLinkSigner,
+  type SettingsLinkCheck,
+  type SettingsLinkParams,
+} from './crypto/settings-link-signer.js';
 
 export { createDataSource, type DatabaseOptions } from './database/data-source.js';
 export { DatabaseReadinessCheck } from './database/database-readiness.check.js';

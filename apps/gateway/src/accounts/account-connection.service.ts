@@ -22,6 +22,12 @@ export type ConnectionFailure =
 export type ConnectionResult<T> =
   { readonly ok: true; readonly value: T } | ({ readonly ok: false } & ConnectionFailure);
 
+/** A finished popup connection: HubSpot creates the account next (and tells through a webhook). */
+export interface PopupConnection {
+  readonly requestId: string;
+  readonly accountName: string;
+}
+
 const TIMEOUT_MESSAGE =
   'Checking the credentials with the provider took too long. Nothing was connected; please try again in a moment.';
 
@@ -107,8 +113,37 @@ export class AccountConnectionService {
 
   async connectThroughPopup(
     request: Parameters<AccountConnectionService['popupConnection']>[0],
-  ): Promise<ConnectionResult<{ readonly accountName: string }>> {
+  ): Promise<ConnectionResult<PopupConnection>> {
     return this.counted('popup', await this.popupConnection(request));
+  }
+
+  /**
+   * The account a popup connection created, once HubSpot's `CHANNEL_ACCOUNT_CREATED` has bound it (the
+   * staging token's answer carries no account id): polls the check every 150 ms for at most `waitMs`.
+   * `undefined` for an unknown check; `channelAccountId` absent while it is not bound yet.
+   */
+  async popupAccount(
+    requestId: string,
+    waitMs: number,
+  ): Promise<
+    | { readonly portalId: string; readonly accountName: string; readonly channelAccountId?: string }
+    | undefined
+  > {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const check = await this.checks.find(this.dataSource.manager, requestId);
+      if (check?.origin !== 'popup' || check.accountName === undefined) {
+        return undefined;
+      }
+      if (check.state !== 'FINALISED' || Date.now() >= deadline) {
+        return {
+          portalId: check.portalId,
+          accountName: check.accountName,
+          ...(check.channelAccountId === undefined ? {} : { channelAccountId: check.channelAccountId }),
+        };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
   }
 
   async connectDirectly(
@@ -123,7 +158,7 @@ export class AccountConnectionService {
     readonly inboxId: string;
     readonly accountToken: string;
     readonly credentials: ProviderCredentials;
-  }): Promise<ConnectionResult<{ readonly accountName: string }>> {
+  }): Promise<ConnectionResult<PopupConnection>> {
     const checked = await this.checkCredentials({ origin: 'popup', ...request });
     if (!checked.ok) {
       return checked;
@@ -143,7 +178,7 @@ export class AccountConnectionService {
       );
       return { ok: false, ...failure };
     }
-    return { ok: true, value: { accountName } };
+    return { ok: true, value: { requestId, accountName } };
   }
 
   private async directConnection(request: {

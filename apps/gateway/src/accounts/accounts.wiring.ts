@@ -1,5 +1,12 @@
 import type { ConsumerGroupSpec } from '@inbox-bridge/messaging';
-import { durationMs, positiveInt } from '@inbox-bridge/service-kit';
+import {
+  durationMs,
+  positiveInt,
+  secret,
+  url,
+  type ConfigProblem,
+  type Env,
+} from '@inbox-bridge/service-kit';
 import { RoutingKeys } from '@inbox-bridge/shared';
 import type { MigrationInterface } from 'typeorm';
 import { z } from 'zod';
@@ -67,7 +74,33 @@ export const accountsConfigShape = {
   ]),
   /** Hosts the connection popup may send the admin back to (HubSpot's `redirectUrl`), besides the API host. */
   CONNECT_REDIRECT_HOSTS: hostList.default(['app.hubspot.com', '*.hubspot.com']),
+  /**
+   * The router's public origin (its `ROUTER_PUBLIC_URL`). With `SETTINGS_LINK_SECRET`, the popup's last step
+   * links the new account's routing settings page there; both unset, the popup returns straight to HubSpot.
+   */
+  ROUTER_PUBLIC_URL: url({ protocols: ['https:', 'http:'] }).optional(),
+  /** The router's `SETTINGS_LINK_SECRET` (≥ 32 characters), to sign the link to the settings page. */
+  SETTINGS_LINK_SECRET: secret(z.string().min(32, { error: 'must be at least 32 characters' })).optional(),
+  /** How long the settings link shown in the popup's last step stays valid. */
+  SETTINGS_LINK_TTL_MS: durationMs().default(3_600_000),
 };
+
+/** The popup's routing link needs the router's address and its secret: one without the other is a mistake. */
+export function settingsLinkProblems(env: Env): ConfigProblem[] {
+  const given = (name: string): boolean => (env[name]?.trim() ?? '') !== '';
+  if (given('ROUTER_PUBLIC_URL') === given('SETTINGS_LINK_SECRET')) {
+    return [];
+  }
+  const [missing, present] = given('ROUTER_PUBLIC_URL')
+    ? ['SETTINGS_LINK_SECRET', 'ROUTER_PUBLIC_URL']
+    : ['ROUTER_PUBLIC_URL', 'SETTINGS_LINK_SECRET'];
+  return [
+    {
+      variable: missing,
+      reason: `required when ${present} is set (the connection popup links the router's settings page with both; unset both to return straight to HubSpot)`,
+    },
+  ];
+}
 
 /** The accounts feature's migrations, oldest first. */
 export const accountsMigrations: readonly MigrationClass[] = [ChannelAccounts1764320000000];

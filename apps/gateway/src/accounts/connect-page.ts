@@ -117,10 +117,15 @@ form{background:#fff;border:1px solid #cbd6e2;border-radius:8px;padding:18px 18p
 input[aria-invalid=true]{border-color:#d94c53;background:#fff6f6}.hint{color:#7c98b6;font-size:13px;margin-top:3px}.error{color:#b3282d;font-size:13px;margin-top:3px}
 .alert{border-radius:6px;padding:10px 12px;margin-bottom:16px;background:#fde8e9;color:#8b1a1f;border:1px solid #f2b8bb}
 .actions{display:flex;gap:12px;align-items:center;margin:6px 0 10px}button{background:#ff7a59;border:0;color:#fff;font:inherit;font-weight:600;padding:9px 18px;border-radius:4px;cursor:pointer}
-button:hover{background:#ff8f73}a.back{color:#0091ae}`;
+button:hover{background:#ff8f73}a.back{color:#0091ae}
+.done{background:#fff;border:1px solid #cbd6e2;border-radius:8px;padding:22px 20px 16px;text-align:center}
+.check{display:inline-flex;width:44px;height:44px;border-radius:50%;background:#e5f8f6;color:#00a38d;font-size:24px;font-weight:700;align-items:center;justify-content:center;margin-bottom:10px}
+.done h1{overflow-wrap:anywhere}.next{border:1px solid #cbd6e2;border-radius:8px;padding:12px 14px;margin:16px 0;text-align:left;background:#f5f8fa}
+.next a{color:#0091ae;font-weight:600}.next p{margin:4px 0 0;color:#516f90;font-size:14px}
+a.button{display:inline-block;background:#ff7a59;color:#fff;font-weight:600;padding:9px 28px;border-radius:4px;text-decoration:none}a.button:hover,a.button:focus{background:#ff8f73}`;
 
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+function page(title: string, body: string, head = ''): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${head}
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
 }
 
@@ -196,5 +201,27 @@ export function renderProblemPage(title: string, message: string): string {
   return page(
     title,
     `<h1>${escapeHtml(title)}</h1><div class="alert" role="alert">${escapeHtml(message)}</div><p class="lead">You can close this window.</p>`,
+  );
+}
+
+/**
+ * The popup's last step: the account is connected; the admin may open the router's settings page for it
+ * (a new tab, so the popup stays) and goes back to HubSpot with "Done". While HubSpot has not yet told the
+ * bridge the new account's id (`routingUrl` undefined), the page reloads itself every 2 s (no script).
+ */
+export function renderConnectedPage(view: {
+  readonly accountName: string;
+  readonly routingUrl: string | undefined;
+  readonly doneUrl: string;
+}): string {
+  const next =
+    view.routingUrl === undefined
+      ? `<div class="next" role="status" data-routing="pending">Preparing the routing settings for this account…<p>HubSpot is finishing the connection; this takes a few seconds.</p></div>`
+      : `<div class="next" data-routing="ready"><a href="${escapeHtml(view.routingUrl)}" target="_blank" rel="noopener noreferrer">Set up routing for this account</a><p>Choose who its conversations are assigned to. You can also do it later.</p></div>`;
+  return page(
+    'Connected',
+    `<div class="done"><div class="check" aria-hidden="true">✓</div><h1>Connected as ${escapeHtml(view.accountName)}</h1><p class="lead">New conversations from this account now arrive in your HubSpot inbox.</p>
+${next}<a class="button" href="${escapeHtml(view.doneUrl)}">Done</a></div>`,
+    view.routingUrl === undefined ? '<meta http-equiv="refresh" content="2">' : '',
   );
 }

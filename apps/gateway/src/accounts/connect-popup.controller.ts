@@ -1,4 +1,4 @@
-import { APP_CONFIG } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, SettingsLinkSigner } from '@inbox-bridge/service-kit';
 import {
   genericWebhookCredentialsSchema,
   providerSchema,
@@ -15,6 +15,7 @@ import type { GatewayConfig } from '../config/gateway.config.js';
 import { AccountConnectionService } from './account-connection.service.js';
 import {
   PROVIDER_SPECS,
+  renderConnectedPage,
   renderCredentialsForm,
   renderProblemPage,
   renderProviderChoice,
@@ -25,6 +26,10 @@ import {
 import { hostMatches } from './file-host-guard.js';
 
 const CSRF_COOKIE = 'ib_connect';
+/** As long as the CSRF cookie: the last step opens only in the window that connected, for an hour. */
+const DONE_LINK_TTL_MS = 3_600_000;
+/** How long the last step waits for HubSpot's webhook naming the new account before showing it anyway. */
+const ACCOUNT_WAIT_MS = 5_000;
 
 const credentialSchemas: Readonly<Record<Provider, z.ZodType<ProviderCredentials>>> = {
   telegram: telegramCredentialsSchema,
@@ -49,7 +54,9 @@ function text(value: unknown): string {
 /**
  * The connection popup HubSpot opens at `channelAccountConnectionRedirectUrl` (hubspot-api.md §1.6): choose
  * the kind of account, enter its credentials, the connector checks them, the staging token is finished and
- * the admin is sent back to HubSpot's `redirectUrl`. Server-rendered, no script; the form is protected by a
+ * the admin is sent back to HubSpot's `redirectUrl`, after a last step linking the router's settings page
+ * for the new account when `ROUTER_PUBLIC_URL` and `SETTINGS_LINK_SECRET` are set. Server-rendered, no
+ * script; the form is protected by a
  * signed double-submit token bound to the HubSpot context, so a third-party page can neither post it nor
  * swap the token or the return address.
  */
@@ -59,6 +66,8 @@ export class ConnectPopupController {
   private readonly providers: readonly ProviderSpec[];
   private readonly contextSchema;
   private readonly secureCookie: boolean;
+  private readonly settingsLinks:
+    { readonly signer: SettingsLinkSigner; readonly routerUrl: string; readonly ttlMs: number } | undefined;
 
   constructor(
     @Inject(APP_CONFIG) config: GatewayConfig,
@@ -69,6 +78,14 @@ export class ConnectPopupController {
       .digest();
     this.providers = PROVIDER_SPECS.filter((spec) => config.ENABLED_PROVIDERS.includes(spec.provider));
     this.secureCookie = config.PUBLIC_BASE_URL?.startsWith('https:') ?? false;
+    this.settingsLinks =
+      config.ROUTER_PUBLIC_URL === undefined || config.SETTINGS_LINK_SECRET === undefined
+        ? undefined
+        : {
+            signer: new SettingsLinkSigner(config.SETTINGS_LINK_SECRET),
+            routerUrl: config.ROUTER_PUBLIC_URL,
+            ttlMs: config.SETTINGS_LINK_TTL_MS,
+          };
     const apiOrigin = new URL(config.HUBSPOT_API_BASE_URL);
     const redirectHosts = config.CONNECT_REDIRECT_HOSTS;
     this.contextSchema = z.object({
@@ -149,7 +166,12 @@ export class ConnectPopupController {
       credentials: parsed.data,
     });
     if (result.ok) {
-      response.redirect(303, context.redirectUrl);
+      response.redirect(
+        303,
+        this.settingsLinks === undefined
+          ? context.redirectUrl
+          : this.doneUrl(nonce, result.value.requestId, context.redirectUrl, Date.now() + DONE_LINK_TTL_MS),
+      );
       return;
     }
     switch (result.kind) {
@@ -182,6 +204,78 @@ export class ConnectPopupController {
         );
         return;
     }
+  }
+
+  /**
+   * The last step (after a successful post, so reloading it never posts again): "Connected as …", the signed
+   * link to the router's settings page for the new account, and "Done" back to HubSpot. The address is
+   * bound to this window's CSRF cookie, so a copied or logged address opens nothing elsewhere.
+   */
+  @Get('/connect/done')
+  async done(
+    @Query() query: Record<string, unknown>,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    const requestId = text(query['check']);
+    const redirectUrl = text(query['redirectUrl']);
+    const exp = text(query['exp']);
+    const nonce = cookieValue(request, CSRF_COOKIE);
+    const expected =
+      nonce === undefined || !/^\d{1,16}$/.test(exp)
+        ? undefined
+        : Buffer.from(this.doneSig(nonce, requestId, redirectUrl, Number(exp)));
+    const given = Buffer.from(text(query['sig']));
+    if (
+      this.settingsLinks === undefined ||
+      expected === undefined ||
+      given.length !== expected.length ||
+      !timingSafeEqual(given, expected) ||
+      Number(exp) < Date.now()
+    ) {
+      this.sendProblem(
+        response,
+        403,
+        'This page has expired',
+        'It opens only in the window that connected the account, for an hour. The account stays connected: close this window, or find it in your HubSpot inbox settings.',
+      );
+      return;
+    }
+    const account = await this.connections.popupAccount(requestId, ACCOUNT_WAIT_MS);
+    if (account === undefined) {
+      this.sendProblem(
+        response,
+        404,
+        'Connection not found',
+        'Start again from "Connect a channel" in HubSpot.',
+      );
+      return;
+    }
+    const { signer, routerUrl, ttlMs } = this.settingsLinks;
+    this.send(
+      response,
+      200,
+      renderConnectedPage({
+        accountName: account.accountName,
+        routingUrl:
+          account.channelAccountId === undefined
+            ? undefined
+            : signer.url(routerUrl, Number(account.portalId), account.channelAccountId, ttlMs),
+        doneUrl: redirectUrl,
+      }),
+    );
+  }
+
+  private doneUrl(nonce: string, requestId: string, redirectUrl: string, exp: number): string {
+    const sig = this.doneSig(nonce, requestId, redirectUrl, exp);
+    const query = new URLSearchParams({ check: requestId, redirectUrl, exp: String(exp), sig });
+    return `/connect/done?${query.toString()}`;
+  }
+
+  private doneSig(nonce: string, requestId: string, redirectUrl: string, exp: number): string {
+    return createHmac('sha256', this.csrfKey)
+      .update(['connect-done', nonce, requestId, redirectUrl, String(exp)].join('\n'))
+      .digest('base64url');
   }
 
   private context(source: Record<string, unknown>): ConnectContext | undefined {

@@ -10,7 +10,7 @@ import {
   type Env,
 } from '@inbox-bridge/service-kit';
 import type { z } from 'zod';
-import { accountsConfigShape } from '../accounts/accounts.wiring.js';
+import { accountsConfigShape, settingsLinkProblems } from '../accounts/accounts.wiring.js';
 import { platformConfigShape, platformProductionProblems } from '../platform/platform.wiring.js';
 
 /**
@@ -65,25 +65,27 @@ function productionSecretProblem(env: Env): ConfigProblem | undefined {
 
 /**
  * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
- * `HUBSPOT_CLIENT_SECRET` and the platform's app credentials when unset (or dev defaults) in production.
+ * `HUBSPOT_CLIENT_SECRET` and the platform's app credentials when unset (or dev defaults) in production, and
+ * `ROUTER_PUBLIC_URL` / `SETTINGS_LINK_SECRET` set one without the other.
  */
 export function loadGatewayConfig(env: Env): GatewayConfig {
   const secretProblem = productionSecretProblem(env);
-  const productionProblems = [
+  const crossProblems = [
     ...(secretProblem === undefined ? [] : [secretProblem]),
     ...platformProductionProblems(env),
+    ...settingsLinkProblems(env),
   ];
   let config: GatewayConfig;
   try {
     config = loadConfig(gatewayConfigSchema, env);
   } catch (error) {
-    if (error instanceof ConfigValidationError && productionProblems.length > 0) {
-      throw new ConfigValidationError([...error.problems, ...productionProblems]);
+    if (error instanceof ConfigValidationError && crossProblems.length > 0) {
+      throw new ConfigValidationError([...error.problems, ...crossProblems]);
     }
     throw error;
   }
-  if (productionProblems.length > 0) {
-    throw new ConfigValidationError(productionProblems);
+  if (crossProblems.length > 0) {
+    throw new ConfigValidationError(crossProblems);
   }
   return config;
 }

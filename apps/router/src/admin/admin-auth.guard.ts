@@ -1,4 +1,4 @@
-import { DomainError } from '@inbox-bridge/service-kit';
+import { DomainError, type SettingsLinkParams, type SettingsLinkSigner } from '@inbox-bridge/service-kit';
 import {
   Inject,
   Injectable,
@@ -8,7 +8,6 @@ import {
 } from '@nestjs/common';
 import type { Request } from 'express';
 import { portalOfToken, type AdminTokenEntry } from './admin-tokens.js';
-import type { SettingsLinkParams, SettingsLinkSigner } from './settings-link.js';
 
 export const ADMIN_TOKENS = Symbol('ADMIN_TOKENS');
 /** The settings link signer, or null when SETTINGS_LINK_SECRET is unset. */

@@ -1,4 +1,4 @@
-import { APP_CONFIG, DATA_SOURCE, DomainError } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, DATA_SOURCE, DomainError, type SettingsLinkSigner } from '@inbox-bridge/service-kit';
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { RouterConfig } from '../config/router.config.js';
@@ -7,7 +7,6 @@ import { defaultRoutingRules, parseRoutingRules, type RoutingRules } from '../ro
 import { RoutingTimerPoller } from '../routing/routing-timer.poller.js';
 import { RoutingRepository, type AuditEntry, type PortalDirectory } from '../routing/routing.repository.js';
 import { SETTINGS_LINK_SIGNER } from './admin-auth.guard.js';
-import type { SettingsLinkSigner } from './settings-link.js';
 
 export class SettingsLinksDisabledError extends DomainError<'SETTINGS_LINKS_DISABLED'> {
   constructor() {

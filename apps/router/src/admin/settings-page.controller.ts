@@ -1,11 +1,10 @@
-import type { FieldError } from '@inbox-bridge/service-kit';
+import type { FieldError, SettingsLinkParams } from '@inbox-bridge/service-kit';
 import { Body, Controller, Get, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminPortal, SettingsAuthGuard, SettingsLink } from './admin-auth.guard.js';
 import { PathIdPipe } from './path-id.pipe.js';
 import { RoutingAdminService } from './routing-admin.service.js';
 import { formFromRules, rulesFromForm, type SettingsForm } from './settings-form.js';
-import type { SettingsLinkParams } from './settings-link.js';
 import { renderSettingsPage } from './settings-page.js';
 
 /**

@@ -1,8 +1,7 @@
-import type { FieldError } from '@inbox-bridge/service-kit';
+import type { FieldError, SettingsLinkParams } from '@inbox-bridge/service-kit';
 import { Weekdays } from '../routing/routing-rules.js';
 import type { PortalDirectory } from '../routing/routing.repository.js';
 import { formList } from './settings-form.js';
-import type { SettingsLinkParams } from './settings-link.js';
 
 const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 

@@ -1,11 +1,10 @@
 import { Messaging, OutboxWriter } from '@inbox-bridge/messaging';
-import { APP_CONFIG } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, SettingsLinkSigner } from '@inbox-bridge/service-kit';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ADMIN_TOKENS, SETTINGS_LINK_SIGNER } from '../admin/admin-auth.guard.js';
 import { parseAdminTokens } from '../admin/admin-tokens.js';
 import { RoutingAdminController } from '../admin/routing-admin.controller.js';
 import { RoutingAdminService } from '../admin/routing-admin.service.js';
-import { SettingsLinkSigner } from '../admin/settings-link.js';
 import { SettingsPageController } from '../admin/settings-page.controller.js';
 import type { RouterConfig } from '../config/router.config.js';
 import { ROUTER_CLOCK, systemClock, type Clock } from './clock.js';

@@ -16,8 +16,9 @@ const PURPOSE = 'router-settings';
 /**
  * Expiring signed links to one channel account's settings page, so no long-lived token ever sits in a URL
  * (URLs end up in logs and browser history). `sig` is HMAC-SHA256(SETTINGS_LINK_SECRET,
- * "router-settings\n<exp>\n<portalId>:<channelAccountId>") in base64url, `exp` in epoch milliseconds: the
- * gateway can mint the same link for the popup's last step with the shared secret.
+ * "router-settings\n<exp>\n<portalId>:<channelAccountId>") in base64url, `exp` in epoch milliseconds. The
+ * router verifies them (and mints them for its admin API); the gateway mints them for the connection popup's
+ * last step with the same secret.
  */
 export class SettingsLinkSigner {
   readonly #secret: Buffer;
