@@ -21,6 +21,7 @@ import {
   type ConsumerGroupTopology,
 } from '../topology.js';
 import { coalesceWrites } from '../write-coalescing.js';
+import { closeChannel } from './close-channel.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import type { MessageContext, MessageHandler } from './message-context.js';
 import { ShardOwnership } from './shard-ownership.js';
@@ -246,8 +247,12 @@ export class ConsumerGroupRunner {
       });
     }
     await this.shards?.stop();
-    await this.channel?.close().catch(() => undefined);
-    await this.publishChannel?.close().catch(() => undefined);
+    if (this.channel !== undefined) {
+      await closeChannel(this.channel);
+    }
+    if (this.publishChannel !== undefined) {
+      await closeChannel(this.publishChannel);
+    }
     this.channel = undefined;
     this.publishChannel = undefined;
   }
@@ -669,7 +674,7 @@ export class ConsumerGroupRunner {
         // it. Closing the channel gives back every unacknowledged message of the channel in queue order, and
         // the ones waiting here are skipped (see `process`).
         this.closedChannels.add(delivery.channel);
-        await delivery.channel.close().catch(() => undefined);
+        await closeChannel(delivery.channel);
       }
       return 'requeued';
     }

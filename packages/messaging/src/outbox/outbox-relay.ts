@@ -2,6 +2,7 @@ import type { ConfirmChannel } from 'amqplib';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import type { AmqpConnection } from '../amqp-connection.js';
+import { closeChannel } from '../consumer/close-channel.js';
 import { describeError } from '../errors.js';
 import type { MessagingLogger } from '../logger.js';
 import type { MessagingMetrics } from '../metrics.js';
@@ -100,7 +101,9 @@ export class OutboxRelay {
       this.options.logger.warn('outbox flush on shutdown interrupted', { error: String(error) });
     }
     await this.releaseLeadership();
-    await this.channel?.close().catch(() => undefined);
+    if (this.channel !== undefined) {
+      await closeChannel(this.channel);
+    }
     this.channel = undefined;
   }
 
@@ -241,7 +244,7 @@ export class OutboxRelay {
           rows: rows.length,
         });
         this.channel = undefined;
-        await channel.close().catch(() => undefined);
+        await closeChannel(channel);
         return [];
       }
       return result;
