@@ -1,6 +1,7 @@
-import { APP_CONFIG } from '@inbox-bridge/service-kit';
-import { Module } from '@nestjs/common';
+import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
+import { Logger, Module } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
+import type { DataSource } from 'typeorm';
 import { AccountsService } from './accounts/accounts.service.js';
 import { ChannelAccountRepository } from './accounts/channel-account.repository.js';
 import { DeliveryStatusService } from './accounts/delivery-status.service.js';
@@ -52,7 +53,23 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
       useFactory: (config: ConnectorConfig) => new OutboundHttp(['*'], config.PROVIDER_REQUEST_TIMEOUT_MS),
     },
     { provide: SendThrottle, useFactory: () => new SendThrottle() },
-    { provide: SendProgressStore, useFactory: () => new SendProgressStore() },
+    {
+      provide: SendProgressStore,
+      inject: [DATA_SOURCE, APP_CONFIG],
+      useFactory: (dataSource: DataSource, config: ConnectorConfig) => {
+        const logger = new Logger(SendProgressStore.name);
+        return new SendProgressStore({
+          dataSource,
+          schema: config.DATABASE_SCHEMA,
+          onPersistFailed: (error: unknown) => {
+            logger.warn(
+              { err: String(error) },
+              'could not record a sent reply part; this process still knows it',
+            );
+          },
+        });
+      },
+    },
     {
       provide: ProviderAdapters,
       inject: [APP_CONFIG, PROVIDER_HTTP, INTERNAL_HTTP, SendThrottle],

@@ -2,6 +2,7 @@ import type { SandboxBot } from '@inbox-bridge/provider-sandbox';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SendProgressStore } from '../src/outbound/send-progress.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
 const SEND_LATENCY_MS = 3_000;
@@ -75,4 +76,43 @@ describe('connector: a reply Telegram accepted while the database was away', () 
     expect(fromBot).toHaveLength(1);
     expect(h.statuses(hubspotMessageId).map((reported) => reported.status)).toEqual(['SENT']);
   }, 90_000);
+
+  it('is not sent again by the next process when the one that sent it died before recording it', async () => {
+    const text = 'sent just before the connector died';
+    const hubspotMessageId = 'died-before-commit-1';
+    // What a connector killed right after Telegram accepted the reply leaves behind: the part it wrote at once.
+    const previousProcess = new SendProgressStore({
+      dataSource: h.db.dataSource,
+      schema: h.db.schema,
+      onPersistFailed: (error) => {
+        throw error;
+      },
+    });
+    (await previousProcess.load(accountId, hubspotMessageId)).record('text:0', `${chatId}:987654`);
+    const partsOf = () =>
+      h.db.dataSource.query<{ value: string }[]>(
+        `SELECT value FROM "${h.db.schema}".reply_parts_sent WHERE channel_account_id = $1 AND hubspot_message_id = $2`,
+        [accountId, hubspotMessageId],
+      );
+    await testing.expectEventually(async () => (await partsOf()).length === 1, {
+      description: 'part written',
+    });
+
+    await h.requestReply({
+      hubspotMessageId,
+      channelAccountId: accountId,
+      conversationKey: String(chatId),
+      recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(chatId) } },
+      text,
+      richText: undefined,
+    });
+    const status = await h.firstStatus(hubspotMessageId);
+    expect(status).toMatchObject({ status: 'SENT', providerMessageId: `${chatId}:987654` });
+    const calls = (await h.client.calls(bot.id, 'sendMessage')).filter(
+      (call) => call.params['text'] === text,
+    );
+    expect(calls).toHaveLength(0);
+    // Removed with the outcome, in the same transaction.
+    expect(await partsOf()).toHaveLength(0);
+  }, 60_000);
 });

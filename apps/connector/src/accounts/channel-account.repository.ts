@@ -184,6 +184,7 @@ export class ChannelAccountRepository {
       'inbound_messages',
       'outbound_messages',
       'parked_status_reports',
+      'reply_parts_sent',
       'channel_accounts',
     ]) {
       await manager.query(`DELETE FROM "${this.schema}".${table} WHERE channel_account_id = $1`, [

@@ -115,7 +115,7 @@ export class OutboundService {
       await new Promise<void>((resolve) => setTimeout(resolve, promised - Date.now()));
     }
     const adapter = this.adapters.get(provider);
-    const progressKey = `${account.channelAccountId}:${request.hubspotMessageId}`;
+    const progress = await this.progress.load(account.channelAccountId, request.hubspotMessageId);
     try {
       if (request.attachments.length > adapter.capabilities.maxOutboundAttachments) {
         throw new SendFailure(
@@ -127,10 +127,8 @@ export class OutboundService {
       const { providerMessageId } = await adapter.send(account, {
         request,
         files: this.filesOf(request),
-        progress: this.progress.for(progressKey),
+        progress,
       });
-      // The progress stays (bounded, oldest evicted) rather than being forgotten here: the transaction that
-      // records the outcome can still fail (a database outage), and its redelivery must not send again.
       this.metrics.countOutbound(provider, 'sent');
       await this.ledger.lockProviderMessage(context.manager, account.channelAccountId, providerMessageId);
       await this.report(context, request, 'SENT', { providerMessageId });
@@ -145,7 +143,6 @@ export class OutboundService {
         throw error;
       }
       // The reply's deferrals are counted next to its sent parts (same lifetime, never a part name).
-      const progress = this.progress.for(progressKey);
       const deferrals = Number(progress.sent('deferrals') ?? '0');
       if (
         error.kind === 'transient' &&
@@ -224,6 +221,7 @@ export class OutboundService {
       providerMessageId: details.providerMessageId,
       status,
     });
+    await this.progress.completed(context.manager, request.channelAccountId, request.hubspotMessageId);
     await context.publish(RoutingKeys.ConnectorDeliveryStatusChangedV1, {
       channelAccountId: request.channelAccountId,
       hubspotMessageId: request.hubspotMessageId,

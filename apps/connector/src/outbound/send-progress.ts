@@ -1,6 +1,13 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** Writes one accepted part where the next process finds it; must not throw (memory still covers this process). */
+type PersistPart = (part: string, value: string) => void;
+
 /** The parts of one reply already accepted by the provider (a reply can be several provider messages). */
 export class SendProgress {
   private readonly parts = new Map<string, string>();
+
+  constructor(private readonly persist?: PersistPart) {}
 
   /** The provider message id of a part sent by an earlier attempt, if any. */
   sent(part: string): string | undefined {
@@ -9,34 +16,96 @@ export class SendProgress {
 
   record(part: string, providerMessageId: string): void {
     this.parts.set(part, providerMessageId);
+    this.persist?.(part, providerMessageId);
+  }
+
+  /** Parts an earlier process recorded. */
+  restore(part: string, value: string): void {
+    this.parts.set(part, value);
   }
 }
 
 const MAX_TRACKED_REPLIES = 10_000;
 
+/** Where the store keeps parts across processes: the connector's `reply_parts_sent` table. */
+export interface DurableProgress {
+  readonly dataSource: DataSource;
+  readonly schema: string;
+  readonly onPersistFailed: (error: unknown) => void;
+}
+
 /**
  * Remembers, across deliveries of one reply, which of its parts the provider already accepted, so a retry
  * after a partial failure (the text went out, the file hit a rate limit) sends only what is missing, and a
- * redelivery after the outcome could not be recorded (the database went away after the provider accepted)
- * sends nothing again. Kept until evicted, not forgotten once sent, since recording can fail after the send.
- * In memory: ordered consumer groups keep a conversation on one consumer, so redeliveries come back to this
- * process; after a crash the worst case is the duplicate the providers' non-idempotent APIs allow anyway.
+ * redelivery after the outcome could not be recorded (the database went away after the provider accepted, or the
+ * process died before its transaction committed) sends nothing again. Each part is written to the database the
+ * moment the provider accepts it, outside the message's transaction (which may never commit), and is removed by
+ * the transaction that records the reply's outcome. The window left is the one round trip of that write: a process
+ * killed inside it can still send a part twice, as the providers' non-idempotent APIs allow.
  */
 export class SendProgressStore {
   private readonly replies = new Map<string, SendProgress>();
 
-  for(key: string): SendProgress {
-    let progress = this.replies.get(key);
-    if (progress === undefined) {
-      progress = new SendProgress();
-      this.replies.set(key, progress);
-      if (this.replies.size > MAX_TRACKED_REPLIES) {
-        const oldest = this.replies.keys().next().value;
-        if (oldest !== undefined) {
-          this.replies.delete(oldest);
-        }
+  constructor(private readonly durable?: DurableProgress) {}
+
+  /** The reply's progress, with what an earlier process recorded. */
+  async load(channelAccountId: string, hubspotMessageId: string): Promise<SendProgress> {
+    const key = `${channelAccountId}:${hubspotMessageId}`;
+    const known = this.replies.get(key);
+    if (known !== undefined) {
+      return known;
+    }
+    const progress = this.create(channelAccountId, hubspotMessageId);
+    if (this.durable !== undefined) {
+      const rows: { part: string; value: string }[] = await this.durable.dataSource.query(
+        `SELECT part, value FROM "${this.durable.schema}".reply_parts_sent
+          WHERE channel_account_id = $1 AND hubspot_message_id = $2`,
+        [channelAccountId, hubspotMessageId],
+      );
+      for (const row of rows) {
+        progress.restore(row.part, row.value);
       }
     }
+    this.remember(key, progress);
     return progress;
+  }
+
+  /** In the transaction that records the reply's outcome: its parts are no longer needed by anyone. */
+  async completed(manager: EntityManager, channelAccountId: string, hubspotMessageId: string): Promise<void> {
+    if (this.durable !== undefined) {
+      await manager.query(
+        `DELETE FROM "${this.durable.schema}".reply_parts_sent
+          WHERE channel_account_id = $1 AND hubspot_message_id = $2`,
+        [channelAccountId, hubspotMessageId],
+      );
+    }
+  }
+
+  private create(channelAccountId: string, hubspotMessageId: string): SendProgress {
+    const durable = this.durable;
+    if (durable === undefined) {
+      return new SendProgress();
+    }
+    return new SendProgress((part, value) => {
+      // Not awaited: the statement leaves for the database at once, and the send path must not wait or fail on it.
+      durable.dataSource
+        .query(
+          `INSERT INTO "${durable.schema}".reply_parts_sent (channel_account_id, hubspot_message_id, part, value)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (channel_account_id, hubspot_message_id, part) DO UPDATE SET value = EXCLUDED.value`,
+          [channelAccountId, hubspotMessageId, part, value],
+        )
+        .catch(durable.onPersistFailed);
+    });
+  }
+
+  private remember(key: string, progress: SendProgress): void {
+    this.replies.set(key, progress);
+    if (this.replies.size > MAX_TRACKED_REPLIES) {
+      const oldest = this.replies.keys().next().value;
+      if (oldest !== undefined) {
+        this.replies.delete(oldest);
+      }
+    }
   }
 }

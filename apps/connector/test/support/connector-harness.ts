@@ -273,7 +273,7 @@ export async function startConnectorHarness(
       );
     },
     async requestReply(overrides) {
-      const hubspotMessageId = randomUUID().replace(/-/g, '');
+      const hubspotMessageId = overrides.hubspotMessageId ?? randomUUID().replace(/-/g, '');
       await publish(
         'gateway.outbound-message.requested.v1',
         exampleGatewayOutboundMessageRequestedV1({

@@ -78,15 +78,15 @@ describe('SendThrottle', () => {
 });
 
 describe('SendProgressStore', () => {
-  it('remembers the parts of a reply across deliveries, keeping the newest 10,000 replies', () => {
+  it('remembers the parts of a reply across deliveries, keeping the newest 10,000 replies', async () => {
     const store = new SendProgressStore();
-    store.for('acct:first').record('text:0', '1:10');
-    expect(store.for('acct:first').sent('text:0')).toBe('1:10');
-    expect(store.for('acct:first').sent('file:0')).toBeUndefined();
+    (await store.load('acct', 'first')).record('text:0', '1:10');
+    expect((await store.load('acct', 'first')).sent('text:0')).toBe('1:10');
+    expect((await store.load('acct', 'first')).sent('file:0')).toBeUndefined();
     for (let reply = 0; reply < 10_000; reply += 1) {
-      store.for(`acct:${reply}`).record('text:0', `1:${reply}`);
+      (await store.load('acct', String(reply))).record('text:0', `1:${reply}`);
     }
-    expect(store.for('acct:9999').sent('text:0')).toBe('1:9999');
-    expect(store.for('acct:first').sent('text:0')).toBeUndefined();
+    expect((await store.load('acct', '9999')).sent('text:0')).toBe('1:9999');
+    expect((await store.load('acct', 'first')).sent('text:0')).toBeUndefined();
   });
 });
