@@ -262,16 +262,15 @@ export async function startStack(
         `stack data kept: schemas ${Object.values(schemas).join(', ')}, vhost ${new URL(vhost.url).pathname.slice(1)}\n`,
       );
       return;
-    } else {
-      const client = new pg.Client({ connectionString: testing.testDatabaseUrl });
-      await client.connect();
-      try {
-        for (const schema of Object.values(schemas)) {
-          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        }
-      } finally {
-        await client.end();
+    }
+    const client = new pg.Client({ connectionString: testing.testDatabaseUrl });
+    await client.connect();
+    try {
+      for (const schema of Object.values(schemas)) {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       }
+    } finally {
+      await client.end();
     }
     try {
       await vhost.dispose();

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { SignedLinkSigner } from './signed-link-signer.js';
 
 /** Query (GET) or hidden form fields (POST) of a settings link: `ref` = `<portalId>:<channelAccountId>`. */
 export interface SettingsLinkParams {
@@ -21,19 +21,15 @@ const PURPOSE = 'router-settings';
  * last step with the same secret.
  */
 export class SettingsLinkSigner {
-  readonly #secret: Buffer;
+  readonly #links: SignedLinkSigner;
 
-  constructor(
-    secret: string,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.#secret = Buffer.from(secret, 'utf8');
+  constructor(secret: string, now: () => number = Date.now) {
+    this.#links = new SignedLinkSigner(secret, PURPOSE, now);
   }
 
   sign(portalId: number, channelAccountId: string, ttlMs: number): SettingsLinkParams {
-    const exp = this.now() + ttlMs;
-    const ref = `${portalId}:${channelAccountId}`;
-    return { ref, exp: String(exp), sig: this.#mac(ref, exp) };
+    const { ref, exp, sig } = this.#links.sign(`${portalId}:${channelAccountId}`, ttlMs);
+    return { ref, exp: String(exp), sig };
   }
 
   url(baseUrl: string, portalId: number, channelAccountId: string, ttlMs: number): string {
@@ -48,29 +44,22 @@ export class SettingsLinkSigner {
     return url.toString();
   }
 
-  /** Checks the signature in constant time, then the expiry. */
+  /** Checks the shape of `ref` and `exp`, then the signature in constant time, then the expiry. */
   verify(params: { ref?: unknown; exp?: unknown; sig?: unknown }): SettingsLinkCheck {
-    const { ref, exp, sig } = params;
-    if (typeof ref !== 'string' || typeof exp !== 'string' || typeof sig !== 'string') {
+    const { ref, exp } = params;
+    const match = typeof ref === 'string' ? /^(\d{1,18}):(\S{1,200})$/.exec(ref) : null;
+    if (
+      match?.[1] === undefined ||
+      match[2] === undefined ||
+      typeof exp !== 'string' ||
+      !/^\d{1,16}$/.test(exp)
+    ) {
       return { ok: false, reason: 'MISSING' };
     }
-    const match = /^(\d{1,18}):(\S{1,200})$/.exec(ref);
-    const expiresAt = Number(exp);
-    if (match?.[1] === undefined || match[2] === undefined || !/^\d{1,16}$/.test(exp)) {
-      return { ok: false, reason: 'MISSING' };
-    }
-    const expected = Buffer.from(this.#mac(ref, expiresAt), 'utf8');
-    const given = Buffer.from(sig, 'utf8');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return { ok: false, reason: 'BAD_SIGNATURE' };
-    }
-    if (expiresAt < this.now()) {
-      return { ok: false, reason: 'EXPIRED' };
+    const checked = this.#links.verify(params);
+    if (!checked.ok) {
+      return checked;
     }
     return { ok: true, portalId: Number(match[1]), channelAccountId: match[2] };
-  }
-
-  #mac(ref: string, exp: number): string {
-    return createHmac('sha256', this.#secret).update(`${PURPOSE}\n${exp}\n${ref}`).digest('base64url');
   }
 }
