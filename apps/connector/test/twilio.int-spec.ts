@@ -33,9 +33,9 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
 
   const firstStatus = (hubspotMessageId: string) => h.firstStatus(hubspotMessageId);
 
-  /** POSTs form parameters to the account's webhook, signed as Twilio signs them (§2.7). */
-  const postSigned = (params: Record<string, string>) => {
-    const url = `${h.baseUrl}/webhooks/twilio/${accountId}`;
+  /** POSTs form parameters to the account's webhook (or its status callback), signed as Twilio signs them (§2.7). */
+  const postSigned = (params: Record<string, string>, path = '') => {
+    const url = `${h.baseUrl}/webhooks/twilio/${accountId}${path}`;
     return fetch(url, {
       method: 'POST',
       headers: {
@@ -237,6 +237,23 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
       }).toString(),
     });
     expect(status.status).toBe(401);
+  });
+
+  it('refuses a signed status callback whose MessageSid is not a Twilio SID with a 400 naming the field', async () => {
+    for (const messageSid of ['x'.repeat(100_000), 'SM\u0000', '']) {
+      const response = await postSigned(
+        { AccountSid: account.sid, MessageSid: messageSid, MessageStatus: 'delivered' },
+        '/status',
+      );
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ errors: [{ field: 'MessageSid' }] });
+    }
+    const missingStatus = await postSigned(
+      { AccountSid: account.sid, MessageSid: `SM${'0'.repeat(32)}` },
+      '/status',
+    );
+    expect(missingStatus.status).toBe(400);
+    expect(await missingStatus.json()).toMatchObject({ errors: [{ field: 'MessageStatus' }] });
   });
 
   it('sends a reply, reports SENT once, and maps a later undelivered callback to FAILED with a reason', async () => {

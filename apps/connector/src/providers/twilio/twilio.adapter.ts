@@ -504,7 +504,10 @@ export class TwilioAdapter implements ProviderAdapter {
   private statusEvent(params: TwilioParams): InboundEvent {
     const messageSid = one(params, 'MessageSid') ?? one(params, 'SmsSid');
     const status = one(params, 'MessageStatus') ?? one(params, 'SmsStatus');
-    if (messageSid === undefined || status === undefined) {
+    if (messageSid === undefined || !SID.test(messageSid)) {
+      throw new RequestValidationError([{ field: 'MessageSid', message: 'expected a Twilio message SID' }]);
+    }
+    if (status === undefined) {
       throw new RequestValidationError([{ field: 'MessageStatus', message: 'required with MessageSid' }]);
     }
     const occurredAt = new Date().toISOString();
