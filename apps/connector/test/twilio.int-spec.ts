@@ -256,6 +256,23 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(await missingStatus.json()).toMatchObject({ errors: [{ field: 'MessageStatus' }] });
   });
 
+  it('refuses a signed failed status callback whose ErrorCode is not a Twilio error code with a 400 naming the field', async () => {
+    for (const errorCode of ['3\u00000', '9'.repeat(65), '30003; DROP TABLE x']) {
+      const response = await postSigned(
+        {
+          AccountSid: account.sid,
+          MessageSid: `SM${randomBytes(16).toString('hex')}`,
+          MessageStatus: 'failed',
+          ErrorCode: errorCode,
+        },
+        '/status',
+      );
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ errors: [{ field: 'ErrorCode' }] });
+    }
+  });
+
   it('sends a reply, reports SENT once, and maps a later undelivered callback to FAILED with a reason', async () => {
     const delivered = await reply('+14155550123', { text: 'Your order ships today', richText: undefined });
     expect(await firstStatus(delivered)).toMatchObject({

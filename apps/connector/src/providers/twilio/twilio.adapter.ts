@@ -32,6 +32,8 @@ const BODY_LIMIT = ProviderCapabilityTable.twilio.maxTextLength;
 const MMS_TOTAL_LIMIT = 5 * 1024 * 1024;
 const E164 = /^\+[1-9][0-9]{1,14}$/;
 const SID = /^[A-Z]{2}[0-9a-f]{32}$/;
+/** Twilio error codes are numeric (`30003`); the code is stored and published, so nothing else is taken. */
+const ERROR_CODE = /^[0-9]{1,10}$/;
 
 /** Reasons an agent understands, by Twilio error code (providers-api.md §2.10). */
 export const TWILIO_ERROR_REASONS: Readonly<Record<string, string>> = {
@@ -510,6 +512,12 @@ export class TwilioAdapter implements ProviderAdapter {
     if (status === undefined) {
       throw new RequestValidationError([{ field: 'MessageStatus', message: 'required with MessageSid' }]);
     }
+    const errorCode = one(params, 'ErrorCode');
+    if (errorCode !== undefined && errorCode !== '' && !ERROR_CODE.test(errorCode)) {
+      throw new RequestValidationError([
+        { field: 'ErrorCode', message: 'expected a numeric Twilio error code' },
+      ]);
+    }
     const occurredAt = new Date().toISOString();
     let report: ProviderStatusReport;
     switch (status) {
@@ -522,12 +530,11 @@ export class TwilioAdapter implements ProviderAdapter {
         break;
       case 'failed':
       case 'undelivered': {
-        const code = one(params, 'ErrorCode');
         report = {
           providerMessageId: messageSid,
           status: 'FAILED',
-          failureReason: twilioReason(code),
-          ...(code === undefined || code === '' ? {} : { providerErrorCode: code }),
+          failureReason: twilioReason(errorCode),
+          ...(errorCode === undefined || errorCode === '' ? {} : { providerErrorCode: errorCode }),
           occurredAt,
         };
         break;
