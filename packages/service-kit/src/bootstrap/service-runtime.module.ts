@@ -13,6 +13,7 @@ import {
   type INestApplication,
   type ModuleMetadata,
 } from '@nestjs/common';
+import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { CommonConfig } from '../config/common-config.js';
@@ -23,6 +24,7 @@ import { DatabaseModule } from '../database/database.module.js';
 import { DATA_SOURCE } from '../database/database.tokens.js';
 import { HealthModule } from '../health/health.module.js';
 import type { ReadinessCheck } from '../health/readiness-check.js';
+import { answerUnparsableRequests } from '../http/client-error.js';
 import { LoggingModule } from '../logging/logging.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { METRICS_REGISTRY } from '../metrics/metrics.tokens.js';
@@ -138,7 +140,8 @@ export interface StartServiceAppOptions {
  * Attaches the service's `Messaging` as a Nest microservice (handlers from `@ConsumeMessage`, original
  * errors kept for the retry/dead-letter decision), starts it and listens. Call after `createServiceApp`,
  * whose global filters the microservice inherits. `messaging.start()` does not wait
- * for the broker: it retries in the background and readiness reports it.
+ * for the broker: it retries in the background and readiness reports it. A request Node's HTTP parser refuses
+ * (a URL or a header over its limit, broken framing) gets a problem body too, not a reset.
  *
  * Shutdown (`app.close()` or SIGTERM): readiness turns to draining, the microservice's close drains
  * messaging (consumers, outbox relay flush, connection), then the DataSource closes.
@@ -155,6 +158,7 @@ export async function startServiceApp(
   app.connectMicroservice({ strategy: new AmqpTransportStrategy(messaging) }, { inheritAppConfig: true });
   await messaging.start();
   await app.startAllMicroservices();
+  answerUnparsableRequests(app.getHttpServer() as Server);
   await (options.host === undefined ? app.listen(options.port) : app.listen(options.port, options.host));
   return messaging;
 }

@@ -3,7 +3,7 @@ import type { IEntryNestModule } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { createServiceApp } from '../bootstrap/create-service-app.js';
@@ -201,6 +201,33 @@ export function hybridServiceSuite<TConfig extends CommonConfig>(
       },
     },
     {
+      name: 'answers a URL or header over the parser limit with a 431 problem, never a reset (also mid-body)',
+      run: async () => {
+        const { port } = new URL(current().url);
+        const pad = 'u'.repeat(40_000);
+        const requests = [
+          `GET /health/live?pad=${pad} HTTP/1.1\r\nHost: fuzz\r\n\r\n`,
+          `POST /health/live?pad=${pad} HTTP/1.1\r\nHost: fuzz\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n\r\n${'{}'.padEnd(2_000)}`,
+          `POST /health/live HTTP/1.1\r\nHost: fuzz\r\nX-Fuzz: ${pad}\r\nContent-Length: 2\r\n\r\n{}`,
+        ];
+        // The reset was a race (the client still writing when the server closed): every request a few times.
+        for (let round = 0; round < 10; round++) {
+          for (const request of requests) {
+            const answer = await rawExchange(Number(port), request);
+            const [head = '', body = ''] = answer.split('\r\n\r\n');
+            assert.match(head, /^HTTP\/1\.1 431 /, answer.slice(0, 200));
+            assert.match(head, /^content-type: application\/problem\+json/im, head);
+            const problem = JSON.parse(body) as Record<string, unknown>;
+            assert.equal(problem['status'], 431);
+            assert.equal(problem['code'], 'REQUEST_HEADER_FIELDS_TOO_LARGE');
+            assert.equal(typeof problem['detail'], 'string');
+          }
+        }
+        const live = await get('/health/live');
+        assert.equal(live.status, 200);
+      },
+    },
+    {
       name: 'shuts down in order: readiness draining, messaging drained, then the DataSource closed',
       run: async () => {
         const { app, url } = current();
@@ -256,6 +283,26 @@ export function hybridServiceSuite<TConfig extends CommonConfig>(
       }
     },
   };
+}
+
+/** Writes `request` in one go on a fresh connection and reads the answer until the server closes; rejects on a reset. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.setTimeout(10_000, () => {
+      socket.destroy(new Error('no answer within 10 s'));
+    });
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      reject(new Error(`connection failed: ${error.code ?? error.message}`));
+    });
+    socket.on('end', () => {
+      socket.end();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    socket.end(request);
+  });
 }
 
 /** Applies the app's migrations through the same command as `npm run db:migrate`; throws on failure. */
