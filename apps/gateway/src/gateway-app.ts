@@ -1,8 +1,9 @@
-import { createServiceApp } from '@inbox-bridge/service-kit';
+import { createServiceApp, installRawHttpRoutes } from '@inbox-bridge/service-kit';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import { gatewayConfigSchema, type GatewayConfig } from './config/gateway.config.js';
-import { installBodyParseErrorHandler } from './webhooks/body-parse-error.handler.js';
+import { ConversationEventsRoute } from './conversation-events/conversation-events.route.js';
+import { HubSpotWebhookRoute } from './webhooks/hubspot-webhook.route.js';
 
 /** The gateway exactly as main.ts runs it (tests start it through here too, so nothing is left out). */
 export async function createGatewayApp(config: GatewayConfig): Promise<NestExpressApplication> {
@@ -10,6 +11,9 @@ export async function createGatewayApp(config: GatewayConfig): Promise<NestExpre
     config,
     configSchema: gatewayConfigSchema,
   });
-  installBodyParseErrorHandler(app);
+  installRawHttpRoutes(app, [
+    app.get(HubSpotWebhookRoute, { strict: false }),
+    app.get(ConversationEventsRoute, { strict: false }),
+  ]);
   return app;
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Request } from 'express';
 import { loadGatewayConfig } from '../src/config/gateway.config.js';
 import { signV3 } from '../src/webhooks/hubspot-signature.js';
-import { HubSpotSignatureVerifier } from '../src/webhooks/hubspot-signature.verifier.js';
+import {
+  HubSpotSignatureVerifier,
+  type ReceivedRequest,
+} from '../src/webhooks/hubspot-signature.verifier.js';
 
 const env = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -13,15 +15,15 @@ const env = {
   NODE_ENV: 'test',
 };
 
-function fakeRequest(headers: Record<string, string>, rawBody: string): Request & { rawBody: Buffer } {
-  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+function receivedRequest(headers: Record<string, string>, rawBody: string): ReceivedRequest {
   return {
     method: 'POST',
-    protocol: 'http',
-    originalUrl: '/webhooks/hubspot?portal=1%3A2',
+    url: '/webhooks/hubspot?portal=1%3A2',
+    // Node lower-cases header names on arrival.
+    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+    encrypted: false,
     rawBody: Buffer.from(rawBody),
-    get: (name: string) => lower[name.toLowerCase()],
-  } as unknown as Request & { rawBody: Buffer };
+  };
 }
 
 describe('HubSpotSignatureVerifier', () => {
@@ -40,14 +42,14 @@ describe('HubSpotSignatureVerifier', () => {
       '{}',
       ts,
     );
-    const request = fakeRequest(
+    const request = receivedRequest(
       { host: 'gateway:3000', 'X-HubSpot-Request-Timestamp': ts, 'X-HubSpot-Signature-v3': signature },
       '{}',
     );
     expect(verifier.publicUrl(request)).toBe(
       'https://bridge.example.com/inbox/webhooks/hubspot?portal=1%3A2',
     );
-    expect(verifier.verify(request)).toBe('valid');
+    expect(verifier.verifyReceived(request)).toBe('valid');
   });
 
   it('without PUBLIC_BASE_URL derives the URL from the request and uses the dev sandbox secret by default outside production', () => {
@@ -62,11 +64,11 @@ describe('HubSpotSignatureVerifier', () => {
       '{"a":1}',
       ts,
     );
-    const request = fakeRequest(
+    const request = receivedRequest(
       { host: 'gateway:3000', 'x-hubspot-request-timestamp': ts, 'x-hubspot-signature-v3': signature },
       '{"a":1}',
     );
-    expect(verifier.verify(request)).toBe('valid');
+    expect(verifier.verifyReceived(request)).toBe('valid');
   });
 
   it('rejects a PUBLIC_BASE_URL that is not an http(s) URL', () => {

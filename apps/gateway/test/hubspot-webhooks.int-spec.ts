@@ -258,6 +258,80 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     expect((await post('{not json', { sign: false })).status).toBe(401);
   });
 
+  it('is served ahead of Express with the conventions of every route: body limit, JSON only, correlation id, metrics', async () => {
+    const signedHeaders = (body: string) => {
+      const timestamp = String(Date.now());
+      return {
+        'x-hubspot-request-timestamp': timestamp,
+        'x-hubspot-signature-v3': signV3(
+          SECRET,
+          'POST',
+          `${PUBLIC_BASE_URL}/webhooks/hubspot`,
+          body,
+          timestamp,
+        ),
+      };
+    };
+    const huge = JSON.stringify({ type: 'SOMETHING_NEW', padding: 'x'.repeat(1024 * 1024) });
+    const tooLarge = await fetch(`${baseUrl}/webhooks/hubspot`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signedHeaders(huge) },
+      body: huge,
+    });
+    expect(tooLarge.status).toBe(413);
+    expect(await tooLarge.json()).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+
+    const event = accountEvent('CHANNEL_ACCOUNT_PURGED');
+    const notJson = await fetch(`${baseUrl}/webhooks/hubspot`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', ...signedHeaders(event) },
+      body: event,
+    });
+    expect(notJson.status).toBe(415);
+    expect(await notJson.json()).toMatchObject({
+      status: 415,
+      detail: expect.stringContaining('content-type'),
+    });
+
+    const compressed = await fetch(`${baseUrl}/webhooks/hubspot`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', ...signedHeaders(event) },
+      body: event,
+    });
+    expect(compressed.status).toBe(415);
+    expect(await compressed.json()).toMatchObject({ detail: expect.stringContaining('content-encoding') });
+
+    const traced = await fetch(`${baseUrl}/webhooks/hubspot/?source=test`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'x-correlation-id': 'webhook-corr-1',
+        // Signed over the URL exactly as called, query included.
+        ...(() => {
+          const timestamp = String(Date.now());
+          const url = `${PUBLIC_BASE_URL}/webhooks/hubspot/?source=test`;
+          return {
+            'x-hubspot-request-timestamp': timestamp,
+            'x-hubspot-signature-v3': signV3(SECRET, 'POST', url, event, timestamp),
+          };
+        })(),
+      },
+      body: event,
+    });
+    expect(traced.status).toBe(200);
+    expect(traced.headers.get('x-correlation-id')).toBe('webhook-corr-1');
+
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(
+      /http_requests_total\{method="POST",route="\/webhooks\/hubspot",status="413"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(
+      /http_requests_total\{method="POST",route="\/webhooks\/hubspot",status="415"[^}]*\} 2/,
+    );
+    // Other routes still go through Express.
+    expect((await fetch(`${baseUrl}/webhooks/hubspot`, { method: 'GET' })).status).toBe(404);
+  });
+
   it('answers 400 naming the field when a known event type does not match its schema', async () => {
     const response = await post(
       accountEvent('CHANNEL_ACCOUNT_CREATED', { channelAccountId: undefined, surprise: true }),

@@ -70,6 +70,15 @@ export {
   type ReadinessReport,
 } from './health/readiness.service.js';
 
+export { holdsUnstorableText, parseJsonBody } from './http/json-body.js';
+export {
+  PayloadTooLargeError,
+  UnsupportedContentEncodingError,
+  installRawHttpRoutes,
+  type RawHttpAnswer,
+  type RawHttpRequest,
+  type RawHttpRoute,
+} from './http/raw-http-route.js';
 export {
   CORRELATION_ID_HEADER,
   isValidCorrelationId,

@@ -1,8 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { HubSpotSignatureVerifier } from '../webhooks/hubspot-signature.verifier.js';
 import { BridgeAssignmentJournal } from './bridge-assignment-journal.js';
-import { ConversationEventsController, conversationEventGuards } from './conversation-events.controller.js';
 import { ConversationEventMetrics } from './conversation-events.metrics.js';
+import { ConversationEventsRoute } from './conversation-events.route.js';
 import { ConversationEventsService } from './conversation-events.service.js';
 
 /**
@@ -11,14 +11,13 @@ import { ConversationEventsService } from './conversation-events.service.js';
  */
 @Global()
 @Module({
-  controllers: [ConversationEventsController],
   providers: [
     HubSpotSignatureVerifier,
     BridgeAssignmentJournal,
     ConversationEventMetrics,
     ConversationEventsService,
-    ...conversationEventGuards,
+    ConversationEventsRoute,
   ],
-  exports: [BridgeAssignmentJournal],
+  exports: [BridgeAssignmentJournal, ConversationEventsRoute],
 })
 export class ConversationEventsModule {}

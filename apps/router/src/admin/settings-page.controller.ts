@@ -1,4 +1,4 @@
-import type { FieldError, SettingsLinkParams } from '@inbox-bridge/service-kit';
+import { holdsUnstorableText, type FieldError, type SettingsLinkParams } from '@inbox-bridge/service-kit';
 import { Body, Controller, Get, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { AdminPortal, SettingsAuthGuard, SettingsLink } from './admin-auth.guard.js';
@@ -89,12 +89,10 @@ function setPageHeaders(response: Response): void {
   );
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Fields PostgreSQL could not store (a NUL, a lone surrogate): refused on the page instead of a 500 on save. */
 function unstorableFields(form: SettingsForm): FieldError[] {
   return Object.entries(form)
-    .filter(([, value = '']) => value.includes('\u0000') || LONE_SURROGATE.test(value))
+    .filter(([, value = '']) => holdsUnstorableText(value))
     .map(([field]) => ({ field, message: 'holds a character that cannot be stored' }));
 }
 

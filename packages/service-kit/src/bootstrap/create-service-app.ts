@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { redactConfig } from '../config/redact-config.js';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter.js';
 import { DrainState } from '../health/drain-state.js';
+import { refuseUnstorableText } from '../http/json-body.js';
 import { DrainAwareExpressAdapter } from './drain-aware-express-adapter.js';
 
 export interface CreateServiceAppOptions<TConfig extends object> {
@@ -98,22 +99,6 @@ function exitIfShutdownHangs(drainDeadlineMs: number): void {
   };
   process.once('SIGTERM', arm);
   process.once('SIGINT', arm);
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * PostgreSQL stores neither a NUL character nor a lone UTF-16 surrogate in text or jsonb, so a JSON body holding
- * one would fail at the first write (a 500, and for a webhook an endless redelivery): it is refused as unreadable
- * instead, a 400 naming the field.
- */
-function refuseUnstorableText(key: string, value: unknown): unknown {
-  const unstorable = (text: string): boolean => text.includes('\u0000') || LONE_SURROGATE.test(text);
-  if (unstorable(key) || (typeof value === 'string' && unstorable(value))) {
-    const field = JSON.stringify(key).slice(1, -1);
-    throw new SyntaxError(`"${field}" holds a NUL character or a lone surrogate, which cannot be stored`);
-  }
-  return value;
 }
 
 function tryGet<T>(app: NestExpressApplication, token: Type<T>): T | undefined {
