@@ -1,6 +1,7 @@
 import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   genericSignatureHeader,
@@ -195,6 +196,23 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     const invalid = await post(message('msg-201', { sentAt: 'yesterday' }));
     expect(invalid.status).toBe(400);
     expect(JSON.stringify(await invalid.json())).toContain('message.sentAt');
+  });
+
+  it('refuses a status report whose occurredAt PostgreSQL cannot store with a 400 naming the field, and stores any offset in UTC', async () => {
+    const report = (occurredAt: string) =>
+      post({
+        specVersion: '1',
+        type: 'status',
+        status: { messageId: `never-sent-${randomUUID()}`, status: 'failed', reason: 'bounced', occurredAt },
+      });
+    for (const occurredAt of ['0000-01-01T00:00:00Z', '9999-12-31T23:59:59-01:00']) {
+      const response = await report(occurredAt);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ errors: [{ field: 'status.occurredAt' }] });
+    }
+    // An offset past PostgreSQL's ±15:59 is still an instant: parked in UTC, not a 500.
+    expect((await report('2025-05-01T10:21:00-23:59')).status).toBe(200);
   });
 
   it('guards media URLs against SSRF: metadata literal refused at once, loopback by name refused at fetch', async () => {

@@ -11,6 +11,22 @@ const id = z
   .regex(/^[^\s\p{Cc}]+$/u, 'must not contain whitespace');
 const shortText = z.string().min(1).max(1024);
 
+/** The last instant PostgreSQL's timestamptz and an ISO-8601 four-digit year both hold. */
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * An ISO-8601 instant the bridge stores (a parked status report's `occurred_at`): zod takes any four-digit year
+ * and any `±hh:mm` offset, PostgreSQL refuses year 0000 and offsets past ±15:59, so the instant must lie in
+ * 1970–9999 and is passed on in UTC.
+ */
+const storableInstant = z.iso
+  .datetime({ offset: true })
+  .refine((value) => {
+    const instant = Date.parse(value);
+    return instant >= 0 && instant <= LAST_INSTANT;
+  }, 'must be an instant between 1970 and 9999')
+  .transform((value) => new Date(value).toISOString());
+
 /** Media URLs end up inside the download reference (base64url), which is capped at 2048 characters. */
 const mediaUrl = z.url({ protocol: /^https?$/ }).max(1400);
 
@@ -72,7 +88,7 @@ export const genericInboundStatusSchema = z.object({
     messageId: id,
     status: z.enum(['delivered', 'read', 'failed']),
     reason: shortText.optional(),
-    occurredAt: z.iso.datetime({ offset: true }).optional(),
+    occurredAt: storableInstant.optional(),
   }),
 });
 
