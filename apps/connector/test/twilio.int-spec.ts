@@ -273,6 +273,38 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     }
   });
 
+  it('refuses a signed SMS whose Body holds a NUL character with a 400 naming the field (it could not be stored downstream)', async () => {
+    const response = await postSigned({
+      AccountSid: account.sid,
+      MessageSid: `SM${randomBytes(16).toString('hex')}`,
+      From: '+14155550199',
+      To: NUMBER,
+      Body: 'hello\u0000there',
+      NumMedia: '0',
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(await response.json()).toMatchObject({ errors: [{ field: 'Body' }] });
+  });
+
+  it('passes a MediaContentType holding a control character on as application/octet-stream, never as it came', async () => {
+    const messageSid = `MM${randomBytes(16).toString('hex')}`;
+    const response = await postSigned({
+      AccountSid: account.sid,
+      MessageSid: messageSid,
+      From: '+14155550199',
+      To: NUMBER,
+      Body: '',
+      NumMedia: '1',
+      MediaContentType0: 'image/png; name=a\u0000b',
+      MediaUrl0: `https://api.twilio.com/2010-04-01/Accounts/${account.sid}/Messages/${messageSid}/Media/ME${randomBytes(16).toString('hex')}`,
+    });
+    expect(response.status).toBe(200);
+    expect(await h.received(messageSid)).toMatchObject({
+      attachments: [{ media: { mimeType: 'application/octet-stream' } }],
+    });
+  });
+
   it('sends a reply, reports SENT once, and maps a later undelivered callback to FAILED with a reason', async () => {
     const delivered = await reply('+14155550123', { text: 'Your order ships today', richText: undefined });
     expect(await firstStatus(delivered)).toMatchObject({

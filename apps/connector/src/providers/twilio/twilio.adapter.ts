@@ -34,6 +34,8 @@ const E164 = /^\+[1-9][0-9]{1,14}$/;
 const SID = /^[A-Z]{2}[0-9a-f]{32}$/;
 /** Twilio error codes are numeric (`30003`); the code is stored and published, so nothing else is taken. */
 const ERROR_CODE = /^[0-9]{1,10}$/;
+/** A MIME type as the contract takes it (`image/jpeg`, `audio/ogg; codecs=opus`), without control characters. */
+const MIME_TYPE = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;[^\p{Cc}]*)?$/u;
 
 /** Reasons an agent understands, by Twilio error code (providers-api.md §2.10). */
 export const TWILIO_ERROR_REASONS: Readonly<Record<string, string>> = {
@@ -480,13 +482,20 @@ export class TwilioAdapter implements ProviderAdapter {
         kind: kindOf(contentType),
         media: {
           downloadRef: `media:${account.channelAccountId}:${messageSid}/${mediaSid}`,
-          mimeType: /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+/.test(contentType)
-            ? contentType
-            : 'application/octet-stream',
+          mimeType:
+            contentType.length <= 255 && MIME_TYPE.test(contentType)
+              ? contentType
+              : 'application/octet-stream',
         },
       });
     }
     const body = one(params, 'Body') ?? '';
+    // PostgreSQL stores no NUL character (the gateway keeps the message in jsonb): refused here, not dead-lettered.
+    if (body.includes('\u0000')) {
+      throw new RequestValidationError([
+        { field: 'Body', message: 'holds a NUL character, which cannot be stored' },
+      ]);
+    }
     const message: ProviderMessageReceivedV1 = {
       provider: 'twilio',
       channelAccountId: account.channelAccountId,
