@@ -231,6 +231,24 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     }
   });
 
+  it('refuses a body nested 5 000 levels deep with a 400 naming where (storing it overflowed JSON.stringify), and the events stored with it are accepted', async () => {
+    const depth = 5_000;
+    const deepEventId = randomUUID();
+    const deep = `${accountEvent('CHANNEL_ACCOUNT_UPDATED', { eventId: deepEventId }).slice(0, -1)},"extra":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+    const eventIds = Array.from({ length: 10 }, () => randomUUID());
+    const [refused, ...others] = await Promise.all([
+      post(deep),
+      ...eventIds.map((eventId) => post(accountEvent('CHANNEL_ACCOUNT_UPDATED', { eventId }))),
+    ]);
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = (await refused.json()) as { errors: { field: string; message: string }[] };
+    expect(problem.errors[0]).toMatchObject({ field: '(body)' });
+    expect(problem.errors[0]?.message).toMatch(/"extra\.a\.a…" is nested deeper than \d+ levels/);
+    expect(others.map((response) => response.status)).toEqual(eventIds.map(() => 200));
+    expect(await rows(`event:${deepEventId}`)).toHaveLength(0);
+  });
+
   it.each([
     ['a tampered body', { signedBody: accountEvent('CHANNEL_ACCOUNT_PURGED') }],
     ['a wrong secret', { secret: 'not-the-secret' }],

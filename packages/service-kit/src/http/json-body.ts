@@ -24,13 +24,52 @@ export function refuseUnstorableText(key: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * Deepest nesting a body may have. Nothing the bridge reads nests beyond a handful of levels; JSON.parse without a
+ * reviver takes any depth, but JSON.stringify (storing the payload) recurses and overflows the stack at a few
+ * thousand levels: a RangeError, a 500, and with it every webhook stored in the same shared INSERT.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The path of the first value nested deeper than `MAX_JSON_DEPTH`, or undefined. Iterative: any depth is safe. */
+function tooDeep(root: unknown): (string | number)[] | undefined {
+  const pending: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value, path } = next;
+    if (typeof value !== 'object' || value === null) {
+      continue;
+    }
+    if (path.length >= MAX_JSON_DEPTH) {
+      return path;
+    }
+    const entries: [string | number, unknown][] = Array.isArray(value)
+      ? value.map((item, index): [number, unknown] => [index, item])
+      : Object.entries(value);
+    for (const [key, child] of entries) {
+      if (typeof child === 'object' && child !== null) {
+        pending.push({ value: child, path: [...path, key] });
+      }
+    }
+  }
+  return undefined;
+}
+
 /** A JSON body as the Express parser reads it (same refusals, same 400 naming the body), for raw routes. */
 export function parseJsonBody(rawBody: Buffer): unknown {
   const text = rawBody.toString('utf8');
+  let body: unknown;
   try {
-    return MAYBE_UNSTORABLE_ESCAPE.test(text) ? JSON.parse(text, refuseUnstorableText) : JSON.parse(text);
+    body = MAYBE_UNSTORABLE_ESCAPE.test(text) ? JSON.parse(text, refuseUnstorableText) : JSON.parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new RequestValidationError([{ field: '(body)', message: `not valid JSON: ${message}` }]);
   }
+  const deep = tooDeep(body);
+  if (deep !== undefined) {
+    const where = deep.slice(0, 3).join('.') + (deep.length > 3 ? '…' : '');
+    throw new RequestValidationError([
+      { field: '(body)', message: `"${where}" is nested deeper than ${MAX_JSON_DEPTH} levels` },
+    ]);
+  }
+  return body;
 }
