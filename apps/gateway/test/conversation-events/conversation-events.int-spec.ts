@@ -159,6 +159,17 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
     expect(statusChanges.messages.filter((m) => m.payload.hubspotThreadId === '504')).toHaveLength(1);
   });
 
+  it('refuses an occurredAt past the year 9999 with a 400 naming the field (a status change past a JS Date was a 500)', async () => {
+    for (const occurredAt of [8_700_000_000_000_000, 253_402_300_800_000]) {
+      const response = await post([{ ...assignedTo(507, 'CLOSED'), propertyName: 'status', occurredAt }]);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ errors: [{ field: '0.occurredAt' }] });
+    }
+    await testing.delay(200);
+    expect(statusChanges.messages.filter((m) => m.payload.hubspotThreadId === '507')).toHaveLength(0);
+  });
+
   it('refuses a bad signature with 401 and a malformed batch with a problem naming the field', async () => {
     const unsigned = await post([assignedTo(505, 'A-77')], { secret: 'wrong-secret' });
     expect(unsigned.status).toBe(401);
