@@ -3,6 +3,7 @@ import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { gatewayMigrations } from '../src/database/data-source.js';
 import { signV3 } from '../src/webhooks/hubspot-signature.js';
 import { startGatewayUnderTest as startGateway } from './accounts/gateway-under-test.js';
@@ -348,6 +349,32 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     );
     // Other routes still go through Express.
     expect((await fetch(`${baseUrl}/webhooks/hubspot`, { method: 'GET' })).status).toBe(404);
+  });
+
+  it('reads a body over the limit to its end before answering 413, so a client still sending it is not reset', async () => {
+    const { port } = new URL(baseUrl);
+    const body = JSON.stringify({ padding: 'x'.repeat(2 * 1024 * 1024) });
+    const half = 1024 * 1024;
+    const socket = connect(Number(port), '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let failure: string | undefined;
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      failure = error.code ?? error.message;
+    });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(
+      `POST /webhooks/hubspot HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`,
+    );
+    // Answered and closed here, the rest of the body would meet a closed socket (a reset, EPIPE for the client).
+    await testing.delay(300);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe('');
+    socket.end(body.slice(half));
+    await closed;
+    expect(failure).toBeUndefined();
+    const answer = Buffer.concat(chunks).toString('utf8');
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toContain('"code":"PAYLOAD_TOO_LARGE"');
   });
 
   it('answers 400 naming the field when a known event type does not match its schema', async () => {
