@@ -386,6 +386,45 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     expect(problem.errors.map((e) => e.field)).toEqual(['channelAccountId']);
   });
 
+  it.each([
+    ['epoch milliseconds past the year 9999', 8_700_000_000_000_000],
+    ['an ISO instant an offset pushes into the year 10000', '9999-12-31T23:59:59-23:59'],
+  ])(
+    'answers 400 naming the field for a timestamp with %s (a reply the worker could not date)',
+    async (_name, createdAt) => {
+      const response = await post(
+        JSON.stringify({
+          type: 'OUTGOING_CHANNEL_MESSAGE_CREATED',
+          eventId: randomUUID(),
+          portalId: String(PORTAL_ID),
+          channelId: '1001',
+          eventTimestamp: new Date().toISOString(),
+          message: {
+            id: randomUUID(),
+            type: 'MESSAGE',
+            direction: 'OUTGOING',
+            channelId: '1001',
+            channelAccountId: '77',
+            conversationsThreadId: '555',
+            createdAt,
+            createdBy: 'A-123',
+            senders: [{ actorId: 'A-123' }],
+            recipients: [
+              { actorId: 'V-9', deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'x' } },
+            ],
+            text: 'hello',
+          },
+        }),
+      );
+      expect(response.status).toBe(400);
+      const problem = (await response.json()) as { errors: { field: string; message: string }[] };
+      expect(problem.errors).toContainEqual({
+        field: 'message.createdAt',
+        message: expect.stringContaining('year 10000'),
+      });
+    },
+  );
+
   it('accepts fields HubSpot adds later instead of refusing the event (a 400 would be retried for 24 h)', async () => {
     const response = await post(
       accountEvent('CHANNEL_ACCOUNT_PURGED', { addedByHubSpotLater: { any: 'thing' } }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { epochMillisSchema } from '../webhooks/hubspot-webhook.schemas.js';
 
 /**
  * One Webhooks API conversation event (hubspot-api.md §2.6). Lenient on purpose: HubSpot adds fields without
@@ -9,12 +10,8 @@ export const conversationEventSchema = z.looseObject({
   portalId: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]),
   subscriptionType: z.string().min(1).max(100),
   objectId: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]),
-  /** Epoch milliseconds; published as an ISO-8601 instant, which ends with the year 9999 (a JS Date earlier). */
-  occurredAt: z
-    .number()
-    .int()
-    .nonnegative()
-    .max(Date.UTC(9999, 11, 31, 23, 59, 59, 999), 'must be an instant before the year 10000'),
+  /** Epoch milliseconds; published as an ISO-8601 instant. */
+  occurredAt: epochMillisSchema,
   propertyName: z.string().max(100).optional(),
   propertyValue: z.string().max(200).optional(),
 });

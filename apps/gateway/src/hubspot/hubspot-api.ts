@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 /**
  * The one way gateway code calls HubSpot. Implementations add the credential, the shared per-portal rate
  * limit, retries (429 honouring Retry-After, 5xx and timeouts with backoff), one token refresh on a 401,
@@ -40,11 +41,18 @@ export interface PortalHubSpotClient {
   reservedUntil(): Promise<number | undefined>;
   /** Promises `calls` requests' worth of the portal's budget after every earlier promise; epoch ms of the turn. */
   reserve(calls: number): Promise<number>;
+  /**
+   * Takes the budget of `calls` later requests now, or nothing when the portal does not have it (see
+   * `PortalRateLimiter.takeAhead`); a client made with `prepaidCalls` spends it. Part of `manager`'s transaction.
+   */
+  takeAhead(calls: number, manager: EntityManager): Promise<boolean>;
 }
 
 export interface PortalClientOptions {
   /** Longest one call waits for the portal's rate budget (default: HUBSPOT_MAX_RATE_WAIT_MS). */
   readonly maxRateWaitMs?: number;
+  /** Calls whose budget was taken ahead (`takeAhead`): the first ones this client makes wait for nothing. */
+  readonly prepaidCalls?: number;
 }
 
 /** Calls made with the developer API key (`hapikey` + `appId`): channel create/list/get/update/delete. */

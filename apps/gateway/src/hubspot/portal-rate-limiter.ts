@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 export interface RateLimitSettings {
   /** Requests allowed per window, across every replica sharing the database. */
@@ -120,6 +120,27 @@ export class PortalRateLimiter {
     return until;
   }
 
+  /**
+   * Takes `calls` tokens at once for calls made later (a message handed back from a backlog), or nothing: only
+   * when the bucket holds them now, or a full bucket for more calls than it holds (it then owes the rest, which
+   * later callers wait out). With `manager`, the take is part of that transaction.
+   */
+  async takeAhead(bucketKey: string, calls: number, manager?: EntityManager): Promise<boolean> {
+    const runner = manager ?? this.dataSource;
+    await this.ensureBucket(bucketKey, runner);
+    // TypeORM answers an UPDATE … RETURNING with [rows, affectedCount].
+    const [, taken]: [unknown[], number] = await runner.query(
+      `UPDATE "${this.schema}".hubspot_rate_buckets AS b SET tokens = s.available - $4::double precision,
+              refilled_at = s.at
+         FROM ${this.lockedBucketState()} AS s
+        WHERE b.bucket_key = s.bucket_key AND s.paused_ms <= 0
+          AND s.available >= least($4::double precision, $2::double precision)
+        RETURNING 1`,
+      [bucketKey, this.capacity, this.refillPerMs, Math.max(1, calls)],
+    );
+    return taken > 0;
+  }
+
   /** HubSpot answered 429: nobody calls for this bucket until `pauseMs` from now. */
   async pause(bucketKey: string, pauseMs: number): Promise<void> {
     await this.dataSource.query(
@@ -175,14 +196,7 @@ export class PortalRateLimiter {
 
   /** One atomic statement: refill by elapsed time, then take up to `wanted` whole tokens (row-locked). */
   private async take(bucketKey: string, wanted: number): Promise<TakeResult> {
-    if (!this.knownBuckets.has(bucketKey)) {
-      await this.dataSource.query(
-        `INSERT INTO "${this.schema}".hubspot_rate_buckets (bucket_key, tokens, refilled_at)
-         VALUES ($1, $2::double precision, clock_timestamp()) ON CONFLICT (bucket_key) DO NOTHING`,
-        [bucketKey, this.capacity],
-      );
-      this.knownBuckets.add(bucketKey);
-    }
+    await this.ensureBucket(bucketKey, this.dataSource);
     // TypeORM answers an UPDATE … RETURNING with [rows, affectedCount].
     const [rows]: [{ available: number | string; paused_ms: number | string | null }[], number] =
       await this.dataSource.query(
@@ -190,17 +204,7 @@ export class PortalRateLimiter {
          tokens = CASE WHEN s.paused_ms > 0 THEN b.tokens
                        ELSE s.available - least(floor(s.available), $4::double precision) END,
          refilled_at = CASE WHEN s.paused_ms > 0 THEN b.refilled_at ELSE s.at END
-       FROM (
-         SELECT bucket_key,
-                clock_timestamp() AS at,
-                least($2::double precision,
-                      tokens + extract(epoch FROM clock_timestamp() - refilled_at) * 1000 * $3::double precision)
-                  AS available,
-                coalesce(extract(epoch FROM paused_until - clock_timestamp()) * 1000, 0) AS paused_ms
-         FROM "${this.schema}".hubspot_rate_buckets
-         WHERE bucket_key = $1
-         FOR UPDATE
-       ) AS s
+       FROM ${this.lockedBucketState()} AS s
        WHERE b.bucket_key = s.bucket_key
        RETURNING s.available::double precision AS available, s.paused_ms::double precision AS paused_ms`,
         [bucketKey, this.capacity, this.refillPerMs, wanted],
@@ -217,5 +221,35 @@ export class PortalRateLimiter {
     const available = Number(row.available);
     const granted = Math.max(0, Math.min(Math.floor(available), wanted));
     return { granted, waitMs: Math.max(0, 1 - (available - granted)) / this.refillPerMs };
+  }
+
+  /**
+   * The bucket row `$1`, locked, as of now: `available` tokens after refilling since `refilled_at` (capacity `$2`,
+   * `$3` tokens per ms), `paused_ms` left of a 429 pause, and `at`, the time it was read.
+   */
+  private lockedBucketState(): string {
+    return `(
+         SELECT bucket_key,
+                clock_timestamp() AS at,
+                least($2::double precision,
+                      tokens + extract(epoch FROM clock_timestamp() - refilled_at) * 1000 * $3::double precision)
+                  AS available,
+                coalesce(extract(epoch FROM paused_until - clock_timestamp()) * 1000, 0) AS paused_ms
+           FROM "${this.schema}".hubspot_rate_buckets
+          WHERE bucket_key = $1
+            FOR UPDATE
+       )`;
+  }
+
+  private async ensureBucket(bucketKey: string, runner: Pick<DataSource, 'query'>): Promise<void> {
+    if (this.knownBuckets.has(bucketKey)) {
+      return;
+    }
+    await runner.query(
+      `INSERT INTO "${this.schema}".hubspot_rate_buckets (bucket_key, tokens, refilled_at)
+       VALUES ($1, $2::double precision, clock_timestamp()) ON CONFLICT (bucket_key) DO NOTHING`,
+      [bucketKey, this.capacity],
+    );
+    this.knownBuckets.add(bucketKey);
   }
 }

@@ -12,6 +12,7 @@ import { OAuthInstallService } from './oauth/oauth-install.service.js';
 import { OAuthController } from './oauth/oauth.controller.js';
 import { PlatformMessagesController } from './platform-messages.controller.js';
 import { PlatformScheduler } from './platform-scheduler.js';
+import { InboundBacklog } from './publishing/inbound-backlog.js';
 import { InboundPublisherService } from './publishing/inbound-publisher.service.js';
 import { ProviderMediaSource } from './publishing/provider-media.source.js';
 import { RosterService } from './roster/roster.service.js';
@@ -33,6 +34,7 @@ import { RosterService } from './roster/roster.service.js';
     OpsTokenGuard,
     ProviderMediaSource,
     InboundPublisherService,
+    InboundBacklog,
     DeliveryStatusService,
     AssignmentService,
     { provide: CHANNEL_REGISTRY, useExisting: ChannelRegistrationService },

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { PlatformTables1764172800000 } from './migrations/1764172800000-platform-tables.js';
 import { PublishedMessagesByHubSpotId1764400000000 } from './migrations/1764400000000-published-messages-by-hubspot-id.js';
 import { RateBudgetReservations1764500000000 } from './migrations/1764500000000-rate-budget-reservations.js';
+import { InboundBacklog1764700000000 } from './migrations/1764700000000-inbound-backlog.js';
 
 type MigrationClass = new () => MigrationInterface;
 type EntityClass = abstract new (...args: never[]) => object;
@@ -142,6 +143,7 @@ export const platformMigrations: readonly MigrationClass[] = [
   PlatformTables1764172800000,
   PublishedMessagesByHubSpotId1764400000000,
   RateBudgetReservations1764500000000,
+  InboundBacklog1764700000000,
 ];
 
 export const platformEntities: readonly EntityClass[] = [];

@@ -13,8 +13,19 @@ const portalIdSchema = z
   .transform(Number)
   .refine((value) => Number.isSafeInteger(value) && value > 0, 'must be a positive integer');
 
-/** ISO 8601 per the reference; epoch milliseconds are accepted too. */
-const timestampSchema = z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]);
+const LAST_ISO_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const BEFORE_YEAR_10000 = 'must be an instant before the year 10000';
+
+/** Epoch milliseconds of an instant an ISO-8601 string can carry on (it ends with the year 9999, a JS Date earlier). */
+export const epochMillisSchema = z.number().int().nonnegative().max(LAST_ISO_INSTANT_MS, BEFORE_YEAR_10000);
+
+/** ISO 8601 per the reference (an offset can push 9999-12-31 past the year); epoch milliseconds are accepted too. */
+const timestampSchema = z.union([
+  z.iso
+    .datetime({ offset: true })
+    .refine((value) => Date.parse(value) <= LAST_ISO_INSTANT_MS, BEFORE_YEAR_10000),
+  epochMillisSchema,
+]);
 
 const deliveryIdentifierSchema = z.object({
   type: z.string().min(1).max(100),

@@ -93,17 +93,7 @@ export class PlatformFixture {
       ...this.env,
     };
     this.gateway = await startPlatformGateway(this.db, this.vhost, this.gatewayEnv, port);
-    const issued = await this.control.issueTokens(this.hubId, {
-      appId: 1_000_001,
-      userId: USER_ID,
-      scopes: [...INSTALL_SCOPES],
-    });
-    await this.dataSource.transaction((manager) =>
-      this.gateway.app
-        .get(PortalTokens, { strict: false })
-        .install(manager, { portalId: String(this.hubId), tokens: issued, scopes: [...INSTALL_SCOPES] }),
-    );
-    this.accessToken = issued.access_token;
+    this.accessToken = await this.installApp(this.hubId);
     const registered = await fetch(`${this.gateway.baseUrl}/admin/channel/register`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPS_TOKEN}` },
@@ -123,15 +113,46 @@ export class PlatformFixture {
     return this.gateway.app.get<DataSource>(DATA_SOURCE, { strict: false });
   }
 
+  private readonly otherPortals = new Map<number, string>();
+
+  /** Another portal in the same sandbox with the app installed (the same seed: inboxes, users, teams). */
+  async addPortal(hubId: number): Promise<void> {
+    await this.control.seedPortal({
+      hubId,
+      users: [{ id: USER_ID, email: 'rep@example.com', ownerId: '501', teamIds: [] }],
+      inboxes: [{ id: INBOX_ID, name: 'Support' }],
+    });
+    this.otherPortals.set(hubId, await this.installApp(hubId));
+  }
+
+  /** Installs the app in the portal as the OAuth callback does; the portal's access token. */
+  private async installApp(hubId: number): Promise<string> {
+    const issued = await this.control.issueTokens(hubId, {
+      appId: 1_000_001,
+      userId: USER_ID,
+      scopes: [...INSTALL_SCOPES],
+    });
+    await this.dataSource.transaction((manager) =>
+      this.gateway.app
+        .get(PortalTokens, { strict: false })
+        .install(manager, { portalId: String(hubId), tokens: issued, scopes: [...INSTALL_SCOPES] }),
+    );
+    return issued.access_token;
+  }
+
   /** A channel account in the sandbox and in the gateway's account store (as the accounts feature keeps it). */
-  async account(options: { inboxId?: string; provider?: 'telegram' | 'twilio' } = {}): Promise<string> {
+  async account(
+    options: { inboxId?: string; provider?: 'telegram' | 'twilio'; hubId?: number } = {},
+  ): Promise<string> {
     this.nextAccount += 1;
-    const botId = `bot-${this.hubId}-${this.nextAccount}`;
+    const hubId = options.hubId ?? this.hubId;
+    const accessToken = this.otherPortals.get(hubId) ?? this.accessToken;
+    const botId = `bot-${hubId}-${this.nextAccount}`;
     const response = await fetch(
       `${this.sandbox.url}/conversations/v3/custom-channels/${this.channelId}/channel-accounts`,
       {
         method: 'POST',
-        headers: { authorization: `Bearer ${this.accessToken}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           inboxId: options.inboxId ?? INBOX_ID,
           name: `Bot ${this.nextAccount}`,
@@ -145,7 +166,7 @@ export class PlatformFixture {
     await this.dataSource.transaction((manager) =>
       repository.insertIfNew(manager, {
         channelAccountId: created.id,
-        portalId: String(this.hubId),
+        portalId: String(hubId),
         channelId: this.channelId,
         inboxId: options.inboxId ?? INBOX_ID,
         inboxType: options.inboxId === '312' ? 'HELP_DESK' : 'INBOX',
@@ -161,10 +182,10 @@ export class PlatformFixture {
   }
 
   /** Publishes an event as another service would (through the gateway's own outbox and relay). */
-  async publish<K extends RoutingKey>(type: K, payload: MessageOf<K>): Promise<void> {
+  async publish<K extends RoutingKey>(type: K, payload: MessageOf<K>, hubId = this.hubId): Promise<void> {
     const messaging = this.gateway.app.get(Messaging, { strict: false });
     await this.dataSource.transaction((manager) =>
-      messaging.outbox.publish(manager, type, payload, { portalId: this.hubId }),
+      messaging.outbox.publish(manager, type, payload, { portalId: hubId }),
     );
   }
 

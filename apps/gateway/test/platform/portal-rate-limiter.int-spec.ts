@@ -97,4 +97,24 @@ describe('portal rate limiter (real PostgreSQL)', () => {
     await limiter.acquire('portal:4');
     await expect(limiter.acquire('portal:4', 50)).rejects.toBeInstanceOf(RateWaitExceeded);
   });
+
+  it('takes budget ahead all at once or not at all; a full bucket lends more than it holds, and later callers wait it out', async () => {
+    const counting = new CountingDataSource(dataSource);
+    // 2 tokens of burst, then 18 an hour: nothing refills during the test.
+    const limiter = limiterOn(counting, { maxPerInterval: 20, intervalMs: 3_600_000, maxWaitMs: 50 });
+    expect(await limiter.takeAhead('portal:5', 1)).toBe(true);
+    // One token left, two asked: nothing is taken.
+    expect(await limiter.takeAhead('portal:5', 2)).toBe(false);
+    expect(await tokensLeft('portal:5')).toBeCloseTo(1, 3);
+
+    // A full bucket gives a message needing more calls than it ever holds everything, and owes the rest.
+    expect(await limiter.takeAhead('portal:6', 5)).toBe(true);
+    expect(await tokensLeft('portal:6')).toBeCloseTo(-3, 3);
+    await expect(limiter.acquire('portal:6')).rejects.toBeInstanceOf(RateWaitExceeded);
+    expect(await limiter.takeAhead('portal:6', 1)).toBe(false);
+
+    // A pause after HubSpot's 429 holds budget taken ahead too.
+    await limiter.pause('portal:7', 60_000);
+    expect(await limiter.takeAhead('portal:7', 1)).toBe(false);
+  });
 });

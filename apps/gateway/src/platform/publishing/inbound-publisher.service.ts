@@ -16,6 +16,7 @@ import {
   type PortalHubSpotClient,
 } from '../../hubspot/hubspot-api.js';
 import { ChannelRegistrationService } from '../channel/channel-registration.service.js';
+import { InboundBacklog } from './inbound-backlog.js';
 import { inboundMediaRefusal, type InboundMediaLimits } from './inbound-media-policy.js';
 import {
   buildPublishBody,
@@ -40,8 +41,8 @@ interface FoundContact {
 const UPLOAD_FOLDER = '/conversations/inbox-bridge';
 
 /** HubSpot requests publishing this message takes at most: uploads, the contact lookup of a new thread, the POST. */
-export function hubspotCallsOf(message: ProviderMessageReceivedV1, threadKnown: boolean): number {
-  return message.attachments.filter(isMediaAttachment).length + (threadKnown ? 0 : 1) + 1;
+export function hubspotCallsOf(message: ProviderMessageReceivedV1, looksUpContact: boolean): number {
+  return message.attachments.filter(isMediaAttachment).length + (looksUpContact ? 1 : 0) + 1;
 }
 
 /** A HubSpot failure as the messaging runtime classifies it: retry later, or dead-letter with the reason. */
@@ -62,7 +63,9 @@ export function asMessagingError(error: unknown): unknown {
  * message POSTed with `integrationIdempotencyId`, then — in the message's own transaction — the mapping
  * (message and thread ids) and `gateway.message.published.v1` (+ `gateway.conversation.started.v1` for a new
  * thread). Ordered per conversation by the consumer group; a held account (turned off, deauthorized) or a
- * disconnected portal fails transiently, so messages wait in the retry tiers.
+ * disconnected portal fails transiently, so messages wait in the retry tiers. A portal over its HubSpot budget,
+ * or with a backlog already, has its messages moved to its own backlog ({@link InboundBacklog}), from which they
+ * come back at its pace.
  */
 @Injectable()
 export class InboundPublisherService {
@@ -74,13 +77,14 @@ export class InboundPublisherService {
     @Inject(HUBSPOT_API) private readonly hubspot: HubSpotApi,
     private readonly channel: ChannelRegistrationService,
     private readonly mediaSource: ProviderMediaSource,
+    private readonly backlog: InboundBacklog,
     @Optional() @Inject(CHANNEL_ACCOUNT_DIRECTORY) private readonly directory?: ChannelAccountDirectory,
   ) {}
 
   async publish(
     message: ProviderMessageReceivedV1,
     context: MessageContext,
-  ): Promise<'published' | 'duplicate'> {
+  ): Promise<'published' | 'duplicate' | 'backlogged'> {
     if (this.directory === undefined) {
       throw new TransientError('the channel account directory is not available yet', 'NO_DIRECTORY');
     }
@@ -105,19 +109,37 @@ export class InboundPublisherService {
     }
     const schema = this.config.DATABASE_SCHEMA;
     const idempotencyId = idempotencyIdOf(message);
-    // One round trip: was this message published already, and which thread has its conversation now.
+    // One round trip: was this message published already, which thread has its conversation now, and does its
+    // portal have a backlog to queue behind.
     const [state] = await context.manager.query<
-      { published: boolean; hubspot_thread_id: string | null; threads_started: number | null }[]
+      {
+        published: boolean;
+        hubspot_thread_id: string | null;
+        prepaid_calls: number | null;
+        portal_backlogged: boolean;
+      }[]
     >(
       `SELECT EXISTS (SELECT 1 FROM "${schema}".published_messages
-                       WHERE channel_account_id = $1 AND idempotency_id = $2) AS published,
-              t.hubspot_thread_id, t.threads_started
+                       WHERE channel_account_id = $3 AND idempotency_id = $4) AS published,
+              t.hubspot_thread_id,
+              ${this.backlog.stateColumns()}
          FROM (SELECT 1) AS one
          LEFT JOIN "${schema}".conversation_threads t
-           ON t.channel_account_id = $1 AND t.conversation_key = $3`,
-      [message.channelAccountId, idempotencyId, message.conversationKey],
+           ON t.channel_account_id = $3 AND t.conversation_key = $5`,
+      [
+        context.envelope.messageId,
+        account.portalId,
+        message.channelAccountId,
+        idempotencyId,
+        message.conversationKey,
+      ],
     );
+    const prepaidCalls = state?.prepaid_calls ?? undefined;
+    const released = prepaidCalls !== undefined;
     if (state?.published === true) {
+      if (released) {
+        await this.backlog.published(context.manager, context.envelope.messageId);
+      }
       return 'duplicate';
     }
     const knownThread =
@@ -126,11 +148,18 @@ export class InboundPublisherService {
         : { hubspot_thread_id: state.hubspot_thread_id };
     const client = this.hubspot.forPortal(account.portalId, {
       maxRateWaitMs: this.config.HUBSPOT_INBOUND_MAX_RATE_WAIT_MS,
+      ...(prepaidCalls === undefined ? {} : { prepaidCalls }),
     });
-    const calls = hubspotCallsOf(message, knownThread !== undefined);
-    await this.takeTurn(client, calls, context);
+    const calls = hubspotCallsOf(message, knownThread === undefined && this.config.HUBSPOT_CONTACT_LOOKUP);
+    const backlog = () =>
+      this.backlog
+        .add(context.manager, context.envelope, account.portalId, message, calls)
+        .then(() => 'backlogged' as const);
+    if (!released && state?.portal_backlogged === true) {
+      return backlog();
+    }
     try {
-      return await this.publishToHubSpot(
+      const outcome = await this.publishToHubSpot(
         client,
         message,
         account,
@@ -139,40 +168,26 @@ export class InboundPublisherService {
         knownThread,
         context,
       );
+      if (released) {
+        await this.backlog.published(context.manager, context.envelope.messageId);
+      }
+      return outcome;
     } catch (error) {
       if (error instanceof HubSpotApiError && error.details.category === 'RATE_LIMIT') {
-        throw await this.laterTurn(client, calls);
+        if (!released) {
+          return backlog();
+        }
+        // Handed back with its budget and still refused (HubSpot's own 429, or more calls than were paid for):
+        // it waits for a later turn in the delay tiers, where the conversation's later messages are held behind it.
+        const until = await client.reserve(calls);
+        throw new DeferredError(
+          `portal ${client.portalId} is over its HubSpot rate budget: the message takes its turn at ${new Date(until).toISOString()}`,
+          until,
+          'RATE_BUDGET_TURN',
+        );
       }
       throw asMessagingError(error);
     }
-  }
-
-  /**
-   * A portal over its budget queues its messages on turns promised for later (in the delay tiers), so they
-   * never hold the queues and consumers that every portal shares: a flooding portal waits on itself only.
-   */
-  private async takeTurn(client: PortalHubSpotClient, calls: number, context: MessageContext): Promise<void> {
-    const maxWaitMs = this.config.HUBSPOT_INBOUND_MAX_RATE_WAIT_MS;
-    const promised = context.deferredUntil;
-    if (promised !== undefined) {
-      if (promised - Date.now() > maxWaitMs) {
-        throw new DeferredError('back before its promised turn', promised, 'RATE_BUDGET_TURN');
-      }
-      return;
-    }
-    const reservedUntil = await client.reservedUntil();
-    if (reservedUntil !== undefined && reservedUntil - Date.now() > maxWaitMs) {
-      throw await this.laterTurn(client, calls);
-    }
-  }
-
-  private async laterTurn(client: PortalHubSpotClient, calls: number): Promise<DeferredError> {
-    const until = await client.reserve(calls);
-    return new DeferredError(
-      `portal ${client.portalId} is over its HubSpot rate budget: the message takes its turn at ${new Date(until).toISOString()}`,
-      until,
-      'RATE_BUDGET_TURN',
-    );
   }
 
   private async publishToHubSpot(

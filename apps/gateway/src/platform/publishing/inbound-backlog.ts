@@ -1,0 +1,206 @@
+import { Messaging } from '@inbox-bridge/messaging';
+import { APP_CONFIG, DATA_SOURCE, METRICS_REGISTRY, registeredMetric } from '@inbox-bridge/service-kit';
+import { RoutingKeys, type MessageEnvelope, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { GatewayConfig } from '../../config/gateway.config.js';
+import { HUBSPOT_API, type HubSpotApi } from '../../hubspot/hubspot-api.js';
+
+/** A released message not published after this long (dead-lettered) no longer holds its portal in the backlog. */
+const RELEASED_HOLDS_FOR = '15 minutes';
+const TICK_MS = 200;
+/** Messages one portal's round hands back at most. */
+const RELEASES_PER_ROUND = 50;
+/** Portals handled at once by one round (each round holds one pooled connection while it runs). */
+const PORTALS_AT_ONCE = 2;
+
+/**
+ * Per-portal backlogs of inbound messages. A portal over its HubSpot budget does not wait in the consumer
+ * queues every portal shares: its messages leave them at once into its own backlog (one row each, in order),
+ * and come back to the queue at the portal's pace, their budget taken with them, so a flood costs the other
+ * portals one short transaction per message and no queue position. Every replica runs the rounds; an advisory
+ * lock per portal lets one replica at a time hand a portal's messages back, in order.
+ */
+@Injectable()
+export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('InboundBacklog');
+  private readonly schema: string;
+  private readonly moved: Counter<'event'>;
+  private readonly waiting: Gauge;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) config: GatewayConfig,
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(HUBSPOT_API) private readonly hubspot: HubSpotApi,
+    private readonly messaging: Messaging,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.schema = config.DATABASE_SCHEMA;
+    this.moved = registeredMetric(
+      registry,
+      'gateway_inbound_backlog_total',
+      () =>
+        new Counter({
+          name: 'gateway_inbound_backlog_total',
+          help: 'Inbound messages moved into a portal backlog (backlogged) and handed back at the portal pace (released).',
+          labelNames: ['event'],
+          registers: [registry],
+        }),
+    );
+    this.waiting = registeredMetric(
+      registry,
+      'gateway_inbound_backlog_messages',
+      () =>
+        new Gauge({
+          name: 'gateway_inbound_backlog_messages',
+          help: 'Inbound messages waiting in portal backlogs (every portal, as of the last round).',
+          registers: [registry],
+        }),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      void this.round();
+    }, TICK_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /**
+   * Part of the consumer's state query (`$1` the message id, `$2` the portal): `prepaid_calls` of a message handed
+   * back from the backlog (it is published, never backlogged again), and whether the portal has messages waiting
+   * or handed back and not yet published (`portal_backlogged`: newcomers queue behind them).
+   */
+  stateColumns(): string {
+    const s = this.schema;
+    return `(SELECT prepaid_calls FROM "${s}".inbound_backlog_released WHERE message_id = $1) AS prepaid_calls,
+            (EXISTS (SELECT 1 FROM "${s}".inbound_backlog WHERE portal_id = $2)
+             OR EXISTS (SELECT 1 FROM "${s}".inbound_backlog_released
+                         WHERE portal_id = $2 AND message_id <> $1
+                           AND released_at > clock_timestamp() - interval '${RELEASED_HOLDS_FOR}')) AS portal_backlogged`;
+  }
+
+  /** Moves the message to the end of its portal's backlog, in the consumer's transaction. */
+  async add(
+    manager: EntityManager,
+    envelope: Pick<MessageEnvelope, 'messageId' | 'correlationId'>,
+    portalId: string,
+    message: ProviderMessageReceivedV1,
+    hubspotCalls: number,
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO "${this.schema}".inbound_backlog (portal_id, message_id, correlation_id, hubspot_calls, payload)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [portalId, envelope.messageId, envelope.correlationId, hubspotCalls, message],
+    );
+    this.moved.inc({ event: 'backlogged' });
+  }
+
+  /** A handed-back message is published (or known already): its portal no longer waits for it. */
+  async published(manager: EntityManager, messageId: string): Promise<void> {
+    await manager.query(`DELETE FROM "${this.schema}".inbound_backlog_released WHERE message_id = $1`, [
+      messageId,
+    ]);
+  }
+
+  /** One round over every portal with a backlog; public for tests. */
+  async round(): Promise<void> {
+    if (this.running !== undefined || this.stopped) {
+      return;
+    }
+    this.running = this.releaseDue().finally(() => {
+      this.running = undefined;
+    });
+    await this.running;
+  }
+
+  private async releaseDue(): Promise<void> {
+    try {
+      const portals = await this.dataSource.query<{ portal_id: string; waiting: number }[]>(
+        `SELECT portal_id, count(*)::int AS waiting FROM "${this.schema}".inbound_backlog GROUP BY portal_id`,
+      );
+      this.waiting.set(portals.reduce((sum, portal) => sum + portal.waiting, 0));
+      for (let index = 0; index < portals.length && !this.stopped; index += PORTALS_AT_ONCE) {
+        await Promise.all(
+          portals.slice(index, index + PORTALS_AT_ONCE).map((portal) => this.release(portal.portal_id)),
+        );
+      }
+    } catch (error) {
+      this.logger.warn({ error: (error as Error).message }, 'backlog round failed; the next round retries');
+    }
+  }
+
+  /**
+   * Hands the portal's oldest messages back to the inbound queue, in order, each as soon as the portal's bucket
+   * holds its HubSpot calls' worth of budget, which is taken with it (`takeAhead`): a handed-back message is
+   * published without waiting, and the backlog drains exactly at the portal's refill rate.
+   */
+  private async release(portalId: string): Promise<void> {
+    const client = this.hubspot.forPortal(portalId);
+    let released = 0;
+    await this.dataSource.transaction(async (manager) => {
+      const [lock] = await manager.query<{ locked: boolean }[]>(
+        `SELECT pg_try_advisory_xact_lock(hashtext('gateway.inbound-backlog'), hashtext($1)) AS locked`,
+        [portalId],
+      );
+      if (lock?.locked !== true) {
+        return;
+      }
+      const rows = await manager.query<
+        {
+          position: string;
+          message_id: string;
+          correlation_id: string;
+          hubspot_calls: number;
+          payload: ProviderMessageReceivedV1;
+        }[]
+      >(
+        // Ordered by the bigint column, not by the text it is read as ("10" sorts before "7").
+        `SELECT position::text, message_id, correlation_id, hubspot_calls, payload
+           FROM "${this.schema}".inbound_backlog b WHERE portal_id = $1 ORDER BY b.position LIMIT $2`,
+        [portalId, RELEASES_PER_ROUND],
+      );
+      for (const row of rows) {
+        if (!(await client.takeAhead(row.hubspot_calls, manager))) {
+          break;
+        }
+        const messageId = randomUUID();
+        await this.messaging.outbox.publish(manager, RoutingKeys.ProviderMessageReceivedV1, row.payload, {
+          portalId: Number(portalId),
+          correlationId: row.correlation_id,
+          causationId: row.message_id,
+          messageId,
+        });
+        await manager.query(
+          `INSERT INTO "${this.schema}".inbound_backlog_released (message_id, portal_id, position, prepaid_calls)
+           VALUES ($1, $2, $3::bigint, $4)`,
+          [messageId, portalId, row.position, row.hubspot_calls],
+        );
+        await manager.query(`DELETE FROM "${this.schema}".inbound_backlog WHERE position = $1::bigint`, [
+          row.position,
+        ]);
+        released += 1;
+      }
+    });
+    if (released > 0) {
+      this.moved.inc({ event: 'released' }, released);
+    }
+  }
+}
