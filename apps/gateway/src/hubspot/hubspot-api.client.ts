@@ -29,13 +29,7 @@ export interface HubSpotClientSettings extends RetryPolicySettings {
 }
 
 type Credential =
-  | {
-      readonly kind: 'portal';
-      readonly portalId: string;
-      readonly maxRateWaitMs?: number | undefined;
-      /** Calls of this client already paid for (`takeAhead`), spent first. */
-      readonly prepaid: { remaining: number };
-    }
+  | { readonly kind: 'portal'; readonly portalId: string; readonly maxRateWaitMs?: number | undefined }
   | { readonly kind: 'developer' };
 
 interface HubSpotErrorBody {
@@ -103,12 +97,7 @@ export class HttpHubSpotApi implements HubSpotApi {
     if (!/^\d{1,20}$/.test(portalId)) {
       throw new HubSpotApiError(`"${portalId}" is not a HubSpot portal id`, { retryable: false });
     }
-    const credential: Credential = {
-      kind: 'portal',
-      portalId,
-      maxRateWaitMs: options.maxRateWaitMs,
-      prepaid: { remaining: options.prepaidCalls ?? 0 },
-    };
+    const credential: Credential = { kind: 'portal', portalId, maxRateWaitMs: options.maxRateWaitMs };
     const bucketKey = this.budget(credential, '').key;
     return {
       portalId,
@@ -116,7 +105,8 @@ export class HttpHubSpotApi implements HubSpotApi {
       upload: <T>(upload: HubSpotUpload) => this.upload<T>(credential, upload),
       reservedUntil: () => this.limiter.reservedUntil(bucketKey),
       reserve: (calls: number) => this.limiter.reserve(bucketKey, calls),
-      takeAhead: (calls: number, manager: EntityManager) => this.limiter.takeAhead(bucketKey, calls, manager),
+      tokensWithin: (withinMs: number, manager: EntityManager) =>
+        this.limiter.tokensWithin(bucketKey, withinMs, manager),
     };
   }
 
@@ -154,10 +144,6 @@ export class HttpHubSpotApi implements HubSpotApi {
 
   private async acquire(credential: Credential, path: string): Promise<void> {
     const { limiter, key } = this.budget(credential, path);
-    if (credential.kind === 'portal' && limiter === this.limiter && credential.prepaid.remaining > 0) {
-      credential.prepaid.remaining -= 1;
-      return;
-    }
     try {
       await limiter.acquire(key, credential.kind === 'portal' ? credential.maxRateWaitMs : undefined);
     } catch (error) {

@@ -41,18 +41,13 @@ export interface PortalHubSpotClient {
   reservedUntil(): Promise<number | undefined>;
   /** Promises `calls` requests' worth of the portal's budget after every earlier promise; epoch ms of the turn. */
   reserve(calls: number): Promise<number>;
-  /**
-   * Takes the budget of `calls` later requests now, or nothing when the portal does not have it (see
-   * `PortalRateLimiter.takeAhead`); a client made with `prepaidCalls` spends it. Part of `manager`'s transaction.
-   */
-  takeAhead(calls: number, manager: EntityManager): Promise<boolean>;
+  /** The calls the portal's budget allows within `withinMs` if nobody else calls (see `PortalRateLimiter`). */
+  tokensWithin(withinMs: number, manager: EntityManager): Promise<number>;
 }
 
 export interface PortalClientOptions {
   /** Longest one call waits for the portal's rate budget (default: HUBSPOT_MAX_RATE_WAIT_MS). */
   readonly maxRateWaitMs?: number;
-  /** Calls whose budget was taken ahead (`takeAhead`): the first ones this client makes wait for nothing. */
-  readonly prepaidCalls?: number;
 }
 
 /** Calls made with the developer API key (`hapikey` + `appId`): channel create/list/get/update/delete. */

@@ -3,6 +3,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 export interface RateLimitSettings {
   /** Requests allowed per window, across every replica sharing the database. */
   readonly maxPerInterval: number;
+  /** Of those, how many may go at once (the bucket's capacity); the rest refill evenly over the window. */
+  readonly burst: number;
   readonly intervalMs: number;
   /** A caller waiting longer than this gets `RateWaitExceeded` (its message goes back to a retry tier). */
   readonly maxWaitMs: number;
@@ -25,6 +27,8 @@ interface TakeResult {
   readonly granted: number;
   /** When one more token will be available (or the pause ends). */
   readonly waitMs: number;
+  /** When the caller `position` places behind the next one gets its token (0: the next caller). */
+  readonly waitBehindMs: (position: number) => number;
 }
 
 interface Waiter {
@@ -36,7 +40,7 @@ interface Waiter {
 
 /**
  * A token bucket per portal (and one for the developer key), stored in PostgreSQL so every gateway replica
- * draws from the same budget. Capacity is a tenth of the window's limit and the refill rate the rest, so
+ * draws from the same budget. Capacity is the burst and the refill rate the rest of the window's limit, so
  * no rolling window ever sees more than `maxPerInterval` grants (burst + refill = limit). Each bucket is
  * its own row: a portal that floods waits on its own row and never delays another portal's calls.
  * The database clock is the only clock, so replicas with skewed clocks still agree.
@@ -61,7 +65,7 @@ export class PortalRateLimiter {
     private readonly sleep: (ms: number) => Promise<void> = (ms) =>
       new Promise((resolve) => setTimeout(resolve, ms)),
   ) {
-    this.capacity = Math.max(1, Math.floor(settings.maxPerInterval / 10));
+    this.capacity = Math.max(1, Math.min(settings.burst, settings.maxPerInterval - 1));
     this.refillPerMs = (settings.maxPerInterval - this.capacity) / settings.intervalMs;
     if (this.refillPerMs <= 0) {
       this.refillPerMs = 1 / settings.intervalMs;
@@ -121,24 +125,26 @@ export class PortalRateLimiter {
   }
 
   /**
-   * Takes `calls` tokens at once for calls made later (a message handed back from a backlog), or nothing: only
-   * when the bucket holds them now, or a full bucket for more calls than it holds (it then owes the rest, which
-   * later callers wait out). With `manager`, the take is part of that transaction.
+   * The calls the bucket allows from now until `withinMs` from now, taken as they come: what it holds now plus
+   * what it refills meanwhile (negative while it is paused after a 429). Reads only; with `manager`, inside that
+   * transaction.
    */
-  async takeAhead(bucketKey: string, calls: number, manager?: EntityManager): Promise<boolean> {
-    const runner = manager ?? this.dataSource;
-    await this.ensureBucket(bucketKey, runner);
-    // TypeORM answers an UPDATE … RETURNING with [rows, affectedCount].
-    const [, taken]: [unknown[], number] = await runner.query(
-      `UPDATE "${this.schema}".hubspot_rate_buckets AS b SET tokens = s.available - $4::double precision,
-              refilled_at = s.at
-         FROM ${this.lockedBucketState()} AS s
-        WHERE b.bucket_key = s.bucket_key AND s.paused_ms <= 0
-          AND s.available >= least($4::double precision, $2::double precision)
-        RETURNING 1`,
-      [bucketKey, this.capacity, this.refillPerMs, Math.max(1, calls)],
+  async tokensWithin(bucketKey: string, withinMs: number, manager?: EntityManager): Promise<number> {
+    const rows: { tokens: number | string | null; paused_ms: number | string | null }[] = await (
+      manager ?? this.dataSource
+    ).query(
+      `SELECT least($2::double precision,
+                    tokens + extract(epoch FROM clock_timestamp() - refilled_at) * 1000 * $3::double precision)
+                + $4::double precision * $3::double precision AS tokens,
+              coalesce(extract(epoch FROM paused_until - clock_timestamp()) * 1000, 0) AS paused_ms
+         FROM "${this.schema}".hubspot_rate_buckets WHERE bucket_key = $1`,
+      [bucketKey, this.capacity, this.refillPerMs, withinMs],
     );
-    return taken > 0;
+    const row = rows[0];
+    if (row === undefined) {
+      return this.capacity;
+    }
+    return Number(row.paused_ms ?? 0) > 0 ? -1 : Number(row.tokens);
   }
 
   /** HubSpot answered 429: nobody calls for this bucket until `pauseMs` from now. */
@@ -169,7 +175,10 @@ export class PortalRateLimiter {
         if (queue.length === 0) {
           break;
         }
-        const tooLong = queue.filter((waiter) => waiter.waitedMs + result.waitMs > waiter.maxWaitMs);
+        // A waiter's turn comes after the tokens of everyone queued ahead of it, not with the next token.
+        const tooLong = queue.filter(
+          (waiter, index) => waiter.waitedMs + result.waitBehindMs(index) > waiter.maxWaitMs,
+        );
         for (const waiter of tooLong) {
           queue.splice(queue.indexOf(waiter), 1);
           waiter.reject(new RateWaitExceeded(bucketKey, Math.ceil(result.waitMs)));
@@ -196,7 +205,14 @@ export class PortalRateLimiter {
 
   /** One atomic statement: refill by elapsed time, then take up to `wanted` whole tokens (row-locked). */
   private async take(bucketKey: string, wanted: number): Promise<TakeResult> {
-    await this.ensureBucket(bucketKey, this.dataSource);
+    if (!this.knownBuckets.has(bucketKey)) {
+      await this.dataSource.query(
+        `INSERT INTO "${this.schema}".hubspot_rate_buckets (bucket_key, tokens, refilled_at)
+         VALUES ($1, $2::double precision, clock_timestamp()) ON CONFLICT (bucket_key) DO NOTHING`,
+        [bucketKey, this.capacity],
+      );
+      this.knownBuckets.add(bucketKey);
+    }
     // TypeORM answers an UPDATE … RETURNING with [rows, affectedCount].
     const [rows]: [{ available: number | string; paused_ms: number | string | null }[], number] =
       await this.dataSource.query(
@@ -212,15 +228,24 @@ export class PortalRateLimiter {
     const row = rows[0];
     if (row === undefined) {
       this.knownBuckets.delete(bucketKey);
-      return { granted: 0, waitMs: 5 };
+      return { granted: 0, waitMs: 5, waitBehindMs: (position) => 5 + position / this.refillPerMs };
     }
     const pausedMs = Number(row.paused_ms ?? 0);
     if (pausedMs > 0) {
-      return { granted: 0, waitMs: pausedMs };
+      return {
+        granted: 0,
+        waitMs: pausedMs,
+        waitBehindMs: (position) => pausedMs + position / this.refillPerMs,
+      };
     }
     const available = Number(row.available);
     const granted = Math.max(0, Math.min(Math.floor(available), wanted));
-    return { granted, waitMs: Math.max(0, 1 - (available - granted)) / this.refillPerMs };
+    const left = available - granted;
+    return {
+      granted,
+      waitMs: Math.max(0, 1 - left) / this.refillPerMs,
+      waitBehindMs: (position) => Math.max(0, position + 1 - left) / this.refillPerMs,
+    };
   }
 
   /**
@@ -239,17 +264,5 @@ export class PortalRateLimiter {
           WHERE bucket_key = $1
             FOR UPDATE
        )`;
-  }
-
-  private async ensureBucket(bucketKey: string, runner: Pick<DataSource, 'query'>): Promise<void> {
-    if (this.knownBuckets.has(bucketKey)) {
-      return;
-    }
-    await runner.query(
-      `INSERT INTO "${this.schema}".hubspot_rate_buckets (bucket_key, tokens, refilled_at)
-       VALUES ($1, $2::double precision, clock_timestamp()) ON CONFLICT (bucket_key) DO NOTHING`,
-      [bucketKey, this.capacity],
-    );
-    this.knownBuckets.add(bucketKey);
   }
 }

@@ -62,7 +62,12 @@ export const platformConfigShape = {
   /** Developer account API key (`hapikey`) for channel create/update. */
   HUBSPOT_DEVELOPER_API_KEY: secret(nonEmptyString()).default(DEV_SANDBOX_APP.developerApiKey),
   /** Requests per portal per rate window, shared by every gateway replica (HubSpot allows 110 per 10 s). */
-  HUBSPOT_RATE_LIMIT_PER_10S: positiveInt({ max: 1_000_000 }).default(100),
+  HUBSPOT_RATE_LIMIT_PER_10S: positiveInt({ max: 1_000_000 }).default(108),
+  /**
+   * Of those, how many may go at once after a quiet spell; the rest are spread evenly over the window. Every
+   * token of burst is one less per window at a steady pace (a portal draining a backlog), so it is small.
+   */
+  HUBSPOT_RATE_LIMIT_BURST: positiveInt({ max: 1_000_000 }).default(1),
   /** The rate window the limit above applies to; 10 s for HubSpot (shorter only in tests). */
   HUBSPOT_RATE_LIMIT_INTERVAL_MS: durationMs().default(10_000),
   /** Per-attempt timeout of one HubSpot call. */
@@ -74,10 +79,11 @@ export const platformConfigShape = {
   /** Longest a call waits for its portal's rate budget before failing transiently (the message is retried later). */
   HUBSPOT_MAX_RATE_WAIT_MS: durationMs().default(30_000),
   /**
-   * Longest a customer message waits for its portal's budget while it holds a consumer; beyond it the message
-   * takes a turn promised for later and leaves the queue, so a flooding portal never delays the others.
+   * Longest a customer message waits for its portal's budget while it holds a consumer (counting the callers
+   * queued ahead of it); beyond it the message moves to its portal's backlog and leaves the shared queues, so a
+   * flooding portal never delays the others.
    */
-  HUBSPOT_INBOUND_MAX_RATE_WAIT_MS: durationMs().default(1_000),
+  HUBSPOT_INBOUND_MAX_RATE_WAIT_MS: durationMs().default(250),
   /** Access tokens are refreshed this long before they expire. */
   HUBSPOT_TOKEN_REFRESH_LEAD_MS: durationMs().default(300_000),
   /** How often a replica looks for tokens to refresh and rosters to re-read. */

@@ -66,6 +66,8 @@ export async function startClientReplica(
   const tokens = new PortalTokens(dataSource, db.schema, TEST_SECRETS, oauth, metrics);
   const limiter = new PortalRateLimiter(dataSource, db.schema, {
     maxPerInterval: options.maxPerInterval ?? 1_000,
+    // The gateway's default: one at once, the rest spread over the window.
+    burst: 1,
     intervalMs,
     maxWaitMs: options.maxWaitMs ?? 60_000,
   });
@@ -82,7 +84,12 @@ export async function startClientReplica(
     limiter,
     tokens,
     metrics,
-    new PortalRateLimiter(dataSource, db.schema, { maxPerInterval: 4, intervalMs: 1_000, maxWaitMs: 60_000 }),
+    new PortalRateLimiter(dataSource, db.schema, {
+      maxPerInterval: 4,
+      burst: 1,
+      intervalMs: 1_000,
+      maxWaitMs: 60_000,
+    }),
   );
   return { api, tokens, limiter, registry, dataSource, close: () => dataSource.destroy() };
 }

@@ -54,7 +54,7 @@ describe('a portal over its HubSpot budget waits in its own backlog, not in the 
     return values.find((value) => value.labels.event === event)?.value ?? 0;
   };
 
-  it('publishes a burst in order, once each, through the backlog: no retry tier, no attempt used, nothing left behind', async () => {
+  it('publishes a burst in order, once each, through the backlog: no attempt used, nothing left behind', async () => {
     const account = await fixture.account();
     const sent = Array.from({ length: 6 }, (_, index) => message(account, 'burst-chat', index + 1));
     for (const each of sent) {
@@ -76,7 +76,10 @@ describe('a portal over its HubSpot budget waits in its own backlog, not in the 
     expect(await backlogCounter('released')).toBe(await backlogCounter('backlogged'));
 
     const metrics = fixture.gateway.app.get(Messaging, { strict: false }).metrics;
-    expect((await metrics.retried.get()).values.filter((value) => value.value > 0)).toEqual([]);
+    // A handed-back message that finds the tokens taken (the roster sync of a fresh portal) waits for a later
+    // turn without using an attempt; nothing goes through a retry tier as a failure.
+    const retried = (await metrics.retried.get()).values.filter((value) => value.value > 0);
+    expect(retried.filter((value) => !String(value.labels.tier).startsWith('deferred-'))).toEqual([]);
     expect((await metrics.deadLettered.get()).values.filter((value) => value.value > 0)).toEqual([]);
     const schema = fixture.db.schema;
     await testing.expectEventually(async () => {

@@ -20,7 +20,7 @@ describe('portal rate limiter (real PostgreSQL)', () => {
 
   const limiterOn = (
     counting: CountingDataSource,
-    settings: { maxPerInterval: number; intervalMs: number; maxWaitMs: number },
+    settings: { maxPerInterval: number; burst: number; intervalMs: number; maxWaitMs: number },
   ): PortalRateLimiter => new PortalRateLimiter(counting as unknown as DataSource, db.schema, settings);
 
   const tokensLeft = async (bucketKey: string): Promise<number> => {
@@ -43,7 +43,12 @@ describe('portal rate limiter (real PostgreSQL)', () => {
   it('callers waiting together for one bucket take their tokens in a few statements, each one debited', async () => {
     const counting = new CountingDataSource(dataSource);
     // 100 tokens of burst, refilled far slower than the test runs.
-    const limiter = limiterOn(counting, { maxPerInterval: 1_000, intervalMs: 3_600_000, maxWaitMs: 1_000 });
+    const limiter = limiterOn(counting, {
+      maxPerInterval: 1_000,
+      burst: 100,
+      intervalMs: 3_600_000,
+      maxWaitMs: 1_000,
+    });
     await Promise.all(Array.from({ length: 60 }, () => limiter.acquire('portal:1')));
     // The bucket row creation, the first caller's own take, then the 59 who queued behind it together.
     expect(counting.statements).toBeLessThanOrEqual(4);
@@ -54,7 +59,12 @@ describe('portal rate limiter (real PostgreSQL)', () => {
   it('grants no more than the bucket holds; callers who would wait too long are refused, in order', async () => {
     const counting = new CountingDataSource(dataSource);
     // 5 tokens of burst; the next one only after minutes.
-    const limiter = limiterOn(counting, { maxPerInterval: 50, intervalMs: 3_600_000, maxWaitMs: 1_000 });
+    const limiter = limiterOn(counting, {
+      maxPerInterval: 50,
+      burst: 5,
+      intervalMs: 3_600_000,
+      maxWaitMs: 1_000,
+    });
     const outcomes = await Promise.all(
       Array.from({ length: 8 }, (_, index) =>
         limiter.acquire('portal:2').then(
@@ -79,7 +89,7 @@ describe('portal rate limiter (real PostgreSQL)', () => {
   it('promises turns one after another at the refill rate, shared through the row, and refuses a caller its own shorter wait', async () => {
     const counting = new CountingDataSource(dataSource);
     // 10 per second after a burst of 1: a turn of 3 calls lasts 300 ms.
-    const settings = { maxPerInterval: 11, intervalMs: 1_000, maxWaitMs: 60_000 };
+    const settings = { maxPerInterval: 11, burst: 1, intervalMs: 1_000, maxWaitMs: 60_000 };
     const limiter = limiterOn(counting, settings);
     expect(await limiter.reservedUntil('portal:3')).toBeUndefined();
     const before = Date.now();
@@ -98,23 +108,55 @@ describe('portal rate limiter (real PostgreSQL)', () => {
     await expect(limiter.acquire('portal:4', 50)).rejects.toBeInstanceOf(RateWaitExceeded);
   });
 
-  it('takes budget ahead all at once or not at all; a full bucket lends more than it holds, and later callers wait it out', async () => {
+  it('tells how many calls the budget allows within a time, without taking any; nothing while paused', async () => {
     const counting = new CountingDataSource(dataSource);
-    // 2 tokens of burst, then 18 an hour: nothing refills during the test.
-    const limiter = limiterOn(counting, { maxPerInterval: 20, intervalMs: 3_600_000, maxWaitMs: 50 });
-    expect(await limiter.takeAhead('portal:5', 1)).toBe(true);
-    // One token left, two asked: nothing is taken.
-    expect(await limiter.takeAhead('portal:5', 2)).toBe(false);
-    expect(await tokensLeft('portal:5')).toBeCloseTo(1, 3);
+    // 5 tokens of burst, then 10 a second.
+    const limiter = limiterOn(counting, {
+      maxPerInterval: 15,
+      burst: 5,
+      intervalMs: 1_000,
+      maxWaitMs: 1_000,
+    });
+    expect(await limiter.tokensWithin('portal:5', 0)).toBe(5);
+    await Promise.all(Array.from({ length: 5 }, () => limiter.acquire('portal:5')));
+    const now = await limiter.tokensWithin('portal:5', 0);
+    expect(now).toBeGreaterThanOrEqual(0);
+    expect(now).toBeLessThan(0.5);
+    // 10 a second: about 3 more within 300 ms, taken as they come.
+    expect(await limiter.tokensWithin('portal:5', 300)).toBeCloseTo(now + 3, 0);
+    // What it holds now never exceeds the burst: after a quiet second, 5 now and 10 more within the next second.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await limiter.tokensWithin('portal:5', 0)).toBe(5);
+    expect(await limiter.tokensWithin('portal:5', 1_000)).toBeCloseTo(15, 5);
+    // Reading took nothing.
+    expect(await tokensLeft('portal:5')).toBeLessThan(0.5);
 
-    // A full bucket gives a message needing more calls than it ever holds everything, and owes the rest.
-    expect(await limiter.takeAhead('portal:6', 5)).toBe(true);
-    expect(await tokensLeft('portal:6')).toBeCloseTo(-3, 3);
-    await expect(limiter.acquire('portal:6')).rejects.toBeInstanceOf(RateWaitExceeded);
-    expect(await limiter.takeAhead('portal:6', 1)).toBe(false);
-
-    // A pause after HubSpot's 429 holds budget taken ahead too.
     await limiter.pause('portal:7', 60_000);
-    expect(await limiter.takeAhead('portal:7', 1)).toBe(false);
+    expect(await limiter.tokensWithin('portal:7', 0)).toBeLessThan(0);
+  });
+
+  it('refuses at once a caller whose turn, after the callers queued ahead of it, comes later than it may wait', async () => {
+    const counting = new CountingDataSource(dataSource);
+    // One token at once, then one every 100 ms; each caller waits 250 ms at most.
+    const limiter = limiterOn(counting, { maxPerInterval: 11, burst: 1, intervalMs: 1_000, maxWaitMs: 250 });
+    const started = Date.now();
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        limiter.acquire('portal:8').then(
+          () => ({ granted: true, afterMs: Date.now() - started }),
+          (error: unknown) => ({
+            granted: error instanceof RateWaitExceeded ? false : error,
+            afterMs: Date.now() - started,
+          }),
+        ),
+      ),
+    );
+    const granted = outcomes.filter((outcome) => outcome.granted === true);
+    const refused = outcomes.filter((outcome) => outcome.granted === false);
+    expect(granted.length + refused.length).toBe(8);
+    // The burst token and the next two or so; the callers further back do not sit out their whole wait first.
+    expect(granted.length).toBeGreaterThanOrEqual(2);
+    expect(granted.length).toBeLessThanOrEqual(4);
+    expect(Math.max(...refused.map((outcome) => outcome.afterMs))).toBeLessThan(200);
   });
 });

@@ -120,7 +120,7 @@ export async function fairnessSection(): Promise<void> {
     const expectedEach = Math.max(1, Math.round(quietRate * seconds));
     log(
       `\n## fairness: ${quietPortals} quiet portals at ${quietRate} msg/s each for ${seconds} s, alone and next to one ` +
-        `portal flooding at ${floodRate} msg/s (HubSpot: 110 per 10 s per portal, real time; gateway budget 100 per 10 s)`,
+        `portal flooding at ${floodRate} msg/s (HubSpot: 110 per 10 s per portal, real time; gateway budget: its defaults)`,
     );
     const aloneLoads = await quietLoad(quiet, 'quiet-alone', quietRate, seconds);
     const alone = await quietLatency(stack, quiet, 'quiet-alone', expectedEach, 60_000);

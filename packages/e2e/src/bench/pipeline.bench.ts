@@ -8,7 +8,7 @@
 //   memory      resident memory per service idle, under load and after a soak, next to a bare node:http process.
 // Knobs: BENCH_SECTIONS (throughput,ack,burst,fairness,memory); throughput: BENCH_MESSAGES (5000),
 // BENCH_CONVERSATIONS (500), BENCH_CONCURRENCY (64), BENCH_PACED_RATE (1000); ack: BENCH_ACK_RATE (1000),
-// BENCH_ACK_SECONDS (20); burst: BENCH_BURST (5000), BENCH_BURST_TIME_SCALE (2), BENCH_BURST_GATEWAY_LIMIT (100);
+// BENCH_ACK_SECONDS (20); burst: BENCH_BURST (5000), BENCH_BURST_TIME_SCALE (2), BENCH_BURST_GATEWAY_LIMIT (108), BENCH_BURST_GATEWAY_BURST (1);
 // fairness: BENCH_FAIRNESS_SECONDS (60), BENCH_QUIET_PORTALS (20), BENCH_QUIET_RATE (0.5), BENCH_FLOOD_RATE (110);
 // memory: BENCH_SOAK_SECONDS (600), BENCH_SOAK_RATE (25).
 import { randomBytes } from 'node:crypto';

@@ -3,8 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * A portal over its HubSpot budget waits in its own backlog (one row per message, in arrival order) instead of in
- * the queues every portal shares; `inbound_backlog_released` remembers what was handed back to the queue (with
- * its HubSpot budget already taken) until it is published, so the portal's order holds across the hand-back.
+ * the queues every portal shares; `inbound_backlog_released` remembers what was handed back to the queue until it
+ * is published, so the portal's order holds across the hand-back and its budget is not promised twice.
  */
 export class InboundBacklog1764700000000 implements MigrationInterface {
   readonly name = 'InboundBacklog1764700000000';
@@ -31,7 +31,7 @@ export class InboundBacklog1764700000000 implements MigrationInterface {
          message_id text PRIMARY KEY,
          portal_id text NOT NULL,
          position bigint NOT NULL,
-         prepaid_calls integer NOT NULL,
+         hubspot_calls integer NOT NULL,
          released_at timestamptz NOT NULL DEFAULT clock_timestamp()
        )`,
     );

@@ -16,7 +16,7 @@ import { HUBSPOT_API, type HubSpotApi } from '../../hubspot/hubspot-api.js';
 
 /** A released message not published after this long (dead-lettered) no longer holds its portal in the backlog. */
 const RELEASED_HOLDS_FOR = '15 minutes';
-const TICK_MS = 200;
+const TICK_MS = 100;
 /** Messages one portal's round hands back at most. */
 const RELEASES_PER_ROUND = 50;
 /** Portals handled at once by one round (each round holds one pooled connection while it runs). */
@@ -33,6 +33,7 @@ const PORTALS_AT_ONCE = 2;
 export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('InboundBacklog');
   private readonly schema: string;
+  private readonly maxRateWaitMs: number;
   private readonly moved: Counter<'event'>;
   private readonly waiting: Gauge;
   private timer: NodeJS.Timeout | undefined;
@@ -47,6 +48,7 @@ export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShut
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.schema = config.DATABASE_SCHEMA;
+    this.maxRateWaitMs = config.HUBSPOT_INBOUND_MAX_RATE_WAIT_MS;
     this.moved = registeredMetric(
       registry,
       'gateway_inbound_backlog_total',
@@ -84,13 +86,13 @@ export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Part of the consumer's state query (`$1` the message id, `$2` the portal): `prepaid_calls` of a message handed
+   * Part of the consumer's state query (`$1` the message id, `$2` the portal): whether the message was handed
    * back from the backlog (it is published, never backlogged again), and whether the portal has messages waiting
    * or handed back and not yet published (`portal_backlogged`: newcomers queue behind them).
    */
   stateColumns(): string {
     const s = this.schema;
-    return `(SELECT prepaid_calls FROM "${s}".inbound_backlog_released WHERE message_id = $1) AS prepaid_calls,
+    return `EXISTS (SELECT 1 FROM "${s}".inbound_backlog_released WHERE message_id = $1) AS released,
             (EXISTS (SELECT 1 FROM "${s}".inbound_backlog WHERE portal_id = $2)
              OR EXISTS (SELECT 1 FROM "${s}".inbound_backlog_released
                          WHERE portal_id = $2 AND message_id <> $1
@@ -148,9 +150,10 @@ export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Hands the portal's oldest messages back to the inbound queue, in order, each as soon as the portal's bucket
-   * holds its HubSpot calls' worth of budget, which is taken with it (`takeAhead`): a handed-back message is
-   * published without waiting, and the backlog drains exactly at the portal's refill rate.
+   * Hands the portal's oldest messages back to the inbound queue, in order, while the portal's budget covers them:
+   * the calls its bucket allows within most of a consumer's wait (`HUBSPOT_INBOUND_MAX_RATE_WAIT_MS`), less those of
+   * the messages handed back and not yet published. Each message still takes its tokens when it calls HubSpot, so
+   * HubSpot never sees more than the budget however late the queue delivers them.
    */
   private async release(portalId: string): Promise<void> {
     const client = this.hubspot.forPortal(portalId);
@@ -161,6 +164,16 @@ export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShut
         [portalId],
       );
       if (lock?.locked !== true) {
+        return;
+      }
+      const [inFlight] = await manager.query<{ calls: number }[]>(
+        `SELECT coalesce(sum(hubspot_calls), 0)::int AS calls FROM "${this.schema}".inbound_backlog_released
+          WHERE portal_id = $1 AND released_at > clock_timestamp() - interval '${RELEASED_HOLDS_FOR}'`,
+        [portalId],
+      );
+      // Within most of a consumer's wait, so the last message handed back still finds its token in time.
+      let allowance = (await client.tokensWithin(this.maxRateWaitMs * 0.8, manager)) - (inFlight?.calls ?? 0);
+      if (allowance < 1) {
         return;
       }
       const rows = await manager.query<
@@ -178,9 +191,11 @@ export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShut
         [portalId, RELEASES_PER_ROUND],
       );
       for (const row of rows) {
-        if (!(await client.takeAhead(row.hubspot_calls, manager))) {
+        // A message with more calls than the bucket ever holds goes when the bucket is full.
+        if (allowance < 1 || (allowance < row.hubspot_calls && released > 0)) {
           break;
         }
+        allowance -= row.hubspot_calls;
         const messageId = randomUUID();
         await this.messaging.outbox.publish(manager, RoutingKeys.ProviderMessageReceivedV1, row.payload, {
           portalId: Number(portalId),
@@ -189,7 +204,7 @@ export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShut
           messageId,
         });
         await manager.query(
-          `INSERT INTO "${this.schema}".inbound_backlog_released (message_id, portal_id, position, prepaid_calls)
+          `INSERT INTO "${this.schema}".inbound_backlog_released (message_id, portal_id, position, hubspot_calls)
            VALUES ($1, $2, $3::bigint, $4)`,
           [messageId, portalId, row.position, row.hubspot_calls],
         );

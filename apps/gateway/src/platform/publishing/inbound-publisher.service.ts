@@ -115,7 +115,7 @@ export class InboundPublisherService {
       {
         published: boolean;
         hubspot_thread_id: string | null;
-        prepaid_calls: number | null;
+        released: boolean;
         portal_backlogged: boolean;
       }[]
     >(
@@ -134,8 +134,7 @@ export class InboundPublisherService {
         message.conversationKey,
       ],
     );
-    const prepaidCalls = state?.prepaid_calls ?? undefined;
-    const released = prepaidCalls !== undefined;
+    const released = state?.released === true;
     if (state?.published === true) {
       if (released) {
         await this.backlog.published(context.manager, context.envelope.messageId);
@@ -148,7 +147,6 @@ export class InboundPublisherService {
         : { hubspot_thread_id: state.hubspot_thread_id };
     const client = this.hubspot.forPortal(account.portalId, {
       maxRateWaitMs: this.config.HUBSPOT_INBOUND_MAX_RATE_WAIT_MS,
-      ...(prepaidCalls === undefined ? {} : { prepaidCalls }),
     });
     const calls = hubspotCallsOf(message, knownThread === undefined && this.config.HUBSPOT_CONTACT_LOOKUP);
     const backlog = () =>
@@ -177,8 +175,8 @@ export class InboundPublisherService {
         if (!released) {
           return backlog();
         }
-        // Handed back with its budget and still refused (HubSpot's own 429, or more calls than were paid for):
-        // it waits for a later turn in the delay tiers, where the conversation's later messages are held behind it.
+        // Handed back when the budget covered it, and still short (other calls of the portal took the tokens): it
+        // waits for a later turn in the delay tiers, where the conversation's later messages are held behind it.
         const until = await client.reserve(calls);
         throw new DeferredError(
           `portal ${client.portalId} is over its HubSpot rate budget: the message takes its turn at ${new Date(until).toISOString()}`,
