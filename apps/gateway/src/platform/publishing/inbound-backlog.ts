@@ -16,7 +16,7 @@ import { HUBSPOT_API, type HubSpotApi } from '../../hubspot/hubspot-api.js';
 
 /** A released message not published after this long (dead-lettered) no longer holds its portal in the backlog. */
 const RELEASED_HOLDS_FOR = '15 minutes';
-const TICK_MS = 100;
+const TICK_MS = 50;
 /** Messages one portal's round hands back at most. */
 const RELEASES_PER_ROUND = 50;
 /** Portals handled at once by one round (each round holds one pooled connection while it runs). */
@@ -151,7 +151,7 @@ export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShut
 
   /**
    * Hands the portal's oldest messages back to the inbound queue, in order, while the portal's budget covers them:
-   * the calls its bucket allows within most of a consumer's wait (`HUBSPOT_INBOUND_MAX_RATE_WAIT_MS`), less those of
+   * the calls its bucket allows within a consumer's wait (`HUBSPOT_INBOUND_MAX_RATE_WAIT_MS`), less those of
    * the messages handed back and not yet published. Each message still takes its tokens when it calls HubSpot, so
    * HubSpot never sees more than the budget however late the queue delivers them.
    */
@@ -171,8 +171,8 @@ export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShut
           WHERE portal_id = $1 AND released_at > clock_timestamp() - interval '${RELEASED_HOLDS_FOR}'`,
         [portalId],
       );
-      // Within most of a consumer's wait, so the last message handed back still finds its token in time.
-      let allowance = (await client.tokensWithin(this.maxRateWaitMs * 0.8, manager)) - (inFlight?.calls ?? 0);
+      // Within a consumer's wait: the last message handed back finds its token by the time it may wait for.
+      let allowance = (await client.tokensWithin(this.maxRateWaitMs, manager)) - (inFlight?.calls ?? 0);
       if (allowance < 1) {
         return;
       }
