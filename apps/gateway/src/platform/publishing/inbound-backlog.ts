@@ -25,8 +25,8 @@ const PORTALS_AT_ONCE = 2;
 /**
  * Per-portal backlogs of inbound messages. A portal over its HubSpot budget does not wait in the consumer
  * queues every portal shares: its messages leave them at once into its own backlog (one row each, in order),
- * and come back to the queue at the portal's pace, their budget taken with them, so a flood costs the other
- * portals one short transaction per message and no queue position. Every replica runs the rounds; an advisory
+ * and come back to the queue as the portal's budget allows, so a flood costs the other portals one short
+ * transaction per message and no queue position. Every replica runs the rounds; an advisory
  * lock per portal lets one replica at a time hand a portal's messages back, in order.
  */
 @Injectable()
