@@ -44,27 +44,60 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
 
   const post = (
     body: string,
-    options: { secret?: string; skewMs?: number; signedBody?: string; sign?: boolean } = {},
+    options: {
+      secret?: string;
+      skewMs?: number;
+      signedBody?: string;
+      sign?: boolean;
+      /** Path and query as called (and signed); `/webhooks/hubspot` by default. */
+      path?: string;
+      headers?: Record<string, string>;
+    } = {},
   ) => {
+    const path = options.path ?? '/webhooks/hubspot';
     const timestamp = String(Date.now() + (options.skewMs ?? 0));
     const signature = signV3(
       options.secret ?? SECRET,
       'POST',
-      `${PUBLIC_BASE_URL}/webhooks/hubspot`,
+      `${PUBLIC_BASE_URL}${path}`,
       options.signedBody ?? body,
       timestamp,
     );
-    return fetch(`${baseUrl}/webhooks/hubspot`, {
+    return fetch(`${baseUrl}${path}`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         ...(options.sign === false
           ? {}
           : { 'x-hubspot-signature-v3': signature, 'x-hubspot-request-timestamp': timestamp }),
+        ...options.headers,
       },
       body,
     });
   };
+
+  const outgoingMessage = (messageId: string, message: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      type: 'OUTGOING_CHANNEL_MESSAGE_CREATED',
+      eventId: randomUUID(),
+      portalId: String(PORTAL_ID),
+      channelId: '1001',
+      eventTimestamp: new Date().toISOString(),
+      message: {
+        id: messageId,
+        type: 'MESSAGE',
+        direction: 'OUTGOING',
+        channelId: '1001',
+        channelAccountId: '77',
+        conversationsThreadId: `burst-${messageId}`,
+        createdAt: new Date().toISOString(),
+        createdBy: 'A-123',
+        senders: [],
+        recipients: [],
+        text: 'hello',
+        ...message,
+      },
+    });
 
   const accountEvent = (type: string, overrides: Record<string, unknown> = {}) =>
     JSON.stringify({
@@ -170,27 +203,6 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
   });
 
   it('a burst of concurrent webhooks, redeliveries among them, stores each event once and answers each request', async () => {
-    const outgoingMessage = (messageId: string, text = 'hello') =>
-      JSON.stringify({
-        type: 'OUTGOING_CHANNEL_MESSAGE_CREATED',
-        eventId: randomUUID(),
-        portalId: String(PORTAL_ID),
-        channelId: '1001',
-        eventTimestamp: new Date().toISOString(),
-        message: {
-          id: messageId,
-          type: 'MESSAGE',
-          direction: 'OUTGOING',
-          channelId: '1001',
-          channelAccountId: '77',
-          conversationsThreadId: `burst-${messageId}`,
-          createdAt: new Date().toISOString(),
-          createdBy: 'A-123',
-          senders: [],
-          recipients: [],
-          text,
-        },
-      });
     const ids = Array.from({ length: 40 }, () => randomUUID());
     const bodies = [
       ...ids.map((id) => outgoingMessage(id)),
@@ -278,64 +290,27 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
   });
 
   it('is served ahead of Express with the conventions of every route: body limit, JSON only, correlation id, metrics', async () => {
-    const signedHeaders = (body: string) => {
-      const timestamp = String(Date.now());
-      return {
-        'x-hubspot-request-timestamp': timestamp,
-        'x-hubspot-signature-v3': signV3(
-          SECRET,
-          'POST',
-          `${PUBLIC_BASE_URL}/webhooks/hubspot`,
-          body,
-          timestamp,
-        ),
-      };
-    };
     const huge = JSON.stringify({ type: 'SOMETHING_NEW', padding: 'x'.repeat(1024 * 1024) });
-    const tooLarge = await fetch(`${baseUrl}/webhooks/hubspot`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...signedHeaders(huge) },
-      body: huge,
-    });
+    const tooLarge = await post(huge);
     expect(tooLarge.status).toBe(413);
     expect(await tooLarge.json()).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
 
     const event = accountEvent('CHANNEL_ACCOUNT_PURGED');
-    const notJson = await fetch(`${baseUrl}/webhooks/hubspot`, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain', ...signedHeaders(event) },
-      body: event,
-    });
+    const notJson = await post(event, { headers: { 'content-type': 'text/plain' } });
     expect(notJson.status).toBe(415);
     expect(await notJson.json()).toMatchObject({
       status: 415,
       detail: expect.stringContaining('content-type'),
     });
 
-    const compressed = await fetch(`${baseUrl}/webhooks/hubspot`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', ...signedHeaders(event) },
-      body: event,
-    });
+    const compressed = await post(event, { headers: { 'content-encoding': 'gzip' } });
     expect(compressed.status).toBe(415);
     expect(await compressed.json()).toMatchObject({ detail: expect.stringContaining('content-encoding') });
 
-    const traced = await fetch(`${baseUrl}/webhooks/hubspot/?source=test`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        'x-correlation-id': 'webhook-corr-1',
-        // Signed over the URL exactly as called, query included.
-        ...(() => {
-          const timestamp = String(Date.now());
-          const url = `${PUBLIC_BASE_URL}/webhooks/hubspot/?source=test`;
-          return {
-            'x-hubspot-request-timestamp': timestamp,
-            'x-hubspot-signature-v3': signV3(SECRET, 'POST', url, event, timestamp),
-          };
-        })(),
-      },
-      body: event,
+    // Signed over the URL exactly as called: trailing slash and query included.
+    const traced = await post(event, {
+      path: '/webhooks/hubspot/?source=test',
+      headers: { 'content-type': 'application/json; charset=utf-8', 'x-correlation-id': 'webhook-corr-1' },
     });
     expect(traced.status).toBe(200);
     expect(traced.headers.get('x-correlation-id')).toBe('webhook-corr-1');
@@ -392,30 +367,7 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
   ])(
     'answers 400 naming the field for a timestamp with %s (a reply the worker could not date)',
     async (_name, createdAt) => {
-      const response = await post(
-        JSON.stringify({
-          type: 'OUTGOING_CHANNEL_MESSAGE_CREATED',
-          eventId: randomUUID(),
-          portalId: String(PORTAL_ID),
-          channelId: '1001',
-          eventTimestamp: new Date().toISOString(),
-          message: {
-            id: randomUUID(),
-            type: 'MESSAGE',
-            direction: 'OUTGOING',
-            channelId: '1001',
-            channelAccountId: '77',
-            conversationsThreadId: '555',
-            createdAt,
-            createdBy: 'A-123',
-            senders: [{ actorId: 'A-123' }],
-            recipients: [
-              { actorId: 'V-9', deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'x' } },
-            ],
-            text: 'hello',
-          },
-        }),
-      );
+      const response = await post(outgoingMessage(randomUUID(), { createdAt }));
       expect(response.status).toBe(400);
       const problem = (await response.json()) as { errors: { field: string; message: string }[] };
       expect(problem.errors).toContainEqual({

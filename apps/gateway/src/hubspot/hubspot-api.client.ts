@@ -103,7 +103,6 @@ export class HttpHubSpotApi implements HubSpotApi {
       portalId,
       request: <T>(request: HubSpotRequest) => this.execute<T>(credential, request),
       upload: <T>(upload: HubSpotUpload) => this.upload<T>(credential, upload),
-      reservedUntil: () => this.limiter.reservedUntil(bucketKey),
       reserve: (calls: number) => this.limiter.reserve(bucketKey, calls),
       tokensWithin: (withinMs: number, manager: EntityManager) =>
         this.limiter.tokensWithin(bucketKey, withinMs, manager),

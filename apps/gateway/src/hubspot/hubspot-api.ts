@@ -37,8 +37,6 @@ export interface PortalHubSpotClient {
   readonly portalId: string;
   request<T = unknown>(request: HubSpotRequest): Promise<HubSpotResponse<T>>;
   upload<T = unknown>(upload: HubSpotUpload): Promise<HubSpotResponse<T>>;
-  /** Epoch ms up to which the portal's budget is promised to callers that were told to come back later. */
-  reservedUntil(): Promise<number | undefined>;
   /** Promises `calls` requests' worth of the portal's budget after every earlier promise; epoch ms of the turn. */
   reserve(calls: number): Promise<number>;
   /** The calls the portal's budget allows within `withinMs` if nobody else calls (see `PortalRateLimiter`). */

@@ -20,8 +20,6 @@ export class RateWaitExceeded extends Error {
   }
 }
 
-const RESERVATION_CACHE_MS = 250;
-
 interface TakeResult {
   /** Tokens taken (at most the number asked for). */
   readonly granted: number;
@@ -55,8 +53,6 @@ export class PortalRateLimiter {
   /** Callers waiting per bucket, first come first served; one drain loop per bucket talks to the database. */
   private readonly waiting = new Map<string, Waiter[]>();
   private readonly knownBuckets = new Set<string>();
-  /** Last known promise per bucket, read at most every RESERVATION_CACHE_MS (one query per message otherwise). */
-  private readonly reservations = new Map<string, { until: number | undefined; readAt: number }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -86,23 +82,6 @@ export class PortalRateLimiter {
     });
   }
 
-  /** Epoch ms up to which the bucket's budget is promised (`reserve`), or undefined when nothing is promised. */
-  async reservedUntil(bucketKey: string): Promise<number | undefined> {
-    const cached = this.reservations.get(bucketKey);
-    if (cached !== undefined && Date.now() - cached.readAt < RESERVATION_CACHE_MS) {
-      return cached.until;
-    }
-    const rows: { until: number | string | null }[] = await this.dataSource.query(
-      `SELECT extract(epoch FROM reserved_until) * 1000 AS until
-         FROM "${this.schema}".hubspot_rate_buckets WHERE bucket_key = $1`,
-      [bucketKey],
-    );
-    const value = rows[0]?.until;
-    const until = value === null || value === undefined ? undefined : Number(value);
-    this.reservations.set(bucketKey, { until, readAt: Date.now() });
-    return until;
-  }
-
   /**
    * Promises `calls` requests' worth of budget after every earlier promise, at the refill rate: a caller that
    * would wait too long comes back at its turn instead of holding its place (and a consumer) while it waits.
@@ -119,9 +98,7 @@ export class PortalRateLimiter {
        RETURNING extract(epoch FROM b.reserved_until) * 1000 AS until`,
       [bucketKey, Math.max(1, calls) / this.refillPerMs],
     );
-    const until = Number(rows[0]?.until);
-    this.reservations.set(bucketKey, { until, readAt: Date.now() });
-    return until;
+    return Number(rows[0]?.until);
   }
 
   /**
@@ -220,7 +197,17 @@ export class PortalRateLimiter {
          tokens = CASE WHEN s.paused_ms > 0 THEN b.tokens
                        ELSE s.available - least(floor(s.available), $4::double precision) END,
          refilled_at = CASE WHEN s.paused_ms > 0 THEN b.refilled_at ELSE s.at END
-       FROM ${this.lockedBucketState()} AS s
+       FROM (
+         SELECT bucket_key,
+                clock_timestamp() AS at,
+                least($2::double precision,
+                      tokens + extract(epoch FROM clock_timestamp() - refilled_at) * 1000 * $3::double precision)
+                  AS available,
+                coalesce(extract(epoch FROM paused_until - clock_timestamp()) * 1000, 0) AS paused_ms
+         FROM "${this.schema}".hubspot_rate_buckets
+         WHERE bucket_key = $1
+         FOR UPDATE
+       ) AS s
        WHERE b.bucket_key = s.bucket_key
        RETURNING s.available::double precision AS available, s.paused_ms::double precision AS paused_ms`,
         [bucketKey, this.capacity, this.refillPerMs, wanted],
@@ -246,23 +233,5 @@ export class PortalRateLimiter {
       waitMs: Math.max(0, 1 - left) / this.refillPerMs,
       waitBehindMs: (position) => Math.max(0, position + 1 - left) / this.refillPerMs,
     };
-  }
-
-  /**
-   * The bucket row `$1`, locked, as of now: `available` tokens after refilling since `refilled_at` (capacity `$2`,
-   * `$3` tokens per ms), `paused_ms` left of a 429 pause, and `at`, the time it was read.
-   */
-  private lockedBucketState(): string {
-    return `(
-         SELECT bucket_key,
-                clock_timestamp() AS at,
-                least($2::double precision,
-                      tokens + extract(epoch FROM clock_timestamp() - refilled_at) * 1000 * $3::double precision)
-                  AS available,
-                coalesce(extract(epoch FROM paused_until - clock_timestamp()) * 1000, 0) AS paused_ms
-           FROM "${this.schema}".hubspot_rate_buckets
-          WHERE bucket_key = $1
-            FOR UPDATE
-       )`;
   }
 }
