@@ -409,6 +409,16 @@ describe('custom channels (§1)', () => {
       expect(read.body).toEqual(published.body);
     });
 
+    it('counts the stored messages per channel account and direction for the control API', async () => {
+      const { token, accountId, path } = await channelWithAccount();
+      for (const text of ['one', 'two']) {
+        expect(
+          (await sandbox.request('POST', path, { token, body: incomingMessage(accountId, { text }) })).status,
+        ).toBe(201);
+      }
+      expect((await sandbox.control.messageCounts(HUB_ID))[accountId]).toEqual({ INCOMING: 2, OUTGOING: 0 });
+    });
+
     it('rejects bad attachment kinds, undeclared capabilities and bad delivery identifiers, naming the field', async () => {
       const { token, accountId, path } = await channelWithAccount();
       const badKind = await sandbox.request('POST', path, {

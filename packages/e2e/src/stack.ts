@@ -205,11 +205,13 @@ export async function startStack(
     }
   }
 
+  // Extra node options for every service (`--cpu-prof`, which NODE_OPTIONS refuses, or heap settings).
+  const nodeArgs = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
   const output = new Map<ServiceName, string[]>();
   const children = new Map<ServiceName, ChildProcess>();
   const logs = (name: ServiceName): string => (output.get(name) ?? []).join('');
   const launch = (name: ServiceName): ChildProcess => {
-    const child = spawn('node', [join(root, 'apps', name, 'dist', 'main.js')], {
+    const child = spawn('node', [...nodeArgs, join(root, 'apps', name, 'dist', 'main.js')], {
       env: { ...serviceEnv(name), PORT: String(ports[name]) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

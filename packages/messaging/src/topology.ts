@@ -36,11 +36,17 @@ export interface ConsumerGroupSpec {
   /** Delays of the retry tiers, shortest first; after the last one a transient failure is dead-lettered. */
   readonly retryDelaysMs?: readonly number[];
   /**
-   * Up to this many waiting messages share one transaction (and one commit). Only for handlers whose work
-   * is all in the database: if any handler of a batch fails, the batch is redone one message at a time, so
-   * external calls would repeat. Default 1: a transaction per message.
+   * Up to this many waiting messages share one transaction (and one commit). If any handler of a batch fails,
+   * the batch is redone one message at a time, so a handler's external calls must be idempotent (HubSpot's
+   * `integrationIdempotencyId`, for example). Default 1: a transaction per message.
    */
   readonly maxBatchSize?: number;
+  /**
+   * The handlers of one batch run at once instead of in turn, sharing its transaction (their statements queue
+   * on its connection): for handlers that mostly wait on external calls. Messages of one ordering key are
+   * never in the same batch, so per-key order holds. Default false.
+   */
+  readonly concurrentHandlers?: boolean;
   /** Broker-side guard against crash loops (a message that kills the process never reaches our catch). */
   readonly deliveryLimit?: number;
 }

@@ -2,7 +2,7 @@ import { RoutingKeys } from '@inbox-bridge/shared';
 import { expectEventually } from '@inbox-bridge/testing';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { TransientError } from '../src/index.js';
-import { createTestBed, receivedPayload, recordEffect, type TestBed } from './fixtures.js';
+import { createTestBed, receivedPayload, recordEffect, type Effect, type TestBed } from './fixtures.js';
 
 async function publishBurst(bed: TestBed, count: number, keyOf: (i: number) => string): Promise<void> {
   const messaging = bed.services[0]!;
@@ -23,6 +23,17 @@ async function transactionsUsed(bed: TestBed): Promise<number> {
     `SELECT count(DISTINCT txid) AS n FROM "${bed.db.schema}".effects`,
   );
   return Number(rows[0]?.n);
+}
+
+function expectEachConversationInOrder(effects: readonly Effect[]): void {
+  const byConversation = new Map<string, number[]>();
+  for (const effect of effects) {
+    const key = effect.ordering_key ?? '';
+    byConversation.set(key, [...(byConversation.get(key) ?? []), effect.seq ?? -1]);
+  }
+  for (const [key, seqs] of byConversation) {
+    expect({ key, seqs }).toEqual({ key, seqs: [...seqs].sort((a, b) => a - b) });
+  }
 }
 
 describe('batched consumer transactions', () => {
@@ -111,15 +122,64 @@ describe('batched consumer transactions', () => {
       },
       { timeoutMs: 30_000 },
     );
-    const byConversation = new Map<string, number[]>();
-    for (const effect of await bed.effects()) {
-      const key = effect.ordering_key ?? '';
-      byConversation.set(key, [...(byConversation.get(key) ?? []), effect.seq ?? -1]);
-    }
-    for (const [key, seqs] of byConversation) {
-      expect({ key, seqs }).toEqual({ key, seqs: [...seqs].sort((a, b) => a - b) });
-    }
+    expectEachConversationInOrder(await bed.effects());
     expect(failedOnce.size).toBeGreaterThan(0);
+    expect(await transactionsUsed(bed)).toBeLessThan(200);
+  });
+
+  it('overlaps the handlers of a batch, keeps each conversation in order and redoes a failed batch alone', async () => {
+    bed = await createTestBed('batchconc');
+    let running = 0;
+    let mostAtOnce = 0;
+    const failedOnce = new Set<string>();
+    await bed.startService({
+      groups: [
+        {
+          name: 'test.batchconc',
+          routingKeys: [RoutingKeys.ProviderMessageReceivedV1],
+          ordered: { shards: 2 },
+          maxBatchSize: 20,
+          concurrentHandlers: true,
+          retryDelaysMs: [200, 400],
+        },
+      ],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (envelope, ctx) => {
+          running += 1;
+          mostAtOnce = Math.max(mostAtOnce, running);
+          try {
+            // Stands for the external call a handler waits on.
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            const seq = Number((envelope.payload as { text?: string }).text);
+            if (seq % 13 === 0 && !failedOnce.has(envelope.messageId)) {
+              failedOnce.add(envelope.messageId);
+              throw new TransientError('HubSpot answered 502');
+            }
+            await recordEffect(ctx, 'c1');
+          } finally {
+            running -= 1;
+          }
+        },
+      },
+    });
+    await expectEventually(
+      () => bed.services[0]!.status().consumerGroups['test.batchconc']?.consuming === true,
+    );
+
+    await publishBurst(bed, 200, (i) => `conv-${i % 20}`);
+
+    await expectEventually(
+      async () => {
+        expect(await bed.effects()).toHaveLength(200);
+      },
+      { timeoutMs: 30_000 },
+    );
+    const effects = await bed.effects();
+    expect(new Set(effects.map((e) => e.message_id)).size).toBe(200);
+    expectEachConversationInOrder(effects);
+    expect(failedOnce.size).toBeGreaterThan(0);
+    // More than the 4 batches a group runs at once: the handlers inside a batch overlapped.
+    expect(mostAtOnce).toBeGreaterThan(4);
     expect(await transactionsUsed(bed)).toBeLessThan(200);
   });
 });

@@ -48,6 +48,7 @@ export {
   type DatabaseModuleAsyncOptions,
 } from './database/database.module.js';
 export { DATA_SOURCE } from './database/database.tokens.js';
+export { GroupCommit, type GroupCommitOptions } from './database/group-commit.js';
 export { migrateCommand, type MigrateCommandIo } from './database/migrate-command.js';
 export { runMigrations, type MigrationLogger } from './database/migrations.js';
 

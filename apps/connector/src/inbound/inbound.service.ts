@@ -1,14 +1,22 @@
 import { ContractViolationError, Messaging } from '@inbox-bridge/messaging';
-import { DATA_SOURCE, DomainError, RequestValidationError } from '@inbox-bridge/service-kit';
+import { DATA_SOURCE, DomainError, GroupCommit, RequestValidationError } from '@inbox-bridge/service-kit';
 import { RoutingKeys, type Provider } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { ChannelAccountRepository } from '../accounts/channel-account.repository.js';
 import { DeliveryStatusService } from '../accounts/delivery-status.service.js';
 import { MessageLedger } from '../accounts/message-ledger.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
-import { InboundUnauthorizedError, type InboundRequest } from '../providers/provider-port.js';
+import {
+  InboundUnauthorizedError,
+  type ConnectedAccount,
+  type InboundEvent,
+  type InboundRequest,
+} from '../providers/provider-port.js';
+
+/** Intake transactions open at once (each holds a pooled connection; the pool also serves consumers and the relay). */
+const INTAKE_TRANSACTIONS = 3;
 
 export class UnknownChannelAccountError extends DomainError<'CHANNEL_ACCOUNT_UNKNOWN'> {
   constructor() {
@@ -38,24 +46,50 @@ export interface InboundSummary {
   readonly dropped: boolean;
 }
 
+interface IntakeRequest {
+  readonly account: ConnectedAccount;
+  readonly provider: Provider;
+  readonly events: readonly InboundEvent[];
+}
+
+type IntakeOutcome =
+  | { readonly kind: 'accepted' | 'duplicate' | 'status' }
+  | { readonly kind: 'ignored'; readonly reason: string }
+  | { readonly kind: 'invalid'; readonly issues: readonly string[] };
+
 /**
  * Every provider webhook: find the account, verify the request through its adapter, drop it when the account
  * is switched off, then store the dedupe key and publish through the outbox in one transaction, so the
- * provider gets its 2xx only after COMMIT and a redelivery publishes nothing again.
+ * provider gets its 2xx only after COMMIT and a redelivery publishes nothing again. Concurrent webhooks share
+ * that transaction ({@link GroupCommit}): one commit and one outbox INSERT for all of them.
  */
 @Injectable()
 export class InboundService {
   private readonly logger = new Logger(InboundService.name);
+  private readonly intake: GroupCommit<IntakeRequest, IntakeOutcome[]>;
 
   constructor(
-    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(DATA_SOURCE) dataSource: DataSource,
     private readonly messaging: Messaging,
     private readonly accounts: ChannelAccountRepository,
     private readonly ledger: MessageLedger,
     private readonly adapters: ProviderAdapters,
     private readonly statuses: DeliveryStatusService,
     private readonly metrics: ConnectorMetrics,
-  ) {}
+  ) {
+    this.intake = new GroupCommit(dataSource, {
+      store: (manager, requests) =>
+        messaging.outbox.collecting(manager, async () => {
+          const outcomes: IntakeOutcome[][] = [];
+          for (const request of requests) {
+            outcomes.push(await this.store(manager, request));
+          }
+          return outcomes;
+        }),
+      concurrency: INTAKE_TRANSACTIONS,
+      maxGroupSize: 100,
+    });
+  }
 
   async receive(
     provider: Provider,
@@ -90,53 +124,78 @@ export class InboundService {
       );
       return { accepted: 0, duplicates: 0, ignored: 0, dropped: true };
     }
+    let outcomes: IntakeOutcome[];
+    try {
+      outcomes = await this.intake.submit({ account, provider, events });
+    } catch (error) {
+      if (error instanceof RequestValidationError) {
+        this.metrics.countInbound(provider, 'invalid');
+      }
+      throw error;
+    }
     let accepted = 0;
     let duplicates = 0;
     let ignored = 0;
-    await this.dataSource.transaction(async (manager) => {
-      for (const event of events) {
-        if (event.kind === 'ignored') {
-          ignored += 1;
-          this.metrics.countInbound(provider, 'ignored');
-          this.logger.log({ channelAccountId, provider, reason: event.reason }, 'inbound update ignored');
-          continue;
-        }
-        if (event.kind === 'status') {
-          await this.statuses.apply(manager, account, event.report);
-          this.metrics.countInbound(provider, 'status');
-          continue;
-        }
-        const { dedupeKey, message } = event.normalised;
-        if (!(await this.ledger.recordInbound(manager, channelAccountId, dedupeKey))) {
-          duplicates += 1;
-          this.metrics.countInbound(provider, 'duplicate');
-          continue;
-        }
-        try {
-          await this.messaging.outbox.publish(manager, RoutingKeys.ProviderMessageReceivedV1, message, {
-            portalId: account.portalId,
-          });
-        } catch (error) {
-          if (!(error instanceof ContractViolationError)) {
-            throw error;
-          }
-          this.metrics.countInbound(provider, 'invalid');
-          // Telegram would redeliver a refused update for a day: it is answered 200 and logged instead.
-          if (provider === 'telegram') {
-            this.logger.warn(
-              { channelAccountId, issues: error.issues },
-              'Telegram update does not fit the contract',
-            );
-            continue;
-          }
-          throw new RequestValidationError(
-            error.issues.map((issue) => ({ field: issue.split(':')[0] ?? '(body)', message: issue })),
-          );
-        }
+    for (const outcome of outcomes) {
+      this.metrics.countInbound(provider, outcome.kind);
+      if (outcome.kind === 'accepted') {
         accepted += 1;
-        this.metrics.countInbound(provider, 'accepted');
+      } else if (outcome.kind === 'duplicate') {
+        duplicates += 1;
+      } else if (outcome.kind === 'ignored') {
+        ignored += 1;
+        this.logger.log({ channelAccountId, provider, reason: outcome.reason }, 'inbound update ignored');
+      } else if (outcome.kind === 'invalid') {
+        this.logger.warn(
+          { channelAccountId, issues: outcome.issues },
+          'Telegram update does not fit the contract',
+        );
       }
-    });
+    }
     return { accepted, duplicates, ignored, dropped: false };
+  }
+
+  /**
+   * One webhook's events in the shared transaction: the dedupe key of each message and its outbox row. Runs again
+   * alone when its group fails, so it only writes to `manager` and reports what to count and log.
+   */
+  private async store(manager: EntityManager, request: IntakeRequest): Promise<IntakeOutcome[]> {
+    const { account, provider, events } = request;
+    const outcomes: IntakeOutcome[] = [];
+    for (const event of events) {
+      if (event.kind === 'ignored') {
+        outcomes.push({ kind: 'ignored', reason: event.reason });
+        continue;
+      }
+      if (event.kind === 'status') {
+        await this.statuses.apply(manager, account, event.report);
+        outcomes.push({ kind: 'status' });
+        continue;
+      }
+      const { dedupeKey, message } = event.normalised;
+      if (!(await this.ledger.recordInbound(manager, account.channelAccountId, dedupeKey))) {
+        outcomes.push({ kind: 'duplicate' });
+        continue;
+      }
+      try {
+        await this.messaging.outbox.publish(manager, RoutingKeys.ProviderMessageReceivedV1, message, {
+          portalId: account.portalId,
+        });
+      } catch (error) {
+        if (!(error instanceof ContractViolationError)) {
+          throw error;
+        }
+        // Telegram would redeliver a refused update for a day: it is answered 200 and logged instead.
+        if (provider === 'telegram') {
+          outcomes.push({ kind: 'invalid', issues: error.issues });
+          continue;
+        }
+        throw new RequestValidationError(
+          error.issues.map((issue) => ({ field: issue.split(':')[0] ?? '(body)', message: issue })),
+        );
+      }
+      outcomes.push({ kind: 'accepted' });
+    }
+    return outcomes;
   }
 }

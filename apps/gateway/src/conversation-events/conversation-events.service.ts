@@ -1,5 +1,5 @@
 import { Messaging } from '@inbox-bridge/messaging';
-import { DATA_SOURCE, RequestValidationError } from '@inbox-bridge/service-kit';
+import { DATA_SOURCE, GroupCommit, RequestValidationError } from '@inbox-bridge/service-kit';
 import { RoutingKeys } from '@inbox-bridge/shared';
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -11,6 +11,8 @@ import {
   type ConversationEvent,
 } from './conversation-event.schemas.js';
 import { ConversationEventMetrics } from './conversation-events.metrics.js';
+
+type Outcome = 'accepted' | 'duplicate';
 
 export interface ConversationEventsResult {
   readonly accepted: number;
@@ -25,12 +27,33 @@ export interface ConversationEventsResult {
  */
 @Injectable()
 export class ConversationEventsService {
+  /** Concurrent webhooks share one transaction and one outbox INSERT ({@link GroupCommit}). */
+  private readonly intake: GroupCommit<readonly ConversationEvent[], Outcome[]>;
+
   constructor(
-    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(DATA_SOURCE) dataSource: DataSource,
     private readonly messaging: Messaging,
     private readonly journal: BridgeAssignmentJournal,
     private readonly metrics: ConversationEventMetrics,
-  ) {}
+  ) {
+    this.intake = new GroupCommit(dataSource, {
+      store: (manager, batches) =>
+        messaging.outbox.collecting(manager, async () => {
+          const outcomes: Outcome[][] = [];
+          for (const events of batches) {
+            const results: Outcome[] = [];
+            for (const event of events) {
+              results.push(await this.handle(manager, event));
+            }
+            outcomes.push(results);
+          }
+          return outcomes;
+        }),
+      // One group at a time: two groups holding the same redelivered events in another order would deadlock.
+      concurrency: 1,
+      maxGroupSize: 100,
+    });
+  }
 
   async ingest(body: unknown): Promise<ConversationEventsResult> {
     const parsed = conversationEventBatchSchema.safeParse(body);
@@ -44,13 +67,7 @@ export class ConversationEventsService {
       );
     }
     const events = [...parsed.data].sort((a, b) => a.occurredAt - b.occurredAt);
-    const outcomes = await this.dataSource.transaction(async (manager) => {
-      const results: ('accepted' | 'duplicate')[] = [];
-      for (const event of events) {
-        results.push(await this.handle(manager, event));
-      }
-      return results;
-    });
+    const outcomes = await this.intake.submit(events);
     events.forEach((event, i) => {
       this.metrics.count(event.subscriptionType, outcomes[i] ?? 'accepted');
     });
@@ -58,7 +75,7 @@ export class ConversationEventsService {
     return { accepted: outcomes.length - duplicates, duplicates };
   }
 
-  private async handle(manager: EntityManager, event: ConversationEvent): Promise<'accepted' | 'duplicate'> {
+  private async handle(manager: EntityManager, event: ConversationEvent): Promise<Outcome> {
     const portalId = String(event.portalId);
     const threadId = String(event.objectId);
     const inserted: unknown[] = await manager.query(

@@ -164,6 +164,10 @@ export const platformConsumerGroups: readonly ConsumerGroupSpec[] = [
     name: PLATFORM_INBOUND_GROUP,
     routingKeys: [RoutingKeys.ProviderMessageReceivedV1],
     ordered: { shards: 4 },
+    // Publishing waits mostly on HubSpot: a batch's messages (of different conversations) are published at once,
+    // and a batch redone after a failure publishes nothing twice (integrationIdempotencyId).
+    maxBatchSize: 25,
+    concurrentHandlers: true,
   },
   {
     name: PLATFORM_DELIVERY_STATUS_GROUP,

@@ -127,6 +127,11 @@ export class SandboxControlClient {
     return this.call('GET', `/__sandbox/portals/${hubId}/threads`);
   }
 
+  /** Messages per channel account of the portal, by direction (cheap to poll while a load runs). */
+  messageCounts(hubId: number): Promise<Record<string, { INCOMING: number; OUTGOING: number }>> {
+    return this.call('GET', `/__sandbox/portals/${hubId}/message-counts`);
+  }
+
   agentReply(threadId: string, reply: AgentReplyRequest): Promise<{ id: string }> {
     return this.call('POST', `/__sandbox/threads/${threadId}/agent-replies`, reply);
   }

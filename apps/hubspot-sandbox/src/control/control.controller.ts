@@ -397,6 +397,19 @@ export class ControlController {
     }));
   }
 
+  /** How many messages each channel account has in the portal, by direction: cheap to poll while a load runs. */
+  @Get('portals/:hubId/message-counts')
+  messageCounts(@Param('hubId') hubId: string) {
+    const counts: Record<string, { INCOMING: number; OUTGOING: number }> = {};
+    for (const thread of this.messageStore.portalThreads(Number(hubId))) {
+      const account = (counts[thread.channelAccountId] ??= { INCOMING: 0, OUTGOING: 0 });
+      for (const message of this.messageStore.threadMessages(thread.id)) {
+        account[message.direction] += 1;
+      }
+    }
+    return counts;
+  }
+
   @Post('threads/:threadId/agent-replies')
   agentReply(@Param('threadId') threadId: string, @Body() body: unknown, @Req() req: Request) {
     const { fileIds, ...reply } = parseStrict(agentReplySchema, body);

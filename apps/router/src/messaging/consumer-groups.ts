@@ -16,6 +16,8 @@ export const routerConsumerGroups: readonly ConsumerGroupSpec[] = [
       RoutingKeys.GatewayOutboundMessageRequestedV1,
     ],
     ordered: { shards: 4 },
+    // Its handlers only touch the database: a busy router shares each commit among up to 25 conversations.
+    maxBatchSize: 25,
   },
   {
     name: 'router.directory',

@@ -410,38 +410,47 @@ export class ConsumerGroupRunner {
     }
     try {
       outcomes = await this.transactionSlots.run(() =>
-        this.options.dataSource.transaction(async (manager) => {
-          const keys = items.flatMap((i) => (i.orderingKey === undefined ? [] : [i.orderingKey]));
-          if (keys.length > 0) {
-            // A key with parked messages needs the ordering checks of the one-by-one path.
-            const parked: { ordering_key: string }[] = await manager.query(
-              `SELECT DISTINCT ordering_key FROM "${schema}".ordering_park WHERE consumer = $1 AND ordering_key = ANY($2)`,
-              [this.name, keys],
-            );
-            const blocked = new Set(parked.map((p) => p.ordering_key));
-            alone = items.filter((i) => i.orderingKey !== undefined && blocked.has(i.orderingKey));
-            together = items.filter((i) => !alone.includes(i));
-          }
-          const claimed: { message_id: string }[] = await manager.query(
-            `INSERT INTO "${schema}".inbox (consumer, message_id) SELECT $1, unnest($2::text[])
-           ON CONFLICT DO NOTHING RETURNING message_id`,
-            [this.name, together.map((i) => i.envelope.messageId)],
-          );
-          const unclaimed = new Set(claimed.map((c) => c.message_id));
-          const results: ('processed' | 'duplicate')[] = [];
-          for (const item of together) {
-            if (unclaimed.delete(item.envelope.messageId)) {
-              results.push(
-                await correlationContext.run(this.scopeOf(item.delivery, item.envelope), () =>
-                  this.invoke(item.handler, item.delivery, item.envelope, manager),
-                ),
+        this.options.dataSource.transaction((manager) =>
+          this.options.outbox.collecting(manager, async () => {
+            const keys = items.flatMap((i) => (i.orderingKey === undefined ? [] : [i.orderingKey]));
+            if (keys.length > 0) {
+              // A key with parked messages needs the ordering checks of the one-by-one path.
+              const parked: { ordering_key: string }[] = await manager.query(
+                `SELECT DISTINCT ordering_key FROM "${schema}".ordering_park WHERE consumer = $1 AND ordering_key = ANY($2)`,
+                [this.name, keys],
               );
-            } else {
-              results.push('duplicate');
+              const blocked = new Set(parked.map((p) => p.ordering_key));
+              alone = items.filter((i) => i.orderingKey !== undefined && blocked.has(i.orderingKey));
+              together = items.filter((i) => !alone.includes(i));
             }
-          }
-          return results;
-        }),
+            const claimed: { message_id: string }[] = await manager.query(
+              `INSERT INTO "${schema}".inbox (consumer, message_id) SELECT $1, unnest($2::text[])
+           ON CONFLICT DO NOTHING RETURNING message_id`,
+              [this.name, together.map((i) => i.envelope.messageId)],
+            );
+            const unclaimed = new Set(claimed.map((c) => c.message_id));
+            const handle = (item: BatchItem): Promise<'processed' | 'duplicate'> =>
+              unclaimed.delete(item.envelope.messageId)
+                ? correlationContext.run(this.scopeOf(item.delivery, item.envelope), () =>
+                    this.invoke(item.handler, item.delivery, item.envelope, manager),
+                  )
+                : Promise.resolve('duplicate');
+            if (this.options.topology.spec.concurrentHandlers === true) {
+              // Every handler settles before the transaction ends, so none queries a released connection.
+              const settled = await Promise.allSettled(together.map(handle));
+              const failed = settled.find((result) => result.status === 'rejected');
+              if (failed !== undefined) {
+                throw failed.reason;
+              }
+              return settled.map((result) => (result.status === 'fulfilled' ? result.value : 'duplicate'));
+            }
+            const results: ('processed' | 'duplicate')[] = [];
+            for (const item of together) {
+              results.push(await handle(item));
+            }
+            return results;
+          }),
+        ),
       );
     } catch {
       // A handler or the commit failed and nothing of the batch committed: take the messages one by one,
@@ -549,7 +558,9 @@ export class ConsumerGroupRunner {
     return correlationContext.run(this.scopeOf(delivery, envelope), () =>
       this.transactionSlots.run(() => {
         this.step(delivery, 'in its transaction');
-        return this.options.dataSource.transaction(work);
+        return this.options.dataSource.transaction((manager) =>
+          this.options.outbox.collecting(manager, () => work(manager)),
+        );
       }),
     );
   }

@@ -20,11 +20,17 @@ export interface PublishOptions {
   readonly messageId?: string;
 }
 
+/** Rows per INSERT statement, well under PostgreSQL's 65,535 bind parameters (5 per row). */
+const ROWS_PER_INSERT = 1_000;
+
 /**
  * Publishing means adding an outbox row to the caller's transaction (engineering notes §4.4): the event
  * exists if and only if the state change that produced it committed. The relay sends it afterwards.
  */
 export class OutboxWriter {
+  /** Transactions whose publishes are held and written together when they end (see `collecting`). */
+  private readonly held = new WeakMap<EntityManager, MessageEnvelope[]>();
+
   constructor(private readonly schema: string) {
     if (!/^[a-z_][a-z0-9_]*$/.test(schema)) {
       throw new Error(`unsafe schema name "${schema}"`);
@@ -66,6 +72,43 @@ export class OutboxWriter {
         payload: checked.value,
       };
     });
+    const held = this.held.get(manager);
+    if (held === undefined) {
+      await this.insert(manager, envelopes);
+    } else {
+      held.push(...envelopes);
+    }
+    return envelopes;
+  }
+
+  /**
+   * Runs `work` holding every publish made on `manager` (its transaction), then writes them all with one INSERT
+   * in the order they were made: a consumer's transaction pays one statement for its events instead of one per
+   * event. A contract violation still throws at the publish call; nothing is written when `work` throws.
+   */
+  async collecting<T>(manager: EntityManager, work: () => Promise<T>): Promise<T> {
+    if (this.held.has(manager)) {
+      return work();
+    }
+    const held: MessageEnvelope[] = [];
+    this.held.set(manager, held);
+    let result: T;
+    try {
+      result = await work();
+    } finally {
+      this.held.delete(manager);
+    }
+    await this.insert(manager, held);
+    return result;
+  }
+
+  private async insert(manager: EntityManager, envelopes: readonly MessageEnvelope[]): Promise<void> {
+    for (let start = 0; start < envelopes.length; start += ROWS_PER_INSERT) {
+      await this.insertRows(manager, envelopes.slice(start, start + ROWS_PER_INSERT));
+    }
+  }
+
+  private async insertRows(manager: EntityManager, envelopes: readonly MessageEnvelope[]): Promise<void> {
     const values: unknown[] = [];
     const rows = envelopes.map((envelope, i) => {
       values.push(
@@ -78,12 +121,9 @@ export class OutboxWriter {
       const p = i * 5;
       return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5})`;
     });
-    if (rows.length > 0) {
-      await manager.query(
-        `INSERT INTO "${this.schema}".outbox (message_id, routing_key, portal_id, ordering_key, body) VALUES ${rows.join(', ')}`,
-        values,
-      );
-    }
-    return envelopes;
+    await manager.query(
+      `INSERT INTO "${this.schema}".outbox (message_id, routing_key, portal_id, ordering_key, body) VALUES ${rows.join(', ')}`,
+      values,
+    );
   }
 }

@@ -70,6 +70,10 @@ export function asMessagingError(error: unknown): unknown {
 @Injectable()
 export class InboundPublisherService {
   private readonly logger = new Logger('InboundPublisher');
+  private readonly accountsByTransaction = new WeakMap<
+    EntityManager,
+    Map<string, Promise<ChannelAccountRecord | undefined>>
+  >();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: GatewayConfig,
@@ -88,7 +92,7 @@ export class InboundPublisherService {
     if (this.directory === undefined) {
       throw new TransientError('the channel account directory is not available yet', 'NO_DIRECTORY');
     }
-    const account = await this.directory.find(message.channelAccountId);
+    const account = await this.accountOf(this.directory, message.channelAccountId, context.manager);
     if (account === undefined) {
       throw new TransientError(
         `channel account ${message.channelAccountId} is unknown (not connected yet, or purged)`,
@@ -188,6 +192,28 @@ export class InboundPublisherService {
     }
   }
 
+  /**
+   * The account as its transaction first saw it: the messages of one batch (one transaction) share one lookup, and
+   * see the account as it was when the batch began, as if they had been published together at that moment.
+   */
+  private accountOf(
+    directory: ChannelAccountDirectory,
+    channelAccountId: string,
+    transaction: EntityManager,
+  ): Promise<ChannelAccountRecord | undefined> {
+    let accounts = this.accountsByTransaction.get(transaction);
+    if (accounts === undefined) {
+      accounts = new Map();
+      this.accountsByTransaction.set(transaction, accounts);
+    }
+    let account = accounts.get(channelAccountId);
+    if (account === undefined) {
+      account = directory.find(channelAccountId);
+      accounts.set(channelAccountId, account);
+    }
+    return account;
+  }
+
   private async publishToHubSpot(
     client: PortalHubSpotClient,
     message: ProviderMessageReceivedV1,
@@ -233,10 +259,20 @@ export class InboundPublisherService {
     const { id: hubspotMessageId, conversationsThreadId: hubspotThreadId } = published.body;
     const publishedAt = new Date().toISOString();
 
+    const newThread = knownThread?.hubspot_thread_id !== hubspotThreadId;
+    // One statement: the mapping of the message, and of its conversation to the thread when that is new.
     await context.manager.query(
-      `INSERT INTO "${schema}".published_messages
-         (channel_account_id, idempotency_id, provider_message_id, conversation_key, hubspot_message_id, hubspot_thread_id)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      `WITH published AS (
+         INSERT INTO "${schema}".published_messages
+           (channel_account_id, idempotency_id, provider_message_id, conversation_key, hubspot_message_id, hubspot_thread_id)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+       )
+       INSERT INTO "${schema}".conversation_threads (channel_account_id, conversation_key, hubspot_thread_id)
+       SELECT $1, $4, $6 WHERE $7::boolean
+       ON CONFLICT (channel_account_id, conversation_key) DO UPDATE SET
+         hubspot_thread_id = EXCLUDED.hubspot_thread_id,
+         threads_started = conversation_threads.threads_started + 1,
+         updated_at = clock_timestamp()`,
       [
         message.channelAccountId,
         idempotencyId,
@@ -244,20 +280,9 @@ export class InboundPublisherService {
         message.conversationKey,
         hubspotMessageId,
         hubspotThreadId,
+        newThread,
       ],
     );
-    const newThread = knownThread?.hubspot_thread_id !== hubspotThreadId;
-    if (newThread) {
-      await context.manager.query(
-        `INSERT INTO "${schema}".conversation_threads (channel_account_id, conversation_key, hubspot_thread_id)
-         VALUES ($1, $2, $3)
-         ON CONFLICT (channel_account_id, conversation_key) DO UPDATE SET
-           hubspot_thread_id = EXCLUDED.hubspot_thread_id,
-           threads_started = conversation_threads.threads_started + 1,
-           updated_at = clock_timestamp()`,
-        [message.channelAccountId, message.conversationKey, hubspotThreadId],
-      );
-    }
     await this.directory?.rememberConversation(context.manager, {
       channelAccountId: message.channelAccountId,
       deliveryIdentifier: senderIdentifier(message.sender, declared),
