@@ -175,6 +175,32 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     ).toHaveLength(1);
   });
 
+  it('stores concurrent webhooks in shared commits: each message once, a concurrent redelivery a duplicate, a bad one refused alone', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `burst-${i}`);
+    const requests = [
+      ...ids.map((id) => post(message(id))),
+      // Redeliveries racing their first delivery, and a body the contract refuses, in the same burst.
+      ...ids.slice(0, 5).map((id) => post(message(id))),
+      post(message('burst-bad', { sentAt: 'yesterday' })),
+    ];
+    const answers = await Promise.all(
+      requests.map(async (request) => {
+        const answer = await request;
+        return answer.status === 200 ? ((await answer.json()) as { status: string }).status : answer.status;
+      }),
+    );
+    expect(answers.filter((answer) => answer === 'accepted')).toHaveLength(30);
+    expect(answers.filter((answer) => answer === 'duplicate')).toHaveLength(5);
+    expect(answers.at(-1)).toBe(400);
+    for (const id of ids) {
+      await published(id);
+    }
+    const burst = h
+      .messagesOf<ProviderMessageReceivedV1>('provider.message.received.v1')
+      .filter((m) => m.providerMessageId.startsWith('burst-'));
+    expect(burst.map((m) => m.providerMessageId).sort()).toEqual([...ids].sort());
+  });
+
   it('refuses bad and replayed signatures with 401 and bad bodies with 400 naming the field', async () => {
     const body = message('msg-200');
     const raw = JSON.stringify(body);

@@ -51,6 +51,7 @@ export { DATA_SOURCE } from './database/database.tokens.js';
 export { GroupCommit, type GroupCommitOptions } from './database/group-commit.js';
 export { migrateCommand, type MigrateCommandIo } from './database/migrate-command.js';
 export { runMigrations, type MigrationLogger } from './database/migrations.js';
+export { PerTransaction } from './database/per-transaction.js';
 
 export { DomainError, type DomainErrorOptions } from './errors/domain-error.js';
 export { ProblemDetailsFilter } from './errors/problem-details.filter.js';

@@ -11,6 +11,9 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import type { ConnectedAccount } from '../providers/provider-port.js';
 
+/** Decrypted account secrets kept in memory at most (two per account). */
+const OPENED_SECRETS_KEPT = 2_000;
+
 /** Pending credentials are kept this long for the popup to finish the connection. */
 export const PENDING_CREDENTIALS_TTL_MS = 60 * 60 * 1000;
 
@@ -66,12 +69,31 @@ export class ChannelAccountRepository {
   private readonly box: SecretBox;
   private readonly schema: string;
 
+  /** Lookups in flight outside a transaction, by account. */
+  private readonly reading = new Map<string, Promise<ConnectedAccount | undefined>>();
+  /** Decrypted stored secrets by AAD and ciphertext: a changed secret is a new ciphertext, so none goes stale. */
+  private readonly opened = new Map<string, string>();
+
   constructor(
     @Inject(APP_CONFIG) config: ConnectorConfig,
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
   ) {
     this.box = SecretBox.fromConfig(config);
     this.schema = config.DATABASE_SCHEMA;
+  }
+
+  /** Decrypts a stored secret of an account, once per ciphertext (every webhook of the account needs it). */
+  private open(ciphertext: string, additionalData: string): string {
+    const key = `${additionalData}\n${ciphertext}`;
+    let plaintext = this.opened.get(key);
+    if (plaintext === undefined) {
+      plaintext = this.box.decrypt(ciphertext, additionalData);
+      if (this.opened.size >= OPENED_SECRETS_KEPT) {
+        this.opened.clear();
+      }
+      this.opened.set(key, plaintext);
+    }
+    return plaintext;
   }
 
   async savePending(
@@ -193,8 +215,29 @@ export class ChannelAccountRepository {
     }
   }
 
-  async find(channelAccountId: string, manager?: EntityManager): Promise<ConnectedAccount | undefined> {
-    const rows: AccountRow[] = await (manager ?? this.dataSource.manager).query(
+  /**
+   * The account, or undefined. Outside a transaction, concurrent lookups of one account (a burst of its webhooks)
+   * share the read in flight: each sees the row as of a moment after it arrived or just before, never older.
+   */
+  find(channelAccountId: string, manager?: EntityManager): Promise<ConnectedAccount | undefined> {
+    if (manager !== undefined) {
+      return this.read(channelAccountId, manager);
+    }
+    let reading = this.reading.get(channelAccountId);
+    if (reading === undefined) {
+      reading = this.read(channelAccountId, this.dataSource.manager).finally(() => {
+        this.reading.delete(channelAccountId);
+      });
+      this.reading.set(channelAccountId, reading);
+    }
+    return reading;
+  }
+
+  private async read(
+    channelAccountId: string,
+    manager: EntityManager,
+  ): Promise<ConnectedAccount | undefined> {
+    const rows: AccountRow[] = await manager.query(
       `SELECT channel_account_id, portal_id, provider, credentials, webhook_secret, active, authorized
          FROM "${this.schema}".channel_accounts WHERE channel_account_id = $1`,
       [channelAccountId],
@@ -209,10 +252,10 @@ export class ChannelAccountRepository {
       portalId: Number(row.portal_id),
       provider: row.provider,
       credentials: providerCredentialsSchema.parse(
-        JSON.parse(this.box.decrypt(row.credentials, aad.credentials(id))),
+        JSON.parse(this.open(row.credentials, aad.credentials(id))),
       ),
       webhookSecret:
-        row.webhook_secret === null ? undefined : this.box.decrypt(row.webhook_secret, aad.webhookSecret(id)),
+        row.webhook_secret === null ? undefined : this.open(row.webhook_secret, aad.webhookSecret(id)),
       active: row.active,
       authorized: row.authorized,
     };

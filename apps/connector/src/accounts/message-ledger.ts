@@ -8,6 +8,11 @@ import type { ProviderStatusReport } from '../providers/provider-port.js';
 /** HubSpot statuses only move forward: SENT → READ; FAILED is final. */
 const RANK: Readonly<Record<DeliveryStatus, number>> = { SENT: 1, READ: 2, FAILED: 3 };
 
+/** How {@link MessageLedger.recordInbound} names an inbound message. */
+export function inboundKey(channelAccountId: string, dedupeKey: string): string {
+  return `${channelAccountId}\n${dedupeKey}`;
+}
+
 /** Inbound dedupe keys and outbound message states, per channel account. */
 @Injectable()
 export class MessageLedger {
@@ -17,14 +22,24 @@ export class MessageLedger {
     this.schema = config.DATABASE_SCHEMA;
   }
 
-  /** `false` when this inbound message (same dedupe key) was already accepted. */
-  async recordInbound(manager: EntityManager, channelAccountId: string, dedupeKey: string): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `INSERT INTO "${this.schema}".inbound_messages (channel_account_id, dedupe_key) VALUES ($1, $2)
-       ON CONFLICT DO NOTHING RETURNING dedupe_key`,
-      [channelAccountId, dedupeKey],
+  /**
+   * Records the dedupe keys of inbound messages with one statement; answers which were new, as
+   * {@link inboundKey}s (a key listed twice is new once).
+   */
+  async recordInbound(
+    manager: EntityManager,
+    messages: readonly { readonly channelAccountId: string; readonly dedupeKey: string }[],
+  ): Promise<Set<string>> {
+    if (messages.length === 0) {
+      return new Set();
+    }
+    const rows: { channel_account_id: string; dedupe_key: string }[] = await manager.query(
+      `INSERT INTO "${this.schema}".inbound_messages (channel_account_id, dedupe_key)
+       SELECT * FROM unnest($1::text[], $2::text[])
+       ON CONFLICT DO NOTHING RETURNING channel_account_id, dedupe_key`,
+      [messages.map((message) => message.channelAccountId), messages.map((message) => message.dedupeKey)],
     );
-    return rows.length > 0;
+    return new Set(rows.map((row) => inboundKey(row.channel_account_id, row.dedupe_key)));
   }
 
   async outboundStatus(

@@ -5,7 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ChannelAccountRepository } from '../accounts/channel-account.repository.js';
 import { DeliveryStatusService } from '../accounts/delivery-status.service.js';
-import { MessageLedger } from '../accounts/message-ledger.js';
+import { inboundKey, MessageLedger } from '../accounts/message-ledger.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
 import {
@@ -80,9 +80,19 @@ export class InboundService {
     this.intake = new GroupCommit(dataSource, {
       store: (manager, requests) =>
         messaging.outbox.collecting(manager, async () => {
+          const fresh = await this.ledger.recordInbound(
+            manager,
+            requests.flatMap(({ account, events }) =>
+              events.flatMap((event) =>
+                event.kind === 'message'
+                  ? [{ channelAccountId: account.channelAccountId, dedupeKey: event.normalised.dedupeKey }]
+                  : [],
+              ),
+            ),
+          );
           const outcomes: IntakeOutcome[][] = [];
           for (const request of requests) {
-            outcomes.push(await this.store(manager, request));
+            outcomes.push(await this.store(manager, request, fresh));
           }
           return outcomes;
         }),
@@ -156,10 +166,15 @@ export class InboundService {
   }
 
   /**
-   * One webhook's events in the shared transaction: the dedupe key of each message and its outbox row. Runs again
-   * alone when its group fails, so it only writes to `manager` and reports what to count and log.
+   * One webhook's events in the shared transaction, its messages' dedupe keys already recorded (`fresh`: the new
+   * ones): the outbox row of each new message, the status reports. Runs again alone when its group fails, so it
+   * only writes to `manager` and reports what to count and log.
    */
-  private async store(manager: EntityManager, request: IntakeRequest): Promise<IntakeOutcome[]> {
+  private async store(
+    manager: EntityManager,
+    request: IntakeRequest,
+    fresh: Set<string>,
+  ): Promise<IntakeOutcome[]> {
     const { account, provider, events } = request;
     const outcomes: IntakeOutcome[] = [];
     for (const event of events) {
@@ -173,7 +188,7 @@ export class InboundService {
         continue;
       }
       const { dedupeKey, message } = event.normalised;
-      if (!(await this.ledger.recordInbound(manager, account.channelAccountId, dedupeKey))) {
+      if (!fresh.delete(inboundKey(account.channelAccountId, dedupeKey))) {
         outcomes.push({ kind: 'duplicate' });
         continue;
       }

@@ -25,7 +25,7 @@ export class ChannelAccountDirectoryService implements ChannelAccountDirectory {
     return record;
   }
 
-  rememberConversation(manager: EntityManager, conversation: KnownConversation): Promise<void> {
-    return this.accounts.rememberConversation(manager, conversation);
+  rememberConversations(manager: EntityManager, conversations: readonly KnownConversation[]): Promise<void> {
+    return this.accounts.rememberConversations(manager, conversations);
   }
 }

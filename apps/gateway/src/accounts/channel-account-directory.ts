@@ -42,9 +42,10 @@ export interface ChannelAccountDirectory {
   /** The account, or `undefined` when it is unknown or was purged. */
   find(channelAccountId: string): Promise<ChannelAccountRecord | undefined>;
   /**
-   * Records, in the caller's transaction, that the customer at `deliveryIdentifier` writes in
-   * `conversationKey` (and HubSpot thread, when known). Call it when publishing an inbound message: under
-   * the DELIVERY_IDENTIFIER threading model, replies to that customer or thread go back to that conversation.
+   * Records, in the caller's transaction, that each customer at `deliveryIdentifier` writes in
+   * `conversationKey` (and HubSpot thread, when known); of two for one customer, the later counts. Call it when
+   * publishing inbound messages: under the DELIVERY_IDENTIFIER threading model, replies to that customer or
+   * thread go back to that conversation.
    */
-  rememberConversation(manager: EntityManager, conversation: KnownConversation): Promise<void>;
+  rememberConversations(manager: EntityManager, conversations: readonly KnownConversation[]): Promise<void>;
 }

@@ -153,21 +153,34 @@ export class ChannelAccountRepository {
     await manager.query(`DELETE FROM channel_accounts WHERE channel_account_id = $1`, [channelAccountId]);
   }
 
-  async rememberConversation(manager: EntityManager, conversation: KnownConversation): Promise<void> {
+  /** One statement for all; of two rows for one customer (identifier), the later is kept. */
+  async rememberConversations(
+    manager: EntityManager,
+    conversations: readonly KnownConversation[],
+  ): Promise<void> {
+    const byCustomer = new Map<string, KnownConversation>();
+    for (const conversation of conversations) {
+      const { type, value } = conversation.deliveryIdentifier;
+      byCustomer.set(JSON.stringify([conversation.channelAccountId, type, value]), conversation);
+    }
+    if (byCustomer.size === 0) {
+      return;
+    }
+    const rows = [...byCustomer.values()];
     await manager.query(
       `INSERT INTO account_conversations
          (channel_account_id, identifier_type, identifier_value, conversation_key, hubspot_thread_id)
-       VALUES ($1, $2, $3, $4, $5)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
        ON CONFLICT (channel_account_id, identifier_type, identifier_value) DO UPDATE
          SET conversation_key = EXCLUDED.conversation_key,
              hubspot_thread_id = COALESCE(EXCLUDED.hubspot_thread_id, account_conversations.hubspot_thread_id),
              updated_at = now()`,
       [
-        conversation.channelAccountId,
-        conversation.deliveryIdentifier.type,
-        conversation.deliveryIdentifier.value,
-        conversation.conversationKey,
-        conversation.hubspotThreadId ?? null,
+        rows.map((row) => row.channelAccountId),
+        rows.map((row) => row.deliveryIdentifier.type),
+        rows.map((row) => row.deliveryIdentifier.value),
+        rows.map((row) => row.conversationKey),
+        rows.map((row) => row.hubspotThreadId ?? null),
       ],
     );
   }

@@ -15,6 +15,7 @@ import { PlatformScheduler } from './platform-scheduler.js';
 import { InboundBacklog } from './publishing/inbound-backlog.js';
 import { InboundPublisherService } from './publishing/inbound-publisher.service.js';
 import { ProviderMediaSource } from './publishing/provider-media.source.js';
+import { PublishingLedger } from './publishing/publishing-ledger.js';
 import { RosterService } from './roster/roster.service.js';
 
 /**
@@ -34,6 +35,7 @@ import { RosterService } from './roster/roster.service.js';
     OpsTokenGuard,
     ProviderMediaSource,
     InboundPublisherService,
+    PublishingLedger,
     InboundBacklog,
     DeliveryStatusService,
     AssignmentService,

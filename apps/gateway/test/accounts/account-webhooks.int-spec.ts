@@ -431,12 +431,14 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
     const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-purge');
     await waitFor('gateway.channel-account.connected.v1', accountId);
     await db.dataSource.transaction((manager) =>
-      directory.rememberConversation(manager, {
-        channelAccountId: accountId,
-        deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'tg-user-purge' },
-        conversationKey: 'chat-purge',
-        hubspotThreadId: '999',
-      }),
+      directory.rememberConversations(manager, [
+        {
+          channelAccountId: accountId,
+          deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'tg-user-purge' },
+          conversationKey: 'chat-purge',
+          hubspotThreadId: '999',
+        },
+      ]),
     );
 
     // The platform feature's rows for the account (a published message and its thread).

@@ -85,12 +85,14 @@ describe('channel account store and CHANNEL_ACCOUNT_DIRECTORY', () => {
     const customer = { type: 'HS_PHONE_NUMBER', value: '+14155550199' } as const;
     await db.dataSource.transaction((manager) => repository.insertIfNew(manager, account('5000004')));
     await db.dataSource.transaction((manager) =>
-      directory.rememberConversation(manager, {
-        channelAccountId: '5000004',
-        deliveryIdentifier: customer,
-        conversationKey: '+14155550199',
-        hubspotThreadId: '7001',
-      }),
+      directory.rememberConversations(manager, [
+        {
+          channelAccountId: '5000004',
+          deliveryIdentifier: customer,
+          conversationKey: '+14155550199',
+          hubspotThreadId: '7001',
+        },
+      ]),
     );
     const manager = db.dataSource.manager;
     expect(await repository.findConversation(manager, '5000004', { hubspotThreadId: '7001' })).toBe(

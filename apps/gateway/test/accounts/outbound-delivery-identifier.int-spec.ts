@@ -128,12 +128,14 @@ describe('replies under the DELIVERY_IDENTIFIER threading model (HubSpot threads
     const inbound = await sms(customer);
     const directory = gateway.app.get<ChannelAccountDirectory>(CHANNEL_ACCOUNT_DIRECTORY);
     await db.dataSource.transaction((manager) =>
-      directory.rememberConversation(manager, {
-        channelAccountId: accountId,
-        deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: customer },
-        conversationKey: 'sms-conversation-1',
-        hubspotThreadId: inbound.conversationsThreadId,
-      }),
+      directory.rememberConversations(manager, [
+        {
+          channelAccountId: accountId,
+          deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: customer },
+          conversationKey: 'sms-conversation-1',
+          hubspotThreadId: inbound.conversationsThreadId,
+        },
+      ]),
     );
     const reply = await hubspot.control.agentReply(inbound.conversationsThreadId, {
       userId: hubspot.userId,

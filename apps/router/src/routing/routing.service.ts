@@ -1,4 +1,5 @@
 import { OutboxWriter } from '@inbox-bridge/messaging';
+import { PerTransaction } from '@inbox-bridge/service-kit';
 import {
   RoutingKeys,
   type GatewayAssignmentAppliedV1,
@@ -15,7 +16,12 @@ import { isWithinBusinessHours } from './business-hours.js';
 import { ROUTER_CLOCK, type Clock } from './clock.js';
 import { capacityOf, defaultRoutingRules, type RoutingRules } from './routing-rules.js';
 import { RoutingMetrics } from './routing.metrics.js';
-import { RoutingRepository, type AuditEntry, type ConversationRow } from './routing.repository.js';
+import {
+  RoutingRepository,
+  type AuditEntry,
+  type ChannelAccountRow,
+  type ConversationRow,
+} from './routing.repository.js';
 
 export interface RoutingSettings {
   /** Delay before a request the gateway reported as retryable is sent again. */
@@ -58,6 +64,8 @@ const userIdOfActor = (actorId: string | null): string | undefined =>
  */
 @Injectable()
 export class RoutingService {
+  private readonly accountsByTransaction = new PerTransaction<ChannelAccountRow | undefined>();
+
   constructor(
     private readonly repository: RoutingRepository,
     private readonly outbox: OutboxWriter,
@@ -739,11 +747,25 @@ export class RoutingService {
     };
   }
 
+  /**
+   * The account as its transaction first read it: the conversations of one consumer batch (one transaction, in
+   * which no account changes) share one read per account.
+   */
+  private channelAccountOf(
+    manager: EntityManager,
+    portalId: number,
+    channelAccountId: string,
+  ): Promise<ChannelAccountRow | undefined> {
+    return this.accountsByTransaction.get(manager, `${portalId}:${channelAccountId}`, () =>
+      this.repository.findChannelAccount(manager, portalId, channelAccountId),
+    );
+  }
+
   private async rulesOf(manager: EntityManager, conversation: ConversationRow): Promise<RoutingRules> {
     if (conversation.channelAccountId === null) {
       return defaultRoutingRules;
     }
-    const account = await this.repository.findChannelAccount(
+    const account = await this.channelAccountOf(
       manager,
       conversation.portalId,
       conversation.channelAccountId,
@@ -864,11 +886,7 @@ export class RoutingService {
     if (conversation.channelAccountId === null) {
       return { kind: 'unrouted', reason: 'the channel account of this thread is unknown' };
     }
-    const account = await this.repository.findChannelAccount(
-      manager,
-      portalId,
-      conversation.channelAccountId,
-    );
+    const account = await this.channelAccountOf(manager, portalId, conversation.channelAccountId);
     if (account === undefined) {
       return {
         kind: 'unrouted',

@@ -107,6 +107,8 @@ export class ConsumerGroupRunner {
   private stopping = false;
   private started = false;
   private readonly batchQueue: BatchItem[] = [];
+  /** Work handlers asked to run before their transaction commits, by transaction. */
+  private readonly commitHooks = new WeakMap<EntityManager, (() => Promise<void>)[]>();
   private batchesInFlight = 0;
   private readonly maxBatchSize: number;
   private readonly maxConcurrentBatches: number;
@@ -411,7 +413,7 @@ export class ConsumerGroupRunner {
     try {
       outcomes = await this.transactionSlots.run(() =>
         this.options.dataSource.transaction((manager) =>
-          this.options.outbox.collecting(manager, async () => {
+          this.withinTransaction(manager, async () => {
             const keys = items.flatMap((i) => (i.orderingKey === undefined ? [] : [i.orderingKey]));
             if (keys.length > 0) {
               // A key with parked messages needs the ordering checks of the one-by-one path.
@@ -559,7 +561,7 @@ export class ConsumerGroupRunner {
       this.transactionSlots.run(() => {
         this.step(delivery, 'in its transaction');
         return this.options.dataSource.transaction((manager) =>
-          this.options.outbox.collecting(manager, () => work(manager)),
+          this.withinTransaction(manager, () => work(manager)),
         );
       }),
     );
@@ -611,6 +613,26 @@ export class ConsumerGroupRunner {
     return inserted.length > 0;
   }
 
+  /**
+   * A consumer transaction's work, then the work its handlers asked to run before the commit (`beforeCommit`, in the
+   * order asked), with every event published meanwhile written by one INSERT at the end.
+   */
+  private withinTransaction<T>(manager: EntityManager, work: () => Promise<T>): Promise<T> {
+    return this.options.outbox.collecting(manager, async () => {
+      const hooks: (() => Promise<void>)[] = [];
+      this.commitHooks.set(manager, hooks);
+      try {
+        const result = await work();
+        for (let index = 0; index < hooks.length; index += 1) {
+          await hooks[index]?.();
+        }
+        return result;
+      } finally {
+        this.commitHooks.delete(manager);
+      }
+    });
+  }
+
   private async invoke(
     handler: MessageHandler,
     delivery: Delivery,
@@ -626,6 +648,13 @@ export class ConsumerGroupRunner {
       deferredUntil: deferredUntilOf(delivery.message),
       publish: (type, payload, options) =>
         this.options.outbox.publish(manager, type, payload, { portalId: envelope.portalId, ...options }),
+      beforeCommit: (hook) => {
+        const hooks = this.commitHooks.get(manager);
+        if (hooks === undefined) {
+          throw new Error('beforeCommit must be called while the handler runs, inside its transaction');
+        }
+        hooks.push(hook);
+      },
     };
     this.step(delivery, 'in its handler');
     await handler(envelope, context);

@@ -15,6 +15,12 @@ export interface MessageContext {
   readonly redelivered: boolean;
   /** Epoch ms a handler asked to wait until (`DeferredError`), when this delivery comes back from that wait. */
   readonly deferredUntil: number | undefined;
+  /**
+   * Runs `hook` once the handlers sharing this transaction (a batch) have finished, before it commits and in the
+   * order asked: for writes that many messages of a batch make together with one statement. A hook that throws
+   * fails the transaction like a handler that throws.
+   */
+  beforeCommit(hook: () => Promise<void>): void;
   /** Adds an outbox row to this transaction. portalId defaults to the handled message's portal. */
   publish<K extends RoutingKey>(
     type: K,

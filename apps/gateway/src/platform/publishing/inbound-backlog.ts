@@ -86,17 +86,17 @@ export class InboundBacklog implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Part of the consumer's state query (`$1` the message id, `$2` the portal): whether the message was handed
-   * back from the backlog (it is published, never backlogged again), and whether the portal has messages waiting
-   * or handed back and not yet published (`portal_backlogged`: newcomers queue behind them).
+   * Columns of the publisher's state query, given the SQL expressions of the message id and its portal: whether the
+   * message was handed back from the backlog (it is published, never backlogged again), and whether the portal has
+   * messages waiting or handed back and not yet published (`portal_backlogged`: newcomers queue behind them).
    */
-  stateColumns(): string {
+  stateColumns(messageId: string, portalId: string): string {
     const s = this.schema;
-    return `EXISTS (SELECT 1 FROM "${s}".inbound_backlog_released WHERE message_id = $1) AS released,
-            (EXISTS (SELECT 1 FROM "${s}".inbound_backlog WHERE portal_id = $2)
-             OR EXISTS (SELECT 1 FROM "${s}".inbound_backlog_released
-                         WHERE portal_id = $2 AND message_id <> $1
-                           AND released_at > clock_timestamp() - interval '${RELEASED_HOLDS_FOR}')) AS portal_backlogged`;
+    return `EXISTS (SELECT 1 FROM "${s}".inbound_backlog_released r WHERE r.message_id = ${messageId}) AS released,
+            (EXISTS (SELECT 1 FROM "${s}".inbound_backlog b WHERE b.portal_id = ${portalId})
+             OR EXISTS (SELECT 1 FROM "${s}".inbound_backlog_released r
+                         WHERE r.portal_id = ${portalId} AND r.message_id <> ${messageId}
+                           AND r.released_at > clock_timestamp() - interval '${RELEASED_HOLDS_FOR}')) AS portal_backlogged`;
   }
 
   /** Moves the message to the end of its portal's backlog, in the consumer's transaction. */

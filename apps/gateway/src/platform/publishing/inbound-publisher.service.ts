@@ -1,5 +1,5 @@
 import { DeferredError, PermanentError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
-import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, DATA_SOURCE, PerTransaction } from '@inbox-bridge/service-kit';
 import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -27,6 +27,7 @@ import {
 } from './inbound-message.mapper.js';
 import { uploadFileName } from './media-file-name.js';
 import { ProviderMediaSource } from './provider-media.source.js';
+import { PublishingLedger } from './publishing-ledger.js';
 
 interface PublishedMessage {
   readonly id: string;
@@ -70,10 +71,7 @@ export function asMessagingError(error: unknown): unknown {
 @Injectable()
 export class InboundPublisherService {
   private readonly logger = new Logger('InboundPublisher');
-  private readonly accountsByTransaction = new WeakMap<
-    EntityManager,
-    Map<string, Promise<ChannelAccountRecord | undefined>>
-  >();
+  private readonly accountsByTransaction = new PerTransaction<ChannelAccountRecord | undefined>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: GatewayConfig,
@@ -82,6 +80,7 @@ export class InboundPublisherService {
     private readonly channel: ChannelRegistrationService,
     private readonly mediaSource: ProviderMediaSource,
     private readonly backlog: InboundBacklog,
+    private readonly ledger: PublishingLedger,
     @Optional() @Inject(CHANNEL_ACCOUNT_DIRECTORY) private readonly directory?: ChannelAccountDirectory,
   ) {}
 
@@ -111,44 +110,23 @@ export class InboundPublisherService {
         'ACCOUNT_INCOMPLETE',
       );
     }
-    const schema = this.config.DATABASE_SCHEMA;
     const idempotencyId = idempotencyIdOf(message);
-    // One round trip: was this message published already, which thread has its conversation now, and does its
-    // portal have a backlog to queue behind.
-    const [state] = await context.manager.query<
-      {
-        published: boolean;
-        hubspot_thread_id: string | null;
-        released: boolean;
-        portal_backlogged: boolean;
-      }[]
-    >(
-      `SELECT EXISTS (SELECT 1 FROM "${schema}".published_messages
-                       WHERE channel_account_id = $3 AND idempotency_id = $4) AS published,
-              t.hubspot_thread_id,
-              ${this.backlog.stateColumns()}
-         FROM (SELECT 1) AS one
-         LEFT JOIN "${schema}".conversation_threads t
-           ON t.channel_account_id = $3 AND t.conversation_key = $5`,
-      [
-        context.envelope.messageId,
-        account.portalId,
-        message.channelAccountId,
-        idempotencyId,
-        message.conversationKey,
-      ],
-    );
-    const released = state?.released === true;
-    if (state?.published === true) {
+    const state = await this.ledger.stateOf(context.manager, {
+      messageId: context.envelope.messageId,
+      portalId: account.portalId,
+      channelAccountId: message.channelAccountId,
+      idempotencyId,
+      conversationKey: message.conversationKey,
+    });
+    const released = state.released;
+    if (state.published) {
       if (released) {
         await this.backlog.published(context.manager, context.envelope.messageId);
       }
       return 'duplicate';
     }
     const knownThread =
-      state?.hubspot_thread_id === undefined || state.hubspot_thread_id === null
-        ? undefined
-        : { hubspot_thread_id: state.hubspot_thread_id };
+      state.hubspotThreadId === undefined ? undefined : { hubspot_thread_id: state.hubspotThreadId };
     const client = this.hubspot.forPortal(account.portalId, {
       maxRateWaitMs: this.config.HUBSPOT_INBOUND_MAX_RATE_WAIT_MS,
     });
@@ -157,7 +135,7 @@ export class InboundPublisherService {
       this.backlog
         .add(context.manager, context.envelope, account.portalId, message, calls)
         .then(() => 'backlogged' as const);
-    if (!released && state?.portal_backlogged === true) {
+    if (!released && state.portalBacklogged) {
       return backlog();
     }
     try {
@@ -201,17 +179,9 @@ export class InboundPublisherService {
     channelAccountId: string,
     transaction: EntityManager,
   ): Promise<ChannelAccountRecord | undefined> {
-    let accounts = this.accountsByTransaction.get(transaction);
-    if (accounts === undefined) {
-      accounts = new Map();
-      this.accountsByTransaction.set(transaction, accounts);
-    }
-    let account = accounts.get(channelAccountId);
-    if (account === undefined) {
-      account = directory.find(channelAccountId);
-      accounts.set(channelAccountId, account);
-    }
-    return account;
+    return this.accountsByTransaction.get(transaction, channelAccountId, () =>
+      directory.find(channelAccountId),
+    );
   }
 
   private async publishToHubSpot(
@@ -223,7 +193,6 @@ export class InboundPublisherService {
     knownThread: { readonly hubspot_thread_id: string } | undefined,
     context: MessageContext,
   ): Promise<'published'> {
-    const schema = this.config.DATABASE_SCHEMA;
     const { channelId, definition } = await this.channel.registered();
     const declared = definition.capabilities.deliveryIdentifierTypes;
     const media = await this.uploadMedia(client, message, idempotencyId, {
@@ -260,34 +229,20 @@ export class InboundPublisherService {
     const publishedAt = new Date().toISOString();
 
     const newThread = knownThread?.hubspot_thread_id !== hubspotThreadId;
-    // One statement: the mapping of the message, and of its conversation to the thread when that is new.
-    await context.manager.query(
-      `WITH published AS (
-         INSERT INTO "${schema}".published_messages
-           (channel_account_id, idempotency_id, provider_message_id, conversation_key, hubspot_message_id, hubspot_thread_id)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
-       )
-       INSERT INTO "${schema}".conversation_threads (channel_account_id, conversation_key, hubspot_thread_id)
-       SELECT $1, $4, $6 WHERE $7::boolean
-       ON CONFLICT (channel_account_id, conversation_key) DO UPDATE SET
-         hubspot_thread_id = EXCLUDED.hubspot_thread_id,
-         threads_started = conversation_threads.threads_started + 1,
-         updated_at = clock_timestamp()`,
-      [
-        message.channelAccountId,
-        idempotencyId,
-        message.providerMessageId,
-        message.conversationKey,
-        hubspotMessageId,
-        hubspotThreadId,
-        newThread,
-      ],
-    );
-    await this.directory?.rememberConversation(context.manager, {
+    this.ledger.record(context, {
       channelAccountId: message.channelAccountId,
-      deliveryIdentifier: senderIdentifier(message.sender, declared),
+      idempotencyId,
+      providerMessageId: message.providerMessageId,
       conversationKey: message.conversationKey,
+      hubspotMessageId,
       hubspotThreadId,
+      newThread,
+      customer: {
+        channelAccountId: message.channelAccountId,
+        deliveryIdentifier: senderIdentifier(message.sender, declared),
+        conversationKey: message.conversationKey,
+        hubspotThreadId,
+      },
     });
     await context.publish(
       RoutingKeys.GatewayMessagePublishedV1,

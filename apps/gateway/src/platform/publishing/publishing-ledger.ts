@@ -1,0 +1,189 @@
+import type { MessageContext } from '@inbox-bridge/messaging';
+import { APP_CONFIG } from '@inbox-bridge/service-kit';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import {
+  CHANNEL_ACCOUNT_DIRECTORY,
+  type ChannelAccountDirectory,
+  type KnownConversation,
+} from '../../accounts/channel-account-directory.js';
+import type { GatewayConfig } from '../../config/gateway.config.js';
+import { InboundBacklog } from './inbound-backlog.js';
+
+/** What publishing a message needs to know first, read in one round trip. */
+export interface PublishingState {
+  /** Published already (same account and idempotency id). */
+  readonly published: boolean;
+  /** The HubSpot thread its conversation has now, if any. */
+  readonly hubspotThreadId: string | undefined;
+  /** Handed back from its portal's backlog. */
+  readonly released: boolean;
+  /** Its portal has a backlog to queue behind. */
+  readonly portalBacklogged: boolean;
+}
+
+export interface PublishingStateQuery {
+  readonly messageId: string;
+  readonly portalId: string;
+  readonly channelAccountId: string;
+  readonly idempotencyId: string;
+  readonly conversationKey: string;
+}
+
+/** A message HubSpot stored: its mapping, and its conversation's thread when that is new. */
+export interface PublishedMapping {
+  readonly channelAccountId: string;
+  readonly idempotencyId: string;
+  readonly providerMessageId: string;
+  readonly conversationKey: string;
+  readonly hubspotMessageId: string;
+  readonly hubspotThreadId: string;
+  readonly newThread: boolean;
+  readonly customer: KnownConversation;
+}
+
+interface PendingQuery {
+  readonly query: PublishingStateQuery;
+  readonly resolve: (state: PublishingState) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface StateRow {
+  readonly ord: string;
+  readonly published: boolean;
+  readonly hubspot_thread_id: string | null;
+  readonly released: boolean;
+  readonly portal_backlogged: boolean;
+}
+
+/**
+ * The gateway's record of what it published, read and written for a whole consumer batch at once: the messages of
+ * one transaction (a batch, handled at once) ask for their state in the same turn of the event loop and get it
+ * from one query, and their mappings are written by two statements just before the commit, instead of a few
+ * round trips per message. Messages of one conversation are never in one batch, so none reads what another of
+ * the batch writes.
+ */
+@Injectable()
+export class PublishingLedger {
+  private readonly schema: string;
+  private readonly waitingQueries = new WeakMap<EntityManager, PendingQuery[]>();
+  private readonly pendingMappings = new WeakMap<EntityManager, PublishedMapping[]>();
+
+  constructor(
+    @Inject(APP_CONFIG) config: GatewayConfig,
+    private readonly backlog: InboundBacklog,
+    @Optional() @Inject(CHANNEL_ACCOUNT_DIRECTORY) private readonly directory?: ChannelAccountDirectory,
+  ) {
+    this.schema = config.DATABASE_SCHEMA;
+  }
+
+  stateOf(manager: EntityManager, query: PublishingStateQuery): Promise<PublishingState> {
+    return new Promise<PublishingState>((resolve, reject) => {
+      let waiting = this.waitingQueries.get(manager);
+      if (waiting === undefined) {
+        const batch: PendingQuery[] = [];
+        waiting = batch;
+        this.waitingQueries.set(manager, batch);
+        setImmediate(() => {
+          this.waitingQueries.delete(manager);
+          this.readStates(manager, batch).catch((error: unknown) => {
+            for (const pending of batch) {
+              pending.reject(error);
+            }
+          });
+        });
+      }
+      waiting.push({ query, resolve, reject });
+    });
+  }
+
+  /** Written with the other mappings of the transaction just before it commits. */
+  record(context: MessageContext, mapping: PublishedMapping): void {
+    const { manager } = context;
+    let pending = this.pendingMappings.get(manager);
+    if (pending === undefined) {
+      const mappings: PublishedMapping[] = [];
+      pending = mappings;
+      this.pendingMappings.set(manager, mappings);
+      context.beforeCommit(async () => {
+        this.pendingMappings.delete(manager);
+        await this.write(manager, mappings);
+      });
+    }
+    pending.push(mapping);
+  }
+
+  private async readStates(manager: EntityManager, batch: readonly PendingQuery[]): Promise<void> {
+    const s = this.schema;
+    const column = (pick: (query: PublishingStateQuery) => string) => batch.map(({ query }) => pick(query));
+    const rows = await manager.query<StateRow[]>(
+      `SELECT m.ord,
+              EXISTS (SELECT 1 FROM "${s}".published_messages p
+                       WHERE p.channel_account_id = m.channel_account_id AND p.idempotency_id = m.idempotency_id)
+                AS published,
+              t.hubspot_thread_id,
+              ${this.backlog.stateColumns('m.message_id', 'm.portal_id')}
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+                AS m(message_id, portal_id, channel_account_id, idempotency_id, conversation_key, ord)
+         LEFT JOIN "${s}".conversation_threads t
+           ON t.channel_account_id = m.channel_account_id AND t.conversation_key = m.conversation_key`,
+      [
+        column((query) => query.messageId),
+        column((query) => query.portalId),
+        column((query) => query.channelAccountId),
+        column((query) => query.idempotencyId),
+        column((query) => query.conversationKey),
+      ],
+    );
+    const byOrdinal = new Map(rows.map((row) => [Number(row.ord), row]));
+    batch.forEach((pending, index) => {
+      const row = byOrdinal.get(index + 1);
+      pending.resolve({
+        published: row?.published === true,
+        hubspotThreadId: row?.hubspot_thread_id ?? undefined,
+        released: row?.released === true,
+        portalBacklogged: row?.portal_backlogged === true,
+      });
+    });
+  }
+
+  private async write(manager: EntityManager, mappings: readonly PublishedMapping[]): Promise<void> {
+    const s = this.schema;
+    const threads = new Map<string, PublishedMapping>();
+    for (const mapping of mappings) {
+      if (mapping.newThread) {
+        threads.set(JSON.stringify([mapping.channelAccountId, mapping.conversationKey]), mapping);
+      }
+    }
+    const newThreads = [...threads.values()];
+    await manager.query(
+      `WITH published AS (
+         INSERT INTO "${s}".published_messages
+           (channel_account_id, idempotency_id, provider_message_id, conversation_key, hubspot_message_id, hubspot_thread_id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+         ON CONFLICT DO NOTHING
+       )
+       INSERT INTO "${s}".conversation_threads (channel_account_id, conversation_key, hubspot_thread_id)
+       SELECT * FROM unnest($7::text[], $8::text[], $9::text[])
+       ON CONFLICT (channel_account_id, conversation_key) DO UPDATE SET
+         hubspot_thread_id = EXCLUDED.hubspot_thread_id,
+         threads_started = conversation_threads.threads_started + 1,
+         updated_at = clock_timestamp()`,
+      [
+        mappings.map((mapping) => mapping.channelAccountId),
+        mappings.map((mapping) => mapping.idempotencyId),
+        mappings.map((mapping) => mapping.providerMessageId),
+        mappings.map((mapping) => mapping.conversationKey),
+        mappings.map((mapping) => mapping.hubspotMessageId),
+        mappings.map((mapping) => mapping.hubspotThreadId),
+        newThreads.map((mapping) => mapping.channelAccountId),
+        newThreads.map((mapping) => mapping.conversationKey),
+        newThreads.map((mapping) => mapping.hubspotThreadId),
+      ],
+    );
+    await this.directory?.rememberConversations(
+      manager,
+      mappings.map((mapping) => mapping.customer),
+    );
+  }
+}
