@@ -13,6 +13,7 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seedDemo } from './demo/seed.mjs';
+import { SERVICE_NODE_OPTIONS } from './service-node-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const services = [
@@ -205,7 +206,8 @@ if (process.argv.includes('--migrate-only')) {
 
 step('Starting services');
 const children = services.map((service) => {
-  const child = spawn('node', [`apps/${service.name}/dist/main.js`], {
+  const nodeOptions = service.sandbox === true ? [] : SERVICE_NODE_OPTIONS;
+  const child = spawn('node', [...nodeOptions, `apps/${service.name}/dist/main.js`], {
     cwd: root,
     env: envFor(service),
     stdio: ['ignore', 'inherit', 'inherit'],

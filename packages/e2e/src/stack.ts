@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { SERVICE_NODE_OPTIONS } from '../../../scripts/service-node-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -211,10 +212,17 @@ export async function startStack(
   const children = new Map<ServiceName, ChildProcess>();
   const logs = (name: ServiceName): string => (output.get(name) ?? []).join('');
   const launch = (name: ServiceName): ChildProcess => {
-    const child = spawn('node', [...nodeArgs, join(root, 'apps', name, 'dist', 'main.js')], {
-      env: { ...serviceEnv(name), PORT: String(ports[name]) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const serviceOptions = (bridgeServices as readonly ServiceName[]).includes(name)
+      ? SERVICE_NODE_OPTIONS
+      : [];
+    const child = spawn(
+      'node',
+      [...serviceOptions, ...nodeArgs, join(root, 'apps', name, 'dist', 'main.js')],
+      {
+        env: { ...serviceEnv(name), PORT: String(ports[name]) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const lines = output.get(name) ?? [];
     output.set(name, lines);
     const keep = (chunk: Buffer): void => {
@@ -248,14 +256,22 @@ export async function startStack(
     await waitReady(urls[name], child, name, () => logs(name));
   };
 
-  const stop = async (): Promise<void> => {
-    await Promise.all(
-      [...children.entries()].map(([name, child]) =>
-        stopChild(child, 'SIGTERM', () => {
-          process.stderr.write(`${name} had not stopped ${STOP_GRACE_MS} ms after SIGTERM; killing it\n`);
-        }),
-      ),
+  const stopAll = (which: (name: ServiceName) => boolean): Promise<unknown> =>
+    Promise.all(
+      [...children.entries()]
+        .filter(([name]) => which(name))
+        .map(([name, child]) =>
+          stopChild(child, 'SIGTERM', () => {
+            process.stderr.write(`${name} had not stopped ${STOP_GRACE_MS} ms after SIGTERM; killing it\n`);
+          }),
+        ),
     );
+  const stop = async (): Promise<void> => {
+    // The bridge drains first, while HubSpot and the providers still answer, as in a deployment.
+    const isBridge = (name: ServiceName): boolean =>
+      (bridgeServices as readonly ServiceName[]).includes(name);
+    await stopAll(isBridge);
+    await stopAll((name) => !isBridge(name));
     if (proxies !== undefined) {
       await Promise.all([proxies.postgres.stop(), proxies.rabbitmq.stop()]);
     }
