@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import type { EntityManager } from 'typeorm';
 import { PerTransaction } from './per-transaction.js';
 
-const transaction = () => ({}) as EntityManager;
+/** Any object stands for a transaction: answers are kept per object identity. */
+const transaction = (): object => ({});
 
 describe('PerTransaction', () => {
   it('reads once per transaction and key, and again in another transaction or for another key', async () => {
     const reads: string[] = [];
-    const accounts = new PerTransaction<string>();
+    const accounts = new PerTransaction<string, object>();
     const read = (key: string) => () => {
       reads.push(key);
       return Promise.resolve(`account ${key}`);
@@ -27,7 +27,7 @@ describe('PerTransaction', () => {
   });
 
   it('shares a failed read within its transaction only', async () => {
-    const accounts = new PerTransaction<string>();
+    const accounts = new PerTransaction<string, object>();
     const failing = transaction();
     await expect(
       accounts.get(failing, 'a', () => Promise.reject(new Error('database down'))),

@@ -5,10 +5,10 @@ import type { EntityManager } from 'typeorm';
  * batch) share the first answer, as if they had all been read at that moment. Only for rows the transaction does
  * not change after reading them.
  */
-export class PerTransaction<V> {
-  private readonly byTransaction = new WeakMap<EntityManager, Map<string, Promise<V>>>();
+export class PerTransaction<V, Transaction extends object = EntityManager> {
+  private readonly byTransaction = new WeakMap<Transaction, Map<string, Promise<V>>>();
 
-  get(transaction: EntityManager, key: string, read: () => Promise<V>): Promise<V> {
+  get(transaction: Transaction, key: string, read: () => Promise<V>): Promise<V> {
     let answers = this.byTransaction.get(transaction);
     if (answers === undefined) {
       answers = new Map();
