@@ -223,7 +223,7 @@ describe('service app (real HTTP server, real PostgreSQL)', () => {
   });
 
   it('logs requests as JSON with service, correlation id and redacted headers; probes only at debug', async () => {
-    await fetch(`${url}/things/logged`, {
+    await fetch(`${url}/things/logged?hapikey=dev-key-secret&appId=7&code=oauth-code-secret`, {
       headers: { 'x-correlation-id': 'log-corr-1', authorization: 'Bearer super-secret' },
     });
     await fetch(`${url}/health/live`, { headers: { 'x-correlation-id': 'probe-corr-1' } });
@@ -235,6 +235,9 @@ describe('service app (real HTTP server, real PostgreSQL)', () => {
     );
     expect(requestLine).toMatchObject({ level: 'info', service: 'sk-test', correlationId: 'log-corr-1' });
     expect(JSON.stringify(lines)).not.toContain('super-secret');
+    expect(JSON.stringify(lines)).not.toContain('dev-key-secret');
+    expect(JSON.stringify(lines)).not.toContain('oauth-code-secret');
+    expect(requestLine?.req).toMatchObject({ url: expect.stringContaining('appId=7') as unknown });
     const probeLine = lines.find((line) => (line.req as { id?: string } | undefined)?.id === 'probe-corr-1');
     expect(probeLine).toMatchObject({ level: 'debug' });
     expect(lines.find((line) => line.msg === 'configuration loaded')).toBeDefined();

@@ -34,6 +34,52 @@ export const LOG_REDACT_PATHS: readonly string[] = [
   ...SENSITIVE_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
 ];
 
+/** Query parameters that carry credentials (HubSpot's developer key, OAuth codes and tokens, staging tokens). */
+const SENSITIVE_QUERY_PARAMETERS = new Set([
+  'hapikey',
+  'code',
+  'access_token',
+  'refresh_token',
+  'client_secret',
+  'accounttoken',
+  'token',
+]);
+
+const isSensitiveParameter = (name: string): boolean => SENSITIVE_QUERY_PARAMETERS.has(name.toLowerCase());
+
+/** `url` with the values of credential-carrying query parameters replaced, for logs. */
+export function redactUrl(url: string): string {
+  const start = url.indexOf('?');
+  if (start < 0) {
+    return url;
+  }
+  const parameters = new URLSearchParams(url.slice(start + 1));
+  const sensitive = [...new Set(parameters.keys())].filter(isSensitiveParameter);
+  if (sensitive.length === 0) {
+    return url;
+  }
+  for (const name of sensitive) {
+    parameters.set(name, REDACT_CENSOR);
+  }
+  return `${url.slice(0, start)}?${parameters.toString()}`;
+}
+
+/** The request as pino-http serialized it, with credentials in its URL and query replaced (a copy of the query). */
+function redactRequest(request: { url?: unknown; query?: unknown }): unknown {
+  if (typeof request.url === 'string') {
+    request.url = redactUrl(request.url);
+  }
+  if (typeof request.query === 'object' && request.query !== null) {
+    request.query = Object.fromEntries(
+      Object.entries(request.query).map(([name, value]) => [
+        name,
+        isSensitiveParameter(name) ? REDACT_CENSOR : value,
+      ]),
+    );
+  }
+  return request;
+}
+
 /** Paths whose request lines are logged at debug: probes and scrapes would drown everything else. */
 const QUIET_PATH_PREFIXES = ['/health', '/metrics'];
 
@@ -86,6 +132,7 @@ export function createPinoHttpOptions(settings: LoggerSettings): Options {
     formatters: { level: (label) => ({ level: label }) },
     mixin: correlationMixin,
     redact: { paths: [...LOG_REDACT_PATHS], censor: REDACT_CENSOR },
+    serializers: { req: redactRequest },
     genReqId: (req) => requestCorrelationId(req),
     customLogLevel: (req, res, error) => {
       const failed = error !== undefined || res.statusCode >= 500;
