@@ -28,6 +28,8 @@ export interface MessagingOptions {
     readonly confirmTimeoutMs?: number;
   };
   readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** A delivery unfinished this long is logged once per step it waits in (default 30 s). */
+  readonly stalledAfterMs?: number;
 }
 
 /** Health of the messaging side of a service, for readiness and diagnostics. */
@@ -101,6 +103,7 @@ export class Messaging {
         metrics: this.metrics,
         logger: this.logger,
         prefetch: this.options.prefetch ?? 20,
+        ...(this.options.stalledAfterMs === undefined ? {} : { stalledAfterMs: this.options.stalledAfterMs }),
       });
       runner.start();
       this.runners.push(runner);

@@ -8,6 +8,7 @@ import {
   PermanentError,
   replayDeadLetters,
   TransientError,
+  type MessagingLogger,
 } from '../src/index.js';
 import { createTestBed, publishThroughOutbox, recordEffect, type TestBed } from './fixtures.js';
 
@@ -195,5 +196,55 @@ describe('failures: retry tiers, dead letters and replay', () => {
     expect(byId.get('m-unhandled')?.errorClass).toBe('no_handler');
     expect(byId.get('m-unhandled')?.error).toContain(RoutingKeys.GatewayMessagePublishedV1);
     expect(await bed.effects()).toHaveLength(0);
+  });
+
+  it('names a delivery that waits too long and the step it waits in, once per step', async () => {
+    bed = await createTestBed('stall');
+    const warnings: { message: string; fields: Record<string, unknown> | undefined }[] = [];
+    const logger: MessagingLogger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (message, fields) => {
+        warnings.push({ message, fields });
+      },
+      error: () => undefined,
+    };
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const messaging = await bed.startService({
+      groups: [{ name: 'test.stall', routingKeys: [RoutingKeys.ProviderMessageReceivedV1] }],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
+          // Stands for an external call that does not answer.
+          await held;
+          await recordEffect(ctx, 'c1');
+        },
+      },
+      overrides: { stalledAfterMs: 200, logger },
+    });
+    await expectEventually(() => messaging.status().consumerGroups['test.stall']?.consuming === true);
+
+    const messageId = await publishThroughOutbox(bed, messaging, { conversationKey: 'c', text: '1' });
+
+    const stalled = () => warnings.filter((warning) => warning.message === 'message handling stalled');
+    await expectEventually(() => {
+      expect(stalled()).toHaveLength(1);
+    });
+    expect(stalled()[0]?.fields).toMatchObject({
+      group: 'test.stall',
+      messageId,
+      messageType: RoutingKeys.ProviderMessageReceivedV1,
+      step: 'in its handler',
+    });
+    // Still stuck in the same step a while later: not reported again.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(stalled()).toHaveLength(1);
+
+    release();
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(1);
+    });
   });
 });

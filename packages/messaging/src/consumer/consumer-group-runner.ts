@@ -45,9 +45,10 @@ export interface ConsumerGroupRunnerOptions {
   readonly prefetch?: number;
   /** Declare the group's topology on connect (the default), or only check that it exists. */
   readonly declareTopology?: boolean;
+  /** A delivery still unfinished this long is logged with the step it is stuck in, once per step (30 s). */
+  readonly stalledAfterMs?: number;
 }
 
-/** A delivery still unfinished this long is logged with the step it is stuck in, once per step. */
 const STALLED_AFTER_MS = 30_000;
 
 interface Progress {
@@ -111,6 +112,7 @@ export class ConsumerGroupRunner {
   private readonly commitHooks = new WeakMap<EntityManager, (() => Promise<void>)[]>();
   private batchesInFlight = 0;
   private readonly maxBatchSize: number;
+  private readonly stalledAfterMs: number;
   private readonly maxConcurrentBatches: number;
 
   private readonly transactionSlots: Semaphore;
@@ -121,6 +123,7 @@ export class ConsumerGroupRunner {
     this.transactionSlots = consumerTransactionSlots(options.dataSource);
     const { topology } = options;
     this.maxBatchSize = topology.spec.maxBatchSize ?? 1;
+    this.stalledAfterMs = options.stalledAfterMs ?? STALLED_AFTER_MS;
     this.maxConcurrentBatches = options.maxConcurrentBatches ?? 4;
     if (topology.hashExchange) {
       this.shards = new ShardOwnership({
@@ -173,7 +176,7 @@ export class ConsumerGroupRunner {
     this.started = true;
     this.stallWatch = setInterval(() => {
       this.reportStalls();
-    }, STALLED_AFTER_MS / 2).unref();
+    }, this.stalledAfterMs / 2).unref();
     if (this.shards) {
       this.shards.start();
     } else {
@@ -580,7 +583,7 @@ export class ConsumerGroupRunner {
   private reportStalls(): void {
     const now = Date.now();
     for (const progress of this.progress.values()) {
-      if (!progress.reported && now - progress.since >= STALLED_AFTER_MS) {
+      if (!progress.reported && now - progress.since >= this.stalledAfterMs) {
         progress.reported = true;
         this.options.logger.warn('message handling stalled', {
           group: this.name,
