@@ -76,13 +76,18 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     });
   };
 
-  const outgoingMessage = (messageId: string, message: Record<string, unknown> = {}) =>
+  const outgoingMessage = (
+    messageId: string,
+    message: Record<string, unknown> = {},
+    event: Record<string, unknown> = {},
+  ) =>
     JSON.stringify({
       type: 'OUTGOING_CHANNEL_MESSAGE_CREATED',
       eventId: randomUUID(),
       portalId: String(PORTAL_ID),
       channelId: '1001',
       eventTimestamp: new Date().toISOString(),
+      ...event,
       message: {
         id: messageId,
         type: 'MESSAGE',
@@ -169,31 +174,19 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     expect(await rows(`event:${eventId}`)).toHaveLength(1);
 
     const messageId = randomUUID();
-    const outgoing = JSON.stringify({
-      type: 'OUTGOING_CHANNEL_MESSAGE_CREATED',
-      eventId: randomUUID(),
-      portalId: String(PORTAL_ID),
-      channelId: '1001',
-      eventTimestamp: new Date().toISOString(),
-      channelIntegrationThreadIds: ['chat-9'],
-      message: {
-        id: messageId,
-        type: 'MESSAGE',
-        direction: 'OUTGOING',
-        channelId: '1001',
-        channelAccountId: '77',
+    const outgoing = outgoingMessage(
+      messageId,
+      {
         conversationsThreadId: '555',
-        createdAt: new Date().toISOString(),
-        createdBy: 'A-123',
         senders: [{ actorId: 'A-123', name: 'Rep' }],
         recipients: [
           { actorId: 'V-9', deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'chat-9' } },
         ],
-        text: 'hello',
         truncationStatus: 'NOT_TRUNCATED',
         status: 'SENT',
       },
-    });
+      { channelIntegrationThreadIds: ['chat-9'] },
+    );
     const response = await post(outgoing);
     expect(response.status).toBe(200);
     expect(await (await post(outgoing)).json()).toEqual({ status: 'duplicate' });
