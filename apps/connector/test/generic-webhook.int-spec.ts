@@ -175,7 +175,7 @@ describe('connector ↔ generic signed webhook (spec v1)', () => {
     ).toHaveLength(1);
   });
 
-  it('stores concurrent webhooks in shared commits: each message once, a concurrent redelivery a duplicate, a bad one refused alone', async () => {
+  it('stores concurrent webhooks in shared commits: each message once, a concurrent redelivery a duplicate, an invalid body in the burst refused with 400', async () => {
     const ids = Array.from({ length: 30 }, (_, i) => `burst-${i}`);
     const requests = [
       ...ids.map((id) => post(message(id))),

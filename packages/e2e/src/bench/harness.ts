@@ -212,15 +212,6 @@ export async function connectGenericAccount(
   }
 }
 
-/** Sum of a Prometheus counter over all its label sets. */
-export async function counterTotal(metricsUrl: string, name: string): Promise<number> {
-  const metrics = await (await fetch(metricsUrl)).text();
-  return [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+(?:\\.\\d+)?)`, 'gm'))].reduce(
-    (sum, match) => sum + Number(match[1]),
-    0,
-  );
-}
-
 /** Mean size of the batches each batching consumer group committed (`message_batch_size`), by queue. */
 export async function meanBatchSizes(metricsUrl: string): Promise<Record<string, string>> {
   const metrics = await (await fetch(metricsUrl)).text();
