@@ -18,7 +18,7 @@ import {
 } from './hubspot-retry-policy.js';
 import type { HubSpotMetrics } from './hubspot.metrics.js';
 import { multipartStream } from './multipart-stream.js';
-import { RateWaitExceeded, type PortalRateLimiter } from './portal-rate-limiter.js';
+import { RateWaitExceeded, type PortalRateLimiter, type RateGrant } from './portal-rate-limiter.js';
 import type { PortalTokens } from './portal-tokens.js';
 
 export interface HubSpotClientSettings extends RetryPolicySettings {
@@ -47,6 +47,13 @@ class AttemptFailed extends Error {
   ) {
     super('attempt failed', { cause });
   }
+}
+
+interface AttemptInit {
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string | ReadableStream<Uint8Array>;
+  readonly timeoutMs: number;
 }
 
 const SEARCH_PATH = /^\/crm\/v3\/objects\/[^/]+\/search\/?$/;
@@ -141,10 +148,14 @@ export class HttpHubSpotApi implements HubSpotApi {
     return url;
   }
 
-  private async acquire(credential: Credential, path: string): Promise<void> {
+  /** The call's place in its bucket's window; `done()` it when the call comes back, whatever the outcome. */
+  private async acquire(credential: Credential, path: string, maxCallMs?: number): Promise<RateGrant> {
     const { limiter, key } = this.budget(credential, path);
     try {
-      await limiter.acquire(key, credential.kind === 'portal' ? credential.maxRateWaitMs : undefined);
+      return await limiter.acquire(key, {
+        maxWaitMs: credential.kind === 'portal' ? credential.maxRateWaitMs : undefined,
+        maxCallMs,
+      });
     } catch (error) {
       if (error instanceof RateWaitExceeded) {
         throw new HubSpotApiError(`HubSpot rate budget of ${error.bucketKey} exhausted for now`, {
@@ -159,23 +170,28 @@ export class HttpHubSpotApi implements HubSpotApi {
   private async execute<T>(credential: Credential, request: HubSpotRequest): Promise<HubSpotResponse<T>> {
     let refreshed = false;
     for (let attempt = 1; ; attempt += 1) {
-      await this.acquire(credential, request.path);
-      const token =
-        credential.kind === 'portal' ? await this.tokens.accessToken(credential.portalId) : undefined;
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (token !== undefined) {
-        headers['authorization'] = `Bearer ${token}`;
-      }
-      if (request.body !== undefined) {
-        headers['content-type'] = 'application/json';
-      }
+      const timeoutMs = request.timeoutMs ?? this.settings.timeoutMs;
+      const grant = await this.acquire(credential, request.path, timeoutMs);
+      let token: string | undefined;
       try {
-        return await this.attempt<T>(this.url(credential, request), {
-          method: request.method,
-          headers,
-          ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-          timeoutMs: request.timeoutMs ?? this.settings.timeoutMs,
-        });
+        token = credential.kind === 'portal' ? await this.tokens.accessToken(credential.portalId) : undefined;
+        const headers: Record<string, string> = { accept: 'application/json' };
+        if (token !== undefined) {
+          headers['authorization'] = `Bearer ${token}`;
+        }
+        if (request.body !== undefined) {
+          headers['content-type'] = 'application/json';
+        }
+        return await this.attempt<T>(
+          this.url(credential, request),
+          {
+            method: request.method,
+            headers,
+            ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+            timeoutMs,
+          },
+          grant,
+        );
       } catch (error) {
         if (!(error instanceof AttemptFailed)) {
           throw error;
@@ -207,6 +223,9 @@ export class HttpHubSpotApi implements HubSpotApi {
         } else {
           await this.wait(decision.delayMs);
         }
+      } finally {
+        // Not sent at all (no token, say): its place frees like any other.
+        grant.done();
       }
     }
   }
@@ -219,20 +238,26 @@ export class HttpHubSpotApi implements HubSpotApi {
     credential: Extract<Credential, { kind: 'portal' }>,
     upload: HubSpotUpload,
   ): Promise<HubSpotResponse<T>> {
-    await this.acquire(credential, upload.path);
-    const token = await this.tokens.accessToken(credential.portalId);
-    const { contentType, body } = multipartStream(upload.fields, upload.file);
+    const timeoutMs = Math.max(this.settings.timeoutMs, 120_000);
+    const grant = await this.acquire(credential, upload.path, timeoutMs);
+    let token: string | undefined;
     try {
-      return await this.attempt<T>(this.url(credential, upload), {
-        method: 'POST',
-        headers: {
-          accept: 'application/json',
-          authorization: `Bearer ${token}`,
-          'content-type': contentType,
+      token = await this.tokens.accessToken(credential.portalId);
+      const { contentType, body } = multipartStream(upload.fields, upload.file);
+      return await this.attempt<T>(
+        this.url(credential, upload),
+        {
+          method: 'POST',
+          headers: {
+            accept: 'application/json',
+            authorization: `Bearer ${token}`,
+            'content-type': contentType,
+          },
+          body,
+          timeoutMs,
         },
-        body,
-        timeoutMs: Math.max(this.settings.timeoutMs, 120_000),
-      });
+        grant,
+      );
     } catch (error) {
       if (!(error instanceof AttemptFailed)) {
         throw error;
@@ -252,18 +277,21 @@ export class HttpHubSpotApi implements HubSpotApi {
         outcome.kind !== 'response' || outcome.status === 401 || decideRetry(outcome, 1, this.settings).retry;
       this.logFailure(credential, { method: 'POST', path: upload.path }, 1, error, false);
       throw this.toError({ method: 'POST', path: upload.path }, error, retryable);
+    } finally {
+      grant.done();
     }
   }
 
-  private async attempt<T>(
-    url: URL,
-    init: {
-      method: string;
-      headers: Record<string, string>;
-      body?: string | ReadableStream<Uint8Array>;
-      timeoutMs: number;
-    },
-  ): Promise<HubSpotResponse<T>> {
+  /** One HTTP attempt on its rate grant, which frees as soon as the attempt came back (or failed). */
+  private async attempt<T>(url: URL, init: AttemptInit, grant: RateGrant): Promise<HubSpotResponse<T>> {
+    try {
+      return await this.send<T>(url, init);
+    } finally {
+      grant.done();
+    }
+  }
+
+  private async send<T>(url: URL, init: AttemptInit): Promise<HubSpotResponse<T>> {
     const stopTimer = this.metrics.duration.startTimer();
     let response: Response;
     try {

@@ -40,9 +40,9 @@ export const hubspotProviders: Provider[] = [
     useFactory: (config: GatewayConfig, dataSource: DataSource) =>
       new PortalRateLimiter(dataSource, config.DATABASE_SCHEMA, {
         maxPerInterval: config.HUBSPOT_RATE_LIMIT_PER_10S,
-        burst: config.HUBSPOT_RATE_LIMIT_BURST,
         intervalMs: config.HUBSPOT_RATE_LIMIT_INTERVAL_MS,
         maxWaitMs: config.HUBSPOT_MAX_RATE_WAIT_MS,
+        maxCallMs: config.HUBSPOT_REQUEST_TIMEOUT_MS,
       }),
   },
   {
@@ -51,9 +51,9 @@ export const hubspotProviders: Provider[] = [
     useFactory: (config: GatewayConfig, dataSource: DataSource) =>
       new PortalRateLimiter(dataSource, config.DATABASE_SCHEMA, {
         maxPerInterval: 4,
-        burst: 1,
         intervalMs: 1_000,
         maxWaitMs: config.HUBSPOT_MAX_RATE_WAIT_MS,
+        maxCallMs: config.HUBSPOT_REQUEST_TIMEOUT_MS,
       }),
   },
   {

@@ -1,13 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
 
 export interface RateLimitSettings {
-  /** Requests allowed per window, across every replica sharing the database. */
+  /** Requests allowed in any rolling window, across every replica sharing the database. */
   readonly maxPerInterval: number;
-  /** Of those, how many may go at once (the bucket's capacity); the rest refill evenly over the window. */
-  readonly burst: number;
   readonly intervalMs: number;
   /** A caller waiting longer than this gets `RateWaitExceeded` (its message goes back to a retry tier). */
   readonly maxWaitMs: number;
+  /** The longest a call may run (its timeout): a grant whose holder dies mid-call holds its place this much longer. */
+  readonly maxCallMs: number;
 }
 
 export class RateWaitExceeded extends Error {
@@ -20,59 +20,85 @@ export class RateWaitExceeded extends Error {
   }
 }
 
+/** One request's place in its bucket's window; `done()` when the request came back (or was never sent). */
+export interface RateGrant {
+  done(): void;
+}
+
+export interface AcquireOptions {
+  readonly maxWaitMs?: number | undefined;
+  /** This call's timeout, when longer than the limiter's `maxCallMs` (uploads). */
+  readonly maxCallMs?: number | undefined;
+}
+
 interface TakeResult {
-  /** Tokens taken (at most the number asked for). */
-  readonly granted: number;
-  /** When one more token will be available (or the pause ends). */
+  readonly grantIds: readonly string[];
+  /** When the next grant held now frees up (or the pause ends). */
   readonly waitMs: number;
-  /** When the caller `position` places behind the next one gets its token (0: the next caller). */
+  /** When the caller `position` places behind the next one gets its grant (0: the next caller). */
   readonly waitBehindMs: (position: number) => number;
 }
 
 interface Waiter {
-  readonly resolve: () => void;
+  readonly resolve: (grant: RateGrant) => void;
   readonly reject: (error: Error) => void;
   readonly maxWaitMs: number;
+  readonly maxCallMs: number;
   waitedMs: number;
 }
 
+interface Completion {
+  readonly grantId: string;
+  readonly bucketKey: string;
+  readonly at: number;
+}
+
+/** Completed calls are written back together, this long after the first of them. */
+const RELEASE_FLUSH_MS = 20;
+/** Completions kept for a later flush while the database is unreachable (beyond: they hold until their lease ends). */
+const MAX_PENDING_COMPLETIONS = 10_000;
+
 /**
- * A token bucket per portal (and one for the developer key), stored in PostgreSQL so every gateway replica
- * draws from the same budget. Capacity is the burst and the refill rate the rest of the window's limit, so
- * no rolling window ever sees more than `maxPerInterval` grants (burst + refill = limit). Each bucket is
- * its own row: a portal that floods waits on its own row and never delays another portal's calls.
- * The database clock is the only clock, so replicas with skewed clocks still agree.
+ * HubSpot's limit as HubSpot counts it: at most `maxPerInterval` requests arriving in any rolling window, per
+ * bucket (portal, its search budget, the developer key). Every request granted holds a place, a row in PostgreSQL
+ * shared by every replica, until one window after it came back: HubSpot received it before that, so no two
+ * requests on one place ever arrive within a window of each other, however late the network delivers them.
+ * A backlog drains at the full budget (the whole window's worth at once, then as places free up), and a place
+ * the pipeline was slow to use is not lost: it waits for the next caller. A holder that dies mid-call keeps its
+ * place for a window plus `maxCallMs`. The database clock is the only clock, so replicas with skewed clocks agree.
  *
- * Every grant is a token taken from the row, but the callers of one process that wait for the same bucket
- * take their tokens together in one statement: each statement is a commit (a WAL flush), and one at a time
- * per call capped a busy portal at the disk's flush rate, far below its HubSpot budget.
+ * The callers of one process that wait for the same bucket take their grants together in one statement, and
+ * completed calls are written back together: one at a time capped a busy portal at the disk's flush rate.
  */
 export class PortalRateLimiter {
-  private readonly capacity: number;
-  private readonly refillPerMs: number;
+  /** The average rate of a full window (for promised turns). */
+  private readonly callsPerMs: number;
   /** Callers waiting per bucket, first come first served; one drain loop per bucket talks to the database. */
   private readonly waiting = new Map<string, Waiter[]>();
-  private readonly knownBuckets = new Set<string>();
+  /** A drain loop sleeping until a place frees up, woken early when a call of this process comes back. */
+  private readonly sleepers = new Map<string, () => void>();
+  private pendingCompletions: Completion[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly schema: string,
     private readonly settings: RateLimitSettings,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) =>
-      new Promise((resolve) => setTimeout(resolve, ms)),
   ) {
-    this.capacity = Math.max(1, Math.min(settings.burst, settings.maxPerInterval - 1));
-    this.refillPerMs = (settings.maxPerInterval - this.capacity) / settings.intervalMs;
-    if (this.refillPerMs <= 0) {
-      this.refillPerMs = 1 / settings.intervalMs;
-    }
+    this.callsPerMs = settings.maxPerInterval / settings.intervalMs;
   }
 
-  /** Waits for one request's worth of budget; throws `RateWaitExceeded` beyond `maxWaitMs`. */
-  acquire(bucketKey: string, maxWaitMs = this.settings.maxWaitMs): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /** Waits for one request's place in the window; throws `RateWaitExceeded` beyond `maxWaitMs`. */
+  acquire(bucketKey: string, options: AcquireOptions = {}): Promise<RateGrant> {
+    return new Promise<RateGrant>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        maxWaitMs: options.maxWaitMs ?? this.settings.maxWaitMs,
+        maxCallMs: Math.max(this.settings.maxCallMs, options.maxCallMs ?? 0),
+        waitedMs: 0,
+      };
       const queue = this.waiting.get(bucketKey);
-      const waiter: Waiter = { resolve, reject, maxWaitMs, waitedMs: 0 };
       if (queue !== undefined) {
         queue.push(waiter);
         return;
@@ -83,8 +109,8 @@ export class PortalRateLimiter {
   }
 
   /**
-   * Promises `calls` requests' worth of budget after every earlier promise, at the refill rate: a caller that
-   * would wait too long comes back at its turn instead of holding its place (and a consumer) while it waits.
+   * Promises `calls` requests' worth of budget after every earlier promise, at the window's average rate: a caller
+   * that would wait too long comes back at its turn instead of holding its place (and a consumer) while it waits.
    * Shared by every replica through the bucket's row; the database clock decides.
    */
   async reserve(bucketKey: string, calls: number): Promise<number> {
@@ -96,32 +122,34 @@ export class PortalRateLimiter {
          reserved_until = greatest(coalesce(b.reserved_until, clock_timestamp()), clock_timestamp())
                           + make_interval(secs => $2::double precision / 1000)
        RETURNING extract(epoch FROM b.reserved_until) * 1000 AS until`,
-      [bucketKey, Math.max(1, calls) / this.refillPerMs],
+      [bucketKey, Math.max(1, calls) / this.callsPerMs],
     );
     return Number(rows[0]?.until);
   }
 
   /**
-   * The calls the bucket allows from now until `withinMs` from now, taken as they come: what it holds now plus
-   * what it refills meanwhile (negative while it is paused after a 429). Reads only; with `manager`, inside that
-   * transaction.
+   * The calls the bucket allows from now until `withinMs` from now: the places free now or freeing meanwhile (a
+   * call still running counts as holding its place until its lease ends, a window plus its longest call: it frees
+   * a window after it comes back, unknown yet); negative while it is paused after a 429. Reads only; with
+   * `manager`, inside that transaction.
    */
   async tokensWithin(bucketKey: string, withinMs: number, manager?: EntityManager): Promise<number> {
-    const rows: { tokens: number | string | null; paused_ms: number | string | null }[] = await (
+    const rows: { held: number | string; paused_ms: number | string | null }[] = await (
       manager ?? this.dataSource
     ).query(
-      `SELECT least($2::double precision,
-                    tokens + extract(epoch FROM clock_timestamp() - refilled_at) * 1000 * $3::double precision)
-                + $4::double precision * $3::double precision AS tokens,
-              coalesce(extract(epoch FROM paused_until - clock_timestamp()) * 1000, 0) AS paused_ms
-         FROM "${this.schema}".hubspot_rate_buckets WHERE bucket_key = $1`,
-      [bucketKey, this.capacity, this.refillPerMs, withinMs],
+      `SELECT (SELECT count(*) FROM "${this.schema}".hubspot_rate_grants g
+                WHERE g.bucket_key = $1
+                  AND g.busy_until > clock_timestamp() + make_interval(secs => $2::double precision / 1000))
+                AS held,
+              (SELECT extract(epoch FROM b.paused_until - clock_timestamp()) * 1000
+                 FROM "${this.schema}".hubspot_rate_buckets b WHERE b.bucket_key = $1) AS paused_ms`,
+      [bucketKey, withinMs],
     );
     const row = rows[0];
-    if (row === undefined) {
-      return this.capacity;
+    if (Number(row?.paused_ms ?? 0) > 0) {
+      return -1;
     }
-    return Number(row.paused_ms ?? 0) > 0 ? -1 : Number(row.tokens);
+    return this.settings.maxPerInterval - Number(row?.held ?? 0);
   }
 
   /** HubSpot answered 429: nobody calls for this bucket until `pauseMs` from now. */
@@ -137,7 +165,7 @@ export class PortalRateLimiter {
     );
   }
 
-  /** Grants the bucket's waiters in order, as many per statement as the bucket has tokens for. */
+  /** Grants the bucket's waiters in order, as many per statement as the window has places for. */
   private async drain(bucketKey: string): Promise<void> {
     const queue = this.waiting.get(bucketKey);
     if (queue === undefined) {
@@ -145,29 +173,32 @@ export class PortalRateLimiter {
     }
     try {
       while (queue.length > 0) {
-        const result = await this.take(bucketKey, queue.length);
-        for (const waiter of queue.splice(0, result.granted)) {
-          waiter.resolve();
+        const wanted = queue.length;
+        const maxCallMs = Math.max(...queue.map((waiter) => waiter.maxCallMs));
+        const result = await this.take(bucketKey, wanted, maxCallMs);
+        const granted = queue.splice(0, result.grantIds.length);
+        for (const [index, waiter] of granted.entries()) {
+          waiter.resolve(this.grant(bucketKey, result.grantIds[index] ?? ''));
         }
-        if (queue.length === 0) {
-          break;
-        }
-        // A waiter's turn comes after the tokens of everyone queued ahead of it, not with the next token.
-        const tooLong = queue.filter(
-          (waiter, index) => waiter.waitedMs + result.waitBehindMs(index) > waiter.maxWaitMs,
-        );
+        // A waiter's turn comes after the places of everyone queued ahead of it, not with the next one. Callers
+        // who queued while the statement ran were not asked for: the next statement serves or judges them.
+        const unserved = wanted - granted.length;
+        const tooLong = queue
+          .slice(0, unserved)
+          .filter((waiter, index) => waiter.waitedMs + result.waitBehindMs(index) > waiter.maxWaitMs);
         for (const waiter of tooLong) {
           queue.splice(queue.indexOf(waiter), 1);
           waiter.reject(new RateWaitExceeded(bucketKey, Math.ceil(result.waitMs)));
         }
-        if (queue.length === 0) {
-          break;
+        if (queue.length === 0 || queue.length > unserved - tooLong.length) {
+          continue;
         }
-        if (result.granted === 0) {
-          const step = Number.isFinite(result.waitMs) ? Math.max(5, Math.ceil(result.waitMs)) : 50;
-          await this.sleep(step);
+        if (result.grantIds.length === 0) {
+          const startedAt = performance.now();
+          await this.sleepUntilFree(bucketKey, Math.max(5, Math.ceil(result.waitMs)));
+          const slept = performance.now() - startedAt;
           for (const waiter of queue) {
-            waiter.waitedMs += step;
+            waiter.waitedMs += slept;
           }
         }
       }
@@ -180,58 +211,102 @@ export class PortalRateLimiter {
     }
   }
 
-  /** One atomic statement: refill by elapsed time, then take up to `wanted` whole tokens (row-locked). */
-  private async take(bucketKey: string, wanted: number): Promise<TakeResult> {
-    if (!this.knownBuckets.has(bucketKey)) {
-      await this.dataSource.query(
-        `INSERT INTO "${this.schema}".hubspot_rate_buckets (bucket_key, tokens, refilled_at)
-         VALUES ($1, $2::double precision, clock_timestamp()) ON CONFLICT (bucket_key) DO NOTHING`,
-        [bucketKey, this.capacity],
-      );
-      this.knownBuckets.add(bucketKey);
-    }
-    // TypeORM answers an UPDATE … RETURNING with [rows, affectedCount].
-    const [rows]: [{ available: number | string; paused_ms: number | string | null }[], number] =
-      await this.dataSource.query(
-        `UPDATE "${this.schema}".hubspot_rate_buckets AS b SET
-         tokens = CASE WHEN s.paused_ms > 0 THEN b.tokens
-                       ELSE s.available - least(floor(s.available), $4::double precision) END,
-         refilled_at = CASE WHEN s.paused_ms > 0 THEN b.refilled_at ELSE s.at END
-       FROM (
-         SELECT bucket_key,
-                clock_timestamp() AS at,
-                least($2::double precision,
-                      tokens + extract(epoch FROM clock_timestamp() - refilled_at) * 1000 * $3::double precision)
-                  AS available,
-                coalesce(extract(epoch FROM paused_until - clock_timestamp()) * 1000, 0) AS paused_ms
-         FROM "${this.schema}".hubspot_rate_buckets
-         WHERE bucket_key = $1
-         FOR UPDATE
-       ) AS s
-       WHERE b.bucket_key = s.bucket_key
-       RETURNING s.available::double precision AS available, s.paused_ms::double precision AS paused_ms`,
-        [bucketKey, this.capacity, this.refillPerMs, wanted],
-      );
-    const row = rows[0];
-    if (row === undefined) {
-      this.knownBuckets.delete(bucketKey);
-      return { granted: 0, waitMs: 5, waitBehindMs: (position) => 5 + position / this.refillPerMs };
-    }
-    const pausedMs = Number(row.paused_ms ?? 0);
-    if (pausedMs > 0) {
-      return {
-        granted: 0,
-        waitMs: pausedMs,
-        waitBehindMs: (position) => pausedMs + position / this.refillPerMs,
+  private sleepUntilFree(bucketKey: string, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.sleepers.delete(bucketKey);
+        resolve();
       };
-    }
-    const available = Number(row.available);
-    const granted = Math.max(0, Math.min(Math.floor(available), wanted));
-    const left = available - granted;
+      const timer = setTimeout(wake, ms);
+      this.sleepers.set(bucketKey, wake);
+    });
+  }
+
+  private grant(bucketKey: string, grantId: string): RateGrant {
+    let done = false;
     return {
-      granted,
-      waitMs: Math.max(0, 1 - left) / this.refillPerMs,
-      waitBehindMs: (position) => Math.max(0, position + 1 - left) / this.refillPerMs,
+      done: () => {
+        if (done) {
+          return;
+        }
+        done = true;
+        this.completed({ grantId, bucketKey, at: performance.now() });
+      },
+    };
+  }
+
+  private completed(completion: Completion): void {
+    if (this.pendingCompletions.length >= MAX_PENDING_COMPLETIONS) {
+      return;
+    }
+    this.pendingCompletions.push(completion);
+    this.scheduleFlush(RELEASE_FLUSH_MS);
+  }
+
+  private scheduleFlush(delayMs: number): void {
+    if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => {
+        void this.flushCompletions();
+      }, delayMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** A completed call's place frees one window after it came back (the database clock, less the time since). */
+  private async flushCompletions(): Promise<void> {
+    this.flushTimer = undefined;
+    const batch = this.pendingCompletions;
+    this.pendingCompletions = [];
+    const now = performance.now();
+    try {
+      await this.dataSource.query(
+        `UPDATE "${this.schema}".hubspot_rate_grants AS g SET
+           busy_until = clock_timestamp() + make_interval(secs => ($2::double precision - c.ago_ms) / 1000),
+           completed = true
+         FROM unnest($1::bigint[], $3::double precision[]) AS c(id, ago_ms)
+         WHERE g.id = c.id`,
+        [
+          batch.map((completion) => completion.grantId),
+          this.settings.intervalMs,
+          batch.map((c) => now - c.at),
+        ],
+      );
+    } catch {
+      // Unflushed, a place holds until its lease ends: later, never early. Kept for the next flush.
+      this.pendingCompletions.unshift(
+        ...batch.slice(0, MAX_PENDING_COMPLETIONS - this.pendingCompletions.length),
+      );
+      this.scheduleFlush(1_000);
+      return;
+    }
+    for (const bucketKey of new Set(batch.map((completion) => completion.bucketKey))) {
+      this.sleepers.get(bucketKey)?.();
+    }
+  }
+
+  /** One round trip: frees the places whose time is up, then takes up to `wanted` under the bucket's row lock. */
+  private async take(bucketKey: string, wanted: number, maxCallMs: number): Promise<TakeResult> {
+    const rows: {
+      grant_ids: (string | number)[] | null;
+      paused_ms: number | string;
+      frees_in_ms: (number | string)[] | null;
+    }[] = await this.dataSource.query(
+      `SELECT grant_ids, paused_ms, frees_in_ms FROM "${this.schema}".take_rate_grants($1, $2, $3, $4, $5)`,
+      [bucketKey, wanted, this.settings.maxPerInterval, this.settings.intervalMs, maxCallMs],
+    );
+    const row = rows[0];
+    const pausedMs = Number(row?.paused_ms ?? 0);
+    const window = this.settings.intervalMs;
+    if (pausedMs > 0) {
+      return { grantIds: [], waitMs: pausedMs, waitBehindMs: () => pausedMs };
+    }
+    const frees = (row?.frees_in_ms ?? []).map(Number);
+    return {
+      grantIds: (row?.grant_ids ?? []).map(String),
+      waitMs: frees[0] ?? window,
+      // Beyond the places held before this statement, a caller waits for one taken by it: a window at least.
+      waitBehindMs: (position) => frees[position] ?? window,
     };
   }
 }

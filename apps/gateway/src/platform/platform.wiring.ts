@@ -16,6 +16,7 @@ import { PlatformTables1764172800000 } from './migrations/1764172800000-platform
 import { PublishedMessagesByHubSpotId1764400000000 } from './migrations/1764400000000-published-messages-by-hubspot-id.js';
 import { RateBudgetReservations1764500000000 } from './migrations/1764500000000-rate-budget-reservations.js';
 import { InboundBacklog1764700000000 } from './migrations/1764700000000-inbound-backlog.js';
+import { RateGrants1764800000000 } from './migrations/1764800000000-rate-grants.js';
 
 type MigrationClass = new () => MigrationInterface;
 type EntityClass = abstract new (...args: never[]) => object;
@@ -61,13 +62,11 @@ export const platformConfigShape = {
   HUBSPOT_CLIENT_ID: nonEmptyString().default(DEV_SANDBOX_APP.clientId),
   /** Developer account API key (`hapikey`) for channel create/update. */
   HUBSPOT_DEVELOPER_API_KEY: secret(nonEmptyString()).default(DEV_SANDBOX_APP.developerApiKey),
-  /** Requests per portal per rate window, shared by every gateway replica (HubSpot allows 110 per 10 s). */
-  HUBSPOT_RATE_LIMIT_PER_10S: positiveInt({ max: 1_000_000 }).default(108),
   /**
-   * Of those, how many may go at once after a quiet spell; the rest are spread evenly over the window. Every
-   * token of burst is one less per window at a steady pace (a portal draining a backlog), so it is small.
+   * Requests per portal in any rolling rate window, shared by every gateway replica (HubSpot allows 110 per 10 s;
+   * 2 are kept for calls HubSpot may count that the gateway does not make through its limiter).
    */
-  HUBSPOT_RATE_LIMIT_BURST: positiveInt({ max: 1_000_000 }).default(1),
+  HUBSPOT_RATE_LIMIT_PER_10S: positiveInt({ max: 1_000_000 }).default(108),
   /** The rate window the limit above applies to; 10 s for HubSpot (shorter only in tests). */
   HUBSPOT_RATE_LIMIT_INTERVAL_MS: durationMs().default(10_000),
   /** Per-attempt timeout of one HubSpot call. */
@@ -150,6 +149,7 @@ export const platformMigrations: readonly MigrationClass[] = [
   PublishedMessagesByHubSpotId1764400000000,
   RateBudgetReservations1764500000000,
   InboundBacklog1764700000000,
+  RateGrants1764800000000,
 ];
 
 export const platformEntities: readonly EntityClass[] = [];

@@ -66,10 +66,9 @@ export async function startClientReplica(
   const tokens = new PortalTokens(dataSource, db.schema, TEST_SECRETS, oauth, metrics);
   const limiter = new PortalRateLimiter(dataSource, db.schema, {
     maxPerInterval: options.maxPerInterval ?? 1_000,
-    // The gateway's default: one at once, the rest spread over the window.
-    burst: 1,
     intervalMs,
     maxWaitMs: options.maxWaitMs ?? 60_000,
+    maxCallMs: options.timeoutMs ?? 5_000,
   });
   const api = new HttpHubSpotApi(
     {
@@ -86,9 +85,9 @@ export async function startClientReplica(
     metrics,
     new PortalRateLimiter(dataSource, db.schema, {
       maxPerInterval: 4,
-      burst: 1,
       intervalMs: 1_000,
       maxWaitMs: 60_000,
+      maxCallMs: options.timeoutMs ?? 5_000,
     }),
   );
   return { api, tokens, limiter, registry, dataSource, close: () => dataSource.destroy() };
