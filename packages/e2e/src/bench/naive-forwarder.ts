@@ -1,3 +1,4 @@
+import { signV3 } from '@inbox-bridge/hubspot-sandbox';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -84,11 +85,15 @@ export function startNaiveForwarder(options: {
       forward.end(body);
     });
   });
+  return listen(server, agent, '/webhooks/generic');
+}
+
+function listen(server: http.Server, agent: http.Agent, path: string): Promise<NaiveForwarder> {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
       resolve({
-        url: `http://127.0.0.1:${port}/webhooks/generic`,
+        url: `http://127.0.0.1:${port}${path}`,
         close: () =>
           new Promise<void>((done) => {
             agent.destroy();
@@ -99,5 +104,73 @@ export function startNaiveForwarder(options: {
           }),
       });
     });
+  });
+}
+
+/** Where a naive reply forwarder sends the replies of one HubSpot thread. */
+export interface TelegramChat {
+  readonly botToken: string;
+  readonly chatId: number;
+}
+
+/**
+ * The outbound baseline: HubSpot's OUTGOING_CHANNEL_MESSAGE_CREATED webhook in, its signature checked, the text
+ * sent to the customer's Telegram chat at once, the webhook answered when Telegram has answered. No queue, no
+ * database, no retries, no status back to HubSpot, no ordering: what a naive bridge does.
+ */
+export function startNaiveReplyForwarder(options: {
+  readonly clientSecret: string;
+  readonly telegramBaseUrl: string;
+  /** The chat of each HubSpot thread id. */
+  readonly chats: ReadonlyMap<string, TelegramChat>;
+}): Promise<NaiveForwarder> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const path = '/webhooks/hubspot';
+  let ownUrl = '';
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const timestamp = String(request.headers['x-hubspot-request-timestamp'] ?? '');
+      const given = Buffer.from(String(request.headers['x-hubspot-signature-v3'] ?? ''));
+      const expected = Buffer.from(signV3(options.clientSecret, 'POST', ownUrl, raw, timestamp));
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        response.writeHead(401).end();
+        return;
+      }
+      const event = JSON.parse(raw) as {
+        type?: string;
+        message?: { conversationsThreadId?: string; text?: string };
+      };
+      const chat = options.chats.get(event.message?.conversationsThreadId ?? '');
+      if (event.type !== 'OUTGOING_CHANNEL_MESSAGE_CREATED' || chat === undefined) {
+        response.writeHead(200).end();
+        return;
+      }
+      const body = JSON.stringify({ chat_id: chat.chatId, text: event.message?.text ?? '' });
+      const send = http.request(
+        new URL(`/bot${chat.botToken}/sendMessage`, options.telegramBaseUrl),
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (answer) => {
+          answer.resume();
+          answer.once('end', () => {
+            response.writeHead(answer.statusCode === 200 ? 200 : 502).end();
+          });
+        },
+      );
+      send.once('error', () => {
+        response.writeHead(502).end();
+      });
+      send.end(body);
+    });
+  });
+  return listen(server, agent, path).then((forwarder) => {
+    ownUrl = forwarder.url;
+    return forwarder;
   });
 }

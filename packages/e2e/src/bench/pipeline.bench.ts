@@ -2,15 +2,18 @@
 // next to a baseline in the same run (docs/benchmarks.md):
 //   throughput  inbound through the durable pipeline (connector → RabbitMQ → gateway → HubSpot sandbox) next to a
 //               naive direct forwarder (no durability), both posting to the same HubSpot sandbox;
+//   outbound    agents' replies from the HubSpot sandbox through the pipeline to Telegram customers (provider
+//               sandbox) next to a naive forwarder from HubSpot's webhook straight to Telegram;
 //   ack         HubSpot's webhook acknowledgement at a fixed rate next to a bare node:http server;
 //   burst       one portal bursting under HubSpot's 110 per 10 s (time-compressed) against the theoretical minimum;
 //   fairness    one portal flooding at ten times its limit next to twenty quiet portals, against them alone;
 //   memory      resident memory per service idle, under load and after a soak, next to a bare node:http process.
-// Knobs: BENCH_SECTIONS (throughput,ack,burst,fairness,memory); throughput: BENCH_MESSAGES (5000),
+// Knobs: BENCH_SECTIONS (throughput,outbound,ack,burst,fairness,memory); throughput: BENCH_MESSAGES (5000),
 // BENCH_CONVERSATIONS (500), BENCH_CONCURRENCY (64), BENCH_PACED_RATE (1000), BENCH_GATEWAY_LIMIT (1000000); ack: BENCH_ACK_RATE (1000),
 // BENCH_ACK_SECONDS (20); burst: BENCH_BURST (5000), BENCH_BURST_TIME_SCALE (2), BENCH_BURST_GATEWAY_LIMIT (108);
 // fairness: BENCH_FAIRNESS_SECONDS (60), BENCH_QUIET_PORTALS (20), BENCH_QUIET_RATE (0.5), BENCH_FLOOD_RATE (110);
-// memory: BENCH_SOAK_SECONDS (600), BENCH_SOAK_RATE (25).
+// memory: BENCH_SOAK_SECONDS (600), BENCH_SOAK_RATE (25); outbound: BENCH_OUTBOUND_REPLIES (2000),
+// BENCH_OUTBOUND_BOTS (40), BENCH_CONCURRENCY.
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { DEMO_PORTAL_ID } from '../../../../scripts/demo/seed.mjs';
@@ -32,6 +35,7 @@ import {
 import { runLoad, type LoadResult } from './load.js';
 import { memorySection } from './memory.js';
 import { startNaiveForwarder } from './naive-forwarder.js';
+import { outboundSection } from './outbound.js';
 
 const messages = Number(process.env['BENCH_MESSAGES'] ?? 5_000);
 const conversations = Number(process.env['BENCH_CONVERSATIONS'] ?? 500);
@@ -181,6 +185,7 @@ async function throughputSection(): Promise<void> {
 
 const sectionRunners: Readonly<Record<string, () => Promise<void>>> = {
   throughput: throughputSection,
+  outbound: outboundSection,
   ack: webhookAckSection,
   burst: burstSection,
   fairness: fairnessSection,
