@@ -642,6 +642,56 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(afterFlood.calls.map((c) => c.status)).toEqual([429, 200]);
   });
 
+  it('sends a batch of replies to different chats at once, and a batch redone after a failure sends nothing twice', async () => {
+    const batchTotals = async () => {
+      const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+      const total = (kind: 'sum' | 'count') =>
+        [
+          ...metrics.matchAll(
+            new RegExp(
+              `message_batch_size_${kind}\\{[^}]*queue="connector\\.outbound[^"]*"[^}]*\\} (\\d+)`,
+              'g',
+            ),
+          ),
+        ]
+          .map((match) => Number(match[1]))
+          .reduce((sum, value) => sum + value, 0);
+      return { replies: total('sum'), batches: total('count') };
+    };
+    const customers = await Promise.all(
+      Array.from({ length: 12 }, (_, index) =>
+        h.client.createCustomer(bot.id, { first_name: `Batch ${index}` }),
+      ),
+    );
+    const before = await batchTotals();
+    // The first reply to reach Telegram fails: its batch is rolled back and redone one reply at a time.
+    await h.client.setFault(bot.id, 'sendMessage', { status: 500, times: 1 });
+    const ids = await Promise.all(
+      customers.map((customer, index) =>
+        h.requestReply({
+          channelAccountId: accountId,
+          conversationKey: String(customer.chat.id),
+          recipient: {
+            deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(customer.chat.id) },
+          },
+          text: `batched reply ${index}`,
+          richText: undefined,
+        }),
+      ),
+    );
+    const statuses = await Promise.all(ids.map((id) => h.firstStatus(id)));
+    expect(statuses.map((status) => status.status)).toEqual(ids.map(() => 'SENT'));
+    const calls = (await h.client.calls(bot.id, 'sendMessage')).filter((call) =>
+      String(call.params['text']).startsWith('batched reply '),
+    );
+    const delivered = calls.filter((call) => call.status === 200).map((call) => call.params['text']);
+    expect([...delivered].sort()).toEqual(customers.map((_, index) => `batched reply ${index}`).sort());
+    expect(calls.filter((call) => call.status === 500)).toHaveLength(1);
+    // Replies shared transactions: fewer committed batches than replies.
+    const after = await batchTotals();
+    expect(after.replies - before.replies).toBeGreaterThan(after.batches - before.batches);
+  });
+
   it('waits out a retry_after longer than the in-process budget in the delay tiers, without using an attempt', async () => {
     const { status, calls } = await replyAfterFloodControl(7, 'after a long flood wait');
     expect(status).toBe('SENT');

@@ -1,4 +1,4 @@
-import { TransientError } from '@inbox-bridge/messaging';
+import { OutboxWriter, TransientError } from '@inbox-bridge/messaging';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
@@ -86,6 +86,7 @@ describe('HubSpot webhook worker: a failure it could not record while PostgreSQL
       processor,
       events,
       new HubSpotWebhookMetrics(new Registry()),
+      { outbox: new OutboxWriter(db.schema) },
     );
     const started = Date.now();
     worker.onApplicationBootstrap();

@@ -21,10 +21,15 @@ export const connectorConsumerGroups: readonly ConsumerGroupSpec[] = [
     ordered: { shards: 2 },
   },
   {
-    // Replies of one conversation leave in the order the reps sent them.
+    // Replies of one conversation leave in the order the reps sent them. Sending waits mostly on the provider: a
+    // batch's replies (of different conversations) are sent at once and share one commit; a batch redone after a
+    // failure sends nothing twice, because every part the provider accepted is remembered at once, outside the
+    // transaction (`SendProgressStore`).
     name: 'connector.outbound',
     routingKeys: [RoutingKeys.GatewayOutboundMessageRequestedV1],
     ordered: { shards: 4 },
     retryDelaysMs: OUTBOUND_RETRY_DELAYS_MS,
+    maxBatchSize: 25,
+    concurrentHandlers: true,
   },
 ];

@@ -38,8 +38,11 @@ const hostList = z
 export const accountsConfigShape = {
   /** How often each replica looks for stored HubSpot webhooks to process (its own intake wakes it at once). */
   WEBHOOK_WORKER_POLL_MS: durationMs().default(1_000),
-  /** Stored webhooks one replica processes at once (never two of one account or thread). */
-  WEBHOOK_WORKER_CONCURRENCY: positiveInt({ max: 64 }).default(8),
+  /**
+   * Stored webhooks one replica claims and processes at once (never two of one account or thread); their effects
+   * are committed together.
+   */
+  WEBHOOK_WORKER_CONCURRENCY: positiveInt({ max: 64 }).default(32),
   /** First retry delay of a webhook whose processing failed transiently; ×5 per attempt, at most 30 min. */
   WEBHOOK_RETRY_BASE_MS: durationMs().default(1_000),
   /** Processing attempts of one webhook before it is marked failed (counted in a metric, logged). */

@@ -173,6 +173,9 @@ export const platformConsumerGroups: readonly ConsumerGroupSpec[] = [
     name: PLATFORM_DELIVERY_STATUS_GROUP,
     routingKeys: [RoutingKeys.ConnectorDeliveryStatusChangedV1],
     ordered: { shards: 2 },
+    // A status PATCH sets a value (idempotent): a batch's statuses go to HubSpot at once and share one commit.
+    maxBatchSize: 25,
+    concurrentHandlers: true,
   },
   {
     name: PLATFORM_ASSIGNMENTS_GROUP,

@@ -112,6 +112,35 @@ export class HubSpotWebhookEventRepository {
     return rows.length > 0;
   }
 
+  /** Locks the claimed events still unprocessed (another replica may have finished one whose lease expired). */
+  async lockAllUnprocessed(manager: EntityManager, ids: readonly string[]): Promise<ReadonlySet<string>> {
+    const rows: { id: string }[] = await manager.query(
+      `SELECT id::text FROM hubspot_webhook_events
+        WHERE id = ANY($1::bigint[]) AND processed_at IS NULL ORDER BY id FOR UPDATE`,
+      [ids],
+    );
+    return new Set(rows.map((row) => row.id));
+  }
+
+  async markAllProcessed(
+    manager: EntityManager,
+    results: readonly { id: string; outcome: ProcessingOutcome; reason?: string | undefined }[],
+  ): Promise<void> {
+    if (results.length === 0) {
+      return;
+    }
+    await manager.query(
+      `UPDATE hubspot_webhook_events AS e SET processed_at = now(), outcome = r.outcome, last_error = r.reason
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS r(id, outcome, reason)
+        WHERE e.id = r.id`,
+      [
+        results.map((result) => result.id),
+        results.map((result) => result.outcome),
+        results.map((result) => result.reason?.slice(0, 2000) ?? null),
+      ],
+    );
+  }
+
   async markProcessed(
     manager: EntityManager,
     id: string,

@@ -1,4 +1,4 @@
-import { PermanentError, classifyError, describeError } from '@inbox-bridge/messaging';
+import { Messaging, PermanentError, classifyError, describeError } from '@inbox-bridge/messaging';
 import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
 import {
   Inject,
@@ -18,6 +18,7 @@ import { HubSpotWebhookMetrics } from './hubspot-webhook.metrics.js';
 import {
   WEBHOOK_EVENT_PROCESSOR,
   type ProcessingResult,
+  type WebhookEffect,
   type WebhookEventProcessor,
 } from './hubspot-webhook.processing.js';
 import { hubspotWebhookSchemas, isKnownWebhookType } from './hubspot-webhook.schemas.js';
@@ -26,6 +27,19 @@ import { hubspotWebhookSchemas, isKnownWebhookType } from './hubspot-webhook.sch
 const LEASE_MS = 120_000;
 const PRUNE_EVERY_MS = 600_000;
 const PRUNE_BATCH = 1_000;
+const WORKER_LOOPS = 2;
+
+interface PreparedEvent {
+  readonly stored: ClaimedWebhookEvent;
+  readonly effect: WebhookEffect;
+}
+
+interface FailedEvent {
+  readonly stored: ClaimedWebhookEvent;
+  readonly error: unknown;
+}
+
+type RetryingOutcome = { readonly outcome: 'retrying' | 'failed'; readonly reason: string };
 
 function isRetryable(error: unknown): boolean {
   if (error instanceof HubSpotApiError) {
@@ -50,8 +64,9 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
   private readonly retentionMs: number;
   private lastPruneAt = 0;
   private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private loops: Promise<void>[] = [];
+  /** The sleeping loops' alarms. */
+  private readonly sleepers = new Set<() => void>();
   private wakeRequested = false;
   /**
    * Claimed events whose failure could not be recorded (the database was away): given back as soon as the
@@ -65,6 +80,7 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
     @Inject(WEBHOOK_EVENT_PROCESSOR) private readonly processor: WebhookEventProcessor,
     private readonly events: HubSpotWebhookEventRepository,
     private readonly metrics: HubSpotWebhookMetrics,
+    @Inject(Messaging) private readonly messaging: Pick<Messaging, 'outbox'>,
   ) {
     this.pollMs = config.WEBHOOK_WORKER_POLL_MS;
     this.batchSize = config.WEBHOOK_WORKER_CONCURRENCY;
@@ -89,19 +105,23 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
 
   onApplicationBootstrap(): void {
     this.running = true;
-    this.loop = this.run();
+    // Two loops, so one claims and prepares while the other commits; the claim never hands out an event whose
+    // account or thread has an older one in flight, so order holds as it does across replicas.
+    this.loops = Array.from({ length: WORKER_LOOPS }, () => this.run());
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     this.wake();
-    await this.loop;
+    await Promise.all(this.loops);
   }
 
   /** New events were stored: look now instead of at the next poll. */
   wake(): void {
     this.wakeRequested = true;
-    this.wakeUp?.();
+    for (const wakeUp of this.sleepers) {
+      wakeUp();
+    }
   }
 
   private async run(): Promise<void> {
@@ -113,7 +133,7 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
         claimed = await this.dataSource.transaction((manager) =>
           this.events.claim(manager, this.batchSize, LEASE_MS),
         );
-        await Promise.all(claimed.map((event) => this.process(event)));
+        await this.processAll(claimed);
       } catch (error) {
         this.logger.warn({ err: describeError(error) }, 'claiming HubSpot webhooks failed; retrying');
       }
@@ -148,25 +168,92 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
   private async sleep(): Promise<void> {
     if (this.running) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.pollMs);
-        this.wakeUp = () => {
+        const wakeUp = (): void => {
           clearTimeout(timer);
+          this.sleepers.delete(wakeUp);
           resolve();
         };
+        const timer = setTimeout(wakeUp, this.pollMs);
+        this.sleepers.add(wakeUp);
       });
-      this.wakeUp = undefined;
     }
   }
 
-  private async process(stored: ClaimedWebhookEvent): Promise<void> {
-    let result: ProcessingResult | { outcome: 'retrying'; reason: string };
+  /**
+   * The claimed events (never two of one account or thread) are prepared at once (HubSpot reads, outside any
+   * transaction), then their effects and processed marks are committed together: one commit for the whole claim
+   * instead of one per event. If any effect fails, the group is rolled back and each event is committed alone, so
+   * only the one that fails is retried.
+   */
+  private async processAll(claimed: readonly ClaimedWebhookEvent[]): Promise<void> {
+    const prepared = await Promise.all(claimed.map((stored) => this.prepare(stored)));
+    const ready = prepared.filter((item): item is PreparedEvent => 'effect' in item);
+    const together = ready.length > 1 ? await this.commitTogether(ready) : undefined;
+    await Promise.all(
+      prepared.map(async (item, index) => {
+        let result: ProcessingResult | { outcome: 'retrying'; reason: string };
+        if ('error' in item) {
+          result = await this.failed(item.stored, item.error);
+        } else {
+          result = together?.get(item.stored.id) ?? (await this.commitAlone(item));
+        }
+        this.reportOutcome(claimed[index] as ClaimedWebhookEvent, result);
+      }),
+    );
+  }
+
+  private async prepare(stored: ClaimedWebhookEvent): Promise<PreparedEvent | FailedEvent> {
     try {
       if (!isKnownWebhookType(stored.eventType)) {
         throw new PermanentError(`unknown event type ${stored.eventType}`);
       }
       const event = hubspotWebhookSchemas[stored.eventType].parse(stored.payload);
-      const effect = await this.processor.prepare(event, stored);
-      result = await this.dataSource.transaction(async (manager) => {
+      return { stored, effect: await this.processor.prepare(event, stored) };
+    } catch (error) {
+      return { stored, error };
+    }
+  }
+
+  /** Every event's effect and processed mark in one transaction; undefined when it rolled back. */
+  private async commitTogether(
+    ready: readonly PreparedEvent[],
+  ): Promise<ReadonlyMap<string, ProcessingResult> | undefined> {
+    try {
+      return await this.dataSource.transaction((manager) =>
+        // The group's events are written by one INSERT.
+        this.messaging.outbox.collecting(manager, async () => {
+          const unprocessed = await this.events.lockAllUnprocessed(
+            manager,
+            ready.map((item) => item.stored.id),
+          );
+          const results = new Map<string, ProcessingResult>();
+          for (const { stored, effect } of ready) {
+            results.set(
+              stored.id,
+              unprocessed.has(stored.id)
+                ? await effect(manager)
+                : { outcome: 'skipped', reason: 'processed by another replica' },
+            );
+          }
+          await this.events.markAllProcessed(
+            manager,
+            [...results].filter(([id]) => unprocessed.has(id)).map(([id, result]) => ({ id, ...result })),
+          );
+          return results;
+        }),
+      );
+    } catch (error) {
+      this.logger.warn(
+        { err: describeError(error), events: ready.length },
+        'committing HubSpot webhooks together failed; committing each alone',
+      );
+      return undefined;
+    }
+  }
+
+  private async commitAlone({ stored, effect }: PreparedEvent): Promise<ProcessingResult | RetryingOutcome> {
+    try {
+      return await this.dataSource.transaction(async (manager) => {
         if (!(await this.events.lockUnprocessed(manager, stored.id))) {
           return { outcome: 'skipped', reason: 'processed by another replica' } as const;
         }
@@ -175,8 +262,11 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
         return outcome;
       });
     } catch (error) {
-      result = await this.failed(stored, error);
+      return this.failed(stored, error);
     }
+  }
+
+  private reportOutcome(stored: ClaimedWebhookEvent, result: ProcessingResult | RetryingOutcome): void {
     this.metrics.processed(stored.eventType, result.outcome);
     if (result.outcome === 'failed' || result.outcome === 'rejected') {
       this.logger.warn(
@@ -186,10 +276,7 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  private async failed(
-    stored: ClaimedWebhookEvent,
-    error: unknown,
-  ): Promise<{ outcome: 'retrying' | 'failed'; reason: string }> {
+  private async failed(stored: ClaimedWebhookEvent, error: unknown): Promise<RetryingOutcome> {
     const reason = describeError(error);
     const retry = isRetryable(error) && stored.attempts < this.maxAttempts;
     const delay = Math.min(this.retryBaseMs * 5 ** (stored.attempts - 1), 1_800_000);
