@@ -52,6 +52,7 @@ export { GroupCommit, type GroupCommitOptions } from './database/group-commit.js
 export { migrateCommand, type MigrateCommandIo } from './database/migrate-command.js';
 export { runMigrations, type MigrationLogger } from './database/migrations.js';
 export { PerTransaction } from './database/per-transaction.js';
+export { SharedReads } from './database/shared-reads.js';
 
 export { DomainError, type DomainErrorOptions } from './errors/domain-error.js';
 export { ProblemDetailsFilter } from './errors/problem-details.filter.js';

@@ -1,4 +1,4 @@
-import { APP_CONFIG, DATA_SOURCE, SecretBox } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, DATA_SOURCE, SecretBox, SharedReads } from '@inbox-bridge/service-kit';
 import {
   deliveryIdentifierSchema,
   providerCredentialsSchema,
@@ -70,7 +70,7 @@ export class ChannelAccountRepository {
   private readonly schema: string;
 
   /** Lookups in flight outside a transaction, by account. */
-  private readonly reading = new Map<string, Promise<ConnectedAccount | undefined>>();
+  private readonly reading = new SharedReads<string, ConnectedAccount | undefined>();
   /** Decrypted stored secrets by AAD and ciphertext: a changed secret is a new ciphertext, so none goes stale. */
   private readonly opened = new Map<string, string>();
 
@@ -223,14 +223,7 @@ export class ChannelAccountRepository {
     if (manager !== undefined) {
       return this.read(channelAccountId, manager);
     }
-    let reading = this.reading.get(channelAccountId);
-    if (reading === undefined) {
-      reading = this.read(channelAccountId, this.dataSource.manager).finally(() => {
-        this.reading.delete(channelAccountId);
-      });
-      this.reading.set(channelAccountId, reading);
-    }
-    return reading;
+    return this.reading.read(channelAccountId, () => this.read(channelAccountId, this.dataSource.manager));
   }
 
   private async read(

@@ -1,5 +1,5 @@
 import { Messaging, TransientError } from '@inbox-bridge/messaging';
-import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, DATA_SOURCE, SharedReads } from '@inbox-bridge/service-kit';
 import {
   Contracts,
   RoutingKeys,
@@ -49,6 +49,7 @@ export function turnedOffReason(
 @Injectable()
 export class OutboundMessageProcessor {
   private readonly threadingModel: ThreadingModel;
+  private readonly accountReads = new SharedReads<string, StoredChannelAccount | undefined>();
 
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
@@ -70,7 +71,10 @@ export class OutboundMessageProcessor {
       await this.hubspot.failMessage(portalId, event.channelId, message.id, reason);
       return () => Promise.resolve({ outcome: 'rejected', reason });
     };
-    const account = await this.accounts.find(this.dataSource.manager, message.channelAccountId);
+    // The events of one claim are prepared at once; those of one account share its read.
+    const account = await this.accountReads.read(message.channelAccountId, () =>
+      this.accounts.find(this.dataSource.manager, message.channelAccountId),
+    );
     if (account === undefined || account.archived) {
       // Right after a connection the account may still be on its way (its CREATED event is processed
       // separately); after a few tries it is not connected through the bridge, and the rep is told.

@@ -47,14 +47,13 @@ export class DeliveryStatusService {
       return 'ignored';
     }
     const schema = this.config.DATABASE_SCHEMA;
-    await context.manager.query(
-      `INSERT INTO "${schema}".outbound_message_statuses (hubspot_message_id, channel_account_id, status)
-       VALUES ($1, $2, 'NONE') ON CONFLICT (hubspot_message_id) DO NOTHING`,
-      [change.hubspotMessageId, change.channelAccountId],
-    );
+    // The row, created if new, locked until the transaction ends (the no-op update takes the lock) with its status.
     const [row] = await context.manager.query<{ status: string }[]>(
-      `SELECT status FROM "${schema}".outbound_message_statuses WHERE hubspot_message_id = $1 FOR UPDATE`,
-      [change.hubspotMessageId],
+      `INSERT INTO "${schema}".outbound_message_statuses AS s (hubspot_message_id, channel_account_id, status)
+       VALUES ($1, $2, 'NONE')
+       ON CONFLICT (hubspot_message_id) DO UPDATE SET status = s.status
+       RETURNING s.status`,
+      [change.hubspotMessageId, change.channelAccountId],
     );
     const current = row?.status === 'NONE' ? undefined : (row?.status as DeliveryStatus | undefined);
     if (!isForward(current, change.status)) {
