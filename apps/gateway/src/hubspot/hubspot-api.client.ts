@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { ExchangeFailed, HttpExchange, type Exchanged } from './http-exchange.js';
 import {
   HubSpotApiError,
   type DeveloperHubSpotClient,
@@ -84,11 +85,12 @@ function errorBody(parsed: unknown): HubSpotErrorBody | undefined {
  * key, the portal's rate budget shared by all replicas (PostgreSQL), 429 honoured (Retry-After or the
  * policy's window, pausing the portal's bucket), 5xx/timeouts/dropped connections retried with jittered
  * exponential backoff, one token refresh on a 401, other 4xx reported with HubSpot's category and message.
- * Plain `fetch` rather than `@hubspot/api-client`: its `apiRequest()` (the only way to reach custom
- * channels) never retries, and its limiter is process-wide (engineering notes §6.3).
+ * Plain HTTP (`HttpExchange`; `fetch` for streamed uploads) rather than `@hubspot/api-client`: its `apiRequest()`
+ * (the only way to reach custom channels) never retries, and its limiter is process-wide (engineering notes §6.3).
  */
 export class HttpHubSpotApi implements HubSpotApi {
   private readonly logger = new Logger('HubSpotApi');
+  private readonly exchange = new HttpExchange();
 
   constructor(
     private readonly settings: HubSpotClientSettings,
@@ -293,47 +295,34 @@ export class HttpHubSpotApi implements HubSpotApi {
 
   private async send<T>(url: URL, init: AttemptInit): Promise<HubSpotResponse<T>> {
     const stopTimer = this.metrics.duration.startTimer();
-    let response: Response;
+    let response: Exchanged;
     try {
-      response = await fetch(url, {
-        method: init.method,
-        headers: init.headers,
-        ...(init.body === undefined ? {} : { body: init.body }),
-        ...(typeof init.body === 'object' ? { duplex: 'half' } : {}),
-        signal: AbortSignal.timeout(init.timeoutMs),
-      });
+      response =
+        typeof init.body === 'object'
+          ? await this.streamed(url, { ...init, body: init.body })
+          : await this.exchange.send(url, { ...init, body: init.body });
     } catch (error) {
       stopTimer();
-      // A DOMException from another realm is not `instanceof Error`: compare the name.
-      const name = (error as { name?: unknown } | undefined)?.name;
-      const timedOut = name === 'TimeoutError' || name === 'AbortError';
-      this.metrics.requests.inc({ status: timedOut ? 'timeout' : 'network' });
-      throw new AttemptFailed({ kind: timedOut ? 'timeout' : 'network' }, undefined, error);
-    }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      stopTimer();
-      this.metrics.requests.inc({ status: 'network' });
-      throw new AttemptFailed({ kind: 'network' }, undefined, error);
+      const kind = error instanceof ExchangeFailed ? error.kind : 'network';
+      this.metrics.requests.inc({ status: kind });
+      throw new AttemptFailed({ kind }, undefined, error);
     }
     stopTimer();
     this.metrics.requests.inc({ status: String(response.status) });
     let parsed: unknown;
     try {
-      parsed = text === '' ? undefined : JSON.parse(text);
+      parsed = response.text === '' ? undefined : JSON.parse(response.text);
     } catch {
-      parsed = text;
+      parsed = response.text;
     }
-    if (response.ok) {
+    if (response.status >= 200 && response.status < 300) {
       return { status: response.status, body: parsed as T };
     }
     const body = errorBody(parsed);
     if (response.status === 429) {
       this.metrics.rateLimited.inc({ scope: body?.policyName ?? 'unknown' });
     }
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    const retryAfterMs = parseRetryAfter(response.retryAfter ?? null);
     throw new AttemptFailed(
       {
         kind: 'response',
@@ -344,6 +333,34 @@ export class HttpHubSpotApi implements HubSpotApi {
       body,
       undefined,
     );
+  }
+
+  /** An upload streams its body, which `fetch` does (`duplex: 'half'`). */
+  private async streamed(
+    url: URL,
+    init: AttemptInit & { readonly body: ReadableStream<Uint8Array> },
+  ): Promise<Exchanged> {
+    try {
+      const response = await fetch(url, {
+        method: init.method,
+        headers: init.headers,
+        body: init.body,
+        duplex: 'half',
+        signal: AbortSignal.timeout(init.timeoutMs),
+      });
+      return {
+        status: response.status,
+        retryAfter: response.headers.get('retry-after') ?? undefined,
+        text: await response.text(),
+      };
+    } catch (error) {
+      // A DOMException from another realm is not `instanceof Error`: compare the name.
+      const name = (error as { name?: unknown } | undefined)?.name;
+      throw new ExchangeFailed(
+        name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network',
+        error,
+      );
+    }
   }
 
   private toError(
