@@ -144,6 +144,53 @@ describe('delivery status and assignments → HubSpot (real sandbox, PostgreSQL,
     expect(patches.map((call) => (call.body as { statusType: string }).statusType)).toEqual(['SENT', 'READ']);
   });
 
+  it('records a status only once HubSpot took it: a PATCH refused at first is sent again and lands', async () => {
+    const account = await fixture.account();
+    const threadId = await threadFor(account);
+    const reply = await fixture.control.agentReply(threadId, { userId: USER_ID, text: 'reply in an outage' });
+    const messagePath = `/conversations/v3/custom-channels/${fixture.channelId}/messages/${reply.id}`;
+    // More refusals than one delivery's attempts (2): the first delivery fails, the retry lands.
+    await fixture.control.setFaults([
+      { pathPrefix: messagePath, method: 'PATCH', errorRate: 1, status: 503, times: 3 },
+    ]);
+    try {
+      await fixture.publish(RoutingKeys.ConnectorDeliveryStatusChangedV1, {
+        channelAccountId: account,
+        hubspotMessageId: reply.id,
+        status: 'FAILED',
+        failureReason: 'The number is not reachable',
+        occurredAt: new Date().toISOString(),
+      });
+      const patches = await testing.expectEventually(
+        async () => {
+          const calls = (await fixture.control.calls(HUB_ID)).filter(
+            (call) => call.method === 'PATCH' && call.path === messagePath,
+          );
+          if (!calls.some((call) => call.status < 300)) {
+            throw new Error(`${calls.length} PATCHes, none accepted yet`);
+          }
+          return calls;
+        },
+        { timeoutMs: 20_000, description: 'the status PATCH accepted' },
+      );
+      expect(patches.map((call) => call.status)).toEqual([503, 503, 503, patches.at(-1)?.status]);
+      const message = await hubspot<{
+        status: { statusType: string; failureDetails?: { errorMessage: string } };
+      }>(messagePath);
+      expect(message.status).toEqual({
+        statusType: 'FAILED',
+        failureDetails: { errorMessage: 'The number is not reachable' },
+      });
+      const [row] = await fixture.db.dataSource.query<{ status: string }[]>(
+        `SELECT status FROM "${fixture.db.schema}".outbound_message_statuses WHERE hubspot_message_id = $1`,
+        [reply.id],
+      );
+      expect(row?.status).toBe('FAILED');
+    } finally {
+      await fixture.control.setFaults([]);
+    }
+  });
+
   it('assigns and unassigns a thread, and reports a refused assignment with HubSpot’s reason', async () => {
     const account = await fixture.account();
     const threadId = await threadFor(account);

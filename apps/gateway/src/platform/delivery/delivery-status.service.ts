@@ -14,9 +14,11 @@ import { asMessagingError } from '../publishing/inbound-publisher.service.js';
 /** A status only ever moves forward: SENT → FAILED (undelivered later) → READ. */
 const RANK: Readonly<Record<DeliveryStatus, number>> = { SENT: 1, FAILED: 2, READ: 3 };
 
-export function isForward(current: DeliveryStatus | undefined, next: DeliveryStatus): boolean {
-  return current === undefined || RANK[next] > RANK[current];
-}
+/** That order in SQL, for a status column or value (anything else ranks below SENT). */
+const RANK_SQL = (status: string): string =>
+  `(CASE ${status} ${Object.entries(RANK)
+    .map(([name, rank]) => `WHEN '${name}' THEN ${rank}`)
+    .join(' ')} ELSE 0 END)`;
 
 /**
  * `connector.delivery.status-changed.v1` → `PATCH …/messages/{id}` (SENT, FAILED with the reason, READ).
@@ -46,19 +48,25 @@ export class DeliveryStatusService {
       );
       return 'ignored';
     }
-    const schema = this.config.DATABASE_SCHEMA;
-    // The row, created if new, locked until the transaction ends (the no-op update takes the lock) with its status.
-    const [row] = await context.manager.query<{ status: string }[]>(
-      `INSERT INTO "${schema}".outbound_message_statuses AS s (hubspot_message_id, channel_account_id, status)
-       VALUES ($1, $2, 'NONE')
-       ON CONFLICT (hubspot_message_id) DO UPDATE SET status = s.status
-       RETURNING s.status`,
-      [change.hubspotMessageId, change.channelAccountId],
+    // Recorded first, if it moves the status forward, with the row locked until the transaction ends: if HubSpot
+    // refuses the PATCH below, the transaction rolls back and the status was never recorded.
+    const [row] = await context.manager.query<{ current: string | null; forward: boolean }[]>(
+      `WITH prior AS (
+         SELECT status FROM "${this.config.DATABASE_SCHEMA}".outbound_message_statuses WHERE hubspot_message_id = $1
+       ), written AS (
+         INSERT INTO "${this.config.DATABASE_SCHEMA}".outbound_message_statuses AS s
+                (hubspot_message_id, channel_account_id, status)
+         VALUES ($1, $2, $3)
+         ON CONFLICT (hubspot_message_id) DO UPDATE SET status = EXCLUDED.status, updated_at = clock_timestamp()
+          WHERE ${RANK_SQL('s.status')} < ${RANK_SQL('EXCLUDED.status')}
+         RETURNING 1
+       )
+       SELECT (SELECT status FROM prior) AS current, EXISTS (SELECT 1 FROM written) AS forward`,
+      [change.hubspotMessageId, change.channelAccountId, change.status],
     );
-    const current = row?.status === 'NONE' ? undefined : (row?.status as DeliveryStatus | undefined);
-    if (!isForward(current, change.status)) {
+    if (row?.forward !== true) {
       this.logger.log(
-        { hubspotMessageId: change.hubspotMessageId, current, late: change.status },
+        { hubspotMessageId: change.hubspotMessageId, current: row?.current, late: change.status },
         'late delivery status ignored',
       );
       return 'ignored';
@@ -78,11 +86,6 @@ export class DeliveryStatusService {
     } catch (error) {
       throw asMessagingError(error);
     }
-    await context.manager.query(
-      `UPDATE "${schema}".outbound_message_statuses SET status = $2, updated_at = clock_timestamp()
-        WHERE hubspot_message_id = $1`,
-      [change.hubspotMessageId, change.status],
-    );
     return 'applied';
   }
 }
