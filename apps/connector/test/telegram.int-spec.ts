@@ -687,6 +687,12 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     const delivered = calls.filter((call) => call.status === 200).map((call) => call.params['text']);
     expect([...delivered].sort()).toEqual(customers.map((_, index) => `batched reply ${index}`).sort());
     expect(calls.filter((call) => call.status === 500)).toHaveLength(1);
+    // Each reply's sent parts were forgotten with its outcome (one statement per committed batch).
+    const [left] = await h.db.dataSource.query<{ parts: number }[]>(
+      `SELECT count(*)::int AS parts FROM "${h.db.schema}".reply_parts_sent WHERE hubspot_message_id = ANY($1)`,
+      [ids],
+    );
+    expect(left?.parts).toBe(0);
     // Replies shared transactions: fewer committed batches than replies.
     const after = await batchTotals();
     expect(after.replies - before.replies).toBeGreaterThan(after.batches - before.batches);

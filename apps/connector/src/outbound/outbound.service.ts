@@ -1,5 +1,5 @@
 import { DeferredError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
-import { APP_CONFIG, MediaLinkSigner } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, MediaLinkSigner, PerTransaction } from '@inbox-bridge/service-kit';
 import {
   RoutingKeys,
   type DeliveryStatus,
@@ -15,7 +15,7 @@ import { ConnectorMetrics } from '../connector.metrics.js';
 import { BodyTooLargeError } from '../http/outbound-http.js';
 import { HUBSPOT_FILE_SIGNER, PUBLIC_MEDIA_SIGNER } from '../media/media-links.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
-import { SendFailure, type OutboundFile } from '../providers/provider-port.js';
+import { SendFailure, type ConnectedAccount, type OutboundFile } from '../providers/provider-port.js';
 import { SendProgressStore } from './send-progress.js';
 import { MAX_IN_PROCESS_WAIT_MS } from './send-throttle.js';
 
@@ -58,6 +58,8 @@ export class OutboundService {
   private readonly gatewayFilesUrl: string;
   private readonly publicMediaUrl: string;
 
+  private readonly accountsByTransaction = new PerTransaction<ConnectedAccount | undefined>();
+
   constructor(
     private readonly accounts: ChannelAccountRepository,
     private readonly ledger: MessageLedger,
@@ -78,7 +80,10 @@ export class OutboundService {
     context: MessageContext,
   ): Promise<void> {
     const request = envelope.payload;
-    const account = await this.accounts.find(request.channelAccountId, context.manager);
+    // The replies of one batch (one transaction) share the account's read.
+    const account = await this.accountsByTransaction.get(context.manager, request.channelAccountId, () =>
+      this.accounts.find(request.channelAccountId, context.manager),
+    );
     if (account === undefined) {
       this.metrics.countOutbound('unknown', 'failed');
       await this.report(context, request, 'FAILED', {
@@ -221,7 +226,7 @@ export class OutboundService {
       providerMessageId: details.providerMessageId,
       status,
     });
-    await this.progress.completed(context.manager, request.channelAccountId, request.hubspotMessageId);
+    this.progress.completed(context, request.channelAccountId, request.hubspotMessageId);
     await context.publish(RoutingKeys.ConnectorDeliveryStatusChangedV1, {
       channelAccountId: request.channelAccountId,
       hubspotMessageId: request.hubspotMessageId,

@@ -1,11 +1,16 @@
+import type { MessageContext } from '@inbox-bridge/messaging';
 import type { DataSource, EntityManager } from 'typeorm';
 
-/** Writes one accepted part where the next process finds it; must not throw (memory still covers this process). */
-type PersistPart = (part: string, value: string) => void;
+/**
+ * Writes one accepted part where the next process finds it; must not reject (memory still covers this process).
+ * Its promise settles when the write is done.
+ */
+type PersistPart = (part: string, value: string) => Promise<void>;
 
 /** The parts of one reply already accepted by the provider (a reply can be several provider messages). */
 export class SendProgress {
   private readonly parts = new Map<string, string>();
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(private readonly persist?: PersistPart) {}
 
@@ -16,7 +21,16 @@ export class SendProgress {
 
   record(part: string, providerMessageId: string): void {
     this.parts.set(part, providerMessageId);
-    this.persist?.(part, providerMessageId);
+    const write = this.persist?.(part, providerMessageId);
+    if (write !== undefined) {
+      this.writing.add(write);
+      void write.finally(() => this.writing.delete(write));
+    }
+  }
+
+  /** Once every part recorded so far is written (or its write failed). */
+  async written(): Promise<void> {
+    await Promise.allSettled([...this.writing]);
   }
 
   /** Parts an earlier process recorded. */
@@ -45,6 +59,8 @@ export interface DurableProgress {
  */
 export class SendProgressStore {
   private readonly replies = new Map<string, SendProgress>();
+  /** Replies completed per transaction, forgotten when it commits. */
+  private readonly completing = new WeakMap<EntityManager, [string, string][]>();
 
   constructor(private readonly durable?: DurableProgress) {}
 
@@ -70,15 +86,41 @@ export class SendProgressStore {
     return progress;
   }
 
-  /** In the transaction that records the reply's outcome: its parts are no longer needed by anyone. */
-  async completed(manager: EntityManager, channelAccountId: string, hubspotMessageId: string): Promise<void> {
-    if (this.durable !== undefined) {
-      await manager.query(
-        `DELETE FROM "${this.durable.schema}".reply_parts_sent
-          WHERE channel_account_id = $1 AND hubspot_message_id = $2`,
-        [channelAccountId, hubspotMessageId],
-      );
+  /**
+   * In the transaction that records the reply's outcome: its parts are no longer needed by anyone. The replies of
+   * one transaction are forgotten together, by one statement just before it commits.
+   */
+  completed(
+    context: Pick<MessageContext, 'manager' | 'beforeCommit'>,
+    channelAccountId: string,
+    hubspotMessageId: string,
+  ): void {
+    const durable = this.durable;
+    if (durable === undefined) {
+      return;
     }
+    let replies = this.completing.get(context.manager);
+    if (replies === undefined) {
+      const batch: [string, string][] = [];
+      replies = batch;
+      this.completing.set(context.manager, batch);
+      context.beforeCommit(async () => {
+        this.completing.delete(context.manager);
+        // A part's write leaves for the database without waiting; deleted before it lands, it would stay behind.
+        await Promise.all(
+          batch.map(
+            ([account, message]) => this.replies.get(`${account}:${message}`)?.written() ?? Promise.resolve(),
+          ),
+        );
+        await context.manager.query(
+          `DELETE FROM "${durable.schema}".reply_parts_sent AS p
+            USING unnest($1::text[], $2::text[]) AS r(channel_account_id, hubspot_message_id)
+            WHERE p.channel_account_id = r.channel_account_id AND p.hubspot_message_id = r.hubspot_message_id`,
+          [batch.map(([account]) => account), batch.map(([, message]) => message)],
+        );
+      });
+    }
+    replies.push([channelAccountId, hubspotMessageId]);
   }
 
   private create(channelAccountId: string, hubspotMessageId: string): SendProgress {
@@ -86,8 +128,9 @@ export class SendProgressStore {
     if (durable === undefined) {
       return new SendProgress();
     }
-    return new SendProgress((part, value) => {
-      // Not awaited: the statement leaves for the database at once, and the send path must not wait or fail on it.
+    return new SendProgress((part, value) =>
+      // Not awaited by the send path: the statement leaves for the database at once, and sending must not wait or
+      // fail on it.
       durable.dataSource
         .query(
           `INSERT INTO "${durable.schema}".reply_parts_sent (channel_account_id, hubspot_message_id, part, value)
@@ -95,8 +138,8 @@ export class SendProgressStore {
            ON CONFLICT (channel_account_id, hubspot_message_id, part) DO UPDATE SET value = EXCLUDED.value`,
           [channelAccountId, hubspotMessageId, part, value],
         )
-        .catch(durable.onPersistFailed);
-    });
+        .then(() => undefined, durable.onPersistFailed),
+    );
   }
 
   private remember(key: string, progress: SendProgress): void {
