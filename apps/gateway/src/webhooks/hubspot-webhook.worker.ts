@@ -190,14 +190,12 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
     const ready = prepared.filter((item): item is PreparedEvent => 'effect' in item);
     const together = ready.length > 1 ? await this.commitTogether(ready) : undefined;
     await Promise.all(
-      prepared.map(async (item, index) => {
-        let result: ProcessingResult | { outcome: 'retrying'; reason: string };
-        if ('error' in item) {
-          result = await this.failed(item.stored, item.error);
-        } else {
-          result = together?.get(item.stored.id) ?? (await this.commitAlone(item));
-        }
-        this.reportOutcome(claimed[index] as ClaimedWebhookEvent, result);
+      prepared.map(async (item) => {
+        const result =
+          'error' in item
+            ? await this.failed(item.stored, item.error)
+            : (together?.get(item.stored.id) ?? (await this.commitAlone(item)));
+        this.reportOutcome(item.stored, result);
       }),
     );
   }
