@@ -77,10 +77,4 @@ export class HttpExchange {
       request.end(init.body);
     });
   }
-
-  /** Closes the kept-alive sockets. */
-  close(): void {
-    this.agents['http:'].destroy();
-    this.agents['https:'].destroy();
-  }
 }

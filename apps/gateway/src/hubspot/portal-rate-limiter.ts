@@ -33,9 +33,7 @@ export interface AcquireOptions {
 
 interface TakeResult {
   readonly grantIds: readonly string[];
-  /** When the next grant held now frees up (or the pause ends). */
-  readonly waitMs: number;
-  /** When the caller `position` places behind the next one gets its grant (0: the next caller). */
+  /** When the caller `position` places behind the next one gets its grant (0: the next caller; or the pause ends). */
   readonly waitBehindMs: (position: number) => number;
 }
 
@@ -176,26 +174,25 @@ export class PortalRateLimiter {
         const wanted = queue.length;
         const maxCallMs = Math.max(...queue.map((waiter) => waiter.maxCallMs));
         const result = await this.take(bucketKey, wanted, maxCallMs);
-        const granted = queue.splice(0, result.grantIds.length);
-        for (const [index, waiter] of granted.entries()) {
-          waiter.resolve(this.grant(bucketKey, result.grantIds[index] ?? ''));
+        for (const grantId of result.grantIds) {
+          queue.shift()?.resolve(this.grant(bucketKey, grantId));
         }
         // A waiter's turn comes after the places of everyone queued ahead of it, not with the next one. Callers
         // who queued while the statement ran were not asked for: the next statement serves or judges them.
-        const unserved = wanted - granted.length;
+        const unserved = wanted - result.grantIds.length;
         const tooLong = queue
           .slice(0, unserved)
           .filter((waiter, index) => waiter.waitedMs + result.waitBehindMs(index) > waiter.maxWaitMs);
         for (const waiter of tooLong) {
           queue.splice(queue.indexOf(waiter), 1);
-          waiter.reject(new RateWaitExceeded(bucketKey, Math.ceil(result.waitMs)));
+          waiter.reject(new RateWaitExceeded(bucketKey, Math.ceil(result.waitBehindMs(0))));
         }
         if (queue.length === 0 || queue.length > unserved - tooLong.length) {
           continue;
         }
         if (result.grantIds.length === 0) {
           const startedAt = performance.now();
-          await this.sleepUntilFree(bucketKey, Math.max(5, Math.ceil(result.waitMs)));
+          await this.sleepUntilFree(bucketKey, Math.max(5, Math.ceil(result.waitBehindMs(0))));
           const slept = performance.now() - startedAt;
           for (const waiter of queue) {
             waiter.waitedMs += slept;
@@ -299,12 +296,11 @@ export class PortalRateLimiter {
     const pausedMs = Number(row?.paused_ms ?? 0);
     const window = this.settings.intervalMs;
     if (pausedMs > 0) {
-      return { grantIds: [], waitMs: pausedMs, waitBehindMs: () => pausedMs };
+      return { grantIds: [], waitBehindMs: () => pausedMs };
     }
     const frees = (row?.frees_in_ms ?? []).map(Number);
     return {
       grantIds: (row?.grant_ids ?? []).map(String),
-      waitMs: frees[0] ?? window,
       // Beyond the places held before this statement, a caller waits for one taken by it: a window at least.
       waitBehindMs: (position) => frees[position] ?? window,
     };

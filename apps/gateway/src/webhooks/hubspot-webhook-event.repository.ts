@@ -103,15 +103,6 @@ export class HubSpotWebhookEventRepository {
       .sort((a, b) => Number(a.id) - Number(b.id));
   }
 
-  /** Locks a claimed event; `false` when another replica finished it meanwhile (its lease had expired). */
-  async lockUnprocessed(manager: EntityManager, id: string): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `SELECT id FROM hubspot_webhook_events WHERE id = $1 AND processed_at IS NULL FOR UPDATE`,
-      [id],
-    );
-    return rows.length > 0;
-  }
-
   /** Locks the claimed events still unprocessed (another replica may have finished one whose lease expired). */
   async lockAllUnprocessed(manager: EntityManager, ids: readonly string[]): Promise<ReadonlySet<string>> {
     const rows: { id: string }[] = await manager.query(

@@ -28,6 +28,7 @@ const LEASE_MS = 120_000;
 const PRUNE_EVERY_MS = 600_000;
 const PRUNE_BATCH = 1_000;
 const WORKER_LOOPS = 2;
+const SKIPPED: ProcessingResult = { outcome: 'skipped', reason: 'processed by another replica' };
 
 interface PreparedEvent {
   readonly stored: ClaimedWebhookEvent;
@@ -194,7 +195,9 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
         const result =
           'error' in item
             ? await this.failed(item.stored, item.error)
-            : (together?.get(item.stored.id) ?? (await this.commitAlone(item)));
+            : together === undefined
+              ? await this.commitAlone(item)
+              : (together.get(item.stored.id) ?? SKIPPED);
         this.reportOutcome(item.stored, result);
       }),
     );
@@ -212,34 +215,12 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  /** Every event's effect and processed mark in one transaction; undefined when it rolled back. */
+  /** The group in one transaction; undefined when it rolled back. */
   private async commitTogether(
     ready: readonly PreparedEvent[],
   ): Promise<ReadonlyMap<string, ProcessingResult> | undefined> {
     try {
-      return await this.dataSource.transaction((manager) =>
-        // The group's events are written by one INSERT.
-        this.messaging.outbox.collecting(manager, async () => {
-          const unprocessed = await this.events.lockAllUnprocessed(
-            manager,
-            ready.map((item) => item.stored.id),
-          );
-          const results = new Map<string, ProcessingResult>();
-          for (const { stored, effect } of ready) {
-            results.set(
-              stored.id,
-              unprocessed.has(stored.id)
-                ? await effect(manager)
-                : { outcome: 'skipped', reason: 'processed by another replica' },
-            );
-          }
-          await this.events.markAllProcessed(
-            manager,
-            [...results].filter(([id]) => unprocessed.has(id)).map(([id, result]) => ({ id, ...result })),
-          );
-          return results;
-        }),
-      );
+      return await this.commit(ready);
     } catch (error) {
       this.logger.warn(
         { err: describeError(error), events: ready.length },
@@ -249,19 +230,39 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  private async commitAlone({ stored, effect }: PreparedEvent): Promise<ProcessingResult | RetryingOutcome> {
+  private async commitAlone(item: PreparedEvent): Promise<ProcessingResult | RetryingOutcome> {
     try {
-      return await this.dataSource.transaction(async (manager) => {
-        if (!(await this.events.lockUnprocessed(manager, stored.id))) {
-          return { outcome: 'skipped', reason: 'processed by another replica' } as const;
-        }
-        const outcome = await effect(manager);
-        await this.events.markProcessed(manager, stored.id, outcome.outcome, outcome.reason);
-        return outcome;
-      });
+      const results = await this.commit([item]);
+      return results.get(item.stored.id) ?? SKIPPED;
     } catch (error) {
-      return this.failed(stored, error);
+      return this.failed(item.stored, error);
     }
+  }
+
+  /**
+   * The events' effects and processed marks in one transaction (their events written by one INSERT). An event
+   * another replica finished meanwhile (its lease had expired) is skipped.
+   */
+  private commit(ready: readonly PreparedEvent[]): Promise<ReadonlyMap<string, ProcessingResult>> {
+    return this.dataSource.transaction((manager) =>
+      this.messaging.outbox.collecting(manager, async () => {
+        const unprocessed = await this.events.lockAllUnprocessed(
+          manager,
+          ready.map((item) => item.stored.id),
+        );
+        const results = new Map<string, ProcessingResult>();
+        for (const { stored, effect } of ready) {
+          if (unprocessed.has(stored.id)) {
+            results.set(stored.id, await effect(manager));
+          }
+        }
+        await this.events.markAllProcessed(
+          manager,
+          [...results].map(([id, result]) => ({ id, ...result })),
+        );
+        return results;
+      }),
+    );
   }
 
   private reportOutcome(stored: ClaimedWebhookEvent, result: ProcessingResult | RetryingOutcome): void {
