@@ -4,7 +4,7 @@ import { signV3 } from '@inbox-bridge/hubspot-sandbox';
 import { randomUUID } from 'node:crypto';
 import { DEMO_PORTAL_ID } from '../../../../scripts/demo/seed.mjs';
 import { startStack } from '../stack.js';
-import { log, ms, quietSandboxes } from './harness.js';
+import { SANDBOX_APP, log, ms, quietSandboxes } from './harness.js';
 import { runLoad, type LoadRequest, type LoadResult } from './load.js';
 import { startBareServer } from './processes.js';
 
@@ -48,7 +48,7 @@ export function signedOutgoingMessageEvent(url: string): LoadRequest {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
       'x-hubspot-request-timestamp': timestamp,
-      'x-hubspot-signature-v3': signV3('sandbox-client-secret', 'POST', url, body, timestamp),
+      'x-hubspot-signature-v3': signV3(SANDBOX_APP.clientSecret, 'POST', url, body, timestamp),
     },
     body,
   };

@@ -1,5 +1,6 @@
 // What every benchmark section shares: JSON calls, the HubSpot sandbox's stored messages, portal set-up, and a
 // generic-webhook channel account connected through the gateway.
+import { sandboxConfigSchema } from '@inbox-bridge/hubspot-sandbox';
 import { randomBytes } from 'node:crypto';
 import {
   DEMO_INBOX_ID,
@@ -11,6 +12,14 @@ import {
 import type { RunningStack } from '../stack.js';
 import { signedGenericMessage } from './generic-message.js';
 import { summarize } from './load.js';
+
+/** The app the HubSpot sandbox seeds by default (its config defaults; the stack leaves them as they are). */
+const sandboxDefaults = sandboxConfigSchema.parse({});
+export const SANDBOX_APP = {
+  appId: String(sandboxDefaults.SANDBOX_APP_ID),
+  clientSecret: sandboxDefaults.SANDBOX_CLIENT_SECRET,
+  developerApiKey: sandboxDefaults.SANDBOX_DEVELOPER_API_KEYS,
+} as const;
 
 export const log = (line: string): void => {
   process.stdout.write(`${line}\n`);

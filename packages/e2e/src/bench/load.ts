@@ -60,6 +60,22 @@ function post(agent: http.Agent, request: LoadRequest): Promise<number> {
   });
 }
 
+/** Runs `work(i)` for every i below `count`, at most `concurrency` at once, in order of i. */
+export async function inParallel(
+  count: number,
+  concurrency: number,
+  work: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        await work(i);
+      }
+    }),
+  );
+}
+
 /**
  * Sends `count` requests made by `makeRequest(i)`, at most `concurrency` in flight. With `ratePerSecond`, request
  * i is due at start + i / rate and its latency counts from that due time (open loop: queueing shows instead of
@@ -75,30 +91,22 @@ export async function runLoad(options: {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies = new Float64Array(count);
   const statuses = new Map<number, number>();
-  let next = 0;
   let errors = 0;
   const started = performance.now();
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++;
-      if (i >= count) {
-        return;
-      }
-      const due = ratePerSecond === undefined ? performance.now() : started + (i * 1000) / ratePerSecond;
-      const wait = due - performance.now();
-      if (wait > 0) {
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-      try {
-        const status = await post(agent, makeRequest(i));
-        statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      } catch {
-        errors += 1;
-      }
-      latencies[i] = performance.now() - due;
+  await inParallel(count, concurrency, async (i) => {
+    const due = ratePerSecond === undefined ? performance.now() : started + (i * 1000) / ratePerSecond;
+    const wait = due - performance.now();
+    if (wait > 0) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+    try {
+      const status = await post(agent, makeRequest(i));
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    } catch {
+      errors += 1;
+    }
+    latencies[i] = performance.now() - due;
+  });
   const elapsedMs = performance.now() - started;
   agent.destroy();
   return { elapsedMs, perSecond: (count * 1000) / elapsedMs, statuses, errors, ack: summarize(latencies) };

@@ -1,4 +1,4 @@
-import { signV3 } from '@inbox-bridge/hubspot-sandbox';
+import { isValidV3 } from '@inbox-bridge/hubspot-sandbox';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -61,31 +61,39 @@ export function startNaiveForwarder(options: {
         integrationThreadId: message.conversationId,
         integrationIdempotencyId: message.id,
       });
-      const forward = http.request(
-        target,
-        {
-          method: 'POST',
-          agent,
-          headers: {
-            authorization: `Bearer ${options.accessToken}`,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-          },
-        },
-        (answer) => {
-          answer.resume();
-          answer.once('end', () => {
-            response.writeHead(answer.statusCode === 201 ? 200 : 502).end();
-          });
-        },
-      );
-      forward.once('error', () => {
-        response.writeHead(502).end();
-      });
-      forward.end(body);
+      relay(agent, target, { authorization: `Bearer ${options.accessToken}` }, body, 201, response);
     });
   });
   return listen(server, agent, '/webhooks/generic');
+}
+
+/** POSTs the JSON `body` and answers the webhook 200 once the target answered `expected`, else 502. */
+function relay(
+  agent: http.Agent,
+  target: URL,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+  expected: number,
+  response: http.ServerResponse,
+): void {
+  const outgoing = http.request(
+    target,
+    {
+      method: 'POST',
+      agent,
+      headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    },
+    (answer) => {
+      answer.resume();
+      answer.once('end', () => {
+        response.writeHead(answer.statusCode === expected ? 200 : 502).end();
+      });
+    },
+  );
+  outgoing.once('error', () => {
+    response.writeHead(502).end();
+  });
+  outgoing.end(body);
 }
 
 function listen(server: http.Server, agent: http.Agent, path: string): Promise<NaiveForwarder> {
@@ -132,10 +140,14 @@ export function startNaiveReplyForwarder(options: {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      const timestamp = String(request.headers['x-hubspot-request-timestamp'] ?? '');
-      const given = Buffer.from(String(request.headers['x-hubspot-signature-v3'] ?? ''));
-      const expected = Buffer.from(signV3(options.clientSecret, 'POST', ownUrl, raw, timestamp));
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      const signed = isValidV3(options.clientSecret, {
+        method: 'POST',
+        url: ownUrl,
+        rawBody: raw,
+        timestamp: String(request.headers['x-hubspot-request-timestamp'] ?? ''),
+        signature: String(request.headers['x-hubspot-signature-v3'] ?? ''),
+      });
+      if (!signed) {
         response.writeHead(401).end();
         return;
       }
@@ -149,24 +161,14 @@ export function startNaiveReplyForwarder(options: {
         return;
       }
       const body = JSON.stringify({ chat_id: chat.chatId, text: event.message?.text ?? '' });
-      const send = http.request(
+      relay(
+        agent,
         new URL(`/bot${chat.botToken}/sendMessage`, options.telegramBaseUrl),
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (answer) => {
-          answer.resume();
-          answer.once('end', () => {
-            response.writeHead(answer.statusCode === 200 ? 200 : 502).end();
-          });
-        },
+        {},
+        body,
+        200,
+        response,
       );
-      send.once('error', () => {
-        response.writeHead(502).end();
-      });
-      send.end(body);
     });
   });
   return listen(server, agent, path).then((forwarder) => {

@@ -4,13 +4,10 @@ import { SandboxControlClient } from '@inbox-bridge/hubspot-sandbox';
 import { ProviderSandboxClient, type SandboxBot, type SandboxCall } from '@inbox-bridge/provider-sandbox';
 import { DEMO_INBOX_ID, DEMO_PORTAL_ID } from '../../../../scripts/demo/seed.mjs';
 import { startStack, type RunningStack } from '../stack.js';
-import { call, log, ms, prepare, quietSandboxes, sleep } from './harness.js';
-import { summarize, type LatencySummary } from './load.js';
+import { SANDBOX_APP, call, log, ms, prepare, quietSandboxes, sleep } from './harness.js';
+import { inParallel, summarize, type LatencySummary } from './load.js';
 import { startNaiveReplyForwarder, type TelegramChat } from './naive-forwarder.js';
 
-/** The demo app's client secret: HubSpot signs its webhooks with it. */
-const SANDBOX_CLIENT_SECRET = 'sandbox-client-secret';
-const SANDBOX_DEVELOPER_QUERY = 'hapikey=sandbox-developer-api-key&appId=1000001';
 /** The demo portal's rep who answers. */
 const AGENT_USER_ID = 77;
 
@@ -33,17 +30,6 @@ interface OutboundRun {
 
 const textOf = (sent: SandboxCall): string =>
   typeof sent.params['text'] === 'string' ? sent.params['text'] : '';
-
-async function inParallel(count: number, concurrency: number, work: (i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        await work(i);
-      }
-    }),
-  );
-}
 
 /** Bots connected to the demo inbox through the gateway's admin path, each with its webhook set. */
 async function connectBots(stack: RunningStack, provider: ProviderSandboxClient, count: number) {
@@ -139,26 +125,30 @@ async function replyToAll(
     try {
       await hubspot.agentReply(customer.threadId, { userId: AGENT_USER_ID, text });
     } catch {
+      sentAt.delete(text);
       replyErrors += 1;
     }
   });
   const deadline = Date.now() + 600_000;
   for (;;) {
-    const received = new Map<string, number>();
+    // One bot at a time, so polling does not load the machine the pipeline runs on.
+    const deliveries: SandboxCall[] = [];
     for (const bot of bots) {
-      for (const sent of await provider.calls(bot.id, 'sendMessage')) {
-        const text = textOf(sent);
-        if (sent.status === 200 && sentAt.has(text) && !received.has(text)) {
-          received.set(text, Date.parse(sent.at));
-        }
+      deliveries.push(
+        ...(await provider.calls(bot.id, 'sendMessage')).filter(
+          (sent) => sent.status === 200 && sentAt.has(textOf(sent)),
+        ),
+      );
+    }
+    const received = new Map<string, number>();
+    for (const sent of deliveries) {
+      if (!received.has(textOf(sent))) {
+        received.set(textOf(sent), Date.parse(sent.at));
       }
     }
-    if (received.size >= sentAt.size - replyErrors || Date.now() > deadline) {
-      const deliveries = (await Promise.all(bots.map((bot) => provider.calls(bot.id, 'sendMessage'))))
-        .flat()
-        .filter((sent) => sent.status === 200 && sentAt.has(textOf(sent)));
+    if (received.size >= sentAt.size || Date.now() > deadline) {
       return {
-        sent: sentAt.size - replyErrors,
+        sent: sentAt.size,
         replyErrors,
         delivered: deliveries.length,
         distinct: received.size,
@@ -182,7 +172,7 @@ function report(name: string, result: OutboundRun): void {
 
 /** Points the app's channel webhook at `url` (HubSpot's developer API; the channel's definition otherwise unchanged). */
 async function redirectChannelWebhook(stack: RunningStack, channelId: string, url: string): Promise<void> {
-  const base = `${stack.urls['hubspot-sandbox']}/conversations/v3/custom-channels/${channelId}?${SANDBOX_DEVELOPER_QUERY}`;
+  const base = `${stack.urls['hubspot-sandbox']}/conversations/v3/custom-channels/${channelId}?hapikey=${SANDBOX_APP.developerApiKey}&appId=${SANDBOX_APP.appId}`;
   const channel = await call<{ name: string; capabilities: Record<string, unknown> }>('GET', base);
   await call('PATCH', base, { name: channel.name, capabilities: channel.capabilities, webhookUrl: url });
 }
@@ -222,7 +212,7 @@ export async function outboundSection(): Promise<void> {
       ]),
     );
     const forwarder = await startNaiveReplyForwarder({
-      clientSecret: SANDBOX_CLIENT_SECRET,
+      clientSecret: SANDBOX_APP.clientSecret,
       telegramBaseUrl: stack.urls['provider-sandbox'],
       chats,
     });
