@@ -1,8 +1,11 @@
 import { RoutingKeys } from '@inbox-bridge/shared';
 import { describe, expect, it } from '@jest/globals';
+import type { Channel } from 'amqplib';
 import {
+  declareConsumerGroup,
   DEFAULT_RETRY_DELAYS_MS,
   describeConsumerGroup,
+  EVENTS_EXCHANGE,
   formatDelay,
   withoutHeaders,
   type ConsumerGroupSpec,
@@ -10,6 +13,24 @@ import {
 
 function spec(overrides: Partial<ConsumerGroupSpec> = {}): ConsumerGroupSpec {
   return { name: 'gateway.inbound', routingKeys: [RoutingKeys.ProviderMessageReceivedV1], ...overrides };
+}
+
+/** A channel that only records the declarations asked of it, in order. */
+function recordingChannel(): { channel: Channel; calls: string[] } {
+  const calls: string[] = [];
+  const record =
+    (method: string) =>
+    (...args: unknown[]): Promise<void> => {
+      calls.push(`${method} ${args.filter((arg) => typeof arg === 'string').join(' ')}`);
+      return Promise.resolve();
+    };
+  const channel = {
+    assertExchange: record('assertExchange'),
+    assertQueue: record('assertQueue'),
+    bindQueue: record('bindQueue'),
+    bindExchange: record('bindExchange'),
+  } as unknown as Channel;
+  return { channel, calls };
 }
 
 describe('formatDelay', () => {
@@ -139,5 +160,18 @@ describe('withoutHeaders', () => {
 
   it('treats missing headers as none', () => {
     expect(withoutHeaders(undefined, ['x-held-back'])).toEqual({});
+  });
+});
+
+describe('declareConsumerGroup', () => {
+  it('routes events to an ordered group only once every shard is bound to its hash exchange', async () => {
+    const { channel, calls } = recordingChannel();
+    await declareConsumerGroup(channel, describeConsumerGroup(spec({ ordered: { shards: 3 } })));
+    const shardBindings = calls.filter((call) => call.startsWith('bindQueue gateway.inbound.shard-'));
+    expect(shardBindings).toHaveLength(3);
+    const eventsBinding = calls.indexOf(
+      `bindExchange gateway.inbound.hash ${EVENTS_EXCHANGE} ${RoutingKeys.ProviderMessageReceivedV1}`,
+    );
+    expect(eventsBinding).toBeGreaterThan(calls.indexOf(shardBindings[2] ?? ''));
   });
 });

@@ -121,9 +121,6 @@ export async function declareConsumerGroup(channel: Channel, topology: ConsumerG
       durable: true,
       arguments: { 'hash-header': ORDERING_KEY_HEADER },
     });
-    for (const key of spec.routingKeys) {
-      await channel.bindExchange(topology.hashExchange, EVENTS_EXCHANGE, key);
-    }
     for (const queue of topology.workQueues) {
       await channel.assertQueue(queue, {
         durable: true,
@@ -131,6 +128,11 @@ export async function declareConsumerGroup(channel: Channel, topology: ConsumerG
       });
       // The binding key of a consistent-hash exchange is the shard's weight.
       await channel.bindQueue(queue, topology.hashExchange, '1');
+    }
+    // Events reach the hash exchange only once every shard is bound: a ring that grew while messages flowed
+    // would send one conversation's earlier messages to one shard and its later ones to another.
+    for (const key of spec.routingKeys) {
+      await channel.bindExchange(topology.hashExchange, EVENTS_EXCHANGE, key);
     }
   } else {
     const [queue] = topology.workQueues;

@@ -16,7 +16,7 @@ import { Registry } from 'prom-client';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import {
   Messaging,
-  MessagingTables1764072000000,
+  messagingMigrations,
   schemaOf,
   type ConsumerGroupSpec,
   type MessageContext,
@@ -85,7 +85,7 @@ export interface TestBed {
 
 export async function createTestBed(prefix: string): Promise<TestBed> {
   const [db, vhost] = await Promise.all([
-    createTestDatabase(prefix, [MessagingTables1764072000000, TestEffects1764072000001], { poolSize: 20 }),
+    createTestDatabase(prefix, [...messagingMigrations, TestEffects1764072000001], { poolSize: 20 }),
     createTestVhost(prefix),
   ]);
   const services: Messaging[] = [];

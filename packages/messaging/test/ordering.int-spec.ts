@@ -155,3 +155,56 @@ describe('per-conversation order with several consumer instances', () => {
     ).toBe(true);
   });
 });
+
+describe('per-conversation order across a failed publish', () => {
+  let bed: TestBed;
+
+  afterEach(async () => {
+    await bed.dispose();
+  });
+
+  it('holds a conversation behind its message that found no queue, until that one is published', async () => {
+    bed = await createTestBed('order_unroutable');
+    // Nobody listens yet: the first message comes back unroutable and waits for its retry.
+    const producer = await bed.startService({});
+    await expectEventually(() => producer.relay.leader);
+    await publishThroughOutbox(bed, producer, { conversationKey: 'early', text: '1' });
+    await expectEventually(async () => {
+      const [row] = await bed.db.dataSource.query<{ attempts: number }[]>(
+        `SELECT attempts FROM "${bed.db.schema}".outbox`,
+      );
+      expect(row?.attempts).toBeGreaterThan(0);
+    });
+    // Its retry comes after the others are published, whatever the time the consumer takes to start.
+    await bed.db.dataSource.query(
+      `UPDATE "${bed.db.schema}".outbox SET available_at = now() + interval '3 seconds'`,
+    );
+
+    // The group starts listening; the conversation's later messages must not overtake its first.
+    const consumer = await bed.startService({
+      groups: [orderedGroup],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
+          await recordEffect(ctx, 'consumer');
+        },
+      },
+    });
+    await expectEventually(() => consumer.status().consumerGroups['test.ordered']?.consuming === true);
+    for (const text of ['2', '3']) {
+      await publishThroughOutbox(bed, producer, { conversationKey: 'early', text });
+    }
+    await publishThroughOutbox(bed, producer, { conversationKey: 'other', text: '9' });
+
+    await expectEventually(
+      async () => {
+        expect(await bed.effects()).toHaveLength(4);
+      },
+      { timeoutMs: 20_000 },
+    );
+    const effects = await bed.effects();
+    expect(effects.filter((e) => e.ordering_key === 'early').map((e) => e.seq)).toEqual([1, 2, 3]);
+    // Another conversation is not held by it.
+    expect(effects[0]).toMatchObject({ ordering_key: 'other', seq: 9 });
+    expect(await producer.relay.pendingCount()).toBe(0);
+  });
+});

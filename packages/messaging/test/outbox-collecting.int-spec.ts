@@ -1,7 +1,7 @@
 import { RoutingKeys } from '@inbox-bridge/shared';
 import { createTestDatabase, type TestDatabase } from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MessagingTables1764072000000, OutboxWriter } from '../src/index.js';
+import { messagingMigrations, OutboxWriter } from '../src/index.js';
 import { receivedPayload } from './fixtures.js';
 
 describe('OutboxWriter.collecting', () => {
@@ -9,7 +9,7 @@ describe('OutboxWriter.collecting', () => {
   let outbox: OutboxWriter;
 
   beforeAll(async () => {
-    db = await createTestDatabase('collect', [MessagingTables1764072000000]);
+    db = await createTestDatabase('collect', messagingMigrations);
     outbox = new OutboxWriter(db.schema);
   });
 

@@ -1,7 +1,7 @@
 import {
   ConsumeMessage,
   listDeadLetters,
-  MessagingTables1764072000000,
+  messagingMigrations,
   PermanentError,
   TransientError,
   type MessageContext,
@@ -59,7 +59,7 @@ describe('@ConsumeMessage handlers in a Nest service', () => {
 
   beforeAll(async () => {
     [db, vhost] = await Promise.all([
-      createTestDatabase('kit_handlers', [MessagingTables1764072000000]),
+      createTestDatabase('kit_handlers', messagingMigrations),
       createTestVhost('kit_handlers'),
     ]);
     const config = loadConfig(commonConfigSchema, {
@@ -74,7 +74,7 @@ describe('@ConsumeMessage handlers in a Nest service', () => {
       ServiceRuntimeModule.forRoot({
         serviceName: 'kit-handlers',
         config,
-        database: serviceDatabaseOptions(config, { migrations: [MessagingTables1764072000000] }),
+        database: serviceDatabaseOptions(config, { migrations: messagingMigrations }),
         consumerGroups: [
           {
             name: 'kit.inbound',

@@ -1,4 +1,4 @@
-import { MessagingTables1764072000000 } from '@inbox-bridge/messaging';
+import { messagingMigrations } from '@inbox-bridge/messaging';
 import { serviceDatabaseOptions, type DatabaseOptions } from '@inbox-bridge/service-kit';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorTables1764180000000 } from './migrations/1764180000000-connector-tables.js';
@@ -7,7 +7,7 @@ import { ReplyPartsSent1764600000000 } from './migrations/1764600000000-reply-pa
 
 /** Every connector migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const connectorMigrations = [
-  MessagingTables1764072000000,
+  ...messagingMigrations,
   ConnectorTables1764180000000,
   ParkedStatusReports1764183600000,
   ReplyPartsSent1764600000000,

@@ -1,4 +1,4 @@
-import { MessagingTables1764072000000 } from '@inbox-bridge/messaging';
+import { messagingMigrations } from '@inbox-bridge/messaging';
 import { serviceDatabaseOptions, type DatabaseOptions } from '@inbox-bridge/service-kit';
 import { accountsEntities, accountsMigrations } from '../accounts/accounts.wiring.js';
 import type { GatewayConfig } from '../config/gateway.config.js';
@@ -9,7 +9,7 @@ import { HubSpotWebhookEvents1764158400000 } from './migrations/1764158400000-hu
 
 /** Every gateway migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const gatewayMigrations = [
-  MessagingTables1764072000000,
+  ...messagingMigrations,
   HubSpotWebhookEvents1764158400000,
   ConversationEvents1764244800000,
   ...platformMigrations,

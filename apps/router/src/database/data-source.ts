@@ -1,4 +1,4 @@
-import { MessagingTables1764072000000 } from '@inbox-bridge/messaging';
+import { messagingMigrations } from '@inbox-bridge/messaging';
 import { serviceDatabaseOptions, type DatabaseOptions } from '@inbox-bridge/service-kit';
 import type { RouterConfig } from '../config/router.config.js';
 import { RoutingTables1764172800000 } from './migrations/1764172800000-routing-tables.js';
@@ -6,7 +6,7 @@ import { ThreadStatus1764345600000 } from './migrations/1764345600000-thread-sta
 
 /** Every router migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const routerMigrations = [
-  MessagingTables1764072000000,
+  ...messagingMigrations,
   RoutingTables1764172800000,
   ThreadStatus1764345600000,
 ];

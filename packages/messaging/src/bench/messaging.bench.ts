@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { Messaging } from '../messaging.js';
-import { MessagingTables1764072000000 } from '../persistence/messaging-tables.migration.js';
+import { messagingMigrations } from '../persistence/messaging-tables.migration.js';
 import type { ConsumerGroupSpec } from '../topology.js';
 
 const run = promisify(execFile);
@@ -180,7 +180,7 @@ async function createSchema(name: string): Promise<DataSource> {
     type: 'postgres',
     url: databaseUrl,
     schema: name,
-    migrations: [MessagingTables1764072000000],
+    migrations: messagingMigrations,
     migrationsTableName: 'migrations',
     extra: { max: 20, application_name: `bench:${name}`, options: `-c search_path=${name},public` },
   });

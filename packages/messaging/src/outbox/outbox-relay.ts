@@ -141,9 +141,17 @@ export class OutboxRelay {
 
   private async publishBatch(channel: ConfirmChannel): Promise<number> {
     const { dataSource, schema } = this.options;
+    // A row whose publish failed holds the later rows of its key and routing key until it is published, also
+    // while it is tried again: published with it, they could be accepted where it is refused once more (a group
+    // that began listening between the two, a queue that had room again) and reach the key's consumers first.
     const rows: OutboxRow[] = await dataSource.query(
       `SELECT id, message_id, routing_key, ordering_key, body, headers, created_at, attempts
-         FROM "${schema}".outbox WHERE available_at <= now() ORDER BY id LIMIT $1`,
+         FROM "${schema}".outbox o
+        WHERE available_at <= now()
+          AND NOT EXISTS (SELECT 1 FROM "${schema}".outbox failed
+                           WHERE failed.attempts > 0 AND failed.routing_key = o.routing_key
+                             AND failed.ordering_key = o.ordering_key AND failed.id < o.id)
+        ORDER BY id LIMIT $1`,
       [this.batchSize],
     );
     if (rows.length === 0) {
@@ -156,6 +164,10 @@ export class OutboxRelay {
       await dataSource.query(`DELETE FROM "${schema}".outbox WHERE id = ANY($1::bigint[])`, [
         succeeded.map((r) => r.id),
       ]);
+      if (succeeded.some((row) => row.attempts > 0)) {
+        // The rows it held are free now: publish them without waiting for the next poll.
+        this.wakeUp();
+      }
       const now = Date.now();
       for (const row of succeeded) {
         this.options.metrics.published.inc({ routing_key: row.routing_key });

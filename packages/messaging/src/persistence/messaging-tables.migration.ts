@@ -76,3 +76,25 @@ export class MessagingTables1764072000000 implements MigrationInterface {
     await queryRunner.query(`DROP FUNCTION "${s}".notify_outbox()`);
   }
 }
+
+/**
+ * The outbox rows whose publish failed (an unroutable key, a nack), found fast: the relay holds the later rows of
+ * their ordering key behind them.
+ */
+export class OutboxFailedRows1764900000000 implements MigrationInterface {
+  readonly name = 'OutboxFailedRows1764900000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = schemaOf(queryRunner);
+    await queryRunner.query(
+      `CREATE INDEX outbox_failed_idx ON "${s}".outbox (routing_key, ordering_key, id) WHERE attempts > 0`,
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP INDEX "${schemaOf(queryRunner)}".outbox_failed_idx`);
+  }
+}
+
+/** Every service lists these, oldest first, before its own migrations. */
+export const messagingMigrations = [MessagingTables1764072000000, OutboxFailedRows1764900000000];
