@@ -1,5 +1,6 @@
 import {
   createServiceApp,
+  installRawHttpRoutes,
   PROBLEM_CONTENT_TYPE,
   RequestValidationError,
   toProblemDetails,
@@ -9,6 +10,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module.js';
 import { connectorConfigSchema, type ConnectorConfig } from './config/connector.config.js';
+import { ProviderWebhookRoutes } from './inbound/provider-webhook.routes.js';
 
 function isParseFailure(error: unknown): error is Error {
   return error instanceof Error && (error as { type?: unknown }).type === 'entity.parse.failed';
@@ -35,5 +37,6 @@ export async function createConnectorApp(config: ConnectorConfig): Promise<NestE
     configSchema: connectorConfigSchema,
   });
   installBodyParseErrorHandler(app);
+  installRawHttpRoutes(app, app.get(ProviderWebhookRoutes, { strict: false }).routes());
   return app;
 }

@@ -10,7 +10,7 @@ import type { ConnectorConfig } from './config/connector.config.js';
 import { ConnectorMetrics } from './connector.metrics.js';
 import { OutboundHttp } from './http/outbound-http.js';
 import { InboundService } from './inbound/inbound.service.js';
-import { WebhooksController } from './inbound/webhooks.controller.js';
+import { ProviderWebhookRoutes } from './inbound/provider-webhook.routes.js';
 import {
   HUBSPOT_FILE_SIGNER,
   hubspotFileSigner,
@@ -33,7 +33,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
 
 /** Webhooks in, replies out, media both ways, and the channel-account lifecycle. */
 @Module({
-  controllers: [WebhooksController, MediaController, ConnectorConsumers],
+  controllers: [MediaController, ConnectorConsumers],
   providers: [
     {
       provide: PROVIDER_HTTP,
@@ -112,6 +112,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
     ConnectorMetrics,
     AccountsService,
     InboundService,
+    ProviderWebhookRoutes,
     MediaService,
     OutboundService,
   ],

@@ -130,6 +130,16 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
         attachments: [],
         requestedAt: clock.now().toISOString(),
       });
+    /** A customer's message as the gateway announces it once HubSpot has it. */
+    const customerWrites = (threadId: string, conversationKey: string) =>
+      events.publish(portalId, RoutingKeys.GatewayMessagePublishedV1, {
+        channelAccountId,
+        conversationKey,
+        providerMessageId: nextId('pm'),
+        hubspotMessageId: nextId('hm'),
+        hubspotThreadId: threadId,
+        publishedAt: clock.now().toISOString(),
+      });
     return {
       portalId,
       channelAccountId,
@@ -140,6 +150,7 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
       auditOf,
       waitForStatus,
       agentReplies,
+      customerWrites,
     };
   }
 
@@ -393,6 +404,22 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     expect(commands.forThread(p.portalId, 'nr2')).toHaveLength(1);
     const trail = (await p.auditOf('nr1')) as { entries: { action: string }[] };
     expect(trail.entries.map((entry) => entry.action)).toEqual(['assign', 'applied', 'no-reply', 'assign']);
+
+    // The customer of the answered conversation writes again: its timer starts over from that message.
+    const wroteAt = clock.now().getTime();
+    await p.customerWrites('nr2', 'key-nr2');
+    await testing.expectEventually(async () => {
+      const [row] = await db.dataSource.query<
+        { due_at: Date | null; due_kind: string | null; last_customer_message_at: Date | null }[]
+      >(
+        `SELECT due_at, due_kind, last_customer_message_at FROM "${db.schema}".conversations
+          WHERE portal_id = $1 AND hubspot_thread_id = 'nr2'`,
+        [p.portalId],
+      );
+      expect(row?.last_customer_message_at?.getTime()).toBe(wroteAt);
+      expect(row?.due_kind).toBe('no-reply');
+      expect(row?.due_at?.getTime()).toBe(wroteAt + 10 * 60_000);
+    });
   });
 
   it('manual assignments are never overridden: before the start, and against the no-reply timer', async () => {

@@ -65,6 +65,9 @@ function serviceWith(current: ConversationRow, noReplyMinutes: number | null) {
   };
   const repository = {
     lockConversation: jest.fn(() => Promise.resolve(current)),
+    // The statement's own rule (assigned, no timer, an agent replied first) is checked against PostgreSQL in
+    // routing-rules.int-spec; here the conversation is one it returns.
+    recordCustomerMessages: jest.fn(() => Promise.resolve([current])),
     findChannelAccount: jest.fn(() => Promise.resolve(account)),
     updateConversation: jest.fn((_m: unknown, _p: unknown, _t: unknown, patch: Record<string, unknown>) => {
       updates.push(patch);
@@ -151,13 +154,14 @@ describe('RoutingService timers (controlled clock)', () => {
       15,
     );
     replied.clock.advance(60_000);
-    await replied.service.customerMessaged(manager, 1, 't1');
-    expect(replied.updates).toEqual([
-      {
-        lastCustomerMessageAt: new Date('2026-11-23T10:01:00Z'),
-        dueAt: new Date('2026-11-23T10:16:00Z'),
-        dueKind: 'no-reply',
-      },
-    ]);
+    const beforeCommit: (() => Promise<void>)[] = [];
+    replied.service.customerMessaged({ manager, beforeCommit: (hook) => beforeCommit.push(hook) }, 1, 't1');
+    replied.clock.advance(5_000);
+    expect(replied.updates).toEqual([]);
+    for (const hook of beforeCommit) {
+      await hook();
+    }
+    // From the message, not from the commit.
+    expect(replied.updates).toEqual([{ dueAt: new Date('2026-11-23T10:16:00Z'), dueKind: 'no-reply' }]);
   });
 });

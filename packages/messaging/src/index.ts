@@ -1,5 +1,6 @@
 export * from './amqp-connection.js';
 export * from './cli/dead-letters.js';
+export * from './consumer/commit-batch.js';
 export * from './consumer/consumer-group-runner.js';
 export * from './consumer/keyed-serializer.js';
 export * from './consumer/message-context.js';

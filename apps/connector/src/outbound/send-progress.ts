@@ -1,4 +1,4 @@
-import type { MessageContext } from '@inbox-bridge/messaging';
+import { CommitBatch, type MessageContext } from '@inbox-bridge/messaging';
 import type { DataSource, EntityManager } from 'typeorm';
 
 /**
@@ -60,7 +60,9 @@ export interface DurableProgress {
 export class SendProgressStore {
   private readonly replies = new Map<string, SendProgress>();
   /** Replies completed per transaction, forgotten when it commits. */
-  private readonly completing = new WeakMap<EntityManager, [string, string][]>();
+  private readonly completing = new CommitBatch<[string, string]>((manager, replies) =>
+    this.forget(manager, replies),
+  );
 
   constructor(private readonly durable?: DurableProgress) {}
 
@@ -99,28 +101,29 @@ export class SendProgressStore {
     if (durable === undefined) {
       return;
     }
-    let replies = this.completing.get(context.manager);
-    if (replies === undefined) {
-      const batch: [string, string][] = [];
-      replies = batch;
-      this.completing.set(context.manager, batch);
-      context.beforeCommit(async () => {
-        this.completing.delete(context.manager);
-        // A part's write leaves for the database without waiting; deleted before it lands, it would stay behind.
-        await Promise.all(
-          batch.map(
-            ([account, message]) => this.replies.get(`${account}:${message}`)?.written() ?? Promise.resolve(),
-          ),
-        );
-        await context.manager.query(
-          `DELETE FROM "${durable.schema}".reply_parts_sent AS p
-            USING unnest($1::text[], $2::text[]) AS r(channel_account_id, hubspot_message_id)
-            WHERE p.channel_account_id = r.channel_account_id AND p.hubspot_message_id = r.hubspot_message_id`,
-          [batch.map(([account]) => account), batch.map(([, message]) => message)],
-        );
-      });
+    this.completing.add(context, [channelAccountId, hubspotMessageId]);
+  }
+
+  private async forget(
+    manager: EntityManager,
+    replies: readonly (readonly [string, string])[],
+  ): Promise<void> {
+    const durable = this.durable;
+    if (durable === undefined) {
+      return;
     }
-    replies.push([channelAccountId, hubspotMessageId]);
+    // A part's write leaves for the database without waiting; deleted before it lands, it would stay behind.
+    await Promise.all(
+      replies.map(
+        ([account, message]) => this.replies.get(`${account}:${message}`)?.written() ?? Promise.resolve(),
+      ),
+    );
+    await manager.query(
+      `DELETE FROM "${durable.schema}".reply_parts_sent AS p
+        USING unnest($1::text[], $2::text[]) AS r(channel_account_id, hubspot_message_id)
+        WHERE p.channel_account_id = r.channel_account_id AND p.hubspot_message_id = r.hubspot_message_id`,
+      [replies.map(([account]) => account), replies.map(([, message]) => message)],
+    );
   }
 
   private create(channelAccountId: string, hubspotMessageId: string): SendProgress {

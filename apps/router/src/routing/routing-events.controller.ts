@@ -57,11 +57,12 @@ export class RoutingEventsController {
   }
 
   @ConsumeMessage(RoutingKeys.GatewayMessagePublishedV1)
-  async customerMessagePublished(
+  customerMessagePublished(
     envelope: Envelope<'GatewayMessagePublishedV1'>,
     context: MessageContext,
   ): Promise<void> {
-    await this.routing.customerMessaged(context.manager, envelope.portalId, envelope.payload.hubspotThreadId);
+    this.routing.customerMessaged(context, envelope.portalId, envelope.payload.hubspotThreadId);
+    return Promise.resolve();
   }
 
   @ConsumeMessage(RoutingKeys.GatewayOutboundMessageRequestedV1)

@@ -518,6 +518,40 @@ export class RoutingRepository {
     );
   }
 
+  /**
+   * Records when the customers of many conversations last wrote, in one statement (rows locked in key order, as
+   * every batch of the router does), and returns those whose no-reply timer may start again: assigned, no timer
+   * running, and an agent replied before this message (a reply handled later in the same batch counts as the answer).
+   */
+  async recordCustomerMessages(
+    manager: EntityManager,
+    messages: readonly { readonly portalId: number; readonly hubspotThreadId: string; readonly at: Date }[],
+  ): Promise<ConversationRow[]> {
+    const rows = await manager.query<RawConversation[]>(
+      `WITH locked AS (
+         SELECT c.portal_id, c.hubspot_thread_id, m.at
+           FROM conversations c
+           JOIN unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS m(portal_id, hubspot_thread_id, at)
+             ON c.portal_id = m.portal_id AND c.hubspot_thread_id = m.hubspot_thread_id
+          ORDER BY c.portal_id, c.hubspot_thread_id
+            FOR UPDATE OF c
+       ), updated AS (
+         UPDATE conversations c SET last_customer_message_at = locked.at, updated_at = now()
+           FROM locked
+          WHERE c.portal_id = locked.portal_id AND c.hubspot_thread_id = locked.hubspot_thread_id
+         RETURNING c.*
+       )
+       SELECT * FROM updated
+        WHERE status = 'assigned' AND due_at IS NULL AND last_agent_reply_at <= last_customer_message_at`,
+      [
+        messages.map((message) => message.portalId),
+        messages.map((message) => message.hubspotThreadId),
+        messages.map((message) => message.at),
+      ],
+    );
+    return rows.map(conversationOf);
+  }
+
   /** Agents of the pool who could take one more conversation now, best first. */
   async candidates(manager: EntityManager, portalId: number, query: CandidateQuery): Promise<string[]> {
     const { sql, params } = candidateSelect(portalId, query);

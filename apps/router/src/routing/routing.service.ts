@@ -1,4 +1,4 @@
-import { OutboxWriter } from '@inbox-bridge/messaging';
+import { CommitBatch, OutboxWriter, type MessageContext } from '@inbox-bridge/messaging';
 import { PerTransaction } from '@inbox-bridge/service-kit';
 import {
   RoutingKeys,
@@ -29,6 +29,12 @@ export interface RoutingSettings {
 }
 
 export const ROUTING_SETTINGS = Symbol('ROUTING_SETTINGS');
+
+interface CustomerMessage {
+  readonly portalId: number;
+  readonly hubspotThreadId: string;
+  readonly at: Date;
+}
 
 type Choice =
   | { readonly kind: 'assign'; readonly userId: string; readonly reason: string }
@@ -65,6 +71,9 @@ const userIdOfActor = (actorId: string | null): string | undefined =>
 @Injectable()
 export class RoutingService {
   private readonly accountsByTransaction = new PerTransaction<ChannelAccountRow | undefined>();
+  private readonly customerMessages = new CommitBatch<CustomerMessage>((manager, messages) =>
+    this.recordCustomerMessages(manager, messages),
+  );
 
   constructor(
     private readonly repository: RoutingRepository,
@@ -381,24 +390,39 @@ export class RoutingService {
   }
 
   /** A customer wrote again after the agent's last reply: the no-reply timer starts again. */
-  async customerMessaged(manager: EntityManager, portalId: number, hubspotThreadId: string): Promise<void> {
-    const conversation = await this.repository.lockConversation(manager, portalId, hubspotThreadId);
-    if (conversation === undefined) {
-      return;
+  /**
+   * The customer wrote: when, and the no-reply timer starts again if an agent had answered. Written with the other
+   * customer messages of the transaction (a batch) by one statement just before it commits: nothing else the router
+   * does in a batch reads it.
+   */
+  customerMessaged(
+    context: Pick<MessageContext, 'manager' | 'beforeCommit'>,
+    portalId: number,
+    hubspotThreadId: string,
+  ): void {
+    this.customerMessages.add(context, { portalId, hubspotThreadId, at: this.clock.now() });
+  }
+
+  private async recordCustomerMessages(
+    manager: EntityManager,
+    messages: readonly CustomerMessage[],
+  ): Promise<void> {
+    const latest = new Map<string, CustomerMessage>();
+    for (const message of messages) {
+      latest.set(`${message.portalId}:${message.hubspotThreadId}`, message);
     }
-    const now = this.clock.now();
-    const rules = await this.rulesOf(manager, conversation);
-    const restartTimer =
-      conversation.status === 'assigned' &&
-      conversation.dueAt === null &&
-      conversation.lastAgentReplyAt !== null &&
-      rules.noReplyMinutes !== null;
-    await this.repository.updateConversation(manager, portalId, hubspotThreadId, {
-      lastCustomerMessageAt: now,
-      ...(restartTimer && rules.noReplyMinutes !== null
-        ? { dueAt: new Date(now.getTime() + rules.noReplyMinutes * 60_000), dueKind: 'no-reply' as const }
-        : {}),
-    });
+    const restartable = await this.repository.recordCustomerMessages(manager, [...latest.values()]);
+    for (const conversation of restartable) {
+      const rules = await this.rulesOf(manager, conversation);
+      const at = latest.get(`${conversation.portalId}:${conversation.hubspotThreadId}`)?.at;
+      if (rules.noReplyMinutes === null || at === undefined) {
+        continue;
+      }
+      await this.repository.updateConversation(manager, conversation.portalId, conversation.hubspotThreadId, {
+        dueAt: new Date(at.getTime() + rules.noReplyMinutes * 60_000),
+        dueKind: 'no-reply',
+      });
+    }
   }
 
   /**

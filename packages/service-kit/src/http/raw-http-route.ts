@@ -15,13 +15,15 @@ export interface RawHttpRequest {
   /** Whether the connection is TLS (for the request's own scheme when no public base URL is configured). */
   readonly encrypted: boolean;
   readonly rawBody: Buffer;
+  /** The values of the path's `:name` segments, decoded. */
+  readonly params: Readonly<Record<string, string>>;
 }
 
-export interface RawHttpAnswer {
-  readonly status: number;
-  /** Sent as JSON. */
-  readonly body: unknown;
-}
+export type RawHttpAnswer =
+  /** `body` sent as JSON. */
+  | { readonly status: number; readonly body: unknown }
+  | { readonly status: number; readonly text: string; readonly contentType: string }
+  | { readonly status: 204 };
 
 /**
  * One hot endpoint served straight from the Node HTTP server, ahead of Express and the Nest pipeline, with the
@@ -30,7 +32,10 @@ export interface RawHttpAnswer {
  */
 export interface RawHttpRoute {
   readonly method: 'POST' | 'PUT';
-  /** Matched exactly against the path (the query is ignored, as Express does). */
+  /**
+   * Matched against the path (the query is ignored, as Express does): literally, except `:name` segments, which
+   * match any one non-empty segment and are handed over in `params`.
+   */
   readonly path: string;
   readonly bodyLimitBytes: number;
   /** Answers, or throws what `toProblemDetails` maps (a `DomainError`, a `RequestValidationError`). */
@@ -61,9 +66,48 @@ function pathOf(url: string): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
-/** Express matches `/a/b` and `/a/b/` alike; so does this. */
-function sameRoutePath(requested: string, route: string): boolean {
-  return requested === route || requested === `${route}/`;
+/**
+ * The params of `path` (path and query as received) if it matches the route `pattern`, else undefined. Like
+ * Express: `/a/b` and `/a/b/` alike, a `:name` segment matches one non-empty segment, percent-decoded.
+ */
+export function matchRoutePath(pattern: string, url: string): Record<string, string> | undefined {
+  const wanted = pattern.split('/');
+  const given = pathOf(url).split('/');
+  if (given.length === wanted.length + 1 && given.at(-1) === '') {
+    given.pop();
+  }
+  if (given.length !== wanted.length) {
+    return undefined;
+  }
+  const params: Record<string, string> = {};
+  for (const [index, segment] of wanted.entries()) {
+    const value = given[index] ?? '';
+    if (!segment.startsWith(':')) {
+      if (value !== segment) {
+        return undefined;
+      }
+      continue;
+    }
+    if (value === '') {
+      return undefined;
+    }
+    try {
+      params[segment.slice(1)] = decodeURIComponent(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+function encodedAnswer(answer: RawHttpAnswer): { contentType: string | undefined; payload: string } {
+  if ('text' in answer) {
+    return { contentType: answer.contentType, payload: answer.text };
+  }
+  if ('body' in answer) {
+    return { contentType: 'application/json; charset=utf-8', payload: JSON.stringify(answer.body) };
+  }
+  return { contentType: undefined, payload: '' };
 }
 
 function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
@@ -148,13 +192,18 @@ export function installRawHttpRoutes(app: INestApplication, routes: readonly Raw
     throw new Error('installRawHttpRoutes expects exactly one request listener (the Express app)');
   }
 
-  const serve = async (route: RawHttpRoute, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const serve = async (
+    route: RawHttpRoute,
+    params: Record<string, string>,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> => {
     const started = process.hrtime.bigint();
     const correlationId = requestCorrelationId(req);
     res.setHeader(CORRELATION_ID_HEADER, correlationId);
     let status: number;
     let payload: string;
-    let contentType = 'application/json; charset=utf-8';
+    let contentType: string | undefined;
     try {
       const encoding = req.headers['content-encoding'];
       if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
@@ -168,10 +217,11 @@ export function installRawHttpRoutes(app: INestApplication, routes: readonly Raw
           headers: req.headers,
           encrypted: (req.socket as { encrypted?: boolean }).encrypted === true,
           rawBody,
+          params,
         }),
       );
       status = answer.status;
-      payload = JSON.stringify(answer.body);
+      ({ contentType, payload } = encodedAnswer(answer));
     } catch (error) {
       if (error instanceof ClientGoneError) {
         return;
@@ -192,8 +242,17 @@ export function installRawHttpRoutes(app: INestApplication, routes: readonly Raw
     if (res.destroyed) {
       return;
     }
-    res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
-    res.end(payload);
+    if (status === 204) {
+      // No content, and no Content-Length either (RFC 9110, 8.6).
+      res.writeHead(status);
+      res.end();
+    } else {
+      res.writeHead(status, {
+        ...(contentType === undefined ? {} : { 'content-type': contentType }),
+        'content-length': Buffer.byteLength(payload),
+      });
+      res.end(payload);
+    }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const labels = { method: route.method, route: route.path, status: String(status) };
     metrics.requests.inc(labels);
@@ -215,18 +274,22 @@ export function installRawHttpRoutes(app: INestApplication, routes: readonly Raw
 
   server.removeListener('request', express);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const route =
-      req.url === undefined
-        ? undefined
-        : routes.find(
-            (candidate) =>
-              candidate.method === req.method && sameRoutePath(pathOf(req.url ?? ''), candidate.path),
-          );
-    if (route === undefined) {
+    let matched: { route: RawHttpRoute; params: Record<string, string> } | undefined;
+    for (const route of routes) {
+      const params =
+        req.url === undefined || route.method !== req.method
+          ? undefined
+          : matchRoutePath(route.path, req.url);
+      if (params !== undefined) {
+        matched = { route, params };
+        break;
+      }
+    }
+    if (matched === undefined) {
       express(req, res);
       return;
     }
-    serve(route, req, res).catch((error: unknown) => {
+    serve(matched.route, matched.params, req, res).catch((error: unknown) => {
       logger.error(error instanceof Error ? error : { thrown: String(error) }, 'request failed');
       res.destroy();
     });

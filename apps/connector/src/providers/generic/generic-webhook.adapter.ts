@@ -1,4 +1,4 @@
-import { parseBody, RequestValidationError } from '@inbox-bridge/service-kit';
+import { parseBody, parseJsonBody, RequestValidationError } from '@inbox-bridge/service-kit';
 import {
   ProviderCapabilityTable,
   type ProviderCredentials,
@@ -106,12 +106,7 @@ export class GenericWebhookAdapter implements ProviderAdapter {
     if (verdict !== 'valid') {
       throw new InboundUnauthorizedError(`X-Signature ${verdict}`);
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(request.rawBody.toString('utf8'));
-    } catch {
-      throw new RequestValidationError([{ field: '(body)', message: 'not valid JSON' }]);
-    }
+    const body = parseJsonBody(request.rawBody);
     const inbound = parseBody(genericInboundSchema, body);
     if (inbound.type === 'status') {
       const { status } = inbound;

@@ -1,4 +1,4 @@
-import { RequestValidationError } from '@inbox-bridge/service-kit';
+import { parseJsonBody, RequestValidationError } from '@inbox-bridge/service-kit';
 import { ProviderCapabilityTable, type ProviderCredentials } from '@inbox-bridge/shared';
 import { timingSafeEqual } from 'node:crypto';
 import { HttpTransportError, type OutboundHttp } from '../../http/outbound-http.js';
@@ -214,12 +214,7 @@ export class TelegramAdapter implements ProviderAdapter {
     if (!sameSecret(inboundHeader(request, TELEGRAM_SECRET_HEADER), account.webhookSecret)) {
       throw new InboundUnauthorizedError('the Telegram secret token is missing or wrong');
     }
-    let update: unknown;
-    try {
-      update = JSON.parse(request.rawBody.toString('utf8'));
-    } catch {
-      throw new RequestValidationError([{ field: '(body)', message: 'not valid JSON' }]);
-    }
+    const update = parseJsonBody(request.rawBody);
     if (typeof update !== 'object' || update === null || Array.isArray(update)) {
       throw new RequestValidationError([{ field: '(body)', message: 'expected one Telegram Update object' }]);
     }

@@ -1,4 +1,4 @@
-import type { MessageContext } from '@inbox-bridge/messaging';
+import { CommitBatch, type MessageContext } from '@inbox-bridge/messaging';
 import { APP_CONFIG } from '@inbox-bridge/service-kit';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
@@ -67,7 +67,9 @@ interface StateRow {
 export class PublishingLedger {
   private readonly schema: string;
   private readonly waitingQueries = new WeakMap<EntityManager, PendingQuery[]>();
-  private readonly pendingMappings = new WeakMap<EntityManager, PublishedMapping[]>();
+  private readonly mappings = new CommitBatch<PublishedMapping>((manager, mappings) =>
+    this.write(manager, mappings),
+  );
 
   constructor(
     @Inject(APP_CONFIG) config: GatewayConfig,
@@ -99,18 +101,7 @@ export class PublishingLedger {
 
   /** Written with the other mappings of the transaction just before it commits. */
   record(context: MessageContext, mapping: PublishedMapping): void {
-    const { manager } = context;
-    let pending = this.pendingMappings.get(manager);
-    if (pending === undefined) {
-      const mappings: PublishedMapping[] = [];
-      pending = mappings;
-      this.pendingMappings.set(manager, mappings);
-      context.beforeCommit(async () => {
-        this.pendingMappings.delete(manager);
-        await this.write(manager, mappings);
-      });
-    }
-    pending.push(mapping);
+    this.mappings.add(context, mapping);
   }
 
   private async readStates(manager: EntityManager, batch: readonly PendingQuery[]): Promise<void> {
