@@ -125,6 +125,17 @@ describe('describeConsumerGroup', () => {
     );
   });
 
+  it.each([0, 65_536, 2.5, -1, Number.NaN])('rejects a prefetch of %p', (prefetch) => {
+    expect(() => describeConsumerGroup(spec({ prefetch }))).toThrow(
+      'consumer group gateway.inbound: prefetch must be an integer between 1 and 65535',
+    );
+  });
+
+  it('keeps a prefetch of its own between 1 and 65535', () => {
+    expect(describeConsumerGroup(spec({ prefetch: 1 })).spec.prefetch).toBe(1);
+    expect(describeConsumerGroup(spec({ prefetch: 65_535 })).spec.prefetch).toBe(65_535);
+  });
+
   it.each([0, 65, 1.5, -1, Number.NaN])('rejects %p shards', (shards) => {
     expect(() => describeConsumerGroup(spec({ ordered: { shards } }))).toThrow(
       'consumer group gateway.inbound: shards must be an integer between 1 and 64',

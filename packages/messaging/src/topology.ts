@@ -47,6 +47,11 @@ export interface ConsumerGroupSpec {
    * never in the same batch, so per-key order holds. Default false.
    */
   readonly concurrentHandlers?: boolean;
+  /**
+   * Unacknowledged messages per work queue (per shard of an ordered group), when the service's default
+   * (`AMQP_PREFETCH`) is too few to fill this group's batches. Default: the service's.
+   */
+  readonly prefetch?: number;
   /** Broker-side guard against crash loops (a message that kills the process never reaches our catch). */
   readonly deliveryLimit?: number;
 }
@@ -81,6 +86,10 @@ export function describeConsumerGroup(spec: ConsumerGroupSpec): ConsumerGroupTop
   const shards = spec.ordered?.shards;
   if (shards !== undefined && (!Number.isInteger(shards) || shards < 1 || shards > 64)) {
     throw new Error(`consumer group ${spec.name}: shards must be an integer between 1 and 64`);
+  }
+  const { prefetch } = spec;
+  if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 65_535)) {
+    throw new Error(`consumer group ${spec.name}: prefetch must be an integer between 1 and 65535`);
   }
   const delays = spec.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   if (delays.some((d, i) => !Number.isInteger(d) || d <= 0 || (i > 0 && d < (delays[i - 1] ?? 0)))) {

@@ -183,3 +183,46 @@ describe('batched consumer transactions', () => {
     expect(await transactionsUsed(bed)).toBeLessThan(200);
   });
 });
+
+describe('a consumer group prefetch of its own', () => {
+  let bed: TestBed;
+
+  afterEach(async () => {
+    await bed.dispose();
+  });
+
+  it('holds as many unacknowledged messages as its own prefetch says, not the service default', async () => {
+    bed = await createTestBed('prefetch');
+    let running = 0;
+    let mostAtOnce = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await bed.startService({
+      groups: [
+        { name: 'test.prefetched', routingKeys: [RoutingKeys.ProviderMessageReceivedV1], prefetch: 3 },
+      ],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
+          running += 1;
+          mostAtOnce = Math.max(mostAtOnce, running);
+          await gate;
+          await recordEffect(ctx, 'prefetched');
+          running -= 1;
+        },
+      },
+      overrides: { prefetch: 50 },
+    });
+    await publishBurst(bed, 12, (i) => `conv-${i}`);
+    await expectEventually(() => running === 3);
+    // Held there: nothing more arrives while three are unacknowledged.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(running).toBe(3);
+    release();
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(12);
+    });
+    expect(mostAtOnce).toBe(3);
+  });
+});

@@ -16,8 +16,10 @@ export const routerConsumerGroups: readonly ConsumerGroupSpec[] = [
       RoutingKeys.GatewayOutboundMessageRequestedV1,
     ],
     ordered: { shards: 4 },
-    // Its handlers only touch the database: a busy router shares each commit among up to 25 conversations.
-    maxBatchSize: 25,
+    // Its handlers only touch the database: a busy router shares each commit among up to 50 conversations,
+    // with enough unacknowledged per shard to fill its batches.
+    maxBatchSize: 50,
+    prefetch: 100,
   },
   {
     name: 'router.directory',

@@ -214,7 +214,7 @@ export class ConsumerGroupRunner {
           await channel.checkQueue(queue);
         }
       }
-      await channel.prefetch(this.options.prefetch ?? 20);
+      await channel.prefetch(this.options.topology.spec.prefetch ?? this.options.prefetch ?? 20);
       this.channel = channel;
       this.publishChannel = publishChannel;
       for (const queue of this.wanted) {
