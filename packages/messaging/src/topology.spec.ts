@@ -131,6 +131,12 @@ describe('describeConsumerGroup', () => {
     );
   });
 
+  it.each([0, 65, 1.5])('rejects %p concurrent batches', (concurrentBatches) => {
+    expect(() => describeConsumerGroup(spec({ concurrentBatches }))).toThrow(
+      'consumer group gateway.inbound: concurrentBatches must be an integer between 1 and 64',
+    );
+  });
+
   it('keeps a prefetch of its own between 1 and 65535', () => {
     expect(describeConsumerGroup(spec({ prefetch: 1 })).spec.prefetch).toBe(1);
     expect(describeConsumerGroup(spec({ prefetch: 65_535 })).spec.prefetch).toBe(65_535);

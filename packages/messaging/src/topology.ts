@@ -52,6 +52,11 @@ export interface ConsumerGroupSpec {
    * (`AMQP_PREFETCH`) is too few to fill this group's batches. Default: the service's.
    */
   readonly prefetch?: number;
+  /**
+   * Batches (transactions) a batching group runs at once in one process. Fewer make fuller batches when messages
+   * trickle in (each batch takes what arrived while the running ones ran), at the cost of less overlap. Default 4.
+   */
+  readonly concurrentBatches?: number;
   /** Broker-side guard against crash loops (a message that kills the process never reaches our catch). */
   readonly deliveryLimit?: number;
 }
@@ -90,6 +95,13 @@ export function describeConsumerGroup(spec: ConsumerGroupSpec): ConsumerGroupTop
   const { prefetch } = spec;
   if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 65_535)) {
     throw new Error(`consumer group ${spec.name}: prefetch must be an integer between 1 and 65535`);
+  }
+  const { concurrentBatches } = spec;
+  if (
+    concurrentBatches !== undefined &&
+    (!Number.isInteger(concurrentBatches) || concurrentBatches < 1 || concurrentBatches > 64)
+  ) {
+    throw new Error(`consumer group ${spec.name}: concurrentBatches must be an integer between 1 and 64`);
   }
   const delays = spec.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   if (delays.some((d, i) => !Number.isInteger(d) || d <= 0 || (i > 0 && d < (delays[i - 1] ?? 0)))) {

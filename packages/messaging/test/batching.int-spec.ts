@@ -226,3 +226,43 @@ describe('a consumer group prefetch of its own', () => {
     expect(mostAtOnce).toBe(3);
   });
 });
+
+describe('a consumer group that runs fewer batches at once', () => {
+  let bed: TestBed;
+
+  afterEach(async () => {
+    await bed.dispose();
+  });
+
+  it('runs one batch at a time with concurrentBatches 1, each taking what arrived meanwhile', async () => {
+    bed = await createTestBed('one_batch');
+    let running = 0;
+    let mostAtOnce = 0;
+    await bed.startService({
+      groups: [
+        {
+          name: 'test.one-batch',
+          routingKeys: [RoutingKeys.ProviderMessageReceivedV1],
+          maxBatchSize: 10,
+          concurrentBatches: 1,
+        },
+      ],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
+          running += 1;
+          mostAtOnce = Math.max(mostAtOnce, running);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          await recordEffect(ctx, 'one-batch');
+          running -= 1;
+        },
+      },
+    });
+    await publishBurst(bed, 30, (i) => `conv-${i}`);
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(30);
+    });
+    // Handlers of one batch run in turn, so two handlers at once would mean two batches at once.
+    expect(mostAtOnce).toBe(1);
+    expect(await transactionsUsed(bed)).toBeLessThan(30);
+  });
+});

@@ -16,10 +16,11 @@ export const routerConsumerGroups: readonly ConsumerGroupSpec[] = [
       RoutingKeys.GatewayOutboundMessageRequestedV1,
     ],
     ordered: { shards: 4 },
-    // Its handlers only touch the database: a busy router shares each commit among up to 50 conversations,
-    // with enough unacknowledged per shard to fill its batches.
+    // Its handlers only touch the database: a busy router shares each commit among up to 50 conversations, with
+    // enough unacknowledged per shard to fill its batches, and one batch at a time takes all that arrived meanwhile.
     maxBatchSize: 50,
     prefetch: 100,
+    concurrentBatches: 1,
   },
   {
     name: 'router.directory',

@@ -124,7 +124,7 @@ export class ConsumerGroupRunner {
     const { topology } = options;
     this.maxBatchSize = topology.spec.maxBatchSize ?? 1;
     this.stalledAfterMs = options.stalledAfterMs ?? STALLED_AFTER_MS;
-    this.maxConcurrentBatches = options.maxConcurrentBatches ?? 4;
+    this.maxConcurrentBatches = options.topology.spec.concurrentBatches ?? options.maxConcurrentBatches ?? 4;
     if (topology.hashExchange) {
       this.shards = new ShardOwnership({
         databaseUrl: options.databaseUrl,
