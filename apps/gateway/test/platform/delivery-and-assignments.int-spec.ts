@@ -181,11 +181,14 @@ describe('delivery status and assignments → HubSpot (real sandbox, PostgreSQL,
         statusType: 'FAILED',
         failureDetails: { errorMessage: 'The number is not reachable' },
       });
-      const [row] = await fixture.db.dataSource.query<{ status: string }[]>(
-        `SELECT status FROM "${fixture.db.schema}".outbound_message_statuses WHERE hubspot_message_id = $1`,
-        [reply.id],
-      );
-      expect(row?.status).toBe('FAILED');
+      // Recorded by the transaction that sent the PATCH, which commits once HubSpot answered.
+      await testing.expectEventually(async () => {
+        const [row] = await fixture.db.dataSource.query<{ status: string }[]>(
+          `SELECT status FROM "${fixture.db.schema}".outbound_message_statuses WHERE hubspot_message_id = $1`,
+          [reply.id],
+        );
+        expect(row?.status).toBe('FAILED');
+      });
     } finally {
       await fixture.control.setFaults([]);
     }
