@@ -1,5 +1,5 @@
 import { RoutingKeys } from '@inbox-bridge/shared';
-import { expectEventually } from '@inbox-bridge/testing';
+import { delay, expectEventually } from '@inbox-bridge/testing';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { TransientError } from '../src/index.js';
 import { createTestBed, receivedPayload, recordEffect, type Effect, type TestBed } from './fixtures.js';
@@ -16,6 +16,24 @@ async function publishBurst(bed: TestBed, count: number, keyOf: (i: number) => s
       })),
     ),
   );
+}
+
+/** Counts the handlers running at once (`most`: the highest count seen). */
+function overlapCounter() {
+  const counter = {
+    running: 0,
+    most: 0,
+    async around(work: () => Promise<void>): Promise<void> {
+      counter.running += 1;
+      counter.most = Math.max(counter.most, counter.running);
+      try {
+        await work();
+      } finally {
+        counter.running -= 1;
+      }
+    },
+  };
+  return counter;
 }
 
 async function transactionsUsed(bed: TestBed): Promise<number> {
@@ -129,8 +147,7 @@ describe('batched consumer transactions', () => {
 
   it('overlaps the handlers of a batch, keeps each conversation in order and redoes a failed batch alone', async () => {
     bed = await createTestBed('batchconc');
-    let running = 0;
-    let mostAtOnce = 0;
+    const overlap = overlapCounter();
     const failedOnce = new Set<string>();
     await bed.startService({
       groups: [
@@ -144,22 +161,17 @@ describe('batched consumer transactions', () => {
         },
       ],
       handlers: {
-        [RoutingKeys.ProviderMessageReceivedV1]: async (envelope, ctx) => {
-          running += 1;
-          mostAtOnce = Math.max(mostAtOnce, running);
-          try {
+        [RoutingKeys.ProviderMessageReceivedV1]: (envelope, ctx) =>
+          overlap.around(async () => {
             // Stands for the external call a handler waits on.
-            await new Promise((resolve) => setTimeout(resolve, 20));
+            await delay(20);
             const seq = Number((envelope.payload as { text?: string }).text);
             if (seq % 13 === 0 && !failedOnce.has(envelope.messageId)) {
               failedOnce.add(envelope.messageId);
               throw new TransientError('HubSpot answered 502');
             }
             await recordEffect(ctx, 'c1');
-          } finally {
-            running -= 1;
-          }
-        },
+          }),
       },
     });
     await expectEventually(
@@ -179,22 +191,13 @@ describe('batched consumer transactions', () => {
     expectEachConversationInOrder(effects);
     expect(failedOnce.size).toBeGreaterThan(0);
     // More than the 4 batches a group runs at once: the handlers inside a batch overlapped.
-    expect(mostAtOnce).toBeGreaterThan(4);
+    expect(overlap.most).toBeGreaterThan(4);
     expect(await transactionsUsed(bed)).toBeLessThan(200);
-  });
-});
-
-describe('a consumer group prefetch of its own', () => {
-  let bed: TestBed;
-
-  afterEach(async () => {
-    await bed.dispose();
   });
 
   it('holds as many unacknowledged messages as its own prefetch says, not the service default', async () => {
     bed = await createTestBed('prefetch');
-    let running = 0;
-    let mostAtOnce = 0;
+    const overlap = overlapCounter();
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -204,40 +207,29 @@ describe('a consumer group prefetch of its own', () => {
         { name: 'test.prefetched', routingKeys: [RoutingKeys.ProviderMessageReceivedV1], prefetch: 3 },
       ],
       handlers: {
-        [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
-          running += 1;
-          mostAtOnce = Math.max(mostAtOnce, running);
-          await gate;
-          await recordEffect(ctx, 'prefetched');
-          running -= 1;
-        },
+        [RoutingKeys.ProviderMessageReceivedV1]: (_envelope, ctx) =>
+          overlap.around(async () => {
+            await gate;
+            await recordEffect(ctx, 'prefetched');
+          }),
       },
       overrides: { prefetch: 50 },
     });
     await publishBurst(bed, 12, (i) => `conv-${i}`);
-    await expectEventually(() => running === 3);
+    await expectEventually(() => overlap.running === 3);
     // Held there: nothing more arrives while three are unacknowledged.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(running).toBe(3);
+    await delay(300);
+    expect(overlap.running).toBe(3);
     release();
     await expectEventually(async () => {
       expect(await bed.effects()).toHaveLength(12);
     });
-    expect(mostAtOnce).toBe(3);
-  });
-});
-
-describe('a consumer group that runs fewer batches at once', () => {
-  let bed: TestBed;
-
-  afterEach(async () => {
-    await bed.dispose();
+    expect(overlap.most).toBe(3);
   });
 
   it('runs one batch at a time with concurrentBatches 1, each taking what arrived meanwhile', async () => {
     bed = await createTestBed('one_batch');
-    let running = 0;
-    let mostAtOnce = 0;
+    const overlap = overlapCounter();
     await bed.startService({
       groups: [
         {
@@ -248,13 +240,11 @@ describe('a consumer group that runs fewer batches at once', () => {
         },
       ],
       handlers: {
-        [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
-          running += 1;
-          mostAtOnce = Math.max(mostAtOnce, running);
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          await recordEffect(ctx, 'one-batch');
-          running -= 1;
-        },
+        [RoutingKeys.ProviderMessageReceivedV1]: (_envelope, ctx) =>
+          overlap.around(async () => {
+            await delay(10);
+            await recordEffect(ctx, 'one-batch');
+          }),
       },
     });
     await publishBurst(bed, 30, (i) => `conv-${i}`);
@@ -262,7 +252,7 @@ describe('a consumer group that runs fewer batches at once', () => {
       expect(await bed.effects()).toHaveLength(30);
     });
     // Handlers of one batch run in turn, so two handlers at once would mean two batches at once.
-    expect(mostAtOnce).toBe(1);
+    expect(overlap.most).toBe(1);
     expect(await transactionsUsed(bed)).toBeLessThan(30);
   });
 });

@@ -59,12 +59,15 @@ export interface DurableProgress {
  */
 export class SendProgressStore {
   private readonly replies = new Map<string, SendProgress>();
-  /** Replies completed per transaction, forgotten when it commits. */
-  private readonly completing = new CommitBatch<[string, string]>((manager, replies) =>
-    this.forget(manager, replies),
-  );
+  /** Replies completed per transaction, forgotten when it commits (only parts kept durably need forgetting). */
+  private readonly completing: CommitBatch<readonly [string, string]> | undefined;
 
-  constructor(private readonly durable?: DurableProgress) {}
+  constructor(private readonly durable?: DurableProgress) {
+    this.completing =
+      durable === undefined
+        ? undefined
+        : new CommitBatch((manager, replies) => this.forget(durable, manager, replies));
+  }
 
   /** The reply's progress, with what an earlier process recorded. */
   async load(channelAccountId: string, hubspotMessageId: string): Promise<SendProgress> {
@@ -97,21 +100,14 @@ export class SendProgressStore {
     channelAccountId: string,
     hubspotMessageId: string,
   ): void {
-    const durable = this.durable;
-    if (durable === undefined) {
-      return;
-    }
-    this.completing.add(context, [channelAccountId, hubspotMessageId]);
+    this.completing?.add(context, [channelAccountId, hubspotMessageId]);
   }
 
   private async forget(
+    durable: DurableProgress,
     manager: EntityManager,
     replies: readonly (readonly [string, string])[],
   ): Promise<void> {
-    const durable = this.durable;
-    if (durable === undefined) {
-      return;
-    }
     // A part's write leaves for the database without waiting; deleted before it lands, it would stay behind.
     await Promise.all(
       replies.map(

@@ -37,16 +37,10 @@ export async function startPlatformGateway(
   await startServiceApp(app, { port, host: '127.0.0.1' });
   // Each consumer group declares its queues and bindings once it is connected. A test that publishes before then
   // loses its message for that group whenever another queue (a capture) makes it routable.
-  const messaging = app.get(Messaging, { strict: false });
-  await testing.expectEventually(
-    () => {
-      const idle = Object.entries(messaging.status().consumerGroups).filter(([, group]) => !group.consuming);
-      if (idle.length > 0) {
-        throw new Error(`not consuming yet: ${idle.map(([name]) => name).join(', ')}`);
-      }
-    },
-    { description: 'every consumer group of the gateway consuming' },
-  );
+  const messaging = app.get(Messaging, { strict: false }).readinessCheck();
+  await testing.expectEventually(() => messaging.check(), {
+    description: 'every consumer group of the gateway consuming',
+  });
   const { port: bound } = app.getHttpServer().address() as AddressInfo;
   return { app, baseUrl: `http://127.0.0.1:${bound}` };
 }

@@ -519,9 +519,10 @@ export class RoutingRepository {
   }
 
   /**
-   * Records when the customers of many conversations last wrote, in one statement (rows locked in key order, as
-   * every batch of the router does), and returns those whose no-reply timer may start again: assigned, no timer
-   * running, and an agent replied before this message (a reply handled later in the same batch counts as the answer).
+   * Records when the customers of many conversations last wrote, in one statement (its rows locked in key order, so
+   * two such statements never wait on each other crosswise), and returns those whose no-reply timer may start again:
+   * assigned, no timer running, and an agent replied before this message (a reply handled later in the same batch
+   * counts as the answer).
    */
   async recordCustomerMessages(
     manager: EntityManager,
