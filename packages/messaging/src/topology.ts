@@ -1,5 +1,5 @@
 import type { RoutingKey } from '@inbox-bridge/shared';
-import type { Channel } from 'amqplib';
+import { connect, type Channel } from 'amqplib';
 
 export const EVENTS_EXCHANGE = 'inbox-bridge.events';
 export const DEAD_LETTER_EXCHANGE = 'inbox-bridge.dlx';
@@ -186,4 +186,34 @@ export async function declareConsumerGroup(channel: Channel, topology: ConsumerG
 export async function declareExchanges(channel: Channel): Promise<void> {
   await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
   await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
+}
+
+/**
+ * Declares the topology of every given consumer group over a short-lived connection of its own: the deployment
+ * step (`db:migrate`, the migration Job) that makes each group's queues and bindings exist before any service
+ * of the release starts. A group that declared its own queues only when it first connected would miss what
+ * producers published before then, wherever another group had already made that routing key routable.
+ */
+export async function declareTopology(
+  amqpUrl: string,
+  specs: readonly ConsumerGroupSpec[],
+  options: { readonly connectionName?: string; readonly timeoutMs?: number } = {},
+): Promise<readonly ConsumerGroupTopology[]> {
+  // Validate every spec before touching the broker: a bad one must not leave the others half declared.
+  const topologies = specs.map((spec) => describeConsumerGroup(spec));
+  const model = await connect(amqpUrl, {
+    timeout: options.timeoutMs ?? 10_000,
+    clientProperties: { connection_name: options.connectionName ?? 'declare-topology' },
+  });
+  try {
+    const channel = await model.createChannel();
+    await declareExchanges(channel);
+    for (const topology of topologies) {
+      await declareConsumerGroup(channel, topology);
+    }
+    await channel.close();
+  } finally {
+    await model.close().catch(() => undefined);
+  }
+  return topologies;
 }

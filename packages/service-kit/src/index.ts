@@ -49,7 +49,11 @@ export {
 } from './database/database.module.js';
 export { DATA_SOURCE } from './database/database.tokens.js';
 export { GroupCommit, type GroupCommitOptions } from './database/group-commit.js';
-export { migrateCommand, type MigrateCommandIo } from './database/migrate-command.js';
+export {
+  migrateCommand,
+  type MigrateCommandIo,
+  type MigrateCommandOptions,
+} from './database/migrate-command.js';
 export { runMigrations, type MigrationLogger } from './database/migrations.js';
 export { PerTransaction } from './database/per-transaction.js';
 export { SharedReads } from './database/shared-reads.js';

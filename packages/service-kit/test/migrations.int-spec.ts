@@ -1,4 +1,7 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { EVENTS_EXCHANGE, ORDERING_KEY_HEADER, type ConsumerGroupSpec } from '@inbox-bridge/messaging';
+import { createTestVhost, expectEventually, type TestVhost } from '@inbox-bridge/testing';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { connect } from 'amqplib';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { createDataSource, migrateCommand, runMigrations, type MigrateCommandIo } from '../src/index.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema, withClient } from './support.js';
@@ -137,13 +140,16 @@ describe('migrateCommand', () => {
   it('exits 0 after applying migrations and 0 again when nothing is pending', async () => {
     const schema = newSchema();
     const io = captureIo();
-    await migrateCommand({ url: testDatabaseUrl, schema, migrations: [CreateWidgets1700000000000] }, io);
+    await migrateCommand({ url: testDatabaseUrl, schema, migrations: [CreateWidgets1700000000000] }, { io });
     expect(io.code).toBe(0);
     expect(io.err).toEqual([]);
     expect(io.out).toContain(`[migrate] done: 1 migration(s) applied to schema "${schema}"`);
 
     const again = captureIo();
-    await migrateCommand({ url: testDatabaseUrl, schema, migrations: [CreateWidgets1700000000000] }, again);
+    await migrateCommand(
+      { url: testDatabaseUrl, schema, migrations: [CreateWidgets1700000000000] },
+      { io: again },
+    );
     expect(again.code).toBe(0);
     expect(again.out).toContain(`[migrate] done: 0 migration(s) applied to schema "${schema}"`);
   });
@@ -153,7 +159,7 @@ describe('migrateCommand', () => {
     const io = captureIo();
     await migrateCommand(
       { url: testDatabaseUrl, schema, migrations: [CreateWidgets1700000000000, Broken1700000000002] },
-      io,
+      { io },
     );
     expect(io.code).toBe(1);
     expect(io.err.join('\n')).toMatch(
@@ -166,8 +172,91 @@ describe('migrateCommand', () => {
 
   it('exits non-zero when the database is unreachable', async () => {
     const io = captureIo();
-    await migrateCommand({ url: 'postgres://postgres@127.0.0.1:1/postgres', schema: newSchema() }, io);
+    await migrateCommand({ url: 'postgres://postgres@127.0.0.1:1/postgres', schema: newSchema() }, { io });
     expect(io.code).toBe(1);
     expect(io.err[0]).toMatch(/FAILED/);
+  });
+
+  describe('with the service topology', () => {
+    const ordered: ConsumerGroupSpec = {
+      name: 'skmig.ordered',
+      routingKeys: ['provider.message.received.v1'],
+      ordered: { shards: 2 },
+    };
+    const plain: ConsumerGroupSpec = { name: 'skmig.plain', routingKeys: ['provider.message.received.v1'] };
+    let vhost: TestVhost | undefined;
+
+    afterEach(async () => {
+      await vhost?.dispose();
+      vhost = undefined;
+    });
+
+    it('declares every consumer group, so a message published before any service starts reaches each group', async () => {
+      vhost = await createTestVhost('sk_mig');
+      const io = captureIo();
+      await migrateCommand(
+        { url: testDatabaseUrl, schema: newSchema(), migrations: [CreateWidgets1700000000000] },
+        { io, topology: { amqpUrl: vhost.url, consumerGroups: [ordered, plain] } },
+      );
+      expect(io.err).toEqual([]);
+      expect(io.code).toBe(0);
+      expect(io.out).toContain('[migrate] declared the RabbitMQ topology of 2 consumer group(s)');
+
+      const connection = await connect(vhost.url);
+      try {
+        const channel = await connection.createConfirmChannel();
+        channel.publish(EVENTS_EXCHANGE, 'provider.message.received.v1', Buffer.from('{}'), {
+          headers: { [ORDERING_KEY_HEADER]: 'conversation-1' },
+          mandatory: true,
+        });
+        await channel.waitForConfirms();
+        const depth = async (queue: string) => (await channel.checkQueue(queue)).messageCount;
+        await expectEventually(async () => {
+          const shards = (await depth('skmig.ordered.shard-0')) + (await depth('skmig.ordered.shard-1'));
+          expect([shards, await depth('skmig.plain')]).toEqual([1, 1]);
+        });
+        expect(await depth('skmig.ordered.dlq')).toBe(0);
+      } finally {
+        await connection.close();
+      }
+    });
+
+    it('exits non-zero naming the broker step when RabbitMQ is unreachable, after the migrations', async () => {
+      const schema = newSchema();
+      const io = captureIo();
+      await migrateCommand(
+        { url: testDatabaseUrl, schema, migrations: [CreateWidgets1700000000000] },
+        { io, topology: { amqpUrl: 'amqp://guest:guest@127.0.0.1:1', consumerGroups: [plain] } },
+      );
+      expect(io.code).toBe(1);
+      expect(io.err.join('\n')).toMatch(
+        /\[migrate\] FAILED to declare the RabbitMQ topology: .*ECONNREFUSED/,
+      );
+      expect(await tablesIn(schema)).toContain('widgets');
+    });
+
+    it('declares nothing when a consumer group is invalid', async () => {
+      vhost = await createTestVhost('sk_mig');
+      const io = captureIo();
+      await migrateCommand(
+        { url: testDatabaseUrl, schema: newSchema(), migrations: [] },
+        {
+          io,
+          topology: { amqpUrl: vhost.url, consumerGroups: [plain, { ...ordered, ordered: { shards: 0 } }] },
+        },
+      );
+      expect(io.code).toBe(1);
+      expect(io.err.join('\n')).toMatch(
+        /consumer group skmig.ordered: shards must be an integer between 1 and 64/,
+      );
+      const connection = await connect(vhost.url);
+      try {
+        const channel = await connection.createChannel();
+        channel.on('error', () => undefined);
+        await expect(channel.checkQueue('skmig.plain')).rejects.toThrow(/NOT_FOUND/);
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
+    });
   });
 });

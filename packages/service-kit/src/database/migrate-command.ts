@@ -1,3 +1,4 @@
+import { declareTopology, type ConsumerGroupSpec } from '@inbox-bridge/messaging';
 import { createDataSource, type DatabaseOptions } from './data-source.js';
 import { runMigrations } from './migrations.js';
 
@@ -15,13 +16,22 @@ const processIo: MigrateCommandIo = {
   },
 };
 
+export interface MigrateCommandOptions {
+  /**
+   * The service's consumer groups, declared on the broker once the migrations are applied, so that every
+   * group's queues exist before any service of the release publishes.
+   */
+  readonly topology?: { readonly amqpUrl: string; readonly consumerGroups: readonly ConsumerGroupSpec[] };
+  readonly io?: MigrateCommandIo;
+}
+
 /**
- * Body of an app's `db:migrate` script: connect, apply pending migrations, disconnect. Exit code 0 on
- * success; 1 with a one-line reason on failure.
+ * Body of an app's `db:migrate` script: connect, apply pending migrations, disconnect, then declare the
+ * service's RabbitMQ topology. Exit code 0 on success; 1 with a one-line reason on failure.
  */
 export async function migrateCommand(
   options: DatabaseOptions,
-  io: MigrateCommandIo = processIo,
+  { topology, io = processIo }: MigrateCommandOptions = {},
 ): Promise<void> {
   const dataSource = createDataSource({ ...options, poolSize: Math.max(2, options.poolSize ?? 2) });
   let code = 0;
@@ -35,12 +45,26 @@ export async function migrateCommand(
     io.log(`[migrate] done: ${applied.length} migration(s) applied to schema "${options.schema}"`);
   } catch (error) {
     code = 1;
-    const reason = error instanceof Error ? error.message : String(error);
-    io.error(`[migrate] FAILED for schema "${options.schema}": ${reason}`);
+    io.error(`[migrate] FAILED for schema "${options.schema}": ${reasonOf(error)}`);
   } finally {
     if (dataSource.isInitialized) {
       await dataSource.destroy().catch(() => undefined);
     }
   }
+  if (code === 0 && topology !== undefined) {
+    try {
+      const declared = await declareTopology(topology.amqpUrl, topology.consumerGroups, {
+        connectionName: `${options.applicationName ?? options.schema} migrate`,
+      });
+      io.log(`[migrate] declared the RabbitMQ topology of ${declared.length} consumer group(s)`);
+    } catch (error) {
+      code = 1;
+      io.error(`[migrate] FAILED to declare the RabbitMQ topology: ${reasonOf(error)}`);
+    }
+  }
   io.exit(code);
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

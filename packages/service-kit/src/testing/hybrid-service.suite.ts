@@ -310,10 +310,12 @@ async function migrate(databaseOptions: DatabaseOptions): Promise<void> {
   const errors: string[] = [];
   let exitCode: number | undefined;
   await migrateCommand(databaseOptions, {
-    log: () => undefined,
-    error: (message) => errors.push(message),
-    exit: (code) => {
-      exitCode = code;
+    io: {
+      log: () => undefined,
+      error: (message) => errors.push(message),
+      exit: (code) => {
+        exitCode = code;
+      },
     },
   });
   assert.equal(exitCode, 0, errors.join('\n'));
