@@ -1,6 +1,10 @@
 import type { SandboxBot, TgUpdate } from '@inbox-bridge/provider-sandbox';
 import { SecretBox } from '@inbox-bridge/service-kit';
-import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import type {
+  ConnectorCredentialsRejectedV1,
+  GatewayOutboundMessageRequestedV1,
+  ProviderMessageReceivedV1,
+} from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
@@ -51,6 +55,19 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
 
   const validate = (botToken: string) => h.validate({ provider: 'telegram', botToken });
 
+  /** What the gateway does once HubSpot created the account: connected.v1 with the checked credentials. */
+  const connect = async (channelAccountId: string, botToken: string, name: string) => {
+    const answer = await validate(botToken);
+    await h.publish('gateway.channel-account.connected.v1', {
+      channelAccountId,
+      hubspotChannelId: '5001',
+      inboxId: '311',
+      provider: 'telegram',
+      name,
+      credentialsRequestId: answer.requestId,
+    });
+  };
+
   beforeAll(async () => {
     h = await startConnectorHarness('connector_tg');
     bot = await h.client.createBot({ username: 'acme_support_bot', first_name: 'Acme Support' });
@@ -90,15 +107,7 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
   });
 
   it('binds the pending credentials on connected.v1 and sets the webhook with a secret token', async () => {
-    const answer = await validate(bot.token);
-    await h.publish('gateway.channel-account.connected.v1', {
-      channelAccountId: accountId,
-      hubspotChannelId: '5001',
-      inboxId: '311',
-      provider: 'telegram',
-      name: 'Acme Support',
-      credentialsRequestId: answer.requestId,
-    });
+    await connect(accountId, bot.token, 'Acme Support');
     const webhook = await testing.expectEventually(async () => {
       const info = (await h.client.getBot(bot.id)).webhook;
       expect(info.url).toBe(`${h.baseUrl}/webhooks/telegram/${accountId}`);
@@ -787,6 +796,52 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(metrics).toMatch(
       /connector_inbound_total\{provider="telegram",result="account_disabled"[^}]*\} 1/,
     );
+  });
+
+  it('deauthorizes an account whose bot token Telegram refuses, reports it once, and fails its later replies without calling Telegram', async () => {
+    const revokedBot = await h.client.createBot({ username: 'revoked_support_bot', first_name: 'Revoked' });
+    const customer = (await h.client.createCustomer(revokedBot.id, { first_name: 'Rui' })).chat.id;
+    const revokedAccount = '9100077';
+    await connect(revokedAccount, revokedBot.token, 'Revoked');
+    await testing.expectEventually(async () => {
+      expect((await h.client.getBot(revokedBot.id)).webhook.url).toContain(revokedAccount);
+    });
+    const replyToCustomer = async (text: string) =>
+      h.firstStatus(
+        await h.requestReply({
+          channelAccountId: revokedAccount,
+          conversationKey: String(customer),
+          recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(customer) } },
+          text,
+          richText: undefined,
+          attachments: [],
+        }),
+      );
+    const rejections = () =>
+      h
+        .messagesOf<ConnectorCredentialsRejectedV1>('connector.channel-account.credentials-rejected.v1')
+        .filter((event) => event.channelAccountId === revokedAccount);
+
+    await h.client.revokeBot(revokedBot.id);
+    const refused = await replyToCustomer('are you there?');
+    expect(refused).toMatchObject({ status: 'FAILED', providerErrorCode: '401' });
+    expect(refused.failureReason).toContain('no longer accepts the bot token');
+    await testing.expectEventually(() => {
+      expect(rejections()).toHaveLength(1);
+    });
+    expect(rejections()[0]).toMatchObject({ provider: 'telegram', providerErrorCode: '401' });
+    const flags = await h.db.dataSource.query<{ authorized: boolean; active: boolean }[]>(
+      `SELECT authorized, active FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+      [revokedAccount],
+    );
+    expect(flags).toEqual([{ authorized: false, active: true }]);
+
+    const callsBefore = (await h.client.calls(revokedBot.id, 'sendMessage')).length;
+    const later = await replyToCustomer('hello again');
+    expect(later).toMatchObject({ status: 'FAILED', providerErrorCode: 'ACCOUNT_DEAUTHORIZED' });
+    expect(later.failureReason).toContain('reconnect the account');
+    expect(await h.client.calls(revokedBot.id, 'sendMessage')).toHaveLength(callsBefore);
+    expect(rejections()).toHaveLength(1);
   });
 
   it('deletes the webhook, credentials and data on purged.v1', async () => {

@@ -1,5 +1,9 @@
 import { twilioSignature, type SandboxTwilioAccount } from '@inbox-bridge/provider-sandbox';
-import type { GatewayOutboundMessageRequestedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import type {
+  ConnectorCredentialsRejectedV1,
+  GatewayOutboundMessageRequestedV1,
+  ProviderMessageReceivedV1,
+} from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
@@ -535,6 +539,61 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(Math.max(...sentAt) - Math.min(...sentAt)).toBeGreaterThanOrEqual(2_000);
   });
 
+  it('deauthorizes an account whose auth token was rotated (20003) and reports it once', async () => {
+    const rotating = await h.client.twilioCreateAccount({ friendly_name: 'Rotating' });
+    const number = '+14155550170';
+    const rotatingAccountId = '9200077';
+    await h.client.twilioCreateNumber(rotating.sid, { phone_number: number, friendly_name: 'Rotating SMS' });
+    const ok = await validate({
+      accountSid: rotating.sid,
+      authToken: rotating.auth_token,
+      phoneNumber: number,
+    });
+    await h.publish('gateway.channel-account.connected.v1', {
+      channelAccountId: rotatingAccountId,
+      hubspotChannelId: '5002',
+      inboxId: '311',
+      provider: 'twilio',
+      name: 'Rotating SMS',
+      credentialsRequestId: ok.requestId,
+    });
+    await testing.expectEventually(async () => {
+      const rows = await h.db.dataSource.query<unknown[]>(
+        `SELECT 1 FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+        [rotatingAccountId],
+      );
+      expect(rows).toHaveLength(1);
+    });
+    await h.client.twilioRotateAuthToken(rotating.sid);
+    const replyTo = async (text: string) =>
+      firstStatus(
+        await h.requestReply({
+          channelAccountId: rotatingAccountId,
+          conversationKey: '+14155550171',
+          recipient: { deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+14155550171' } },
+          text,
+          richText: undefined,
+          attachments: [],
+        }),
+      );
+    const refused = await replyTo('after the rotation');
+    expect(refused).toMatchObject({ status: 'FAILED', providerErrorCode: '20003' });
+    expect(refused.failureReason).toContain('reconnect the account');
+    const rejections = () =>
+      h
+        .messagesOf<ConnectorCredentialsRejectedV1>('connector.channel-account.credentials-rejected.v1')
+        .filter((event) => event.channelAccountId === rotatingAccountId);
+    await testing.expectEventually(() => {
+      expect(rejections()).toHaveLength(1);
+    });
+    expect(rejections()[0]).toMatchObject({ provider: 'twilio', providerErrorCode: '20003' });
+    expect(await replyTo('still rotated')).toMatchObject({
+      status: 'FAILED',
+      providerErrorCode: 'ACCOUNT_DEAUTHORIZED',
+    });
+    expect(rejections()).toHaveLength(1);
+  });
+
   it('stops both directions when HubSpot deauthorizes the account, and unhooks the number on purge', async () => {
     await h.publish('gateway.channel-account.updated.v1', {
       channelAccountId: accountId,
@@ -553,7 +612,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     const refused = await firstStatus(
       await reply('+14155550123', { text: 'while deauthorized', richText: undefined }),
     );
-    expect(refused).toMatchObject({ status: 'FAILED', providerErrorCode: 'ACCOUNT_TURNED_OFF' });
+    expect(refused).toMatchObject({ status: 'FAILED', providerErrorCode: 'ACCOUNT_DEAUTHORIZED' });
     expect(
       h
         .messagesOf<ProviderMessageReceivedV1>('provider.message.received.v1')

@@ -557,4 +557,18 @@ describe('Twilio Messaging emulator', () => {
     await h.client.twilioSetOptOut(CUSTOMER, NUMBER, true);
     expect((await send({ To: CUSTOMER, From: NUMBER, Body: 'x' })).body).toMatchObject({ code: 21610 });
   });
+
+  it('rotates the auth token: the old one is refused with 401/20003, the new one works', async () => {
+    const rotating = await h.client.twilioCreateAccount();
+    const accountUrl = `${h.sandbox.baseUrl}/2010-04-01/Accounts/${rotating.sid}.json`;
+    const fetchWith = (token: string) =>
+      fetch(accountUrl, { headers: { authorization: basic(rotating.sid, token) } });
+    const rotated = await h.client.twilioRotateAuthToken(rotating.sid);
+    expect(rotated.auth_token).toMatch(/^[0-9a-f]{32}$/);
+    expect(rotated.auth_token).not.toBe(rotating.auth_token);
+    const old = await fetchWith(rotating.auth_token);
+    expect(old.status).toBe(401);
+    expect(await old.json()).toMatchObject({ code: 20003 });
+    expect((await fetchWith(rotated.auth_token)).status).toBe(200);
+  });
 });

@@ -1,3 +1,4 @@
+import type { ConnectorCredentialsRejectedV1 } from './contracts/connector/credentials-rejected.v1.js';
 import type { ConnectorCredentialsValidateV1 } from './contracts/connector/credentials-validate.v1.js';
 import type { ConnectorCredentialsValidatedV1 } from './contracts/connector/credentials-validated.v1.js';
 import type { ConnectorDeliveryStatusChangedV1 } from './contracts/connector/delivery-status-changed.v1.js';
@@ -123,6 +124,20 @@ export function exampleConnectorDeliveryStatusChangedV1(
     hubspotMessageId: '9a8b7c6d5e4f40312a1b2c3d4e5f6071',
     providerMessageId: '1043',
     status: 'SENT',
+    occurredAt: '2025-05-01T10:20:03.118Z',
+    ...overrides,
+  };
+}
+
+export function exampleConnectorCredentialsRejectedV1(
+  overrides: Partial<ConnectorCredentialsRejectedV1> = {},
+): ConnectorCredentialsRejectedV1 {
+  return {
+    channelAccountId: ExampleIds.channelAccountId,
+    provider: 'telegram',
+    reason:
+      'Telegram no longer accepts the bot token (it was revoked or changed in BotFather); reconnect the account.',
+    providerErrorCode: '401',
     occurredAt: '2025-05-01T10:20:03.118Z',
     ...overrides,
   };
@@ -293,6 +308,7 @@ export const ExamplePayloads: { readonly [K in RoutingKey]: () => MessageOf<K> }
   [RoutingKeys.GatewayChannelAccountPurgedV1]: exampleGatewayChannelAccountPurgedV1,
   [RoutingKeys.ConnectorCredentialsValidateV1]: exampleConnectorCredentialsValidateV1,
   [RoutingKeys.ConnectorCredentialsValidatedV1]: exampleConnectorCredentialsValidatedV1,
+  [RoutingKeys.ConnectorCredentialsRejectedV1]: exampleConnectorCredentialsRejectedV1,
   [RoutingKeys.GatewayConversationStartedV1]: exampleGatewayConversationStartedV1,
   [RoutingKeys.RouterAssignmentRequestedV1]: exampleRouterAssignmentRequestedV1,
   [RoutingKeys.GatewayAssignmentAppliedV1]: exampleGatewayAssignmentAppliedV1,

@@ -200,6 +200,21 @@ export class ChannelAccountRepository {
     return rows.length > 0;
   }
 
+  /**
+   * Marks the account's credentials as refused by its provider; `true` only for the call that changed it (so
+   * concurrent replies of one account that all met the refusal report it once).
+   */
+  async deauthorize(manager: EntityManager, channelAccountId: string): Promise<boolean> {
+    const rows = returnedRows<unknown>(
+      await manager.query(
+        `UPDATE "${this.schema}".channel_accounts SET authorized = false, updated_at = now()
+          WHERE channel_account_id = $1 AND authorized RETURNING channel_account_id`,
+        [channelAccountId],
+      ),
+    );
+    return rows.length > 0;
+  }
+
   /** Deletes the account, its secrets and its message bookkeeping. */
   async purge(manager: EntityManager, channelAccountId: string): Promise<void> {
     for (const table of [

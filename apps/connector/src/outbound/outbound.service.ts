@@ -93,11 +93,19 @@ export class OutboundService {
       return;
     }
     const provider = account.provider;
-    if (!account.active || !account.authorized) {
+    if (!account.active) {
       this.metrics.countOutbound(provider, 'account_disabled');
       await this.report(context, request, 'FAILED', {
         failureReason: 'The channel account is turned off, so the reply was not sent.',
         providerErrorCode: 'ACCOUNT_TURNED_OFF',
+      });
+      return;
+    }
+    if (!account.authorized) {
+      this.metrics.countOutbound(provider, 'account_disabled');
+      await this.report(context, request, 'FAILED', {
+        failureReason: `The channel account is not authorized (${provider} refused its credentials, or it was deauthorized in HubSpot), so the reply was not sent; reconnect the account.`,
+        providerErrorCode: 'ACCOUNT_DEAUTHORIZED',
       });
       return;
     }
@@ -182,6 +190,9 @@ export class OutboundService {
         throw new TransientError(error.reason, 'PROVIDER_TRANSIENT');
       }
       this.metrics.countOutbound(provider, 'failed');
+      if (error.credentialsRejected) {
+        await this.credentialsRejected(context, account, error);
+      }
       const reason =
         error.kind === 'transient'
           ? `The reply could not be sent after several attempts. ${error.reason}`
@@ -193,6 +204,30 @@ export class OutboundService {
           : { providerErrorCode: error.providerErrorCode.slice(0, 64) }),
       });
     }
+  }
+
+  /** Stops using the account at once and asks the gateway to mark it `authorized: false` in HubSpot. */
+  private async credentialsRejected(
+    context: MessageContext,
+    account: ConnectedAccount,
+    failure: SendFailure,
+  ): Promise<void> {
+    if (!(await this.accounts.deauthorize(context.manager, account.channelAccountId))) {
+      return;
+    }
+    this.logger.warn(
+      { channelAccountId: account.channelAccountId, provider: account.provider, reason: failure.reason },
+      'the provider refused the account credentials; the account is deauthorized',
+    );
+    await context.publish(RoutingKeys.ConnectorCredentialsRejectedV1, {
+      channelAccountId: account.channelAccountId,
+      provider: account.provider,
+      reason: failure.reason.slice(0, 1024),
+      ...(failure.providerErrorCode === undefined
+        ? {}
+        : { providerErrorCode: failure.providerErrorCode.slice(0, 64) }),
+      occurredAt: new Date().toISOString(),
+    });
   }
 
   private filesOf(request: GatewayOutboundMessageRequestedV1): OutboundFile[] {

@@ -97,8 +97,14 @@ export class SendFailure extends Error {
     readonly reason: string,
     readonly providerErrorCode?: string,
     readonly retryAfterMs?: number,
+    /** The provider refused the account's credentials: no reply of this account can be sent until it is reconnected. */
+    readonly credentialsRejected = false,
   ) {
     super(reason);
+  }
+
+  static credentialsRejected(reason: string, providerErrorCode: string): SendFailure {
+    return new SendFailure('permanent', reason, providerErrorCode, undefined, true);
   }
 }
 

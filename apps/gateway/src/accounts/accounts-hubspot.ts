@@ -104,6 +104,15 @@ export class AccountsHubSpot {
     return toChannelAccount(body);
   }
 
+  /** `authorized: false`: HubSpot shows the account as no longer usable until it is reconnected. */
+  async deauthorizeAccount(portalId: string, channelId: string, channelAccountId: string): Promise<void> {
+    await this.portal(portalId).request({
+      method: 'PATCH',
+      path: `${channelPath(channelId)}/channel-accounts/${encodeURIComponent(channelAccountId)}`,
+      body: { authorized: false },
+    });
+  }
+
   async finishStagingToken(
     portalId: string,
     channelId: string,

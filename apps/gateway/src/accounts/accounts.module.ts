@@ -11,6 +11,7 @@ import { ChannelAccountRepository } from './channel-account.repository.js';
 import { ConnectPopupController } from './connect-popup.controller.js';
 import { CredentialCheckRepository } from './credential-check.repository.js';
 import { CredentialCheckService } from './credential-check.service.js';
+import { CredentialsRejectedService } from './credentials-rejected.service.js';
 import { CredentialsReplyController } from './credentials-reply.controller.js';
 import { InternalFilesController } from './internal-files.controller.js';
 import { OutboundMessageProcessor } from './outbound-message.processor.js';
@@ -37,6 +38,7 @@ import { OutboundMessageProcessor } from './outbound-message.processor.js';
     OutboundMessageProcessor,
     AccountWebhookProcessor,
     CredentialCheckService,
+    CredentialsRejectedService,
     AccountConnectionService,
     { provide: CHANNEL_ACCOUNT_DIRECTORY, useExisting: ChannelAccountDirectoryService },
     { provide: WEBHOOK_EVENT_PROCESSOR, useExisting: AccountWebhookProcessor },

@@ -110,9 +110,15 @@ export const accountsMigrations: readonly MigrationClass[] = [ChannelAccounts176
 
 export const accountsEntities: readonly EntityClass[] = [];
 
-/** Replies of the connector to the popup's credential checks; any replica may take one. */
+/**
+ * What the connector says about credentials: replies to the popup's checks, and refusals of a connected account's
+ * credentials (each handled once under the account's row lock, so order does not matter); any replica may take one.
+ */
 export const ACCOUNTS_CREDENTIALS_GROUP = 'gateway.credentials';
 
 export const accountsConsumerGroups: readonly ConsumerGroupSpec[] = [
-  { name: ACCOUNTS_CREDENTIALS_GROUP, routingKeys: [RoutingKeys.ConnectorCredentialsValidatedV1] },
+  {
+    name: ACCOUNTS_CREDENTIALS_GROUP,
+    routingKeys: [RoutingKeys.ConnectorCredentialsValidatedV1, RoutingKeys.ConnectorCredentialsRejectedV1],
+  },
 ];

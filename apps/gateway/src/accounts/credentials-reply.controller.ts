@@ -2,18 +2,29 @@ import { ConsumeMessage, type MessageContext } from '@inbox-bridge/messaging';
 import { RoutingKeys, type MessageEnvelope } from '@inbox-bridge/shared';
 import { Controller, Logger } from '@nestjs/common';
 import { CredentialCheckRepository } from './credential-check.repository.js';
+import { CredentialsRejectedService } from './credentials-rejected.service.js';
 
 type ValidatedEnvelope = MessageEnvelope<typeof RoutingKeys.ConnectorCredentialsValidatedV1>;
+type RejectedEnvelope = MessageEnvelope<typeof RoutingKeys.ConnectorCredentialsRejectedV1>;
 
 /**
- * Stores the connector's answer to a credentials check; the popup request waiting for it (on whichever
- * replica) sees it on its next look at the table.
+ * What the connector says about credentials. The answer to a credentials check is stored; the popup request
+ * waiting for it (on whichever replica) sees it on its next look at the table. A refusal of a connected
+ * account's credentials deauthorizes the account.
  */
 @Controller()
 export class CredentialsReplyController {
   private readonly logger = new Logger('CredentialsReply');
 
-  constructor(private readonly checks: CredentialCheckRepository) {}
+  constructor(
+    private readonly checks: CredentialCheckRepository,
+    private readonly rejections: CredentialsRejectedService,
+  ) {}
+
+  @ConsumeMessage(RoutingKeys.ConnectorCredentialsRejectedV1)
+  async onRejected(envelope: RejectedEnvelope, context: MessageContext): Promise<void> {
+    await this.rejections.rejected(envelope.payload, context);
+  }
 
   @ConsumeMessage(RoutingKeys.ConnectorCredentialsValidatedV1)
   async onValidated(envelope: ValidatedEnvelope, context: MessageContext): Promise<void> {

@@ -1,4 +1,5 @@
-import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
+import { EVENTS_EXCHANGE, Messaging } from '@inbox-bridge/messaging';
+import { RoutingKeys } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
@@ -378,6 +379,56 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
       ],
       requestedAt: expect.any(String),
     });
+  });
+
+  it('credentials-rejected.v1 from the connector: authorized:false in HubSpot and here, announced once as deauthorized; again after an admin re-authorizes', async () => {
+    await finalisedCheck(INBOX_ID, 'bot-revoked');
+    const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-revoked');
+    await waitFor('gateway.channel-account.connected.v1', accountId);
+    const updated = 'gateway.channel-account.updated.v1';
+    const messaging = gateway.app.get(Messaging);
+    const connectorRejects = () =>
+      db.dataSource.transaction((manager) =>
+        messaging.outbox.publish(
+          manager,
+          RoutingKeys.ConnectorCredentialsRejectedV1,
+          {
+            channelAccountId: accountId,
+            provider: 'telegram',
+            reason: 'Telegram no longer accepts the bot token; reconnect the account.',
+            providerErrorCode: '401',
+            occurredAt: new Date().toISOString(),
+          },
+          { portalId: HUB_ID },
+        ),
+      );
+    const authorizedInHubSpot = async () =>
+      (
+        await hubspot.api<{ authorized: boolean }>(
+          'GET',
+          `/conversations/v3/custom-channels/${channelId}/channel-accounts/${accountId}`,
+        )
+      ).authorized;
+    const deauthorizations = () =>
+      eventsOf(updated, accountId).filter((e) => (e.payload['changes'] as string[]).includes('deauthorized'));
+
+    await connectorRejects();
+    expect((await waitFor(updated, accountId, 1)).payload).toEqual({
+      channelAccountId: accountId,
+      changes: ['deauthorized'],
+      authorized: false,
+    });
+    expect(await authorizedInHubSpot()).toBe(false);
+    expect(await directory.find(accountId)).toMatchObject({ authorized: false, active: true });
+    // HubSpot echoes the PATCH as CHANNEL_ACCOUNT_UPDATED: nothing changed any more, so nothing is announced.
+    expect((await processedOutcome(accountId, 'CHANNEL_ACCOUNT_UPDATED')).outcome).toBe('stored');
+
+    await hubspot.control.updateChannelAccount(accountId, { authorized: true });
+    expect((await waitFor(updated, accountId, 2)).payload).toMatchObject({ changes: ['authorized'] });
+    await connectorRejects();
+    await waitFor(updated, accountId, 3);
+    expect(deauthorizations()).toHaveLength(2);
+    expect(await authorizedInHubSpot()).toBe(false);
   });
 
   it('a reply through a turned-off account is not sent: nothing published, HubSpot shows it FAILED with the reason', async () => {

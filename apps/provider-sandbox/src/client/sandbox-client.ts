@@ -245,6 +245,11 @@ export class ProviderSandboxClient {
     return this.request('PUT', `/__sandbox/twilio/accounts/${accountSid}/status`, { status });
   }
 
+  /** Rotates the account's auth token: the answer carries the new one; the old one gets 401/20003 from then on. */
+  twilioRotateAuthToken(accountSid: string): Promise<SandboxTwilioAccount> {
+    return this.request('POST', `/__sandbox/twilio/accounts/${accountSid}/auth-token/rotate`);
+  }
+
   /**
    * Fails the account's next `POST Messages.json` calls with 429/20429 (not processed) or 5xx/20500 (the
    * message is still created and sent unless `create_anyway: false`); `times` omitted = until cleared.

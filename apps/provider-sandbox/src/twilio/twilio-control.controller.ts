@@ -156,6 +156,17 @@ export class TwilioControlController {
     this.state.faults.delete(this.account(accountSid).sid);
   }
 
+  /**
+   * Auth token rotation (the console's "promote secondary token"): a new token, and the old one refused at once
+   * with 401/20003, by the REST API and in the signatures of what the sandbox sends from then on.
+   */
+  @Post('accounts/:accountSid/auth-token/rotate')
+  rotateAuthToken(@Param('accountSid') accountSid: string) {
+    const account = this.account(accountSid);
+    account.authToken = randomBytes(16).toString('hex');
+    return accountView(account);
+  }
+
   @Post('accounts/:accountSid/keys')
   createKey(@Param('accountSid') accountSid: string) {
     const account = this.account(accountSid);

@@ -15,6 +15,7 @@ const GROUPS_OF: Readonly<Partial<Record<RoutingKey, readonly string[]>>> = {
   [RoutingKeys.ConnectorDeliveryStatusChangedV1]: ['gateway.delivery-status'],
   [RoutingKeys.RouterAssignmentRequestedV1]: ['gateway.assignments'],
   [RoutingKeys.ConnectorCredentialsValidatedV1]: ['gateway.credentials'],
+  [RoutingKeys.ConnectorCredentialsRejectedV1]: ['gateway.credentials'],
   [RoutingKeys.ConnectorCredentialsValidateV1]: ['connector.credentials'],
   [RoutingKeys.GatewayChannelAccountConnectedV1]: ['connector.accounts', 'router.directory'],
   [RoutingKeys.GatewayOutboundMessageRequestedV1]: ['connector.outbound', 'router.conversations'],

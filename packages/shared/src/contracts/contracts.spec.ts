@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  exampleConnectorCredentialsRejectedV1,
   exampleConnectorCredentialsValidatedV1,
   exampleConnectorCredentialsValidateV1,
   exampleConnectorDeliveryStatusChangedV1,
@@ -378,6 +379,27 @@ describe('channel-account lifecycle', () => {
       exampleGatewayChannelAccountPurgedV1({ channelAccountId: '' }),
       'payload.channelAccountId',
     );
+  });
+});
+
+describe('credentials rejected', () => {
+  const rejected = RoutingKeys.ConnectorCredentialsRejectedV1;
+
+  it('accepts a Twilio rejection without a code', () => {
+    const { providerErrorCode: _code, ...withoutCode } = exampleConnectorCredentialsRejectedV1({
+      provider: 'twilio',
+    });
+    expectAccepted(rejected, withoutCode);
+  });
+
+  it('names the missing reason, the unknown provider and the stray field', () => {
+    expectRejected(rejected, exampleConnectorCredentialsRejectedV1({ reason: '' }), 'payload.reason');
+    expectRejected(
+      rejected,
+      { ...exampleConnectorCredentialsRejectedV1(), provider: 'fax' },
+      'payload.provider',
+    );
+    expectRejected(rejected, { ...exampleConnectorCredentialsRejectedV1(), botToken: 'x' }, 'payload');
   });
 });
 

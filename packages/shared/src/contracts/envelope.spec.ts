@@ -129,6 +129,7 @@ describe(orderingKeyOf.name, () => {
     [RoutingKeys.GatewayChannelAccountConnectedV1, account],
     [RoutingKeys.GatewayChannelAccountUpdatedV1, account],
     [RoutingKeys.GatewayChannelAccountPurgedV1, account],
+    [RoutingKeys.ConnectorCredentialsRejectedV1, account],
     [RoutingKeys.GatewayConversationStartedV1, thread],
     [RoutingKeys.RouterAssignmentRequestedV1, thread],
     [RoutingKeys.GatewayAssignmentAppliedV1, thread],

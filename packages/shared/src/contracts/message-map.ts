@@ -1,5 +1,9 @@
 import type { z } from 'zod';
 import {
+  connectorCredentialsRejectedV1Schema,
+  type ConnectorCredentialsRejectedV1,
+} from './connector/credentials-rejected.v1.js';
+import {
   connectorCredentialsValidateV1Schema,
   type ConnectorCredentialsValidateV1,
 } from './connector/credentials-validate.v1.js';
@@ -74,6 +78,7 @@ export interface MessageMap {
   [RoutingKeys.GatewayChannelAccountPurgedV1]: GatewayChannelAccountPurgedV1;
   [RoutingKeys.ConnectorCredentialsValidateV1]: ConnectorCredentialsValidateV1;
   [RoutingKeys.ConnectorCredentialsValidatedV1]: ConnectorCredentialsValidatedV1;
+  [RoutingKeys.ConnectorCredentialsRejectedV1]: ConnectorCredentialsRejectedV1;
   [RoutingKeys.GatewayConversationStartedV1]: GatewayConversationStartedV1;
   [RoutingKeys.RouterAssignmentRequestedV1]: RouterAssignmentRequestedV1;
   [RoutingKeys.GatewayAssignmentAppliedV1]: GatewayAssignmentAppliedV1;
@@ -129,6 +134,10 @@ export const Contracts: { readonly [K in RoutingKey]: ContractDefinition<K> } = 
   },
   [RoutingKeys.ConnectorCredentialsValidateV1]: { schema: connectorCredentialsValidateV1Schema },
   [RoutingKeys.ConnectorCredentialsValidatedV1]: { schema: connectorCredentialsValidatedV1Schema },
+  [RoutingKeys.ConnectorCredentialsRejectedV1]: {
+    schema: connectorCredentialsRejectedV1Schema,
+    orderingKey: byChannelAccount,
+  },
   [RoutingKeys.GatewayConversationStartedV1]: {
     schema: gatewayConversationStartedV1Schema,
     orderingKey: byThread,

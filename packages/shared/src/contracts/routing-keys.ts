@@ -22,6 +22,8 @@ export const RoutingKeys = {
   ConnectorCredentialsValidateV1: 'connector.credentials.validate.v1',
   /** connector → gateway (reply): the result of a credentials check. */
   ConnectorCredentialsValidatedV1: 'connector.credentials.validated.v1',
+  /** connector → gateway: a provider refused a connected account's credentials; the account needs reconnecting. */
+  ConnectorCredentialsRejectedV1: 'connector.channel-account.credentials-rejected.v1',
   /** gateway → router: a new HubSpot thread was started by a customer message. */
   GatewayConversationStartedV1: 'gateway.conversation.started.v1',
   /** router → gateway (command): assign or unassign a thread. */

@@ -98,8 +98,7 @@ export function telegramFailure(error: TelegramApiError): SendFailure {
     return new SendFailure('transient', 'Telegram is not available right now.', code);
   }
   if (error.errorCode === 401) {
-    return new SendFailure(
-      'permanent',
+    return SendFailure.credentialsRejected(
       'Telegram no longer accepts the bot token (it was revoked or changed in BotFather); reconnect the account.',
       code,
     );

@@ -448,7 +448,7 @@ export class TwilioAdapter implements ProviderAdapter {
       );
     }
     if (response.status === 401) {
-      return new SendFailure('permanent', twilioReason('20003'), code);
+      return SendFailure.credentialsRejected(twilioReason('20003'), code);
     }
     return new SendFailure('permanent', twilioReason(code), code);
   }

@@ -8,8 +8,8 @@ import {
 } from '../../accounts/channel-account-directory.js';
 import type { GatewayConfig } from '../../config/gateway.config.js';
 import { HUBSPOT_API, type HubSpotApi } from '../../hubspot/hubspot-api.js';
+import { asMessagingError } from '../../hubspot/hubspot-messaging-errors.js';
 import { ChannelRegistrationService } from '../channel/channel-registration.service.js';
-import { asMessagingError } from '../publishing/inbound-publisher.service.js';
 
 /** A status only ever moves forward: SENT → FAILED (undelivered later) → READ. */
 const RANK: Readonly<Record<DeliveryStatus, number>> = { SENT: 1, FAILED: 2, READ: 3 };

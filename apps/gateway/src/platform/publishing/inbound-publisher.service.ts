@@ -1,4 +1,4 @@
-import { DeferredError, PermanentError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
+import { DeferredError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
 import { APP_CONFIG, DATA_SOURCE, PerTransaction } from '@inbox-bridge/service-kit';
 import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
@@ -15,6 +15,7 @@ import {
   type HubSpotApi,
   type PortalHubSpotClient,
 } from '../../hubspot/hubspot-api.js';
+import { asMessagingError } from '../../hubspot/hubspot-messaging-errors.js';
 import { ChannelRegistrationService } from '../channel/channel-registration.service.js';
 import { InboundBacklog } from './inbound-backlog.js';
 import { inboundMediaRefusal, type InboundMediaLimits } from './inbound-media-policy.js';
@@ -44,19 +45,6 @@ const UPLOAD_FOLDER = '/conversations/inbox-bridge';
 /** HubSpot requests publishing this message takes at most: uploads, the contact lookup of a new thread, the POST. */
 export function hubspotCallsOf(message: ProviderMessageReceivedV1, looksUpContact: boolean): number {
   return message.attachments.filter(isMediaAttachment).length + (looksUpContact ? 1 : 0) + 1;
-}
-
-/** A HubSpot failure as the messaging runtime classifies it: retry later, or dead-letter with the reason. */
-export function asMessagingError(error: unknown): unknown {
-  if (error instanceof HubSpotApiError) {
-    return error.details.retryable
-      ? new TransientError(
-          error.message,
-          error.details.portalDisconnected === true ? 'PORTAL_DISCONNECTED' : 'HUBSPOT_RETRYABLE',
-        )
-      : new PermanentError(error.message, `HUBSPOT_${String(error.details.status ?? 'ERROR')}`);
-  }
-  return error;
 }
 
 /**
