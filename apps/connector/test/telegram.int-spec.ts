@@ -798,7 +798,7 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     );
   });
 
-  it('deauthorizes an account whose bot token Telegram refuses, reports it once, and fails its later replies without calling Telegram', async () => {
+  it('deauthorizes an account whose bot token was revoked, reports it once, fails its later replies without calling Telegram, and takes the new token of the same bot only', async () => {
     const revokedBot = await h.client.createBot({ username: 'revoked_support_bot', first_name: 'Revoked' });
     const customer = (await h.client.createCustomer(revokedBot.id, { first_name: 'Rui' })).chat.id;
     const revokedAccount = '9100077';
@@ -822,7 +822,7 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
         .messagesOf<ConnectorCredentialsRejectedV1>('connector.channel-account.credentials-rejected.v1')
         .filter((event) => event.channelAccountId === revokedAccount);
 
-    await h.client.revokeBot(revokedBot.id);
+    const { token: newToken } = await h.client.regenerateBotToken(revokedBot.id);
     const refused = await replyToCustomer('are you there?');
     expect(refused).toMatchObject({ status: 'FAILED', providerErrorCode: '401' });
     expect(refused.failureReason).toContain('no longer accepts the bot token');
@@ -842,6 +842,29 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(later.failureReason).toContain('reconnect the account');
     expect(await h.client.calls(revokedBot.id, 'sendMessage')).toHaveLength(callsBefore);
     expect(rejections()).toHaveLength(1);
+
+    // Reconnecting: another bot's token is refused; the new token of the same bot is taken, and once the
+    // gateway says the account is authorized again, replies go out with it.
+    expect(await h.validate({ provider: 'telegram', botToken: bot.token }, revokedAccount)).toMatchObject({
+      ok: false,
+      error: { code: 'different-account' },
+    });
+    expect(await h.validate({ provider: 'telegram', botToken: newToken }, revokedAccount)).toMatchObject({
+      ok: true,
+    });
+    await h.publish('gateway.channel-account.updated.v1', {
+      channelAccountId: revokedAccount,
+      authorized: true,
+      changes: ['authorized'],
+    });
+    await testing.expectEventually(async () => {
+      const rows = await h.db.dataSource.query<{ authorized: boolean }[]>(
+        `SELECT authorized FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+        [revokedAccount],
+      );
+      expect(rows[0]?.authorized).toBe(true);
+    });
+    expect(await replyToCustomer('back with a new token')).toMatchObject({ status: 'SENT' });
   });
 
   it('deletes the webhook, credentials and data on purged.v1', async () => {

@@ -65,6 +65,20 @@ describe('Telegram Bot API: routing, auth, envelope, webhook management, polling
     expect((await h.callApi(bot.token, 'getMe')).status).toBe(401);
   });
 
+  it("regenerates a bot's token as BotFather does: the old one is refused, the new one is the same bot", async () => {
+    const renewed = await h.client.createBot({ username: 'renewed_bot' });
+    const { token } = await h.client.regenerateBotToken(renewed.id);
+    expect(token).toMatch(new RegExp(`^${renewed.id}:[A-Za-z0-9_-]{35}$`));
+    expect(await h.callApi(renewed.token, 'getMe')).toMatchObject({
+      status: 401,
+      body: { ok: false, error_code: 401, description: 'Unauthorized' },
+    });
+    expect(await h.callApi(token, 'getMe')).toMatchObject({
+      status: 200,
+      body: { ok: true, result: { id: renewed.id, username: 'renewed_bot' } },
+    });
+  });
+
   it('setWebhook validates the secret token and reports the settings in getWebhookInfo', async () => {
     const tooLong = await h.json(bot.token, 'setWebhook', {
       url: 'https://bridge.example/tg',

@@ -6,6 +6,7 @@ import {
   type GatewayChannelAccountPurgedV1,
   type GatewayChannelAccountUpdatedV1,
   type MessageEnvelope,
+  type Provider,
 } from '@inbox-bridge/shared';
 import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
@@ -57,6 +58,9 @@ export class AccountsService {
         message: 'The provider could not be reached to check the credentials. Try again in a moment.',
       };
     }
+    if (check.ok && request.channelAccountId !== undefined) {
+      check = await this.sameAccount(context, request.channelAccountId, request.provider, check);
+    }
     if (check.ok) {
       await this.accounts.savePending(
         context.manager,
@@ -84,6 +88,36 @@ export class AccountsService {
       { requestId: request.requestId, provider: request.provider, ok: check.ok },
       'credentials checked',
     );
+  }
+
+  /**
+   * New credentials for a connected account must belong to that account (the same bot, the same number):
+   * anything else would quietly turn it into another one.
+   */
+  private async sameAccount(
+    context: MessageContext,
+    channelAccountId: string,
+    provider: Provider,
+    check: Extract<CredentialCheck, { ok: true }>,
+  ): Promise<CredentialCheck> {
+    const existing = await this.accounts.find(channelAccountId, context.manager);
+    if (existing?.provider !== provider) {
+      return {
+        ok: false,
+        code: 'account-not-connected',
+        message: `No ${provider} account ${channelAccountId} is connected to the bridge; connect it as a new account instead.`,
+      };
+    }
+    const before = await this.accounts.deliveryIdentifierOf(context.manager, channelAccountId);
+    const after = check.deliveryIdentifier;
+    if (before !== undefined && (before.type !== after.type || before.value !== after.value)) {
+      return {
+        ok: false,
+        code: 'different-account',
+        message: `These credentials belong to ${after.value}, not to the connected account's ${before.value}.`,
+      };
+    }
+    return check;
   }
 
   /**

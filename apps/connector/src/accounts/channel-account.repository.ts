@@ -172,6 +172,19 @@ export class ChannelAccountRepository {
     );
   }
 
+  /** The address the account was connected with (the bot, the number); undefined when none was recorded. */
+  async deliveryIdentifierOf(
+    manager: EntityManager,
+    channelAccountId: string,
+  ): Promise<DeliveryIdentifier | undefined> {
+    const rows: { delivery_identifier: unknown }[] = await manager.query(
+      `SELECT delivery_identifier FROM "${this.schema}".channel_accounts WHERE channel_account_id = $1`,
+      [channelAccountId],
+    );
+    const stored = rows[0]?.delivery_identifier;
+    return stored === undefined || stored === null ? undefined : deliveryIdentifierSchema.parse(stored);
+  }
+
   /** New credentials for an existing account (re-validated from the popup); the webhook secret stays. */
   async replaceCredentials(
     manager: EntityManager,

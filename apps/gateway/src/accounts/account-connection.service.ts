@@ -16,6 +16,7 @@ export type ConnectionFailure =
   | { readonly kind: 'check-timeout'; readonly message: string }
   | { readonly kind: 'token-used'; readonly message: string }
   | { readonly kind: 'token-unknown'; readonly message: string }
+  | { readonly kind: 'account-unknown'; readonly message: string }
   | { readonly kind: 'hubspot-refused'; readonly message: string }
   | { readonly kind: 'hubspot-unavailable'; readonly message: string };
 
@@ -31,7 +32,7 @@ export interface PopupConnection {
 const TIMEOUT_MESSAGE =
   'Checking the credentials with the provider took too long. Nothing was connected; please try again in a moment.';
 
-function hubspotFailure(error: unknown, context: 'staging' | 'create'): ConnectionFailure {
+function hubspotFailure(error: unknown, context: 'staging' | 'create' | 'update'): ConnectionFailure {
   if (error instanceof HubSpotApiError) {
     const status = error.details.status;
     if (context === 'staging' && status === 409) {
@@ -58,7 +59,9 @@ function hubspotFailure(error: unknown, context: 'staging' | 'create'): Connecti
   return {
     kind: 'hubspot-unavailable',
     message:
-      'HubSpot could not be reached to finish the connection. Nothing was connected; please try again.',
+      context === 'update'
+        ? 'HubSpot could not be reached to authorize the account again; the new credentials are kept, please try again.'
+        : 'HubSpot could not be reached to finish the connection. Nothing was connected; please try again.',
   };
 }
 
@@ -87,14 +90,17 @@ export class AccountConnectionService {
         ? existing
         : new Counter({
             name: 'channel_account_connections_total',
-            help: 'Channel account connection attempts (popup or admin), by outcome',
+            help: 'Channel account connection attempts (popup, admin or reconnect), by outcome',
             labelNames: ['origin', 'outcome'],
             registers: [registry],
           });
   }
 
   /** Counts the attempt's outcome (`connected` or the failure kind) and passes the result on. */
-  private counted<T>(origin: 'popup' | 'admin', result: ConnectionResult<T>): ConnectionResult<T> {
+  private counted<T>(
+    origin: 'popup' | 'admin' | 'reconnect',
+    result: ConnectionResult<T>,
+  ): ConnectionResult<T> {
     this.attempts.inc({ origin, outcome: result.ok ? 'connected' : result.kind });
     return result;
   }
@@ -150,6 +156,105 @@ export class AccountConnectionService {
     request: Parameters<AccountConnectionService['directConnection']>[0],
   ): Promise<ConnectionResult<StoredChannelAccount>> {
     return this.counted('admin', await this.directConnection(request));
+  }
+
+  /**
+   * New credentials for a connected account (a revoked bot token, a rotated auth token): the connector checks
+   * they belong to the same bot or number and rebinds the account to them; then the account is authorized
+   * again in HubSpot and here, and `updated.v1` (authorized) lets the connector use it again.
+   */
+  async reconnect(request: {
+    readonly portalId: string;
+    readonly channelAccountId: string;
+    readonly credentials: ProviderCredentials;
+  }): Promise<ConnectionResult<StoredChannelAccount>> {
+    return this.counted('reconnect', await this.reconnection(request));
+  }
+
+  private async reconnection(request: {
+    readonly portalId: string;
+    readonly channelAccountId: string;
+    readonly credentials: ProviderCredentials;
+  }): Promise<ConnectionResult<StoredChannelAccount>> {
+    const account = await this.accounts.find(this.dataSource.manager, request.channelAccountId);
+    if (account === undefined || account.archived || account.portalId !== request.portalId) {
+      return {
+        ok: false,
+        kind: 'account-unknown',
+        message: `Channel account ${request.channelAccountId} is not connected to the bridge in portal ${request.portalId}.`,
+      };
+    }
+    if (account.provider !== request.credentials.provider) {
+      return {
+        ok: false,
+        kind: 'invalid-credentials',
+        code: 'provider-mismatch',
+        message: `Channel account ${account.channelAccountId} is a ${account.provider} account, not ${request.credentials.provider}.`,
+      };
+    }
+    const outcome = await this.credentialChecks.check({
+      origin: 'admin',
+      portalId: account.portalId,
+      channelId: account.channelId,
+      inboxId: account.inboxId,
+      channelAccountId: account.channelAccountId,
+      credentials: request.credentials,
+    });
+    if (outcome.status === 'timeout') {
+      return { ok: false, kind: 'check-timeout', message: TIMEOUT_MESSAGE };
+    }
+    if (outcome.status === 'invalid') {
+      return { ok: false, kind: 'invalid-credentials', code: outcome.code, message: outcome.message };
+    }
+    // The connector refuses another bot's or number's credentials before rebinding; checked again here because
+    // this is where HubSpot is told the account works again, and HubSpot's record is the one we hold.
+    const before = account.deliveryIdentifier;
+    const after = outcome.deliveryIdentifier;
+    if (before !== undefined && (before.type !== after.type || before.value !== after.value)) {
+      await this.dataSource.transaction((manager) => this.checks.abandon(manager, outcome.requestId));
+      return {
+        ok: false,
+        kind: 'invalid-credentials',
+        code: 'different-account',
+        message: `These credentials belong to ${after.value}, not to the connected account's ${before.value}.`,
+      };
+    }
+    if (!account.authorized) {
+      try {
+        await this.hubspot.authorizeAccount(
+          account.portalId,
+          account.channelId,
+          account.channelAccountId,
+          true,
+        );
+      } catch (error) {
+        await this.dataSource.transaction((manager) => this.checks.abandon(manager, outcome.requestId));
+        return { ok: false, ...hubspotFailure(error, 'update') };
+      }
+    }
+    return {
+      ok: true,
+      value: await this.dataSource.transaction(async (manager) => {
+        await this.checks.finalise(manager, outcome.requestId, {
+          accountName: outcome.accountName,
+          deliveryIdentifier: after,
+        });
+        await this.checks.bind(manager, outcome.requestId, account.channelAccountId);
+        const current = (await this.accounts.findForUpdate(manager, account.channelAccountId)) ?? account;
+        if (current.authorized) {
+          return current;
+        }
+        const authorized = { ...current, authorized: true };
+        await this.accounts.update(manager, authorized);
+        await this.messaging.outbox.publish(
+          manager,
+          RoutingKeys.GatewayChannelAccountUpdatedV1,
+          { channelAccountId: account.channelAccountId, authorized: true, changes: ['authorized'] },
+          { portalId: Number(account.portalId) },
+        );
+        return authorized;
+      }),
+    };
   }
 
   private async popupConnection(request: {

@@ -104,12 +104,17 @@ export class AccountsHubSpot {
     return toChannelAccount(body);
   }
 
-  /** `authorized: false`: HubSpot shows the account as no longer usable until it is reconnected. */
-  async deauthorizeAccount(portalId: string, channelId: string, channelAccountId: string): Promise<void> {
+  /** HubSpot's `authorized` flag: `false` shows the account as no longer usable until it is reconnected. */
+  async authorizeAccount(
+    portalId: string,
+    channelId: string,
+    channelAccountId: string,
+    authorized: boolean,
+  ): Promise<void> {
     await this.portal(portalId).request({
       method: 'PATCH',
       path: `${channelPath(channelId)}/channel-accounts/${encodeURIComponent(channelAccountId)}`,
-      body: { authorized: false },
+      body: { authorized },
     });
   }
 

@@ -1,6 +1,6 @@
 import { DomainError, parseBody } from '@inbox-bridge/service-kit';
 import { providerCredentialsSchema, shortTextSchema } from '@inbox-bridge/shared';
-import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { OpsTokenGuard } from '../platform/channel/ops-token.guard.js';
 import { AccountConnectionService, type ConnectionFailure } from './account-connection.service.js';
@@ -18,8 +18,16 @@ const portalIdSchema = z.strictObject({
   portalId: z.string().regex(/^[1-9]\d{0,14}$/, 'must be a HubSpot portal id'),
 });
 
+const reconnectSchema = z.strictObject({ credentials: providerCredentialsSchema });
+
+const accountPathSchema = z.strictObject({
+  portalId: z.string().regex(/^[1-9]\d{0,14}$/, 'must be a HubSpot portal id'),
+  channelAccountId: z.string().regex(/^[1-9]\d{0,18}$/, 'must be a HubSpot channel account id'),
+});
+
 const failureStatus: Readonly<Record<ConnectionFailure['kind'], number>> = {
   'invalid-credentials': 422,
+  'account-unknown': 404,
   'check-timeout': 504,
   'token-used': 409,
   'token-unknown': 404,
@@ -57,6 +65,31 @@ export class AdminAccountsController {
       channelId: await this.connections.channelId(),
       inboxId: input.inboxId,
       ...(input.name === undefined ? {} : { name: input.name }),
+      credentials: input.credentials,
+    });
+    if (!result.ok) {
+      throw new ConnectionFailed(result);
+    }
+    const { archived: _archived, ...account } = result.value;
+    return account;
+  }
+
+  /**
+   * `PUT /admin/portals/{portalId}/channel-accounts/{channelAccountId}/credentials`: new credentials for a
+   * connected account (its bot token was revoked, its auth token rotated). They must belong to the same bot or
+   * number; the account is then authorized again. Answers 200 with the stored account.
+   */
+  @Put('/admin/portals/:portalId/channel-accounts/:channelAccountId/credentials')
+  async reconnect(
+    @Param('portalId') portalId: string,
+    @Param('channelAccountId') channelAccountId: string,
+    @Body() body: unknown,
+  ): Promise<ChannelAccountRecord> {
+    parseBody(accountPathSchema, { portalId, channelAccountId });
+    const input = parseBody(reconnectSchema, body);
+    const result = await this.connections.reconnect({
+      portalId,
+      channelAccountId,
       credentials: input.credentials,
     });
     if (!result.ok) {

@@ -181,6 +181,9 @@ export class ConnectPopupController {
       case 'token-unknown':
         this.sendProblem(response, 404, 'Connection link expired', result.message);
         return;
+      case 'account-unknown':
+        this.sendProblem(response, 404, 'Account not found', result.message);
+        return;
       case 'invalid-credentials':
         this.send(
           response,

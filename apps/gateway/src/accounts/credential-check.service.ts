@@ -49,6 +49,8 @@ export class CredentialCheckService {
     readonly channelId: string;
     readonly inboxId: string;
     readonly accountToken?: string;
+    /** Set when the credentials are new ones for this connected account (the connector rebinds it). */
+    readonly channelAccountId?: string;
     readonly credentials: ProviderCredentials;
   }): Promise<CheckOutcome> {
     const requestId = randomUUID();
@@ -66,7 +68,12 @@ export class CredentialCheckService {
       await this.messaging.outbox.publish(
         manager,
         RoutingKeys.ConnectorCredentialsValidateV1,
-        { requestId, provider: credentials.provider, credentials },
+        {
+          requestId,
+          provider: credentials.provider,
+          ...(request.channelAccountId === undefined ? {} : { channelAccountId: request.channelAccountId }),
+          credentials,
+        },
         { portalId: Number(request.portalId) },
       );
     });

@@ -39,7 +39,12 @@ export class CredentialsRejectedService {
       return 'already-deauthorized';
     }
     try {
-      await this.hubspot.deauthorizeAccount(account.portalId, account.channelId, account.channelAccountId);
+      await this.hubspot.authorizeAccount(
+        account.portalId,
+        account.channelId,
+        account.channelAccountId,
+        false,
+      );
     } catch (error) {
       if (error instanceof HubSpotApiError && error.details.status === 404) {
         // Deleted in HubSpot meanwhile: its purge webhook removes it here.

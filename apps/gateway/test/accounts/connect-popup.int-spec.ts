@@ -373,6 +373,82 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     });
   });
 
+  describe('PUT /admin/portals/{portalId}/channel-accounts/{channelAccountId}/credentials', () => {
+    const put = (path: string, body: unknown) =>
+      fetch(`${gateway.baseUrl}/admin/portals/${path}/credentials`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS_API_TOKEN}` },
+        body: JSON.stringify(body),
+      });
+    const telegram = (botToken: string) => ({ credentials: { provider: 'telegram', botToken } });
+
+    it('authorizes a deauthorized account again with a new token of the same bot; refuses another bot, another provider and an unknown account', async () => {
+      const created = await fetch(`${gateway.baseUrl}/admin/portals/${HUB_ID}/channel-accounts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS_API_TOKEN}` },
+        body: JSON.stringify({
+          inboxId: INBOX_ID,
+          ...telegram(GOOD_TOKEN.replace('700100200', '700100600')),
+        }),
+      });
+      expect(created.status).toBe(201);
+      const { channelAccountId } = (await created.json()) as { channelAccountId: string };
+      const path = `${HUB_ID}/channel-accounts/${channelAccountId}`;
+      const accountUrl = `/conversations/v3/custom-channels/${channelId}/channel-accounts/${channelAccountId}`;
+      const updates = () =>
+        published.messages
+          .filter(
+            (e) =>
+              e.type === 'gateway.channel-account.updated.v1' &&
+              e.payload['channelAccountId'] === channelAccountId,
+          )
+          .map((e) => e.payload['changes']);
+      await hubspot.control.updateChannelAccount(channelAccountId, { authorized: false });
+      await testing.expectEventually(() => {
+        expect(updates()).toEqual([['deauthorized']]);
+      });
+
+      const otherBot = await put(path, telegram(GOOD_TOKEN.replace('700100200', '700100601')));
+      expect(otherBot.status).toBe(422);
+      expect(await otherBot.json()).toMatchObject({
+        code: 'CREDENTIALS_REJECTED',
+        detail: expect.stringContaining('not to the connected account'),
+      });
+      const otherProvider = await put(path, {
+        credentials: {
+          provider: 'twilio',
+          accountSid: `AC${'0'.repeat(32)}`,
+          authToken: 'f'.repeat(32),
+          phoneNumber: '+14155550100',
+        },
+      });
+      expect(otherProvider.status).toBe(422);
+      expect((await put(`${HUB_ID}/channel-accounts/4242424242`, telegram(GOOD_TOKEN))).status).toBe(404);
+      expect(
+        (await put(`${HUB_ID + 1}/channel-accounts/${channelAccountId}`, telegram(GOOD_TOKEN))).status,
+      ).toBe(404);
+      const badInput = await put(`${HUB_ID}/channel-accounts/abc`, { credentials: { provider: 'telegram' } });
+      expect(badInput.status).toBe(400);
+      const problem = (await badInput.json()) as { errors: { field: string }[] };
+      expect(problem.errors.map((error) => error.field)).toContain('channelAccountId');
+      expect((await hubspot.api<{ authorized: boolean }>('GET', accountUrl)).authorized).toBe(false);
+
+      const renewedToken = '700100600:AAH-renewed-token-0123456789abcdefghi';
+      const renewed = await put(path, telegram(renewedToken));
+      expect(renewed.status).toBe(200);
+      expect(await renewed.json()).toMatchObject({ channelAccountId, authorized: true, active: true });
+      expect((await hubspot.api<{ authorized: boolean }>('GET', accountUrl)).authorized).toBe(true);
+      expect(
+        responder.requests.filter(
+          (r) => r.credentials.provider === 'telegram' && r.credentials.botToken === renewedToken,
+        ),
+      ).toEqual([expect.objectContaining({ channelAccountId })]);
+      await testing.expectEventually(() => {
+        expect(updates()).toEqual([['deauthorized'], ['authorized']]);
+      });
+    });
+  });
+
   it('counts every attempt by origin and outcome in channel_account_connections_total', async () => {
     const metrics = await (await fetch(`${gateway.baseUrl}/metrics`)).text();
     const value = (origin: string, outcome: string) => {
@@ -391,7 +467,10 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     expect(value('popup', 'check-timeout')).toBe(1);
     expect(value('popup', 'token-unknown')).toBe(1);
     expect(value('popup', 'token-used')).toBe(1);
-    expect(value('admin', 'connected')).toBe(1);
+    expect(value('admin', 'connected')).toBe(2);
     expect(value('admin', 'invalid-credentials')).toBe(1);
+    expect(value('reconnect', 'connected')).toBe(1);
+    expect(value('reconnect', 'invalid-credentials')).toBe(2);
+    expect(value('reconnect', 'account-unknown')).toBe(2);
   });
 });

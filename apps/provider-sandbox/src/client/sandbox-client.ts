@@ -135,6 +135,11 @@ export class ProviderSandboxClient {
     return this.request('POST', `/__sandbox/telegram/bots/${botId}/revoke`);
   }
 
+  /** BotFather's "Revoke current token": answers the bot's new token; the old one gets 401 from now on. */
+  regenerateBotToken(botId: number): Promise<{ token: string }> {
+    return this.request('POST', `/__sandbox/telegram/bots/${botId}/token`);
+  }
+
   createCustomer(
     botId: number,
     input: {

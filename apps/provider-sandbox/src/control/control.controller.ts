@@ -81,6 +81,12 @@ export class ControlController {
     this.bot(botId).revoked = true;
   }
 
+  /** BotFather "Revoke current token": a new token for the same bot; the old one is refused from now on. */
+  @Post('telegram/bots/:botId/token')
+  regenerateToken(@Param('botId', ParseIntPipe) botId: number): { token: string } {
+    return { token: this.state.bots.regenerateToken(this.bot(botId)) };
+  }
+
   @Get('telegram/bots/:botId/calls')
   calls(@Param('botId', ParseIntPipe) botId: number, @Query('method') method?: string) {
     const calls = this.state.callsOf(this.bot(botId).id);

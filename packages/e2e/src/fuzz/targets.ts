@@ -495,6 +495,19 @@ export function endpoints(context: FuzzTargetContext): Endpoint[] {
     {
       service: 'gateway',
       refusal: 'problem',
+      method: 'PUT',
+      origin: gateway,
+      path: `/admin/portals/${context.portalId}/channel-accounts/{id}/credentials`,
+      id: context.telegram.channelAccountId,
+      json: () => ({
+        credentials: { provider: 'telegram', botToken: '123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+      }),
+      auth: bearer(context.opsToken),
+      badAuth: tokenMistakes(context.routerAdminToken),
+    },
+    {
+      service: 'gateway',
+      refusal: 'problem',
       method: 'GET',
       origin: gateway,
       path: '/internal/files',

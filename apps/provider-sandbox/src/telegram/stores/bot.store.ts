@@ -4,7 +4,7 @@ import type { TgBotUser, TgUser } from '../telegram.types.js';
 
 export interface BotRecord {
   readonly id: number;
-  readonly token: string;
+  token: string;
   readonly username: string;
   readonly firstName: string;
   revoked: boolean;
@@ -48,6 +48,17 @@ export class BotStore {
     };
     this.byToken.set(token, bot);
     return bot;
+  }
+
+  /**
+   * BotFather's "Revoke current token": the bot keeps its id, webhook and chats; the old token gets
+   * `401 Unauthorized` from now on, the new one works.
+   */
+  regenerateToken(bot: BotRecord): string {
+    this.byToken.delete(bot.token);
+    bot.token = `${bot.id}:${randomBytes(26).toString('base64url').slice(0, 35)}`;
+    this.byToken.set(bot.token, bot);
+    return bot.token;
   }
 
   /** The bot a Bot API call authenticates as; unknown or revoked → `401 Unauthorized`. */
