@@ -1,3 +1,5 @@
+import { TWILIO_MMS_MEDIA_TYPES } from '@inbox-bridge/provider-sandbox';
+import { ProviderCapabilityTable } from '@inbox-bridge/shared';
 import { describe, expect, it } from '@jest/globals';
 import { SendProgressStore } from '../../src/outbound/send-progress.js';
 import { SendThrottle } from '../../src/outbound/send-throttle.js';
@@ -26,6 +28,11 @@ describe('provider errors → what the agent reads', () => {
     expect(telegramFailure(new TelegramApiError(502, 'Bad Gateway')).kind).toBe('transient');
     expect(telegramFailure(new TelegramApiError(0, 'unreachable')).kind).toBe('transient');
     expect(telegramFailure(new TelegramApiError(401, 'Unauthorized')).reason).toContain('reconnect');
+  });
+
+  it('offers only MMS types Twilio accepts (anything else fails there with 21620)', () => {
+    const declared = ProviderCapabilityTable.twilio.outboundMedia.flatMap((media) => media.mimeTypes);
+    expect(declared.filter((type) => !TWILIO_MMS_MEDIA_TYPES.has(type))).toEqual([]);
   });
 
   it('maps Twilio codes to reasons, with a generic fallback', () => {

@@ -1,6 +1,7 @@
 import { All, Controller, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { ACCEPTED_MEDIA_TYPES } from './media-types.js';
 import { smsSegments } from './segments.js';
 import { TwilioDispatcher } from './twilio-dispatcher.js';
 import { requestOrigin } from './twilio-inbound.js';
@@ -37,49 +38,6 @@ export const E164 = /^\+[1-9]\d{6,14}$/;
 export const MAX_BODY = 1600;
 export const MAX_MEDIA = 10;
 export const MAX_MEDIA_BYTES = 5 * 1024 * 1024;
-/** Reference §2.9: fully supported images and the other accepted MIME types. */
-export const ACCEPTED_MEDIA_TYPES = new Set(
-  [
-    'image/jpeg',
-    'image/gif',
-    'image/png',
-    'image/bmp',
-    'audio/basic',
-    'audio/L24',
-    'audio/mp4',
-    'audio/mpeg',
-    'audio/ogg',
-    'audio/vorbis',
-    'audio/vnd.rn-realaudio',
-    'audio/vnd.wave',
-    'audio/3gpp',
-    'audio/3gpp2',
-    'audio/ac3',
-    'audio/webm',
-    'audio/amr-nb',
-    'audio/amr',
-    'video/mpeg',
-    'video/mp4',
-    'video/quicktime',
-    'video/webm',
-    'video/3gpp',
-    'video/3gpp2',
-    'video/3gpp-tt',
-    'video/H261',
-    'video/H263',
-    'video/H263-1998',
-    'video/H263-2000',
-    'video/H264',
-    'text/vcard',
-    'text/csv',
-    'text/rtf',
-    'text/richtext',
-    'text/calendar',
-    'text/directory',
-    'application/pdf',
-  ].map((type) => type.toLowerCase()),
-);
-
 type Form = Record<string, string[]>;
 
 /**

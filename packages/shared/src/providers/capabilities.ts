@@ -65,7 +65,12 @@ const twilio: ProviderCapabilities = {
     { kind: 'audio', mimeTypes: ['audio/mpeg', 'audio/ogg', 'audio/amr'], maxSizeBytes: 5 * MB },
     { kind: 'voice-note', mimeTypes: ['audio/ogg', 'audio/amr', 'audio/mpeg'], maxSizeBytes: 5 * MB },
     { kind: 'video', mimeTypes: ['video/mp4', 'video/3gpp'], maxSizeBytes: 5 * MB },
-    { kind: 'file', mimeTypes: ['application/pdf', 'text/vcard', 'text/plain'], maxSizeBytes: 5 * MB },
+    // Twilio takes no text/plain (21620, providers-api.md §2.9).
+    {
+      kind: 'file',
+      mimeTypes: ['application/pdf', 'text/vcard', 'text/csv', 'text/calendar'],
+      maxSizeBytes: 5 * MB,
+    },
   ],
   maxOutboundAttachments: 10,
   maxInboundMediaBytes: 5 * MB,
