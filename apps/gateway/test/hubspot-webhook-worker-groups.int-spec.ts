@@ -115,6 +115,43 @@ describe('HubSpot webhook worker: the events of one claim are committed together
     }
   };
 
+  it('does not claim again on every wake while claims find nothing (each would walk the blocked events again)', async () => {
+    let claims = 0;
+    // Every due event blocked behind its key's oldest one: a claim that takes 20 ms and finds nothing.
+    const blockedEverywhere = Object.assign(new HubSpotWebhookEventRepository(), {
+      claim: async () => {
+        claims += 1;
+        await testing.delay(20);
+        return [];
+      },
+    });
+    const worker = new HubSpotWebhookWorker(
+      db.dataSource,
+      testGatewayConfig(db, testing.testAmqpUrl, {
+        HUBSPOT_CLIENT_SECRET: 'secret',
+        WEBHOOK_WORKER_POLL_MS: '1000',
+      }),
+      processorFailing(new Set()),
+      blockedEverywhere,
+      new HubSpotWebhookMetrics(new Registry()),
+      { outbox: new OutboxWriter(db.schema) },
+    );
+    worker.onApplicationBootstrap();
+    // Webhooks keep arriving (each wakes the worker), as at 1,000/s.
+    const waking = setInterval(() => {
+      worker.wake();
+    }, 2);
+    try {
+      await testing.delay(1_000);
+    } finally {
+      clearInterval(waking);
+      await worker.beforeApplicationShutdown();
+    }
+    // Two loops claiming back to back would make about 100; each empty claim pauses both loops 4 × 20 ms.
+    expect(claims).toBeGreaterThan(3);
+    expect(claims).toBeLessThan(30);
+  });
+
   it('commits the effects and processed marks of a claim in one transaction', async () => {
     const accounts = Array.from({ length: 6 }, (_, index) => `together-${index}`);
     await store(accounts);

@@ -28,6 +28,12 @@ const LEASE_MS = 120_000;
 const PRUNE_EVERY_MS = 600_000;
 const PRUNE_BATCH = 1_000;
 const WORKER_LOOPS = 2;
+/**
+ * A woken claim that found nothing waits this many times its own duration (at most the poll interval) before
+ * claiming again: when every due event is blocked behind its key's oldest one, each claim walks them all, and
+ * claiming again on every stored webhook would take the database from the webhooks' own acknowledgements.
+ */
+const EMPTY_CLAIM_BACKOFF_FACTOR = 4;
 const SKIPPED: ProcessingResult = { outcome: 'skipped', reason: 'processed by another replica' };
 
 interface PreparedEvent {
@@ -68,6 +74,10 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
   private loops: Promise<void>[] = [];
   /** The sleeping loops' alarms. */
   private readonly sleepers = new Set<() => void>();
+  /** No loop claims before this time after a woken claim found nothing (see EMPTY_CLAIM_BACKOFF_FACTOR). */
+  private claimNotBefore = 0;
+  /** The pausing loops' alarms, rung only at shutdown. */
+  private readonly stopWaiters = new Set<() => void>();
   private wakeRequested = false;
   /**
    * Claimed events whose failure could not be recorded (the database was away): given back as soon as the
@@ -114,6 +124,9 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     this.wake();
+    for (const stop of this.stopWaiters) {
+      stop();
+    }
     await Promise.all(this.loops);
   }
 
@@ -128,12 +141,16 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
   private async run(): Promise<void> {
     while (this.running) {
       let claimed: ClaimedWebhookEvent[] = [];
+      let claimMs = 0;
+      await this.pause(this.claimNotBefore - Date.now());
       try {
         this.wakeRequested = false;
         await this.releaseUnrecordedFailures();
+        const claimStartedAt = Date.now();
         claimed = await this.dataSource.transaction((manager) =>
           this.events.claim(manager, this.batchSize, LEASE_MS),
         );
+        claimMs = Date.now() - claimStartedAt;
         await this.processAll(claimed);
       } catch (error) {
         this.logger.warn({ err: describeError(error) }, 'claiming HubSpot webhooks failed; retrying');
@@ -141,6 +158,9 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
       if (claimed.length === 0 && !this.wakeRequested) {
         await this.pruneNowAndThen();
         await this.sleep();
+      } else if (claimed.length === 0) {
+        // Shared by the loops: what one found nothing to claim in, the other would not either.
+        this.claimNotBefore = Date.now() + Math.min(this.pollMs, EMPTY_CLAIM_BACKOFF_FACTOR * claimMs);
       }
     }
   }
@@ -164,6 +184,25 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
     } catch (error) {
       this.logger.warn({ err: describeError(error) }, 'pruning processed HubSpot webhooks failed');
     }
+  }
+
+  /** Waits `ms` whatever wakes arrive meanwhile (they are claimed after it); shutdown ends it early. */
+  private async pause(ms: number): Promise<void> {
+    if (ms <= 0 || !this.running) {
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.stopWaiters.delete(stop);
+        resolve();
+      }, ms);
+      const stop = (): void => {
+        clearTimeout(timer);
+        this.stopWaiters.delete(stop);
+        resolve();
+      };
+      this.stopWaiters.add(stop);
+    });
   }
 
   private async sleep(): Promise<void> {
