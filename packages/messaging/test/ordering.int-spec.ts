@@ -207,4 +207,45 @@ describe('per-conversation order across a failed publish', () => {
     expect(effects[0]).toMatchObject({ ordering_key: 'other', seq: 9 });
     expect(await producer.relay.pendingCount()).toBe(0);
   });
+  it('publishes the held messages as soon as the one holding them is published, not at the next poll', async () => {
+    bed = await createTestBed('order_release');
+    const pollIntervalMs = 6_000;
+    const producer = await bed.startService({ overrides: { relay: { pollIntervalMs } } });
+    await expectEventually(() => producer.relay.leader);
+    await publishThroughOutbox(bed, producer, { conversationKey: 'early', text: '1' });
+    await expectEventually(async () => {
+      const [row] = await bed.db.dataSource.query<{ attempts: number }[]>(
+        `SELECT attempts FROM "${bed.db.schema}".outbox`,
+      );
+      expect(row?.attempts).toBeGreaterThan(0);
+    });
+    const consumer = await bed.startService({
+      groups: [orderedGroup],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
+          await recordEffect(ctx, 'consumer');
+        },
+      },
+    });
+    await expectEventually(() => consumer.status().consumerGroups['test.ordered']?.consuming === true);
+    for (const text of ['2', '3']) {
+      await publishThroughOutbox(bed, producer, { conversationKey: 'early', text });
+    }
+
+    const handled = await expectEventually(
+      async () => {
+        const rows = await bed.db.dataSource.query<{ seq: number; handled_ms: number }[]>(
+          `SELECT seq, (extract(epoch FROM handled_at) * 1000)::float8 AS handled_ms
+             FROM "${bed.db.schema}".effects ORDER BY id`,
+        );
+        expect(rows.map((row) => row.seq)).toEqual([1, 2, 3]);
+        return rows;
+      },
+      { timeoutMs: 30_000 },
+    );
+    // Released by the publish of 1, 2 and 3 go out in the same pass; waiting for the poll would take 6 s more.
+    expect((handled[1]?.handled_ms ?? Infinity) - (handled[0]?.handled_ms ?? 0)).toBeLessThan(
+      pollIntervalMs / 2,
+    );
+  });
 });
