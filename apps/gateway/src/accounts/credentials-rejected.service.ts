@@ -11,8 +11,9 @@ export type CredentialsRejectedOutcome = 'deauthorized' | 'already-deauthorized'
 /**
  * `connector.channel-account.credentials-rejected.v1`: the provider refused the account's credentials, so the
  * account is set `authorized: false` in HubSpot (admins see it needs reconnecting) and here, and
- * `gateway.channel-account.updated.v1` tells the others. The HubSpot call comes first: a retry after a failed
- * commit sends the same PATCH again, which HubSpot applies idempotently.
+ * `gateway.channel-account.updated.v1` tells the others, once: by this handler, or by HubSpot's echo of the PATCH
+ * when that is processed first. The HubSpot call comes first, with no row lock held: a retry after a failed commit
+ * sends the same PATCH again, which HubSpot applies idempotently.
  */
 @Injectable()
 export class CredentialsRejectedService {
@@ -27,7 +28,8 @@ export class CredentialsRejectedService {
     event: ConnectorCredentialsRejectedV1,
     context: MessageContext,
   ): Promise<CredentialsRejectedOutcome> {
-    const account = await this.accounts.findForUpdate(context.manager, event.channelAccountId);
+    // Read without a lock: the HubSpot call below must not hold the account's row while HubSpot answers.
+    const account = await this.accounts.find(context.manager, event.channelAccountId);
     if (account === undefined || account.archived) {
       this.logger.warn(
         { channelAccountId: event.channelAccountId },
@@ -52,7 +54,12 @@ export class CredentialsRejectedService {
       }
       throw asMessagingError(error);
     }
-    await this.accounts.update(context.manager, { ...account, authorized: false });
+    const current = await this.accounts.findForUpdate(context.manager, account.channelAccountId);
+    if (current === undefined || !current.authorized) {
+      // Purged, or deauthorized by HubSpot's echo of this PATCH, meanwhile: announced there.
+      return current === undefined ? 'unknown-account' : 'already-deauthorized';
+    }
+    await this.accounts.update(context.manager, { ...current, authorized: false });
     await context.publish(
       RoutingKeys.GatewayChannelAccountUpdatedV1,
       { channelAccountId: account.channelAccountId, authorized: false, changes: ['deauthorized'] },
