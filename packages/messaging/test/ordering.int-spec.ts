@@ -17,6 +17,35 @@ const orderedGroup = {
   retryDelaysMs: [300, 600, 1_200],
 };
 
+/** Publishes while nobody listens: the message comes back unroutable and waits for its retry. */
+const publishUnroutable = async (
+  bed: TestBed,
+  producer: Messaging,
+  conversationKey: string,
+  text: string,
+) => {
+  await publishThroughOutbox(bed, producer, { conversationKey, text });
+  await expectEventually(async () => {
+    const [row] = await bed.db.dataSource.query<{ attempts: number }[]>(
+      `SELECT attempts FROM "${bed.db.schema}".outbox`,
+    );
+    expect(row?.attempts).toBeGreaterThan(0);
+  });
+};
+
+/** The ordered group, recording each message it handles, once it consumes. */
+const startRecordingConsumer = async (bed: TestBed) => {
+  const consumer = await bed.startService({
+    groups: [orderedGroup],
+    handlers: {
+      [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
+        await recordEffect(ctx, 'consumer');
+      },
+    },
+  });
+  await expectEventually(() => consumer.status().consumerGroups['test.ordered']?.consuming === true);
+};
+
 describe('per-conversation order with several consumer instances', () => {
   let bed: TestBed;
 
@@ -168,28 +197,14 @@ describe('per-conversation order across a failed publish', () => {
     // Nobody listens yet: the first message comes back unroutable and waits for its retry.
     const producer = await bed.startService({});
     await expectEventually(() => producer.relay.leader);
-    await publishThroughOutbox(bed, producer, { conversationKey: 'early', text: '1' });
-    await expectEventually(async () => {
-      const [row] = await bed.db.dataSource.query<{ attempts: number }[]>(
-        `SELECT attempts FROM "${bed.db.schema}".outbox`,
-      );
-      expect(row?.attempts).toBeGreaterThan(0);
-    });
+    await publishUnroutable(bed, producer, 'early', '1');
     // Its retry comes after the others are published, whatever the time the consumer takes to start.
     await bed.db.dataSource.query(
       `UPDATE "${bed.db.schema}".outbox SET available_at = now() + interval '3 seconds'`,
     );
 
     // The group starts listening; the conversation's later messages must not overtake its first.
-    const consumer = await bed.startService({
-      groups: [orderedGroup],
-      handlers: {
-        [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
-          await recordEffect(ctx, 'consumer');
-        },
-      },
-    });
-    await expectEventually(() => consumer.status().consumerGroups['test.ordered']?.consuming === true);
+    await startRecordingConsumer(bed);
     for (const text of ['2', '3']) {
       await publishThroughOutbox(bed, producer, { conversationKey: 'early', text });
     }
@@ -207,27 +222,14 @@ describe('per-conversation order across a failed publish', () => {
     expect(effects[0]).toMatchObject({ ordering_key: 'other', seq: 9 });
     expect(await producer.relay.pendingCount()).toBe(0);
   });
+
   it('publishes the held messages as soon as the one holding them is published, not at the next poll', async () => {
     bed = await createTestBed('order_release');
     const pollIntervalMs = 6_000;
     const producer = await bed.startService({ overrides: { relay: { pollIntervalMs } } });
     await expectEventually(() => producer.relay.leader);
-    await publishThroughOutbox(bed, producer, { conversationKey: 'early', text: '1' });
-    await expectEventually(async () => {
-      const [row] = await bed.db.dataSource.query<{ attempts: number }[]>(
-        `SELECT attempts FROM "${bed.db.schema}".outbox`,
-      );
-      expect(row?.attempts).toBeGreaterThan(0);
-    });
-    const consumer = await bed.startService({
-      groups: [orderedGroup],
-      handlers: {
-        [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
-          await recordEffect(ctx, 'consumer');
-        },
-      },
-    });
-    await expectEventually(() => consumer.status().consumerGroups['test.ordered']?.consuming === true);
+    await publishUnroutable(bed, producer, 'early', '1');
+    await startRecordingConsumer(bed);
     for (const text of ['2', '3']) {
       await publishThroughOutbox(bed, producer, { conversationKey: 'early', text });
     }

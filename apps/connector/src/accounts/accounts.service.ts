@@ -1,6 +1,7 @@
 import { PermanentError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
 import {
   RoutingKeys,
+  sameDeliveryIdentifier,
   type ConnectorCredentialsValidateV1,
   type GatewayChannelAccountConnectedV1,
   type GatewayChannelAccountPurgedV1,
@@ -110,7 +111,7 @@ export class AccountsService {
     }
     const before = await this.accounts.deliveryIdentifierOf(context.manager, channelAccountId);
     const after = check.deliveryIdentifier;
-    if (before !== undefined && (before.type !== after.type || before.value !== after.value)) {
+    if (before !== undefined && !sameDeliveryIdentifier(before, after)) {
       return {
         ok: false,
         code: 'different-account',

@@ -1,10 +1,16 @@
 import { Messaging } from '@inbox-bridge/messaging';
 import { DATA_SOURCE, METRICS_REGISTRY } from '@inbox-bridge/service-kit';
-import { RoutingKeys, type DeliveryIdentifier, type ProviderCredentials } from '@inbox-bridge/shared';
+import {
+  RoutingKeys,
+  sameDeliveryIdentifier,
+  type DeliveryIdentifier,
+  type ProviderCredentials,
+} from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { HubSpotApiError } from '../hubspot/hubspot-api.js';
+import { storeAccountChange } from './account-events.processor.js';
 import { AccountsHubSpot } from './accounts-hubspot.js';
 import type { InboxType } from './channel-account-directory.js';
 import { ChannelAccountRepository, type StoredChannelAccount } from './channel-account.repository.js';
@@ -210,7 +216,7 @@ export class AccountConnectionService {
     // this is where HubSpot is told the account works again, and HubSpot's record is the one we hold.
     const before = account.deliveryIdentifier;
     const after = outcome.deliveryIdentifier;
-    if (before !== undefined && (before.type !== after.type || before.value !== after.value)) {
+    if (before !== undefined && !sameDeliveryIdentifier(before, after)) {
       await this.dataSource.transaction((manager) => this.checks.abandon(manager, outcome.requestId));
       return {
         ok: false,
@@ -245,13 +251,12 @@ export class AccountConnectionService {
           return current;
         }
         const authorized = { ...current, authorized: true };
-        await this.accounts.update(manager, authorized);
-        await this.messaging.outbox.publish(
-          manager,
-          RoutingKeys.GatewayChannelAccountUpdatedV1,
-          { channelAccountId: account.channelAccountId, authorized: true, changes: ['authorized'] },
-          { portalId: Number(account.portalId) },
-        );
+        const update = await storeAccountChange(this.accounts, manager, current, authorized);
+        if (update !== undefined) {
+          await this.messaging.outbox.publish(manager, RoutingKeys.GatewayChannelAccountUpdatedV1, update, {
+            portalId: Number(account.portalId),
+          });
+        }
         return authorized;
       }),
     };

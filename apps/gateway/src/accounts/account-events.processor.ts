@@ -56,6 +56,18 @@ export function accountChanges(
   return changes.length === 0 ? undefined : { ...update, changes };
 }
 
+/** Stores the account's new state; the `updated.v1` payload of what changed, or undefined when nothing did. */
+export async function storeAccountChange(
+  accounts: ChannelAccountRepository,
+  manager: EntityManager,
+  before: StoredChannelAccount,
+  after: StoredChannelAccount,
+): Promise<GatewayChannelAccountUpdatedV1 | undefined> {
+  await accounts.update(manager, after);
+  const changes = accountChanges(before, after);
+  return changes === undefined ? undefined : { channelAccountId: before.channelAccountId, ...changes };
+}
+
 /**
  * CHANNEL_ACCOUNT_CREATED / UPDATED: read the account (and its inbox's type) back from HubSpot, store it,
  * and publish `connected.v1` for a new account or `updated.v1` with the precise changes. PURGED: forget the
@@ -162,21 +174,14 @@ export class AccountEventsProcessor {
       );
       return { outcome: 'published' };
     }
-    const updated: StoredChannelAccount = { ...existing, ...state };
-    await this.accounts.update(manager, updated);
-    const changes = accountChanges(existing, updated);
-    if (changes === undefined) {
+    const update = await storeAccountChange(this.accounts, manager, existing, { ...existing, ...state });
+    if (update === undefined) {
       return { outcome: 'stored' };
     }
-    await this.messaging.outbox.publish(
-      manager,
-      RoutingKeys.GatewayChannelAccountUpdatedV1,
-      { channelAccountId: existing.channelAccountId, ...changes },
-      {
-        portalId: event.portalId,
-        messageId: eventMessageId(stored.id, RoutingKeys.GatewayChannelAccountUpdatedV1),
-      },
-    );
+    await this.messaging.outbox.publish(manager, RoutingKeys.GatewayChannelAccountUpdatedV1, update, {
+      portalId: event.portalId,
+      messageId: eventMessageId(stored.id, RoutingKeys.GatewayChannelAccountUpdatedV1),
+    });
     return { outcome: 'published' };
   }
 }

@@ -3,6 +3,7 @@ import { RoutingKeys, type ConnectorCredentialsRejectedV1 } from '@inbox-bridge/
 import { Injectable, Logger } from '@nestjs/common';
 import { HubSpotApiError } from '../hubspot/hubspot-api.js';
 import { asMessagingError } from '../hubspot/hubspot-messaging-errors.js';
+import { storeAccountChange } from './account-events.processor.js';
 import { AccountsHubSpot } from './accounts-hubspot.js';
 import { ChannelAccountRepository } from './channel-account.repository.js';
 
@@ -59,12 +60,15 @@ export class CredentialsRejectedService {
       // Purged, or deauthorized by HubSpot's echo of this PATCH, meanwhile: announced there.
       return current === undefined ? 'unknown-account' : 'already-deauthorized';
     }
-    await this.accounts.update(context.manager, { ...current, authorized: false });
-    await context.publish(
-      RoutingKeys.GatewayChannelAccountUpdatedV1,
-      { channelAccountId: account.channelAccountId, authorized: false, changes: ['deauthorized'] },
-      { portalId: Number(account.portalId) },
-    );
+    const update = await storeAccountChange(this.accounts, context.manager, current, {
+      ...current,
+      authorized: false,
+    });
+    if (update !== undefined) {
+      await context.publish(RoutingKeys.GatewayChannelAccountUpdatedV1, update, {
+        portalId: Number(account.portalId),
+      });
+    }
     this.logger.warn(
       {
         channelAccountId: account.channelAccountId,

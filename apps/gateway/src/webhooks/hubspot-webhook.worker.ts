@@ -187,36 +187,29 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
   }
 
   /** Waits `ms` whatever wakes arrive meanwhile (they are claimed after it); shutdown ends it early. */
-  private async pause(ms: number): Promise<void> {
+  private pause(ms: number): Promise<void> {
+    return this.waitUnless(ms, this.stopWaiters);
+  }
+
+  /** Waits for the poll interval, or until new events are stored or shutdown begins. */
+  private sleep(): Promise<void> {
+    return this.waitUnless(this.pollMs, this.sleepers);
+  }
+
+  /** Waits `ms`, ended early by calling the alarm it leaves in `alarms`; not at all once stopping. */
+  private async waitUnless(ms: number, alarms: Set<() => void>): Promise<void> {
     if (ms <= 0 || !this.running) {
       return;
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.stopWaiters.delete(stop);
-        resolve();
-      }, ms);
-      const stop = (): void => {
+      const ring = (): void => {
         clearTimeout(timer);
-        this.stopWaiters.delete(stop);
+        alarms.delete(ring);
         resolve();
       };
-      this.stopWaiters.add(stop);
+      const timer = setTimeout(ring, ms);
+      alarms.add(ring);
     });
-  }
-
-  private async sleep(): Promise<void> {
-    if (this.running) {
-      await new Promise<void>((resolve) => {
-        const wakeUp = (): void => {
-          clearTimeout(timer);
-          this.sleepers.delete(wakeUp);
-          resolve();
-        };
-        const timer = setTimeout(wakeUp, this.pollMs);
-        this.sleepers.add(wakeUp);
-      });
-    }
   }
 
   /**

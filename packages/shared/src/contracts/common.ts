@@ -64,6 +64,11 @@ export const deliveryIdentifierSchema = z.discriminatedUnion('type', [
 export type DeliveryIdentifier = z.infer<typeof deliveryIdentifierSchema>;
 export type DeliveryIdentifierType = DeliveryIdentifier['type'];
 
+/** The same address: the same bot, number or email. */
+export function sameDeliveryIdentifier(a: DeliveryIdentifier, b: DeliveryIdentifier): boolean {
+  return a.type === b.type && a.value === b.value;
+}
+
 /**
  * An opaque, authenticated reference to a media file that only the bridge can resolve (the gateway through
  * the connector for provider media, the connector through the gateway for HubSpot files), e.g.

@@ -19,6 +19,7 @@ import {
   exampleProviderMessageReceivedV1,
   exampleRouterAssignmentRequestedV1,
 } from '../examples.js';
+import { sameDeliveryIdentifier } from './common.js';
 import { validatePayload } from './envelope.js';
 import { Contracts, type MessageOf } from './message-map.js';
 import type { ProviderMessageReceivedV1 } from './provider/message-received.v1.js';
@@ -379,6 +380,20 @@ describe('channel-account lifecycle', () => {
       exampleGatewayChannelAccountPurgedV1({ channelAccountId: '' }),
       'payload.channelAccountId',
     );
+  });
+});
+
+describe('sameDeliveryIdentifier', () => {
+  it('is the same address only with the same type and value', () => {
+    const bot = { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: '700100600' } as const;
+    expect(sameDeliveryIdentifier(bot, { ...bot })).toBe(true);
+    expect(sameDeliveryIdentifier(bot, { ...bot, value: '700100601' })).toBe(false);
+    expect(
+      sameDeliveryIdentifier(
+        { type: 'HS_PHONE_NUMBER', value: '+14155550100' },
+        { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: '+14155550100' },
+      ),
+    ).toBe(false);
   });
 });
 
