@@ -61,10 +61,13 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
         return new SendProgressStore({
           dataSource,
           schema: config.DATABASE_SCHEMA,
+          onPersistRetry: (error: unknown) => {
+            logger.debug({ err: String(error) }, 'recording a sent reply part failed; trying again');
+          },
           onPersistFailed: (error: unknown) => {
             logger.warn(
               { err: String(error) },
-              'could not record a sent reply part; this process still knows it',
+              'could not record a sent reply part for 30 s; only this process knows it was sent',
             );
           },
         });

@@ -1,7 +1,9 @@
 import type { SandboxBot } from '@inbox-bridge/provider-sandbox';
+import { DATA_SOURCE } from '@inbox-bridge/service-kit';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DataSource } from 'typeorm';
 import { SendProgressStore } from '../src/outbound/send-progress.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
@@ -76,6 +78,33 @@ describe('connector: a reply Telegram accepted while the database was away', () 
     expect(fromBot).toHaveLength(1);
     expect(h.statuses(hubspotMessageId).map((reported) => reported.status)).toEqual(['SENT']);
   }, 90_000);
+
+  it('writes a part the provider accepted while the database was away once the database is back', async () => {
+    const hubspotMessageId = 'accepted-during-outage-1';
+    const retried: unknown[] = [];
+    const store = new SendProgressStore({
+      // The connector's own pool, which reaches the database through the proxy.
+      dataSource: h.app.get<DataSource>(DATA_SOURCE),
+      schema: h.db.schema,
+      onPersistRetry: (error) => retried.push(error),
+      onPersistFailed: (error) => {
+        throw error;
+      },
+    });
+    const progress = await store.load(accountId, hubspotMessageId);
+    postgres.cut();
+    progress.record('text:0', `${chatId}:424242`);
+    await testing.expectEventually(() => retried.length >= 2, {
+      description: 'the write failing while cut off',
+    });
+    postgres.restore();
+    await progress.written();
+    const rows = await h.db.dataSource.query<{ value: string }[]>(
+      `SELECT value FROM "${h.db.schema}".reply_parts_sent WHERE channel_account_id = $1 AND hubspot_message_id = $2`,
+      [accountId, hubspotMessageId],
+    );
+    expect(rows).toEqual([{ value: `${chatId}:424242` }]);
+  }, 60_000);
 
   it('is not sent again by the next process when the one that sent it died before recording it', async () => {
     const text = 'sent just before the connector died';

@@ -1,5 +1,6 @@
 export { createServiceApp, type CreateServiceAppOptions } from './bootstrap/create-service-app.js';
 export { DrainAwareExpressAdapter } from './bootstrap/drain-aware-express-adapter.js';
+export { BoundedMap } from './common/bounded-map.js';
 export { TimeoutError, withTimeout } from './common/with-timeout.js';
 
 export { commonConfigSchema, type CommonConfig } from './config/common-config.js';

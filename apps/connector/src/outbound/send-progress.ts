@@ -1,4 +1,6 @@
 import { CommitBatch, type MessageContext } from '@inbox-bridge/messaging';
+import { BoundedMap } from '@inbox-bridge/service-kit';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource, EntityManager } from 'typeorm';
 
 /**
@@ -41,10 +43,22 @@ export class SendProgress {
 
 const MAX_TRACKED_REPLIES = 10_000;
 
+/**
+ * How long a part's write keeps trying. Right after a database restart the pool's first statement can fail on a
+ * connection the restart closed; giving up then left the part in memory only, and a process killed a moment
+ * later sent it again (seen in the chaos run).
+ */
+const PART_WRITE_DEADLINE_MS = 30_000;
+const PART_WRITE_FIRST_RETRY_MS = 25;
+const PART_WRITE_MAX_RETRY_MS = 1_000;
+
 /** Where the store keeps parts across processes: the connector's `reply_parts_sent` table. */
 export interface DurableProgress {
   readonly dataSource: DataSource;
   readonly schema: string;
+  /** A part's write failed; it is tried again until {@link PART_WRITE_DEADLINE_MS} has passed. */
+  readonly onPersistRetry?: (error: unknown) => void;
+  /** A part's write kept failing until its deadline: only this process knows it was sent. */
   readonly onPersistFailed: (error: unknown) => void;
 }
 
@@ -54,11 +68,12 @@ export interface DurableProgress {
  * redelivery after the outcome could not be recorded (the database went away after the provider accepted, or the
  * process died before its transaction committed) sends nothing again. Each part is written to the database the
  * moment the provider accepts it, outside the message's transaction (which may never commit), and is removed by
- * the transaction that records the reply's outcome. The window left is the one round trip of that write: a process
- * killed inside it can still send a part twice, as the providers' non-idempotent APIs allow.
+ * the transaction that records the reply's outcome; a write that fails (the database restarting) is tried again for
+ * up to 30 s. The window left is the time that write takes to land: a process killed inside it can still send a
+ * part twice, as the providers' non-idempotent APIs allow.
  */
 export class SendProgressStore {
-  private readonly replies = new Map<string, SendProgress>();
+  private readonly replies = new BoundedMap<string, SendProgress>(MAX_TRACKED_REPLIES);
   /** Replies completed per transaction, forgotten when it commits (only parts kept durably need forgetting). */
   private readonly completing: CommitBatch<readonly [string, string]> | undefined;
 
@@ -87,7 +102,7 @@ export class SendProgressStore {
         progress.restore(row.part, row.value);
       }
     }
-    this.remember(key, progress);
+    this.replies.set(key, progress);
     return progress;
   }
 
@@ -127,27 +142,35 @@ export class SendProgressStore {
     if (durable === undefined) {
       return new SendProgress();
     }
+    // Not awaited by the send path: the statement leaves for the database at once, and sending must not wait or
+    // fail on it.
     return new SendProgress((part, value) =>
-      // Not awaited by the send path: the statement leaves for the database at once, and sending must not wait or
-      // fail on it.
-      durable.dataSource
-        .query(
-          `INSERT INTO "${durable.schema}".reply_parts_sent (channel_account_id, hubspot_message_id, part, value)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (channel_account_id, hubspot_message_id, part) DO UPDATE SET value = EXCLUDED.value`,
-          [channelAccountId, hubspotMessageId, part, value],
-        )
-        .then(() => undefined, durable.onPersistFailed),
+      writePart(durable, [channelAccountId, hubspotMessageId, part, value]),
     );
   }
+}
 
-  private remember(key: string, progress: SendProgress): void {
-    this.replies.set(key, progress);
-    if (this.replies.size > MAX_TRACKED_REPLIES) {
-      const oldest = this.replies.keys().next().value;
-      if (oldest !== undefined) {
-        this.replies.delete(oldest);
+async function writePart(
+  durable: DurableProgress,
+  row: readonly [string, string, string, string],
+): Promise<void> {
+  const deadline = Date.now() + PART_WRITE_DEADLINE_MS;
+  for (let wait = PART_WRITE_FIRST_RETRY_MS; ; wait = Math.min(wait * 2, PART_WRITE_MAX_RETRY_MS)) {
+    try {
+      await durable.dataSource.query(
+        `INSERT INTO "${durable.schema}".reply_parts_sent (channel_account_id, hubspot_message_id, part, value)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (channel_account_id, hubspot_message_id, part) DO UPDATE SET value = EXCLUDED.value`,
+        [...row],
+      );
+      return;
+    } catch (error) {
+      if (Date.now() + wait > deadline) {
+        durable.onPersistFailed(error);
+        return;
       }
+      durable.onPersistRetry?.(error);
+      await sleep(wait);
     }
   }
 }

@@ -2,6 +2,7 @@ import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
 import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CHANNEL_ACCOUNT_DIRECTORY,
   type ChannelAccountDirectory,
@@ -268,6 +269,46 @@ describe('inbound publishing: provider.message.received.v1 → HubSpot (real san
     expect(
       eventsOf(RoutingKeys.GatewayMessagePublishedV1, 'providerMessageId', original.providerMessageId),
     ).toHaveLength(2);
+  });
+
+  it('a batch redone one message at a time after one of them failed does not POST the published ones again', async () => {
+    const account = await fixture.account();
+    // Four slow publishes hold the group's four batch transactions, so the messages sent meanwhile wait and form
+    // one batch: two publishable ones around one of an unknown account, which fails the batch.
+    await fixture.control.setFaults([
+      { pathPrefix: '/conversations/v3/custom-channels', method: 'POST', latencyMs: 2_000, times: 4 },
+    ]);
+    for (const key of ['a', 'b', 'c', 'd']) {
+      await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, message(account, `chat-holder-${key}`));
+      await sleep(250);
+    }
+    const [first, second] = [message(account, 'chat-batch-1'), message(account, 'chat-batch-2')];
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, first);
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, message('9190001', 'chat-batch-unknown'));
+    await fixture.publish(RoutingKeys.ProviderMessageReceivedV1, second);
+    const publishable = [first, second];
+
+    for (const item of publishable) {
+      await testing.expectEventually(
+        () =>
+          eventsOf(RoutingKeys.GatewayMessagePublishedV1, 'providerMessageId', item.providerMessageId)
+            .length === 1,
+        { timeoutMs: 30_000, description: `${item.conversationKey} published` },
+      );
+    }
+    await fixture.control.setFaults([]);
+    const posts = (await fixture.control.calls(HUB_ID)).filter(
+      (call) => call.method === 'POST' && call.path.endsWith('/messages'),
+    );
+    for (const item of publishable) {
+      const postsOfItem = posts.filter(
+        (call) => (call.body as { text?: string } | undefined)?.text === item.text,
+      );
+      expect({ message: item.conversationKey, posts: postsOfItem.length }).toEqual({
+        message: item.conversationKey,
+        posts: 1,
+      });
+    }
   });
 
   it('a turned-off account holds its inbound messages; they are published, in order, once it is back on', async () => {

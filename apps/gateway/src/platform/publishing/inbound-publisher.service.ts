@@ -1,5 +1,5 @@
 import { DeferredError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
-import { APP_CONFIG, DATA_SOURCE, PerTransaction } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, BoundedMap, DATA_SOURCE, PerTransaction } from '@inbox-bridge/service-kit';
 import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -40,6 +40,32 @@ interface FoundContact {
   readonly ownerId?: string;
 }
 
+/** One message on its way to HubSpot, with what its publishing needs. */
+interface Publication {
+  readonly client: PortalHubSpotClient;
+  readonly message: ProviderMessageReceivedV1;
+  readonly account: ChannelAccountRecord;
+  readonly accountIdentifier: NonNullable<ChannelAccountRecord['deliveryIdentifier']>;
+  readonly idempotencyId: string;
+  readonly knownThread: { readonly hubspot_thread_id: string } | undefined;
+  readonly context: MessageContext;
+}
+
+/** What HubSpot answered when this process published a message. */
+interface HubSpotAnswer {
+  readonly hubspotMessageId: string;
+  readonly hubspotThreadId: string;
+  readonly contact: FoundContact | undefined;
+}
+
+/**
+ * Messages published by this process whose transaction may yet roll back. A batch is redone one message at a time
+ * when any of its messages fails, and HubSpot would answer a repeated POST with the same message
+ * (`integrationIdempotencyId`), but at the price of a request from the portal's budget, a contact lookup and a
+ * duplicate-looking call in HubSpot's logs; the redo takes the answer from here instead.
+ */
+const ANSWERS_REMEMBERED = 5_000;
+
 const UPLOAD_FOLDER = '/conversations/inbox-bridge';
 
 /** HubSpot requests publishing this message takes at most: uploads, the contact lookup of a new thread, the POST. */
@@ -60,6 +86,7 @@ export function hubspotCallsOf(message: ProviderMessageReceivedV1, looksUpContac
 export class InboundPublisherService {
   private readonly logger = new Logger('InboundPublisher');
   private readonly accountsByTransaction = new PerTransaction<ChannelAccountRecord | undefined>();
+  private readonly answers = new BoundedMap<string, HubSpotAnswer>(ANSWERS_REMEMBERED);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: GatewayConfig,
@@ -127,15 +154,15 @@ export class InboundPublisherService {
       return backlog();
     }
     try {
-      const outcome = await this.publishToHubSpot(
+      const outcome = await this.publishToHubSpot({
         client,
         message,
         account,
-        account.deliveryIdentifier,
+        accountIdentifier: account.deliveryIdentifier,
         idempotencyId,
         knownThread,
         context,
-      );
+      });
       if (released) {
         await this.backlog.published(context.manager, context.envelope.messageId);
       }
@@ -172,48 +199,15 @@ export class InboundPublisherService {
     );
   }
 
-  private async publishToHubSpot(
-    client: PortalHubSpotClient,
-    message: ProviderMessageReceivedV1,
-    account: ChannelAccountRecord,
-    accountIdentifier: NonNullable<ChannelAccountRecord['deliveryIdentifier']>,
-    idempotencyId: string,
-    knownThread: { readonly hubspot_thread_id: string } | undefined,
-    context: MessageContext,
-  ): Promise<'published'> {
-    const { channelId, definition } = await this.channel.registered();
+  private async publishToHubSpot(publication: Publication): Promise<'published'> {
+    const { message, account, idempotencyId, knownThread, context } = publication;
+    const { definition } = await this.channel.registered();
     const declared = definition.capabilities.deliveryIdentifierTypes;
-    const media = await this.uploadMedia(client, message, idempotencyId, {
-      allowedMimeTypes: definition.capabilities.allowedFileAttachmentMimeTypes,
-      maxFileBytes: definition.capabilities.maxFileAttachmentSizeBytes,
-      maxTotalBytes: definition.capabilities.maxTotalFileAttachmentSizeBytes,
-    });
-    const contact = knownThread === undefined ? await this.findContact(client, message) : undefined;
+    const answerKey = `${message.channelAccountId}:${idempotencyId}`;
+    const answer = this.answers.get(answerKey) ?? (await this.askHubSpot(publication));
+    this.answers.set(answerKey, answer);
+    const { hubspotMessageId, hubspotThreadId, contact } = answer;
     const contactId = contact?.id;
-    const inReplyTo =
-      message.replyToProviderMessageId === undefined
-        ? undefined
-        : await this.hubspotMessageIdOf(
-            context.manager,
-            message.channelAccountId,
-            message.replyToProviderMessageId,
-          );
-    const body = buildPublishBody({
-      message,
-      channelAccountId: message.channelAccountId,
-      accountIdentifier,
-      declaredTypes: declared,
-      threadingModel: definition.capabilities.threadingModel,
-      media,
-      contactId,
-      inReplyToHubSpotMessageId: inReplyTo,
-    });
-    const published = await client.request<PublishedMessage>({
-      method: 'POST',
-      path: `/conversations/v3/custom-channels/${channelId}/messages`,
-      body,
-    });
-    const { id: hubspotMessageId, conversationsThreadId: hubspotThreadId } = published.body;
     const publishedAt = new Date().toISOString();
 
     const newThread = knownThread?.hubspot_thread_id !== hubspotThreadId;
@@ -261,6 +255,52 @@ export class InboundPublisherService {
       );
     }
     return 'published';
+  }
+
+  /** Uploads the message's media, looks up its contact (new thread) and POSTs it. */
+  private async askHubSpot({
+    client,
+    message,
+    accountIdentifier,
+    idempotencyId,
+    knownThread,
+    context,
+  }: Publication): Promise<HubSpotAnswer> {
+    const { channelId, definition } = await this.channel.registered();
+    const media = await this.uploadMedia(client, message, idempotencyId, {
+      allowedMimeTypes: definition.capabilities.allowedFileAttachmentMimeTypes,
+      maxFileBytes: definition.capabilities.maxFileAttachmentSizeBytes,
+      maxTotalBytes: definition.capabilities.maxTotalFileAttachmentSizeBytes,
+    });
+    const contact = knownThread === undefined ? await this.findContact(client, message) : undefined;
+    const inReplyTo =
+      message.replyToProviderMessageId === undefined
+        ? undefined
+        : await this.hubspotMessageIdOf(
+            context.manager,
+            message.channelAccountId,
+            message.replyToProviderMessageId,
+          );
+    const body = buildPublishBody({
+      message,
+      channelAccountId: message.channelAccountId,
+      accountIdentifier,
+      declaredTypes: definition.capabilities.deliveryIdentifierTypes,
+      threadingModel: definition.capabilities.threadingModel,
+      media,
+      contactId: contact?.id,
+      inReplyToHubSpotMessageId: inReplyTo,
+    });
+    const published = await client.request<PublishedMessage>({
+      method: 'POST',
+      path: `/conversations/v3/custom-channels/${channelId}/messages`,
+      body,
+    });
+    return {
+      hubspotMessageId: published.body.id,
+      hubspotThreadId: published.body.conversationsThreadId,
+      contact,
+    };
   }
 
   /**
