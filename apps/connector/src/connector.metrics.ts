@@ -17,6 +17,9 @@ export type OutboundResult = 'sent' | 'failed' | 'retried' | 'deferred' | 'accou
 
 export type MediaResult = 'served' | 'forbidden' | 'not_found' | 'too_large' | 'upstream_error';
 
+/** What comparing an account's inbound messages with the provider found: per message, or a failed comparison. */
+export type ReconciledResult = 'recovered' | 'known' | 'ignored' | 'invalid' | 'check_failed';
+
 function counter<L extends string>(
   registry: Registry,
   name: string,
@@ -36,6 +39,7 @@ export class ConnectorMetrics {
   private readonly inbound: Counter<'provider' | 'result'>;
   private readonly outbound: Counter<'provider' | 'result'>;
   private readonly media: Counter<'provider' | 'result'>;
+  private readonly reconciled: Counter<'provider' | 'result'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     this.inbound = counter(
@@ -56,6 +60,12 @@ export class ConnectorMetrics {
       'Provider media requests, by provider and result',
       ['provider', 'result'],
     );
+    this.reconciled = counter(
+      registry,
+      'connector_inbound_reconciled_total',
+      'Inbound messages found by comparing accounts with their provider (recovered: its webhook had not delivered it), and failed comparisons',
+      ['provider', 'result'],
+    );
   }
 
   countInbound(provider: Provider | 'unknown', result: InboundResult): void {
@@ -68,5 +78,11 @@ export class ConnectorMetrics {
 
   countMedia(provider: Provider | 'unknown', result: MediaResult): void {
     this.media.inc({ provider, result });
+  }
+
+  countReconciled(provider: Provider, result: ReconciledResult, count = 1): void {
+    if (count > 0) {
+      this.reconciled.inc({ provider, result }, count);
+    }
   }
 }

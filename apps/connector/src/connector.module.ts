@@ -9,6 +9,7 @@ import { MessageLedger } from './accounts/message-ledger.js';
 import type { ConnectorConfig } from './config/connector.config.js';
 import { ConnectorMetrics } from './connector.metrics.js';
 import { OutboundHttp } from './http/outbound-http.js';
+import { InboundReconciler } from './inbound/inbound-reconciler.js';
 import { InboundService } from './inbound/inbound.service.js';
 import { ProviderWebhookRoutes } from './inbound/provider-webhook.routes.js';
 import {
@@ -115,6 +116,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
     ConnectorMetrics,
     AccountsService,
     InboundService,
+    InboundReconciler,
     ProviderWebhookRoutes,
     MediaService,
     OutboundService,

@@ -102,16 +102,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
       credentialsRequestId: ok.requestId,
     });
     await testing.expectEventually(async () => {
-      const response = await fetch(
-        `${h.sandbox.baseUrl}/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers.json`,
-        {
-          headers: {
-            authorization: `Basic ${Buffer.from(`${account.sid}:${account.auth_token}`).toString('base64')}`,
-          },
-        },
-      );
-      const body = (await response.json()) as { incoming_phone_numbers: { sms_url: string }[] };
-      expect(body.incoming_phone_numbers[0]?.sms_url).toBe(`${h.baseUrl}/webhooks/twilio/${accountId}`);
+      expect((await h.twilioNumbers(account))[0]?.sms_url).toBe(`${h.baseUrl}/webhooks/twilio/${accountId}`);
     });
   });
 
@@ -621,16 +612,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
 
     await h.publish('gateway.channel-account.purged.v1', { channelAccountId: accountId });
     await testing.expectEventually(async () => {
-      const response = await fetch(
-        `${h.sandbox.baseUrl}/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers.json`,
-        {
-          headers: {
-            authorization: `Basic ${Buffer.from(`${account.sid}:${account.auth_token}`).toString('base64')}`,
-          },
-        },
-      );
-      const body = (await response.json()) as { incoming_phone_numbers: { sms_url: string }[] };
-      expect(body.incoming_phone_numbers[0]?.sms_url).toBe('');
+      expect((await h.twilioNumbers(account))[0]?.sms_url).toBe('');
     });
   });
 });

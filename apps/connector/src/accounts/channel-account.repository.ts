@@ -33,6 +33,13 @@ interface PendingRow {
   readonly delivery_identifier: unknown;
 }
 
+/** One account's inbound comparison, claimed by this replica: the span [from, until) it should compare. */
+export interface InboundCheckClaim {
+  readonly channelAccountId: string;
+  readonly from: Date;
+  readonly until: Date;
+}
+
 export interface PendingCredentials {
   readonly provider: Provider;
   readonly credentials: ProviderCredentials;
@@ -226,6 +233,48 @@ export class ChannelAccountRepository {
       ),
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Claims, for this replica, the inbound comparison of up to `limit` active, authorized accounts of these
+   * providers not claimed within `intervalMs`; each comes with the span it should compare next, up to the
+   * database's clock less `settleMs`.
+   */
+  async claimInboundChecks(
+    providers: readonly Provider[],
+    intervalMs: number,
+    settleMs: number,
+    limit: number,
+  ): Promise<InboundCheckClaim[]> {
+    const rows = returnedRows<{ channel_account_id: string; checked_until: Date; until: Date }>(
+      await this.dataSource.query(
+        `UPDATE "${this.schema}".channel_accounts a SET inbound_check_claimed_at = now()
+          WHERE a.channel_account_id IN (
+            SELECT channel_account_id FROM "${this.schema}".channel_accounts
+             WHERE provider = ANY($1) AND active AND authorized AND credentials IS NOT NULL
+               AND (inbound_check_claimed_at IS NULL
+                    OR inbound_check_claimed_at <= now() - make_interval(secs => $2::float8 / 1000))
+             ORDER BY inbound_check_claimed_at NULLS FIRST
+             LIMIT $4 FOR UPDATE SKIP LOCKED)
+          RETURNING a.channel_account_id, a.inbound_checked_until AS checked_until,
+                    now() - make_interval(secs => $3::float8 / 1000) AS until`,
+        [providers, intervalMs, settleMs, limit],
+      ),
+    );
+    return rows.map((row) => ({
+      channelAccountId: row.channel_account_id,
+      from: new Date(row.checked_until),
+      until: new Date(row.until),
+    }));
+  }
+
+  /** The account's inbound messages are compared up to `until`; never moves the mark back. */
+  async markInboundChecked(channelAccountId: string, until: Date): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE "${this.schema}".channel_accounts SET inbound_checked_until = greatest(inbound_checked_until, $2)
+        WHERE channel_account_id = $1`,
+      [channelAccountId, until],
+    );
   }
 
   /** Deletes the account, its secrets and its message bookkeeping. */

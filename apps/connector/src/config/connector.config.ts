@@ -70,6 +70,16 @@ export const connectorConfigSchema = commonConfigSchema.extend({
    * such waits count as attempts, so a receiver that always says "later" still ends in FAILED.
    */
   PROVIDER_MAX_DEFERRALS: positiveInt({ max: 1000 }).default(20),
+  /**
+   * How often each account of a provider that does not redeliver a failed webhook (Twilio) is compared with the
+   * messages the provider holds, so a message whose webhook failed is still published; 0 turns it off.
+   */
+  INBOUND_RECONCILE_INTERVAL_MS: durationMs().default(300_000),
+  /**
+   * How old a message must be before the comparison takes it: by then its webhook has arrived or failed for good
+   * (Twilio gives up within 15 s), so the comparison does not overtake it.
+   */
+  INBOUND_RECONCILE_SETTLE_MS: durationMs().default(60_000),
 });
 
 type ParsedConnectorConfig = z.output<typeof connectorConfigSchema>;

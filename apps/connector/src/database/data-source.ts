@@ -4,6 +4,7 @@ import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorTables1764180000000 } from './migrations/1764180000000-connector-tables.js';
 import { ParkedStatusReports1764183600000 } from './migrations/1764183600000-parked-status-reports.js';
 import { ReplyPartsSent1764600000000 } from './migrations/1764600000000-reply-parts-sent.js';
+import { InboundReconciliation1764900000000 } from './migrations/1764900000000-inbound-reconciliation.js';
 
 /** Every connector migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const connectorMigrations = [
@@ -11,6 +12,7 @@ export const connectorMigrations = [
   ConnectorTables1764180000000,
   ParkedStatusReports1764183600000,
   ReplyPartsSent1764600000000,
+  InboundReconciliation1764900000000,
 ];
 
 /** The connector's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */

@@ -49,6 +49,31 @@ export interface InboundSummary {
   readonly dropped: boolean;
 }
 
+/** Messages found at the provider stored per transaction (in order, one after the other). */
+const RECOVERED_PER_TRANSACTION = 200;
+
+export type RecoveredAs = 'recovered' | 'known' | 'ignored' | 'invalid';
+
+const RECOVERED_AS: Readonly<Record<IntakeOutcome['kind'], RecoveredAs>> = {
+  accepted: 'recovered',
+  duplicate: 'known',
+  status: 'ignored',
+  ignored: 'ignored',
+  invalid: 'invalid',
+};
+
+function dedupeKeysOf(
+  requests: readonly Pick<IntakeRequest, 'account' | 'events'>[],
+): { channelAccountId: string; dedupeKey: string }[] {
+  return requests.flatMap(({ account, events }) =>
+    events.flatMap((event) =>
+      event.kind === 'message'
+        ? [{ channelAccountId: account.channelAccountId, dedupeKey: event.normalised.dedupeKey }]
+        : [],
+    ),
+  );
+}
+
 interface IntakeRequest {
   readonly account: ConnectedAccount;
   readonly provider: Provider;
@@ -72,7 +97,7 @@ export class InboundService {
   private readonly intake: GroupCommit<IntakeRequest, IntakeOutcome[]>;
 
   constructor(
-    @Inject(DATA_SOURCE) dataSource: DataSource,
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     private readonly messaging: Messaging,
     private readonly accounts: ChannelAccountRepository,
     private readonly ledger: MessageLedger,
@@ -83,16 +108,7 @@ export class InboundService {
     this.intake = new GroupCommit(dataSource, {
       store: (manager, requests) =>
         messaging.outbox.collecting(manager, async () => {
-          const fresh = await this.ledger.recordInbound(
-            manager,
-            requests.flatMap(({ account, events }) =>
-              events.flatMap((event) =>
-                event.kind === 'message'
-                  ? [{ channelAccountId: account.channelAccountId, dedupeKey: event.normalised.dedupeKey }]
-                  : [],
-              ),
-            ),
-          );
+          const fresh = await this.ledger.recordInbound(manager, dedupeKeysOf(requests));
           const outcomes: IntakeOutcome[][] = [];
           for (const request of requests) {
             outcomes.push(await this.store(manager, request, fresh));
@@ -130,6 +146,12 @@ export class InboundService {
     }
     if (!account.active || !account.authorized) {
       // Decision (docs/providers/*.md): answered 2xx so the provider does not retry for a day, then dropped.
+      if (!account.active) {
+        // Switched off on purpose: remembered as seen, so comparing the account with its provider once it is
+        // back on does not publish them. A deauthorized account's messages are not: they come back once it is
+        // reconnected.
+        await this.ledger.recordInbound(this.dataSource.manager, dedupeKeysOf([{ account, events }]));
+      }
       this.metrics.countInbound(provider, 'account_disabled');
       this.logger.warn(
         { channelAccountId, provider, events: events.length },
@@ -166,6 +188,48 @@ export class InboundService {
       }
     }
     return { accepted, duplicates, ignored, dropped: false };
+  }
+
+  /**
+   * Messages the provider holds for the account that its comparison found (oldest first): published as if their
+   * webhooks had come, in order, except those already received. Answers what each turned out to be.
+   */
+  async recover(
+    account: ConnectedAccount,
+    events: readonly InboundEvent[],
+  ): Promise<Record<RecoveredAs, number>> {
+    const counts: Record<RecoveredAs, number> = { recovered: 0, known: 0, ignored: 0, invalid: 0 };
+    const tally = (outcomes: readonly IntakeOutcome[]): void => {
+      for (const outcome of outcomes) {
+        counts[RECOVERED_AS[outcome.kind]] += 1;
+      }
+    };
+    for (let start = 0; start < events.length; start += RECOVERED_PER_TRANSACTION) {
+      const chunk = events.slice(start, start + RECOVERED_PER_TRANSACTION);
+      try {
+        tally(await this.intake.submit({ account, provider: account.provider, events: chunk }));
+      } catch (error) {
+        if (!(error instanceof RequestValidationError)) {
+          throw error;
+        }
+        // One message the contract refuses must not hold back the others: each alone, in order.
+        for (const event of chunk) {
+          try {
+            tally(await this.intake.submit({ account, provider: account.provider, events: [event] }));
+          } catch (alone) {
+            if (!(alone instanceof RequestValidationError)) {
+              throw alone;
+            }
+            this.logger.warn(
+              { channelAccountId: account.channelAccountId, issues: alone.errors },
+              'a message found at the provider does not fit the contract; not published',
+            );
+            counts.invalid += 1;
+          }
+        }
+      }
+    }
+    return counts;
   }
 
   /**

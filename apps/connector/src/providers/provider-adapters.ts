@@ -9,6 +9,14 @@ export class ProviderAdapters {
     this.byProvider = new Map(adapters.map((adapter) => [adapter.provider, adapter]));
   }
 
+  /** The adapters that can list the inbound messages their provider holds. */
+  listingInbound(): (ProviderAdapter & Required<Pick<ProviderAdapter, 'listInbound'>>)[] {
+    return [...this.byProvider.values()].filter(
+      (adapter): adapter is ProviderAdapter & Required<Pick<ProviderAdapter, 'listInbound'>> =>
+        adapter.listInbound !== undefined,
+    );
+  }
+
   get(provider: Provider): ProviderAdapter {
     const adapter = this.byProvider.get(provider);
     if (adapter === undefined) {

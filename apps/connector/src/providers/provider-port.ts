@@ -150,4 +150,9 @@ export interface ProviderAdapter {
   resolveMedia(account: ConnectedAccount, mediaKey: string): Promise<MediaStream>;
   /** Sends a rep's reply; returns the provider's message id or throws `SendFailure`. */
   send(account: ConnectedAccount, message: OutboundMessage): Promise<{ providerMessageId: string }>;
+  /**
+   * The inbound messages the provider holds that it received in [from, until), oldest first, normalised as their
+   * webhooks would be. Only for providers that keep messages and do not redeliver a failed webhook (Twilio).
+   */
+  listInbound?(account: ConnectedAccount, from: Date, until: Date): Promise<InboundEvent[]>;
 }

@@ -130,6 +130,11 @@ export interface ConnectorHarness {
   mediaLink(ref: string, ttlMs?: number): string;
   /** Publishes `connector.credentials.validate.v1` and waits for the answer. */
   validate(credentials: ProviderCredentials, channelAccountId?: string): Promise<Validated>;
+  /** The account's numbers as Twilio's API lists them to the account itself (§2.5). */
+  twilioNumbers(account: {
+    readonly sid: string;
+    readonly auth_token: string;
+  }): Promise<{ sid: string; phone_number: string; sms_url: string }[]>;
   /** Waits for the `provider.message.received.v1` with this provider message id. */
   received(providerMessageId: string): Promise<ProviderMessageReceivedV1>;
   /** Publishes an outbound request (the example, with `overrides`); returns its HubSpot message id. */
@@ -264,6 +269,20 @@ export async function startConnectorHarness(
       return waitFor(`answer to ${requestId}`, () =>
         messagesOf<Validated>('connector.credentials.validated.v1').find((m) => m.requestId === requestId),
       );
+    },
+    async twilioNumbers(account) {
+      const response = await fetch(
+        `${sandbox.baseUrl}/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers.json`,
+        {
+          headers: {
+            authorization: `Basic ${Buffer.from(`${account.sid}:${account.auth_token}`).toString('base64')}`,
+          },
+        },
+      );
+      const body = (await response.json()) as {
+        incoming_phone_numbers: { sid: string; phone_number: string; sms_url: string }[];
+      };
+      return body.incoming_phone_numbers;
     },
     received(providerMessageId) {
       return waitFor(`message ${providerMessageId}`, () =>

@@ -74,10 +74,20 @@ export function twilioReason(code: string | undefined): string {
 interface TwilioMessageView {
   readonly sid: string;
   readonly direction: string;
+  readonly from?: string;
   readonly body: string | null;
   readonly num_media: string;
   readonly date_created: string;
+  readonly date_sent?: string | null;
 }
+
+interface TwilioMessagePage {
+  readonly messages?: TwilioMessageView[];
+  readonly next_page_uri?: string | null;
+}
+
+/** Pages of one day's messages read at most by one comparison (`PageSize` 1000, Twilio's largest). */
+const MAX_LIST_PAGES = 50;
 
 interface TwilioErrorBody {
   readonly code?: number;
@@ -382,6 +392,87 @@ export class TwilioAdapter implements ProviderAdapter {
    * A create that timed out or got a 5xx may have been sent anyway (§2.3: not idempotent). The first such
    * attempt of a part is remembered, so the retry first looks for it in the Messages list.
    */
+  /**
+   * The inbound messages Twilio received in [from, until), which must lie in one UTC day: the list of that day
+   * (`DateSent`, newest first, §2.3) read until it is older than `from`, and each message's media list. Messages of
+   * `from`'s second and of `until`'s come twice (in this span and the next): their dedupe keys tell.
+   */
+  async listInbound(account: ConnectedAccount, from: Date, until: Date): Promise<InboundEvent[]> {
+    const credentials = this.credentialsOf(account);
+    const day = from.toISOString().slice(0, 10);
+    if (new Date(until.getTime() - 1).toISOString().slice(0, 10) !== day) {
+      throw new RangeError(
+        `listInbound takes one UTC day at a time, not ${from.toISOString()}–${until.toISOString()}`,
+      );
+    }
+    const listPath = `/Accounts/${credentials.accountSid}/Messages.json`;
+    let path: string | undefined =
+      `${listPath}?${new URLSearchParams({ To: credentials.phoneNumber, DateSent: day, PageSize: '1000' }).toString()}`;
+    // Twilio's times are whole seconds: a message of `from`'s own second may be stamped before it.
+    const since = Math.floor(from.getTime() / 1000) * 1000;
+    const received: { view: TwilioMessageView; at: number }[] = [];
+    for (let pages = 0; path !== undefined; pages += 1) {
+      if (pages === MAX_LIST_PAGES) {
+        throw new Error(`more than ${MAX_LIST_PAGES} pages of messages on ${day}; compared nothing`);
+      }
+      const page: TwilioMessagePage = await this.getJson(credentials, path, 'the message list');
+      let older = false;
+      for (const view of page.messages ?? []) {
+        const at = Date.parse(view.date_sent ?? view.date_created);
+        older ||= at < since;
+        if (view.direction === 'inbound' && at >= since && at < until.getTime()) {
+          received.push({ view, at });
+        }
+      }
+      const next = page.next_page_uri ?? undefined;
+      // The next page is read from the configured API only, and only while the list is not older than `from`.
+      path =
+        older || next?.startsWith(`/2010-04-01${listPath}?`) !== true
+          ? undefined
+          : next.slice('/2010-04-01'.length);
+    }
+    // Newest first, and whole seconds: reversed, then in time order, a second's messages keep the list's order.
+    received.reverse().sort((a, b) => a.at - b.at);
+    const events: InboundEvent[] = [];
+    for (const { view, at } of received) {
+      events.push(this.messageEvent(account, await this.paramsOf(credentials, view), new Date(at)));
+    }
+    return events;
+  }
+
+  /** The webhook parameters Twilio would have sent for a listed inbound message (§2.6). */
+  private async paramsOf(credentials: TwilioCredentials, view: TwilioMessageView): Promise<TwilioParams> {
+    const params: Record<string, string[]> = {
+      MessageSid: [view.sid],
+      From: [view.from ?? ''],
+      Body: [view.body ?? ''],
+      NumMedia: [view.num_media],
+    };
+    if (Number(view.num_media) > 0) {
+      const media: { media_list?: { sid: string; content_type: string }[] } = await this.getJson(
+        credentials,
+        `/Accounts/${credentials.accountSid}/Messages/${view.sid}/Media.json`,
+        'a media list',
+      );
+      for (const [index, item] of (media.media_list ?? []).entries()) {
+        params[`MediaUrl${index}`] = [
+          `${this.options.apiBaseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${credentials.accountSid}/Messages/${view.sid}/Media/${item.sid}`,
+        ];
+        params[`MediaContentType${index}`] = [item.content_type];
+      }
+    }
+    return params;
+  }
+
+  private async getJson<T>(credentials: TwilioCredentials, path: string, what: string): Promise<T> {
+    const response = await this.rest(credentials, 'GET', path);
+    if (response.status !== 200) {
+      response.discard();
+      throw new HttpTransportError(`Twilio answered ${response.status} to ${what}`, 'EPROVIDER');
+    }
+    return response.json<T>();
+  }
+
   private markUnsure(progress: OutboundMessage['progress'], part: string, attemptedAt: number): void {
     if (progress.sent(`${part}:unsure-since`) === undefined) {
       progress.record(`${part}:unsure-since`, String(attemptedAt));
@@ -453,7 +544,7 @@ export class TwilioAdapter implements ProviderAdapter {
     return new SendFailure('permanent', twilioReason(code), code);
   }
 
-  private messageEvent(account: ConnectedAccount, params: TwilioParams): InboundEvent {
+  private messageEvent(account: ConnectedAccount, params: TwilioParams, sentAt = new Date()): InboundEvent {
     const from = one(params, 'From');
     const messageSid = one(params, 'MessageSid') ?? one(params, 'SmsSid');
     if (from === undefined || from === '') {
@@ -502,7 +593,7 @@ export class TwilioAdapter implements ProviderAdapter {
       conversationKey: from,
       sender: { id: from, ...(E164.test(from) ? { phoneNumber: from } : {}) },
       providerMessageId: messageSid,
-      sentAt: new Date().toISOString(),
+      sentAt: sentAt.toISOString(),
       ...(body.trim() === '' ? {} : { text: body }),
       attachments,
     };
@@ -567,16 +658,7 @@ export class TwilioAdapter implements ProviderAdapter {
   ): Promise<
     { sid: string; friendly_name?: string; sms_url?: string; capabilities?: { sms?: boolean } } | undefined
   > {
-    const response = await this.rest(
-      credentials,
-      'GET',
-      `/Accounts/${credentials.accountSid}/IncomingPhoneNumbers.json?PhoneNumber=${encodeURIComponent(credentials.phoneNumber)}`,
-    );
-    if (response.status !== 200) {
-      response.discard();
-      throw new HttpTransportError(`Twilio answered ${response.status} to the number lookup`, 'EPROVIDER');
-    }
-    const list = await response.json<{
+    const list = await this.getJson<{
       incoming_phone_numbers?: {
         sid: string;
         phone_number: string;
@@ -584,7 +666,11 @@ export class TwilioAdapter implements ProviderAdapter {
         sms_url?: string;
         capabilities?: { sms?: boolean };
       }[];
-    }>();
+    }>(
+      credentials,
+      `/Accounts/${credentials.accountSid}/IncomingPhoneNumbers.json?PhoneNumber=${encodeURIComponent(credentials.phoneNumber)}`,
+      'the number lookup',
+    );
     return list.incoming_phone_numbers?.find((entry) => entry.phone_number === credentials.phoneNumber);
   }
 

@@ -1,0 +1,130 @@
+import { APP_CONFIG } from '@inbox-bridge/service-kit';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { ChannelAccountRepository, type InboundCheckClaim } from '../accounts/channel-account.repository.js';
+import type { ConnectorConfig } from '../config/connector.config.js';
+import { ConnectorMetrics } from '../connector.metrics.js';
+import { ProviderAdapters } from '../providers/provider-adapters.js';
+import { InboundService } from './inbound.service.js';
+
+/** Accounts one round compares at most (one after the other). */
+const ACCOUNTS_PER_ROUND = 20;
+/** Days of one account one round compares at most, so a long-deauthorized account catches up over a few rounds. */
+const DAYS_PER_ROUND = 3;
+const DAY_MS = 86_400_000;
+/** How often a replica looks for accounts whose comparison is due. */
+const MAX_TICK_MS = 10_000;
+
+/**
+ * Compares, every `INBOUND_RECONCILE_INTERVAL_MS`, each active and authorized account of a provider that keeps its
+ * messages but never redelivers a failed webhook (Twilio: the connector was unreachable for 15 s, or refused the
+ * signature while the auth token was rotated) with what the provider holds, and publishes what its webhooks did not
+ * deliver, through the webhooks' own intake (dedupe keys, outbox). A span is compared once it is
+ * `INBOUND_RECONCILE_SETTLE_MS` old, so a webhook still on its way is not overtaken; each account's mark moves
+ * only over what was compared. Replicas claim accounts (`FOR UPDATE SKIP LOCKED`), so each is compared by one.
+ */
+@Injectable()
+export class InboundReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(InboundReconciler.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: ConnectorConfig,
+    private readonly accounts: ChannelAccountRepository,
+    private readonly adapters: ProviderAdapters,
+    private readonly inbound: InboundService,
+    private readonly metrics: ConnectorMetrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const interval = this.config.INBOUND_RECONCILE_INTERVAL_MS;
+    if (interval === 0 || this.adapters.listingInbound().length === 0) {
+      return;
+    }
+    this.timer = setInterval(() => void this.round(), Math.min(interval, MAX_TICK_MS));
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Compares the accounts that are due; joins the round in progress if there is one. Public for tests. */
+  round(): Promise<void> {
+    if (this.stopped) {
+      return Promise.resolve();
+    }
+    this.running ??= this.compareDue().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async compareDue(): Promise<void> {
+    let claims: InboundCheckClaim[];
+    try {
+      claims = await this.accounts.claimInboundChecks(
+        this.adapters.listingInbound().map((adapter) => adapter.provider),
+        this.config.INBOUND_RECONCILE_INTERVAL_MS,
+        this.config.INBOUND_RECONCILE_SETTLE_MS,
+        ACCOUNTS_PER_ROUND,
+      );
+    } catch (error) {
+      this.logger.warn(
+        { err: String(error) },
+        'could not claim inbound comparisons; the next round tries again',
+      );
+      return;
+    }
+    for (const claim of claims) {
+      if (this.stopped) {
+        return;
+      }
+      await this.compare(claim);
+    }
+  }
+
+  private async compare(claim: InboundCheckClaim): Promise<void> {
+    const account = await this.accounts.find(claim.channelAccountId);
+    if (account === undefined || !account.active || !account.authorized) {
+      return;
+    }
+    const adapter = this.adapters.get(account.provider);
+    let from = claim.from;
+    try {
+      for (let day = 0; day < DAYS_PER_ROUND && from < claim.until && !this.stopped; day += 1) {
+        // The provider lists by day: one UTC day at a time.
+        const dayEnd = new Date(Math.floor(from.getTime() / DAY_MS) * DAY_MS + DAY_MS);
+        const until = dayEnd < claim.until ? dayEnd : claim.until;
+        const events = (await adapter.listInbound?.(account, from, until)) ?? [];
+        const found = await this.inbound.recover(account, events);
+        for (const [result, count] of Object.entries(found) as [keyof typeof found, number][]) {
+          this.metrics.countReconciled(account.provider, result, count);
+        }
+        if (found.recovered > 0) {
+          this.logger.warn(
+            { channelAccountId: account.channelAccountId, recovered: found.recovered, from, until },
+            'published inbound messages the provider holds and its webhooks had not delivered',
+          );
+        }
+        await this.accounts.markInboundChecked(account.channelAccountId, until);
+        from = until;
+      }
+    } catch (error) {
+      this.metrics.countReconciled(account.provider, 'check_failed');
+      this.logger.warn(
+        { channelAccountId: account.channelAccountId, from, err: String(error) },
+        'comparing inbound messages with the provider failed; the next round starts from here',
+      );
+    }
+  }
+}

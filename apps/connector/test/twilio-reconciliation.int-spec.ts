@@ -1,0 +1,176 @@
+import type { SandboxTwilioAccount } from '@inbox-bridge/provider-sandbox';
+import type { ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { InboundReconciler } from '../src/inbound/inbound-reconciler.js';
+import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
+
+const NUMBER = '+14155550140';
+const CUSTOMER = '+14155550141';
+
+describe('connector: Twilio messages whose webhook failed are found by comparing the account with Twilio', () => {
+  let h: ConnectorHarness;
+  let twilio: SandboxTwilioAccount;
+  let reconciler: InboundReconciler;
+  const accountId = '9200140';
+
+  /** Points the number's SmsUrl somewhere (through Twilio's API, §2.5), as an admin or an outage would. */
+  const setSmsUrl = async (smsUrl: string): Promise<void> => {
+    const [number] = await h.twilioNumbers(twilio);
+    const response = await fetch(
+      `${h.sandbox.baseUrl}/2010-04-01/Accounts/${twilio.sid}/IncomingPhoneNumbers/${number?.sid}.json`,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${twilio.sid}:${twilio.auth_token}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ SmsUrl: smsUrl }).toString(),
+      },
+    );
+    expect(response.status).toBe(200);
+  };
+
+  const publishedTexts = (): string[] =>
+    h
+      .messagesOf<ProviderMessageReceivedV1>('provider.message.received.v1')
+      .filter((message) => message.channelAccountId === accountId)
+      .map((message) => message.text ?? '');
+
+  const reconciledCount = async (result: string): Promise<number> => {
+    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    const line = new RegExp(
+      `connector_inbound_reconciled_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`,
+    ).exec(metrics);
+    return Number(line?.[1] ?? 0);
+  };
+
+  const updateAccount = async (
+    flags: { active?: boolean; authorized?: boolean },
+    change: 'activated' | 'deactivated',
+  ) => {
+    await h.publish('gateway.channel-account.updated.v1', {
+      channelAccountId: accountId,
+      ...flags,
+      changes: [change],
+    });
+    await testing.expectEventually(async () => {
+      const [row] = await h.db.dataSource.query<{ active: boolean; authorized: boolean }[]>(
+        `SELECT active, authorized FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+        [accountId],
+      );
+      expect(row).toMatchObject(flags);
+    });
+  };
+
+  beforeAll(async () => {
+    // Rounds are run by the test (no timer); a message is compared as soon as Twilio holds it.
+    h = await startConnectorHarness('connector_recon', {
+      env: { INBOUND_RECONCILE_INTERVAL_MS: '0', INBOUND_RECONCILE_SETTLE_MS: '0' },
+    });
+    reconciler = h.app.get(InboundReconciler);
+    twilio = await h.client.twilioCreateAccount({ friendly_name: 'Reconciled' });
+    await h.client.twilioCreateNumber(twilio.sid, { phone_number: NUMBER, friendly_name: 'Reconciled SMS' });
+    const ok = await h.validate({
+      provider: 'twilio',
+      accountSid: twilio.sid,
+      authToken: twilio.auth_token,
+      phoneNumber: NUMBER,
+    });
+    await h.publish('gateway.channel-account.connected.v1', {
+      channelAccountId: accountId,
+      hubspotChannelId: '5002',
+      inboxId: '311',
+      provider: 'twilio',
+      name: 'Reconciled SMS',
+      credentialsRequestId: ok.requestId,
+    });
+    await testing.expectEventually(async () => {
+      expect((await h.twilioNumbers(twilio))[0]?.sms_url).toBe(`${h.baseUrl}/webhooks/twilio/${accountId}`);
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await h.dispose();
+  });
+
+  it('publishes, once and in order, the SMS and MMS Twilio could not deliver, and nothing its webhook delivered', async () => {
+    const delivered = await h.client.twilioCustomerSends({ from: CUSTOMER, to: NUMBER, body: 'delivered' });
+    expect(delivered.attempts[0]).toMatchObject({ status: 200 });
+    await h.received(delivered.message.sid);
+
+    // The connector out of reach: Twilio tries once and gives up (it never redelivers an incoming message, §2.6).
+    await setSmsUrl('http://127.0.0.1:9/unreachable');
+    const image = Buffer.from('89504e470d0a1a0a', 'hex');
+    const lost = [
+      await h.client.twilioCustomerSends({ from: CUSTOMER, to: NUMBER, body: 'lost one' }),
+      await h.client.twilioCustomerSends({
+        from: CUSTOMER,
+        to: NUMBER,
+        body: 'lost two, with a picture',
+        media: [{ content_type: 'image/png', content_base64: image.toString('base64') }],
+      }),
+    ];
+    for (const sent of lost) {
+      expect(sent.attempts.at(-1)?.status ?? 0).not.toBe(200);
+    }
+    await setSmsUrl(`${h.baseUrl}/webhooks/twilio/${accountId}`);
+    expect(publishedTexts()).toEqual(['delivered']);
+
+    await reconciler.round();
+    await testing.expectEventually(() => {
+      expect(publishedTexts()).toEqual(['delivered', 'lost one', 'lost two, with a picture']);
+    });
+    const picture = await h.received(lost[1]?.message.sid ?? '');
+    expect(picture).toMatchObject({
+      provider: 'twilio',
+      conversationKey: CUSTOMER,
+      sender: { id: CUSTOMER, phoneNumber: CUSTOMER },
+      attachments: [{ kind: 'image', media: { mimeType: 'image/png' } }],
+    });
+    const ref = (picture.attachments[0] as { media: { downloadRef: string } }).media.downloadRef;
+    const media = await fetch(h.mediaLink(ref));
+    expect(Buffer.from(await media.arrayBuffer()).equals(image)).toBe(true);
+    expect(await reconciledCount('recovered')).toBe(2);
+    expect(await reconciledCount('known')).toBe(1);
+
+    // The next round starts where this one ended (from its second on: Twilio's times are whole seconds).
+    await reconciler.round();
+    expect(await reconciledCount('recovered')).toBe(2);
+    expect(publishedTexts()).toEqual(['delivered', 'lost one', 'lost two, with a picture']);
+  });
+
+  it('leaves out what came while the account was switched off, and brings back what its rotated token refused once reconnected', async () => {
+    await updateAccount({ active: false }, 'deactivated');
+    const whileOff = await h.client.twilioCustomerSends({ from: CUSTOMER, to: NUMBER, body: 'while off' });
+    expect(whileOff.attempts[0]).toMatchObject({ status: 200 });
+    await updateAccount({ active: true }, 'activated');
+    await reconciler.round();
+
+    // Twilio signs with the new token; the connector still holds the old one and refuses the signature (401).
+    const rotated = await h.client.twilioRotateAuthToken(twilio.sid);
+    const refused = await h.client.twilioCustomerSends({
+      from: CUSTOMER,
+      to: NUMBER,
+      body: 'after the rotation',
+    });
+    expect(refused.attempts[0]).toMatchObject({ status: 401 });
+    const failedBefore = await reconciledCount('check_failed');
+    await reconciler.round();
+    // The old token cannot list the messages either; the comparison waits for the new one.
+    expect(await reconciledCount('check_failed')).toBe(failedBefore + 1);
+
+    twilio = rotated;
+    const again = await h.validate(
+      { provider: 'twilio', accountSid: twilio.sid, authToken: twilio.auth_token, phoneNumber: NUMBER },
+      accountId,
+    );
+    expect(again).toMatchObject({ ok: true });
+    await reconciler.round();
+    await testing.expectEventually(() => {
+      expect(publishedTexts().slice(-1)).toEqual(['after the rotation']);
+    });
+    expect(publishedTexts()).not.toContain('while off');
+    expect(publishedTexts().filter((text) => text === 'after the rotation')).toHaveLength(1);
+  });
+});
