@@ -9,6 +9,7 @@ export type InboundResult =
   | 'ignored'
   | 'status'
   | 'account_disabled'
+  | 'account_deauthorized'
   | 'unauthorized'
   | 'invalid'
   | 'unknown_account';

@@ -843,6 +843,21 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(await h.client.calls(revokedBot.id, 'sendMessage')).toHaveLength(callsBefore);
     expect(rejections()).toHaveLength(1);
 
+    // The customer's messages meanwhile are refused (503), so Telegram keeps them and tries again.
+    const { message: waiting } = await h.client.customerSends(revokedBot.id, customer, {
+      kind: 'text',
+      text: 'written while the token was revoked',
+    });
+    await testing.expectEventually(async () => {
+      const { attempts, pending } = await h.client.deliveries(revokedBot.id);
+      expect(attempts.filter((attempt) => attempt.status === 503).length).toBeGreaterThanOrEqual(2);
+      expect(pending).toHaveLength(1);
+    });
+    const waitingId = `${customer}:${waiting.message_id}`;
+    expect(
+      h.messagesOf<ProviderMessageReceivedV1>(RECEIVED).some((m) => m.providerMessageId === waitingId),
+    ).toBe(false);
+
     // Reconnecting: another bot's token is refused; the new token of the same bot is taken, and once the
     // gateway says the account is authorized again, replies go out with it.
     expect(await h.validate({ provider: 'telegram', botToken: bot.token }, revokedAccount)).toMatchObject({
@@ -865,6 +880,11 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
       expect(rows[0]?.authorized).toBe(true);
     });
     expect(await replyToCustomer('back with a new token')).toMatchObject({ status: 'SENT' });
+    // Telegram's next try of the waiting message is taken.
+    expect(await h.received(waitingId)).toMatchObject({ text: 'written while the token was revoked' });
+    expect(
+      h.messagesOf<ProviderMessageReceivedV1>(RECEIVED).filter((m) => m.providerMessageId === waitingId),
+    ).toHaveLength(1);
   });
 
   it('deletes the webhook, credentials and data on purged.v1', async () => {

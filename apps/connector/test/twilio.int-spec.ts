@@ -585,7 +585,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(rejections()).toHaveLength(1);
   });
 
-  it('stops both directions when HubSpot deauthorizes the account, and unhooks the number on purge', async () => {
+  it('refuses inbound (503, for the comparison to bring back) and fails replies while HubSpot has the account deauthorized, and unhooks the number on purge', async () => {
     await h.publish('gateway.channel-account.updated.v1', {
       channelAccountId: accountId,
       authorized: false,
@@ -599,7 +599,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
       expect(rows[0]?.authorized).toBe(false);
     });
     const inbound = await h.client.twilioCustomerSends({ from: '+14155550123', to: NUMBER, body: 'anyone?' });
-    expect(inbound.attempts[0]).toMatchObject({ status: 200 });
+    expect(inbound.attempts[0]).toMatchObject({ status: 503 });
     const refused = await firstStatus(
       await reply('+14155550123', { text: 'while deauthorized', richText: undefined }),
     );

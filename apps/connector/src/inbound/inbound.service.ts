@@ -41,6 +41,16 @@ export class InvalidWebhookSignatureError extends DomainError<'WEBHOOK_SIGNATURE
   }
 }
 
+export class AccountDeauthorizedError extends DomainError<'ACCOUNT_DEAUTHORIZED'> {
+  constructor() {
+    super(
+      'ACCOUNT_DEAUTHORIZED',
+      'The channel account must be reconnected before it takes messages; send this one again later.',
+      { httpStatus: 503 },
+    );
+  }
+}
+
 export interface InboundSummary {
   readonly accepted: number;
   readonly duplicates: number;
@@ -144,14 +154,18 @@ export class InboundService {
       }
       throw error;
     }
-    if (!account.active || !account.authorized) {
-      // Decision (docs/providers/*.md): answered 2xx so the provider does not retry for a day, then dropped.
-      if (!account.active) {
-        // Switched off on purpose: remembered as seen, so comparing the account with its provider once it is
-        // back on does not publish them. A deauthorized account's messages are not: they come back once it is
-        // reconnected.
-        await this.ledger.recordInbound(this.dataSource.manager, dedupeKeysOf([{ account, events }]));
-      }
+    if (account.active && !account.authorized && events.some((event) => event.kind === 'message')) {
+      // Its credentials need reconnecting, which nobody chose: the provider keeps the messages and tries again
+      // (Telegram for a day; Twilio's are found by the comparison once the account is reconnected). Status reports
+      // about replies already sent still apply.
+      this.metrics.countInbound(provider, 'account_deauthorized');
+      throw new AccountDeauthorizedError();
+    }
+    if (!account.active) {
+      // Decision (docs/providers/*.md): switched off on purpose, so answered 2xx (the provider does not retry for
+      // a day) and dropped; remembered as seen, so comparing the account with its provider once it is back on
+      // does not publish them either.
+      await this.ledger.recordInbound(this.dataSource.manager, dedupeKeysOf([{ account, events }]));
       this.metrics.countInbound(provider, 'account_disabled');
       this.logger.warn(
         { channelAccountId, provider, events: events.length },
