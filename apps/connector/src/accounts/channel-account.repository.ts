@@ -238,12 +238,12 @@ export class ChannelAccountRepository {
   /**
    * Claims, for this replica, the inbound comparison of up to `limit` active, authorized accounts of these
    * providers not claimed within `intervalMs`; each comes with the span it should compare next, up to the
-   * database's clock less `settleMs`.
+   * database's clock less `settleMs`, and from no earlier than a day inside `lookBackMs` (the dedupe keys'
+   * retention: older ones are gone, and what they marked as received would be published again).
    */
   async claimInboundChecks(
     providers: readonly Provider[],
-    intervalMs: number,
-    settleMs: number,
+    { intervalMs, settleMs, lookBackMs }: { intervalMs: number; settleMs: number; lookBackMs: number },
     limit: number,
   ): Promise<InboundCheckClaim[]> {
     const rows = returnedRows<{ channel_account_id: string; checked_until: Date; until: Date }>(
@@ -256,9 +256,11 @@ export class ChannelAccountRepository {
                     OR inbound_check_claimed_at <= now() - make_interval(secs => $2::float8 / 1000))
              ORDER BY inbound_check_claimed_at NULLS FIRST
              LIMIT $4 FOR UPDATE SKIP LOCKED)
-          RETURNING a.channel_account_id, a.inbound_checked_until AS checked_until,
+          RETURNING a.channel_account_id,
+                    greatest(a.inbound_checked_until,
+                             now() - make_interval(secs => $5::float8 / 1000) + interval '1 day') AS checked_until,
                     now() - make_interval(secs => $3::float8 / 1000) AS until`,
-        [providers, intervalMs, settleMs, limit],
+        [providers, intervalMs, settleMs, limit, lookBackMs],
       ),
     );
     return rows.map((row) => ({

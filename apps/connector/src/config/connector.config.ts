@@ -80,6 +80,14 @@ export const connectorConfigSchema = commonConfigSchema.extend({
    * (Twilio gives up within 15 s), so the comparison does not overtake it.
    */
   INBOUND_RECONCILE_SETTLE_MS: durationMs().default(60_000),
+  /**
+   * How long the message ledger keeps a message's traces (inbound dedupe keys, reply states, sent reply parts);
+   * longer than any provider redelivers (Telegram: a day) or reports a status. At least 72 h: the inbound
+   * comparison never reaches back further than this less a day.
+   */
+  MESSAGE_LEDGER_RETENTION_MS: durationMs()
+    .refine((ms) => ms >= 72 * 3_600_000, { error: 'must be at least 72h' })
+    .default(720 * 3_600_000),
 });
 
 type ParsedConnectorConfig = z.output<typeof connectorConfigSchema>;

@@ -5,6 +5,7 @@ import { ConnectorTables1764180000000 } from './migrations/1764180000000-connect
 import { ParkedStatusReports1764183600000 } from './migrations/1764183600000-parked-status-reports.js';
 import { ReplyPartsSent1764600000000 } from './migrations/1764600000000-reply-parts-sent.js';
 import { InboundReconciliation1764900000000 } from './migrations/1764900000000-inbound-reconciliation.js';
+import { LedgerRetention1765000000000 } from './migrations/1765000000000-ledger-retention.js';
 
 /** Every connector migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const connectorMigrations = [
@@ -13,6 +14,7 @@ export const connectorMigrations = [
   ParkedStatusReports1764183600000,
   ReplyPartsSent1764600000000,
   InboundReconciliation1764900000000,
+  LedgerRetention1765000000000,
 ];
 
 /** The connector's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */

@@ -74,8 +74,11 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
     try {
       claims = await this.accounts.claimInboundChecks(
         this.adapters.listingInbound().map((adapter) => adapter.provider),
-        this.config.INBOUND_RECONCILE_INTERVAL_MS,
-        this.config.INBOUND_RECONCILE_SETTLE_MS,
+        {
+          intervalMs: this.config.INBOUND_RECONCILE_INTERVAL_MS,
+          settleMs: this.config.INBOUND_RECONCILE_SETTLE_MS,
+          lookBackMs: this.config.MESSAGE_LEDGER_RETENTION_MS,
+        },
         ACCOUNTS_PER_ROUND,
       );
     } catch (error) {

@@ -23,6 +23,17 @@ describe('connector config', () => {
     );
   });
 
+  it('keeps the message ledger 30 days by default and refuses a retention under 72 h, naming the variable', () => {
+    const dev = env({ NODE_ENV: 'development' });
+    expect(loadConnectorConfig(dev).MESSAGE_LEDGER_RETENTION_MS).toBe(30 * 24 * 3_600_000);
+    expect(
+      loadConnectorConfig({ ...dev, MESSAGE_LEDGER_RETENTION_MS: '72h' }).MESSAGE_LEDGER_RETENTION_MS,
+    ).toBe(72 * 3_600_000);
+    expect(() => loadConnectorConfig({ ...dev, MESSAGE_LEDGER_RETENTION_MS: '48h' })).toThrow(
+      /MESSAGE_LEDGER_RETENTION_MS.*at least 72h/s,
+    );
+  });
+
   it('defaults to the provider sandbox and allows loopback only outside production', () => {
     const dev = loadConnectorConfig(env({ NODE_ENV: 'development' }));
     expect(dev.TELEGRAM_API_BASE_URL).toBe('http://127.0.0.1:4020');
