@@ -177,6 +177,12 @@ describe('inbound publishing: provider.message.received.v1 → HubSpot (real san
     });
     // The gone sticker was asked for once; the two real files each once (uploads are not repeated).
     expect(fixture.mediaRequests.filter((ref) => ref === 'media:photo-1')).toHaveLength(1);
+    // The uploaded files' ids were kept for a retry of the message only: its publication forgot them.
+    const [uploads] = await fixture.db.dataSource.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM "${fixture.db.schema}".uploaded_media WHERE channel_account_id = $1`,
+      [account],
+    );
+    expect(uploads?.n).toBe(0);
   });
 
   it('a file of a type the channel does not accept becomes a placeholder with the reason; an octet-stream download keeps its declared type', async () => {

@@ -56,6 +56,7 @@ interface HubSpotAnswer {
   readonly hubspotMessageId: string;
   readonly hubspotThreadId: string;
   readonly contact: FoundContact | undefined;
+  readonly uploadedMedia: boolean;
 }
 
 /**
@@ -219,6 +220,7 @@ export class InboundPublisherService {
       hubspotMessageId,
       hubspotThreadId,
       newThread,
+      uploadedMedia: answer.uploadedMedia,
       customer: {
         channelAccountId: message.channelAccountId,
         deliveryIdentifier: senderIdentifier(message.sender, declared),
@@ -300,6 +302,7 @@ export class InboundPublisherService {
       hubspotMessageId: published.body.id,
       hubspotThreadId: published.body.conversationsThreadId,
       contact,
+      uploadedMedia: [...media.values()].some((resolved) => resolved.fileId !== undefined),
     };
   }
 

@@ -40,6 +40,8 @@ export interface PublishedMapping {
   readonly hubspotThreadId: string;
   readonly newThread: boolean;
   readonly customer: KnownConversation;
+  /** Files were uploaded for it: their ids, kept for a retry of the message, are no longer needed. */
+  readonly uploadedMedia: boolean;
 }
 
 interface PendingQuery {
@@ -147,12 +149,17 @@ export class PublishingLedger {
       }
     }
     const newThreads = [...threads.values()];
+    const withMedia = mappings.filter((mapping) => mapping.uploadedMedia);
     await manager.query(
       `WITH published AS (
          INSERT INTO "${s}".published_messages
            (channel_account_id, idempotency_id, provider_message_id, conversation_key, hubspot_message_id, hubspot_thread_id)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
          ON CONFLICT DO NOTHING
+       ), uploads_done AS (
+         DELETE FROM "${s}".uploaded_media u
+          USING unnest($10::text[], $11::text[]) AS d(channel_account_id, idempotency_id)
+          WHERE u.channel_account_id = d.channel_account_id AND u.idempotency_id = d.idempotency_id
        )
        INSERT INTO "${s}".conversation_threads (channel_account_id, conversation_key, hubspot_thread_id)
        SELECT * FROM unnest($7::text[], $8::text[], $9::text[])
@@ -170,6 +177,8 @@ export class PublishingLedger {
         newThreads.map((mapping) => mapping.channelAccountId),
         newThreads.map((mapping) => mapping.conversationKey),
         newThreads.map((mapping) => mapping.hubspotThreadId),
+        withMedia.map((mapping) => mapping.channelAccountId),
+        withMedia.map((mapping) => mapping.idempotencyId),
       ],
     );
     await this.directory?.rememberConversations(
