@@ -5,7 +5,6 @@ import type { DataSource } from 'typeorm';
 import { AccountsService } from './accounts/accounts.service.js';
 import { ChannelAccountRepository } from './accounts/channel-account.repository.js';
 import { DeliveryStatusService } from './accounts/delivery-status.service.js';
-import { LedgerRetention } from './accounts/ledger-retention.js';
 import { MessageLedger } from './accounts/message-ledger.js';
 import type { ConnectorConfig } from './config/connector.config.js';
 import { ConnectorMetrics } from './connector.metrics.js';
@@ -118,7 +117,6 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
     AccountsService,
     InboundService,
     InboundReconciler,
-    LedgerRetention,
     ProviderWebhookRoutes,
     MediaService,
     OutboundService,

@@ -1,7 +1,6 @@
+import { TablePruner } from '@inbox-bridge/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ChannelAccountRepository } from '../src/accounts/channel-account.repository.js';
-import { LedgerRetention } from '../src/accounts/ledger-retention.js';
-import { MessageLedger } from '../src/accounts/message-ledger.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
 const DAY_MS = 86_400_000;
@@ -24,9 +23,9 @@ describe('connector: the message ledger is pruned past its retention (30 days)',
     await h.dispose();
   });
 
-  it('deletes dedupe keys, reply states and sent parts older than the retention, a batch at a time, and keeps the rest', async () => {
+  it('deletes dedupe keys, reply states and sent parts older than the retention, and keeps the rest', async () => {
     const s = h.db.schema;
-    // 25,000 dedupe keys 31 days old (three batches of 10,000), and one of each kind a day old.
+    // 25,000 dedupe keys 31 days old (three statements of 10,000), and one of each kind a day old.
     await h.db.dataSource.query(
       `INSERT INTO "${s}".inbound_messages (channel_account_id, dedupe_key, received_at)
        SELECT 'old', 'k' || i, now() - interval '31 days' FROM generate_series(1, 25000) AS i`,
@@ -46,19 +45,10 @@ describe('connector: the message ledger is pruned past its retention (30 days)',
               ('recent', 'h1', 'text:0', 'v', now() - interval '1 day')`,
     );
 
-    // Bounded: two batches of a pass at most.
-    const ledger = h.app.get(MessageLedger);
-    expect(await ledger.prune(h.db.dataSource, 30 * DAY_MS, 2)).toEqual({
-      inbound_messages: 20_000,
+    expect(await h.app.get(TablePruner).prune()).toEqual({
+      inbound_messages: 25_000,
       outbound_messages: 1,
       reply_parts_sent: 1,
-    });
-    expect(await count('inbound_messages', 'old')).toBe(5_000);
-
-    expect(await h.app.get(LedgerRetention).prune()).toEqual({
-      inbound_messages: 5_000,
-      outbound_messages: 0,
-      reply_parts_sent: 0,
     });
     for (const table of ['inbound_messages', 'outbound_messages', 'reply_parts_sent']) {
       expect({ table, old: await count(table, 'old'), recent: await count(table, 'recent') }).toEqual({

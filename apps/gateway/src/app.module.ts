@@ -17,6 +17,12 @@ export class AppModule {
       database: gatewayDatabaseOptions(config),
       consumerGroups: gatewayConsumerGroups,
       imports: [HubSpotWebhooksModule, ConversationEventsModule, PlatformModule, AccountsModule],
+      retainedTables: [
+        { table: 'published_messages', timeColumn: 'published_at' },
+        { table: 'outbound_message_statuses', timeColumn: 'updated_at' },
+        { table: 'conversation_events', timeColumn: 'received_at' },
+        { table: 'bridge_thread_assignments', timeColumn: 'applied_at' },
+      ].map((table) => ({ ...table, retentionMs: config.MESSAGE_RECORD_RETENTION_MS })),
     });
     return { module: AppModule, imports: [runtime] };
   }

@@ -57,7 +57,8 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
   }
 
   it('signs with v3 and retries a slow answer and failures until the receiver accepts', async () => {
-    receiver.script = [{ delayMs: 400 }, { status: 500 }, { status: 404 }];
+    // Slower than the shortest scaled timeout (1 s).
+    receiver.script = [{ delayMs: 1_300 }, { status: 500 }, { status: 404 }];
     const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES, { webhookUrl: receiver.url });
     const accountId = await sandbox.createAccount(await sandbox.token(), channelId, {
       type: 'CHANNEL_SPECIFIC_OPAQUE_ID',
@@ -72,7 +73,7 @@ describe('webhooks to the channel webhookUrl (§2)', () => {
         }
         return only;
       },
-      { timeoutMs: 4_000, description: 'webhook delivered' },
+      { timeoutMs: 6_000, description: 'webhook delivered' },
     );
     expect(delivery.attempts.map((attempt) => attempt.status ?? attempt.error?.split(':')[0])).toEqual([
       'TimeoutError',

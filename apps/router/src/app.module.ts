@@ -16,6 +16,9 @@ export class AppModule {
       database: routerDatabaseOptions(config),
       consumerGroups: routerConsumerGroups,
       imports: [RoutingModule.forRoot(overrides.clock === undefined ? {} : { clock: overrides.clock })],
+      retainedTables: [
+        { table: 'routing_audit', timeColumn: 'recorded_at', retentionMs: config.ROUTING_AUDIT_RETENTION_MS },
+      ],
     });
     return { module: AppModule, imports: [runtime] };
   }

@@ -1,3 +1,4 @@
+import { TablePruner } from '@inbox-bridge/service-kit';
 import { RoutingKeys } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -170,6 +171,21 @@ describe('router admin API and settings page (tenant isolation, validation, head
     };
     expect(trailA.channelAccountId).toBe('ca-a');
     expect(trailA.entries).toHaveLength(1);
+  });
+
+  it('prunes audit entries older than ROUTING_AUDIT_RETENTION_MS (90 days) and keeps the rest', async () => {
+    await db.dataSource.query(
+      `INSERT INTO "${db.schema}".routing_audit (portal_id, hubspot_thread_id, channel_account_id, action, reason, recorded_at)
+       VALUES ($1, 'thread-b', 'ca-a', 'assigned', 'a decision of last season', now() - interval '91 days')`,
+      [PORTAL_A],
+    );
+    const entriesOf = async () =>
+      ((await adminA().audit('thread-b')).body as { entries: { reason: string }[] }).entries;
+    expect(await entriesOf()).toHaveLength(2);
+    expect(await router.app.get(TablePruner).prune()).toEqual({ routing_audit: 1 });
+    const kept = await entriesOf();
+    expect(kept).toHaveLength(1);
+    expect(kept[0]?.reason).not.toBe('a decision of last season');
   });
 
   it('answers 400 naming the path id when it holds a control character (found by the fuzz run: it was a 500)', async () => {

@@ -20,6 +20,7 @@ export {
   positiveInt,
   positiveNumber,
   postgresUrl,
+  retentionMs,
   secret,
   sqlIdentifier,
   url,
@@ -58,6 +59,7 @@ export {
 export { runMigrations, type MigrationLogger } from './database/migrations.js';
 export { PerTransaction } from './database/per-transaction.js';
 export { SharedReads } from './database/shared-reads.js';
+export { TablePruner, type RetainedTable, type TablePrunerOptions } from './database/table-pruner.js';
 
 export { DomainError, type DomainErrorOptions } from './errors/domain-error.js';
 export { ProblemDetailsFilter } from './errors/problem-details.filter.js';

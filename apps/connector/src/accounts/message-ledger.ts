@@ -1,24 +1,12 @@
 import { APP_CONFIG } from '@inbox-bridge/service-kit';
 import type { DeliveryStatus } from '@inbox-bridge/shared';
 import { Inject, Injectable } from '@nestjs/common';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import type { ProviderStatusReport } from '../providers/provider-port.js';
 
 /** HubSpot statuses only move forward: SENT → READ; FAILED is final. */
 const RANK: Readonly<Record<DeliveryStatus, number>> = { SENT: 1, READ: 2, FAILED: 3 };
-
-/** The ledger's tables pruned past the retention, by their time column. */
-const PRUNED_BY = {
-  inbound_messages: 'received_at',
-  outbound_messages: 'updated_at',
-  reply_parts_sent: 'recorded_at',
-} as const;
-
-export type PrunedTable = keyof typeof PRUNED_BY;
-
-const PRUNE_BATCH = 10_000;
-const PRUNE_MAX_BATCHES = 100;
 
 /** How {@link MessageLedger.recordInbound} names an inbound message. */
 export function inboundKey(channelAccountId: string, dedupeKey: string): string {
@@ -128,37 +116,6 @@ export class MessageLedger {
       [channelAccountId, providerMessageId, status],
     );
     return { outcome: 'advanced', hubspotMessageId: row.hubspot_message_id };
-  }
-
-  /**
-   * Deletes the traces of messages older than the retention, a batch per statement, at most `maxBatches`; answers
-   * how many rows went, per table.
-   */
-  async prune(
-    dataSource: DataSource,
-    retentionMs: number,
-    maxBatches = PRUNE_MAX_BATCHES,
-  ): Promise<Record<PrunedTable, number>> {
-    const pruned: Record<PrunedTable, number> = {
-      inbound_messages: 0,
-      outbound_messages: 0,
-      reply_parts_sent: 0,
-    };
-    for (const [table, column] of Object.entries(PRUNED_BY) as [PrunedTable, string][]) {
-      for (let batch = 0; batch < maxBatches; batch += 1) {
-        const [, deleted] = await dataSource.query<[unknown, number]>(
-          `DELETE FROM "${this.schema}".${table} WHERE ctid = ANY(ARRAY(
-             SELECT ctid FROM "${this.schema}".${table}
-              WHERE ${column} < now() - make_interval(secs => $1::float8 / 1000) LIMIT $2))`,
-          [retentionMs, PRUNE_BATCH],
-        );
-        pruned[table] += deleted;
-        if (deleted < PRUNE_BATCH) {
-          break;
-        }
-      }
-    }
-    return pruned;
   }
 
   /** Keeps a report about a message id not recorded yet; reports parked for a day are dropped. */

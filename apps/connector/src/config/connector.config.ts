@@ -6,6 +6,7 @@ import {
   nonEmptyString,
   port,
   positiveInt,
+  retentionMs,
   secret,
   url,
   type ConfigProblem,
@@ -85,9 +86,7 @@ export const connectorConfigSchema = commonConfigSchema.extend({
    * longer than any provider redelivers (Telegram: a day) or reports a status. At least 72 h: the inbound
    * comparison never reaches back further than this less a day.
    */
-  MESSAGE_LEDGER_RETENTION_MS: durationMs()
-    .refine((ms) => ms >= 72 * 3_600_000, { error: 'must be at least 72h' })
-    .default(720 * 3_600_000),
+  MESSAGE_LEDGER_RETENTION_MS: retentionMs(72).default(720 * 3_600_000),
 });
 
 type ParsedConnectorConfig = z.output<typeof connectorConfigSchema>;

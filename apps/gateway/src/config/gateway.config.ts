@@ -4,6 +4,7 @@ import {
   loadConfig,
   nonEmptyString,
   port,
+  retentionMs,
   secret,
   url,
   type ConfigProblem,
@@ -32,6 +33,12 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
    * development and tests only: with `NODE_ENV=production` (the default) it must be set to another value.
    */
   HUBSPOT_CLIENT_SECRET: secret(nonEmptyString()).default(DEV_SANDBOX_CLIENT_SECRET),
+  /**
+   * How long the records of each message are kept: what was published (and its HubSpot ids, for a rep's reply
+   * that quotes it), reply statuses, conversation events received and the bridge's own assignments (told apart from
+   * their echo). At least 72 h.
+   */
+  MESSAGE_RECORD_RETENTION_MS: retentionMs(72).default(2160 * 3_600_000),
   ...platformConfigShape,
   ...accountsConfigShape,
 });

@@ -6,6 +6,7 @@ import { ConversationEvents1764244800000 } from '../conversation-events/conversa
 import { platformEntities, platformMigrations } from '../platform/platform.wiring.js';
 import { HubSpotWebhookEventEntity } from '../webhooks/hubspot-webhook-event.entity.js';
 import { HubSpotWebhookEvents1764158400000 } from './migrations/1764158400000-hubspot-webhook-events.js';
+import { RecordRetention1765000000000 } from './migrations/1765000000000-record-retention.js';
 
 /** Every gateway migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const gatewayMigrations = [
@@ -14,6 +15,7 @@ export const gatewayMigrations = [
   ConversationEvents1764244800000,
   ...platformMigrations,
   ...accountsMigrations,
+  RecordRetention1765000000000,
 ];
 
 /** Every gateway TypeORM entity. */

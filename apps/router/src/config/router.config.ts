@@ -4,6 +4,7 @@ import {
   loadConfig,
   port,
   positiveInt,
+  retentionMs,
   secret,
   url,
   type Env,
@@ -47,6 +48,8 @@ export const routerConfigSchema = commonConfigSchema.extend({
   ROUTER_ASSIGNMENT_RETRY_DELAY_MS: durationMs().default(30_000),
   /** Most waiting conversations one back-fill pass assigns, and most due timers per poll. */
   ROUTER_BATCH_SIZE: positiveInt({ max: 10_000 }).default(100),
+  /** How long the routing audit (every decision and its reason, `GET …/audit`) is kept. At least 72 h. */
+  ROUTING_AUDIT_RETENTION_MS: retentionMs(72).default(2160 * 3_600_000),
 });
 
 export type RouterConfig = z.output<typeof routerConfigSchema>;

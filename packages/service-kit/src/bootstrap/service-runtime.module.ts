@@ -22,6 +22,7 @@ import type { DatabaseOptions } from '../database/data-source.js';
 import { DatabaseReadinessCheck } from '../database/database-readiness.check.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { DATA_SOURCE } from '../database/database.tokens.js';
+import { TablePruner, type RetainedTable } from '../database/table-pruner.js';
 import { HealthModule } from '../health/health.module.js';
 import type { ReadinessCheck } from '../health/readiness-check.js';
 import { answerUnparsableRequests } from '../http/client-error.js';
@@ -84,6 +85,8 @@ export interface ServiceRuntimeOptions {
   readonly consumerGroups: readonly ConsumerGroupSpec[];
   /** The service's feature modules. */
   readonly imports?: ModuleMetadata['imports'];
+  /** Tables that grow with traffic, pruned past their retention every hour ({@link TablePruner}). */
+  readonly retainedTables?: readonly RetainedTable[];
 }
 
 /**
@@ -124,8 +127,18 @@ export class ServiceRuntimeModule {
               logger: nestMessagingLogger(),
             }),
         },
+        {
+          provide: TablePruner,
+          inject: [DATA_SOURCE],
+          useFactory: (dataSource: DataSource): TablePruner =>
+            new TablePruner({
+              dataSource,
+              schema: config.DATABASE_SCHEMA,
+              tables: options.retainedTables ?? [],
+            }),
+        },
       ],
-      exports: [Messaging],
+      exports: [Messaging, TablePruner],
     };
   }
 }

@@ -80,6 +80,16 @@ export function durationMs() {
     });
 }
 
+/**
+ * How long rows that grow with traffic are kept ({@link durationMs}), at least `minimumHours`: longer than anything
+ * that may still ask for them.
+ */
+export function retentionMs(minimumHours: number) {
+  return durationMs().refine((ms) => ms >= minimumHours * 3_600_000, {
+    error: `must be at least ${minimumHours}h`,
+  });
+}
+
 /** `"true"` or `"false"`, nothing else, so a typo never silently means false. */
 export function booleanFlag() {
   return z

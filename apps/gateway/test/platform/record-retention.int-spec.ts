@@ -1,0 +1,60 @@
+import { TablePruner } from '@inbox-bridge/service-kit';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PlatformFixture } from './platform-fixture.js';
+
+const HUB_ID = 6_262;
+const RETAINED = [
+  'published_messages',
+  'outbound_message_statuses',
+  'conversation_events',
+  'bridge_thread_assignments',
+] as const;
+
+describe('gateway: message records are pruned past MESSAGE_RECORD_RETENTION_MS (90 days)', () => {
+  const fixture = new PlatformFixture(HUB_ID);
+
+  beforeAll(async () => {
+    await fixture.start('gateway_retention');
+  });
+
+  afterAll(async () => {
+    await fixture.stop();
+  });
+
+  it('deletes what was published, reply statuses, conversation events and bridge assignments older than 90 days, and keeps the rest', async () => {
+    const s = fixture.db.schema;
+    const query = (sql: string) => fixture.db.dataSource.query(sql);
+    for (const [suffix, age] of [
+      ['old', '91 days'],
+      ['recent', '89 days'],
+    ] as const) {
+      await query(
+        `INSERT INTO "${s}".published_messages
+           (channel_account_id, idempotency_id, provider_message_id, conversation_key, hubspot_message_id, hubspot_thread_id, published_at)
+         VALUES ('ca-${suffix}', 'i', 'p', 'c', 'h', 't', now() - interval '${age}')`,
+      );
+      await query(
+        `INSERT INTO "${s}".outbound_message_statuses (hubspot_message_id, channel_account_id, status, updated_at)
+         VALUES ('h-${suffix}', 'ca-${suffix}', 'SENT', now() - interval '${age}')`,
+      );
+      await query(
+        `INSERT INTO "${s}".conversation_events (portal_id, event_id, subscription_type, thread_id, occurred_at, received_at)
+         VALUES (${HUB_ID}, 'e-${suffix}', 'conversation.propertyChange', 't-${suffix}', now() - interval '${age}', now() - interval '${age}')`,
+      );
+      await query(
+        `INSERT INTO "${s}".bridge_thread_assignments (portal_id, thread_id, actor_id, applied_at)
+         VALUES (${HUB_ID}, 't-${suffix}', 'A-1', now() - interval '${age}')`,
+      );
+    }
+
+    expect(await fixture.gateway.app.get(TablePruner).prune()).toEqual(
+      Object.fromEntries(RETAINED.map((table) => [table, 1])),
+    );
+    for (const table of RETAINED) {
+      const [row] = await fixture.db.dataSource.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM "${s}".${table}`,
+      );
+      expect({ table, rows: row?.n }).toEqual({ table, rows: 1 });
+    }
+  });
+});
