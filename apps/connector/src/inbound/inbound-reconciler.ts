@@ -10,6 +10,7 @@ import { ChannelAccountRepository, type InboundCheckClaim } from '../accounts/ch
 import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
+import type { ConnectedAccount } from '../providers/provider-port.js';
 import { InboundService } from './inbound.service.js';
 
 /** Accounts one round compares at most (one after the other). */
@@ -96,14 +97,17 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
+  /** Never rejects: a failure is counted and logged, and the account's mark stays where the comparison got to. */
   private async compare(claim: InboundCheckClaim): Promise<void> {
-    const account = await this.accounts.find(claim.channelAccountId);
-    if (account === undefined || !account.active || !account.authorized) {
-      return;
-    }
-    const adapter = this.adapters.get(account.provider);
     let from = claim.from;
+    let provider: ConnectedAccount['provider'] | undefined;
     try {
+      const account = await this.accounts.find(claim.channelAccountId);
+      if (account === undefined || !account.active || !account.authorized) {
+        return;
+      }
+      provider = account.provider;
+      const adapter = this.adapters.get(account.provider);
       for (let day = 0; day < DAYS_PER_ROUND && from < claim.until && !this.stopped; day += 1) {
         // The provider lists by day: one UTC day at a time.
         const dayEnd = new Date(Math.floor(from.getTime() / DAY_MS) * DAY_MS + DAY_MS);
@@ -123,9 +127,11 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
         from = until;
       }
     } catch (error) {
-      this.metrics.countReconciled(account.provider, 'check_failed');
+      if (provider !== undefined) {
+        this.metrics.countReconciled(provider, 'check_failed');
+      }
       this.logger.warn(
-        { channelAccountId: account.channelAccountId, from, err: String(error) },
+        { channelAccountId: claim.channelAccountId, from, err: String(error) },
         'comparing inbound messages with the provider failed; the next round starts from here',
       );
     }
