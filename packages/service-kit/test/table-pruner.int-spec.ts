@@ -1,3 +1,4 @@
+import { expectEventually } from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
 import { createDataSource, TablePruner } from '../src/index.js';
@@ -60,6 +61,24 @@ describe('TablePruner', () => {
     expect(await ages('events')).toEqual([1, 1]);
     expect(await ages('audit')).toEqual([]);
     expect(await pruner.prune()).toEqual({ events: 0, audit: 0 });
+  });
+
+  it('prunes on its own between bootstrap and shutdown: a first pass within the first interval, then every interval', async () => {
+    await dataSource.query(`INSERT INTO "${schema}".audit VALUES (10, now() - interval '40 days')`);
+    const pruner = new TablePruner({
+      dataSource,
+      schema,
+      tables: [{ table: 'audit', timeColumn: 'recorded_at', retentionMs: 7 * DAY_MS }],
+      everyMs: 100,
+    });
+    pruner.onApplicationBootstrap();
+    try {
+      await expectEventually(async () => (await ages('audit')).length === 0, { description: 'first pass' });
+      await dataSource.query(`INSERT INTO "${schema}".audit VALUES (11, now() - interval '40 days')`);
+      await expectEventually(async () => (await ages('audit')).length === 0, { description: 'a later pass' });
+    } finally {
+      await pruner.onApplicationShutdown();
+    }
   });
 
   it('refuses a name that is not an identifier and a retention that is not positive', () => {

@@ -43,34 +43,49 @@ export class TablePruner implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.prune(), this.options.everyMs ?? 3_600_000);
+    if (this.options.tables.length === 0) {
+      return;
+    }
+    const everyMs = this.options.everyMs ?? 3_600_000;
+    // The first pass comes at a random point of the first interval: a process restarted more often than hourly
+    // still prunes, and replicas started together do not prune together.
+    this.timer = setTimeout(() => {
+      void this.prune();
+      this.timer = setInterval(() => void this.prune(), everyMs);
+      this.timer.unref();
+    }, Math.random() * everyMs);
     this.timer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.timer);
     clearInterval(this.timer);
     await this.running;
   }
 
-  /** One pass (joins the one in progress): rows deleted per table, or undefined when it failed (logged). */
+  /**
+   * One pass, after the one in progress if any (so it sees every row written before the call): rows deleted per
+   * table, or undefined when it failed (logged).
+   */
   prune(): Promise<Record<string, number> | undefined> {
-    this.running ??= this.pass()
-      .then(
-        (pruned) => {
-          if (Object.values(pruned).some((count) => count > 0)) {
-            this.logger.log({ pruned }, 'rows past their retention deleted');
-          }
-          return pruned;
-        },
-        (error: unknown) => {
-          this.logger.warn({ err: String(error) }, 'pruning failed; the next pass tries again');
-          return undefined;
-        },
-      )
-      .finally(() => {
-        this.running = undefined;
-      });
-    return this.running;
+    const pass = (this.running ?? Promise.resolve()).then(() => this.loggedPass());
+    this.running = pass;
+    return pass;
+  }
+
+  private loggedPass(): Promise<Record<string, number> | undefined> {
+    return this.pass().then(
+      (pruned) => {
+        if (Object.values(pruned).some((count) => count > 0)) {
+          this.logger.log({ pruned }, 'rows past their retention deleted');
+        }
+        return pruned;
+      },
+      (error: unknown) => {
+        this.logger.warn({ err: String(error) }, 'pruning failed; the next pass tries again');
+        return undefined;
+      },
+    );
   }
 
   private async pass(): Promise<Record<string, number>> {
