@@ -16,6 +16,7 @@ import {
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request } from 'express';
+import { request as httpRequest } from 'node:http';
 import { z } from 'zod';
 import {
   APP_CONFIG,
@@ -314,6 +315,46 @@ describe('service app (real HTTP server, real PostgreSQL)', () => {
     expect(oversized.status).toBe(413);
     expect(await oversized.json()).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
     expect((await post(JSON.stringify({ name: 'x'.repeat(900_000), count: 1 }))).status).toBe(201);
+  });
+
+  it('answers a request refused before its body is read (unsupported charset) only once the client has sent it all, so no reset can beat the answer (found by the fuzz run: EPIPE, now and then)', async () => {
+    const target = new URL(`${url}/things`);
+    const body = Buffer.alloc(2 * 1024 * 1024, 'x');
+    // As the fuzz run sends it: no keep-alive (the server closes the connection once it has answered), the whole
+    // body in one write. Without draining, the answer lost the race with the reset now and then.
+    const send = () =>
+      new Promise<{ status?: number; body: string; error?: string }>((resolve) => {
+        const request = httpRequest({
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          agent: false,
+          headers: {
+            'content-type': 'application/json; charset=bogus',
+            'content-length': String(body.length),
+          },
+        });
+        request.on('response', (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (part: string) => (text += part));
+          response.on('end', () => {
+            resolve({ status: response.statusCode, body: text });
+          });
+        });
+        request.on('error', (error: NodeJS.ErrnoException) => {
+          resolve({ body: '', error: error.code ?? error.message });
+        });
+        request.end(body);
+      });
+    const answers = [];
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      answers.push(await send());
+    }
+    expect(answers.filter((answer) => answer.error !== undefined)).toEqual([]);
+    expect(new Set(answers.map((answer) => answer.status))).toEqual(new Set([415]));
+    expect(JSON.parse(answers[0]?.body ?? '{}')).toMatchObject({ status: 415 });
   });
 
   it('refuses a JSON body holding a NUL character or a lone surrogate with a 400 naming the field (PostgreSQL cannot store them)', async () => {

@@ -1,7 +1,9 @@
 import { correlationContext } from '@inbox-bridge/messaging';
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { throwError, type Observable } from 'rxjs';
+import { drainRequestBody } from '../http/drain-request-body.js';
 import { PROBLEM_CONTENT_TYPE, toProblemDetails } from './problem-details.js';
 
 /**
@@ -25,15 +27,27 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         this.logger.error({ thrown: String(exception) }, 'non-error value thrown');
       }
     }
-    const response = host.switchToHttp().getResponse<Response>();
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
     if (response.headersSent) {
       return undefined;
     }
     const correlationId = correlationContext.current()?.correlationId;
-    response
-      .status(body.status)
-      .type(PROBLEM_CONTENT_TYPE)
-      .send(JSON.stringify(correlationId === undefined ? body : { ...body, correlationId }));
+    const answer = (): void => {
+      if (!response.headersSent) {
+        response
+          .status(body.status)
+          .type(PROBLEM_CONTENT_TYPE)
+          .send(JSON.stringify(correlationId === undefined ? body : { ...body, correlationId }));
+      }
+    };
+    const request = http.getRequest<IncomingMessage>();
+    if (request.complete) {
+      answer();
+    } else {
+      // Refused before its body was read (an unsupported charset, say): answered once the client has sent it all.
+      void drainRequestBody(request).then(answer);
+    }
     return undefined;
   }
 }

@@ -5,6 +5,7 @@ import { DomainError } from '../errors/domain-error.js';
 import { PROBLEM_CONTENT_TYPE, toProblemDetails } from '../errors/problem-details.js';
 import { CORRELATION_ID_HEADER, requestCorrelationId } from '../logging/correlation-id.js';
 import { HttpMetrics } from '../metrics/http-metrics.js';
+import { drainRequestBody } from './drain-request-body.js';
 
 /** What a raw route sees of a request: the bytes as received, for signature checks over the exact body. */
 export interface RawHttpRequest {
@@ -140,45 +141,6 @@ function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   });
 }
 
-/** How much of a refused, oversized body is read and dropped so that the 413 arrives; past it, the connection is cut. */
-const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
-const DRAIN_TIMEOUT_MS = 10_000;
-
-/**
- * Reads and drops the rest of a body refused as too large. Answering while the client still writes and then
- * closing makes the kernel reset the connection, and the client sees EPIPE/ECONNRESET instead of the 413 (as the
- * Express body parser does, the body is read to its end first).
- */
-function drainBody(req: IncomingMessage): Promise<void> {
-  return new Promise((resolve) => {
-    if (req.complete || req.destroyed) {
-      resolve();
-      return;
-    }
-    let dropped = 0;
-    const finish = (): void => {
-      clearTimeout(timer);
-      req.off('data', onData);
-      resolve();
-    };
-    const onData = (chunk: Buffer): void => {
-      dropped += chunk.length;
-      if (dropped > DRAIN_LIMIT_BYTES) {
-        req.destroy();
-        finish();
-      }
-    };
-    const timer = setTimeout(() => {
-      req.destroy();
-      finish();
-    }, DRAIN_TIMEOUT_MS);
-    req.on('data', onData);
-    req.once('end', finish);
-    req.once('close', finish);
-    req.resume();
-  });
-}
-
 /**
  * Serves `routes` from the app's HTTP server before Express sees the request; every other request goes to
  * Express untouched. Call after the app is created and before it listens.
@@ -236,7 +198,7 @@ export function installRawHttpRoutes(app: INestApplication, routes: readonly Raw
       if (error instanceof PayloadTooLargeError) {
         // The rest of the body is read and dropped before the answer; the connection is closed after it.
         res.setHeader('connection', 'close');
-        await drainBody(req);
+        await drainRequestBody(req);
       }
     }
     if (res.destroyed) {
