@@ -1,14 +1,16 @@
 import { Messaging } from '@inbox-bridge/messaging';
 import { DATA_SOURCE, METRICS_REGISTRY } from '@inbox-bridge/service-kit';
 import {
+  ProviderCapabilityTable,
   RoutingKeys,
   sameDeliveryIdentifier,
   type DeliveryIdentifier,
+  type Provider,
   type ProviderCredentials,
 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter, type Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { HubSpotApiError } from '../hubspot/hubspot-api.js';
 import { storeAccountChange } from './account-events.processor.js';
 import { AccountsHubSpot } from './accounts-hubspot.js';
@@ -23,17 +25,33 @@ export type ConnectionFailure =
   | { readonly kind: 'token-used'; readonly message: string }
   | { readonly kind: 'token-unknown'; readonly message: string }
   | { readonly kind: 'account-unknown'; readonly message: string }
+  | {
+      readonly kind: 'address-in-use';
+      readonly message: string;
+      /** The account that has the address, when it is in the same portal (else it is not named). */
+      readonly channelAccountId?: string;
+    }
   | { readonly kind: 'hubspot-refused'; readonly message: string }
   | { readonly kind: 'hubspot-unavailable'; readonly message: string };
 
 export type ConnectionResult<T> =
   { readonly ok: true; readonly value: T } | ({ readonly ok: false } & ConnectionFailure);
 
-/** A finished popup connection: HubSpot creates the account next (and tells through a webhook). */
+/**
+ * A finished popup connection: HubSpot creates the account next (and tells through a webhook), or, for a bot or
+ * number this portal had connected already, that account took the new credentials (`reconnected`).
+ */
 export interface PopupConnection {
   readonly requestId: string;
   readonly accountName: string;
+  readonly reconnected: boolean;
 }
+
+/**
+ * How long a connection HubSpot was told to create holds its address against another one: HubSpot's
+ * CHANNEL_ACCOUNT_CREATED normally follows within seconds; a popup it never finished frees the address then.
+ */
+const FINISHING_CONNECTION_HOLD_MS = 15 * 60_000;
 
 const TIMEOUT_MESSAGE =
   'Checking the credentials with the provider took too long. Nothing was connected; please try again in a moment.';
@@ -102,12 +120,13 @@ export class AccountConnectionService {
           });
   }
 
-  /** Counts the attempt's outcome (`connected` or the failure kind) and passes the result on. */
+  /** Counts the attempt's outcome (`connected`, `reconnected` or the failure kind) and passes the result on. */
   private counted<T>(
     origin: 'popup' | 'admin' | 'reconnect',
     result: ConnectionResult<T>,
+    success: 'connected' | 'reconnected' = 'connected',
   ): ConnectionResult<T> {
-    this.attempts.inc({ origin, outcome: result.ok ? 'connected' : result.kind });
+    this.attempts.inc({ origin, outcome: result.ok ? success : result.kind });
     return result;
   }
 
@@ -126,7 +145,8 @@ export class AccountConnectionService {
   async connectThroughPopup(
     request: Parameters<AccountConnectionService['popupConnection']>[0],
   ): Promise<ConnectionResult<PopupConnection>> {
-    return this.counted('popup', await this.popupConnection(request));
+    const result = await this.popupConnection(request);
+    return this.counted('popup', result, result.ok && result.value.reconnected ? 'reconnected' : 'connected');
   }
 
   /**
@@ -174,14 +194,16 @@ export class AccountConnectionService {
     readonly channelAccountId: string;
     readonly credentials: ProviderCredentials;
   }): Promise<ConnectionResult<StoredChannelAccount>> {
-    return this.counted('reconnect', await this.reconnection(request));
+    const result = await this.reconnection({ ...request, origin: 'admin' });
+    return this.counted('reconnect', result.ok ? { ok: true, value: result.value.account } : result);
   }
 
   private async reconnection(request: {
+    readonly origin: 'popup' | 'admin';
     readonly portalId: string;
     readonly channelAccountId: string;
     readonly credentials: ProviderCredentials;
-  }): Promise<ConnectionResult<StoredChannelAccount>> {
+  }): Promise<ConnectionResult<{ readonly account: StoredChannelAccount; readonly requestId: string }>> {
     const account = await this.accounts.find(this.dataSource.manager, request.channelAccountId);
     if (account === undefined || account.archived || account.portalId !== request.portalId) {
       return {
@@ -199,7 +221,7 @@ export class AccountConnectionService {
       };
     }
     const outcome = await this.credentialChecks.check({
-      origin: 'admin',
+      origin: request.origin,
       portalId: account.portalId,
       channelId: account.channelId,
       inboxId: account.inboxId,
@@ -238,28 +260,26 @@ export class AccountConnectionService {
         return { ok: false, ...hubspotFailure(error, 'update') };
       }
     }
-    return {
-      ok: true,
-      value: await this.dataSource.transaction(async (manager) => {
-        await this.checks.finalise(manager, outcome.requestId, {
-          accountName: outcome.accountName,
-          deliveryIdentifier: after,
+    const reconnected = await this.dataSource.transaction(async (manager) => {
+      await this.checks.finalise(manager, outcome.requestId, {
+        accountName: outcome.accountName,
+        deliveryIdentifier: after,
+      });
+      await this.checks.bind(manager, outcome.requestId, account.channelAccountId);
+      const current = (await this.accounts.findForUpdate(manager, account.channelAccountId)) ?? account;
+      if (current.authorized) {
+        return current;
+      }
+      const authorized = { ...current, authorized: true };
+      const update = await storeAccountChange(this.accounts, manager, current, authorized);
+      if (update !== undefined) {
+        await this.messaging.outbox.publish(manager, RoutingKeys.GatewayChannelAccountUpdatedV1, update, {
+          portalId: Number(account.portalId),
         });
-        await this.checks.bind(manager, outcome.requestId, account.channelAccountId);
-        const current = (await this.accounts.findForUpdate(manager, account.channelAccountId)) ?? account;
-        if (current.authorized) {
-          return current;
-        }
-        const authorized = { ...current, authorized: true };
-        const update = await storeAccountChange(this.accounts, manager, current, authorized);
-        if (update !== undefined) {
-          await this.messaging.outbox.publish(manager, RoutingKeys.GatewayChannelAccountUpdatedV1, update, {
-            portalId: Number(account.portalId),
-          });
-        }
-        return authorized;
-      }),
-    };
+      }
+      return authorized;
+    });
+    return { ok: true, value: { account: reconnected, requestId: outcome.requestId } };
   }
 
   private async popupConnection(request: {
@@ -270,6 +290,11 @@ export class AccountConnectionService {
     readonly credentials: ProviderCredentials;
   }): Promise<ConnectionResult<PopupConnection>> {
     const checked = await this.checkCredentials({ origin: 'popup', ...request });
+    if (!checked.ok && checked.kind === 'address-in-use' && checked.channelAccountId !== undefined) {
+      // HubSpot's popup has no "reconnect": an admin whose bot token was revoked connects the bot again. Its
+      // account takes the new credentials and keeps its conversations; the staging token is left unused.
+      return this.popupReconnection({ ...request, channelAccountId: checked.channelAccountId });
+    }
     if (!checked.ok) {
       return checked;
     }
@@ -288,7 +313,27 @@ export class AccountConnectionService {
       );
       return { ok: false, ...failure };
     }
-    return { ok: true, value: { requestId, accountName } };
+    return { ok: true, value: { requestId, accountName, reconnected: false } };
+  }
+
+  private async popupReconnection(request: {
+    readonly portalId: string;
+    readonly channelAccountId: string;
+    readonly credentials: ProviderCredentials;
+  }): Promise<ConnectionResult<PopupConnection>> {
+    const reconnected = await this.reconnection({ ...request, origin: 'popup' });
+    if (!reconnected.ok) {
+      return reconnected;
+    }
+    const { account, requestId } = reconnected.value;
+    this.logger.log(
+      { portalId: request.portalId, channelAccountId: request.channelAccountId },
+      'popup connected an account the portal had already: reconnected it',
+    );
+    return {
+      ok: true,
+      value: { requestId, accountName: account.name, reconnected: true },
+    };
   }
 
   private async directConnection(request: {
@@ -358,6 +403,51 @@ export class AccountConnectionService {
     return { ok: true, value: account };
   }
 
+  /**
+   * Whether the checked bot or number is connected already (or HubSpot is finishing a connection of it), in
+   * which case a new account would take its messages from the one that has them. Holds the address's lock
+   * until the caller's transaction ends, so two connections of one address are decided one after the other.
+   */
+  private async addressTaken(
+    manager: EntityManager,
+    check: {
+      readonly requestId: string;
+      readonly portalId: string;
+      readonly provider: Provider;
+      readonly accountName: string;
+      readonly address: DeliveryIdentifier;
+    },
+  ): Promise<Extract<ConnectionFailure, { kind: 'address-in-use' }> | undefined> {
+    await this.accounts.lockAddress(manager, check.provider, check.address);
+    const what = check.provider === 'twilio' ? 'number' : 'bot';
+    const holder = await this.accounts.findByAddress(manager, check.provider, check.address);
+    if (holder?.portalId === check.portalId) {
+      return {
+        kind: 'address-in-use',
+        channelAccountId: holder.channelAccountId,
+        message: `${check.accountName} is already connected to this HubSpot account as "${holder.name}" (channel account ${holder.channelAccountId}). Give it new credentials with PUT …/channel-accounts/${holder.channelAccountId}/credentials instead of connecting it again.`,
+      };
+    }
+    if (holder !== undefined) {
+      return {
+        kind: 'address-in-use',
+        message: `${check.accountName} is already connected to another HubSpot account through this bridge. A ${what} sends its messages to one place only: remove it from that account first.`,
+      };
+    }
+    const finishing = await this.checks.finishingElsewhere(
+      manager,
+      { requestId: check.requestId, provider: check.provider, address: check.address },
+      FINISHING_CONNECTION_HOLD_MS,
+    );
+    if (finishing !== undefined) {
+      return {
+        kind: 'address-in-use',
+        message: `${check.accountName} is being connected${finishing.portalId === check.portalId ? '' : ' to another HubSpot account'} right now, and HubSpot is finishing it. Look for it in the inbox settings in a minute before connecting it again.`,
+      };
+    }
+    return undefined;
+  }
+
   private async checkCredentials(request: {
     readonly origin: 'popup' | 'admin';
     readonly portalId: string;
@@ -375,14 +465,30 @@ export class AccountConnectionService {
     if (outcome.status === 'invalid') {
       return { ok: false, kind: 'invalid-credentials', code: outcome.code, message: outcome.message };
     }
-    const finalised = await this.dataSource.transaction((manager) =>
-      this.checks.finalise(manager, outcome.requestId, {
+    const { provider } = request.credentials;
+    const finalised = await this.dataSource.transaction(async (manager) => {
+      if (ProviderCapabilityTable[provider].oneAccountPerAddress) {
+        const taken = await this.addressTaken(manager, {
+          requestId: outcome.requestId,
+          portalId: request.portalId,
+          provider,
+          accountName: outcome.accountName,
+          address: outcome.deliveryIdentifier,
+        });
+        if (taken !== undefined) {
+          await this.checks.abandon(manager, outcome.requestId);
+          return taken;
+        }
+      }
+      return (await this.checks.finalise(manager, outcome.requestId, {
         accountName: outcome.accountName,
         deliveryIdentifier: outcome.deliveryIdentifier,
-      }),
-    );
-    if (!finalised) {
-      return { ok: false, kind: 'check-timeout', message: TIMEOUT_MESSAGE };
+      }))
+        ? undefined
+        : ({ kind: 'check-timeout', message: TIMEOUT_MESSAGE } as const);
+    });
+    if (finalised !== undefined) {
+      return { ok: false, ...finalised };
     }
     return {
       ok: true,

@@ -11,6 +11,7 @@ import { RoutingKeys } from '@inbox-bridge/shared';
 import type { MigrationInterface } from 'typeorm';
 import { z } from 'zod';
 import { ChannelAccounts1764320000000 } from './migrations/1764320000000-channel-accounts.js';
+import { ChannelAccountAddresses1765100000000 } from './migrations/1765100000000-channel-account-addresses.js';
 
 type MigrationClass = new () => MigrationInterface;
 type EntityClass = abstract new (...args: never[]) => object;
@@ -106,7 +107,10 @@ export function settingsLinkProblems(env: Env): ConfigProblem[] {
 }
 
 /** The accounts feature's migrations, oldest first. */
-export const accountsMigrations: readonly MigrationClass[] = [ChannelAccounts1764320000000];
+export const accountsMigrations: readonly MigrationClass[] = [
+  ChannelAccounts1764320000000,
+  ChannelAccountAddresses1765100000000,
+];
 
 export const accountsEntities: readonly EntityClass[] = [];
 

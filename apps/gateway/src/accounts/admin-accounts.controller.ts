@@ -28,6 +28,7 @@ const accountPathSchema = z.strictObject({
 const failureStatus: Readonly<Record<ConnectionFailure['kind'], number>> = {
   'invalid-credentials': 422,
   'account-unknown': 404,
+  'address-in-use': 409,
   'check-timeout': 504,
   'token-used': 409,
   'token-unknown': 404,
@@ -41,14 +42,20 @@ class ConnectionFailed extends DomainError {
       failure.kind === 'invalid-credentials'
         ? 'CREDENTIALS_REJECTED'
         : failure.kind.toUpperCase().replaceAll('-', '_');
-    super(code, failure.message, { httpStatus: failureStatus[failure.kind] });
+    super(code, failure.message, {
+      httpStatus: failureStatus[failure.kind],
+      ...(failure.kind === 'address-in-use' && failure.channelAccountId !== undefined
+        ? { extensions: { channelAccountId: failure.channelAccountId } }
+        : {}),
+    });
   }
 }
 
 /**
  * `POST /admin/portals/{portalId}/channel-accounts` (bearer `OPS_API_TOKEN`): connects an account without
  * the popup, for admins who script it. Same credentials check, then HubSpot's direct create; answers 201
- * with the stored account once `connected.v1` is in the outbox.
+ * with the stored account once `connected.v1` is in the outbox, or 409 for a bot or number connected already
+ * (naming its account when it is this portal's).
  */
 @Controller()
 @UseGuards(OpsTokenGuard)

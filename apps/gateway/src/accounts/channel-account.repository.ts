@@ -1,4 +1,4 @@
-import { providerSchema, type DeliveryIdentifier } from '@inbox-bridge/shared';
+import { providerSchema, type DeliveryIdentifier, type Provider } from '@inbox-bridge/shared';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { ChannelAccountRecord, InboxType, KnownConversation } from './channel-account-directory.js';
@@ -90,6 +90,33 @@ export class ChannelAccountRepository {
     );
     const [row] = rows;
     return row === undefined ? undefined : toRecord(row);
+  }
+
+  /**
+   * The connected (not archived) account of a provider's address, the oldest first; the caller holds the
+   * address's lock (`lockAddress`) so that no other connection of it is finishing meanwhile.
+   */
+  async findByAddress(
+    manager: EntityManager,
+    provider: Provider,
+    address: DeliveryIdentifier,
+  ): Promise<StoredChannelAccount | undefined> {
+    const rows: ChannelAccountRow[] = await manager.query(
+      `SELECT ${COLUMNS} FROM channel_accounts
+        WHERE provider = $1 AND delivery_identifier_type = $2 AND delivery_identifier_value = $3 AND NOT archived
+        ORDER BY created_at
+        LIMIT 1`,
+      [provider, address.type, address.value],
+    );
+    const [row] = rows;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  /** Serialises the connections of one provider address until the end of the transaction. */
+  async lockAddress(manager: EntityManager, provider: Provider, address: DeliveryIdentifier): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+      JSON.stringify(['channel-account-address', provider, address.type, address.value]),
+    ]);
   }
 
   /** Inserts the account; `false` when it was already stored (nothing is changed then). */

@@ -211,17 +211,29 @@ export function renderProblemPage(title: string, message: string): string {
  */
 export function renderConnectedPage(view: {
   readonly accountName: string;
-  readonly routingUrl: string | undefined;
+  /** The bot or number was connected already: its account took the new credentials, nothing was created. */
+  readonly reconnected: boolean;
+  /** The router's settings link: not configured, waiting for HubSpot to name the account, or its address. */
+  readonly routing:
+    | { readonly state: 'unavailable' }
+    | { readonly state: 'pending' }
+    | { readonly state: 'ready'; readonly url: string };
   readonly doneUrl: string;
 }): string {
+  const { routing } = view;
   const next =
-    view.routingUrl === undefined
+    routing.state === 'pending'
       ? `<div class="next" role="status" data-routing="pending">Preparing the routing settings for this account…<p>HubSpot is finishing the connection; this takes a few seconds.</p></div>`
-      : `<div class="next" data-routing="ready"><a href="${escapeHtml(view.routingUrl)}" target="_blank" rel="noopener noreferrer">Set up routing for this account</a><p>Choose who its conversations are assigned to. You can also do it later.</p></div>`;
+      : routing.state === 'ready'
+        ? `<div class="next" data-routing="ready"><a href="${escapeHtml(routing.url)}" target="_blank" rel="noopener noreferrer">Set up routing for this account</a><p>Choose who its conversations are assigned to. You can also do it later.</p></div>`
+        : '';
+  const heading = view.reconnected
+    ? `<h1>Reconnected ${escapeHtml(view.accountName)}</h1><p class="lead" data-outcome="reconnected">This account was already connected to your HubSpot inbox, so nothing new was created: it now uses the credentials you entered and keeps its conversations.</p>`
+    : `<h1>Connected as ${escapeHtml(view.accountName)}</h1><p class="lead" data-outcome="connected">New conversations from this account now arrive in your HubSpot inbox.</p>`;
   return page(
-    'Connected',
-    `<div class="done"><div class="check" aria-hidden="true">✓</div><h1>Connected as ${escapeHtml(view.accountName)}</h1><p class="lead">New conversations from this account now arrive in your HubSpot inbox.</p>
+    view.reconnected ? 'Reconnected' : 'Connected',
+    `<div class="done"><div class="check" aria-hidden="true">✓</div>${heading}
 ${next}<a class="button" href="${escapeHtml(view.doneUrl)}">Done</a></div>`,
-    view.routingUrl === undefined ? '<meta http-equiv="refresh" content="2">' : '',
+    routing.state === 'pending' ? '<meta http-equiv="refresh" content="2">' : '',
   );
 }

@@ -12,7 +12,7 @@ import type { Request, Response } from 'express';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { GatewayConfig } from '../config/gateway.config.js';
-import { AccountConnectionService } from './account-connection.service.js';
+import { AccountConnectionService, type ConnectionFailure } from './account-connection.service.js';
 import {
   PROVIDER_SPECS,
   renderConnectedPage,
@@ -47,6 +47,23 @@ function cookieValue(request: Request, name: string): string | undefined {
   return undefined;
 }
 
+/** The status of a failed post answered with the form again, by failure. */
+const FORM_AGAIN_STATUS: Readonly<
+  Record<Exclude<ConnectionFailure['kind'], 'token-used' | 'token-unknown' | 'account-unknown'>, number>
+> = {
+  'address-in-use': 409,
+  'invalid-credentials': 422,
+  'check-timeout': 504,
+  'hubspot-refused': 502,
+  'hubspot-unavailable': 502,
+};
+
+/** What the last step shows: the connection it follows, and whether it reconnected an existing account. */
+interface DoneOutcome {
+  readonly requestId: string;
+  readonly reconnected: boolean;
+}
+
 function text(value: unknown): string {
   return typeof value === 'string' ? value.trim() : '';
 }
@@ -55,9 +72,10 @@ function text(value: unknown): string {
  * The connection popup HubSpot opens at `channelAccountConnectionRedirectUrl` (hubspot-api.md §1.6): choose
  * the kind of account, enter its credentials, the connector checks them, the staging token is finished and
  * the admin is sent back to HubSpot's `redirectUrl`, after a last step linking the router's settings page
- * for the new account when `ROUTER_PUBLIC_URL` and `SETTINGS_LINK_SECRET` are set. Server-rendered, no
- * script; the form is protected by a
- * signed double-submit token bound to the HubSpot context, so a third-party page can neither post it nor
+ * for the new account when `ROUTER_PUBLIC_URL` and `SETTINGS_LINK_SECRET` are set. A bot or number this
+ * portal has connected already is reconnected instead (its account takes the new credentials, HubSpot creates
+ * nothing) and the last step says so. Server-rendered, no script; the form is protected by a signed
+ * double-submit token bound to the HubSpot context, so a third-party page can neither post it nor
  * swap the token or the return address.
  */
 @Controller()
@@ -166,11 +184,18 @@ export class ConnectPopupController {
       credentials: parsed.data,
     });
     if (result.ok) {
+      const { requestId, reconnected } = result.value;
+      // A reconnection always ends on the last step: HubSpot shows nothing new, so the popup says what happened.
       response.redirect(
         303,
-        this.settingsLinks === undefined
+        this.settingsLinks === undefined && !reconnected
           ? context.redirectUrl
-          : this.doneUrl(nonce, result.value.requestId, context.redirectUrl, Date.now() + DONE_LINK_TTL_MS),
+          : this.doneUrl(
+              nonce,
+              { requestId, reconnected },
+              context.redirectUrl,
+              Date.now() + DONE_LINK_TTL_MS,
+            ),
       );
       return;
     }
@@ -184,28 +209,13 @@ export class ConnectPopupController {
       case 'account-unknown':
         this.sendProblem(response, 404, 'Account not found', result.message);
         return;
-      case 'invalid-credentials':
+      default:
+        // The admin can correct the credentials or try again: the form comes back with the reason above it.
         this.send(
           response,
-          422,
+          FORM_AGAIN_STATUS[result.kind],
           this.form(context, spec, nonce, { values, fieldErrors: {}, alert: result.message }),
         );
-        return;
-      case 'check-timeout':
-        this.send(
-          response,
-          504,
-          this.form(context, spec, nonce, { values, fieldErrors: {}, alert: result.message }),
-        );
-        return;
-      case 'hubspot-refused':
-      case 'hubspot-unavailable':
-        this.send(
-          response,
-          502,
-          this.form(context, spec, nonce, { values, fieldErrors: {}, alert: result.message }),
-        );
-        return;
     }
   }
 
@@ -221,16 +231,16 @@ export class ConnectPopupController {
     @Res() response: Response,
   ): Promise<void> {
     const requestId = text(query['check']);
+    const reconnected = text(query['reconnected']) === '1';
     const redirectUrl = text(query['redirectUrl']);
     const exp = text(query['exp']);
     const nonce = cookieValue(request, CSRF_COOKIE);
     const expected =
       nonce === undefined || !/^\d{1,16}$/.test(exp)
         ? undefined
-        : Buffer.from(this.doneSig(nonce, requestId, redirectUrl, Number(exp)));
+        : Buffer.from(this.doneSig(nonce, { requestId, reconnected }, redirectUrl, Number(exp)));
     const given = Buffer.from(text(query['sig']));
     if (
-      this.settingsLinks === undefined ||
       expected === undefined ||
       given.length !== expected.length ||
       !timingSafeEqual(given, expected) ||
@@ -254,30 +264,55 @@ export class ConnectPopupController {
       );
       return;
     }
-    const { signer, routerUrl, ttlMs } = this.settingsLinks;
+    const links = this.settingsLinks;
     this.send(
       response,
       200,
       renderConnectedPage({
         accountName: account.accountName,
-        routingUrl:
-          account.channelAccountId === undefined
-            ? undefined
-            : signer.url(routerUrl, Number(account.portalId), account.channelAccountId, ttlMs),
+        reconnected,
+        routing:
+          links === undefined
+            ? { state: 'unavailable' }
+            : account.channelAccountId === undefined
+              ? { state: 'pending' }
+              : {
+                  state: 'ready',
+                  url: links.signer.url(
+                    links.routerUrl,
+                    Number(account.portalId),
+                    account.channelAccountId,
+                    links.ttlMs,
+                  ),
+                },
         doneUrl: redirectUrl,
       }),
     );
   }
 
-  private doneUrl(nonce: string, requestId: string, redirectUrl: string, exp: number): string {
-    const sig = this.doneSig(nonce, requestId, redirectUrl, exp);
-    const query = new URLSearchParams({ check: requestId, redirectUrl, exp: String(exp), sig });
+  private doneUrl(nonce: string, outcome: DoneOutcome, redirectUrl: string, exp: number): string {
+    const sig = this.doneSig(nonce, outcome, redirectUrl, exp);
+    const query = new URLSearchParams({
+      check: outcome.requestId,
+      ...(outcome.reconnected ? { reconnected: '1' } : {}),
+      redirectUrl,
+      exp: String(exp),
+      sig,
+    });
     return `/connect/done?${query.toString()}`;
   }
 
-  private doneSig(nonce: string, requestId: string, redirectUrl: string, exp: number): string {
+  private doneSig(nonce: string, outcome: DoneOutcome, redirectUrl: string, exp: number): string {
     return createHmac('sha256', this.csrfKey)
-      .update(['connect-done', nonce, requestId, redirectUrl, String(exp)].join('\n'))
+      .update(
+        [
+          outcome.reconnected ? 'connect-done-reconnected' : 'connect-done',
+          nonce,
+          outcome.requestId,
+          redirectUrl,
+          String(exp),
+        ].join('\n'),
+      )
       .digest('base64url');
   }
 

@@ -149,6 +149,26 @@ export class CredentialCheckRepository {
     return returnedRows(result).length > 0;
   }
 
+  /**
+   * Another connection of the address that HubSpot is still finishing (told to create the account less than
+   * `withinMs` ago, not bound yet); an older one is taken as never finished (a popup HubSpot dropped).
+   */
+  async finishingElsewhere(
+    manager: EntityManager,
+    check: { readonly requestId: string; readonly provider: Provider; readonly address: DeliveryIdentifier },
+    withinMs: number,
+  ): Promise<CredentialCheck | undefined> {
+    const rows: CredentialCheckRow[] = await manager.query(
+      `SELECT ${COLUMNS} FROM credential_checks
+        WHERE state = 'FINALISED' AND delivery_identifier_value = $1 AND delivery_identifier_type = $2
+          AND provider = $3 AND request_id <> $4 AND finalised_at > now() - make_interval(secs => $5)
+        LIMIT 1`,
+      [check.address.value, check.address.type, check.provider, check.requestId, withinMs / 1000],
+    );
+    const [row] = rows;
+    return row === undefined ? undefined : toCheck(row);
+  }
+
   /** HubSpot refused to create the account: the credentials are not used by any account. */
   async abandon(manager: EntityManager, requestId: string): Promise<void> {
     await manager.query(

@@ -8,7 +8,7 @@ import { HubSpotWebhookEventEntity } from '../webhooks/hubspot-webhook-event.ent
 import { HubSpotWebhookEvents1764158400000 } from './migrations/1764158400000-hubspot-webhook-events.js';
 import { RecordRetention1765000000000 } from './migrations/1765000000000-record-retention.js';
 
-/** Every gateway migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
+/** Every gateway migration (TypeORM runs them by timestamp). Applied by `db:migrate` (a Job), never on app start. */
 export const gatewayMigrations = [
   ...messagingMigrations,
   HubSpotWebhookEvents1764158400000,

@@ -16,6 +16,8 @@ import { SANDBOX_APP, startHubSpotFixture, type HubSpotFixture } from './hubspot
 
 const HUB_ID = 7171;
 const INBOX_ID = '511';
+const OTHER_HUB_ID = 7172;
+const OTHER_INBOX_ID = '512';
 const OPS_API_TOKEN = 'ops-token-for-accounts-tests-0123456789';
 const GOOD_TOKEN = '700100200:AAH-good-token-0123456789abcdefghijkl';
 const WRONG_TOKEN = '700100201:AAH-WRONG-token-0123456789abcdefghijk';
@@ -41,21 +43,21 @@ describe('connection popup and admin connect (real sandbox, credentials answered
   let responder: CredentialsResponder;
   let channelId: string;
 
-  const redirectUrl = () => `${hubspot.sandbox.url}/ui/${HUB_ID}/settings/inbox/connected`;
+  const redirectUrl = (portalId = HUB_ID) => `${hubspot.sandbox.url}/ui/${portalId}/settings/inbox/connected`;
 
-  const popupUrl = async (provider?: string) => {
+  const popupUrl = async (provider?: string, portal = { portalId: HUB_ID, inboxId: INBOX_ID }) => {
     const staging = await hubspot.control.createStagingToken({
-      portalId: HUB_ID,
+      portalId: portal.portalId,
       channelId,
-      inboxId: INBOX_ID,
+      inboxId: portal.inboxId,
       userId: hubspot.userId,
     });
     const url = new URL('/connect', gateway.baseUrl);
     url.searchParams.set('accountToken', staging.accountToken);
     url.searchParams.set('channelId', channelId);
-    url.searchParams.set('inboxId', INBOX_ID);
-    url.searchParams.set('portalId', String(HUB_ID));
-    url.searchParams.set('redirectUrl', redirectUrl());
+    url.searchParams.set('inboxId', portal.inboxId);
+    url.searchParams.set('portalId', String(portal.portalId));
+    url.searchParams.set('redirectUrl', redirectUrl(portal.portalId));
     if (provider !== undefined) {
       url.searchParams.set('provider', provider);
     }
@@ -125,6 +127,7 @@ describe('connection popup and admin connect (real sandbox, credentials answered
       port,
     );
     await hubspot.installInto(gateway.app);
+    await hubspot.installAnotherPortal(gateway.app, OTHER_HUB_ID, [{ id: OTHER_INBOX_ID, name: 'Sales' }]);
     const registered = await fetch(`${gateway.baseUrl}/admin/channel/register`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPS_API_TOKEN}` },
@@ -241,9 +244,99 @@ describe('connection popup and admin connect (real sandbox, credentials answered
       inboxType: 'INBOX',
     });
 
-    const again = await submit(form, { botToken: GOOD_TOKEN });
+    const again = await submit(form, { botToken: GOOD_TOKEN.replace('700100200', '700100220') });
     expect(again.status).toBe(409);
     expect(await again.text()).toContain('already used');
+  });
+
+  /** The `updated.v1` changes announced for an account, in order. */
+  const updatesOf = (channelAccountId: string) =>
+    published.messages
+      .filter(
+        (e) =>
+          e.type === 'gateway.channel-account.updated.v1' &&
+          e.payload['channelAccountId'] === channelAccountId,
+      )
+      .map((e) => e.payload['changes']);
+
+  it('the same bot connected again through the popup (its token was revoked): its account takes the new token and is authorized again, HubSpot creates no second account, and the popup says so', async () => {
+    const [account] = await accountsNamed('Support bot 700100200');
+    const accountId = account?.id ?? '';
+    const accountUrl = `/conversations/v3/custom-channels/${channelId}/channel-accounts/${accountId}`;
+    await hubspot.control.updateChannelAccount(accountId, { authorized: false });
+    await testing.expectEventually(() => {
+      expect(updatesOf(accountId)).toEqual([['deauthorized']]);
+    });
+
+    const form = await openForm((await popupUrl('telegram')).url);
+    const renewedToken = '700100200:AAH-renewed-in-popup-0123456789abcdef';
+    const response = await submit(form, { botToken: renewedToken });
+    expect(response.status).toBe(303);
+    const done = new URL(response.headers.get('location') ?? '', gateway.baseUrl);
+    expect(done.pathname).toBe('/connect/done');
+    expect(done.searchParams.get('reconnected')).toBe('1');
+    const page = await fetch(done, { headers: { cookie: form.cookie } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Reconnected Support bot 700100200');
+    expect(html).toContain('data-outcome="reconnected"');
+    expect(html).toContain(`href="${redirectUrl()}"`);
+    // The signed link cannot be turned into the other outcome.
+    done.searchParams.delete('reconnected');
+    expect((await fetch(done, { headers: { cookie: form.cookie } })).status).toBe(403);
+
+    expect(await accountsNamed('Support bot 700100200')).toHaveLength(1);
+    expect((await hubspot.api<{ authorized: boolean }>('GET', accountUrl)).authorized).toBe(true);
+    expect(
+      responder.requests
+        .filter((r) => r.credentials.provider === 'telegram' && r.credentials.botToken === renewedToken)
+        .map((r) => r.channelAccountId),
+    ).toEqual([undefined, accountId]);
+    await testing.expectEventually(() => {
+      expect(updatesOf(accountId)).toEqual([['deauthorized'], ['authorized']]);
+    });
+    // HubSpot's connection token was left unused: the same popup can still connect another bot.
+    const another = await submit(form, { botToken: GOOD_TOKEN.replace('700100200', '700100230') });
+    expect(another.status).toBe(303);
+    expect(another.headers.get('location')).toBe(redirectUrl());
+  });
+
+  it('a bot connected to another portal is refused with the reason, and nothing is created there', async () => {
+    const form = await openForm(
+      (await popupUrl('telegram', { portalId: OTHER_HUB_ID, inboxId: OTHER_INBOX_ID })).url,
+    );
+    const response = await submit(form, { botToken: GOOD_TOKEN });
+    expect(response.status).toBe(409);
+    const html = await response.text();
+    expect(html).toContain('already connected to another HubSpot account');
+    expect(html).not.toContain(String(HUB_ID));
+    expect(await accountsNamed('Support bot 700100200')).toHaveLength(1);
+  });
+
+  it('two popups connecting one new bot at once: HubSpot gets one account, the other popup is told why', async () => {
+    const token = GOOD_TOKEN.replace('700100200', '700100240');
+    const forms = await Promise.all([1, 2].map(async () => openForm((await popupUrl('telegram')).url)));
+    const responses = await Promise.all(forms.map((form) => submit(form, { botToken: token })));
+    await testing.expectEventually(async () => {
+      expect(await accountsNamed('Support bot 700100240')).toHaveLength(1);
+    });
+    const outcomes = await Promise.all(
+      responses.map(async (response) => ({
+        status: response.status,
+        location: response.headers.get('location'),
+        text: response.status === 303 ? '' : await response.text(),
+      })),
+    );
+    expect(outcomes.filter((outcome) => outcome.location === redirectUrl())).toHaveLength(1);
+    // The other waited for the first: HubSpot was still finishing it, or had finished and it reconnected it.
+    const other = outcomes.find((outcome) => outcome.location !== redirectUrl());
+    if (other?.status === 409) {
+      expect(other.text).toContain('is being connected right now');
+    } else {
+      expect(other?.location).toMatch(/^\/connect\/done\?.*reconnected=1/);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await accountsNamed('Support bot 700100240')).toHaveLength(1);
   });
 
   it('an expired or unknown connection token says so', async () => {
@@ -321,6 +414,28 @@ describe('connection popup and admin connect (real sandbox, credentials answered
       expect(Date.now() - startedAt).toBeLessThan(2_000);
     });
 
+    it('409 for a bot connected already: naming its account in this portal, not naming it for another portal', async () => {
+      const body = { inboxId: INBOX_ID, credentials: { provider: 'telegram', botToken: GOOD_TOKEN } };
+      const [account] = await accountsNamed('Support bot 700100200');
+      const here = await create(body);
+      expect(here.status).toBe(409);
+      expect(await here.json()).toMatchObject({
+        code: 'ADDRESS_IN_USE',
+        channelAccountId: account?.id,
+        detail: expect.stringContaining(`PUT …/channel-accounts/${account?.id ?? ''}/credentials`),
+      });
+      const elsewhere = await fetch(`${gateway.baseUrl}/admin/portals/${OTHER_HUB_ID}/channel-accounts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS_API_TOKEN}` },
+        body: JSON.stringify({ ...body, inboxId: OTHER_INBOX_ID }),
+      });
+      expect(elsewhere.status).toBe(409);
+      const problem = (await elsewhere.json()) as Record<string, unknown>;
+      expect(problem).toMatchObject({ code: 'ADDRESS_IN_USE' });
+      expect(problem['channelAccountId']).toBeUndefined();
+      expect(await accountsNamed('Support bot 700100200')).toHaveLength(1);
+    });
+
     it('201 with the stored account, and connected.v1 exactly once', async () => {
       const token = GOOD_TOKEN.replace('700100200', '700100500');
       const response = await create({
@@ -395,14 +510,7 @@ describe('connection popup and admin connect (real sandbox, credentials answered
       const { channelAccountId } = (await created.json()) as { channelAccountId: string };
       const path = `${HUB_ID}/channel-accounts/${channelAccountId}`;
       const accountUrl = `/conversations/v3/custom-channels/${channelId}/channel-accounts/${channelAccountId}`;
-      const updates = () =>
-        published.messages
-          .filter(
-            (e) =>
-              e.type === 'gateway.channel-account.updated.v1' &&
-              e.payload['channelAccountId'] === channelAccountId,
-          )
-          .map((e) => e.payload['changes']);
+      const updates = () => updatesOf(channelAccountId);
       await hubspot.control.updateChannelAccount(channelAccountId, { authorized: false });
       await testing.expectEventually(() => {
         expect(updates()).toEqual([['deauthorized']]);
@@ -462,7 +570,11 @@ describe('connection popup and admin connect (real sandbox, credentials answered
         );
       return line === undefined ? 0 : Number(line.split(' ').at(-1));
     };
-    expect(value('popup', 'connected')).toBe(2);
+    expect(value('popup', 'connected')).toBe(4);
+    // The second of the two popups racing for one bot is either refused or reconnects the first one's account.
+    expect(value('popup', 'reconnected')).toBeGreaterThanOrEqual(1);
+    expect(value('popup', 'reconnected') + value('popup', 'address-in-use')).toBe(3);
+    expect(value('admin', 'address-in-use')).toBe(2);
     expect(value('popup', 'invalid-credentials')).toBe(1);
     expect(value('popup', 'check-timeout')).toBe(1);
     expect(value('popup', 'token-unknown')).toBe(1);

@@ -31,6 +31,12 @@ export interface HubSpotFixture {
   accessToken(): string;
   /** Stores the portal's tokens in the gateway as its OAuth callback would. */
   installInto(app: INestApplication): Promise<void>;
+  /** Seeds another portal (the same rep, its own inboxes) and installs the app into it in the gateway. */
+  installAnotherPortal(
+    app: INestApplication,
+    hubId: number,
+    inboxes: readonly { id: string; name: string }[],
+  ): Promise<void>;
   /** Calls the emulated HubSpot API; throws unless the answer is 2xx. */
   api<T>(method: string, path: string, body?: unknown, auth?: 'bearer' | 'hapikey'): Promise<T>;
   createChannel(
@@ -53,16 +59,23 @@ export async function startHubSpotFixture(options: {
   );
   const control = new SandboxControlClient(sandbox.url);
   const userId = 77;
-  await control.seedPortal({
-    hubId: options.hubId,
-    users: [{ id: userId, email: 'rep@example.com', firstName: 'Riley', lastName: 'Rep' }],
-    inboxes: options.inboxes,
-  });
-  const issued = await control.issueTokens(options.hubId, {
-    appId: SANDBOX_APP.appId,
-    userId,
-    scopes: PORTAL_SCOPES,
-  });
+  const seedAndIssue = async (hubId: number, inboxes: readonly { id: string; name: string }[]) => {
+    await control.seedPortal({
+      hubId,
+      users: [{ id: userId, email: 'rep@example.com', firstName: 'Riley', lastName: 'Rep' }],
+      inboxes,
+    });
+    return control.issueTokens(hubId, { appId: SANDBOX_APP.appId, userId, scopes: PORTAL_SCOPES });
+  };
+  const install = async (app: INestApplication, hubId: number, tokens: typeof issued) => {
+    const dataSource = app.get<DataSource>(DATA_SOURCE, { strict: false });
+    await app.get(PortalTokens, { strict: false }).install(dataSource.manager, {
+      portalId: String(hubId),
+      tokens,
+      scopes: PORTAL_SCOPES,
+    });
+  };
+  const issued = await seedAndIssue(options.hubId, options.inboxes);
 
   const api = async <T>(
     method: string,
@@ -99,13 +112,9 @@ export async function startHubSpotFixture(options: {
     hubId: options.hubId,
     userId,
     accessToken: () => issued.access_token,
-    installInto: async (app) => {
-      const dataSource = app.get<DataSource>(DATA_SOURCE, { strict: false });
-      await app.get(PortalTokens, { strict: false }).install(dataSource.manager, {
-        portalId: String(options.hubId),
-        tokens: issued,
-        scopes: PORTAL_SCOPES,
-      });
+    installInto: (app) => install(app, options.hubId, issued),
+    installAnotherPortal: async (app, hubId, inboxes) => {
+      await install(app, hubId, await seedAndIssue(hubId, inboxes));
     },
     api,
     createChannel: async (webhookUrl, capabilities = {}, extra = {}) => {

@@ -31,6 +31,23 @@ describe('toProblemDetails', () => {
     });
   });
 
+  it("sends a DomainError's extension members, which never replace a standard member", () => {
+    const mapped = toProblemDetails(
+      new DomainError('ADDRESS_IN_USE', 'The bot is connected already.', {
+        httpStatus: 409,
+        extensions: { channelAccountId: '42', status: 200, code: 'OTHER' },
+      }),
+    );
+    expect(mapped.body).toEqual({
+      type: 'urn:inbox-bridge:problem:address-in-use',
+      title: 'Conflict',
+      status: 409,
+      detail: 'The bot is connected already.',
+      code: 'ADDRESS_IN_USE',
+      channelAccountId: '42',
+    });
+  });
+
   it('defaults a DomainError without a hint to 422', () => {
     expect(toProblemDetails(new DomainError('PORTAL_SUSPENDED', 'Portal is suspended.')).body.status).toBe(
       422,

@@ -12,6 +12,8 @@ export interface ProblemDetails {
   readonly code: string;
   readonly errors?: readonly FieldError[];
   readonly correlationId?: string;
+  /** Extension members (RFC 9457 §3.2) a DomainError declared for clients. */
+  readonly [extension: string]: unknown;
 }
 
 export interface MappedProblem {
@@ -57,6 +59,7 @@ export function toProblemDetails(exception: unknown): MappedProblem {
     return {
       isServerFault: status >= 500,
       body: {
+        ...exception.extensions,
         type: `urn:inbox-bridge:problem:${code.toLowerCase().replace(/_/g, '-')}`,
         title: title(status),
         status,

@@ -29,6 +29,12 @@ export interface ProviderCapabilities {
   readonly reportsRead: boolean;
   /** Outbound sends per second per account, as the provider documents it. */
   readonly sendsPerSecond: number;
+  /**
+   * The provider delivers an address's traffic to one URL only (Telegram keeps one webhook per bot, Twilio one
+   * `SmsUrl` per number): a second account of the same address would silently take the first one's messages,
+   * so the bridge connects each address once.
+   */
+  readonly oneAccountPerAddress: boolean;
 }
 
 const telegram: ProviderCapabilities = {
@@ -54,6 +60,7 @@ const telegram: ProviderCapabilities = {
   reportsRead: false,
   // Across chats, per bot (§1.11); the connector also keeps about 1 per second per chat.
   sendsPerSecond: 30,
+  oneAccountPerAddress: true,
 };
 
 const twilio: ProviderCapabilities = {
@@ -80,6 +87,7 @@ const twilio: ProviderCapabilities = {
   reportsRead: false,
   // US/CA long-code throughput (§2.9); toll-free and short codes allow more, Twilio queues the rest.
   sendsPerSecond: 1,
+  oneAccountPerAddress: true,
 };
 
 const genericWebhook: ProviderCapabilities = {
@@ -97,6 +105,8 @@ const genericWebhook: ProviderCapabilities = {
   reportsDelivery: true,
   reportsRead: true,
   sendsPerSecond: 50,
+  // The address is the receiving system's host: several accounts of one system are several tenants.
+  oneAccountPerAddress: false,
 };
 
 export const ProviderCapabilityTable: { readonly [P in Provider]: ProviderCapabilities } = {
