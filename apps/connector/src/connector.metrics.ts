@@ -21,6 +21,13 @@ export type MediaResult = 'served' | 'forbidden' | 'not_found' | 'too_large' | '
 /** What comparing an account's inbound messages with the provider found: per message, or a failed comparison. */
 export type ReconciledResult = 'recovered' | 'known' | 'ignored' | 'invalid' | 'check_failed';
 
+/**
+ * What reading a sent reply's status from the provider found: a status its callbacks had not brought (`changed`),
+ * the final status they had (`confirmed`), not final yet (`pending`, read again later; `gave_up` after the last
+ * read), or a read that failed.
+ */
+export type StatusCheckResult = 'changed' | 'confirmed' | 'pending' | 'gave_up' | 'check_failed';
+
 function counter<L extends string>(
   registry: Registry,
   name: string,
@@ -34,13 +41,17 @@ function counter<L extends string>(
   );
 }
 
-/** `connector_inbound_total`, `connector_outbound_total` and `connector_media_total`, by provider and result. */
+/**
+ * `connector_inbound_total`, `connector_outbound_total`, `connector_media_total`, `connector_inbound_reconciled_total`
+ * and `connector_delivery_status_checks_total`, by provider and result.
+ */
 @Injectable()
 export class ConnectorMetrics {
   private readonly inbound: Counter<'provider' | 'result'>;
   private readonly outbound: Counter<'provider' | 'result'>;
   private readonly media: Counter<'provider' | 'result'>;
   private readonly reconciled: Counter<'provider' | 'result'>;
+  private readonly statusChecks: Counter<'provider' | 'result'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     this.inbound = counter(
@@ -67,6 +78,12 @@ export class ConnectorMetrics {
       'Inbound messages found by comparing accounts with their provider (recovered: its webhook had not delivered it), and failed comparisons',
       ['provider', 'result'],
     );
+    this.statusChecks = counter(
+      registry,
+      'connector_delivery_status_checks_total',
+      "Sent replies' statuses read from the provider because their callbacks may have been lost (changed: a status the callbacks had not brought), by provider and result",
+      ['provider', 'result'],
+    );
   }
 
   countInbound(provider: Provider | 'unknown', result: InboundResult): void {
@@ -79,6 +96,10 @@ export class ConnectorMetrics {
 
   countMedia(provider: Provider | 'unknown', result: MediaResult): void {
     this.media.inc({ provider, result });
+  }
+
+  countStatusCheck(provider: Provider, result: StatusCheckResult): void {
+    this.statusChecks.inc({ provider, result });
   }
 
   countReconciled(provider: Provider, result: ReconciledResult, count = 1): void {

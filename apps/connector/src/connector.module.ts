@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { DataSource } from 'typeorm';
 import { AccountsService } from './accounts/accounts.service.js';
 import { ChannelAccountRepository } from './accounts/channel-account.repository.js';
+import { DeliveryStatusReconciler } from './accounts/delivery-status-reconciler.js';
 import { DeliveryStatusService } from './accounts/delivery-status.service.js';
 import { MessageLedger } from './accounts/message-ledger.js';
 import type { ConnectorConfig } from './config/connector.config.js';
@@ -113,6 +114,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
     ChannelAccountRepository,
     MessageLedger,
     DeliveryStatusService,
+    DeliveryStatusReconciler,
     ConnectorMetrics,
     AccountsService,
     InboundService,

@@ -7,6 +7,8 @@ import { startConnectorHarness, type ConnectorHarness } from './support/connecto
 
 const NUMBER = '+14155550140';
 const CUSTOMER = '+14155550141';
+/** A handset Twilio cannot reach: its messages end `undelivered` (30003). */
+const UNREACHABLE = '+14155550142';
 
 describe('connector: Twilio messages whose webhook failed are found by comparing the account with Twilio', () => {
   let h: ConnectorHarness;
@@ -37,12 +39,22 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
       .filter((message) => message.channelAccountId === accountId)
       .map((message) => message.text ?? '');
 
-  const reconciledCount = async (result: string): Promise<number> => {
+  /** A counter of the connector's `/metrics`, for one result. */
+  const counted = async (metric: string, result: string): Promise<number> => {
     const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
-    const line = new RegExp(
-      `connector_inbound_reconciled_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`,
-    ).exec(metrics);
+    const line = new RegExp(`${metric}\\{[^}]*result="${result}"[^}]*\\} (\\d+)`).exec(metrics);
     return Number(line?.[1] ?? 0);
+  };
+  const reconciledCount = (result: string) => counted('connector_inbound_reconciled_total', result);
+
+  /** The account takes the rotated auth token, as `PUT …/credentials` has the connector do. */
+  const reconnectWith = async (rotated: SandboxTwilioAccount) => {
+    twilio = rotated;
+    const again = await h.validate(
+      { provider: 'twilio', accountSid: twilio.sid, authToken: twilio.auth_token, phoneNumber: NUMBER },
+      accountId,
+    );
+    expect(again).toMatchObject({ ok: true });
   };
 
   const updateAccount = async (
@@ -65,8 +77,14 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
 
   beforeAll(async () => {
     // Rounds are run by the test (no timer); a message is compared as soon as Twilio holds it.
+    // Status callbacks come 1 s after a send and 1 s after that, so a test can rotate the token in between.
     h = await startConnectorHarness('connector_recon', {
-      env: { INBOUND_RECONCILE_INTERVAL_MS: '0', INBOUND_RECONCILE_SETTLE_MS: '0' },
+      env: {
+        INBOUND_RECONCILE_INTERVAL_MS: '0',
+        INBOUND_RECONCILE_SETTLE_MS: '0',
+        DELIVERY_STATUS_CHECK_AFTER_MS: '0',
+      },
+      sandboxEnv: { TWILIO_SEND_DELAY_MS: '100000', TWILIO_DELIVERY_DELAY_MS: '100000' },
     });
     reconciler = h.app.get(InboundReconciler);
     twilio = await h.client.twilioCreateAccount({ friendly_name: 'Reconciled' });
@@ -160,17 +178,98 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
     // The old token cannot list the messages either; the comparison waits for the new one.
     expect(await reconciledCount('check_failed')).toBe(failedBefore + 1);
 
-    twilio = rotated;
-    const again = await h.validate(
-      { provider: 'twilio', accountSid: twilio.sid, authToken: twilio.auth_token, phoneNumber: NUMBER },
-      accountId,
-    );
-    expect(again).toMatchObject({ ok: true });
+    await reconnectWith(rotated);
     await reconciler.round();
     await testing.expectEventually(() => {
       expect(publishedTexts().slice(-1)).toEqual(['after the rotation']);
     });
     expect(publishedTexts()).not.toContain('while off');
     expect(publishedTexts().filter((text) => text === 'after the rotation')).toHaveLength(1);
+  });
+
+  const statusCheckOf = async (hubspotMessageId: string) => {
+    const [row] = await h.db.dataSource.query<{ status_check_at: Date | null; status_checks: number }[]>(
+      `SELECT status_check_at, status_checks FROM "${h.db.schema}".outbound_messages
+        WHERE channel_account_id = $1 AND hubspot_message_id = $2`,
+      [accountId, hubspotMessageId],
+    );
+    return row;
+  };
+
+  const statusChecks = (result: string) => counted('connector_delivery_status_checks_total', result);
+
+  const replyTo = async (phone: string, text: string) => {
+    const hubspotMessageId = await h.requestReply({
+      channelAccountId: accountId,
+      conversationKey: phone,
+      recipient: { deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: phone } },
+      text,
+      richText: undefined,
+    });
+    const sent = await h.firstStatus(hubspotMessageId);
+    expect(sent).toMatchObject({ status: 'SENT' });
+    return { hubspotMessageId, sid: sent.providerMessageId ?? '' };
+  };
+
+  const callbacksOf = async (sid: string) =>
+    (await h.client.twilioWebhooks()).filter(
+      (attempt) => attempt.kind === 'status_callback' && attempt.messageSid === sid,
+    );
+
+  it('a reply whose "undelivered" callback was refused while the auth token was out of date becomes FAILED with the reason once reconnected; a reply whose final callback arrived is never read again', async () => {
+    const delivered = await replyTo(CUSTOMER, 'reaches the customer');
+    await testing.expectEventually(async () => {
+      expect((await callbacksOf(delivered.sid)).map((attempt) => attempt.params['MessageStatus'])).toEqual([
+        'sent',
+        'delivered',
+      ]);
+      expect(await statusCheckOf(delivered.hubspotMessageId)).toEqual({
+        status_check_at: null,
+        status_checks: 0,
+      });
+    });
+
+    await h.client.twilioSetRecipientOutcome(UNREACHABLE, 'undelivered', 30003);
+    const lost = await replyTo(UNREACHABLE, 'never reaches the handset');
+    // Rotated before the callbacks come: Twilio signs them with the new token, the connector refuses them.
+    const rotated = await h.client.twilioRotateAuthToken(twilio.sid);
+    await testing.expectEventually(
+      async () => {
+        const attempts = await callbacksOf(lost.sid);
+        expect(
+          attempts.filter((attempt) => attempt.params['MessageStatus'] === 'undelivered').length,
+        ).toBeGreaterThan(0);
+        expect(attempts.every((attempt) => attempt.status !== 200 && attempt.status !== 204)).toBe(true);
+      },
+      { timeoutMs: 15_000, description: 'the refused callbacks' },
+    );
+    expect(h.statuses(lost.hubspotMessageId).map((status) => status.status)).toEqual(['SENT']);
+
+    // The old token cannot read the message either: nothing changes until the account is reconnected.
+    await reconciler.round();
+    expect(h.statuses(lost.hubspotMessageId).map((status) => status.status)).toEqual(['SENT']);
+
+    await reconnectWith(rotated);
+    await reconciler.round();
+    const failed = await testing.expectEventually(() => {
+      const [, second] = h.statuses(lost.hubspotMessageId);
+      expect(second).toBeDefined();
+      return second;
+    });
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      providerMessageId: lost.sid,
+      providerErrorCode: '30003',
+      failureReason: expect.stringMatching(/\S/),
+    });
+    expect(await statusCheckOf(lost.hubspotMessageId)).toMatchObject({ status_check_at: null });
+    expect(await statusChecks('changed')).toBe(1);
+
+    // Read once: the next round reads nothing and publishes nothing more.
+    await reconciler.round();
+    expect(h.statuses(lost.hubspotMessageId)).toHaveLength(2);
+    expect(h.statuses(delivered.hubspotMessageId)).toHaveLength(1);
+    expect(await statusChecks('changed')).toBe(1);
+    expect(await statusChecks('confirmed')).toBe(0);
   });
 });

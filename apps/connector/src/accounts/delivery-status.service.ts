@@ -44,7 +44,7 @@ export class DeliveryStatusService {
       manager,
       account.channelAccountId,
       report.providerMessageId,
-      report.status,
+      report,
     );
     if (result.outcome === 'unknown' && parkUnknown) {
       await this.ledger.park(manager, account.channelAccountId, report);

@@ -54,6 +54,7 @@ export class MessageLedger {
     return rows[0]?.status;
   }
 
+  /** `statusCheckAfterMs`: when the provider is first asked for the reply's status (its callbacks can be lost). */
   async recordOutbound(
     manager: EntityManager,
     entry: {
@@ -61,15 +62,54 @@ export class MessageLedger {
       hubspotMessageId: string;
       providerMessageId: string | undefined;
       status: DeliveryStatus;
+      statusCheckAfterMs?: number;
     },
   ): Promise<void> {
     await manager.query(
-      `INSERT INTO "${this.schema}".outbound_messages (channel_account_id, hubspot_message_id, provider_message_id, status)
-       VALUES ($1, $2, $3, $4)
+      `INSERT INTO "${this.schema}".outbound_messages
+         (channel_account_id, hubspot_message_id, provider_message_id, status, status_check_at)
+       VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
        ON CONFLICT (channel_account_id, hubspot_message_id) DO UPDATE
          SET provider_message_id = COALESCE(EXCLUDED.provider_message_id, outbound_messages.provider_message_id),
-             status = EXCLUDED.status, updated_at = now()`,
-      [entry.channelAccountId, entry.hubspotMessageId, entry.providerMessageId ?? null, entry.status],
+             status = EXCLUDED.status, status_check_at = EXCLUDED.status_check_at, updated_at = now()`,
+      [
+        entry.channelAccountId,
+        entry.hubspotMessageId,
+        entry.providerMessageId ?? null,
+        entry.status,
+        entry.statusCheckAfterMs === undefined ? null : entry.statusCheckAfterMs / 1000,
+      ],
+    );
+  }
+
+  /** The account's sent replies whose status is due to be read from the provider, the longest due first. */
+  async dueStatusChecks(
+    manager: EntityManager,
+    channelAccountId: string,
+    limit: number,
+  ): Promise<{ readonly providerMessageId: string; readonly checksDone: number }[]> {
+    const rows: { provider_message_id: string; status_checks: number }[] = await manager.query(
+      `SELECT provider_message_id, status_checks FROM "${this.schema}".outbound_messages
+        WHERE channel_account_id = $1 AND status_check_at <= now() AND provider_message_id IS NOT NULL
+        ORDER BY status_check_at
+        LIMIT $2`,
+      [channelAccountId, limit],
+    );
+    return rows.map((row) => ({ providerMessageId: row.provider_message_id, checksDone: row.status_checks }));
+  }
+
+  /** Counts a status read from the provider; the next is due after `nextAfterMs`, or never when undefined. */
+  async recordStatusCheck(
+    manager: EntityManager,
+    channelAccountId: string,
+    providerMessageId: string,
+    nextAfterMs: number | undefined,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE "${this.schema}".outbound_messages
+          SET status_checks = status_checks + 1, status_check_at = now() + make_interval(secs => $3)
+        WHERE channel_account_id = $1 AND provider_message_id = $2`,
+      [channelAccountId, providerMessageId, nextAfterMs === undefined ? null : nextAfterMs / 1000],
     );
   }
 
@@ -96,8 +136,9 @@ export class MessageLedger {
     manager: EntityManager,
     channelAccountId: string,
     providerMessageId: string,
-    status: DeliveryStatus,
+    report: Pick<ProviderStatusReport, 'status' | 'final'>,
   ): Promise<{ outcome: 'advanced'; hubspotMessageId: string } | { outcome: 'unchanged' | 'unknown' }> {
+    const { status } = report;
     const rows: { hubspot_message_id: string; status: DeliveryStatus }[] = await manager.query(
       `SELECT hubspot_message_id, status FROM "${this.schema}".outbound_messages
         WHERE channel_account_id = $1 AND provider_message_id = $2`,
@@ -107,15 +148,21 @@ export class MessageLedger {
     if (row === undefined) {
       return { outcome: 'unknown' };
     }
-    if (row.status === 'FAILED' || RANK[status] <= RANK[row.status]) {
-      return { outcome: 'unchanged' };
+    const advanced = row.status !== 'FAILED' && RANK[status] > RANK[row.status];
+    // Once the provider has said its last word, nobody needs to ask it again.
+    const settled = report.final === true || status === 'FAILED';
+    if (advanced || settled) {
+      await manager.query(
+        `UPDATE "${this.schema}".outbound_messages
+            SET status = CASE WHEN $3 THEN $4 ELSE status END, updated_at = now(),
+                status_check_at = CASE WHEN $5 THEN NULL ELSE status_check_at END
+          WHERE channel_account_id = $1 AND provider_message_id = $2`,
+        [channelAccountId, providerMessageId, advanced, status, settled],
+      );
     }
-    await manager.query(
-      `UPDATE "${this.schema}".outbound_messages SET status = $3, updated_at = now()
-        WHERE channel_account_id = $1 AND provider_message_id = $2`,
-      [channelAccountId, providerMessageId, status],
-    );
-    return { outcome: 'advanced', hubspotMessageId: row.hubspot_message_id };
+    return advanced
+      ? { outcome: 'advanced', hubspotMessageId: row.hubspot_message_id }
+      : { outcome: 'unchanged' };
   }
 
   /** Keeps a report about a message id not recorded yet; reports parked for a day are dropped. */

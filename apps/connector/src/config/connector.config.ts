@@ -82,6 +82,13 @@ export const connectorConfigSchema = commonConfigSchema.extend({
    */
   INBOUND_RECONCILE_SETTLE_MS: durationMs().default(60_000),
   /**
+   * How long after a reply is sent its status is first read from the provider, when the provider reports delivery
+   * by callbacks it never redelivers (Twilio): a callback refused or unreachable would otherwise leave a reply
+   * that was never delivered showing "sent". Read again ×6 and ×36 later (10 min, 1 h, 6 h by default) until the
+   * provider gives a final status; the comparison rounds of `INBOUND_RECONCILE_INTERVAL_MS` do it.
+   */
+  DELIVERY_STATUS_CHECK_AFTER_MS: durationMs().default(600_000),
+  /**
    * How long the message ledger keeps a message's traces (inbound dedupe keys, reply states, sent reply parts);
    * longer than any provider redelivers (Telegram: a day) or reports a status. At least 72 h: the inbound
    * comparison never reaches back further than this less a day.

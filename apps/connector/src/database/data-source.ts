@@ -6,6 +6,7 @@ import { ParkedStatusReports1764183600000 } from './migrations/1764183600000-par
 import { ReplyPartsSent1764600000000 } from './migrations/1764600000000-reply-parts-sent.js';
 import { InboundReconciliation1764900000000 } from './migrations/1764900000000-inbound-reconciliation.js';
 import { LedgerRetention1765000000000 } from './migrations/1765000000000-ledger-retention.js';
+import { DeliveryStatusChecks1765100000000 } from './migrations/1765100000000-delivery-status-checks.js';
 
 /** Every connector migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const connectorMigrations = [
@@ -15,6 +16,7 @@ export const connectorMigrations = [
   ReplyPartsSent1764600000000,
   InboundReconciliation1764900000000,
   LedgerRetention1765000000000,
+  DeliveryStatusChecks1765100000000,
 ];
 
 /** The connector's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */

@@ -7,6 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ChannelAccountRepository, type InboundCheckClaim } from '../accounts/channel-account.repository.js';
+import { DeliveryStatusReconciler } from '../accounts/delivery-status-reconciler.js';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
@@ -28,6 +29,8 @@ const MAX_TICK_MS = 10_000;
  * deliver, through the webhooks' own intake (dedupe keys, outbox). A span is compared once it is
  * `INBOUND_RECONCILE_SETTLE_MS` old, so a webhook still on its way is not overtaken; each account's mark moves
  * only over what was compared. Replicas claim accounts (`FOR UPDATE SKIP LOCKED`), so each is compared by one.
+ * The same round then reads the status of the account's sent replies whose final status no callback brought
+ * (`DeliveryStatusReconciler`).
  */
 @Injectable()
 export class InboundReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -42,6 +45,7 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
     private readonly adapters: ProviderAdapters,
     private readonly inbound: InboundService,
     private readonly metrics: ConnectorMetrics,
+    private readonly deliveryStatuses: DeliveryStatusReconciler,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -126,6 +130,7 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
         await this.accounts.markInboundChecked(account.channelAccountId, until);
         from = until;
       }
+      await this.deliveryStatuses.reconcile(account, adapter, () => this.stopped);
     } catch (error) {
       if (provider !== undefined) {
         this.metrics.countReconciled(provider, 'check_failed');

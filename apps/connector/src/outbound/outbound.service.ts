@@ -144,7 +144,13 @@ export class OutboundService {
       });
       this.metrics.countOutbound(provider, 'sent');
       await this.ledger.lockProviderMessage(context.manager, account.channelAccountId, providerMessageId);
-      await this.report(context, request, 'SENT', { providerMessageId });
+      await this.report(
+        context,
+        request,
+        'SENT',
+        { providerMessageId },
+        adapter.fetchStatus === undefined ? undefined : this.config.DELIVERY_STATUS_CHECK_AFTER_MS,
+      );
       await this.statuses.applyParked(context.manager, account, providerMessageId);
     } catch (caught) {
       // A file whose size was not announced can still turn out too large while it streams.
@@ -254,12 +260,14 @@ export class OutboundService {
     request: GatewayOutboundMessageRequestedV1,
     status: DeliveryStatus,
     details: { providerMessageId?: string; failureReason?: string; providerErrorCode?: string },
+    statusCheckAfterMs?: number,
   ): Promise<void> {
     await this.ledger.recordOutbound(context.manager, {
       channelAccountId: request.channelAccountId,
       hubspotMessageId: request.hubspotMessageId,
       providerMessageId: details.providerMessageId,
       status,
+      ...(statusCheckAfterMs === undefined ? {} : { statusCheckAfterMs }),
     });
     this.progress.completed(context, request.channelAccountId, request.hubspotMessageId);
     await context.publish(RoutingKeys.ConnectorDeliveryStatusChangedV1, {

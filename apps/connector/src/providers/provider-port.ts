@@ -51,6 +51,14 @@ export interface ProviderStatusReport {
   readonly failureReason?: string;
   readonly providerErrorCode?: string;
   readonly occurredAt: string;
+  /** The provider reports nothing more about the message (Twilio `delivered`, `undelivered`, `failed`). */
+  readonly final?: boolean;
+}
+
+/** A message's status read from the provider; `final` without a report: it has nothing more to say about it. */
+export interface FetchedStatus {
+  readonly report?: ProviderStatusReport;
+  readonly final: boolean;
 }
 
 export type InboundEvent =
@@ -155,4 +163,11 @@ export interface ProviderAdapter {
    * webhooks would be. Only for providers that keep messages and do not redeliver a failed webhook (Twilio).
    */
   listInbound?(account: ConnectedAccount, from: Date, until: Date): Promise<InboundEvent[]>;
+  /**
+   * The current status of a sent message, read from the provider, for one whose status callbacks may have been
+   * lost (refused while its credentials were out of date, or sent while the connector was unreachable). Only for
+   * providers that report delivery by callbacks they do not redeliver (Twilio). Throws when the provider cannot
+   * answer; a message it no longer has is final with no report.
+   */
+  fetchStatus?(account: ConnectedAccount, providerMessageId: string): Promise<FetchedStatus>;
 }

@@ -15,6 +15,7 @@ import {
   SendFailure,
   type ConnectedAccount,
   type CredentialCheck,
+  type FetchedStatus,
   type InboundEvent,
   type InboundRequest,
   type MediaStream,
@@ -63,6 +64,44 @@ export const TWILIO_ERROR_REASONS: Readonly<Record<string, string>> = {
   '30008': 'The carrier could not deliver the message (unknown carrier error).',
 };
 
+/** Statuses after which Twilio reports nothing more about a message (§2.8; `read` is never sent for SMS/MMS). */
+const FINAL_STATUSES: ReadonlySet<string> = new Set([
+  'delivered',
+  'undelivered',
+  'failed',
+  'canceled',
+  'read',
+]);
+
+/** A Twilio message status (callback or fetched) as the HubSpot-visible report; undefined when it changes nothing. */
+function statusReport(
+  messageSid: string,
+  status: string,
+  errorCode: string | undefined,
+): ProviderStatusReport | undefined {
+  const occurredAt = new Date().toISOString();
+  const final = FINAL_STATUSES.has(status);
+  switch (status) {
+    case 'sent':
+    case 'delivered':
+      return { providerMessageId: messageSid, status: 'SENT', occurredAt, final };
+    case 'read':
+      return { providerMessageId: messageSid, status: 'READ', occurredAt, final };
+    case 'failed':
+    case 'undelivered':
+      return {
+        providerMessageId: messageSid,
+        status: 'FAILED',
+        failureReason: twilioReason(errorCode),
+        ...(errorCode === undefined || errorCode === '' ? {} : { providerErrorCode: errorCode }),
+        occurredAt,
+        final,
+      };
+    default:
+      return undefined;
+  }
+}
+
 export function twilioReason(code: string | undefined): string {
   if (code === undefined || code === '') {
     return 'Twilio could not deliver the message.';
@@ -74,6 +113,8 @@ export function twilioReason(code: string | undefined): string {
 interface TwilioMessageView {
   readonly sid: string;
   readonly direction: string;
+  readonly status?: string;
+  readonly error_code?: number | null;
   readonly from?: string;
   readonly body: string | null;
   readonly num_media: string;
@@ -618,31 +659,36 @@ export class TwilioAdapter implements ProviderAdapter {
         { field: 'ErrorCode', message: 'expected a numeric Twilio error code' },
       ]);
     }
-    const occurredAt = new Date().toISOString();
-    let report: ProviderStatusReport;
-    switch (status) {
-      case 'sent':
-      case 'delivered':
-        report = { providerMessageId: messageSid, status: 'SENT', occurredAt };
-        break;
-      case 'read':
-        report = { providerMessageId: messageSid, status: 'READ', occurredAt };
-        break;
-      case 'failed':
-      case 'undelivered': {
-        report = {
-          providerMessageId: messageSid,
-          status: 'FAILED',
-          failureReason: twilioReason(errorCode),
-          ...(errorCode === undefined || errorCode === '' ? {} : { providerErrorCode: errorCode }),
-          occurredAt,
-        };
-        break;
-      }
-      default:
-        return { kind: 'ignored', reason: `status ${status.slice(0, 32)} changes nothing in HubSpot` };
+    const report = statusReport(messageSid, status, errorCode);
+    return report === undefined
+      ? { kind: 'ignored', reason: `status ${status.slice(0, 32)} changes nothing in HubSpot` }
+      : { kind: 'status', report };
+  }
+
+  async fetchStatus(account: ConnectedAccount, providerMessageId: string): Promise<FetchedStatus> {
+    if (!SID.test(providerMessageId)) {
+      return { final: true };
     }
-    return { kind: 'status', report };
+    const credentials = this.credentialsOf(account);
+    const response = await this.rest(
+      credentials,
+      'GET',
+      `/Accounts/${credentials.accountSid}/Messages/${providerMessageId}.json`,
+    );
+    if (response.status === 404) {
+      response.discard();
+      return { final: true };
+    }
+    if (response.status !== 200) {
+      response.discard();
+      throw new HttpTransportError(`Twilio answered ${response.status} to a message fetch`, 'EPROVIDER');
+    }
+    const view = await response.json<TwilioMessageView>();
+    const status = view.status ?? '';
+    const errorCode =
+      view.error_code === undefined || view.error_code === null ? undefined : String(view.error_code);
+    const report = statusReport(providerMessageId, status, errorCode);
+    return { ...(report === undefined ? {} : { report }), final: FINAL_STATUSES.has(status) };
   }
 
   private unavailable(): CredentialCheck {
