@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { DataSource } from 'typeorm';
 import { AccountsService } from './accounts/accounts.service.js';
 import { ChannelAccountRepository } from './accounts/channel-account.repository.js';
+import { CredentialsRejection } from './accounts/credentials-rejection.js';
 import { DeliveryStatusReconciler } from './accounts/delivery-status-reconciler.js';
 import { DeliveryStatusService } from './accounts/delivery-status.service.js';
 import { MessageLedger } from './accounts/message-ledger.js';
@@ -115,6 +116,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
     MessageLedger,
     DeliveryStatusService,
     DeliveryStatusReconciler,
+    CredentialsRejection,
     ConnectorMetrics,
     AccountsService,
     InboundService,

@@ -1,5 +1,5 @@
 import type { SandboxTwilioAccount } from '@inbox-bridge/provider-sandbox';
-import type { ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
+import type { ConnectorCredentialsRejectedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InboundReconciler } from '../src/inbound/inbound-reconciler.js';
@@ -47,7 +47,10 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
   };
   const reconciledCount = (result: string) => counted('connector_inbound_reconciled_total', result);
 
-  /** The account takes the rotated auth token, as `PUT …/credentials` has the connector do. */
+  /**
+   * The account takes the rotated auth token, as `PUT …/credentials` has the connector do, and the gateway then
+   * announces it authorized again.
+   */
   const reconnectWith = async (rotated: SandboxTwilioAccount) => {
     twilio = rotated;
     const again = await h.validate(
@@ -55,11 +58,17 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
       accountId,
     );
     expect(again).toMatchObject({ ok: true });
+    await updateAccount({ authorized: true }, 'authorized');
   };
+
+  const rejections = () =>
+    h
+      .messagesOf<ConnectorCredentialsRejectedV1>('connector.channel-account.credentials-rejected.v1')
+      .filter((rejection) => rejection.channelAccountId === accountId);
 
   const updateAccount = async (
     flags: { active?: boolean; authorized?: boolean },
-    change: 'activated' | 'deactivated',
+    change: 'activated' | 'deactivated' | 'authorized',
   ) => {
     await h.publish('gateway.channel-account.updated.v1', {
       channelAccountId: accountId,
@@ -175,7 +184,15 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
     expect(refused.attempts[0]).toMatchObject({ status: 401 });
     const failedBefore = await reconciledCount('check_failed');
     await reconciler.round();
-    // The old token cannot list the messages either; the comparison waits for the new one.
+    // The old token cannot list the messages either: Twilio's verdict deauthorizes the account at once (no reply
+    // had to fail first), so HubSpot shows it needs reconnecting; the comparison waits for the new token.
+    expect(await reconciledCount('check_failed')).toBe(failedBefore + 1);
+    await testing.expectEventually(() => {
+      expect(rejections()).toEqual([
+        expect.objectContaining({ provider: 'twilio', providerErrorCode: '20003' }),
+      ]);
+    });
+    await reconciler.round();
     expect(await reconciledCount('check_failed')).toBe(failedBefore + 1);
 
     await reconnectWith(rotated);
@@ -248,6 +265,9 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
     // The old token cannot read the message either: nothing changes until the account is reconnected.
     await reconciler.round();
     expect(h.statuses(lost.hubspotMessageId).map((status) => status.status)).toEqual(['SENT']);
+    await testing.expectEventually(() => {
+      expect(rejections()).toHaveLength(2);
+    });
 
     await reconnectWith(rotated);
     await reconciler.round();

@@ -1,4 +1,5 @@
-import { APP_CONFIG } from '@inbox-bridge/service-kit';
+import { Messaging } from '@inbox-bridge/messaging';
+import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
 import {
   Inject,
   Injectable,
@@ -6,12 +7,14 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
 import { ChannelAccountRepository, type InboundCheckClaim } from '../accounts/channel-account.repository.js';
+import { CredentialsRejection } from '../accounts/credentials-rejection.js';
 import { DeliveryStatusReconciler } from '../accounts/delivery-status-reconciler.js';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
-import type { ConnectedAccount } from '../providers/provider-port.js';
+import { CredentialsRejectedError, type ConnectedAccount } from '../providers/provider-port.js';
 import { InboundService } from './inbound.service.js';
 
 /** Accounts one round compares at most (one after the other). */
@@ -46,6 +49,9 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
     private readonly inbound: InboundService,
     private readonly metrics: ConnectorMetrics,
     private readonly deliveryStatuses: DeliveryStatusReconciler,
+    private readonly credentialsRejection: CredentialsRejection,
+    private readonly messaging: Messaging,
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -104,13 +110,12 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
   /** Never rejects: a failure is counted and logged, and the account's mark stays where the comparison got to. */
   private async compare(claim: InboundCheckClaim): Promise<void> {
     let from = claim.from;
-    let provider: ConnectedAccount['provider'] | undefined;
+    let account: ConnectedAccount | undefined;
     try {
-      const account = await this.accounts.find(claim.channelAccountId);
+      account = await this.accounts.find(claim.channelAccountId);
       if (account === undefined || !account.active || !account.authorized) {
         return;
       }
-      provider = account.provider;
       const adapter = this.adapters.get(account.provider);
       for (let day = 0; day < DAYS_PER_ROUND && from < claim.until && !this.stopped; day += 1) {
         // The provider lists by day: one UTC day at a time.
@@ -132,12 +137,38 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
       }
       await this.deliveryStatuses.reconcile(account, adapter, () => this.stopped);
     } catch (error) {
-      if (provider !== undefined) {
-        this.metrics.countReconciled(provider, 'check_failed');
+      if (account !== undefined) {
+        this.metrics.countReconciled(account.provider, 'check_failed');
+      }
+      if (account !== undefined && error instanceof CredentialsRejectedError) {
+        // The provider's own verdict: a rotated token is noticed now, not when a rep's reply fails with it.
+        await this.deauthorize(account, error);
+        return;
       }
       this.logger.warn(
         { channelAccountId: claim.channelAccountId, from, err: String(error) },
         'comparing inbound messages with the provider failed; the next round starts from here',
+      );
+    }
+  }
+
+  private async deauthorize(account: ConnectedAccount, refusal: CredentialsRejectedError): Promise<void> {
+    try {
+      await this.dataSource.transaction((manager) =>
+        this.credentialsRejection.record(
+          {
+            manager,
+            publish: (type, payload) =>
+              this.messaging.outbox.publish(manager, type, payload, { portalId: account.portalId }),
+          },
+          account,
+          refusal,
+        ),
+      );
+    } catch (error) {
+      this.logger.warn(
+        { channelAccountId: account.channelAccountId, err: String(error) },
+        'could not deauthorize the account whose credentials the provider refused; the next round tries again',
       );
     }
   }

@@ -8,6 +8,7 @@ import {
 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ChannelAccountRepository } from '../accounts/channel-account.repository.js';
+import { CredentialsRejection } from '../accounts/credentials-rejection.js';
 import { DeliveryStatusService } from '../accounts/delivery-status.service.js';
 import { MessageLedger } from '../accounts/message-ledger.js';
 import type { ConnectorConfig } from '../config/connector.config.js';
@@ -65,6 +66,7 @@ export class OutboundService {
     private readonly ledger: MessageLedger,
     private readonly adapters: ProviderAdapters,
     private readonly statuses: DeliveryStatusService,
+    private readonly credentialsRejection: CredentialsRejection,
     private readonly progress: SendProgressStore,
     private readonly metrics: ConnectorMetrics,
     @Inject(HUBSPOT_FILE_SIGNER) private readonly hubspotFiles: MediaLinkSigner,
@@ -197,7 +199,7 @@ export class OutboundService {
       }
       this.metrics.countOutbound(provider, 'failed');
       if (error.credentialsRejected) {
-        await this.credentialsRejected(context, account, error);
+        await this.credentialsRejection.record(context, account, error);
       }
       const reason =
         error.kind === 'transient'
@@ -210,30 +212,6 @@ export class OutboundService {
           : { providerErrorCode: error.providerErrorCode.slice(0, 64) }),
       });
     }
-  }
-
-  /** Stops using the account at once and asks the gateway to mark it `authorized: false` in HubSpot. */
-  private async credentialsRejected(
-    context: MessageContext,
-    account: ConnectedAccount,
-    failure: SendFailure,
-  ): Promise<void> {
-    if (!(await this.accounts.deauthorize(context.manager, account.channelAccountId))) {
-      return;
-    }
-    this.logger.warn(
-      { channelAccountId: account.channelAccountId, provider: account.provider, reason: failure.reason },
-      'the provider refused the account credentials; the account is deauthorized',
-    );
-    await context.publish(RoutingKeys.ConnectorCredentialsRejectedV1, {
-      channelAccountId: account.channelAccountId,
-      provider: account.provider,
-      reason: failure.reason.slice(0, 1024),
-      ...(failure.providerErrorCode === undefined
-        ? {}
-        : { providerErrorCode: failure.providerErrorCode.slice(0, 64) }),
-      occurredAt: new Date().toISOString(),
-    });
   }
 
   private filesOf(request: GatewayOutboundMessageRequestedV1): OutboundFile[] {

@@ -116,6 +116,20 @@ export class SendFailure extends Error {
   }
 }
 
+/**
+ * A read from the provider (a comparison, a status) refused the account's credentials: the same verdict as a
+ * reply's `SendFailure.credentialsRejected`, so the account is deauthorized without waiting for a reply.
+ */
+export class CredentialsRejectedError extends Error {
+  override readonly name = 'CredentialsRejectedError';
+  constructor(
+    readonly reason: string,
+    readonly providerErrorCode: string,
+  ) {
+    super(reason);
+  }
+}
+
 /** The media file is larger than the provider lets us download (→ 413). */
 export class MediaTooLargeError extends Error {
   override readonly name = 'MediaTooLargeError';

@@ -10,6 +10,7 @@ import type { SendThrottle } from '../../outbound/send-throttle.js';
 import { inboundHeader, mediaStreamFrom, publicWebhookUrl } from '../media-response.js';
 import { assertFileFits } from '../outbound-file.js';
 import {
+  CredentialsRejectedError,
   InboundUnauthorizedError,
   MediaNotFoundError,
   SendFailure,
@@ -507,11 +508,20 @@ export class TwilioAdapter implements ProviderAdapter {
 
   private async getJson<T>(credentials: TwilioCredentials, path: string, what: string): Promise<T> {
     const response = await this.rest(credentials, 'GET', path);
+    this.refuseRejectedCredentials(response);
     if (response.status !== 200) {
       response.discard();
       throw new HttpTransportError(`Twilio answered ${response.status} to ${what}`, 'EPROVIDER');
     }
     return response.json<T>();
+  }
+
+  /** Twilio's 401 (20003) to a read: the account's credentials were rotated or revoked. */
+  private refuseRejectedCredentials(response: HttpResponse): void {
+    if (response.status === 401) {
+      response.discard();
+      throw new CredentialsRejectedError(twilioReason('20003'), '20003');
+    }
   }
 
   private markUnsure(progress: OutboundMessage['progress'], part: string, attemptedAt: number): void {
@@ -679,6 +689,7 @@ export class TwilioAdapter implements ProviderAdapter {
       response.discard();
       return { final: true };
     }
+    this.refuseRejectedCredentials(response);
     if (response.status !== 200) {
       response.discard();
       throw new HttpTransportError(`Twilio answered ${response.status} to a message fetch`, 'EPROVIDER');
