@@ -22,7 +22,12 @@ export class AppModule {
         { table: 'outbound_message_statuses', timeColumn: 'updated_at' },
         { table: 'conversation_events', timeColumn: 'received_at' },
         { table: 'bridge_thread_assignments', timeColumn: 'applied_at' },
-      ].map((table) => ({ ...table, retentionMs: config.MESSAGE_RECORD_RETENTION_MS })),
+      ]
+        .map((table) => ({ ...table, retentionMs: config.MESSAGE_RECORD_RETENTION_MS }))
+        .concat(
+          // A bucket's expired grants go when it is next used; a bucket that falls quiet would keep its last ones.
+          { table: 'hubspot_rate_grants', timeColumn: 'busy_until', retentionMs: 60_000 },
+        ),
     });
     return { module: AppModule, imports: [runtime] };
   }

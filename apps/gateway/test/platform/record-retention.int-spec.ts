@@ -47,9 +47,25 @@ describe('gateway: message records are pruned past MESSAGE_RECORD_RETENTION_MS (
       );
     }
 
-    expect(await fixture.gateway.app.get(TablePruner).prune()).toEqual(
-      Object.fromEntries(RETAINED.map((table) => [table, 1])),
+    // A portal that fell quiet keeps the rate limiter's grants of its last calls until they are a minute expired.
+    for (const held of [
+      "now() - interval '2 minutes'",
+      "now() - interval '10 seconds'",
+      "now() + interval '10 seconds'",
+    ]) {
+      await query(
+        `INSERT INTO "${s}".hubspot_rate_grants (bucket_key, busy_until, completed) VALUES ('quiet-portal', ${held}, true)`,
+      );
+    }
+
+    expect(await fixture.gateway.app.get(TablePruner).prune()).toEqual({
+      ...Object.fromEntries(RETAINED.map((table) => [table, 1])),
+      hubspot_rate_grants: 1,
+    });
+    const [grants] = await fixture.db.dataSource.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM "${s}".hubspot_rate_grants WHERE bucket_key = 'quiet-portal'`,
     );
+    expect(grants?.n).toBe(2);
     for (const table of RETAINED) {
       const [row] = await fixture.db.dataSource.query<{ n: number }[]>(
         `SELECT count(*)::int AS n FROM "${s}".${table}`,
