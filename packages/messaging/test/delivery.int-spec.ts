@@ -222,6 +222,43 @@ describe('outbox → RabbitMQ → inbox consumer', () => {
     }
   });
 
+  it('consumes again after its queue was deleted under it (the broker cancels the consumer): the queue and its bindings come back and the next message is handled', async () => {
+    bed = await createTestBed('cancelled');
+    const consumer = await bed.startService({
+      groups: [group],
+      handlers: { [RoutingKeys.ProviderMessageReceivedV1]: (_e, ctx) => recordEffect(ctx, 'c1') },
+    });
+    await expectEventually(() => consumer.status().consumerGroups['test.inbound']?.consuming === true);
+    const producer = await bed.startService({});
+    await publishThroughOutbox(bed, producer, { conversationKey: 'k', text: 'before' });
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(1);
+    });
+
+    const raw = await bed.raw();
+    const admin = await raw.createChannel();
+    await admin.deleteQueue('test.inbound');
+    await expectEventually(
+      async () => {
+        const probe = await raw.createChannel();
+        // Checking a queue that is not there yet closes the channel with 404.
+        probe.on('error', () => undefined);
+        try {
+          expect((await probe.checkQueue('test.inbound')).consumerCount).toBe(1);
+        } finally {
+          await probe.close().catch(() => undefined);
+        }
+      },
+      { description: 'the queue declared again and consumed' },
+    );
+    await admin.close().catch(() => undefined);
+
+    await publishThroughOutbox(bed, producer, { conversationKey: 'k', text: 'after' });
+    await expectEventually(async () => {
+      expect(await bed.effects()).toHaveLength(2);
+    });
+  });
+
   it('publishes events committed while the broker is unreachable once it returns, losing none', async () => {
     bed = await createTestBed('outage');
     const proxy = await new TcpProxy('127.0.0.1', Number(new URL(testAmqpUrl).port || 5672)).start();

@@ -299,11 +299,56 @@ export class ConsumerGroupRunner {
       (message) => {
         if (message) {
           this.track(queue, this.onDelivery(channel, queue, message));
+        } else {
+          // Only the broker cancels with a null delivery (a cancel of ours is not reported).
+          this.consumerCancelled(channel, queue);
         }
       },
       { noAck: false },
     );
     this.consumerTags.set(queue, consumerTag);
+  }
+
+  /**
+   * The broker cancelled a consumer (its queue was deleted, or a queue replica was lost): without this the group
+   * would silently stop taking that queue's messages until its connection happened to restart. The group's
+   * topology is declared again (bringing back the queue and its bindings) and the queue consumed again, with
+   * back-off while the broker refuses; the channel and the group's other queues carry on meanwhile.
+   */
+  private consumerCancelled(channel: Channel, queue: string): void {
+    if (this.channel !== channel) {
+      return;
+    }
+    this.consumerTags.delete(queue);
+    this.options.logger.warn('the broker cancelled a consumer; declaring its queue again', {
+      group: this.name,
+      queue,
+    });
+    void (async () => {
+      for (let attempt = 0; ; attempt += 1) {
+        if (this.stopping || this.channel !== channel || this.closedChannels.has(channel)) {
+          return;
+        }
+        try {
+          if (this.options.declareTopology ?? true) {
+            await declareConsumerGroup(channel, this.options.topology);
+          } else {
+            await channel.checkQueue(queue);
+          }
+          if (this.wanted.has(queue)) {
+            await this.consume(channel, queue);
+          }
+          return;
+        } catch (error) {
+          this.options.logger.warn('could not consume a cancelled queue again yet', {
+            group: this.name,
+            queue,
+            error: describeError(error),
+          });
+          await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 250 * 2 ** attempt)).unref());
+        }
+      }
+    })();
   }
 
   private track(queue: string, work: Promise<void>): void {
