@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { redactConfig } from '../config/redact-config.js';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter.js';
 import { DrainState } from '../health/drain-state.js';
+import { answerAfterRequestBody } from '../http/answer-after-body.js';
 import { refuseUnstorableText } from '../http/json-body.js';
 import { DrainAwareExpressAdapter } from './drain-aware-express-adapter.js';
 
@@ -50,6 +51,7 @@ export async function createServiceApp<TConfig extends object>(
     });
   }
 
+  app.use(answerAfterRequestBody);
   const bodyLimit = options.bodyLimit ?? '1mb';
   app.useBodyParser('json', { limit: bodyLimit, reviver: refuseUnstorableText });
   app.useBodyParser('urlencoded', { limit: bodyLimit, extended: true });

@@ -1,9 +1,7 @@
 import { correlationContext } from '@inbox-bridge/messaging';
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
-import type { IncomingMessage } from 'node:http';
 import { throwError, type Observable } from 'rxjs';
-import { drainRequestBody } from '../http/drain-request-body.js';
 import { PROBLEM_CONTENT_TYPE, toProblemDetails } from './problem-details.js';
 
 /**
@@ -33,21 +31,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return undefined;
     }
     const correlationId = correlationContext.current()?.correlationId;
-    const answer = (): void => {
-      if (!response.headersSent) {
-        response
-          .status(body.status)
-          .type(PROBLEM_CONTENT_TYPE)
-          .send(JSON.stringify(correlationId === undefined ? body : { ...body, correlationId }));
-      }
-    };
-    const request = http.getRequest<IncomingMessage>();
-    if (request.complete) {
-      answer();
-    } else {
-      // Refused before its body was read (an unsupported charset, say): answered once the client has sent it all.
-      void drainRequestBody(request).then(answer);
-    }
+    // A request refused before its body was read (an unsupported charset, say) is answered once the client has sent
+    // it all: `answerAfterRequestBody` holds the end of every response until then.
+    response
+      .status(body.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(JSON.stringify(correlationId === undefined ? body : { ...body, correlationId }));
     return undefined;
   }
 }
