@@ -20,6 +20,18 @@ class CountingDataSource {
   }
 }
 
+/** The database refuses the first write-back of completed calls (a failover, say), then answers again. */
+class CompletionWriteFailsOnce extends CountingDataSource {
+  failed = false;
+  override query<T>(sql: string, parameters?: unknown[]): Promise<T> {
+    if (!this.failed && sql.includes('completed = true')) {
+      this.failed = true;
+      return Promise.reject(new Error('connection terminated unexpectedly'));
+    }
+    return super.query<T>(sql, parameters);
+  }
+}
+
 const refusedOrGranted = (index: number) => ({
   granted: () => `granted ${index}`,
   refused: (error: unknown) => (error instanceof RateWaitExceeded ? `refused ${index}` : String(error)),
@@ -156,6 +168,26 @@ describe('portal rate limiter (real PostgreSQL)', () => {
     // Never done: the process holding it died mid-call, as far as the database knows.
     await limiter.acquire('portal:5');
     expect(performance.now() - started).toBeGreaterThanOrEqual(495);
+  });
+
+  it('writes back a completion the database refused on the next flush (a second later): the place frees then, not at the end of its lease', async () => {
+    const failing = new CompletionWriteFailsOnce(dataSource);
+    const limiter = limiterOn(failing, {
+      maxPerInterval: 1,
+      intervalMs: 300,
+      maxWaitMs: 10_000,
+      maxCallMs: 5_000,
+    });
+    const first = await limiter.acquire('portal:5b');
+    const cameBackAt = performance.now();
+    const next = limiter.acquire('portal:5b').then(() => performance.now() - cameBackAt);
+    first.done();
+    // The first write-back fails; the retry a second later frees the place (its window ended 700 ms before).
+    const waited = await next;
+    expect(failing.failed).toBe(true);
+    expect(waited).toBeGreaterThanOrEqual(995);
+    // Without the retry, the place would hold until its lease ended: a window plus the longest call, 5.3 s.
+    expect(waited).toBeLessThan(2_500);
   });
 
   it('shares one budget between replicas', async () => {
