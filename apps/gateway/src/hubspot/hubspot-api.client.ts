@@ -1,3 +1,4 @@
+import type { DrainState } from '@inbox-bridge/service-kit';
 import { Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { ExchangeFailed, HttpExchange, type Exchanged } from './http-exchange.js';
@@ -99,8 +100,39 @@ export class HttpHubSpotApi implements HubSpotApi {
     private readonly metrics: HubSpotMetrics,
     /** The CRM Search API's own per-portal limit (about 5 per second, outside the 110 per 10 s). */
     private readonly searchLimiter: PortalRateLimiter = limiter,
-    private readonly wait: (ms: number) => Promise<void> = sleep,
+    /**
+     * Once the process drains (SIGTERM), a failed attempt is not tried again here and a back-off in progress is cut
+     * short: a HubSpot that does not answer cannot hold the drain past its deadline; the caller gets a retryable
+     * error and its message goes back to the broker.
+     */
+    private readonly drain?: DrainState,
   ) {}
+
+  private draining(): boolean {
+    return this.drain?.isDraining ?? false;
+  }
+
+  /** A retry's back-off, cut short when the process starts draining. */
+  private wait(ms: number): Promise<void> {
+    const drain = this.drain;
+    if (drain === undefined) {
+      return sleep(ms);
+    }
+    return new Promise((resolve) => {
+      if (drain.isDraining) {
+        resolve();
+        return;
+      }
+      // Not draining yet, so neither callback runs before both are set up.
+      const done = (): void => {
+        clearTimeout(timer);
+        stopListening();
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      const stopListening = drain.onDrain(done);
+    });
+  }
 
   forPortal(portalId: string, options: PortalClientOptions = {}): PortalHubSpotClient {
     if (!/^\d{1,20}$/.test(portalId)) {
@@ -215,15 +247,22 @@ export class HttpHubSpotApi implements HubSpotApi {
           throw this.toError(request, error, true);
         }
         const decision = decideRetry(outcome, attempt, this.settings);
-        this.logFailure(credential, request, attempt, error, decision.retry);
+        const retryHere = decision.retry && !this.draining();
+        this.logFailure(credential, request, attempt, error, retryHere);
         if (!decision.retry) {
           throw this.toError(request, error, decision.retryable);
+        }
+        if (!retryHere) {
+          throw this.toError(request, error, true);
         }
         if (decision.pauseBucket) {
           const { limiter, key } = this.budget(credential, request.path);
           await limiter.pause(key, decision.delayMs);
         } else {
           await this.wait(decision.delayMs);
+          if (this.draining()) {
+            throw this.toError(request, error, true);
+          }
         }
       } finally {
         // Not sent at all (no token, say): its place frees like any other.

@@ -1,4 +1,4 @@
-import { APP_CONFIG, DATA_SOURCE, SecretBox } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, DATA_SOURCE, DrainState, SecretBox } from '@inbox-bridge/service-kit';
 import type { Provider } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { GatewayConfig } from '../config/gateway.config.js';
@@ -69,13 +69,21 @@ export const hubspotProviders: Provider[] = [
   },
   {
     provide: HUBSPOT_API,
-    inject: [APP_CONFIG, PortalRateLimiter, PortalTokens, HubSpotMetrics, SEARCH_RATE_LIMITER],
+    inject: [
+      APP_CONFIG,
+      PortalRateLimiter,
+      PortalTokens,
+      HubSpotMetrics,
+      SEARCH_RATE_LIMITER,
+      { token: DrainState, optional: true },
+    ],
     useFactory: (
       config: GatewayConfig,
       limiter: PortalRateLimiter,
       tokens: PortalTokens,
       metrics: HubSpotMetrics,
       searchLimiter: PortalRateLimiter,
+      drain: DrainState | undefined,
     ) =>
       new HttpHubSpotApi(
         {
@@ -91,6 +99,7 @@ export const hubspotProviders: Provider[] = [
         tokens,
         metrics,
         searchLimiter,
+        drain,
       ),
   },
 ];

@@ -4,6 +4,7 @@ import {
   type RecordedCall,
   type RunningHubSpotSandbox,
 } from '@inbox-bridge/hubspot-sandbox';
+import { DrainState } from '@inbox-bridge/service-kit';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
@@ -159,6 +160,31 @@ describe('HttpHubSpotApi against the hubspot-sandbox (real HTTP, real PostgreSQL
       .catch((caught: unknown) => caught);
     expect(exhausted).toBeInstanceOf(HubSpotApiError);
     expect((exhausted as HubSpotApiError).details).toMatchObject({ status: 500, retryable: true });
+  });
+
+  it('once the process drains, a failed call is not tried again here: a back-off in progress is cut short and the caller gets a retryable error at once', async () => {
+    const drain = new DrainState();
+    const client = await replica({ sandboxUrl: sandbox.url, maxAttempts: 4, retryBaseMs: 5_000, drain });
+    const portalId = await installedPortal(client);
+    await control.setFaults([{ pathPrefix: '/crm/v3/owners', errorRate: 1, status: 503 }]);
+    const outcome = client.api
+      .forPortal(portalId)
+      .request({ method: 'GET', path: '/crm/v3/owners' })
+      .then(
+        () => 'answered',
+        (caught: unknown) => caught,
+      );
+    await testing.expectEventually(async () => {
+      expect(await callsOf(portalId, '/crm/v3/owners')).toHaveLength(1);
+    });
+    const drainedAt = performance.now();
+    drain.startDraining();
+    const failed = await outcome;
+    // Not after the 5 s back-off and three more attempts.
+    expect(performance.now() - drainedAt).toBeLessThan(1_000);
+    expect(failed).toBeInstanceOf(HubSpotApiError);
+    expect((failed as HubSpotApiError).details).toMatchObject({ status: 503, retryable: true });
+    expect(await callsOf(portalId, '/crm/v3/owners')).toHaveLength(1);
   });
 
   it('a 429 storm: pauses the portal, honours the window and completes every call', async () => {

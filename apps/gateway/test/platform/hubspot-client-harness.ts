@@ -1,4 +1,4 @@
-import { SecretBox } from '@inbox-bridge/service-kit';
+import { SecretBox, type DrainState } from '@inbox-bridge/service-kit';
 import * as testing from '@inbox-bridge/testing';
 import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
@@ -37,6 +37,9 @@ export interface ReplicaOptions {
   readonly timeoutMs?: number;
   readonly maxAttempts?: number;
   readonly maxWaitMs?: number;
+  readonly retryBaseMs?: number;
+  /** The process's drain state (SIGTERM), as the gateway passes it. */
+  readonly drain?: DrainState;
 }
 
 /**
@@ -77,7 +80,7 @@ export async function startClientReplica(
       developerApiKey: SANDBOX_CLIENT.developerApiKey,
       timeoutMs: options.timeoutMs ?? 5_000,
       maxAttempts: options.maxAttempts ?? 5,
-      baseDelayMs: 20,
+      baseDelayMs: options.retryBaseMs ?? 20,
       rateIntervalMs: intervalMs,
     },
     limiter,
@@ -89,6 +92,7 @@ export async function startClientReplica(
       maxWaitMs: 60_000,
       maxCallMs: options.timeoutMs ?? 5_000,
     }),
+    options.drain,
   );
   return { api, tokens, limiter, registry, dataSource, close: () => dataSource.destroy() };
 }
