@@ -118,3 +118,4 @@ export {
   type HybridServiceSuiteOptions,
   type TestInfrastructure,
 } from './testing/hybrid-service.suite.js';
+export { TracingFlush, inClientSpan, isTracing, startTracing, stopTracing } from './tracing/tracing.js';

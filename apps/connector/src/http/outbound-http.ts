@@ -1,3 +1,4 @@
+import { inClientSpan } from '@inbox-bridge/service-kit';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -141,7 +142,18 @@ export class OutboundHttp {
     }
   }
 
-  async request(request: HttpRequest): Promise<HttpResponse> {
+  /** One request (and the redirects it may follow), in a CLIENT span named by method and host only. */
+  request(request: HttpRequest): Promise<HttpResponse> {
+    const host = URL.canParse(request.url) ? new URL(request.url).hostname : 'invalid';
+    return inClientSpan(
+      `${request.method} ${host}`,
+      { 'http.request.method': request.method, 'server.address': host },
+      () => this.follow(request),
+      (response) => response.status,
+    );
+  }
+
+  private async follow(request: HttpRequest): Promise<HttpResponse> {
     let current = request;
     for (let hop = 0; ; hop += 1) {
       const response = await this.once(current);

@@ -1,4 +1,4 @@
-import type { DrainState } from '@inbox-bridge/service-kit';
+import { inClientSpan, type DrainState } from '@inbox-bridge/service-kit';
 import { Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { ExchangeFailed, HttpExchange, type Exchanged } from './http-exchange.js';
@@ -326,7 +326,12 @@ export class HttpHubSpotApi implements HubSpotApi {
   /** One HTTP attempt on its rate grant, which frees as soon as the attempt came back (or failed). */
   private async attempt<T>(url: URL, init: AttemptInit, grant: RateGrant): Promise<HubSpotResponse<T>> {
     try {
-      return await this.send<T>(url, init);
+      return await inClientSpan(
+        `HubSpot ${init.method}`,
+        { 'http.request.method': init.method, 'server.address': url.hostname, 'url.path': url.pathname },
+        () => this.send<T>(url, init),
+        (response) => response.status,
+      );
     } finally {
       grant.done();
     }

@@ -20,6 +20,7 @@ import {
   withoutHeaders,
   type ConsumerGroupTopology,
 } from '../topology.js';
+import { inConsumeSpan } from '../tracing/trace-context.js';
 import { coalesceWrites } from '../write-coalescing.js';
 import { closeChannel } from './close-channel.js';
 import { KeyedSerializer } from './keyed-serializer.js';
@@ -705,7 +706,19 @@ export class ConsumerGroupRunner {
       },
     };
     this.step(delivery, 'in its handler');
-    await handler(envelope, context);
+    await inConsumeSpan(
+      delivery.message.properties.headers,
+      `${envelope.type} process`,
+      {
+        'messaging.system': 'rabbitmq',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': delivery.queue,
+        'messaging.message.id': envelope.messageId,
+        'messaging.message.conversation_id': envelope.correlationId,
+        'inbox_bridge.portal_id': envelope.portalId,
+      },
+      () => handler(envelope, context),
+    );
     this.step(delivery, 'committing');
     return 'processed';
   }

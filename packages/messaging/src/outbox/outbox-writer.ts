@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { correlationContext } from '../correlation-context.js';
 import { ContractViolationError } from '../errors.js';
+import { currentTraceHeaders } from '../tracing/trace-context.js';
 
 export interface PublishOptions {
   readonly portalId: number;
@@ -27,9 +28,15 @@ const ROWS_PER_INSERT = 1_000;
  * Publishing means adding an outbox row to the caller's transaction (engineering notes §4.4): the event
  * exists if and only if the state change that produced it committed. The relay sends it afterwards.
  */
+/** An envelope and the trace headers of the code that published it. */
+interface OutboxRow {
+  readonly envelope: MessageEnvelope;
+  readonly headers: Record<string, string>;
+}
+
 export class OutboxWriter {
   /** Transactions whose publishes are held and written together when they end (see `collecting`). */
-  private readonly held = new WeakMap<EntityManager, MessageEnvelope[]>();
+  private readonly held = new WeakMap<EntityManager, OutboxRow[]>();
 
   constructor(private readonly schema: string) {
     if (!/^[a-z_][a-z0-9_]*$/.test(schema)) {
@@ -72,11 +79,14 @@ export class OutboxWriter {
         payload: checked.value,
       };
     });
+    // The trace of the code that published, taken now: a held row is written later, when the handler is done.
+    const headers = currentTraceHeaders();
+    const rows = envelopes.map((envelope) => ({ envelope, headers }));
     const held = this.held.get(manager);
     if (held === undefined) {
-      await this.insert(manager, envelopes);
+      await this.insert(manager, rows);
     } else {
-      held.push(...envelopes);
+      held.push(...rows);
     }
     return envelopes;
   }
@@ -90,7 +100,7 @@ export class OutboxWriter {
     if (this.held.has(manager)) {
       return work();
     }
-    const held: MessageEnvelope[] = [];
+    const held: OutboxRow[] = [];
     this.held.set(manager, held);
     let result: T;
     try {
@@ -102,27 +112,28 @@ export class OutboxWriter {
     return result;
   }
 
-  private async insert(manager: EntityManager, envelopes: readonly MessageEnvelope[]): Promise<void> {
-    for (let start = 0; start < envelopes.length; start += ROWS_PER_INSERT) {
-      await this.insertRows(manager, envelopes.slice(start, start + ROWS_PER_INSERT));
+  private async insert(manager: EntityManager, rows: readonly OutboxRow[]): Promise<void> {
+    for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+      await this.insertRows(manager, rows.slice(start, start + ROWS_PER_INSERT));
     }
   }
 
-  private async insertRows(manager: EntityManager, envelopes: readonly MessageEnvelope[]): Promise<void> {
+  private async insertRows(manager: EntityManager, rows: readonly OutboxRow[]): Promise<void> {
     const values: unknown[] = [];
-    const rows = envelopes.map((envelope, i) => {
+    const placeholders = rows.map(({ envelope, headers }, i) => {
       values.push(
         envelope.messageId,
         envelope.type,
         envelope.portalId,
         orderingKeyOf(envelope),
         JSON.stringify(envelope),
+        JSON.stringify(headers),
       );
-      const p = i * 5;
-      return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5})`;
+      const p = i * 6;
+      return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}::jsonb)`;
     });
     await manager.query(
-      `INSERT INTO "${this.schema}".outbox (message_id, routing_key, portal_id, ordering_key, body) VALUES ${rows.join(', ')}`,
+      `INSERT INTO "${this.schema}".outbox (message_id, routing_key, portal_id, ordering_key, body, headers) VALUES ${placeholders.join(', ')}`,
       values,
     );
   }

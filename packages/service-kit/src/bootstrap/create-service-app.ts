@@ -8,6 +8,7 @@ import { ProblemDetailsFilter } from '../errors/problem-details.filter.js';
 import { DrainState } from '../health/drain-state.js';
 import { answerAfterRequestBody } from '../http/answer-after-body.js';
 import { refuseUnstorableText } from '../http/json-body.js';
+import { isTracing, traceRequests } from '../tracing/tracing.js';
 import { DrainAwareExpressAdapter } from './drain-aware-express-adapter.js';
 
 export interface CreateServiceAppOptions<TConfig extends object> {
@@ -51,6 +52,9 @@ export async function createServiceApp<TConfig extends object>(
     });
   }
 
+  if (isTracing()) {
+    app.use(traceRequests);
+  }
   app.use(answerAfterRequestBody);
   const bodyLimit = options.bodyLimit ?? '1mb';
   app.useBodyParser('json', { limit: bodyLimit, reviver: refuseUnstorableText });

@@ -29,6 +29,7 @@ import { answerUnparsableRequests } from '../http/client-error.js';
 import { LoggingModule } from '../logging/logging.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { METRICS_REGISTRY } from '../metrics/metrics.tokens.js';
+import { startTracing, TracingFlush } from '../tracing/tracing.js';
 
 /** Adapts the Nest logger (pino once `LoggingModule` is in place) to the narrow port messaging logs through. */
 export function nestMessagingLogger(context = 'Messaging'): MessagingLogger {
@@ -99,6 +100,7 @@ export interface ServiceRuntimeOptions {
 export class ServiceRuntimeModule {
   static forRoot(options: ServiceRuntimeOptions): DynamicModule {
     const { config, serviceName } = options;
+    startTracing(serviceName);
     return {
       module: ServiceRuntimeModule,
       imports: [
@@ -110,6 +112,7 @@ export class ServiceRuntimeModule {
         ...(options.imports ?? []),
       ],
       providers: [
+        TracingFlush,
         {
           provide: Messaging,
           inject: [DATA_SOURCE, METRICS_REGISTRY],

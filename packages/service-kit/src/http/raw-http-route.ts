@@ -5,6 +5,7 @@ import { DomainError } from '../errors/domain-error.js';
 import { PROBLEM_CONTENT_TYPE, toProblemDetails } from '../errors/problem-details.js';
 import { CORRELATION_ID_HEADER, requestCorrelationId } from '../logging/correlation-id.js';
 import { HttpMetrics } from '../metrics/http-metrics.js';
+import { inServerSpan } from '../tracing/tracing.js';
 import { drainRequestBody } from './drain-request-body.js';
 
 /** What a raw route sees of a request: the bytes as received, for signature checks over the exact body. */
@@ -159,7 +160,7 @@ export function installRawHttpRoutes(app: INestApplication, routes: readonly Raw
     params: Record<string, string>,
     req: IncomingMessage,
     res: ServerResponse,
-  ): Promise<void> => {
+  ): Promise<number | undefined> => {
     const started = process.hrtime.bigint();
     const correlationId = requestCorrelationId(req);
     res.setHeader(CORRELATION_ID_HEADER, correlationId);
@@ -186,7 +187,7 @@ export function installRawHttpRoutes(app: INestApplication, routes: readonly Raw
       ({ contentType, payload } = encodedAnswer(answer));
     } catch (error) {
       if (error instanceof ClientGoneError) {
-        return;
+        return undefined;
       }
       const { body, isServerFault } = toProblemDetails(error);
       if (isServerFault) {
@@ -202,7 +203,7 @@ export function installRawHttpRoutes(app: INestApplication, routes: readonly Raw
       }
     }
     if (res.destroyed) {
-      return;
+      return undefined;
     }
     if (status === 204) {
       // No content, and no Content-Length either (RFC 9110, 8.6).
@@ -232,6 +233,7 @@ export function installRawHttpRoutes(app: INestApplication, routes: readonly Raw
     } else {
       logger.log(line, 'request completed');
     }
+    return status;
   };
 
   server.removeListener('request', express);
@@ -251,9 +253,19 @@ export function installRawHttpRoutes(app: INestApplication, routes: readonly Raw
       express(req, res);
       return;
     }
-    serve(matched.route, matched.params, req, res).catch((error: unknown) => {
-      logger.error(error instanceof Error ? error : { thrown: String(error) }, 'request failed');
-      res.destroy();
+    const { route, params } = matched;
+    inServerSpan({ method: route.method, route: route.path, headers: req.headers }, (end) => {
+      serve(route, params, req, res).then(
+        // 499: the client went away before the answer (nginx's code for it).
+        (status) => {
+          end(status ?? 499);
+        },
+        (error: unknown) => {
+          logger.error(error instanceof Error ? error : { thrown: String(error) }, 'request failed');
+          res.destroy();
+          end(500);
+        },
+      );
     });
   });
 }
