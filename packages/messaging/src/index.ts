@@ -16,4 +16,11 @@ export * from './outbox/outbox-relay.js';
 export * from './outbox/outbox-writer.js';
 export * from './persistence/messaging-tables.migration.js';
 export * from './topology.js';
-export { currentTraceHeaders, endSpanWith, inConsumeSpan } from './tracing/trace-context.js';
+export {
+  activeTraceContext,
+  currentTraceHeaders,
+  endSpanWith,
+  inConsumeSpan,
+  inTraceContext,
+  type TraceContext,
+} from './tracing/trace-context.js';

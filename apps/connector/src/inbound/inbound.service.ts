@@ -1,4 +1,10 @@
-import { ContractViolationError, Messaging } from '@inbox-bridge/messaging';
+import {
+  activeTraceContext,
+  ContractViolationError,
+  inTraceContext,
+  Messaging,
+  type TraceContext,
+} from '@inbox-bridge/messaging';
 import { DATA_SOURCE, DomainError, GroupCommit, RequestValidationError } from '@inbox-bridge/service-kit';
 import { RoutingKeys, type Provider } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -88,6 +94,8 @@ interface IntakeRequest {
   readonly account: ConnectedAccount;
   readonly provider: Provider;
   readonly events: readonly InboundEvent[];
+  /** The webhook's trace: its messages are published in a commit shared with other webhooks. */
+  readonly traceContext: TraceContext;
 }
 
 type IntakeOutcome =
@@ -121,7 +129,9 @@ export class InboundService {
           const fresh = await this.ledger.recordInbound(manager, dedupeKeysOf(requests));
           const outcomes: IntakeOutcome[][] = [];
           for (const request of requests) {
-            outcomes.push(await this.store(manager, request, fresh));
+            outcomes.push(
+              await inTraceContext(request.traceContext, () => this.store(manager, request, fresh)),
+            );
           }
           return outcomes;
         }),
@@ -175,7 +185,12 @@ export class InboundService {
     }
     let outcomes: IntakeOutcome[];
     try {
-      outcomes = await this.intake.submit({ account, provider, events });
+      outcomes = await this.intake.submit({
+        account,
+        provider,
+        events,
+        traceContext: activeTraceContext(),
+      });
     } catch (error) {
       if (error instanceof RequestValidationError) {
         this.metrics.countInbound(provider, 'invalid');
@@ -221,7 +236,14 @@ export class InboundService {
     for (let start = 0; start < events.length; start += RECOVERED_PER_TRANSACTION) {
       const chunk = events.slice(start, start + RECOVERED_PER_TRANSACTION);
       try {
-        tally(await this.intake.submit({ account, provider: account.provider, events: chunk }));
+        tally(
+          await this.intake.submit({
+            account,
+            provider: account.provider,
+            events: chunk,
+            traceContext: activeTraceContext(),
+          }),
+        );
       } catch (error) {
         if (!(error instanceof RequestValidationError)) {
           throw error;
@@ -229,7 +251,14 @@ export class InboundService {
         // One message the contract refuses must not hold back the others: each alone, in order.
         for (const event of chunk) {
           try {
-            tally(await this.intake.submit({ account, provider: account.provider, events: [event] }));
+            tally(
+              await this.intake.submit({
+                account,
+                provider: account.provider,
+                events: [event],
+                traceContext: activeTraceContext(),
+              }),
+            );
           } catch (alone) {
             if (!(alone instanceof RequestValidationError)) {
               throw alone;

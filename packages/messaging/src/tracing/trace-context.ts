@@ -6,6 +6,7 @@ import {
   SpanStatusCode,
   trace,
   type Attributes,
+  type Context,
   type Span,
   type TextMapGetter,
 } from '@opentelemetry/api';
@@ -30,6 +31,18 @@ export function currentTraceHeaders(): Record<string, string> {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier;
+}
+
+/** The trace a piece of work belongs to, taken where it is queued to run later with others (a shared commit). */
+export type TraceContext = Context;
+
+export function activeTraceContext(): TraceContext {
+  return context.active();
+}
+
+/** Runs `work` in the trace it was queued from, so what it publishes joins that trace. */
+export function inTraceContext<T>(traceContext: TraceContext, work: () => T): T {
+  return context.with(traceContext, work);
 }
 
 /**
