@@ -117,8 +117,9 @@ describe('the connection popup in headless Chromium, opened from the sandbox\'s 
     );
     expect(popup.isClosed()).toBe(false);
     expect(popup.url()).toContain('/connect');
-    await popup.close();
-    await page.reload();
+    // The settings page reloads itself once it sees the popup closed; a reload of our own raced with that one
+    // and could interrupt the next test's navigation (CI, once).
+    await Promise.all([page.waitForEvent('load'), popup.close()]);
     await expect(page.locator('#accounts').count()).resolves.toBe(0);
   });
 
