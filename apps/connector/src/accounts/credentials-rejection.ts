@@ -1,6 +1,8 @@
+import { Messaging } from '@inbox-bridge/messaging';
+import { DATA_SOURCE } from '@inbox-bridge/service-kit';
 import { RoutingKeys, type ConnectorCredentialsRejectedV1 } from '@inbox-bridge/shared';
-import { Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { ConnectedAccount } from '../providers/provider-port.js';
 import { ChannelAccountRepository } from './channel-account.repository.js';
 
@@ -21,7 +23,29 @@ export interface RejectionScope {
 export class CredentialsRejection {
   private readonly logger = new Logger(CredentialsRejection.name);
 
-  constructor(private readonly accounts: ChannelAccountRepository) {}
+  constructor(
+    private readonly accounts: ChannelAccountRepository,
+    private readonly messaging: Messaging,
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+  ) {}
+
+  /** Outside a consumer (a comparison's read): in a transaction of its own, published through the outbox. */
+  recordAlone(
+    account: ConnectedAccount,
+    refusal: { readonly reason: string; readonly providerErrorCode?: string | undefined },
+  ): Promise<boolean> {
+    return this.dataSource.transaction((manager) =>
+      this.record(
+        {
+          manager,
+          publish: (type, payload) =>
+            this.messaging.outbox.publish(manager, type, payload, { portalId: account.portalId }),
+        },
+        account,
+        refusal,
+      ),
+    );
+  }
 
   /** `true` for the call that deauthorized the account (concurrent refusals report it once). */
   async record(

@@ -1,5 +1,4 @@
-import { Messaging } from '@inbox-bridge/messaging';
-import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
+import { APP_CONFIG } from '@inbox-bridge/service-kit';
 import {
   Inject,
   Injectable,
@@ -7,7 +6,6 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
 import { ChannelAccountRepository, type InboundCheckClaim } from '../accounts/channel-account.repository.js';
 import { CredentialsRejection } from '../accounts/credentials-rejection.js';
 import { DeliveryStatusReconciler } from '../accounts/delivery-status-reconciler.js';
@@ -50,8 +48,6 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
     private readonly metrics: ConnectorMetrics,
     private readonly deliveryStatuses: DeliveryStatusReconciler,
     private readonly credentialsRejection: CredentialsRejection,
-    private readonly messaging: Messaging,
-    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -154,17 +150,7 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
 
   private async deauthorize(account: ConnectedAccount, refusal: CredentialsRejectedError): Promise<void> {
     try {
-      await this.dataSource.transaction((manager) =>
-        this.credentialsRejection.record(
-          {
-            manager,
-            publish: (type, payload) =>
-              this.messaging.outbox.publish(manager, type, payload, { portalId: account.portalId }),
-          },
-          account,
-          refusal,
-        ),
-      );
+      await this.credentialsRejection.recordAlone(account, refusal);
     } catch (error) {
       this.logger.warn(
         { channelAccountId: account.channelAccountId, err: String(error) },
