@@ -28,6 +28,13 @@ export type ReconciledResult = 'recovered' | 'known' | 'ignored' | 'invalid' | '
  */
 export type StatusCheckResult = 'changed' | 'confirmed' | 'pending' | 'gave_up' | 'check_failed';
 
+/**
+ * Webhooks checked with the provider: pointing at the connector and delivering (`healthy`), pointing elsewhere or
+ * removed (`restored`), or failing to deliver since the previous check (`delivery_failing`), both set again; or a
+ * check that failed.
+ */
+export type WebhookCheckResult = 'healthy' | 'restored' | 'delivery_failing' | 'check_failed';
+
 function counter<L extends string>(
   registry: Registry,
   name: string,
@@ -43,7 +50,7 @@ function counter<L extends string>(
 
 /**
  * `connector_inbound_total`, `connector_outbound_total`, `connector_media_total`, `connector_inbound_reconciled_total`
- * and `connector_delivery_status_checks_total`, by provider and result.
+ * `connector_delivery_status_checks_total` and `connector_webhook_checks_total`, by provider and result.
  */
 @Injectable()
 export class ConnectorMetrics {
@@ -52,6 +59,7 @@ export class ConnectorMetrics {
   private readonly media: Counter<'provider' | 'result'>;
   private readonly reconciled: Counter<'provider' | 'result'>;
   private readonly statusChecks: Counter<'provider' | 'result'>;
+  private readonly webhookChecks: Counter<'provider' | 'result'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     this.inbound = counter(
@@ -84,6 +92,12 @@ export class ConnectorMetrics {
       "Sent replies' statuses read from the provider because their callbacks may have been lost (changed: a status the callbacks had not brought), by provider and result",
       ['provider', 'result'],
     );
+    this.webhookChecks = counter(
+      registry,
+      'connector_webhook_checks_total',
+      "Accounts' webhooks checked with the provider (restored: it pointed elsewhere; delivery_failing: the provider could not deliver to it; both set again), by provider and result",
+      ['provider', 'result'],
+    );
   }
 
   countInbound(provider: Provider | 'unknown', result: InboundResult): void {
@@ -100,6 +114,10 @@ export class ConnectorMetrics {
 
   countStatusCheck(provider: Provider, result: StatusCheckResult): void {
     this.statusChecks.inc({ provider, result });
+  }
+
+  countWebhookCheck(provider: Provider, result: WebhookCheckResult): void {
+    this.webhookChecks.inc({ provider, result });
   }
 
   countReconciled(provider: Provider, result: ReconciledResult, count = 1): void {

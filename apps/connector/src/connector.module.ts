@@ -14,6 +14,7 @@ import { OutboundHttp } from './http/outbound-http.js';
 import { InboundReconciler } from './inbound/inbound-reconciler.js';
 import { InboundService } from './inbound/inbound.service.js';
 import { ProviderWebhookRoutes } from './inbound/provider-webhook.routes.js';
+import { WebhookWatch } from './inbound/webhook-watch.js';
 import {
   HUBSPOT_FILE_SIGNER,
   hubspotFileSigner,
@@ -116,6 +117,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
     MessageLedger,
     DeliveryStatusService,
     DeliveryStatusReconciler,
+    WebhookWatch,
     CredentialsRejection,
     ConnectorMetrics,
     AccountsService,

@@ -7,6 +7,7 @@ import type {
 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { InboundReconciler } from '../src/inbound/inbound-reconciler.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
 const RECEIVED = 'provider.message.received.v1';
@@ -69,7 +70,10 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
   };
 
   beforeAll(async () => {
-    h = await startConnectorHarness('connector_tg');
+    // The webhook checks run when a test asks for a round (no timer), and date failures from the round before.
+    h = await startConnectorHarness('connector_tg', {
+      env: { INBOUND_RECONCILE_INTERVAL_MS: '0', INBOUND_RECONCILE_SETTLE_MS: '0' },
+    });
     bot = await h.client.createBot({ username: 'acme_support_bot', first_name: 'Acme Support' });
     chatId = (
       await h.client.createCustomer(bot.id, { first_name: 'Ana', last_name: 'Garcia', username: 'anagarcia' })
@@ -885,6 +889,110 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(
       h.messagesOf<ProviderMessageReceivedV1>(RECEIVED).filter((m) => m.providerMessageId === waitingId),
     ).toHaveLength(1);
+  });
+
+  it("sets the bot's webhook back when another app takes it or sets it without our secret, so held messages arrive, and deauthorizes a revoked token", async () => {
+    const reconciler = h.app.get(InboundReconciler);
+    const watchedBot = await h.client.createBot({ username: 'watched_support_bot', first_name: 'Watched' });
+    const customer = (await h.client.createCustomer(watchedBot.id, { first_name: 'Lia' })).chat.id;
+    const watchedAccount = '9100088';
+    const ourUrl = `${h.baseUrl}/webhooks/telegram/${watchedAccount}`;
+    await connect(watchedAccount, watchedBot.token, 'Watched');
+    await testing.expectEventually(async () => {
+      expect((await h.client.getBot(watchedBot.id)).webhook.url).toBe(ourUrl);
+    });
+    const checks = async (): Promise<Record<string, number>> => {
+      const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+      const counts: Record<string, number> = {};
+      for (const [, result, count] of metrics.matchAll(
+        /connector_webhook_checks_total\{provider="telegram",result="([a-z_]+)"[^}]*\} (\d+)/g,
+      )) {
+        counts[result as string] = Number(count);
+      }
+      return counts;
+    };
+    /** What one round did, but for the healthy webhooks (every account of the suite is checked). */
+    const roundCounting = async () => {
+      const before = await checks();
+      await reconciler.round();
+      const after = await checks();
+      const delta = (result: string) => (after[result] ?? 0) - (before[result] ?? 0);
+      return {
+        restored: delta('restored'),
+        delivery_failing: delta('delivery_failing'),
+        check_failed: delta('check_failed'),
+      };
+    };
+    const nothingDone = { restored: 0, delivery_failing: 0, check_failed: 0 };
+    /** What another holder of the token does through the Bot API. */
+    const setWebhookElsewhere = async (params: Record<string, string>) => {
+      const response = await fetch(`${h.sandbox.baseUrl}/bot${watchedBot.token}/setWebhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(params),
+      });
+      expect(response.status).toBe(200);
+    };
+    const customerWrites = async (text: string) => {
+      const { message } = await h.client.customerSends(watchedBot.id, customer, { kind: 'text', text });
+      return `${customer}:${message.message_id}`;
+    };
+    const failedAttempts = async (status: number) =>
+      (await h.client.deliveries(watchedBot.id)).attempts.filter((attempt) => attempt.status === status)
+        .length;
+
+    // The first round dates every account's check; after it, each account's webhook is healthy.
+    await reconciler.round();
+    expect(await roundCounting()).toEqual(nothingDone);
+
+    // Another app points the bot at itself: the customer's message goes there and fails, and Telegram holds it.
+    await setWebhookElsewhere({ url: 'http://127.0.0.1:9/other-app?key=theirs' });
+    const held = await customerWrites('written while another app had the webhook');
+    await testing.expectEventually(async () => {
+      expect((await h.client.getBot(watchedBot.id)).webhook).toMatchObject({
+        url: 'http://127.0.0.1:9/other-app?key=theirs',
+        pending_update_count: 1,
+        last_error_message: expect.any(String),
+      });
+    });
+    const { last_error_date: errorActedOn } = (await h.client.getBot(watchedBot.id)).webhook;
+    expect(await roundCounting()).toEqual({ ...nothingDone, restored: 1 });
+    expect((await h.client.getBot(watchedBot.id)).webhook.url).toBe(ourUrl);
+    expect(await h.received(held)).toMatchObject({ text: 'written while another app had the webhook' });
+
+    // Our URL set again without our secret: every delivery is refused here (401), the URL looks right.
+    await setWebhookElsewhere({ url: ourUrl });
+    const refused = await customerWrites('written while the secret was gone');
+    // Telegram dates its last error to the second: a failure is new to the watch from the next second on.
+    await testing.expectEventually(async () => {
+      expect(await failedAttempts(401)).toBeGreaterThanOrEqual(1);
+      expect((await h.client.getBot(watchedBot.id)).webhook.last_error_date).toBeGreaterThan(
+        errorActedOn ?? 0,
+      );
+    });
+    expect(await roundCounting()).toEqual({ ...nothingDone, delivery_failing: 1 });
+    expect(await h.received(refused)).toMatchObject({ text: 'written while the secret was gone' });
+    expect(
+      h.messagesOf<ProviderMessageReceivedV1>(RECEIVED).filter((m) => m.providerMessageId === refused),
+    ).toHaveLength(1);
+    // Delivering again, the next round finds nothing new to report.
+    expect(await roundCounting()).toEqual(nothingDone);
+
+    // A revoked token is noticed by the check, before any reply fails with it.
+    await h.client.revokeBot(watchedBot.id);
+    expect(await roundCounting()).toEqual({ ...nothingDone, check_failed: 1 });
+    await testing.expectEventually(() => {
+      expect(
+        h
+          .messagesOf<ConnectorCredentialsRejectedV1>('connector.channel-account.credentials-rejected.v1')
+          .filter((event) => event.channelAccountId === watchedAccount),
+      ).toEqual([expect.objectContaining({ provider: 'telegram', providerErrorCode: '401' })]);
+    });
+    const [flags] = await h.db.dataSource.query<{ authorized: boolean }[]>(
+      `SELECT authorized FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+      [watchedAccount],
+    );
+    expect(flags).toEqual({ authorized: false });
   });
 
   it('deletes the webhook, credentials and data on purged.v1', async () => {

@@ -2,6 +2,8 @@ import type { SandboxTwilioAccount } from '@inbox-bridge/provider-sandbox';
 import type { ConnectorCredentialsRejectedV1, ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DeliveryStatusService } from '../src/accounts/delivery-status.service.js';
+import { MessageLedger } from '../src/accounts/message-ledger.js';
 import { InboundReconciler } from '../src/inbound/inbound-reconciler.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
@@ -291,5 +293,38 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
     expect(h.statuses(delivered.hubspotMessageId)).toHaveLength(1);
     expect(await statusChecks('changed')).toBe(1);
     expect(await statusChecks('confirmed')).toBe(0);
+  });
+
+  it("a final status that overtook its send (parked) settles the reply's status reads once the send records it", async () => {
+    const statuses = h.app.get(DeliveryStatusService);
+    const ledger = h.app.get(MessageLedger);
+    const account = { channelAccountId: accountId, portalId: 1 };
+    const sid = `SM${'0f'.repeat(16)}`;
+    const hubspotMessageId = 'overtaken-by-its-delivered-callback';
+    // The "delivered" callback commits first: the connector does not know the SID yet and parks the report.
+    await h.db.dataSource.transaction(async (manager) => {
+      const report = {
+        providerMessageId: sid,
+        status: 'SENT' as const,
+        occurredAt: new Date().toISOString(),
+      };
+      expect(await statuses.apply(manager, account, { ...report, final: true })).toBe(false);
+    });
+    // The send commits, due for a status read at once, and applies what was parked for its SID.
+    await h.db.dataSource.transaction(async (manager) => {
+      await ledger.lockProviderMessage(manager, accountId, sid);
+      await ledger.recordOutbound(manager, {
+        channelAccountId: accountId,
+        hubspotMessageId,
+        providerMessageId: sid,
+        status: 'SENT',
+        statusCheckAfterMs: 0,
+      });
+      await statuses.applyParked(manager, account, sid);
+    });
+    expect(await statusCheckOf(hubspotMessageId)).toEqual({ status_check_at: null, status_checks: 0 });
+    const readsBefore = await statusChecks('confirmed');
+    await reconciler.round();
+    expect(await statusChecks('confirmed')).toBe(readsBefore);
   });
 });

@@ -38,6 +38,8 @@ export interface InboundCheckClaim {
   readonly channelAccountId: string;
   readonly from: Date;
   readonly until: Date;
+  /** The provider's last webhook delivery failure already acted on (`recordWebhookErrorSeen`). */
+  readonly webhookErrorSeenAt: Date | undefined;
 }
 
 export interface PendingCredentials {
@@ -246,7 +248,12 @@ export class ChannelAccountRepository {
     { intervalMs, settleMs, lookBackMs }: { intervalMs: number; settleMs: number; lookBackMs: number },
     limit: number,
   ): Promise<InboundCheckClaim[]> {
-    const rows = returnedRows<{ channel_account_id: string; checked_until: Date; until: Date }>(
+    const rows = returnedRows<{
+      channel_account_id: string;
+      checked_until: Date;
+      until: Date;
+      webhook_error_seen_at: Date | null;
+    }>(
       await this.dataSource.query(
         `UPDATE "${this.schema}".channel_accounts a SET inbound_check_claimed_at = now()
           WHERE a.channel_account_id IN (
@@ -259,7 +266,7 @@ export class ChannelAccountRepository {
           RETURNING a.channel_account_id,
                     greatest(a.inbound_checked_until,
                              now() - make_interval(secs => $5::float8 / 1000) + interval '1 day') AS checked_until,
-                    now() - make_interval(secs => $3::float8 / 1000) AS until`,
+                    now() - make_interval(secs => $3::float8 / 1000) AS until, a.webhook_error_seen_at`,
         [providers, intervalMs, settleMs, limit, lookBackMs],
       ),
     );
@@ -267,7 +274,16 @@ export class ChannelAccountRepository {
       channelAccountId: row.channel_account_id,
       from: new Date(row.checked_until),
       until: new Date(row.until),
+      webhookErrorSeenAt:
+        row.webhook_error_seen_at === null ? undefined : new Date(row.webhook_error_seen_at),
     }));
+  }
+
+  async recordWebhookErrorSeen(channelAccountId: string, at: Date): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE "${this.schema}".channel_accounts SET webhook_error_seen_at = $2 WHERE channel_account_id = $1`,
+      [channelAccountId, at],
+    );
   }
 
   /** The account's inbound messages are compared up to `until`; never moves the mark back. */

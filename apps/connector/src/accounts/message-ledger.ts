@@ -169,8 +169,10 @@ export class MessageLedger {
   async park(manager: EntityManager, channelAccountId: string, report: ProviderStatusReport): Promise<void> {
     await manager.query(
       `INSERT INTO "${this.schema}".parked_status_reports
-         (channel_account_id, provider_message_id, status, failure_reason, provider_error_code, occurred_at)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+         (channel_account_id, provider_message_id, status, failure_reason, provider_error_code, occurred_at, final)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (channel_account_id, provider_message_id, status)
+       DO UPDATE SET final = parked_status_reports.final OR EXCLUDED.final`,
       [
         channelAccountId,
         report.providerMessageId,
@@ -178,6 +180,7 @@ export class MessageLedger {
         report.failureReason ?? null,
         report.providerErrorCode ?? null,
         report.occurredAt,
+        report.final === true,
       ],
     );
     await manager.query(
@@ -196,8 +199,9 @@ export class MessageLedger {
       failure_reason: string | null;
       provider_error_code: string | null;
       occurred_at: Date;
+      final: boolean;
     }[] = await manager.query(
-      `SELECT status, failure_reason, provider_error_code, occurred_at FROM "${this.schema}".parked_status_reports
+      `SELECT status, failure_reason, provider_error_code, occurred_at, final FROM "${this.schema}".parked_status_reports
         WHERE channel_account_id = $1 AND provider_message_id = $2`,
       [channelAccountId, providerMessageId],
     );
@@ -214,6 +218,7 @@ export class MessageLedger {
         ...(row.failure_reason === null ? {} : { failureReason: row.failure_reason }),
         ...(row.provider_error_code === null ? {} : { providerErrorCode: row.provider_error_code }),
         occurredAt: new Date(row.occurred_at).toISOString(),
+        ...(row.final ? { final: true } : {}),
       }))
       .sort((a, b) => RANK[a.status] - RANK[b.status]);
   }

@@ -73,7 +73,8 @@ export const connectorConfigSchema = commonConfigSchema.extend({
   PROVIDER_MAX_DEFERRALS: positiveInt({ max: 1000 }).default(20),
   /**
    * How often each account of a provider that does not redeliver a failed webhook (Twilio) is compared with the
-   * messages the provider holds, so a message whose webhook failed is still published; 0 turns it off.
+   * messages the provider holds, so a message whose webhook failed is still published, and each account's webhook
+   * is checked where the provider reports on it (Telegram); 0 turns both off.
    */
   INBOUND_RECONCILE_INTERVAL_MS: durationMs().default(300_000),
   /**

@@ -7,6 +7,7 @@ import { ReplyPartsSent1764600000000 } from './migrations/1764600000000-reply-pa
 import { InboundReconciliation1764900000000 } from './migrations/1764900000000-inbound-reconciliation.js';
 import { LedgerRetention1765000000000 } from './migrations/1765000000000-ledger-retention.js';
 import { DeliveryStatusChecks1765100000000 } from './migrations/1765100000000-delivery-status-checks.js';
+import { WebhookWatch1765200000000 } from './migrations/1765200000000-webhook-watch.js';
 
 /** Every connector migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const connectorMigrations = [
@@ -17,6 +18,7 @@ export const connectorMigrations = [
   InboundReconciliation1764900000000,
   LedgerRetention1765000000000,
   DeliveryStatusChecks1765100000000,
+  WebhookWatch1765200000000,
 ];
 
 /** The connector's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */

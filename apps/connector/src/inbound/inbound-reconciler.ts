@@ -14,6 +14,7 @@ import { ConnectorMetrics } from '../connector.metrics.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
 import { CredentialsRejectedError, type ConnectedAccount } from '../providers/provider-port.js';
 import { InboundService } from './inbound.service.js';
+import { WebhookWatch } from './webhook-watch.js';
 
 /** Accounts one round compares at most (one after the other). */
 const ACCOUNTS_PER_ROUND = 20;
@@ -24,14 +25,19 @@ const DAY_MS = 86_400_000;
 const MAX_TICK_MS = 10_000;
 
 /**
- * Compares, every `INBOUND_RECONCILE_INTERVAL_MS`, each active and authorized account of a provider that keeps its
- * messages but never redelivers a failed webhook (Twilio: the connector was unreachable for 15 s, or refused the
- * signature while the auth token was rotated) with what the provider holds, and publishes what its webhooks did not
- * deliver, through the webhooks' own intake (dedupe keys, outbox). A span is compared once it is
- * `INBOUND_RECONCILE_SETTLE_MS` old, so a webhook still on its way is not overtaken; each account's mark moves
- * only over what was compared. Replicas claim accounts (`FOR UPDATE SKIP LOCKED`), so each is compared by one.
- * The same round then reads the status of the account's sent replies whose final status no callback brought
- * (`DeliveryStatusReconciler`).
+ * Visits, every `INBOUND_RECONCILE_INTERVAL_MS`, each active and authorized account whose provider can tell what the
+ * connector missed:
+ * - its webhook is checked where the provider reports on it, and set again where it points elsewhere
+ *   (`WebhookWatch`: Telegram);
+ * - it is compared with what the provider holds, where the provider keeps its messages but never redelivers a
+ *   failed webhook (Twilio: the connector was unreachable for 15 s, or refused the signature while the auth token
+ *   was rotated). What its webhooks did not deliver is published through the webhooks' own intake (dedupe keys,
+ *   outbox). A span is compared once it is `INBOUND_RECONCILE_SETTLE_MS` old, so a webhook still on its way is not
+ *   overtaken; each account's mark moves only over what was compared;
+ * - the status of its sent replies whose final status no callback brought is read (`DeliveryStatusReconciler`).
+ *
+ * Replicas claim accounts (`FOR UPDATE SKIP LOCKED`), so each is visited by one. A provider refusing the account's
+ * credentials at any step deauthorizes it.
  */
 @Injectable()
 export class InboundReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -48,11 +54,12 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
     private readonly metrics: ConnectorMetrics,
     private readonly deliveryStatuses: DeliveryStatusReconciler,
     private readonly credentialsRejection: CredentialsRejection,
+    private readonly webhooks: WebhookWatch,
   ) {}
 
   onApplicationBootstrap(): void {
     const interval = this.config.INBOUND_RECONCILE_INTERVAL_MS;
-    if (interval === 0 || this.adapters.listingInbound().length === 0) {
+    if (interval === 0 || this.adapters.reconciled().length === 0) {
       return;
     }
     this.timer = setInterval(() => void this.round(), Math.min(interval, MAX_TICK_MS));
@@ -80,7 +87,7 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
     let claims: InboundCheckClaim[];
     try {
       claims = await this.accounts.claimInboundChecks(
-        this.adapters.listingInbound().map((adapter) => adapter.provider),
+        this.adapters.reconciled().map((adapter) => adapter.provider),
         {
           intervalMs: this.config.INBOUND_RECONCILE_INTERVAL_MS,
           settleMs: this.config.INBOUND_RECONCILE_SETTLE_MS,
@@ -107,13 +114,17 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
   private async compare(claim: InboundCheckClaim): Promise<void> {
     let from = claim.from;
     let account: ConnectedAccount | undefined;
+    // Each step counts its own failures; only the comparison's are counted here.
+    let comparing = false;
     try {
       account = await this.accounts.find(claim.channelAccountId);
       if (account === undefined || !account.active || !account.authorized) {
         return;
       }
       const adapter = this.adapters.get(account.provider);
-      for (let day = 0; day < DAYS_PER_ROUND && from < claim.until && !this.stopped; day += 1) {
+      await this.webhooks.check(account, adapter, claim.webhookErrorSeenAt);
+      comparing = adapter.listInbound !== undefined;
+      for (let day = 0; comparing && day < DAYS_PER_ROUND && from < claim.until && !this.stopped; day += 1) {
         // The provider lists by day: one UTC day at a time.
         const dayEnd = new Date(Math.floor(from.getTime() / DAY_MS) * DAY_MS + DAY_MS);
         const until = dayEnd < claim.until ? dayEnd : claim.until;
@@ -131,9 +142,10 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
         await this.accounts.markInboundChecked(account.channelAccountId, until);
         from = until;
       }
+      comparing = false;
       await this.deliveryStatuses.reconcile(account, adapter, () => this.stopped);
     } catch (error) {
-      if (account !== undefined) {
+      if (account !== undefined && comparing) {
         this.metrics.countReconciled(account.provider, 'check_failed');
       }
       if (account !== undefined && error instanceof CredentialsRejectedError) {

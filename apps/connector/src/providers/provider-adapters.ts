@@ -9,11 +9,10 @@ export class ProviderAdapters {
     this.byProvider = new Map(adapters.map((adapter) => [adapter.provider, adapter]));
   }
 
-  /** The adapters that can list the inbound messages their provider holds. */
-  listingInbound(): (ProviderAdapter & Required<Pick<ProviderAdapter, 'listInbound'>>)[] {
+  /** The adapters whose accounts the inbound reconciler visits: they list what the provider holds, or check webhooks. */
+  reconciled(): ProviderAdapter[] {
     return [...this.byProvider.values()].filter(
-      (adapter): adapter is ProviderAdapter & Required<Pick<ProviderAdapter, 'listInbound'>> =>
-        adapter.listInbound !== undefined,
+      (adapter) => adapter.listInbound !== undefined || adapter.readWebhook !== undefined,
     );
   }
 

@@ -184,4 +184,22 @@ export interface ProviderAdapter {
    * answer; a message it no longer has is final with no report.
    */
   fetchStatus?(account: ConnectedAccount, providerMessageId: string): Promise<FetchedStatus>;
+  /**
+   * How the provider sees the account's webhook, for providers that keep one webhook per account and report on it
+   * (Telegram `getWebhookInfo`); `connect` sets it again. Throws `CredentialsRejectedError` when the provider refuses
+   * the credentials.
+   */
+  readWebhook?(account: ConnectedAccount): Promise<WebhookState>;
+}
+
+/** The provider's view of an account's webhook. */
+export interface WebhookState {
+  /** Whether it is set, to the connector's URL for this account. */
+  readonly pointsHere: boolean;
+  /** The URL it is set to ('' when none). */
+  readonly url: string;
+  /** Updates the provider holds for the webhook, not delivered yet. */
+  readonly pendingUpdates: number;
+  /** The provider's last failure to deliver to the webhook, in its own words. */
+  readonly lastError?: { readonly at: Date; readonly message: string };
 }

@@ -7,6 +7,7 @@ import { MAX_IN_PROCESS_WAIT_MS } from '../../outbound/send-throttle.js';
 import { inboundHeader, mediaStreamFrom, publicWebhookUrl } from '../media-response.js';
 import { openOutboundFile } from '../outbound-file.js';
 import {
+  CredentialsRejectedError,
   InboundUnauthorizedError,
   MediaNotFoundError,
   MediaTooLargeError,
@@ -19,6 +20,7 @@ import {
   type OutboundFile,
   type OutboundMessage,
   type ProviderAdapter,
+  type WebhookState,
 } from '../provider-port.js';
 import { escapeTelegramHtml, htmlToPlainText, splitText, toTelegramHtml } from '../rich-text.js';
 import { TelegramApiError, TelegramBotApi } from './telegram-bot-api.js';
@@ -52,6 +54,14 @@ interface TgFileResult {
   readonly file_path?: string;
 }
 
+/** `getWebhookInfo`'s answer (providers-api.md §1.3); the fields this bridge reads. */
+interface TgWebhookInfo {
+  readonly url: string;
+  readonly pending_update_count?: number;
+  readonly last_error_date?: number;
+  readonly last_error_message?: string;
+}
+
 type SendMethod = 'sendPhoto' | 'sendVoice' | 'sendAudio' | 'sendVideo' | 'sendDocument';
 
 /** Reasons an agent understands, keyed by the stable phrase of Telegram's description (§1.12). */
@@ -83,6 +93,9 @@ const PERMANENT_REASONS: readonly (readonly [RegExp, string])[] = [
   ],
 ];
 
+const TOKEN_REJECTED =
+  'Telegram no longer accepts the bot token (it was revoked or changed in BotFather); reconnect the account.';
+
 export function telegramFailure(error: TelegramApiError): SendFailure {
   const code = String(error.errorCode);
   if (error.errorCode === 429) {
@@ -98,10 +111,7 @@ export function telegramFailure(error: TelegramApiError): SendFailure {
     return new SendFailure('transient', 'Telegram is not available right now.', code);
   }
   if (error.errorCode === 401) {
-    return SendFailure.credentialsRejected(
-      'Telegram no longer accepts the bot token (it was revoked or changed in BotFather); reconnect the account.',
-      code,
-    );
+    return SendFailure.credentialsRejected(TOKEN_REJECTED, code);
   }
   for (const [pattern, reason] of PERMANENT_REASONS) {
     if (pattern.test(error.description)) {
@@ -202,6 +212,31 @@ export class TelegramAdapter implements ProviderAdapter {
       secret_token: account.webhookSecret,
       allowed_updates: ['message', 'edited_message', 'my_chat_member'],
     });
+  }
+
+  async readWebhook(account: ConnectedAccount): Promise<WebhookState> {
+    let info: TgWebhookInfo;
+    try {
+      info = await this.api(this.credentialsOf(account).botToken).call<TgWebhookInfo>('getWebhookInfo');
+    } catch (error) {
+      if (error instanceof TelegramApiError && error.errorCode === 401) {
+        throw new CredentialsRejectedError(TOKEN_REJECTED, '401');
+      }
+      throw error;
+    }
+    return {
+      pointsHere: info.url === this.webhookUrl(account.channelAccountId),
+      url: info.url,
+      pendingUpdates: info.pending_update_count ?? 0,
+      ...(info.last_error_date === undefined
+        ? {}
+        : {
+            lastError: {
+              at: new Date(info.last_error_date * 1000),
+              message: (info.last_error_message ?? '').slice(0, 300),
+            },
+          }),
+    };
   }
 
   async disconnect(account: ConnectedAccount): Promise<void> {
