@@ -14,12 +14,13 @@ export class AppModule {
       database: connectorDatabaseOptions(config),
       consumerGroups: connectorConsumerGroups,
       imports: [ConnectorModule],
-      // The message ledger: inbound dedupe keys, reply states, sent reply parts (those of dead-lettered replies are
+      // The message ledger: inbound dedupe keys, reply states, sent reply parts and their message ids (those of dead-lettered replies are
       // never removed by an outcome).
       retainedTables: [
         { table: 'inbound_messages', timeColumn: 'received_at' },
         { table: 'outbound_messages', timeColumn: 'updated_at' },
         { table: 'reply_parts_sent', timeColumn: 'recorded_at' },
+        { table: 'reply_message_parts', timeColumn: 'recorded_at' },
       ].map((table) => ({ ...table, retentionMs: config.MESSAGE_LEDGER_RETENTION_MS })),
     });
     return { module: AppModule, imports: [runtime] };

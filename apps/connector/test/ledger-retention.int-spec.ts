@@ -23,7 +23,7 @@ describe('connector: the message ledger is pruned past its retention (30 days)',
     await h.dispose();
   });
 
-  it('deletes dedupe keys, reply states and sent parts older than the retention, and keeps the rest', async () => {
+  it('deletes dedupe keys, reply states, sent parts and their message ids older than the retention, and keeps the rest', async () => {
     const s = h.db.schema;
     // 25,000 dedupe keys 31 days old (three statements of 10,000), and one of each kind a day old.
     await h.db.dataSource.query(
@@ -44,13 +44,24 @@ describe('connector: the message ledger is pruned past its retention (30 days)',
        VALUES ('old', 'h1', 'text:0', 'v', now() - interval '31 days'),
               ('recent', 'h1', 'text:0', 'v', now() - interval '1 day')`,
     );
+    await h.db.dataSource.query(
+      `INSERT INTO "${s}".reply_message_parts (channel_account_id, part_message_id, provider_message_id, recorded_at)
+       VALUES ('old', 'p2', 'p1', now() - interval '31 days'),
+              ('recent', 'p2', 'p1', now() - interval '1 day')`,
+    );
 
     expect(await h.app.get(TablePruner).prune()).toEqual({
       inbound_messages: 25_000,
       outbound_messages: 1,
       reply_parts_sent: 1,
+      reply_message_parts: 1,
     });
-    for (const table of ['inbound_messages', 'outbound_messages', 'reply_parts_sent']) {
+    for (const table of [
+      'inbound_messages',
+      'outbound_messages',
+      'reply_parts_sent',
+      'reply_message_parts',
+    ]) {
       expect({ table, old: await count(table, 'old'), recent: await count(table, 'recent') }).toEqual({
         table,
         old: 0,

@@ -230,6 +230,18 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
     return { hubspotMessageId, sid: sent.providerMessageId ?? '' };
   };
 
+  /**
+   * Runs rounds until the reply's status changes after SENT; answers the change. A round skips an account whose row
+   * another transaction holds (FOR UPDATE SKIP LOCKED), as the reconnection's update may for a moment.
+   */
+  const statusChangeAfterRounds = (hubspotMessageId: string) =>
+    testing.expectEventually(async () => {
+      await reconciler.round();
+      const [, change] = h.statuses(hubspotMessageId);
+      expect(change).toBeDefined();
+      return change;
+    });
+
   const callbacksOf = async (sid: string) =>
     (await h.client.twilioWebhooks()).filter(
       (attempt) => attempt.kind === 'status_callback' && attempt.messageSid === sid,
@@ -272,12 +284,7 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
     });
 
     await reconnectWith(rotated);
-    await reconciler.round();
-    const failed = await testing.expectEventually(() => {
-      const [, second] = h.statuses(lost.hubspotMessageId);
-      expect(second).toBeDefined();
-      return second;
-    });
+    const failed = await statusChangeAfterRounds(lost.hubspotMessageId);
     expect(failed).toMatchObject({
       status: 'FAILED',
       providerMessageId: lost.sid,
@@ -293,6 +300,39 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
     expect(h.statuses(delivered.hubspotMessageId)).toHaveLength(1);
     expect(await statusChecks('changed')).toBe(1);
     expect(await statusChecks('confirmed')).toBe(0);
+  });
+
+  it('reads every message of a reply sent as several whose callbacks were refused, and fails it when a later one was not delivered', async () => {
+    const customer = '+14155550144';
+    // The carrier filters messages with this word; it falls in the second SMS.
+    await h.client.twilioSetRecipientOutcome(customer, 'undelivered', 30007, 'word350');
+    const words = Array.from({ length: 400 }, (_, index) => `word${index}`).join(' ');
+    const reply = await replyTo(customer, words);
+    const messages = await h.client.twilioCustomerMessages(customer);
+    expect(messages.map((message) => message.sid)).toEqual([reply.sid, expect.stringMatching(/^SM/)]);
+    const later = messages[1]?.sid ?? '';
+    // Rotated before the callbacks come: Twilio signs them with the new token, the connector refuses them.
+    const rotated = await h.client.twilioRotateAuthToken(twilio.sid);
+    await testing.expectEventually(
+      async () => {
+        const attempts = await callbacksOf(later);
+        expect(attempts.map((attempt) => attempt.params['MessageStatus'])).toContain('undelivered');
+        expect(attempts.every((attempt) => attempt.status === 401)).toBe(true);
+      },
+      { timeoutMs: 15_000, description: "the later message's refused callbacks" },
+    );
+    expect(h.statuses(reply.hubspotMessageId).map((status) => status.status)).toEqual(['SENT']);
+
+    await reconnectWith(rotated);
+    const changedBefore = await statusChecks('changed');
+    const failed = await statusChangeAfterRounds(reply.hubspotMessageId);
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      providerMessageId: reply.sid,
+      providerErrorCode: '30007',
+    });
+    expect(await statusChecks('changed')).toBe(changedBefore + 1);
+    expect(await statusCheckOf(reply.hubspotMessageId)).toMatchObject({ status_check_at: null });
   });
 
   it("a final status that overtook its send (parked) settles the reply's status reads once the send records it", async () => {

@@ -349,6 +349,48 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(all[1]?.failureReason).toContain('blocked');
   });
 
+  it('a reply longer than one SMS goes out as several; the carrier filtering a later one fails the reply', async () => {
+    const customer = '+14155550127';
+    // The carrier filters messages with this word; it falls in the second SMS.
+    await h.client.twilioSetRecipientOutcome(customer, 'undelivered', 30007, 'word350');
+    const words = Array.from({ length: 400 }, (_, index) => `word${index}`).join(' ');
+    const id = await reply(customer, { text: words, richText: undefined });
+    const sent = await firstStatus(id);
+    const messages = await h.client.twilioCustomerMessages(customer);
+    expect(messages).toHaveLength(2);
+    expect(messages.map((message) => message.body).join(' ')).toBe(words);
+    const [first, second] = messages.map((message) => message.sid);
+    expect(sent).toMatchObject({ status: 'SENT', providerMessageId: first });
+
+    const failed = await testing.expectEventually(() => {
+      const [, change] = statuses(id);
+      expect(change).toBeDefined();
+      return change;
+    });
+    expect(failed).toMatchObject({ status: 'FAILED', providerMessageId: first, providerErrorCode: '30007' });
+    expect(failed?.failureReason).toContain('filtered');
+    // Both messages' callbacks came (the first: delivered); the reply stays FAILED, its status reads settled.
+    await testing.expectEventually(async () => {
+      const callbacks = (await h.client.twilioWebhooks()).filter(
+        (attempt) =>
+          attempt.kind === 'status_callback' &&
+          (attempt.messageSid === first || attempt.messageSid === second),
+      );
+      expect(
+        callbacks
+          .map((attempt) => `${attempt.messageSid === first ? 1 : 2}:${attempt.params['MessageStatus']}`)
+          .sort(),
+      ).toEqual(['1:delivered', '1:sent', '2:sent', '2:undelivered']);
+    });
+    const [row] = await h.db.dataSource.query<{ status: string; status_check_at: Date | null }[]>(
+      `SELECT status, status_check_at FROM "${h.db.schema}".outbound_messages WHERE hubspot_message_id = $1`,
+      [id],
+    );
+    expect(row).toEqual({ status: 'FAILED', status_check_at: null });
+    expect(statuses(id)).toHaveLength(2);
+    await h.client.twilioSetRecipientOutcome(customer, null);
+  });
+
   it('sends MMS media through a short-lived public link Twilio fetches', async () => {
     h.gatewayFiles.files.set('hubspot-file:81', {
       contentType: 'image/png',

@@ -302,6 +302,7 @@ export class ChannelAccountRepository {
       'outbound_messages',
       'parked_status_reports',
       'reply_parts_sent',
+      'reply_message_parts',
       'channel_accounts',
     ]) {
       await manager.query(`DELETE FROM "${this.schema}".${table} WHERE channel_account_id = $1`, [

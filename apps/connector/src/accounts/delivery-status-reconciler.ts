@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorMetrics, type StatusCheckResult } from '../connector.metrics.js';
-import type { ConnectedAccount, ProviderAdapter } from '../providers/provider-port.js';
+import type { ConnectedAccount, FetchedStatus, ProviderAdapter } from '../providers/provider-port.js';
 import { DeliveryStatusService } from './delivery-status.service.js';
 import { MessageLedger } from './message-ledger.js';
 
@@ -51,19 +51,31 @@ export class DeliveryStatusReconciler {
       if (stopped()) {
         return;
       }
-      let fetched;
+      // A reply sent as several messages is read whole: a later one may be the one that was not delivered.
+      const ids = [
+        providerMessageId,
+        ...(await this.ledger.partsOf(this.dataSource.manager, account.channelAccountId, providerMessageId)),
+      ];
+      const fetched: FetchedStatus[] = [];
       try {
-        fetched = await adapter.fetchStatus(account, providerMessageId);
+        for (const id of ids) {
+          fetched.push(await adapter.fetchStatus(account, id));
+        }
       } catch (error) {
         this.metrics.countStatusCheck(account.provider, 'check_failed');
         throw error;
       }
-      const { report, final } = fetched;
+      const reported = fetched.flatMap(({ report }) => (report === undefined ? [] : [report]));
+      // The reply is settled when each of its messages is, or when one failed (nothing moves it back).
+      const final =
+        fetched.every((status) => status.final) || reported.some((report) => report.status === 'FAILED');
       const last = checksDone + 1 >= MAX_CHECKS;
       const changed = await this.dataSource.transaction(async (manager) => {
-        const published =
-          report === undefined ? false : await this.statuses.apply(manager, account, { ...report, final });
-        if (!final || report === undefined) {
+        let published = false;
+        for (const report of reported) {
+          published = (await this.statuses.apply(manager, account, { ...report, final })) || published;
+        }
+        if (!final || fetched[0]?.report === undefined) {
           await this.ledger.recordStatusCheck(
             manager,
             account.channelAccountId,
@@ -85,7 +97,11 @@ export class DeliveryStatusReconciler {
       this.metrics.countStatusCheck(account.provider, result);
       if (changed) {
         this.logger.warn(
-          { channelAccountId: account.channelAccountId, providerMessageId, status: report?.status },
+          {
+            channelAccountId: account.channelAccountId,
+            providerMessageId,
+            statuses: reported.map((r) => r.status),
+          },
           'applied a reply status the provider holds and its callbacks had not delivered',
         );
       }

@@ -12,7 +12,10 @@ interface AccountRef {
 
 /**
  * Provider status reports → `connector.delivery.status-changed.v1`, only when the HubSpot-visible status moves
- * forward. A report about a message id whose send has not committed yet is parked and applied by the send.
+ * forward. A report about a message id whose send has not committed yet is parked and applied by the send. A report
+ * about a later message of a reply (`reply_message_parts`) is the reply's: the later message failing fails the
+ * reply, its being read marks the reply read; its being delivered says nothing new, and its being final does not
+ * settle the first message's status.
  */
 @Injectable()
 export class DeliveryStatusService {
@@ -23,14 +26,33 @@ export class DeliveryStatusService {
 
   /** Returns whether a status change was published. */
   async apply(manager: EntityManager, account: AccountRef, report: ProviderStatusReport): Promise<boolean> {
+    // Locks in the send's order (later parts, then the first message), so the two never wait for each other.
     await this.ledger.lockProviderMessage(manager, account.channelAccountId, report.providerMessageId);
-    return this.applyLocked(manager, account, report, true);
+    const reply = await this.ledger.replyOfPart(manager, account.channelAccountId, report.providerMessageId);
+    if (reply === undefined) {
+      return this.applyLocked(manager, account, report, true);
+    }
+    await this.ledger.lockProviderMessage(manager, account.channelAccountId, reply);
+    return this.applyLocked(manager, account, asReplyReport(report, reply), false);
   }
 
-  /** After a send recorded `providerMessageId` (under `lockProviderMessage`): applies what was parked for it. */
-  async applyParked(manager: EntityManager, account: AccountRef, providerMessageId: string): Promise<void> {
-    for (const report of await this.ledger.takeParked(manager, account.channelAccountId, providerMessageId)) {
+  /**
+   * After a send recorded `reply` and its later parts (each under `lockProviderMessage`): applies what was parked for
+   * any of them.
+   */
+  async applyParked(
+    manager: EntityManager,
+    account: AccountRef,
+    reply: string,
+    laterPartIds: readonly string[] = [],
+  ): Promise<void> {
+    for (const report of await this.ledger.takeParked(manager, account.channelAccountId, reply)) {
       await this.applyLocked(manager, account, report, false);
+    }
+    for (const part of laterPartIds) {
+      for (const report of await this.ledger.takeParked(manager, account.channelAccountId, part)) {
+        await this.applyLocked(manager, account, asReplyReport(report, reply), false);
+      }
     }
   }
 
@@ -68,4 +90,9 @@ export class DeliveryStatusService {
     );
     return true;
   }
+}
+
+/** A later part's report, as the reply's. */
+function asReplyReport(report: ProviderStatusReport, reply: string): ProviderStatusReport {
+  return { ...report, providerMessageId: reply, final: false };
 }

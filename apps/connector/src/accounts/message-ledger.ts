@@ -113,6 +113,52 @@ export class MessageLedger {
     );
   }
 
+  /** Records the provider messages of a reply after its first (`providerMessageId`). */
+  async recordParts(
+    manager: EntityManager,
+    channelAccountId: string,
+    providerMessageId: string,
+    partMessageIds: readonly string[],
+  ): Promise<void> {
+    if (partMessageIds.length === 0) {
+      return;
+    }
+    await manager.query(
+      `INSERT INTO "${this.schema}".reply_message_parts (channel_account_id, part_message_id, provider_message_id)
+       SELECT $1, part, $2 FROM unnest($3::text[]) AS part
+       ON CONFLICT DO NOTHING`,
+      [channelAccountId, providerMessageId, partMessageIds],
+    );
+  }
+
+  /** The later provider messages of the reply whose first is `providerMessageId`. */
+  async partsOf(
+    manager: EntityManager,
+    channelAccountId: string,
+    providerMessageId: string,
+  ): Promise<string[]> {
+    const rows: { part_message_id: string }[] = await manager.query(
+      `SELECT part_message_id FROM "${this.schema}".reply_message_parts
+        WHERE channel_account_id = $1 AND provider_message_id = $2`,
+      [channelAccountId, providerMessageId],
+    );
+    return rows.map((row) => row.part_message_id);
+  }
+
+  /** The first provider message of the reply `partMessageId` belongs to, when it is a later part of one. */
+  async replyOfPart(
+    manager: EntityManager,
+    channelAccountId: string,
+    partMessageId: string,
+  ): Promise<string | undefined> {
+    const rows: { provider_message_id: string }[] = await manager.query(
+      `SELECT provider_message_id FROM "${this.schema}".reply_message_parts
+        WHERE channel_account_id = $1 AND part_message_id = $2`,
+      [channelAccountId, partMessageId],
+    );
+    return rows[0]?.provider_message_id;
+  }
+
   /**
    * Serialises everything about one provider message id within the caller's transaction: the send that
    * records the id and a status report about it never interleave (the report waits for the commit).

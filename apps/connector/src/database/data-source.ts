@@ -8,6 +8,7 @@ import { InboundReconciliation1764900000000 } from './migrations/1764900000000-i
 import { LedgerRetention1765000000000 } from './migrations/1765000000000-ledger-retention.js';
 import { DeliveryStatusChecks1765100000000 } from './migrations/1765100000000-delivery-status-checks.js';
 import { WebhookWatch1765200000000 } from './migrations/1765200000000-webhook-watch.js';
+import { ReplyMessageParts1765300000000 } from './migrations/1765300000000-reply-message-parts.js';
 
 /** Every connector migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const connectorMigrations = [
@@ -19,6 +20,7 @@ export const connectorMigrations = [
   LedgerRetention1765000000000,
   DeliveryStatusChecks1765100000000,
   WebhookWatch1765200000000,
+  ReplyMessageParts1765300000000,
 ];
 
 /** The connector's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */

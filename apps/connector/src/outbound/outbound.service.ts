@@ -139,13 +139,22 @@ export class OutboundService {
           'TOO_MANY_FILES',
         );
       }
-      const { providerMessageId } = await adapter.send(account, {
+      const { providerMessageId, laterPartIds = [] } = await adapter.send(account, {
         request,
         files: this.filesOf(request),
         progress,
       });
       this.metrics.countOutbound(provider, 'sent');
-      await this.ledger.lockProviderMessage(context.manager, account.channelAccountId, providerMessageId);
+      // In the order a status report about one of them takes its locks (DeliveryStatusService.apply).
+      for (const id of [...laterPartIds, providerMessageId]) {
+        await this.ledger.lockProviderMessage(context.manager, account.channelAccountId, id);
+      }
+      await this.ledger.recordParts(
+        context.manager,
+        account.channelAccountId,
+        providerMessageId,
+        laterPartIds,
+      );
       await this.report(
         context,
         request,
@@ -153,7 +162,7 @@ export class OutboundService {
         { providerMessageId },
         adapter.fetchStatus === undefined ? undefined : this.config.DELIVERY_STATUS_CHECK_AFTER_MS,
       );
-      await this.statuses.applyParked(context.manager, account, providerMessageId);
+      await this.statuses.applyParked(context.manager, account, providerMessageId, laterPartIds);
     } catch (caught) {
       // A file whose size was not announced can still turn out too large while it streams.
       const error =

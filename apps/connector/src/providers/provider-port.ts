@@ -148,6 +148,17 @@ export class InboundUnauthorizedError extends Error {
   override readonly name = 'InboundUnauthorizedError';
 }
 
+/** The provider's ids of a sent reply. */
+export interface SentReply {
+  /** Its first message: the id HubSpot's status events name. */
+  readonly providerMessageId: string;
+  /**
+   * Its later messages, where the provider reports each one's status on its own (Twilio: a reply longer than one SMS
+   * body); their statuses are the reply's too.
+   */
+  readonly laterPartIds?: readonly string[];
+}
+
 /**
  * One messaging provider, behind the same port: the connector's services never call a provider API directly.
  * Adapters take their API origin from configuration, so production talks to the real provider and tests to
@@ -170,8 +181,8 @@ export interface ProviderAdapter {
   ): InboundEvent[];
   /** Streams a media file named by the provider-specific part of a `downloadRef`. */
   resolveMedia(account: ConnectedAccount, mediaKey: string): Promise<MediaStream>;
-  /** Sends a rep's reply; returns the provider's message id or throws `SendFailure`. */
-  send(account: ConnectedAccount, message: OutboundMessage): Promise<{ providerMessageId: string }>;
+  /** Sends a rep's reply; returns the provider's message ids or throws `SendFailure`. */
+  send(account: ConnectedAccount, message: OutboundMessage): Promise<SentReply>;
   /**
    * The inbound messages the provider holds that it received in [from, until), oldest first, normalised as their
    * webhooks would be. Only for providers that keep messages and do not redeliver a failed webhook (Twilio).

@@ -313,14 +313,17 @@ export class ProviderSandboxClient {
   }
 
   /** Messages to `phone` end `undelivered`/`failed` with `error_code` (30003/30004 by default); null clears. */
+  /** `bodyContains`: only messages whose body contains it get the outcome (a carrier filtering content). */
   twilioSetRecipientOutcome(
     phone: string,
     outcome: 'undelivered' | 'failed' | null,
     errorCode?: number,
+    bodyContains?: string,
   ): Promise<unknown> {
     return this.request('PUT', `/__sandbox/twilio/recipients/${encodeURIComponent(phone)}`, {
       outcome,
       ...(errorCode === undefined ? {} : { error_code: errorCode }),
+      ...(bodyContains === undefined ? {} : { body_contains: bodyContains }),
     });
   }
 

@@ -60,6 +60,8 @@ export const recipientSchema = z.object({
   /** `null` clears the scripted outcome (messages are delivered). */
   outcome: z.enum(['undelivered', 'failed']).nullable(),
   error_code: z.number().int().min(30001).max(30999).optional(),
+  /** Only messages whose body contains this text get the outcome, as a carrier filtering content does (30007). */
+  body_contains: z.string().min(1).max(1600).optional(),
 });
 
 export const optOutSchema = z.object({ sender: E164, opted_out: z.boolean() });
@@ -210,7 +212,11 @@ export class TwilioControlController {
       this.state.outcomes.delete(phone);
     } else {
       const errorCode = input.error_code ?? (input.outcome === 'failed' ? 30004 : 30003);
-      this.state.outcomes.set(phone, { status: input.outcome, errorCode });
+      this.state.outcomes.set(phone, {
+        status: input.outcome,
+        errorCode,
+        ...(input.body_contains === undefined ? {} : { bodyContains: input.body_contains }),
+      });
     }
     return { phone, outcome: this.state.outcomes.get(phone) ?? null };
   }

@@ -36,10 +36,13 @@ export class TwilioDispatcher implements OnModuleDestroy {
 
   /** Runs the message's remaining lifecycle in sandbox time. */
   startLifecycle(account: AccountRecord, message: MessageRecord): void {
+    const scripted = this.state.outcomes.get(message.to);
     const outcome =
-      account.status === 'active'
-        ? this.state.outcomes.get(message.to)
-        : { status: 'failed' as const, errorCode: 30002 };
+      account.status !== 'active'
+        ? { status: 'failed' as const, errorCode: 30002 }
+        : scripted?.bodyContains === undefined || message.body.includes(scripted.bodyContains)
+          ? scripted
+          : undefined;
     const sendDelay = this.state.clock.scaled(this.state.config.TWILIO_SEND_DELAY_MS);
     const deliveryDelay = this.state.clock.scaled(this.state.config.TWILIO_DELIVERY_DELAY_MS);
     if (outcome?.status === 'failed') {

@@ -97,6 +97,8 @@ export interface TwilioWebhookAttempt {
 export interface RecipientOutcome {
   readonly status: 'undelivered' | 'failed';
   readonly errorCode: number;
+  /** Only for messages whose body contains this text. */
+  readonly bodyContains?: string;
 }
 
 /** An injected failure of `POST Messages.json` for one account (control API). */

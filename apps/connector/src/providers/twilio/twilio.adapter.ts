@@ -24,6 +24,7 @@ import {
   type OutboundMessage,
   type ProviderAdapter,
   type ProviderStatusReport,
+  type SentReply,
 } from '../provider-port.js';
 import { htmlToPlainText, splitText } from '../rich-text.js';
 import { isValidTwilioSignature, parseTwilioForm, type TwilioParams } from './twilio-signature.js';
@@ -352,10 +353,7 @@ export class TwilioAdapter implements ProviderAdapter {
     return mediaStreamFrom(response, this.capabilities.maxInboundMediaBytes);
   }
 
-  async send(
-    account: ConnectedAccount,
-    { request, files, progress }: OutboundMessage,
-  ): Promise<{ providerMessageId: string }> {
+  async send(account: ConnectedAccount, { request, files, progress }: OutboundMessage): Promise<SentReply> {
     const credentials = this.credentialsOf(account);
     if (!E164.test(request.conversationKey)) {
       throw new SendFailure('permanent', "The customer's phone number is not valid.", '21211');
@@ -423,11 +421,11 @@ export class TwilioAdapter implements ProviderAdapter {
       }
       throw await this.failure(response);
     }
-    const first = ids[0];
+    const [first, ...later] = ids;
     if (first === undefined) {
       throw new SendFailure('permanent', 'The reply has no text or file that Twilio can carry.', 'EMPTY');
     }
-    return { providerMessageId: first };
+    return { providerMessageId: first, laterPartIds: later };
   }
 
   /**
