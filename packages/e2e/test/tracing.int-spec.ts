@@ -5,9 +5,41 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEMO_PORTAL_ID, seedDemo } from '../../../scripts/demo/seed.mjs';
 import { startStack, type RunningStack } from '../src/stack.js';
 
-describe('one customer message is one trace through connector, gateway and router (OTLP/HTTP to a real receiver)', () => {
+describe('one customer message, and one agent reply, is one trace through the services (OTLP/HTTP to a real receiver)', () => {
   let receiver: testing.OtlpReceiver;
   let stack: RunningStack;
+
+  /** The spans of the trace of the first span matching `anchor`, once they include `expected`. */
+  const traceOf = (
+    anchor: Pick<testing.ReceivedSpan, 'service' | 'name'>,
+    expected: Record<string, unknown>[],
+  ) =>
+    testing.expectEventually(
+      () => {
+        const { spans } = receiver;
+        const found = spans.find((span) => span.service === anchor.service && span.name === anchor.name);
+        expect(found).toBeDefined();
+        const inTrace = spans.filter((span) => span.traceId === found?.traceId);
+        expect(inTrace).toEqual(
+          expect.arrayContaining(expected.map((span) => expect.objectContaining(span))),
+        );
+        return inTrace;
+      },
+      { timeoutMs: 30_000, description: `the spans of the trace of ${anchor.name}` },
+    );
+
+  /** The trace has one root, `root`, and each other span's parent is in it (connected, not only tagged). */
+  const expectConnected = (
+    trace: testing.ReceivedSpan[],
+    root: Pick<testing.ReceivedSpan, 'service' | 'name'>,
+  ) => {
+    const ids = new Set(trace.map((span) => span.spanId));
+    expect(
+      trace
+        .filter((span) => !ids.has(span.parentSpanId ?? ''))
+        .map(({ service, name }) => ({ service, name })),
+    ).toEqual([root]);
+  };
 
   beforeAll(async () => {
     receiver = await testing.startOtlpReceiver();
@@ -27,7 +59,7 @@ describe('one customer message is one trace through connector, gateway and route
     await receiver.close();
   });
 
-  it('the webhook request, the gateway publishing it to HubSpot and the router taking it share one trace', async () => {
+  it('the webhook request, the gateway publishing it to HubSpot and the router taking it share one trace; so do the agent reply and its status', async () => {
     const provider = new ProviderSandboxClient(stack.urls['provider-sandbox']);
     const hubspot = new SandboxControlClient(stack.urls['hubspot-sandbox']);
     const { bot } = (await seedDemo({
@@ -50,34 +82,41 @@ describe('one customer message is one trace through connector, gateway and route
       { timeoutMs: 30_000, description: 'the message in HubSpot' },
     );
 
-    const trace = await testing.expectEventually(
-      () => {
-        const { spans } = receiver;
-        const webhook = spans.find(
-          (span) => span.service === 'connector' && span.name === 'POST /webhooks/telegram/:channelAccountId',
-        );
-        expect(webhook).toBeDefined();
-        const inTrace = spans.filter((span) => span.traceId === webhook?.traceId);
-        expect(inTrace).toEqual(
-          expect.arrayContaining([
-            expect.objectContaining({ service: 'gateway', name: 'provider.message.received.v1 process' }),
-            expect.objectContaining({ service: 'gateway', name: 'HubSpot POST' }),
-            expect.objectContaining({ service: 'router', name: 'gateway.message.published.v1 process' }),
-          ]),
-        );
-        return inTrace;
-      },
-      { timeoutMs: 30_000, description: 'the spans of the message' },
+    const webhook = { service: 'connector', name: 'POST /webhooks/telegram/:channelAccountId' };
+    expectConnected(
+      await traceOf(webhook, [
+        { service: 'gateway', name: 'provider.message.received.v1 process' },
+        { service: 'gateway', name: 'HubSpot POST' },
+        { service: 'router', name: 'gateway.message.published.v1 process' },
+      ]),
+      webhook,
     );
-    // Each span's parent is in the same trace (the trace is connected, not only tagged).
-    const ids = new Set(trace.map((span) => span.spanId));
-    for (const span of trace.filter(
-      (candidate) => candidate.name !== 'POST /webhooks/telegram/:channelAccountId',
-    )) {
-      expect({ span: span.name, parentFound: ids.has(span.parentSpanId ?? '') }).toEqual({
-        span: span.name,
-        parentFound: true,
-      });
-    }
+
+    // The agent answers: HubSpot's webhook, the gateway's background processing of it, the connector's send to
+    // Telegram and the gateway writing the status back to HubSpot are one trace too.
+    const threads = (await hubspot.threads(DEMO_PORTAL_ID)) as unknown as {
+      id: string;
+      messages: { text: string }[];
+    }[];
+    const thread = threads.find((candidate) =>
+      candidate.messages.some((message) => message.text === 'follow me'),
+    );
+    await hubspot.agentReply(thread?.id ?? '', { userId: 77, text: 'traced answer' });
+    const processing = {
+      service: 'gateway',
+      name: 'process HubSpot webhook OUTGOING_CHANNEL_MESSAGE_CREATED',
+    };
+    const hubspotWebhook = { service: 'gateway', name: 'POST /webhooks/hubspot' };
+    expectConnected(
+      await traceOf(processing, [
+        hubspotWebhook,
+        { service: 'connector', name: 'gateway.outbound-message.requested.v1 process' },
+        // The call to Telegram, named by its host only (the URL holds the bot token).
+        { service: 'connector', name: expect.stringMatching(/^POST /) },
+        { service: 'gateway', name: 'connector.delivery.status-changed.v1 process' },
+        { service: 'gateway', name: 'HubSpot PATCH' },
+      ]),
+      hubspotWebhook,
+    );
   });
 });

@@ -10,6 +10,8 @@ export interface NewWebhookEvent {
   readonly orderingKey: string;
   /** The parsed JSON body as received. */
   readonly payload: unknown;
+  /** The delivering request's trace context (`traceparent`…); empty or absent while traces are not exported. */
+  readonly traceHeaders?: Readonly<Record<string, string>>;
 }
 
 /** A stored event claimed for background processing. */
@@ -20,6 +22,8 @@ export interface ClaimedWebhookEvent {
   readonly payload: unknown;
   /** 1 for the first processing attempt. */
   readonly attempts: number;
+  /** The delivering request's trace context, when it was traced. */
+  readonly traceHeaders: Readonly<Record<string, string>> | undefined;
 }
 
 export type ProcessingOutcome = 'published' | 'stored' | 'skipped' | 'rejected' | 'failed';
@@ -43,10 +47,10 @@ export class HubSpotWebhookEventRepository {
       return [];
     }
     const result: unknown = await manager.query(
-      `INSERT INTO hubspot_webhook_events (portal_id, dedupe_key, event_type, ordering_key, payload)
-       SELECT portal_id, dedupe_key, event_type, ordering_key, payload
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
-              WITH ORDINALITY AS e (portal_id, dedupe_key, event_type, ordering_key, payload, position)
+      `INSERT INTO hubspot_webhook_events (portal_id, dedupe_key, event_type, ordering_key, payload, trace_headers)
+       SELECT portal_id, dedupe_key, event_type, ordering_key, payload, trace_headers
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[])
+              WITH ORDINALITY AS e (portal_id, dedupe_key, event_type, ordering_key, payload, trace_headers, position)
         ORDER BY position
        ON CONFLICT (portal_id, dedupe_key) DO NOTHING
        RETURNING portal_id::text AS portal_id, dedupe_key`,
@@ -56,6 +60,11 @@ export class HubSpotWebhookEventRepository {
         events.map((event) => event.eventType),
         events.map((event) => event.orderingKey),
         events.map((event) => JSON.stringify(event.payload)),
+        events.map(({ traceHeaders }) =>
+          traceHeaders === undefined || Object.keys(traceHeaders).length === 0
+            ? null
+            : JSON.stringify(traceHeaders),
+        ),
       ],
     );
     const inserted = new Set(
@@ -85,7 +94,7 @@ export class HubSpotWebhookEventRepository {
              ORDER BY e.next_attempt_at, e.id
              LIMIT $1
              FOR UPDATE SKIP LOCKED)
-          RETURNING id, portal_id, event_type, payload, attempts`,
+          RETURNING id, portal_id, event_type, payload, attempts, trace_headers`,
       [limit, leaseMs],
     );
     return returnedRows<{
@@ -94,6 +103,7 @@ export class HubSpotWebhookEventRepository {
       event_type: string;
       payload: unknown;
       attempts: number;
+      trace_headers: Record<string, string> | null;
     }>(result)
       .map((row) => ({
         id: row.id,
@@ -101,6 +111,7 @@ export class HubSpotWebhookEventRepository {
         eventType: row.event_type,
         payload: row.payload,
         attempts: row.attempts,
+        traceHeaders: row.trace_headers ?? undefined,
       }))
       .sort((a, b) => Number(a.id) - Number(b.id));
   }

@@ -1,4 +1,4 @@
-import { Messaging } from '@inbox-bridge/messaging';
+import { Messaging, currentTraceHeaders } from '@inbox-bridge/messaging';
 import { DATA_SOURCE, RequestValidationError, parseBody } from '@inbox-bridge/service-kit';
 import { RoutingKeys } from '@inbox-bridge/shared';
 import { Inject, Injectable } from '@nestjs/common';
@@ -50,6 +50,7 @@ export class HubSpotWebhookIngestService {
       eventType: event.type,
       orderingKey: orderingKeyOf(event),
       payload: body,
+      traceHeaders: currentTraceHeaders(),
     };
     // Only the purge publishes with the event; everything else is stored by one autocommitted INSERT,
     // shared with the requests arriving at the same time (one round trip).

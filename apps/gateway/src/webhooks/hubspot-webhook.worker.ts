@@ -1,4 +1,13 @@
-import { Messaging, PermanentError, classifyError, describeError } from '@inbox-bridge/messaging';
+import {
+  Messaging,
+  PermanentError,
+  activeTraceContext,
+  classifyError,
+  describeError,
+  inConsumeSpan,
+  inTraceContext,
+  type TraceContext,
+} from '@inbox-bridge/messaging';
 import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
 import {
   Inject,
@@ -39,6 +48,8 @@ const SKIPPED: ProcessingResult = { outcome: 'skipped', reason: 'processed by an
 interface PreparedEvent {
   readonly stored: ClaimedWebhookEvent;
   readonly effect: WebhookEffect;
+  /** The event's processing span: its effect publishes in it, so what it publishes joins the webhook's trace. */
+  readonly traceContext: TraceContext;
 }
 
 interface FailedEvent {
@@ -235,16 +246,25 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
     );
   }
 
-  private async prepare(stored: ClaimedWebhookEvent): Promise<PreparedEvent | FailedEvent> {
-    try {
-      if (!isKnownWebhookType(stored.eventType)) {
-        throw new PermanentError(`unknown event type ${stored.eventType}`);
-      }
-      const event = hubspotWebhookSchemas[stored.eventType].parse(stored.payload);
-      return { stored, effect: await this.processor.prepare(event, stored) };
-    } catch (error) {
-      return { stored, error };
-    }
+  /** In a span continuing the trace of the request that delivered the event (when it was traced). */
+  private prepare(stored: ClaimedWebhookEvent): Promise<PreparedEvent | FailedEvent> {
+    return inConsumeSpan(
+      stored.traceHeaders,
+      `process HubSpot webhook ${stored.eventType}`,
+      { 'hubspot.portal_id': stored.portalId, 'inbox_bridge.webhook_event.attempt': stored.attempts },
+      async () => {
+        try {
+          if (!isKnownWebhookType(stored.eventType)) {
+            throw new PermanentError(`unknown event type ${stored.eventType}`);
+          }
+          const event = hubspotWebhookSchemas[stored.eventType].parse(stored.payload);
+          const effect = await this.processor.prepare(event, stored);
+          return { stored, effect, traceContext: activeTraceContext() };
+        } catch (error) {
+          return { stored, error };
+        }
+      },
+    );
   }
 
   /** The group in one transaction; undefined when it rolled back. */
@@ -283,9 +303,9 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
           ready.map((item) => item.stored.id),
         );
         const results = new Map<string, ProcessingResult>();
-        for (const { stored, effect } of ready) {
+        for (const { stored, effect, traceContext } of ready) {
           if (unprocessed.has(stored.id)) {
-            results.set(stored.id, await effect(manager));
+            results.set(stored.id, await inTraceContext(traceContext, () => effect(manager)));
           }
         }
         await this.events.markAllProcessed(
