@@ -7,7 +7,10 @@ import type {
 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ChannelAccountRepository } from '../src/accounts/channel-account.repository.js';
 import { InboundReconciler } from '../src/inbound/inbound-reconciler.js';
+import { WebhookWatch } from '../src/inbound/webhook-watch.js';
+import { ProviderAdapters } from '../src/providers/provider-adapters.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
 const RECEIVED = 'provider.message.received.v1';
@@ -993,6 +996,27 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
       [watchedAccount],
     );
     expect(flags).toEqual({ authorized: false });
+  });
+
+  it("never sets the webhook up again for an account purged while its check ran (the purge's removal stands)", async () => {
+    const goneBot = await h.client.createBot({ username: 'purged_watch_bot', first_name: 'Gone' });
+    const goneAccount = '9100099';
+    await connect(goneAccount, goneBot.token, 'Gone');
+    await testing.expectEventually(async () => {
+      expect((await h.client.getBot(goneBot.id)).webhook.url).toContain(goneAccount);
+    });
+    // The round has read the account; then the purge removes its webhook and its row.
+    const read = await h.app.get(ChannelAccountRepository).find(goneAccount);
+    expect(read).toBeDefined();
+    await h.publish('gateway.channel-account.purged.v1', { channelAccountId: goneAccount });
+    await testing.expectEventually(async () => {
+      expect((await h.client.getBot(goneBot.id)).webhook.url).toBe('');
+      expect(await h.app.get(ChannelAccountRepository).find(goneAccount)).toBeUndefined();
+    });
+    if (read !== undefined) {
+      await h.app.get(WebhookWatch).check(read, h.app.get(ProviderAdapters).get('telegram'), undefined);
+    }
+    expect((await h.client.getBot(goneBot.id)).webhook.url).toBe('');
   });
 
   it('deletes the webhook, credentials and data on purged.v1', async () => {

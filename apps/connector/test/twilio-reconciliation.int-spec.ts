@@ -123,7 +123,7 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
     await h.dispose();
   });
 
-  it('publishes, once and in order, the SMS and MMS Twilio could not deliver, and nothing its webhook delivered', async () => {
+  it('publishes, once and in order, the SMS and MMS Twilio could not deliver, and nothing its webhook delivered; points the number back at the connector', async () => {
     const delivered = await h.client.twilioCustomerSends({ from: CUSTOMER, to: NUMBER, body: 'delivered' });
     expect(delivered.attempts[0]).toMatchObject({ status: 200 });
     await h.received(delivered.message.sid);
@@ -143,13 +143,16 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
     for (const sent of lost) {
       expect(sent.attempts.at(-1)?.status ?? 0).not.toBe(200);
     }
-    await setSmsUrl(`${h.baseUrl}/webhooks/twilio/${accountId}`);
     expect(publishedTexts()).toEqual(['delivered']);
 
+    // The round finds what Twilio could not deliver, and points the number back at the connector.
+    const restoredBefore = await counted('connector_webhook_checks_total', 'restored');
     await reconciler.round();
     await testing.expectEventually(() => {
       expect(publishedTexts()).toEqual(['delivered', 'lost one', 'lost two, with a picture']);
     });
+    expect((await h.twilioNumbers(twilio))[0]?.sms_url).toBe(`${h.baseUrl}/webhooks/twilio/${accountId}`);
+    expect(await counted('connector_webhook_checks_total', 'restored')).toBe(restoredBefore + 1);
     const picture = await h.received(lost[1]?.message.sid ?? '');
     expect(picture).toMatchObject({
       provider: 'twilio',

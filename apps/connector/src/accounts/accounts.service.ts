@@ -236,6 +236,8 @@ export class AccountsService {
     context: MessageContext,
   ): Promise<void> {
     const event: GatewayChannelAccountPurgedV1 = envelope.payload;
+    // A webhook check setting the webhook up again finishes before, or finds the account gone.
+    await this.accounts.lockForWebhook(context.manager, event.channelAccountId);
     const account = await this.accounts.find(event.channelAccountId, context.manager);
     if (account !== undefined) {
       try {

@@ -279,6 +279,20 @@ export class ChannelAccountRepository {
     }));
   }
 
+  /**
+   * Locks the account's row until the caller's transaction ends, so setting its provider webhook up and purging it
+   * never interleave (the purge takes the same lock before removing the webhook). Answers whether it is still there,
+   * active and authorized.
+   */
+  async lockForWebhook(manager: EntityManager, channelAccountId: string): Promise<boolean> {
+    const rows: { connected: boolean }[] = await manager.query(
+      `SELECT active AND authorized AS connected FROM "${this.schema}".channel_accounts
+        WHERE channel_account_id = $1 FOR UPDATE`,
+      [channelAccountId],
+    );
+    return rows[0]?.connected === true;
+  }
+
   async recordWebhookErrorSeen(channelAccountId: string, at: Date): Promise<void> {
     await this.dataSource.query(
       `UPDATE "${this.schema}".channel_accounts SET webhook_error_seen_at = $2 WHERE channel_account_id = $1`,

@@ -74,7 +74,7 @@ export const connectorConfigSchema = commonConfigSchema.extend({
   /**
    * How often each account of a provider that does not redeliver a failed webhook (Twilio) is compared with the
    * messages the provider holds, so a message whose webhook failed is still published, and each account's webhook
-   * is checked where the provider reports on it (Telegram); 0 turns both off.
+   * is checked where the provider keeps one (Telegram, Twilio); 0 turns both off.
    */
   INBOUND_RECONCILE_INTERVAL_MS: durationMs().default(300_000),
   /**

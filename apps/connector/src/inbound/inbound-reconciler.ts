@@ -27,13 +27,13 @@ const MAX_TICK_MS = 10_000;
 /**
  * Visits, every `INBOUND_RECONCILE_INTERVAL_MS`, each active and authorized account whose provider can tell what the
  * connector missed:
- * - its webhook is checked where the provider reports on it, and set again where it points elsewhere
- *   (`WebhookWatch`: Telegram);
  * - it is compared with what the provider holds, where the provider keeps its messages but never redelivers a
  *   failed webhook (Twilio: the connector was unreachable for 15 s, or refused the signature while the auth token
- *   was rotated). What its webhooks did not deliver is published through the webhooks' own intake (dedupe keys,
- *   outbox). A span is compared once it is `INBOUND_RECONCILE_SETTLE_MS` old, so a webhook still on its way is not
- *   overtaken; each account's mark moves only over what was compared;
+ *   was rotated, or the number pointed elsewhere). What its webhooks did not deliver is published through the
+ *   webhooks' own intake (dedupe keys, outbox). A span is compared once it is `INBOUND_RECONCILE_SETTLE_MS` old, so a
+ *   webhook still on its way is not overtaken; each account's mark moves only over what was compared;
+ * - its webhook is checked where the provider keeps one per account, and set again where it points elsewhere
+ *   (`WebhookWatch`: Telegram, Twilio);
  * - the status of its sent replies whose final status no callback brought is read (`DeliveryStatusReconciler`).
  *
  * Replicas claim accounts (`FOR UPDATE SKIP LOCKED`), so each is visited by one. A provider refusing the account's
@@ -122,7 +122,6 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
         return;
       }
       const adapter = this.adapters.get(account.provider);
-      await this.webhooks.check(account, adapter, claim.webhookErrorSeenAt);
       comparing = adapter.listInbound !== undefined;
       for (let day = 0; comparing && day < DAYS_PER_ROUND && from < claim.until && !this.stopped; day += 1) {
         // The provider lists by day: one UTC day at a time.
@@ -143,6 +142,8 @@ export class InboundReconciler implements OnApplicationBootstrap, OnApplicationS
         from = until;
       }
       comparing = false;
+      // After the comparison: what went elsewhere meanwhile was just found, what comes after this comes here.
+      await this.webhooks.check(account, adapter, claim.webhookErrorSeenAt);
       await this.deliveryStatuses.reconcile(account, adapter, () => this.stopped);
     } catch (error) {
       if (account !== undefined && comparing) {

@@ -1,27 +1,36 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { DATA_SOURCE } from '@inbox-bridge/service-kit';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
 import { ChannelAccountRepository } from '../accounts/channel-account.repository.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
-import type { ConnectedAccount, ProviderAdapter } from '../providers/provider-port.js';
+import {
+  CredentialsRejectedError,
+  type ConnectedAccount,
+  type ProviderAdapter,
+} from '../providers/provider-port.js';
 
 /**
  * Checks with the provider that an account's webhook still points at the connector and delivers, and sets it again
- * when it does not. A bot's webhook is one URL (and one secret) that any holder of the token can change: a second
- * app, a developer's script, a `deleteWebhook` to try polling, the same URL set again without our secret. From then
- * on the customers' messages go elsewhere, or are refused here, and nothing in the bridge fails; the provider keeps
- * them for a day (Telegram) and then drops them. Setting the webhook again keeps what it holds, so it arrives.
+ * when it does not. A bot's webhook (or a number's `sms_url`) is one URL, and one secret, that any holder of the
+ * credentials can change: a second app, a developer's script, a `deleteWebhook` to try polling, the same URL set
+ * again without our secret. From then on the customers' messages go elsewhere, or are refused here, and nothing in
+ * the bridge fails; Telegram keeps them for a day and then drops them (Twilio keeps them, and the comparison finds
+ * them). Setting the webhook again keeps what the provider holds, so it arrives.
  */
 @Injectable()
 export class WebhookWatch {
   private readonly logger = new Logger(WebhookWatch.name);
 
   constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     private readonly accounts: ChannelAccountRepository,
     private readonly metrics: ConnectorMetrics,
   ) {}
 
   /**
-   * `errorSeenAt`: the provider's last delivery failure this check acted on before; a later one is new. Throws when
-   * the provider cannot answer (`CredentialsRejectedError` when it refuses the credentials).
+   * `errorSeenAt`: the provider's last delivery failure this check acted on before; a later one is new. A check the
+   * provider does not answer is counted and logged (the next round checks again); its refusing the credentials
+   * throws `CredentialsRejectedError`.
    */
   async check(
     account: ConnectedAccount,
@@ -42,7 +51,17 @@ export class WebhookWatch {
         this.metrics.countWebhookCheck(account.provider, 'healthy');
         return;
       }
-      await adapter.connect(account);
+      const stillConnected = await this.dataSource.transaction(async (manager) => {
+        if (!(await this.accounts.lockForWebhook(manager, account.channelAccountId))) {
+          return false;
+        }
+        await adapter.connect(account);
+        return true;
+      });
+      if (!stillConnected) {
+        // Purged, switched off or deauthorized since the round read it: its webhook is not ours to set.
+        return;
+      }
       if (newError !== undefined) {
         await this.accounts.recordWebhookErrorSeen(account.channelAccountId, newError.at);
       }
@@ -66,7 +85,13 @@ export class WebhookWatch {
       );
     } catch (error) {
       this.metrics.countWebhookCheck(account.provider, 'check_failed');
-      throw error;
+      if (error instanceof CredentialsRejectedError) {
+        throw error;
+      }
+      this.logger.warn(
+        { ...context, err: String(error) },
+        "checking the account's webhook failed; the next round tries again",
+      );
     }
   }
 }

@@ -196,9 +196,9 @@ export interface ProviderAdapter {
    */
   fetchStatus?(account: ConnectedAccount, providerMessageId: string): Promise<FetchedStatus>;
   /**
-   * How the provider sees the account's webhook, for providers that keep one webhook per account and report on it
-   * (Telegram `getWebhookInfo`); `connect` sets it again. Throws `CredentialsRejectedError` when the provider refuses
-   * the credentials.
+   * How the provider sees the account's webhook, for providers that keep one webhook per account (Telegram
+   * `getWebhookInfo`, a Twilio number's `sms_url`); `connect` sets it again. Throws `CredentialsRejectedError` when
+   * the provider refuses the credentials.
    */
   readWebhook?(account: ConnectedAccount): Promise<WebhookState>;
 }
@@ -209,8 +209,8 @@ export interface WebhookState {
   readonly pointsHere: boolean;
   /** The URL it is set to ('' when none). */
   readonly url: string;
-  /** Updates the provider holds for the webhook, not delivered yet. */
-  readonly pendingUpdates: number;
+  /** Updates the provider holds for the webhook, not delivered yet (where it says). */
+  readonly pendingUpdates?: number;
   /** The provider's last failure to deliver to the webhook, in its own words. */
   readonly lastError?: { readonly at: Date; readonly message: string };
 }

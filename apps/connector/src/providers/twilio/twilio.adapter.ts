@@ -25,6 +25,7 @@ import {
   type ProviderAdapter,
   type ProviderStatusReport,
   type SentReply,
+  type WebhookState,
 } from '../provider-port.js';
 import { htmlToPlainText, splitText } from '../rich-text.js';
 import { isValidTwilioSignature, parseTwilioForm, type TwilioParams } from './twilio-signature.js';
@@ -284,6 +285,17 @@ export class TwilioAdapter implements ProviderAdapter {
     if (response.status !== 200) {
       throw new Error(`Twilio answered ${response.status} to the SmsUrl update`);
     }
+  }
+
+  /** The number's `sms_url`: Twilio keeps no delivery errors there (its messages are compared instead). */
+  async readWebhook(account: ConnectedAccount): Promise<WebhookState> {
+    const credentials = this.credentialsOf(account);
+    const number = await this.findNumber(credentials);
+    if (number === undefined) {
+      throw new Error(`${credentials.phoneNumber} is no longer on the Twilio account`);
+    }
+    const url = number.sms_url ?? '';
+    return { pointsHere: url === this.webhookUrl(account.channelAccountId), url };
   }
 
   /** Unhooks the number, only if it still points at this account's webhook. */
