@@ -1,6 +1,7 @@
 import { exampleGatewayMessagePublishedV1, RoutingKeys, type AnyMessageEnvelope } from '@inbox-bridge/shared';
 import { expectEventually, TcpProxy, testAmqpUrl } from '@inbox-bridge/testing';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { correlationContext, EVENTS_EXCHANGE, ORDERING_KEY_HEADER, TransientError } from '../src/index.js';
 import {
@@ -256,6 +257,44 @@ describe('outbox → RabbitMQ → inbox consumer', () => {
     await publishThroughOutbox(bed, producer, { conversationKey: 'k', text: 'after' });
     await expectEventually(async () => {
       expect(await bed.effects()).toHaveLength(2);
+    });
+  });
+
+  it('opens new channels on the same connection when the broker closes a consumer channel: the other groups and the relay are not disturbed', async () => {
+    bed = await createTestBed('channel');
+    const other = { name: 'test.other', routingKeys: [RoutingKeys.GatewayMessagePublishedV1] };
+    const consumer = await bed.startService({
+      groups: [group, other],
+      handlers: {
+        [RoutingKeys.ProviderMessageReceivedV1]: (_e, ctx) => recordEffect(ctx, 'c1'),
+        [RoutingKeys.GatewayMessagePublishedV1]: (_e, ctx) => recordEffect(ctx, 'other'),
+      },
+    });
+    await expectEventually(() => consumer.status().consumerGroups['test.other']?.consuming === true);
+    await expectEventually(() => consumer.status().consumerGroups['test.inbound']?.consuming === true);
+    // The runners' channels are private: reached here to do what a handler bug would (ack a tag the broker does
+    // not know), which makes the broker close that channel with 406 PRECONDITION_FAILED.
+    const runners = (consumer as unknown as { runners: { name: string; channel?: Channel }[] }).runners;
+    const channelOf = (name: string) => runners.find((runner) => runner.name === name)?.channel;
+    const connectionBefore = consumer.connection.current;
+    const otherChannelBefore = channelOf('test.other');
+    const closedChannel = channelOf('test.inbound');
+    expect(closedChannel).toBeDefined();
+    closedChannel?.ack({ fields: { deliveryTag: 987_654 } } as unknown as ConsumeMessage);
+
+    await expectEventually(() => {
+      const reopened = channelOf('test.inbound');
+      expect(reopened).toBeDefined();
+      expect(reopened).not.toBe(closedChannel);
+      expect(consumer.status().consumerGroups['test.inbound']?.consuming).toBe(true);
+    });
+    expect(consumer.connection.current).toBe(connectionBefore);
+    expect(channelOf('test.other')).toBe(otherChannelBefore);
+
+    const producer = await bed.startService({});
+    await publishThroughOutbox(bed, producer, { conversationKey: 'k', text: 'after the close' });
+    await expectEventually(async () => {
+      expect(await bed.effects()).toEqual([expect.objectContaining({ consumer: 'c1', ordering_key: 'k' })]);
     });
   });
 

@@ -1,5 +1,5 @@
 import { orderingKeyOf, parseEnvelope, type AnyMessageEnvelope } from '@inbox-bridge/shared';
-import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AmqpConnection } from '../amqp-connection.js';
 import { correlationContext, type CorrelationScope } from '../correlation-context.js';
@@ -51,6 +51,8 @@ export interface ConsumerGroupRunnerOptions {
 }
 
 const STALLED_AFTER_MS = 30_000;
+/** Set-ups of new channels after the broker closed one (0.1 s … 5 s apart) before the connection is restarted. */
+const REOPEN_ATTEMPTS = 6;
 
 interface Progress {
   readonly messageId: string;
@@ -185,29 +187,38 @@ export class ConsumerGroupRunner {
         this.wanted.add(queue);
       }
     }
-    this.options.connection.onConnected(async (model) => {
-      if (this.stopping) {
-        return;
-      }
-      const channel = await model.createChannel();
-      const publishChannel = await model.createConfirmChannel();
-      for (const ch of [channel, publishChannel]) {
-        ch.on('error', (error: Error) => {
-          this.options.logger.warn('consumer channel error', { group: this.name, error: error.message });
-        });
-        ch.on('close', () => {
-          this.closedChannels.add(ch);
-          if (this.channel === ch || this.publishChannel === ch) {
-            this.channel = undefined;
-            this.publishChannel = undefined;
-            this.consumerTags.clear();
-            if (!this.stopping && this.options.connection.current === model) {
-              // A channel closed by the broker while the connection lives: start over on a new connection.
-              void model.close().catch(() => undefined);
+    this.options.connection.onConnected((model) => this.setUp(model));
+  }
+
+  /** Opens the group's channels on `model`, declares its topology and consumes what this replica should. */
+  private async setUp(model: ChannelModel): Promise<void> {
+    if (this.stopping) {
+      return;
+    }
+    const channel = await model.createChannel();
+    const publishChannel = await model.createConfirmChannel();
+    for (const ch of [channel, publishChannel]) {
+      ch.on('error', (error: Error) => {
+        this.options.logger.warn('consumer channel error', { group: this.name, error: error.message });
+      });
+      ch.on('close', () => {
+        this.closedChannels.add(ch);
+        if (this.channel === ch || this.publishChannel === ch) {
+          this.channel = undefined;
+          this.publishChannel = undefined;
+          this.consumerTags.clear();
+          for (const sibling of [channel, publishChannel]) {
+            if (sibling !== ch && !this.closedChannels.has(sibling)) {
+              void sibling.close().catch(() => undefined);
             }
           }
-        });
-      }
+          if (!this.stopping && this.options.connection.current === model) {
+            this.reopen(model);
+          }
+        }
+      });
+    }
+    try {
       if (this.options.declareTopology ?? true) {
         await declareConsumerGroup(channel, this.options.topology);
       } else {
@@ -216,14 +227,48 @@ export class ConsumerGroupRunner {
         }
       }
       await channel.prefetch(this.options.topology.spec.prefetch ?? this.options.prefetch ?? 20);
-      this.channel = channel;
-      this.publishChannel = publishChannel;
-      for (const queue of this.wanted) {
-        await this.consume(channel, queue);
+    } catch (error) {
+      await Promise.all([channel, publishChannel].map((ch) => ch.close().catch(() => undefined)));
+      throw error;
+    }
+    this.channel = channel;
+    this.publishChannel = publishChannel;
+    for (const queue of this.wanted) {
+      await this.consume(channel, queue);
+    }
+    this.shards?.nudge();
+    this.options.logger.info('consuming', { group: this.name, queues: [...this.wanted] });
+  }
+
+  /**
+   * A channel the broker closed while the connection lives (an ack it refused, a queue check it failed): the group
+   * opens new channels on the same connection, so the other groups and the relay sharing it carry on undisturbed.
+   * Its unacknowledged messages are back in their queues and come again. While the new set-up keeps failing (with
+   * back-off), and after the last attempt, the connection is restarted as a whole.
+   */
+  private reopen(model: ChannelModel): void {
+    this.options.logger.warn('the broker closed a consumer channel; opening new ones', { group: this.name });
+    void (async () => {
+      for (let attempt = 0; attempt < REOPEN_ATTEMPTS; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)).unref());
+        if (this.stopping || this.options.connection.current !== model || this.channel !== undefined) {
+          return;
+        }
+        try {
+          await this.setUp(model);
+          return;
+        } catch (error) {
+          this.options.logger.warn('could not open the consumer channels again yet', {
+            group: this.name,
+            attempt: attempt + 1,
+            error: describeError(error),
+          });
+        }
       }
-      this.shards?.nudge();
-      this.options.logger.info('consuming', { group: this.name, queues: [...this.wanted] });
-    });
+      if (!this.stopping && this.options.connection.current === model) {
+        void model.close().catch(() => undefined);
+      }
+    })();
   }
 
   /** Stops new deliveries, waits for in-flight work up to the deadline, then closes the channels. */
