@@ -627,7 +627,7 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(rejections()).toHaveLength(1);
   });
 
-  it('refuses inbound (503, for the comparison to bring back) and fails replies while HubSpot has the account deauthorized, and unhooks the number on purge', async () => {
+  it('refuses inbound (503, for the comparison to bring back) and fails replies while HubSpot has the account deauthorized, and unhooks the number and forgets its data on purge', async () => {
     await h.publish('gateway.channel-account.updated.v1', {
       channelAccountId: accountId,
       authorized: false,
@@ -652,9 +652,19 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
         .some((m) => m.providerMessageId === inbound.message.sid),
     ).toBe(false);
 
+    // The purge also forgets the ids of the messages the account's long replies were sent as.
+    const partsOfAccount = async () =>
+      (
+        await h.db.dataSource.query<{ n: number }[]>(
+          `SELECT count(*)::int AS n FROM "${h.db.schema}".reply_message_parts WHERE channel_account_id = $1`,
+          [accountId],
+        )
+      )[0]?.n;
+    expect(await partsOfAccount()).toBeGreaterThan(0);
     await h.publish('gateway.channel-account.purged.v1', { channelAccountId: accountId });
     await testing.expectEventually(async () => {
       expect((await h.twilioNumbers(account))[0]?.sms_url).toBe('');
+      expect(await partsOfAccount()).toBe(0);
     });
   });
 });
