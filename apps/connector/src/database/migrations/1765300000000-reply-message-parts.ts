@@ -22,6 +22,10 @@ export class ReplyMessageParts1765300000000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX reply_message_parts_recorded_at_brin ON "${s}".reply_message_parts USING brin (recorded_at)`,
     );
+    // A status read finds the later parts of a reply by its first message.
+    await queryRunner.query(
+      `CREATE INDEX reply_message_parts_reply_idx ON "${s}".reply_message_parts (channel_account_id, provider_message_id)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
