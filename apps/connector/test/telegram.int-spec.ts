@@ -958,9 +958,9 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
         last_error_message: expect.any(String),
       });
     });
-    const { last_error_date: errorActedOn } = (await h.client.getBot(watchedBot.id)).webhook;
     expect(await roundCounting()).toEqual({ ...nothingDone, restored: 1 });
-    expect((await h.client.getBot(watchedBot.id)).webhook.url).toBe(ourUrl);
+    const { url, last_error_date: errorActedOn } = (await h.client.getBot(watchedBot.id)).webhook;
+    expect(url).toBe(ourUrl);
     expect(await h.received(held)).toMatchObject({ text: 'written while another app had the webhook' });
 
     // Our URL set again without our secret: every delivery is refused here (401), the URL looks right.

@@ -62,8 +62,12 @@ export class WebhookWatch {
         // Purged, switched off or deauthorized since the round read it: its webhook is not ours to set.
         return;
       }
-      if (newError !== undefined) {
-        await this.accounts.recordWebhookErrorSeen(account.channelAccountId, newError.at);
+      // Only failures after this set-up are new to the next check: the old URL may have failed again meanwhile, and
+      // a provider that clears the error with a new URL (Telegram) leaves none to remember.
+      const after = await adapter.readWebhook(account).catch(() => undefined);
+      const seen = after === undefined ? newError : after.lastError;
+      if (seen !== undefined) {
+        await this.accounts.recordWebhookErrorSeen(account.channelAccountId, seen.at);
       }
       if (!state.pointsHere) {
         this.metrics.countWebhookCheck(account.provider, 'restored');
