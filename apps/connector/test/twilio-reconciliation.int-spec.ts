@@ -41,12 +41,7 @@ describe('connector: Twilio messages whose webhook failed are found by comparing
       .filter((message) => message.channelAccountId === accountId)
       .map((message) => message.text ?? '');
 
-  /** A counter of the connector's `/metrics`, for one result. */
-  const counted = async (metric: string, result: string): Promise<number> => {
-    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
-    const line = new RegExp(`${metric}\\{[^}]*result="${result}"[^}]*\\} (\\d+)`).exec(metrics);
-    return Number(line?.[1] ?? 0);
-  };
+  const counted = (metric: string, result: string) => h.counter(metric, { result });
   const reconciledCount = (result: string) => counted('connector_inbound_reconciled_total', result);
 
   /**

@@ -143,6 +143,8 @@ export interface ConnectorHarness {
   statuses(hubspotMessageId: string): StatusChanged[];
   /** Waits for the first delivery status of a HubSpot message. */
   firstStatus(hubspotMessageId: string): Promise<StatusChanged>;
+  /** A counter of the connector's `/metrics`: the sum of its series whose labels include `labels` (0 when none). */
+  counter(metric: string, labels: Readonly<Record<string, string>>): Promise<number>;
   dispose(): Promise<void>;
 }
 
@@ -269,6 +271,18 @@ export async function startConnectorHarness(
       return waitFor(`answer to ${requestId}`, () =>
         messagesOf<Validated>('connector.credentials.validated.v1').find((m) => m.requestId === requestId),
       );
+    },
+    async counter(metric, labels) {
+      const text = await (await fetch(`${baseUrl}/metrics`)).text();
+      let sum = 0;
+      for (const [, series = '', value] of text.matchAll(
+        new RegExp(`^${metric}\\{([^}]*)\\} (\\S+)$`, 'gm'),
+      )) {
+        if (Object.entries(labels).every(([name, wanted]) => series.includes(`${name}="${wanted}"`))) {
+          sum += Number(value);
+        }
+      }
+      return sum;
     },
     async twilioNumbers(account) {
       const response = await fetch(
