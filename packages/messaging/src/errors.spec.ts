@@ -100,6 +100,7 @@ describe('classifyError', () => {
       ['57014', 'query canceled'],
       ['40001', 'serialization failure'],
       ['40P01', 'deadlock detected'],
+      ['55P03', 'canceling statement due to lock timeout'],
     ])('%s (%s) is transient', (code, message) => {
       expect(classifyError(withCode(code, message))).toBe('transient');
     });
@@ -110,6 +111,7 @@ describe('classifyError', () => {
       ['42P01', 'relation "missing" does not exist'],
       ['42703', 'column "nope" does not exist'],
       ['22P02', 'invalid input syntax for type uuid'],
+      ['55000', 'object not in prerequisite state'],
     ])('%s (%s) is permanent', (code, message) => {
       expect(classifyError(withCode(code, message))).toBe('permanent');
     });

@@ -81,6 +81,8 @@ const transientNodeCodes = new Set([
 
 /** PostgreSQL SQLSTATE classes that mean "try again later": connection, resources, operator intervention, serialization. */
 const transientSqlStatePrefixes = ['08', '53', '57', '40'];
+/** Single SQLSTATEs outside those classes that pass too: lock_not_available (a `lock_timeout` or NOWAIT gave up). */
+const transientSqlStates = new Set(['55P03']);
 
 function errorCode(error: object): string | undefined {
   const code = (error as { code?: unknown }).code;
@@ -103,7 +105,10 @@ export function classifyError(error: unknown): ErrorClass {
       return 'transient';
     }
     if (code && /^[0-9A-Z]{5}$/.test(code)) {
-      return transientSqlStatePrefixes.some((prefix) => code.startsWith(prefix)) ? 'transient' : 'permanent';
+      return transientSqlStates.has(code) ||
+        transientSqlStatePrefixes.some((prefix) => code.startsWith(prefix))
+        ? 'transient'
+        : 'permanent';
     }
     const message = (error as { message?: unknown }).message;
     if (

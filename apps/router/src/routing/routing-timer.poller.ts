@@ -208,9 +208,9 @@ export class RoutingTimerPoller implements OnApplicationBootstrap, BeforeApplica
   }
 }
 
-/** Serialization failure or deadlock: the step is simply run again. */
+/** Serialization failure, deadlock or a lock wait cut short (AgentLockOrder): the step is simply run again. */
 function isConcurrencyAbort(error: unknown): boolean {
   const direct = (error as { code?: unknown } | null)?.code;
   const driver = (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
-  return [direct, driver].some((code) => code === '40001' || code === '40P01');
+  return [direct, driver].some((code) => code === '40001' || code === '40P01' || code === '55P03');
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { AgentLockOrder } from './agent-lock-order.js';
 import { defaultRoutingRules, routingRulesSchema, type RoutingRules } from './routing-rules.js';
 
 const NO_CAP = 2_147_483_647;
@@ -196,6 +197,8 @@ function rowsOf<T>(raw: unknown): T[] {
 /** Every SQL statement of the router; runs in the caller's transaction (`manager`). */
 @Injectable()
 export class RoutingRepository {
+  private readonly agentLocks = new AgentLockOrder();
+
   async upsertChannelAccount(
     manager: EntityManager,
     account: { portalId: number; channelAccountId: string; inboxId: string; name: string; provider: string },
@@ -580,7 +583,11 @@ export class RoutingRepository {
        RETURNING agents.user_id`,
       [...params, at],
     );
-    return rowsOf<{ user_id: string }>(raw)[0]?.user_id;
+    const userId = rowsOf<{ user_id: string }>(raw)[0]?.user_id;
+    if (userId !== undefined) {
+      this.agentLocks.locked(manager, portalId, userId);
+    }
+    return userId;
   }
 
   /**
@@ -595,6 +602,7 @@ export class RoutingRepository {
     respectAvailability: boolean,
     at: Date,
   ): Promise<boolean> {
+    await this.agentLocks.beforeLocking(manager, portalId, userId);
     const rows = rowsOf<{ user_id: string }>(
       await manager.query(
         `UPDATE agents SET open_count = open_count + 1, last_assigned_at = $5,
@@ -605,25 +613,30 @@ export class RoutingRepository {
         [portalId, userId, cap, respectAvailability, at],
       ),
     );
+    this.agentLocks.locked(manager, portalId, userId);
     return rows.length > 0;
   }
 
   /** Counts a conversation a person gave to the agent, whatever the cap; false when the user is unknown. */
   async forceTakeSlot(manager: EntityManager, portalId: number, userId: string): Promise<boolean> {
+    await this.agentLocks.beforeLocking(manager, portalId, userId);
     const rows = rowsOf<{ user_id: string }>(
       await manager.query(
         `UPDATE agents SET open_count = open_count + 1 WHERE portal_id = $1 AND user_id = $2 RETURNING user_id`,
         [portalId, userId],
       ),
     );
+    this.agentLocks.locked(manager, portalId, userId);
     return rows.length > 0;
   }
 
   async releaseSlot(manager: EntityManager, portalId: number, userId: string): Promise<void> {
+    await this.agentLocks.beforeLocking(manager, portalId, userId);
     await manager.query(
       `UPDATE agents SET open_count = GREATEST(open_count - 1, 0) WHERE portal_id = $1 AND user_id = $2`,
       [portalId, userId],
     );
+    this.agentLocks.locked(manager, portalId, userId);
   }
 
   async userOfOwner(manager: EntityManager, portalId: number, ownerId: string): Promise<string | undefined> {

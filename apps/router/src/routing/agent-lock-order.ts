@@ -1,0 +1,56 @@
+import type { EntityManager } from 'typeorm';
+
+/** How long a transaction waits for an agent row below one it already holds, before giving up (55P03). */
+export const OUT_OF_ORDER_AGENT_WAIT_MS = 100;
+
+/**
+ * Keeps waits for agents' rows (their slot counts) from forming a cycle that lasts.
+ *
+ * A transaction that decides for several conversations (a consumer batch, a back-fill step) takes and releases
+ * several agents' slots, in the order its decisions need them. Two of them that each hold an agent the other
+ * waits for deadlock, and PostgreSQL breaks the cycle only after `deadlock_timeout` (1 s by default), with the
+ * batch's work lost. Here a transaction waits without bound only for an agent ordered after every agent it holds
+ * (by portal, then user id). An agent ordered before one it holds is waited for at most
+ * `OUT_OF_ORDER_AGENT_WAIT_MS`: a cycle needs such a wait, so it ends there, with `lock_not_available` (55P03,
+ * transient): the batch is then taken one message at a time, the step of a poller run again.
+ */
+export class AgentLockOrder {
+  private readonly highestHeld = new WeakMap<EntityManager, string>();
+
+  /** Call before a statement that may lock the agent's row; waits for it out of order only briefly. */
+  async beforeLocking(manager: EntityManager, portalId: number, userId: string): Promise<void> {
+    if (manager.queryRunner?.isTransactionActive !== true) {
+      return;
+    }
+    const highest = this.highestHeld.get(manager);
+    if (highest === undefined || agentKey(portalId, userId) >= highest) {
+      return;
+    }
+    await manager.query(`SET LOCAL lock_timeout = '${OUT_OF_ORDER_AGENT_WAIT_MS}ms'`);
+    await manager.query(`SELECT 1 FROM agents WHERE portal_id = $1 AND user_id = $2 FOR UPDATE`, [
+      portalId,
+      userId,
+    ]);
+    await manager.query(`SET LOCAL lock_timeout = DEFAULT`);
+  }
+
+  /**
+   * Records that the transaction may now hold the agent's row. Also after an UPDATE that changed nothing: one
+   * that waited for a concurrent update and then found its condition false still holds the row.
+   */
+  locked(manager: EntityManager, portalId: number, userId: string): void {
+    if (manager.queryRunner?.isTransactionActive !== true) {
+      return;
+    }
+    const key = agentKey(portalId, userId);
+    const highest = this.highestHeld.get(manager);
+    if (highest === undefined || key > highest) {
+      this.highestHeld.set(manager, key);
+    }
+  }
+}
+
+/** Orders agents by portal (numerically), then user id; any total order works if every transaction uses it. */
+function agentKey(portalId: number, userId: string): string {
+  return `${String(portalId).padStart(20, '0')}\u0000${userId}`;
+}

@@ -1,0 +1,112 @@
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EntityManager } from 'typeorm';
+import { routerMigrations } from '../src/database/data-source.js';
+import { OUT_OF_ORDER_AGENT_WAIT_MS } from '../src/routing/agent-lock-order.js';
+import { RoutingRepository } from '../src/routing/routing.repository.js';
+
+const PORTAL = 6_660_101;
+
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+const NOW = new Date('2026-11-27T12:00:00Z');
+
+describe('two deciding transactions taking the same agents in opposite orders (real PostgreSQL)', () => {
+  let db: testing.TestDatabase;
+  const repository = new RoutingRepository();
+
+  beforeAll(async () => {
+    db = await testing.createTestDatabase('router_agent_locks', routerMigrations, { poolSize: 4 });
+    await repository.applyRoster(db.dataSource.manager, PORTAL, {
+      users: ['agent-a', 'agent-b'].map((userId) => ({ userId, availability: 'available', teamIds: [] })),
+      teams: [],
+      full: true,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await db.dispose();
+  });
+
+  const take = (manager: EntityManager, userId: string): Promise<boolean> =>
+    repository.tryTakeSlot(manager, PORTAL, userId, null, false, NOW);
+
+  /** Backends of this schema's pool that wait for a row lock. */
+  async function lockWaiters(): Promise<number> {
+    const rows = await db.dataSource.query<{ waiting: string }[]>(
+      `SELECT count(*) AS waiting FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+      [`test:${db.schema}`],
+    );
+    return Number(rows[0]?.waiting ?? 0);
+  }
+
+  it('the one that would close the cycle gives up within its short wait (55P03), not after deadlock_timeout, and the other commits', async () => {
+    const bTaken = signal();
+    const aTaken = signal();
+    let waitedMs = 0;
+
+    const holdsB = db.dataSource.transaction(async (manager) => {
+      expect(await take(manager, 'agent-b')).toBe(true);
+      bTaken.resolve();
+      await aTaken.promise;
+      // The other transaction now holds agent-a and waits for agent-b.
+      await testing.expectEventually(async () => {
+        expect(await lockWaiters()).toBe(1);
+      });
+      const started = performance.now();
+      try {
+        await take(manager, 'agent-a');
+      } finally {
+        waitedMs = performance.now() - started;
+      }
+    });
+    const holdsA = db.dataSource.transaction(async (manager) => {
+      await bTaken.promise;
+      expect(await take(manager, 'agent-a')).toBe(true);
+      aTaken.resolve();
+      expect(await take(manager, 'agent-b')).toBe(true);
+    });
+
+    const [outOfOrder, inOrder] = await Promise.allSettled([holdsB, holdsA]);
+    expect(outOfOrder.status).toBe('rejected');
+    expect((outOfOrder as PromiseRejectedResult).reason).toMatchObject({ code: '55P03' });
+    expect(inOrder.status).toBe('fulfilled');
+    expect(waitedMs).toBeGreaterThanOrEqual(OUT_OF_ORDER_AGENT_WAIT_MS * 0.9);
+    expect(waitedMs).toBeLessThan(800);
+    const counts = await db.dataSource.query<{ user_id: string; open_count: number }[]>(
+      `SELECT user_id, open_count FROM agents WHERE portal_id = $1 ORDER BY user_id`,
+      [PORTAL],
+    );
+    expect(counts).toEqual([
+      { user_id: 'agent-a', open_count: 1 },
+      { user_id: 'agent-b', open_count: 1 },
+    ]);
+  });
+
+  it('an agent ordered after every one the transaction holds is waited for as long as it takes', async () => {
+    const aTaken = signal();
+    const release = signal();
+    const holdsB = db.dataSource.transaction(async (manager) => {
+      expect(await take(manager, 'agent-b')).toBe(true);
+      await release.promise;
+    });
+    const waitsForB = db.dataSource.transaction(async (manager) => {
+      expect(await take(manager, 'agent-a')).toBe(true);
+      aTaken.resolve();
+      expect(await take(manager, 'agent-b')).toBe(true);
+    });
+    await aTaken.promise;
+    await testing.expectEventually(async () => {
+      expect(await lockWaiters()).toBe(1);
+    });
+    // Held past the short wait: an in-order waiter is not cut off.
+    await new Promise((resolve) => setTimeout(resolve, OUT_OF_ORDER_AGENT_WAIT_MS * 3));
+    release.resolve();
+    await expect(Promise.all([holdsB, waitsForB])).resolves.toBeDefined();
+  });
+});
