@@ -83,14 +83,23 @@ describe('one customer message, and one agent reply, is one trace through the se
     );
 
     const webhook = { service: 'connector', name: 'POST /webhooks/telegram/:channelAccountId' };
-    expectConnected(
-      await traceOf(webhook, [
-        { service: 'gateway', name: 'provider.message.received.v1 process' },
-        { service: 'gateway', name: 'HubSpot POST' },
-        { service: 'router', name: 'gateway.message.published.v1 process' },
-      ]),
-      webhook,
+    const inbound = await traceOf(webhook, [
+      { service: 'gateway', name: 'provider.message.received.v1 process' },
+      { service: 'gateway', name: 'HubSpot POST' },
+      { service: 'router', name: 'gateway.message.published.v1 process' },
+      // The SQL run on the way: the connector storing the message, the services' consumers.
+      { service: 'connector', name: expect.stringMatching(/^pg\.query:INSERT/) },
+      { service: 'gateway', name: expect.stringMatching(/^pg\.query:/) },
+      { service: 'router', name: expect.stringMatching(/^pg\.query:/) },
+    ]);
+    expectConnected(inbound, webhook);
+    const statement = inbound.find((span) => span.name.startsWith('pg.query:'));
+    expect(statement?.kind).toBe(3);
+    expect(statement?.attributes.map((attribute) => attribute.key)).toEqual(
+      expect.arrayContaining(['db.system.name', 'db.query.text']),
     );
+    // Statements are traced with their text, never their parameters (a customer's words, a token).
+    expect(JSON.stringify(inbound)).not.toContain('follow me');
 
     // The agent answers: HubSpot's webhook, the gateway's background processing of it, the connector's send to
     // Telegram and the gateway writing the status back to HubSpot are one trace too.

@@ -10,18 +10,23 @@ import {
   type Attributes,
 } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { IncomingHttpHeaders } from 'node:http';
 
 let provider: NodeTracerProvider | undefined;
+let unregisterInstrumentations: (() => void) | undefined;
 
 /**
  * Starts exporting traces over OTLP/HTTP when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or
  * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, as `serviceName` (or `OTEL_SERVICE_NAME`); otherwise does nothing
  * and the OpenTelemetry API stays a no-op. Spans: each HTTP request the service serves, each message a consumer
  * handles (continuing the trace of the code that published it, through the outbox), each HubSpot and provider
- * call made meanwhile. The exporter reads the other `OTEL_EXPORTER_OTLP_*` variables itself (headers, timeout).
+ * call made meanwhile, and each SQL statement run inside one of those (its text, never its parameters: pollers
+ * and relays outside a trace make none). The exporter reads the other `OTEL_EXPORTER_OTLP_*` variables itself
+ * (headers, timeout). Call it before the first `DataSource` is created: `pg` is instrumented when TypeORM loads it.
  */
 export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): boolean {
   if (provider !== undefined) {
@@ -40,6 +45,10 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
   });
   // Registers the AsyncLocalStorage context manager and the W3C trace-context propagator.
   provider.register();
+  unregisterInstrumentations = registerInstrumentations({
+    tracerProvider: provider,
+    instrumentations: [new PgInstrumentation({ requireParentSpan: true })],
+  });
   return true;
 }
 
@@ -51,6 +60,8 @@ export function isTracing(): boolean {
 export async function stopTracing(): Promise<void> {
   const running = provider;
   provider = undefined;
+  unregisterInstrumentations?.();
+  unregisterInstrumentations = undefined;
   await running?.shutdown();
 }
 
