@@ -88,6 +88,34 @@ describe('two deciding transactions taking the same agents in opposite orders (r
     ]);
   });
 
+  it('a roster update given its users in any order locks them in that order too, so it never closes a cycle with a batch', async () => {
+    const aTaken = signal();
+    const rosterWaits = signal();
+    let secondTakeMs = 0;
+    const batch = db.dataSource.transaction(async (manager) => {
+      expect(await take(manager, 'agent-a')).toBe(true);
+      aTaken.resolve();
+      await rosterWaits.promise;
+      const started = performance.now();
+      expect(await take(manager, 'agent-b')).toBe(true);
+      secondTakeMs = performance.now() - started;
+    });
+    await aTaken.promise;
+    const roster = db.dataSource.transaction((manager) =>
+      repository.applyRoster(manager, PORTAL, {
+        users: ['agent-b', 'agent-a'].map((userId) => ({ userId, availability: 'away', teamIds: [] })),
+        teams: [],
+        full: false,
+      }),
+    );
+    await testing.expectEventually(async () => {
+      expect(await lockWaiters()).toBe(1);
+    });
+    rosterWaits.resolve();
+    await expect(Promise.all([batch, roster])).resolves.toBeDefined();
+    expect(secondTakeMs).toBeLessThan(500);
+  });
+
   it('an agent ordered after every one the transaction holds is waited for as long as it takes', async () => {
     const aTaken = signal();
     const release = signal();

@@ -332,7 +332,10 @@ export class RoutingRepository {
       full: boolean;
     },
   ): Promise<void> {
-    if (roster.users.length > 0) {
+    // In AgentLockOrder's order, so a roster update and a batch taking slots never wait for each other crosswise.
+    const users = [...roster.users].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    const last = users.at(-1);
+    if (last !== undefined) {
       await manager.query(
         `INSERT INTO agents (portal_id, user_id, owner_id, name, email, availability, team_ids, in_roster)
          SELECT $1, u.user_id, u.owner_id, u.name, u.email, u.availability,
@@ -345,7 +348,7 @@ export class RoutingRepository {
         [
           portalId,
           JSON.stringify(
-            roster.users.map((user) => ({
+            users.map((user) => ({
               user_id: user.userId,
               owner_id: user.ownerId ?? null,
               name: user.name ?? null,
@@ -356,6 +359,7 @@ export class RoutingRepository {
           ),
         ],
       );
+      this.agentLocks.locked(manager, portalId, last.userId);
     }
     if (roster.full) {
       await manager.query(
