@@ -9,7 +9,8 @@
 //   fairness    one portal flooding at ten times its limit next to twenty quiet portals, against them alone;
 //   memory      resident memory per service idle, under load and after a soak, next to a bare node:http process.
 // Knobs: BENCH_SECTIONS (throughput,outbound,ack,burst,fairness,memory); throughput: BENCH_MESSAGES (5000),
-// BENCH_CONVERSATIONS (500), BENCH_CONCURRENCY (64), BENCH_PACED_RATE (1000), BENCH_GATEWAY_LIMIT (1000000); ack: BENCH_ACK_RATE (1000),
+// BENCH_CONVERSATIONS (500), BENCH_CONCURRENCY (64), BENCH_PACED_RATE (1000), BENCH_GATEWAY_LIMIT (1000000),
+// BENCH_TRACING (1: then the pipeline with every span exported, then again without, in the same run); ack: BENCH_ACK_RATE (1000),
 // BENCH_ACK_SECONDS (20); burst: BENCH_BURST (5000), BENCH_BURST_TIME_SCALE (2), BENCH_BURST_GATEWAY_LIMIT (108);
 // fairness: BENCH_FAIRNESS_SECONDS (60), BENCH_QUIET_PORTALS (20), BENCH_QUIET_RATE (0.5), BENCH_FLOOD_RATE (110);
 // memory: BENCH_SOAK_SECONDS (600), BENCH_SOAK_RATE (25); outbound: BENCH_OUTBOUND_REPLIES (2000),
@@ -36,12 +37,14 @@ import { runLoad, type LoadResult } from './load.js';
 import { memorySection } from './memory.js';
 import { startNaiveForwarder } from './naive-forwarder.js';
 import { outboundSection } from './outbound.js';
+import { startSpanSink } from './span-sink.js';
 
 const messages = Number(process.env['BENCH_MESSAGES'] ?? 5_000);
 const conversations = Number(process.env['BENCH_CONVERSATIONS'] ?? 500);
 const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 64);
 const pacedRate = Number(process.env['BENCH_PACED_RATE'] ?? 1_000);
 const gatewayLimit = Number(process.env['BENCH_GATEWAY_LIMIT'] ?? 1_000_000);
+const compareTracing = process.env['BENCH_TRACING'] === '1';
 const BASELINE_PORTAL_ID = 7001;
 
 async function measure(
@@ -159,15 +162,20 @@ async function throughputSection(): Promise<void> {
   log(
     `\n# throughput: ${messages} messages, ${conversations} conversations, ${concurrency} in flight, paced rate ${pacedRate}/s`,
   );
-  const stack = await startStack(DEMO_PORTAL_ID, {
-    ...quietSandboxes,
-    'hubspot-sandbox': { ...quietSandboxes['hubspot-sandbox'], SANDBOX_RATE_LIMIT_MAX: '0' },
-    // The gateway's budget out of reach too (BENCH_GATEWAY_LIMIT); its limiter still grants every call its place.
-    gateway: {
-      HUBSPOT_RATE_LIMIT_PER_10S: String(gatewayLimit),
-      HUBSPOT_CONTACT_LOOKUP: 'false',
-    },
-  });
+  const stackOf = (services: Readonly<Record<string, string>> = {}) =>
+    startStack(DEMO_PORTAL_ID, {
+      ...quietSandboxes,
+      'hubspot-sandbox': { ...quietSandboxes['hubspot-sandbox'], SANDBOX_RATE_LIMIT_MAX: '0' },
+      // The gateway's budget out of reach too (BENCH_GATEWAY_LIMIT); its limiter still grants every call its place.
+      gateway: {
+        HUBSPOT_RATE_LIMIT_PER_10S: String(gatewayLimit),
+        HUBSPOT_CONTACT_LOOKUP: 'false',
+        ...services,
+      },
+      connector: services,
+      router: services,
+    });
+  const stack = await stackOf();
   try {
     const channelId = await prepare(stack);
     report(
@@ -180,6 +188,30 @@ async function throughputSection(): Promise<void> {
     );
   } finally {
     await stack.stop();
+  }
+  if (compareTracing) {
+    const sink = await startSpanSink();
+    const traced = await stackOf(sink.env);
+    try {
+      await prepare(traced);
+      report(
+        'the same pipeline, every span exported (OTLP/HTTP to a sink that counts them)',
+        await pipeline(traced),
+      );
+      const { requests, spans } = sink.received();
+      log(`spans received: ${spans} in ${requests} export requests`);
+    } finally {
+      await traced.stop();
+      await sink.close();
+    }
+    // Once more without traces, so the traced run sits between two untraced ones (the machine drifts).
+    const untraced = await stackOf();
+    try {
+      await prepare(untraced);
+      report('the same pipeline again, traces off', await pipeline(untraced));
+    } finally {
+      await untraced.stop();
+    }
   }
 }
 
