@@ -1,4 +1,4 @@
-import { OutboxWriter, TransientError } from '@inbox-bridge/messaging';
+import { OutboxWriter, PermanentError, TransientError } from '@inbox-bridge/messaging';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
@@ -159,6 +159,44 @@ describe('HubSpot webhook worker: the events of one claim are committed together
     expect(rows.map((row) => row.outcome)).toEqual(accounts.map(() => 'stored'));
     // One transaction per claim, not per event (the worker's two loops may split the six between two claims).
     expect(new Set(rows.map((row) => row.transaction)).size).toBeLessThanOrEqual(2);
+  });
+
+  it('records the failures of a claim in one transaction: HubSpot down fails every event at once', async () => {
+    await db.dataSource.query(`
+      CREATE TABLE "${db.schema}".failure_records (id bigint, transaction_id text NOT NULL);
+      CREATE FUNCTION "${db.schema}".record_failure() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO "${db.schema}".failure_records VALUES (NEW.id, txid_current()::text);
+          RETURN NEW;
+        END $$;
+      CREATE TRIGGER failure_recorded AFTER UPDATE OF last_error ON "${db.schema}".hubspot_webhook_events
+        FOR EACH ROW WHEN (NEW.last_error IS NOT NULL) EXECUTE FUNCTION "${db.schema}".record_failure();`);
+    const accounts = Array.from({ length: 8 }, (_, index) => `down-${index}`);
+    await store(accounts);
+    const hubspotDown: WebhookEventProcessor = {
+      prepare: (event) =>
+        Promise.reject(
+          'channelAccountId' in event && event.channelAccountId === 'down-5'
+            ? new PermanentError('HubSpot refused the read (403)')
+            : new TransientError('HubSpot answered 503'),
+        ),
+    };
+    const rows = await runUntilSettled(hubspotDown, accounts);
+    expect(rows.map((row) => [row.account, row.attempts, row.outcome])).toEqual(
+      accounts.map((account) => [account, 1, account === 'down-5' ? 'failed' : null]),
+    );
+    expect(rows.find((row) => row.account === 'down-1')?.last_error).toContain('HubSpot answered 503');
+    expect(rows.find((row) => row.account === 'down-5')?.last_error).toContain('(403)');
+    const records = await db.dataSource.query<{ transaction_id: string }[]>(
+      `SELECT r.transaction_id FROM "${db.schema}".failure_records r
+         JOIN "${db.schema}".hubspot_webhook_events e ON e.id = r.id
+        WHERE e.payload->>'channelAccountId' = ANY($1)`,
+      [accounts],
+    );
+    expect(records).toHaveLength(accounts.length);
+    // One transaction per claim, not per event (the worker's two loops may split the eight between two claims).
+    expect(new Set(records.map((record) => record.transaction_id)).size).toBeLessThanOrEqual(2);
+    await db.dataSource.query(`DROP TRIGGER failure_recorded ON "${db.schema}".hubspot_webhook_events`);
   });
 
   it('commits each event alone when one effect fails: only that one is retried', async () => {

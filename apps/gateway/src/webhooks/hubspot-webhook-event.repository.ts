@@ -145,24 +145,24 @@ export class HubSpotWebhookEventRepository {
     );
   }
 
-  async markProcessed(
+  /** Makes each event due again after its delay, with the reason it failed (an event finished meanwhile stays so). */
+  async retryAllLater(
     manager: EntityManager,
-    id: string,
-    outcome: ProcessingOutcome,
-    reason?: string,
+    retries: readonly { id: string; delayMs: number; reason: string }[],
   ): Promise<void> {
+    if (retries.length === 0) {
+      return;
+    }
     await manager.query(
-      `UPDATE hubspot_webhook_events SET processed_at = now(), outcome = $2, last_error = $3 WHERE id = $1`,
-      [id, outcome, reason?.slice(0, 2000) ?? null],
-    );
-  }
-
-  async retryLater(manager: EntityManager, id: string, delayMs: number, reason: string): Promise<void> {
-    await manager.query(
-      `UPDATE hubspot_webhook_events
-          SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000), last_error = $3
-        WHERE id = $1 AND processed_at IS NULL`,
-      [id, delayMs, reason.slice(0, 2000)],
+      `UPDATE hubspot_webhook_events AS e
+          SET next_attempt_at = now() + make_interval(secs => r.delay_ms / 1000), last_error = r.reason
+         FROM unnest($1::bigint[], $2::double precision[], $3::text[]) AS r(id, delay_ms, reason)
+        WHERE e.id = r.id AND e.processed_at IS NULL`,
+      [
+        retries.map((retry) => retry.id),
+        retries.map((retry) => retry.delayMs),
+        retries.map((retry) => retry.reason.slice(0, 2000)),
+      ],
     );
   }
 

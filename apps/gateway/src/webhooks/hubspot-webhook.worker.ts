@@ -227,23 +227,34 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
    * The claimed events (never two of one account or thread) are prepared at once (HubSpot reads, outside any
    * transaction), then their effects and processed marks are committed together: one commit for the whole claim
    * instead of one per event. If any effect fails, the group is rolled back and each event is committed alone, so
-   * only the one that fails is retried.
+   * only the one that fails is retried. The failures of the claim are recorded together too: when HubSpot is down,
+   * every event fails, and a transaction for each would take the database from the webhooks' acknowledgements.
    */
   private async processAll(claimed: readonly ClaimedWebhookEvent[]): Promise<void> {
     const prepared = await Promise.all(claimed.map((stored) => this.prepare(stored)));
     const ready = prepared.filter((item): item is PreparedEvent => 'effect' in item);
+    const failures = prepared.filter((item): item is FailedEvent => 'error' in item);
     const together = ready.length > 1 ? await this.commitTogether(ready) : undefined;
+    const results = new Map<string, ProcessingResult | RetryingOutcome>();
     await Promise.all(
-      prepared.map(async (item) => {
-        const result =
-          'error' in item
-            ? await this.failed(item.stored, item.error)
-            : together === undefined
-              ? await this.commitAlone(item)
-              : (together.get(item.stored.id) ?? SKIPPED);
-        this.reportOutcome(item.stored, result);
+      ready.map(async (item) => {
+        if (together !== undefined) {
+          results.set(item.stored.id, together.get(item.stored.id) ?? SKIPPED);
+          return;
+        }
+        try {
+          results.set(item.stored.id, (await this.commit([item])).get(item.stored.id) ?? SKIPPED);
+        } catch (error) {
+          failures.push({ stored: item.stored, error });
+        }
       }),
     );
+    for (const [id, outcome] of await this.recordFailures(failures)) {
+      results.set(id, outcome);
+    }
+    for (const { stored } of prepared) {
+      this.reportOutcome(stored, results.get(stored.id) ?? SKIPPED);
+    }
   }
 
   /** In a span continuing the trace of the request that delivered the event (when it was traced). */
@@ -279,15 +290,6 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
         'committing HubSpot webhooks together failed; committing each alone',
       );
       return undefined;
-    }
-  }
-
-  private async commitAlone(item: PreparedEvent): Promise<ProcessingResult | RetryingOutcome> {
-    try {
-      const results = await this.commit([item]);
-      return results.get(item.stored.id) ?? SKIPPED;
-    } catch (error) {
-      return this.failed(item.stored, error);
     }
   }
 
@@ -327,24 +329,49 @@ export class HubSpotWebhookWorker implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  private async failed(stored: ClaimedWebhookEvent, error: unknown): Promise<RetryingOutcome> {
-    const reason = describeError(error);
-    const retry = isRetryable(error) && stored.attempts < this.maxAttempts;
-    const delay = Math.min(this.retryBaseMs * 5 ** (stored.attempts - 1), 1_800_000);
-    try {
-      await this.dataSource.transaction(async (manager) => {
-        if (retry) {
-          await this.events.retryLater(manager, stored.id, delay, reason);
-        } else {
-          await this.events.markProcessed(manager, stored.id, 'failed', reason);
+  /** Retries later, or marks failed for good, every failed event in one transaction. */
+  private async recordFailures(
+    failures: readonly FailedEvent[],
+  ): Promise<ReadonlyMap<string, RetryingOutcome>> {
+    const decided = failures.map(({ stored, error }) => ({
+      stored,
+      reason: describeError(error),
+      retry: isRetryable(error) && stored.attempts < this.maxAttempts,
+      delayMs: Math.min(this.retryBaseMs * 5 ** (stored.attempts - 1), 1_800_000),
+    }));
+    if (decided.length > 0) {
+      try {
+        await this.dataSource.transaction(async (manager) => {
+          await this.events.retryAllLater(
+            manager,
+            decided
+              .filter((item) => item.retry)
+              .map(({ stored, delayMs, reason }) => ({ id: stored.id, delayMs, reason })),
+          );
+          await this.events.markAllProcessed(
+            manager,
+            decided
+              .filter((item) => !item.retry)
+              .map(({ stored, reason }) => ({ id: stored.id, outcome: 'failed' as const, reason })),
+          );
+        });
+      } catch (markError) {
+        // Nothing is lost (the leases would expire), but the events are given back as soon as the database
+        // answers: due after their retry delay, or at once when the failure was final, so a new attempt records it.
+        for (const { stored, retry, delayMs, reason } of decided) {
+          this.unreleased.set(stored.id, { attempts: stored.attempts, delayMs: retry ? delayMs : 0, reason });
         }
-      });
-    } catch (markError) {
-      // Nothing is lost (the lease would expire), but the event is given back as soon as the database answers:
-      // due after the retry delay, or at once when the failure was final, so a new attempt records it.
-      this.unreleased.set(stored.id, { attempts: stored.attempts, delayMs: retry ? delay : 0, reason });
-      this.logger.warn({ err: describeError(markError), eventId: stored.id }, 'could not record a failure');
+        this.logger.warn(
+          { err: describeError(markError), events: decided.length },
+          'could not record failures',
+        );
+      }
     }
-    return retry ? { outcome: 'retrying', reason } : { outcome: 'failed', reason };
+    return new Map(
+      decided.map(({ stored, retry, reason }) => [
+        stored.id,
+        { outcome: retry ? 'retrying' : 'failed', reason },
+      ]),
+    );
   }
 }
