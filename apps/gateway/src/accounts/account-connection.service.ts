@@ -158,7 +158,12 @@ export class AccountConnectionService {
     requestId: string,
     waitMs: number,
   ): Promise<
-    | { readonly portalId: string; readonly accountName: string; readonly channelAccountId?: string }
+    | {
+        readonly portalId: string;
+        readonly accountName: string;
+        readonly channelAccountId?: string;
+        readonly turnedOff: boolean;
+      }
     | undefined
   > {
     const deadline = Date.now() + waitMs;
@@ -168,10 +173,15 @@ export class AccountConnectionService {
         return undefined;
       }
       if (check.state !== 'FINALISED' || Date.now() >= deadline) {
+        const account =
+          check.channelAccountId === undefined
+            ? undefined
+            : await this.accounts.find(this.dataSource.manager, check.channelAccountId);
         return {
           portalId: check.portalId,
           accountName: check.accountName,
           ...(check.channelAccountId === undefined ? {} : { channelAccountId: check.channelAccountId }),
+          turnedOff: account?.active === false,
         };
       }
       await new Promise((resolve) => setTimeout(resolve, 150));

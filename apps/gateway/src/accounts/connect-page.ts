@@ -213,6 +213,8 @@ export function renderConnectedPage(view: {
   readonly accountName: string;
   /** The bot or number was connected already: its account took the new credentials, nothing was created. */
   readonly reconnected: boolean;
+  /** The account is turned off in HubSpot: new credentials do not turn it on (that is the admin's switch). */
+  readonly turnedOff: boolean;
   /** The router's settings link: not configured, waiting for HubSpot to name the account, or its address. */
   readonly routing:
     | { readonly state: 'unavailable' }
@@ -230,10 +232,13 @@ export function renderConnectedPage(view: {
   const heading = view.reconnected
     ? `<h1>Reconnected ${escapeHtml(view.accountName)}</h1><p class="lead" data-outcome="reconnected">This account was already connected to your HubSpot inbox, so nothing new was created: it now uses the credentials you entered and keeps its conversations.</p>`
     : `<h1>Connected as ${escapeHtml(view.accountName)}</h1><p class="lead" data-outcome="connected">New conversations from this account now arrive in your HubSpot inbox.</p>`;
+  const turnedOff = view.turnedOff
+    ? `<div class="alert" role="status" data-account-state="off">This account is turned off in HubSpot, so the bridge does not bring its customers' messages into your inbox or send replies through it. Turn it on in your HubSpot inbox settings.</div>`
+    : '';
   return page(
     view.reconnected ? 'Reconnected' : 'Connected',
     `<div class="done"><div class="check" aria-hidden="true">✓</div>${heading}
-${next}<a class="button" href="${escapeHtml(view.doneUrl)}">Done</a></div>`,
+${turnedOff}${next}<a class="button" href="${escapeHtml(view.doneUrl)}">Done</a></div>`,
     routing.state === 'pending' ? '<meta http-equiv="refresh" content="2">' : '',
   );
 }

@@ -271,6 +271,7 @@ export class ConnectPopupController {
       renderConnectedPage({
         accountName: account.accountName,
         reconnected,
+        turnedOff: account.turnedOff,
         routing:
           links === undefined
             ? { state: 'unavailable' }

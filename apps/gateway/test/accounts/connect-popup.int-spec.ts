@@ -280,6 +280,7 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     const html = await page.text();
     expect(html).toContain('Reconnected Support bot 700100200');
     expect(html).toContain('data-outcome="reconnected"');
+    expect(html).not.toContain('data-account-state="off"');
     expect(html).toContain(`href="${redirectUrl()}"`);
     // The signed link cannot be turned into the other outcome.
     done.searchParams.delete('reconnected');
@@ -299,6 +300,34 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     const another = await submit(form, { botToken: GOOD_TOKEN.replace('700100200', '700100230') });
     expect(another.status).toBe(303);
     expect(another.headers.get('location')).toBe(redirectUrl());
+  });
+
+  it('a turned-off account reconnected through the popup stays off (the admin’s switch) and the last step says how to turn it on', async () => {
+    const [account] = await accountsNamed('Support bot 700100200');
+    const accountId = account?.id ?? '';
+    const accountUrl = `/conversations/v3/custom-channels/${channelId}/channel-accounts/${accountId}`;
+    await hubspot.control.updateChannelAccount(accountId, { active: false });
+    await testing.expectEventually(() => {
+      expect(updatesOf(accountId).at(-1)).toEqual(['deactivated']);
+    });
+
+    const form = await openForm((await popupUrl('telegram')).url);
+    const response = await submit(form, { botToken: '700100200:AAH-renewed-while-off-0123456789abcdef' });
+    expect(response.status).toBe(303);
+    const done = new URL(response.headers.get('location') ?? '', gateway.baseUrl);
+    expect(done.searchParams.get('reconnected')).toBe('1');
+    const html = await (await fetch(done, { headers: { cookie: form.cookie } })).text();
+    expect(html).toContain('Reconnected Support bot 700100200');
+    expect(html).toContain('data-account-state="off"');
+    expect(html).toContain('Turn it on in your HubSpot inbox settings');
+    expect((await hubspot.api<{ active: boolean }>('GET', accountUrl)).active).toBe(false);
+
+    await hubspot.control.updateChannelAccount(accountId, { active: true });
+    await testing.expectEventually(() => {
+      expect(updatesOf(accountId).at(-1)).toEqual(['activated']);
+    });
+    const afterwards = await (await fetch(done, { headers: { cookie: form.cookie } })).text();
+    expect(afterwards).not.toContain('data-account-state="off"');
   });
 
   it('a bot connected to another portal is refused with the reason, and nothing is created there', async () => {
@@ -571,9 +600,10 @@ describe('connection popup and admin connect (real sandbox, credentials answered
       return line === undefined ? 0 : Number(line.split(' ').at(-1));
     };
     expect(value('popup', 'connected')).toBe(4);
-    // The second of the two popups racing for one bot is either refused or reconnects the first one's account.
-    expect(value('popup', 'reconnected')).toBeGreaterThanOrEqual(1);
-    expect(value('popup', 'reconnected') + value('popup', 'address-in-use')).toBe(3);
+    // Two reconnections (a revoked token, a turned-off account); the second of the two popups racing for one bot
+    // is either refused or reconnects the first one's account.
+    expect(value('popup', 'reconnected')).toBeGreaterThanOrEqual(2);
+    expect(value('popup', 'reconnected') + value('popup', 'address-in-use')).toBe(4);
     expect(value('admin', 'address-in-use')).toBe(2);
     expect(value('popup', 'invalid-credentials')).toBe(1);
     expect(value('popup', 'check-timeout')).toBe(1);
