@@ -249,6 +249,16 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     expect(await again.text()).toContain('already used');
   });
 
+  /** The account of the bot the popup connected, and its address in HubSpot's API. */
+  const popupBot = async () => {
+    const [account] = await accountsNamed('Support bot 700100200');
+    const accountId = account?.id ?? '';
+    return {
+      accountId,
+      accountUrl: `/conversations/v3/custom-channels/${channelId}/channel-accounts/${accountId}`,
+    };
+  };
+
   /** The `updated.v1` changes announced for an account, in order. */
   const updatesOf = (channelAccountId: string) =>
     published.messages
@@ -260,9 +270,7 @@ describe('connection popup and admin connect (real sandbox, credentials answered
       .map((e) => e.payload['changes']);
 
   it('the same bot connected again through the popup (its token was revoked): its account takes the new token and is authorized again, HubSpot creates no second account, and the popup says so', async () => {
-    const [account] = await accountsNamed('Support bot 700100200');
-    const accountId = account?.id ?? '';
-    const accountUrl = `/conversations/v3/custom-channels/${channelId}/channel-accounts/${accountId}`;
+    const { accountId, accountUrl } = await popupBot();
     await hubspot.control.updateChannelAccount(accountId, { authorized: false });
     await testing.expectEventually(() => {
       expect(updatesOf(accountId)).toEqual([['deauthorized']]);
@@ -303,9 +311,7 @@ describe('connection popup and admin connect (real sandbox, credentials answered
   });
 
   it('a turned-off account reconnected through the popup stays off (the admin’s switch) and the last step says how to turn it on', async () => {
-    const [account] = await accountsNamed('Support bot 700100200');
-    const accountId = account?.id ?? '';
-    const accountUrl = `/conversations/v3/custom-channels/${channelId}/channel-accounts/${accountId}`;
+    const { accountId, accountUrl } = await popupBot();
     await hubspot.control.updateChannelAccount(accountId, { active: false });
     await testing.expectEventually(() => {
       expect(updatesOf(accountId).at(-1)).toEqual(['deactivated']);
