@@ -1,4 +1,4 @@
-import { DATA_SOURCE } from '@inbox-bridge/service-kit';
+import { DATA_SOURCE, PerTransaction } from '@inbox-bridge/service-kit';
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type {
@@ -11,6 +11,8 @@ import { ChannelAccountRepository } from './channel-account.repository.js';
 /** `CHANNEL_ACCOUNT_DIRECTORY`: archived accounts are reported as unknown, like purged ones. */
 @Injectable()
 export class ChannelAccountDirectoryService implements ChannelAccountDirectory {
+  private readonly byTransaction = new PerTransaction<ChannelAccountRecord | undefined>();
+
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     private readonly accounts: ChannelAccountRepository,
@@ -23,6 +25,13 @@ export class ChannelAccountDirectoryService implements ChannelAccountDirectory {
     }
     const { archived: _archived, ...record } = account;
     return record;
+  }
+
+  findForTransaction(
+    transaction: EntityManager,
+    channelAccountId: string,
+  ): Promise<ChannelAccountRecord | undefined> {
+    return this.byTransaction.get(transaction, channelAccountId, () => this.find(channelAccountId));
   }
 
   rememberConversations(manager: EntityManager, conversations: readonly KnownConversation[]): Promise<void> {

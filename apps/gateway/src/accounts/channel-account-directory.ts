@@ -42,6 +42,14 @@ export interface ChannelAccountDirectory {
   /** The account, or `undefined` when it is unknown or was purged. */
   find(channelAccountId: string): Promise<ChannelAccountRecord | undefined>;
   /**
+   * The account as the caller's transaction first saw it: the messages of one consumer batch (one transaction)
+   * share one lookup, and see the account as it was when the batch began, as if they had arrived together.
+   */
+  findForTransaction(
+    transaction: EntityManager,
+    channelAccountId: string,
+  ): Promise<ChannelAccountRecord | undefined>;
+  /**
    * Records, in the caller's transaction, that each customer at `deliveryIdentifier` writes in
    * `conversationKey` (and HubSpot thread, when known); of two for one customer, the later counts. Call it when
    * publishing inbound messages: under the DELIVERY_IDENTIFIER threading model, replies to that customer or

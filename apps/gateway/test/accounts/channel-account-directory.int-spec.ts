@@ -72,6 +72,23 @@ describe('channel account store and CHANNEL_ACCOUNT_DIRECTORY', () => {
     expect(await directory.find('404')).toBeUndefined();
   });
 
+  it('the messages of one transaction share one read of an account; the next transaction reads it again', async () => {
+    await db.dataSource.transaction((manager) => repository.insertIfNew(manager, account('5000009')));
+    await db.dataSource.transaction(async (batch) => {
+      expect(await directory.findForTransaction(batch, '5000009')).toMatchObject({ active: true });
+      // Turned off meanwhile, by another transaction: the batch goes on with the account it began with.
+      await db.dataSource.query(
+        `UPDATE "${db.schema}".channel_accounts SET active = false WHERE channel_account_id = $1`,
+        ['5000009'],
+      );
+      expect(await directory.findForTransaction(batch, '5000009')).toMatchObject({ active: true });
+    });
+    await db.dataSource.transaction(async (next) => {
+      expect(await directory.findForTransaction(next, '5000009')).toMatchObject({ active: false });
+    });
+    expect(await directory.findForTransaction(db.dataSource.manager, '404')).toBeUndefined();
+  });
+
   it('inserts an account once: a second insert changes nothing', async () => {
     const first = await db.dataSource.transaction((m) => repository.insertIfNew(m, account('5000003')));
     const second = await db.dataSource.transaction((m) =>

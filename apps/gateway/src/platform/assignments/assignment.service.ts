@@ -39,7 +39,7 @@ export class AssignmentService {
   ) {}
 
   async apply(request: RouterAssignmentRequestedV1, context: MessageContext): Promise<'applied' | 'failed'> {
-    const account = await this.directory?.find(request.channelAccountId);
+    const account = await this.directory?.findForTransaction(context.manager, request.channelAccountId);
     if (account === undefined) {
       await this.fail(
         request,

@@ -40,7 +40,7 @@ export class DeliveryStatusService {
     change: ConnectorDeliveryStatusChangedV1,
     context: MessageContext,
   ): Promise<'applied' | 'ignored'> {
-    const account = await this.directory?.find(change.channelAccountId);
+    const account = await this.directory?.findForTransaction(context.manager, change.channelAccountId);
     if (account === undefined) {
       this.logger.warn(
         { channelAccountId: change.channelAccountId },

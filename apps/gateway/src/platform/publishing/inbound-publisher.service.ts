@@ -1,5 +1,5 @@
 import { DeferredError, TransientError, type MessageContext } from '@inbox-bridge/messaging';
-import { APP_CONFIG, BoundedMap, DATA_SOURCE, PerTransaction } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, BoundedMap, DATA_SOURCE } from '@inbox-bridge/service-kit';
 import { RoutingKeys, type ProviderMessageReceivedV1 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -86,7 +86,6 @@ export function hubspotCallsOf(message: ProviderMessageReceivedV1, looksUpContac
 @Injectable()
 export class InboundPublisherService {
   private readonly logger = new Logger('InboundPublisher');
-  private readonly accountsByTransaction = new PerTransaction<ChannelAccountRecord | undefined>();
   private readonly answers = new BoundedMap<string, HubSpotAnswer>(ANSWERS_REMEMBERED);
 
   constructor(
@@ -107,7 +106,7 @@ export class InboundPublisherService {
     if (this.directory === undefined) {
       throw new TransientError('the channel account directory is not available yet', 'NO_DIRECTORY');
     }
-    const account = await this.accountOf(this.directory, message.channelAccountId, context.manager);
+    const account = await this.directory.findForTransaction(context.manager, message.channelAccountId);
     if (account === undefined) {
       throw new TransientError(
         `channel account ${message.channelAccountId} is unknown (not connected yet, or purged)`,
@@ -184,20 +183,6 @@ export class InboundPublisherService {
       }
       throw asMessagingError(error);
     }
-  }
-
-  /**
-   * The account as its transaction first saw it: the messages of one batch (one transaction) share one lookup, and
-   * see the account as it was when the batch began, as if they had been published together at that moment.
-   */
-  private accountOf(
-    directory: ChannelAccountDirectory,
-    channelAccountId: string,
-    transaction: EntityManager,
-  ): Promise<ChannelAccountRecord | undefined> {
-    return this.accountsByTransaction.get(transaction, channelAccountId, () =>
-      directory.find(channelAccountId),
-    );
   }
 
   private async publishToHubSpot(publication: Publication): Promise<'published'> {
