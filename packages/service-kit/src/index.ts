@@ -51,6 +51,7 @@ export {
 } from './database/database.module.js';
 export { DATA_SOURCE } from './database/database.tokens.js';
 export { GroupCommit, type GroupCommitOptions } from './database/group-commit.js';
+export { GroupedReads } from './database/grouped-reads.js';
 export {
   migrateCommand,
   type MigrateCommandIo,

@@ -67,6 +67,11 @@ function toRecord(row: ChannelAccountRow): StoredChannelAccount {
   };
 }
 
+/** The key of a published message in {@link ChannelAccountRepository.providerMessageIdsOf}'s answer. */
+export function publishedMessageKey(channelAccountId: string, hubspotMessageId: string): string {
+  return JSON.stringify([channelAccountId, hubspotMessageId]);
+}
+
 /** The only place that touches the channel-account tables; every method runs in the caller's transaction. */
 @Injectable()
 export class ChannelAccountRepository {
@@ -77,6 +82,18 @@ export class ChannelAccountRepository {
     );
     const [row] = rows;
     return row === undefined ? undefined : toRecord(row);
+  }
+
+  /** The accounts of `channelAccountIds` that exist, by id, in one query. */
+  async findAll(
+    manager: EntityManager,
+    channelAccountIds: readonly string[],
+  ): Promise<ReadonlyMap<string, StoredChannelAccount>> {
+    const rows: ChannelAccountRow[] = await manager.query(
+      `SELECT ${COLUMNS} FROM channel_accounts WHERE channel_account_id = ANY($1::text[])`,
+      [channelAccountIds],
+    );
+    return new Map(rows.map((row) => [row.channel_account_id, toRecord(row)]));
   }
 
   /** Locks the row until the end of the transaction (concurrent updates of one account apply in turn). */
@@ -216,18 +233,32 @@ export class ChannelAccountRepository {
    * The provider's id of a customer message the gateway published to HubSpot, by its HubSpot id (what a
    * rep's reply names in `inReplyToId`); `undefined` when the bridge did not publish it.
    */
-  async providerMessageIdOf(
+  /**
+   * The provider's ids of messages the bridge published, for (account, HubSpot message id) pairs, in one query; by
+   * {@link publishedMessageKey}. Pairs the bridge never published (or has forgotten) are absent.
+   */
+  async providerMessageIdsOf(
     manager: EntityManager,
-    channelAccountId: string,
-    hubspotMessageId: string,
-  ): Promise<string | undefined> {
-    const rows: { provider_message_id: string }[] = await manager.query(
-      `SELECT provider_message_id FROM published_messages
-        WHERE hubspot_message_id = $2 AND channel_account_id = $1
-        LIMIT 1`,
-      [channelAccountId, hubspotMessageId],
+    messages: readonly { readonly channelAccountId: string; readonly hubspotMessageId: string }[],
+  ): Promise<ReadonlyMap<string, string>> {
+    const rows: { channel_account_id: string; hubspot_message_id: string; provider_message_id: string }[] =
+      await manager.query(
+        `SELECT DISTINCT ON (p.channel_account_id, p.hubspot_message_id)
+                p.channel_account_id, p.hubspot_message_id, p.provider_message_id
+           FROM unnest($1::text[], $2::text[]) AS m(channel_account_id, hubspot_message_id)
+           JOIN published_messages p
+             ON p.hubspot_message_id = m.hubspot_message_id AND p.channel_account_id = m.channel_account_id`,
+        [
+          messages.map((message) => message.channelAccountId),
+          messages.map((message) => message.hubspotMessageId),
+        ],
+      );
+    return new Map(
+      rows.map((row) => [
+        publishedMessageKey(row.channel_account_id, row.hubspot_message_id),
+        row.provider_message_id,
+      ]),
     );
-    return rows[0]?.provider_message_id;
   }
 
   /** The conversation of a HubSpot thread first, else of the customer's address. */

@@ -1,5 +1,5 @@
 import { Messaging, TransientError } from '@inbox-bridge/messaging';
-import { APP_CONFIG, DATA_SOURCE, SharedReads } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, DATA_SOURCE, GroupedReads } from '@inbox-bridge/service-kit';
 import {
   Contracts,
   RoutingKeys,
@@ -16,7 +16,11 @@ import type { ClaimedWebhookEvent } from '../webhooks/hubspot-webhook-event.repo
 import type { WebhookEffect } from '../webhooks/hubspot-webhook.processing.js';
 import type { OutgoingChannelMessageCreatedEvent } from '../webhooks/hubspot-webhook.schemas.js';
 import { AccountsHubSpot } from './accounts-hubspot.js';
-import { ChannelAccountRepository, type StoredChannelAccount } from './channel-account.repository.js';
+import {
+  ChannelAccountRepository,
+  publishedMessageKey,
+  type StoredChannelAccount,
+} from './channel-account.repository.js';
 import { eventMessageId } from './event-message-id.js';
 import { fileAttachmentsOf, hubspotFileRef, mediaKindOf, mimeTypeOf } from './outbound-attachments.js';
 
@@ -49,7 +53,19 @@ export function turnedOffReason(
 @Injectable()
 export class OutboundMessageProcessor {
   private readonly threadingModel: ThreadingModel;
-  private readonly accountReads = new SharedReads<string, StoredChannelAccount | undefined>();
+  /** The events of one claim are prepared at once: their accounts are read in one query, then their quotes. */
+  private readonly accountReads = new GroupedReads<StoredChannelAccount>((ids) =>
+    this.accounts.findAll(this.dataSource.manager, ids),
+  );
+  private readonly quoteReads = new GroupedReads<string>((keys) =>
+    this.accounts.providerMessageIdsOf(
+      this.dataSource.manager,
+      keys.map((key) => {
+        const [channelAccountId = '', hubspotMessageId = ''] = JSON.parse(key) as string[];
+        return { channelAccountId, hubspotMessageId };
+      }),
+    ),
+  );
 
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
@@ -71,10 +87,7 @@ export class OutboundMessageProcessor {
       await this.hubspot.failMessage(portalId, event.channelId, message.id, reason);
       return () => Promise.resolve({ outcome: 'rejected', reason });
     };
-    // The events of one claim are prepared at once; those of one account share its read.
-    const account = await this.accountReads.read(message.channelAccountId, () =>
-      this.accounts.find(this.dataSource.manager, message.channelAccountId),
-    );
+    const account = await this.accountReads.read(message.channelAccountId);
     if (account === undefined || account.archived) {
       // Right after a connection the account may still be on its way (its CREATED event is processed
       // separately); after a few tries it is not connected through the bridge, and the rep is told.
@@ -115,11 +128,7 @@ export class OutboundMessageProcessor {
     const inReplyToProviderMessageId =
       message.inReplyToId === undefined
         ? undefined
-        : await this.accounts.providerMessageIdOf(
-            this.dataSource.manager,
-            account.channelAccountId,
-            message.inReplyToId,
-          );
+        : await this.quoteReads.read(publishedMessageKey(account.channelAccountId, message.inReplyToId));
     const senderActorId = hubspotActorIdSchema.safeParse(message.createdBy);
     const senderName = message.senders[0]?.name?.trim();
     const payload: GatewayOutboundMessageRequestedV1 = {
