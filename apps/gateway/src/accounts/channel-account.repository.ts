@@ -230,12 +230,9 @@ export class ChannelAccountRepository {
   }
 
   /**
-   * The provider's id of a customer message the gateway published to HubSpot, by its HubSpot id (what a
-   * rep's reply names in `inReplyToId`); `undefined` when the bridge did not publish it.
-   */
-  /**
-   * The provider's ids of messages the bridge published, for (account, HubSpot message id) pairs, in one query; by
-   * {@link publishedMessageKey}. Pairs the bridge never published (or has forgotten) are absent.
+   * The provider's ids of customer messages the bridge published to HubSpot, by (account, HubSpot id: what a
+   * rep's reply names in `inReplyToId`), in one query; keyed by {@link publishedMessageKey}. Messages the bridge
+   * did not publish (or has forgotten) are absent.
    */
   async providerMessageIdsOf(
     manager: EntityManager,
