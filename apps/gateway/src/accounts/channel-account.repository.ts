@@ -67,9 +67,15 @@ function toRecord(row: ChannelAccountRow): StoredChannelAccount {
   };
 }
 
+/** A customer message the bridge published, as a rep's reply names it (`inReplyToId`) through its account. */
+export interface PublishedMessageRef {
+  readonly channelAccountId: string;
+  readonly hubspotMessageId: string;
+}
+
 /** The key of a published message in {@link ChannelAccountRepository.providerMessageIdsOf}'s answer. */
-export function publishedMessageKey(channelAccountId: string, hubspotMessageId: string): string {
-  return JSON.stringify([channelAccountId, hubspotMessageId]);
+export function publishedMessageKey(message: PublishedMessageRef): string {
+  return JSON.stringify([message.channelAccountId, message.hubspotMessageId]);
 }
 
 /** The only place that touches the channel-account tables; every method runs in the caller's transaction. */
@@ -236,7 +242,7 @@ export class ChannelAccountRepository {
    */
   async providerMessageIdsOf(
     manager: EntityManager,
-    messages: readonly { readonly channelAccountId: string; readonly hubspotMessageId: string }[],
+    messages: readonly PublishedMessageRef[],
   ): Promise<ReadonlyMap<string, string>> {
     const rows: { channel_account_id: string; hubspot_message_id: string; provider_message_id: string }[] =
       await manager.query(
@@ -252,7 +258,10 @@ export class ChannelAccountRepository {
       );
     return new Map(
       rows.map((row) => [
-        publishedMessageKey(row.channel_account_id, row.hubspot_message_id),
+        publishedMessageKey({
+          channelAccountId: row.channel_account_id,
+          hubspotMessageId: row.hubspot_message_id,
+        }),
         row.provider_message_id,
       ]),
     );

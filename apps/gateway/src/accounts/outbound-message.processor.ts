@@ -19,6 +19,7 @@ import { AccountsHubSpot } from './accounts-hubspot.js';
 import {
   ChannelAccountRepository,
   publishedMessageKey,
+  type PublishedMessageRef,
   type StoredChannelAccount,
 } from './channel-account.repository.js';
 import { eventMessageId } from './event-message-id.js';
@@ -54,17 +55,13 @@ export function turnedOffReason(
 export class OutboundMessageProcessor {
   private readonly threadingModel: ThreadingModel;
   /** The events of one claim are prepared at once: their accounts are read in one query, then their quotes. */
-  private readonly accountReads = new GroupedReads<StoredChannelAccount>((ids) =>
-    this.accounts.findAll(this.dataSource.manager, ids),
+  private readonly accountReads = new GroupedReads<string, StoredChannelAccount>(
+    (ids) => this.accounts.findAll(this.dataSource.manager, ids),
+    (id) => id,
   );
-  private readonly quoteReads = new GroupedReads<string>((keys) =>
-    this.accounts.providerMessageIdsOf(
-      this.dataSource.manager,
-      keys.map((key) => {
-        const [channelAccountId = '', hubspotMessageId = ''] = JSON.parse(key) as string[];
-        return { channelAccountId, hubspotMessageId };
-      }),
-    ),
+  private readonly quoteReads = new GroupedReads<PublishedMessageRef, string>(
+    (messages) => this.accounts.providerMessageIdsOf(this.dataSource.manager, messages),
+    publishedMessageKey,
   );
 
   constructor(
@@ -128,7 +125,10 @@ export class OutboundMessageProcessor {
     const inReplyToProviderMessageId =
       message.inReplyToId === undefined
         ? undefined
-        : await this.quoteReads.read(publishedMessageKey(account.channelAccountId, message.inReplyToId));
+        : await this.quoteReads.read({
+            channelAccountId: account.channelAccountId,
+            hubspotMessageId: message.inReplyToId,
+          });
     const senderActorId = hubspotActorIdSchema.safeParse(message.createdBy);
     const senderName = message.senders[0]?.name?.trim();
     const payload: GatewayOutboundMessageRequestedV1 = {

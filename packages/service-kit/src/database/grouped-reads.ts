@@ -3,52 +3,62 @@ interface Waiting<V> {
   readonly reject: (error: unknown) => void;
 }
 
+interface Group<K, V> {
+  /** The distinct keys asked for, by their string form, with everyone waiting for each. */
+  readonly byKey: Map<string, { readonly key: K; readonly waiting: Waiting<V>[] }>;
+}
+
 /**
  * Reads asked for in the same turn of the event loop go to the database as one query: `readAll` gets their
- * distinct keys and answers what it found, by key. Work started together (the events of one claim, prepared at
- * once) then pays one round trip instead of one per read. A failed query fails every read of its group.
+ * distinct keys and answers what it found, by each key's `keyOf`. Work started together (the events of one claim,
+ * prepared at once) then pays one round trip instead of one per read. A failed query fails every read of its group.
  */
-export class GroupedReads<V> {
-  private group: Map<string, Waiting<V>[]> | undefined;
+export class GroupedReads<K, V> {
+  private group: Group<K, V> | undefined;
 
-  constructor(private readonly readAll: (keys: readonly string[]) => Promise<ReadonlyMap<string, V>>) {}
+  constructor(
+    private readonly readAll: (keys: readonly K[]) => Promise<ReadonlyMap<string, V>>,
+    private readonly keyOf: (key: K) => string,
+  ) {}
 
-  read(key: string): Promise<V | undefined> {
+  read(key: K): Promise<V | undefined> {
     return new Promise<V | undefined>((resolve, reject) => {
       let group = this.group;
       if (group === undefined) {
-        const started = new Map<string, Waiting<V>[]>();
+        const started: Group<K, V> = { byKey: new Map() };
         group = started;
         this.group = started;
         setImmediate(() => {
           void this.flush(started);
         });
       }
-      const waiting = group.get(key) ?? [];
-      waiting.push({ resolve, reject });
-      group.set(key, waiting);
+      const id = this.keyOf(key);
+      const asked = group.byKey.get(id) ?? { key, waiting: [] };
+      asked.waiting.push({ resolve, reject });
+      group.byKey.set(id, asked);
     });
   }
 
-  private async flush(group: Map<string, Waiting<V>[]>): Promise<void> {
+  private async flush(group: Group<K, V>): Promise<void> {
     if (this.group === group) {
       this.group = undefined;
     }
-    let found: ReadonlyMap<string, V>;
+    const asked = [...group.byKey];
+    let found: ReadonlyMap<string, V> | undefined;
+    let failure: unknown;
     try {
-      found = await this.readAll([...group.keys()]);
+      found = await this.readAll(asked.map(([, { key }]) => key));
     } catch (error) {
-      for (const waiting of group.values()) {
-        waiting.forEach(({ reject }) => {
-          reject(error);
-        });
-      }
-      return;
+      failure = error;
     }
-    for (const [key, waiting] of group) {
-      waiting.forEach(({ resolve }) => {
-        resolve(found.get(key));
-      });
+    for (const [id, { waiting }] of asked) {
+      for (const { resolve, reject } of waiting) {
+        if (found === undefined) {
+          reject(failure);
+        } else {
+          resolve(found.get(id));
+        }
+      }
     }
   }
 }
