@@ -36,13 +36,24 @@ describe('two deciding transactions taking the same agents in opposite orders (r
   const take = (manager: EntityManager, userId: string): Promise<boolean> =>
     repository.tryTakeSlot(manager, PORTAL, userId, null, false, NOW);
 
-  /** Backends of this schema's pool that wait for a row lock. */
-  async function lockWaiters(): Promise<number> {
-    const rows = await db.dataSource.query<{ waiting: string }[]>(
-      `SELECT count(*) AS waiting FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
-      [`test:${db.schema}`],
-    );
-    return Number(rows[0]?.waiting ?? 0);
+  /** Until one backend of this schema's pool waits for a row lock. */
+  const untilOneWaitsForALock = () =>
+    testing.expectEventually(async () => {
+      const rows = await db.dataSource.query<{ waiting: string }[]>(
+        `SELECT count(*) AS waiting FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+        [`test:${db.schema}`],
+      );
+      expect(Number(rows[0]?.waiting ?? 0)).toBe(1);
+    });
+
+  /** How long `work` took, in ms, whether it settled or failed (`record` is called either way). */
+  async function timed(work: () => Promise<unknown>, record: (ms: number) => void): Promise<void> {
+    const started = performance.now();
+    try {
+      await work();
+    } finally {
+      record(performance.now() - started);
+    }
   }
 
   it('the one that would close the cycle gives up within its short wait (55P03), not after deadlock_timeout, and the other commits', async () => {
@@ -55,15 +66,11 @@ describe('two deciding transactions taking the same agents in opposite orders (r
       bTaken.resolve();
       await aTaken.promise;
       // The other transaction now holds agent-a and waits for agent-b.
-      await testing.expectEventually(async () => {
-        expect(await lockWaiters()).toBe(1);
-      });
-      const started = performance.now();
-      try {
-        await take(manager, 'agent-a');
-      } finally {
-        waitedMs = performance.now() - started;
-      }
+      await untilOneWaitsForALock();
+      await timed(
+        () => take(manager, 'agent-a'),
+        (ms) => (waitedMs = ms),
+      );
     });
     const holdsA = db.dataSource.transaction(async (manager) => {
       await bTaken.promise;
@@ -96,9 +103,12 @@ describe('two deciding transactions taking the same agents in opposite orders (r
       expect(await take(manager, 'agent-a')).toBe(true);
       aTaken.resolve();
       await rosterWaits.promise;
-      const started = performance.now();
-      expect(await take(manager, 'agent-b')).toBe(true);
-      secondTakeMs = performance.now() - started;
+      await timed(
+        async () => {
+          expect(await take(manager, 'agent-b')).toBe(true);
+        },
+        (ms) => (secondTakeMs = ms),
+      );
     });
     await aTaken.promise;
     const roster = db.dataSource.transaction((manager) =>
@@ -108,9 +118,7 @@ describe('two deciding transactions taking the same agents in opposite orders (r
         full: false,
       }),
     );
-    await testing.expectEventually(async () => {
-      expect(await lockWaiters()).toBe(1);
-    });
+    await untilOneWaitsForALock();
     rosterWaits.resolve();
     await expect(Promise.all([batch, roster])).resolves.toBeDefined();
     expect(secondTakeMs).toBeLessThan(500);
@@ -129,9 +137,7 @@ describe('two deciding transactions taking the same agents in opposite orders (r
       expect(await take(manager, 'agent-b')).toBe(true);
     });
     await aTaken.promise;
-    await testing.expectEventually(async () => {
-      expect(await lockWaiters()).toBe(1);
-    });
+    await untilOneWaitsForALock();
     // Held past the short wait: an in-order waiter is not cut off.
     await new Promise((resolve) => setTimeout(resolve, OUT_OF_ORDER_AGENT_WAIT_MS * 3));
     release.resolve();

@@ -54,3 +54,8 @@ export class AgentLockOrder {
 function agentKey(portalId: number, userId: string): string {
   return `${String(portalId).padStart(20, '0')}\u0000${userId}`;
 }
+
+/** The agents of one portal in the order `AgentLockOrder` waits for them: a comparator for `sort`. */
+export function inAgentLockOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

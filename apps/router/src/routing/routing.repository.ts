@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { AgentLockOrder } from './agent-lock-order.js';
+import { AgentLockOrder, inAgentLockOrder } from './agent-lock-order.js';
 import { defaultRoutingRules, routingRulesSchema, type RoutingRules } from './routing-rules.js';
 
 const NO_CAP = 2_147_483_647;
@@ -333,7 +333,7 @@ export class RoutingRepository {
     },
   ): Promise<void> {
     // In AgentLockOrder's order, so a roster update and a batch taking slots never wait for each other crosswise.
-    const users = [...roster.users].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    const users = [...roster.users].sort((a, b) => inAgentLockOrder(a.userId, b.userId));
     const last = users.at(-1);
     if (last !== undefined) {
       await manager.query(
