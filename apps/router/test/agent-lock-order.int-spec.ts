@@ -6,14 +6,6 @@ import { OUT_OF_ORDER_AGENT_WAIT_MS } from '../src/routing/agent-lock-order.js';
 import { RoutingRepository } from '../src/routing/routing.repository.js';
 
 const PORTAL = 6_660_101;
-
-function signal(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = (): void => undefined;
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
 const NOW = new Date('2026-11-27T12:00:00Z');
 
 describe('two deciding transactions taking the same agents in opposite orders (real PostgreSQL)', () => {
@@ -57,13 +49,13 @@ describe('two deciding transactions taking the same agents in opposite orders (r
   }
 
   it('the one that would close the cycle gives up within its short wait (55P03), not after deadlock_timeout, and the other commits', async () => {
-    const bTaken = signal();
-    const aTaken = signal();
+    const bTaken = testing.gate();
+    const aTaken = testing.gate();
     let waitedMs = 0;
 
     const holdsB = db.dataSource.transaction(async (manager) => {
       expect(await take(manager, 'agent-b')).toBe(true);
-      bTaken.resolve();
+      bTaken.open();
       await aTaken.promise;
       // The other transaction now holds agent-a and waits for agent-b.
       await untilOneWaitsForALock();
@@ -75,7 +67,7 @@ describe('two deciding transactions taking the same agents in opposite orders (r
     const holdsA = db.dataSource.transaction(async (manager) => {
       await bTaken.promise;
       expect(await take(manager, 'agent-a')).toBe(true);
-      aTaken.resolve();
+      aTaken.open();
       expect(await take(manager, 'agent-b')).toBe(true);
     });
 
@@ -96,12 +88,12 @@ describe('two deciding transactions taking the same agents in opposite orders (r
   });
 
   it('a roster update given its users in any order locks them in that order too, so it never closes a cycle with a batch', async () => {
-    const aTaken = signal();
-    const rosterWaits = signal();
+    const aTaken = testing.gate();
+    const rosterWaits = testing.gate();
     let secondTakeMs = 0;
     const batch = db.dataSource.transaction(async (manager) => {
       expect(await take(manager, 'agent-a')).toBe(true);
-      aTaken.resolve();
+      aTaken.open();
       await rosterWaits.promise;
       await timed(
         async () => {
@@ -119,28 +111,28 @@ describe('two deciding transactions taking the same agents in opposite orders (r
       }),
     );
     await untilOneWaitsForALock();
-    rosterWaits.resolve();
+    rosterWaits.open();
     await expect(Promise.all([batch, roster])).resolves.toBeDefined();
     expect(secondTakeMs).toBeLessThan(500);
   });
 
   it('an agent ordered after every one the transaction holds is waited for as long as it takes', async () => {
-    const aTaken = signal();
-    const release = signal();
+    const aTaken = testing.gate();
+    const release = testing.gate();
     const holdsB = db.dataSource.transaction(async (manager) => {
       expect(await take(manager, 'agent-b')).toBe(true);
       await release.promise;
     });
     const waitsForB = db.dataSource.transaction(async (manager) => {
       expect(await take(manager, 'agent-a')).toBe(true);
-      aTaken.resolve();
+      aTaken.open();
       expect(await take(manager, 'agent-b')).toBe(true);
     });
     await aTaken.promise;
     await untilOneWaitsForALock();
     // Held past the short wait: an in-order waiter is not cut off.
-    await new Promise((resolve) => setTimeout(resolve, OUT_OF_ORDER_AGENT_WAIT_MS * 3));
-    release.resolve();
+    await testing.delay(OUT_OF_ORDER_AGENT_WAIT_MS * 3);
+    release.open();
     await expect(Promise.all([holdsB, waitsForB])).resolves.toBeDefined();
   });
 });

@@ -1,22 +1,7 @@
+import { gate } from '@inbox-bridge/testing';
 import { describe, expect, it } from '@jest/globals';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { KeyedSerializer } from './keyed-serializer.js';
-
-interface Gate {
-  readonly promise: Promise<void>;
-  open(): void;
-  fail(error: Error): void;
-}
-
-function gate(): Gate {
-  let open!: () => void;
-  let fail!: (error: Error) => void;
-  const promise = new Promise<void>((resolve, reject) => {
-    open = resolve;
-    fail = reject;
-  });
-  return { promise, open, fail };
-}
 
 /** Lets every already-settled promise callback run. */
 async function settle(): Promise<void> {
