@@ -190,28 +190,28 @@ async function throughputSection(): Promise<void> {
     await stack.stop();
   }
   if (compareTracing) {
+    const pipelineOnItsOwnStack = async (title: string, services: Readonly<Record<string, string>> = {}) => {
+      const own = await stackOf(services);
+      try {
+        await prepare(own);
+        report(title, await pipeline(own));
+      } finally {
+        await own.stop();
+      }
+    };
     const sink = await startSpanSink();
-    const traced = await stackOf(sink.env);
     try {
-      await prepare(traced);
-      report(
+      await pipelineOnItsOwnStack(
         'the same pipeline, every span exported (OTLP/HTTP to a sink that counts them)',
-        await pipeline(traced),
+        sink.env,
       );
       const { requests, spans } = sink.received();
       log(`spans received: ${spans} in ${requests} export requests`);
     } finally {
-      await traced.stop();
       await sink.close();
     }
     // Once more without traces, so the traced run sits between two untraced ones (the machine drifts).
-    const untraced = await stackOf();
-    try {
-      await prepare(untraced);
-      report('the same pipeline again, traces off', await pipeline(untraced));
-    } finally {
-      await untraced.stop();
-    }
+    await pipelineOnItsOwnStack('the same pipeline again, traces off');
   }
 }
 
