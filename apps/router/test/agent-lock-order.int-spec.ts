@@ -6,6 +6,7 @@ import { OUT_OF_ORDER_AGENT_WAIT_MS } from '../src/routing/agent-lock-order.js';
 import { RoutingRepository } from '../src/routing/routing.repository.js';
 
 const PORTAL = 6_660_101;
+const ROSTER_PORTAL = 6_660_102;
 const NOW = new Date('2026-11-27T12:00:00Z');
 
 describe('two deciding transactions taking the same agents in opposite orders (real PostgreSQL)', () => {
@@ -25,8 +26,8 @@ describe('two deciding transactions taking the same agents in opposite orders (r
     await db.dispose();
   });
 
-  const take = (manager: EntityManager, userId: string): Promise<boolean> =>
-    repository.tryTakeSlot(manager, PORTAL, userId, null, false, NOW);
+  const take = (manager: EntityManager, userId: string, portalId = PORTAL): Promise<boolean> =>
+    repository.tryTakeSlot(manager, portalId, userId, null, false, NOW);
 
   /** Until one backend of this schema's pool waits for a row lock. */
   const untilOneWaitsForALock = () =>
@@ -116,14 +117,62 @@ describe('two deciding transactions taking the same agents in opposite orders (r
     expect(secondTakeMs).toBeLessThan(500);
   });
 
+  it('a full roster locks the agents it marks as gone in that order too, not in scan order', async () => {
+    const rosterOf = (userIds: string[]) => ({
+      users: userIds.map((userId) => ({ userId, availability: 'available' as const, teamIds: [] })),
+      teams: [],
+      full: true,
+    });
+    await repository.applyRoster(
+      db.dataSource.manager,
+      ROSTER_PORTAL,
+      rosterOf(['agent-a', 'agent-b', 'agent-c']),
+    );
+    const aTaken = testing.gate();
+    const rosterWaits = testing.gate();
+    let takeOfCMs = 0;
+    const batch = db.dataSource.transaction(async (manager) => {
+      expect(await take(manager, 'agent-a', ROSTER_PORTAL)).toBe(true);
+      aTaken.open();
+      await rosterWaits.promise;
+      await timed(
+        async () => {
+          expect(await take(manager, 'agent-c', ROSTER_PORTAL)).toBe(true);
+        },
+        (ms) => (takeOfCMs = ms),
+      );
+    });
+    await aTaken.promise;
+    // agent-c stays; agent-a (held by the batch) and agent-b leave.
+    const roster = db.dataSource.transaction((manager) =>
+      repository.applyRoster(manager, ROSTER_PORTAL, rosterOf(['agent-c'])),
+    );
+    await untilOneWaitsForALock();
+    rosterWaits.open();
+    await expect(Promise.all([batch, roster])).resolves.toBeDefined();
+    expect(takeOfCMs).toBeLessThan(500);
+    const agents = await db.dataSource.query<{ user_id: string; in_roster: boolean; open_count: number }[]>(
+      `SELECT user_id, in_roster, open_count FROM agents WHERE portal_id = $1 ORDER BY user_id`,
+      [ROSTER_PORTAL],
+    );
+    expect(agents).toEqual([
+      { user_id: 'agent-a', in_roster: false, open_count: 1 },
+      { user_id: 'agent-b', in_roster: false, open_count: 0 },
+      { user_id: 'agent-c', in_roster: true, open_count: 1 },
+    ]);
+  });
+
   it('an agent ordered after every one the transaction holds is waited for as long as it takes', async () => {
+    const bTaken = testing.gate();
     const aTaken = testing.gate();
     const release = testing.gate();
     const holdsB = db.dataSource.transaction(async (manager) => {
       expect(await take(manager, 'agent-b')).toBe(true);
+      bTaken.open();
       await release.promise;
     });
     const waitsForB = db.dataSource.transaction(async (manager) => {
+      await bTaken.promise;
       expect(await take(manager, 'agent-a')).toBe(true);
       aTaken.open();
       expect(await take(manager, 'agent-b')).toBe(true);

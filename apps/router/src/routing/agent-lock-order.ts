@@ -26,12 +26,33 @@ export class AgentLockOrder {
     if (highest === undefined || agentKey(portalId, userId) >= highest) {
       return;
     }
-    await manager.query(`SET LOCAL lock_timeout = '${OUT_OF_ORDER_AGENT_WAIT_MS}ms'`);
-    await manager.query(`SELECT 1 FROM agents WHERE portal_id = $1 AND user_id = $2 FOR UPDATE`, [
-      portalId,
-      userId,
-    ]);
-    await manager.query(`SET LOCAL lock_timeout = DEFAULT`);
+    await waitingBriefly(manager, () =>
+      manager.query(`SELECT 1 FROM agents WHERE portal_id = $1 AND user_id = $2 FOR UPDATE`, [
+        portalId,
+        userId,
+      ]),
+    );
+  }
+
+  /**
+   * Locks every agent row of the portal, in this order, for a statement that changes many of them at once (a full
+   * roster's "everyone else left"): an UPDATE alone would lock them in scan order.
+   */
+  async lockPortal(manager: EntityManager, portalId: number): Promise<void> {
+    const highest = this.highestHeld.get(manager);
+    const lockAll = () =>
+      manager.query<{ user_id: string }[]>(
+        `SELECT user_id FROM agents WHERE portal_id = $1 ORDER BY user_id COLLATE "C" FOR UPDATE`,
+        [portalId],
+      );
+    const rows =
+      highest !== undefined && agentKey(portalId, '') < highest
+        ? await waitingBriefly(manager, lockAll)
+        : await lockAll();
+    const last = rows.at(-1);
+    if (last !== undefined) {
+      this.locked(manager, portalId, last.user_id);
+    }
   }
 
   /**
@@ -50,12 +71,23 @@ export class AgentLockOrder {
   }
 }
 
+/** Runs `lock` waiting for rows at most `OUT_OF_ORDER_AGENT_WAIT_MS`; a wait that would close a cycle ends there. */
+async function waitingBriefly<T>(manager: EntityManager, lock: () => Promise<T>): Promise<T> {
+  await manager.query(`SET LOCAL lock_timeout = '${OUT_OF_ORDER_AGENT_WAIT_MS}ms'`);
+  const result = await lock();
+  await manager.query(`SET LOCAL lock_timeout = DEFAULT`);
+  return result;
+}
+
 /** Orders agents by portal (numerically), then user id; any total order works if every transaction uses it. */
 function agentKey(portalId: number, userId: string): string {
   return `${String(portalId).padStart(20, '0')}\u0000${userId}`;
 }
 
-/** The agents of one portal in the order `AgentLockOrder` waits for them: a comparator for `sort`. */
+/**
+ * The agents of one portal in the order `AgentLockOrder` waits for them: a comparator for `sort`. It compares UTF-16
+ * code units, PostgreSQL's `COLLATE "C"` code points: the same order for HubSpot's numeric user ids.
+ */
 export function inAgentLockOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -333,6 +333,9 @@ export class RoutingRepository {
     },
   ): Promise<void> {
     // In AgentLockOrder's order, so a roster update and a batch taking slots never wait for each other crosswise.
+    if (roster.full) {
+      await this.agentLocks.lockPortal(manager, portalId);
+    }
     const users = [...roster.users].sort((a, b) => inAgentLockOrder(a.userId, b.userId));
     const last = users.at(-1);
     if (last !== undefined) {
