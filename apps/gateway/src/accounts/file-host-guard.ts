@@ -27,6 +27,13 @@ export interface FileHostPolicy {
   readonly fileHosts: readonly string[];
 }
 
+export function fileHostPolicyOf(config: {
+  readonly HUBSPOT_API_BASE_URL: string;
+  readonly HUBSPOT_FILE_HOSTS: readonly string[];
+}): FileHostPolicy {
+  return { apiOrigin: new URL(config.HUBSPOT_API_BASE_URL), fileHosts: config.HUBSPOT_FILE_HOSTS };
+}
+
 export type FileUrlVerdict =
   | { readonly allowed: true; readonly trustedHost: boolean }
   | { readonly allowed: false; readonly reason: string };

@@ -5,9 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import { HubSpotApiError } from '../hubspot/hubspot-api.js';
 import { AccountsHubSpot } from './accounts-hubspot.js';
-import type { FileHostPolicy } from './file-host-guard.js';
+import { fileHostPolicyOf, type FileHostPolicy } from './file-host-guard.js';
 import { FileHostRefused, fetchHubSpotFile } from './hubspot-file-fetcher.js';
-import { mimeTypeOf, parseHubSpotFileRef } from './outbound-attachments.js';
+import { mimeTypeOf, parseHubSpotFileRef, type HubSpotFileRef } from './outbound-attachments.js';
 
 export const INTERNAL_FILES_PATH = '/internal/files';
 
@@ -49,7 +49,7 @@ export class InternalFilesController {
     private readonly hubspot: AccountsHubSpot,
   ) {
     this.signer = new MediaLinkSigner(config.MEDIA_LINK_SECRET, 'hubspot-file');
-    this.policy = { apiOrigin: new URL(config.HUBSPOT_API_BASE_URL), fileHosts: config.HUBSPOT_FILE_HOSTS };
+    this.policy = fileHostPolicyOf(config);
   }
 
   @Get(INTERNAL_FILES_PATH)
@@ -62,24 +62,17 @@ export class InternalFilesController {
     if (ref === undefined) {
       throw new FileNotFound();
     }
-    let signed: { url: string; mimeHint?: string };
-    try {
-      signed = await this.hubspot.signedFileUrl(ref.portalId, ref.fileId);
-    } catch (error) {
-      if (error instanceof HubSpotApiError && !error.details.retryable) {
-        throw new FileNotFound();
-      }
-      throw new FileUnavailable();
-    }
+    const signed = 'url' in ref ? { url: ref.url } : await this.signedUrlOf(ref.portalId, ref.fileId);
     let upstream;
     try {
       upstream = await fetchHubSpotFile(signed.url, this.policy);
     } catch (error) {
       if (error instanceof FileHostRefused) {
-        this.logger.warn(
-          { portalId: ref.portalId, fileId: ref.fileId, reason: error.reason },
-          'file URL refused',
-        );
+        this.logger.warn({ ...loggable(ref), reason: error.reason }, 'file URL refused');
+        // A URL the webhook gave that the allowed hosts no longer include will not be fetched later either.
+        if ('url' in ref) {
+          throw new FileNotFound();
+        }
       }
       throw new FileUnavailable();
     }
@@ -88,7 +81,8 @@ export class InternalFilesController {
       upstream.resume();
       throw status === 404 ? new FileNotFound() : new FileUnavailable();
     }
-    const contentType = upstream.headers['content-type'] ?? mimeTypeOf(signed.mimeHint);
+    const contentType =
+      upstream.headers['content-type'] ?? mimeTypeOf('mimeHint' in signed ? signed.mimeHint : undefined);
     const contentLength = upstream.headers['content-length'];
     response.status(200).type(contentType).setHeader('Cache-Control', 'no-store');
     if (contentLength !== undefined && /^\d+$/.test(contentLength)) {
@@ -99,13 +93,25 @@ export class InternalFilesController {
     } catch (error) {
       // The headers are sent: a broken stream can only be logged; the connector sees a short body and retries.
       this.logger.warn(
-        {
-          portalId: ref.portalId,
-          fileId: ref.fileId,
-          err: error instanceof Error ? error.message : String(error),
-        },
+        { ...loggable(ref), err: error instanceof Error ? error.message : String(error) },
         'HubSpot file stream interrupted',
       );
     }
   }
+
+  private async signedUrlOf(portalId: string, fileId: string): Promise<{ url: string; mimeHint?: string }> {
+    try {
+      return await this.hubspot.signedFileUrl(portalId, fileId);
+    } catch (error) {
+      if (error instanceof HubSpotApiError && !error.details.retryable) {
+        throw new FileNotFound();
+      }
+      throw new FileUnavailable();
+    }
+  }
+}
+
+/** A URL HubSpot gave may carry a signature: only its host is logged. */
+function loggable(ref: HubSpotFileRef): Record<string, string> {
+  return 'url' in ref ? { portalId: ref.portalId, host: new URL(ref.url).host } : ref;
 }

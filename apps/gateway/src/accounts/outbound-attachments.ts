@@ -76,17 +76,32 @@ export function hubspotFileRef(portalId: string, fileId: string): string {
   return `hubspot-file:${portalId}:${fileId}`;
 }
 
-export function parseHubSpotFileRef(ref: string): { portalId: string; fileId: string } | undefined {
-  const match = /^hubspot-file:(\d{1,15}):(\d{1,30})$/.exec(ref);
-  return match === null ? undefined : { portalId: match[1] ?? '', fileId: match[2] ?? '' };
+/** `hubspot-url:<portalId>:<url>`: a file HubSpot gave only as a URL, fetched by `GET /internal/files` as is. */
+export function hubspotUrlRef(portalId: string, url: string): string {
+  return `hubspot-url:${portalId}:${url}`;
 }
 
-/** The FILE attachments of a rep's reply, as the webhook carries them (the shape is not documented, §2.2). */
-export interface WebhookFileAttachment {
-  readonly fileId: string;
+export type HubSpotFileRef =
+  | { readonly portalId: string; readonly fileId: string }
+  | { readonly portalId: string; readonly url: string };
+
+export function parseHubSpotFileRef(ref: string): HubSpotFileRef | undefined {
+  const byId = /^hubspot-file:(\d{1,15}):(\d{1,30})$/.exec(ref);
+  if (byId !== null) {
+    return { portalId: byId[1] ?? '', fileId: byId[2] ?? '' };
+  }
+  const byUrl = /^hubspot-url:(\d{1,15}):(https?:\/\/\S+)$/.exec(ref);
+  return byUrl === null ? undefined : { portalId: byUrl[1] ?? '', url: byUrl[2] ?? '' };
+}
+
+/**
+ * The FILE attachments of a rep's reply, as the webhook carries them. The shape is not documented (§2.2): HubSpot
+ * gives a numeric Files id, and live integrations also see only an absolute URL, in `url` or in `fileId`.
+ */
+export type WebhookFileAttachment = {
   readonly fileUsageType?: string;
   readonly name?: string;
-}
+} & ({ readonly fileId: string } | { readonly url: string });
 
 export function fileAttachmentsOf(attachments: readonly Record<string, unknown>[] | undefined): {
   files: WebhookFileAttachment[];
@@ -95,25 +110,57 @@ export function fileAttachmentsOf(attachments: readonly Record<string, unknown>[
   const files: WebhookFileAttachment[] = [];
   const unsupported: string[] = [];
   for (const attachment of attachments ?? []) {
-    const fileId = attachment['fileId'];
     const type = attachment['type'];
-    if (
-      (type === 'FILE' || type === undefined) &&
-      (typeof fileId === 'string' || typeof fileId === 'number')
-    ) {
-      const id = String(fileId);
-      if (/^\d{1,30}$/.test(id)) {
-        const usage = attachment['fileUsageType'];
-        const name = attachment['name'];
-        files.push({
-          fileId: id,
-          ...(typeof usage === 'string' ? { fileUsageType: usage } : {}),
-          ...(typeof name === 'string' && name !== '' ? { name: name.slice(0, 255) } : {}),
-        });
-        continue;
-      }
+    const source = type === 'FILE' || type === undefined ? fileSourceOf(attachment) : undefined;
+    if (source === undefined) {
+      unsupported.push(typeof type === 'string' ? type.slice(0, 40) : 'unknown');
+      continue;
     }
-    unsupported.push(typeof type === 'string' ? type.slice(0, 40) : 'unknown');
+    const usage = attachment['fileUsageType'];
+    const name = attachment['name'];
+    files.push({
+      ...source,
+      ...(typeof usage === 'string' ? { fileUsageType: usage } : {}),
+      ...(typeof name === 'string' && name !== '' ? { name: name.slice(0, 255) } : {}),
+    });
   }
   return { files, unsupported };
+}
+
+/** A URL longer than this would not fit a download reference (2,048 characters with its prefix). */
+const MAX_FILE_URL_LENGTH = 1_900;
+
+function fileSourceOf(
+  attachment: Record<string, unknown>,
+): { readonly fileId: string } | { readonly url: string } | undefined {
+  const fileId = attachment['fileId'];
+  if ((typeof fileId === 'string' || typeof fileId === 'number') && /^\d{1,30}$/.test(String(fileId))) {
+    return { fileId: String(fileId) };
+  }
+  for (const candidate of [attachment['url'], fileId]) {
+    if (typeof candidate === 'string' && candidate.length <= MAX_FILE_URL_LENGTH && URL.canParse(candidate)) {
+      const url = new URL(candidate);
+      if (url.protocol === 'https:' || url.protocol === 'http:') {
+        return { url: url.toString() };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The file name a URL's last path segment gives, if any (`…/hubfs/123/invoice%201.pdf` → `invoice 1.pdf`). */
+export function fileNameOfUrl(url: string): string | undefined {
+  const segment = new URL(url).pathname.split('/').at(-1) ?? '';
+  try {
+    const name = decodeURIComponent(segment);
+    return name === '' ? undefined : name.slice(0, 255);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The extension of a file name (`scan.PDF` → `PDF`), if it has one. */
+export function extensionOf(name: string | undefined): string | undefined {
+  const match = /\.([A-Za-z0-9]{1,10})$/.exec(name ?? '');
+  return match?.[1];
 }

@@ -23,7 +23,16 @@ import {
   type StoredChannelAccount,
 } from './channel-account.repository.js';
 import { eventMessageId } from './event-message-id.js';
-import { fileAttachmentsOf, hubspotFileRef, mediaKindOf, mimeTypeOf } from './outbound-attachments.js';
+import { checkFileUrl, fileHostPolicyOf, type FileHostPolicy } from './file-host-guard.js';
+import {
+  extensionOf,
+  fileAttachmentsOf,
+  fileNameOfUrl,
+  hubspotFileRef,
+  hubspotUrlRef,
+  mediaKindOf,
+  mimeTypeOf,
+} from './outbound-attachments.js';
 
 /** Tries (1 s, 5 s, 25 s apart by default) before a reply through an unknown account is refused. */
 const UNKNOWN_ACCOUNT_ATTEMPTS = 4;
@@ -54,6 +63,7 @@ export function turnedOffReason(
 @Injectable()
 export class OutboundMessageProcessor {
   private readonly threadingModel: ThreadingModel;
+  private readonly fileHosts: FileHostPolicy;
   /** The events of one claim are prepared at once: their accounts are read in one query, then their quotes. */
   private readonly accountReads = new GroupedReads<string, StoredChannelAccount>(
     (ids) => this.accounts.findAll(this.dataSource.manager, ids),
@@ -72,6 +82,7 @@ export class OutboundMessageProcessor {
     private readonly messaging: Messaging,
   ) {
     this.threadingModel = config.HUBSPOT_THREADING_MODEL;
+    this.fileHosts = fileHostPolicyOf(config);
   }
 
   async prepare(
@@ -109,6 +120,22 @@ export class OutboundMessageProcessor {
     const { files, unsupported } = fileAttachmentsOf(message.attachments);
     const attachments: OutboundAttachment[] = [];
     for (const file of files) {
+      if ('url' in file) {
+        const verdict = checkFileUrl(file.url, this.fileHosts);
+        if (!verdict.allowed) {
+          unsupported.push(`FILE (${verdict.reason})`);
+          continue;
+        }
+        const fileName = file.name ?? fileNameOfUrl(file.url);
+        const mimeType = mimeTypeOf(extensionOf(fileName));
+        attachments.push({
+          kind: mediaKindOf(file.fileUsageType, mimeType),
+          downloadRef: hubspotUrlRef(portalId, file.url),
+          mimeType,
+          ...(fileName === undefined ? {} : { fileName }),
+        });
+        continue;
+      }
       const info = await this.hubspot.fileInfo(portalId, file.fileId);
       const mimeType = mimeTypeOf(info.extension);
       const fileName =

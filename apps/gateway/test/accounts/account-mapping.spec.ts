@@ -4,8 +4,11 @@ import { accountChanges } from '../../src/accounts/account-events.processor.js';
 import type { StoredChannelAccount } from '../../src/accounts/channel-account.repository.js';
 import { eventMessageId } from '../../src/accounts/event-message-id.js';
 import {
+  extensionOf,
   fileAttachmentsOf,
+  fileNameOfUrl,
   hubspotFileRef,
+  hubspotUrlRef,
   mediaKindOf,
   mimeTypeOf,
   parseHubSpotFileRef,
@@ -80,17 +83,29 @@ describe('outbound attachments', () => {
     expect(mimeTypeOf(undefined)).toBe('application/octet-stream');
   });
 
-  it('keeps FILE attachments with numeric ids and lists the others', () => {
+  it('keeps FILE attachments by numeric id, else by an absolute URL in url or fileId, and lists the others', () => {
     expect(
       fileAttachmentsOf([
         { type: 'FILE', fileId: 12, fileUsageType: 'IMAGE', name: 'a.png', url: 'https://x' },
-        { type: 'FILE', fileId: 'https://evil.example/file' },
+        { type: 'FILE', fileId: 'https://cdn.example/hubfs/1/b%201.pdf' },
+        { type: 'FILE', url: 'https://cdn.example/c.ogg', fileUsageType: 'VOICE_RECORDING' },
+        { type: 'FILE', fileId: 'not-a-url' },
+        { type: 'FILE', url: 'ftp://cdn.example/d.png' },
+        { type: 'FILE', url: `https://cdn.example/${'e'.repeat(2_000)}` },
         { type: 'LOCATION', latitude: 1, longitude: 2 },
       ]),
     ).toEqual({
-      files: [{ fileId: '12', fileUsageType: 'IMAGE', name: 'a.png' }],
-      unsupported: ['FILE', 'LOCATION'],
+      files: [
+        { fileId: '12', fileUsageType: 'IMAGE', name: 'a.png' },
+        { url: 'https://cdn.example/hubfs/1/b%201.pdf' },
+        { url: 'https://cdn.example/c.ogg', fileUsageType: 'VOICE_RECORDING' },
+      ],
+      unsupported: ['FILE', 'FILE', 'FILE', 'LOCATION'],
     });
+    expect(fileNameOfUrl('https://cdn.example/hubfs/1/b%201.pdf?sig=x')).toBe('b 1.pdf');
+    expect(fileNameOfUrl('https://cdn.example/')).toBeUndefined();
+    expect(extensionOf('b 1.PDF')).toBe('PDF');
+    expect(extensionOf('README')).toBeUndefined();
   });
 
   it('round-trips hubspot-file references and refuses anything else', () => {
@@ -98,7 +113,12 @@ describe('outbound attachments', () => {
       portalId: '4242',
       fileId: '98765',
     });
+    expect(parseHubSpotFileRef(hubspotUrlRef('4242', 'https://cdn.example/a.png?x=1'))).toEqual({
+      portalId: '4242',
+      url: 'https://cdn.example/a.png?x=1',
+    });
     expect(parseHubSpotFileRef('hubspot-file:4242:../1')).toBeUndefined();
+    expect(parseHubSpotFileRef('hubspot-url:4242:file:///etc/passwd')).toBeUndefined();
     expect(parseHubSpotFileRef('media:telegram:abc')).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import { EVENTS_EXCHANGE, Messaging } from '@inbox-bridge/messaging';
+import { MediaLinkSigner } from '@inbox-bridge/service-kit';
 import { RoutingKeys } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -9,6 +10,7 @@ import {
 } from '../../src/accounts/channel-account-directory.js';
 import { CredentialCheckRepository } from '../../src/accounts/credential-check.repository.js';
 import { gatewayMigrations } from '../../src/database/data-source.js';
+import { DEV_MEDIA_LINK_SECRET } from '../../src/platform/platform.wiring.js';
 import { signV3 } from '../../src/webhooks/hubspot-signature.js';
 import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test.js';
 import { SANDBOX_APP, startHubSpotFixture, type HubSpotFixture } from './hubspot-fixture.js';
@@ -68,6 +70,26 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
       },
       { timeoutMs: 15_000, description: `${type} of ${channelAccountId} processed` },
     );
+
+  /** Posts a webhook body to the gateway signed as HubSpot signs it. */
+  const deliverAsHubSpot = (body: string) => {
+    const timestamp = String(Date.now());
+    return fetch(gateway.webhookUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-hubspot-request-timestamp': timestamp,
+        'x-hubspot-signature-v3': signV3(
+          SANDBOX_APP.clientSecret,
+          'POST',
+          gateway.webhookUrl,
+          body,
+          timestamp,
+        ),
+      },
+      body,
+    });
+  };
 
   /** What the popup does before HubSpot creates the account: a checked, finalised set of credentials. */
   const finalisedCheck = async (
@@ -217,23 +239,7 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
         (JSON.parse(candidate.body) as { channelAccountId: string }).channelAccountId === accountId,
     );
     expect(delivery).toBeDefined();
-    const timestamp = String(Date.now());
-    const body = delivery?.body ?? '';
-    const again = await fetch(gateway.webhookUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-hubspot-request-timestamp': timestamp,
-        'x-hubspot-signature-v3': signV3(
-          SANDBOX_APP.clientSecret,
-          'POST',
-          gateway.webhookUrl,
-          body,
-          timestamp,
-        ),
-      },
-      body,
-    });
+    const again = await deliverAsHubSpot(delivery?.body ?? '');
     expect(await again.json()).toEqual({ status: 'duplicate' });
     await testing.delay(300);
     expect(eventsOf('gateway.channel-account.connected.v1', accountId)).toHaveLength(1);
@@ -379,6 +385,73 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
       ],
       requestedAt: expect.any(String),
     });
+  });
+
+  it('a reply whose attachments carry only a URL (in url or fileId) sends those on HubSpot file hosts, streamed by /internal/files, and names the others', async () => {
+    await finalisedCheck(INBOX_ID, 'bot-urls');
+    const accountId = await connectThroughStagingToken(INBOX_ID, 'bot-urls');
+    await waitFor('gateway.channel-account.connected.v1', accountId);
+    const inbound = await publishInbound(accountId, 'chat-4343', 'tg-user-4343');
+    const bytes = new Uint8Array(Array.from({ length: 3000 }, (_, i) => i % 253));
+    const form = new FormData();
+    form.set('file', new Blob([bytes], { type: 'application/pdf' }), 'price list.pdf');
+    form.set('folderPath', '/conversations/replies');
+    form.set('options', JSON.stringify({ access: 'PUBLIC_NOT_INDEXABLE' }));
+    const publicFile = await hubspot.api<{ id: string; url: string }>('POST', '/files/v3/files', form);
+    const reply = await hubspot.control.agentReply(inbound.conversationsThreadId, {
+      userId: hubspot.userId,
+      text: 'The price list',
+    });
+    const original = (await hubspot.control.webhookDeliveries()).find(
+      (candidate) =>
+        candidate.eventType === 'OUTGOING_CHANNEL_MESSAGE_CREATED' && candidate.body.includes(reply.id),
+    );
+    expect(original).toBeDefined();
+    // The same reply as live integrations have seen it: attachments given by URL only.
+    const event = JSON.parse(original?.body ?? '{}') as {
+      eventId: string;
+      message: { id: string; attachments?: unknown[] };
+    };
+    event.eventId = `${event.eventId}-urls`;
+    event.message.id = `${reply.id}-urls`;
+    event.message.attachments = [
+      { type: 'FILE', url: publicFile.url, fileUsageType: 'OTHER' },
+      { type: 'FILE', fileId: publicFile.url, name: 'prices.pdf' },
+      { type: 'FILE', url: 'https://files.attacker.example/x.pdf' },
+    ];
+    expect((await deliverAsHubSpot(JSON.stringify(event))).status).toBe(200);
+
+    const requested = await testing.expectEventually(
+      () => {
+        const found = eventsOf('gateway.outbound-message.requested.v1', accountId).find(
+          (e) => e.payload['hubspotMessageId'] === event.message.id,
+        );
+        if (found === undefined) {
+          throw new Error('not requested yet');
+        }
+        return found.payload;
+      },
+      { timeoutMs: 15_000, description: 'the URL-only reply requested' },
+    );
+    const downloadRef = `hubspot-url:${HUB_ID}:${publicFile.url}`;
+    expect(requested['attachments']).toEqual([
+      { kind: 'file', downloadRef, mimeType: 'application/pdf', fileName: 'price list.pdf' },
+      { kind: 'file', downloadRef, mimeType: 'application/pdf', fileName: 'prices.pdf' },
+    ]);
+    // Its one unsendable attachment is named in the event's outcome.
+    expect(await processedOutcome(accountId, 'OUTGOING_CHANNEL_MESSAGE_CREATED')).toEqual({
+      outcome: 'published',
+      last_error: 'attachments not sent: FILE (files.attacker.example is not an allowed file host)',
+    });
+
+    const link = new MediaLinkSigner(DEV_MEDIA_LINK_SECRET, 'hubspot-file').url(
+      `${gateway.baseUrl}/internal/files`,
+      downloadRef,
+      60_000,
+    );
+    const file = await fetch(link);
+    expect(file.status).toBe(200);
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(bytes);
   });
 
   it('credentials-rejected.v1 from the connector: authorized:false in HubSpot and here, announced once as deauthorized; again after an admin re-authorizes', async () => {
