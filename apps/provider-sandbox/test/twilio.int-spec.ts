@@ -485,10 +485,20 @@ describe('Twilio Messaging emulator', () => {
     expect(refused.attempts[0]?.params.MessageSid).toBe(refused.message.sid);
   });
 
-  it('injects 429/5xx faults, enforces trial verification and fails a suspended account', async () => {
+  it('injects 21611/429/5xx faults, enforces trial verification and fails a suspended account', async () => {
     await h.client.twilioSetMessagesFault(account.sid, { status: 429, times: 1 });
     const throttled = await send({ To: CUSTOMER, From: NUMBER, Body: 'x' });
     expect(throttled).toMatchObject({ status: 429, body: { code: 20429, status: 429 } });
+    // The sender's queue is full (§2.9): refused synchronously, nothing created.
+    await h.client.twilioSetMessagesFault(account.sid, { status: 400, code: 21611, times: 1 });
+    expect(await send({ To: CUSTOMER, From: NUMBER, Body: 'queue full' })).toMatchObject({
+      status: 400,
+      body: {
+        code: 21611,
+        status: 400,
+        message: `This 'From' number ${NUMBER} has exceeded the maximum number of queued messages`,
+      },
+    });
     expect((await send({ To: CUSTOMER, From: NUMBER, Body: 'x' })).status).toBe(201);
 
     await h.client.twilioSetMessagesFault(account.sid, { status: 500 });

@@ -256,12 +256,15 @@ export class ProviderSandboxClient {
   }
 
   /**
-   * Fails the account's next `POST Messages.json` calls with 429/20429 (not processed) or 5xx/20500 (the
-   * message is still created and sent unless `create_anyway: false`); `times` omitted = until cleared.
+   * Fails the account's next `POST Messages.json` calls with 400/21611 (the `From` number's queue is full) or
+   * 429/20429, both not processed, or 5xx/20500 (the message is still created and sent unless
+   * `create_anyway: false`); `times` omitted = until cleared.
    */
   twilioSetMessagesFault(
     accountSid: string,
-    fault: { status: 429 | 500 | 503; times?: number; create_anyway?: boolean },
+    fault:
+      | { status: 400; code: 21611; times?: number }
+      | { status: 429 | 500 | 503; times?: number; create_anyway?: boolean },
   ): Promise<unknown> {
     return this.request('PUT', `/__sandbox/twilio/accounts/${accountSid}/faults/messages`, fault);
   }

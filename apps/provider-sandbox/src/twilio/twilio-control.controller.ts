@@ -17,7 +17,14 @@ import type { Request, Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { requestOrigin, TwilioInbound } from './twilio-inbound.js';
-import { newSid, optOutKey, TwilioState, type AccountRecord, type TwilioSettings } from './twilio.state.js';
+import {
+  newSid,
+  optOutKey,
+  TwilioState,
+  type AccountRecord,
+  type MessagesFault,
+  type TwilioSettings,
+} from './twilio.state.js';
 import { accountView, mediaView, messageView, numberView } from './twilio.views.js';
 
 const E164 = z
@@ -38,11 +45,19 @@ export const createAccountSchema = z.object({
   verified_numbers: z.array(E164).optional(),
 });
 
-export const faultSchema = z.object({
-  status: z.union([z.literal(429), z.literal(500), z.literal(503)]),
-  times: z.number().int().positive().optional(),
-  create_anyway: z.boolean().optional(),
-});
+export const faultSchema = z.union([
+  /** The `From` number's queue is full (§2.9, §2.10): refused, retry later. */
+  z.object({
+    status: z.literal(400),
+    code: z.literal(21611),
+    times: z.number().int().positive().optional(),
+  }),
+  z.object({
+    status: z.union([z.literal(429), z.literal(500), z.literal(503)]),
+    times: z.number().int().positive().optional(),
+    create_anyway: z.boolean().optional(),
+  }),
+]);
 
 export const createNumberSchema = z.object({
   phone_number: E164,
@@ -136,18 +151,23 @@ export class TwilioControlController {
   }
 
   /**
-   * Fails the account's next `POST Messages.json` calls: 429/20429 (never processed) or 5xx/20500, with the
-   * message created and sent anyway when `create_anyway` is true (the default for 5xx).
+   * Fails the account's next `POST Messages.json` calls: 400/21611 (the sender's queue is full) or 429/20429, never
+   * processed, or 5xx/20500, with the message created and sent anyway when `create_anyway` is true (the default
+   * for 5xx).
    */
   @Put('accounts/:accountSid/faults/messages')
   setFault(@Param('accountSid') accountSid: string, @Body() body: unknown) {
     const input = parseBody(faultSchema, body);
     const account = this.account(accountSid);
-    const fault = {
-      status: input.status,
-      times: input.times,
-      createAnyway: input.status !== 429 && input.create_anyway !== false,
-    };
+    const fault: MessagesFault =
+      input.status === 400
+        ? { status: 400, code: 21611, times: input.times, createAnyway: false }
+        : {
+            status: input.status,
+            code: input.status === 429 ? 20429 : 20500,
+            times: input.times,
+            createAnyway: input.status !== 429 && input.create_anyway !== false,
+          };
     this.state.faults.set(account.sid, fault);
     return fault;
   }

@@ -101,9 +101,13 @@ export interface RecipientOutcome {
   readonly bodyContains?: string;
 }
 
-/** An injected failure of `POST Messages.json` for one account (control API). */
+/**
+ * An injected failure of `POST Messages.json` for one account (control API): `400`/`21611` (the `From` number's
+ * queue is full, §2.9) and `429`/`20429` are never processed; `5xx`/`20500` may have sent the message anyway.
+ */
 export interface MessagesFault {
-  readonly status: 429 | 500 | 503;
+  readonly status: 400 | 429 | 500 | 503;
+  readonly code: 21611 | 20429 | 20500;
   /** Remaining failures; `undefined` = until cleared. */
   times: number | undefined;
   /** For 5xx: the message is created (and sent) anyway, as can happen on Twilio. */
