@@ -426,6 +426,19 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(afterBusy.status).toBe('SENT');
   });
 
+  it("retries a reply refused because the number's queue was full (21611, §2.10 'later') and texts it once", async () => {
+    const customer = '+14155550129';
+    const retried = () => h.counter('connector_outbound_total', { provider: 'twilio', result: 'retried' });
+    const retriedBefore = await retried();
+    await h.client.twilioSetMessagesFault(account.sid, { status: 400, code: 21611, times: 1 });
+    const id = await reply(customer, { text: 'once the queue drained', richText: undefined });
+    const sent = await firstStatus(id);
+    const thread = await h.client.twilioCustomerMessages(customer);
+    expect(thread.map((message) => message.body)).toEqual(['once the queue drained']);
+    expect(sent).toMatchObject({ status: 'SENT', providerMessageId: thread[0]?.sid });
+    expect(await retried()).toBe(retriedBefore + 1);
+  });
+
   it('keeps only media SIDs of this account and message and never calls the host a MediaUrl names (SSRF)', async () => {
     const attacker = createServer((request, response) => {
       attackerRequests.push(request.url ?? '');

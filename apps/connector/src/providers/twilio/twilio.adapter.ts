@@ -51,6 +51,7 @@ export const TWILIO_ERROR_REASONS: Readonly<Record<string, string>> = {
   '21608': 'This Twilio trial account can only text verified numbers.',
   '21610':
     'The customer replied STOP and unsubscribed; they must text START before they can receive replies.',
+  '21611': "Twilio's queue of messages waiting to go out from this number was full.",
   '21612': "This message cannot be routed to the customer's number.",
   '21614': "The customer's number is not a mobile number and cannot receive texts.",
   '21617': 'The reply is longer than SMS allows (1600 characters).',
@@ -66,6 +67,12 @@ export const TWILIO_ERROR_REASONS: Readonly<Record<string, string>> = {
   '30007': 'The carrier filtered the message as spam.',
   '30008': 'The carrier could not deliver the message (unknown carrier error).',
 };
+
+/**
+ * Refusals of a create that say "later", not "no" (§2.10): the `From` number's queue is full (§2.9). Nothing was
+ * created, so the reply is retried like a 429.
+ */
+const RETRY_LATER_CODES: ReadonlySet<string> = new Set(['21611']);
 
 /** Statuses after which Twilio reports nothing more about a message (§2.8; `read` is never sent for SMS/MMS). */
 const FINAL_STATUSES: ReadonlySet<string> = new Set([
@@ -601,6 +608,9 @@ export class TwilioAdapter implements ProviderAdapter {
     }
     if (response.status === 401) {
       return SendFailure.credentialsRejected(twilioReason('20003'), code);
+    }
+    if (RETRY_LATER_CODES.has(code)) {
+      return new SendFailure('transient', twilioReason(code), code);
     }
     return new SendFailure('permanent', twilioReason(code), code);
   }
