@@ -154,6 +154,31 @@ export class ProviderSandboxClient {
     return this.request('POST', `/__sandbox/telegram/bots/${botId}/customers`, input);
   }
 
+  /** A basic group with the bot, where `member` writes (send as them with `customerSends` and the group's id). */
+  createGroup(
+    botId: number,
+    input: {
+      title: string;
+      member: {
+        id?: number;
+        first_name: string;
+        last_name?: string;
+        username?: string;
+        language_code?: string;
+      };
+    },
+  ): Promise<SandboxCustomer> {
+    return this.request('POST', `/__sandbox/telegram/bots/${botId}/groups`, input);
+  }
+
+  /**
+   * Upgrades a basic group to a supergroup (answers the supergroup): the Bot API refuses the old id with
+   * `400 "Bad Request: group chat was upgraded to a supergroup chat"` and `parameters.migrate_to_chat_id`.
+   */
+  migrateGroup(botId: number, chatId: number): Promise<SandboxCustomer> {
+    return this.request('POST', `/__sandbox/telegram/bots/${botId}/chats/${chatId}/migrate`);
+  }
+
   /** The customer sends (or edits) a message; `update` is null when `allowed_updates` filters it out. */
   customerSends(
     botId: number,

@@ -144,6 +144,30 @@ export class CustomerSimulator {
     return this.dispatcher.publish(bot, 'my_chat_member', payload, `chat:${chat.chat.id}`);
   }
 
+  /**
+   * The customer upgrades the group to a supergroup: the old chat gets a service message with `migrate_to_chat_id`,
+   * the new one with `migrate_from_chat_id` (§1.6), and the Bot API refuses the old id from now on (§1.2).
+   */
+  migrateGroup(bot: BotRecord, group: ChatRecord): ChatRecord {
+    if (group.chat.type !== 'group' || group.migratedToChatId !== undefined) {
+      throw new CustomerInputError(`chat ${group.chat.id} is not a basic group that can be upgraded`);
+    }
+    const supergroup = this.state.chats.migrateToSupergroup(group);
+    const serviceMessage = (chat: ChatRecord, field: string, chatId: number) => {
+      const message = this.state.chats.append(chat, 'from_customer', (messageId) => ({
+        message_id: messageId,
+        from: chat.user,
+        chat: chat.chat,
+        date: this.state.clock.unixSeconds(),
+        [field]: chatId,
+      }));
+      this.publish(bot, chat, 'message', message);
+    };
+    serviceMessage(group, 'migrate_to_chat_id', supergroup.chat.id);
+    serviceMessage(supergroup, 'migrate_from_chat_id', group.chat.id);
+    return supergroup;
+  }
+
   /** Any other update type, payload as given (e.g. `poll`, `callback_query`, `message_reaction`). */
   raw(bot: BotRecord, kind: string, payload: unknown, chatId?: number): TgUpdate | undefined {
     return this.dispatcher.publish(
