@@ -623,6 +623,68 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(status.failureReason).toContain('blocked the bot');
   });
 
+  it('follows a group Telegram upgraded to a supergroup (migrate_to_chat_id) once, leaving the quote behind', async () => {
+    const group = await h.client.createGroup(bot.id, { title: 'Acme buyers', member: { first_name: 'Ana' } });
+    const { message: question } = await h.client.customerSends(bot.id, group.chat.id, {
+      kind: 'text',
+      text: 'Where is my order?',
+    });
+    const questionId = `${group.chat.id}:${question.message_id}`;
+    expect(await received(questionId)).toMatchObject({ conversationKey: String(group.chat.id) });
+    const supergroup = (await h.client.migrateGroup(bot.id, group.chat.id)).chat;
+    const replyToGroup = async (overrides: Partial<GatewayOutboundMessageRequestedV1>) =>
+      h.firstStatus(
+        await h.requestReply({
+          channelAccountId: accountId,
+          conversationKey: String(group.chat.id),
+          recipient: {
+            deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(group.chat.id) },
+          },
+          inReplyToProviderMessageId: questionId,
+          richText: undefined,
+          ...overrides,
+        }),
+      );
+    const callsOf = async (method: string, since: number) =>
+      (await h.client.calls(bot.id, method))
+        .slice(since)
+        .map((call) => [call.status, call.params['chat_id']]);
+    const refusedThenFollowed = [
+      [400, String(group.chat.id)],
+      [200, String(supergroup.id)],
+    ];
+
+    const textCallsBefore = (await h.client.calls(bot.id, 'sendMessage')).length;
+    const text = await replyToGroup({ text: 'It ships today' });
+    const [sent] = (await h.client.messages(bot.id, supergroup.id, 'from_bot')).map((item) => item.message);
+    expect(sent).toMatchObject({ chat: supergroup, text: 'It ships today' });
+    // The question stays in the old group; its message id would quote another message of the supergroup.
+    expect(sent?.reply_to_message).toBeUndefined();
+    expect(text).toMatchObject({ status: 'SENT', providerMessageId: `${supergroup.id}:${sent?.message_id}` });
+    expect(await callsOf('sendMessage', textCallsBefore)).toEqual(refusedThenFollowed);
+
+    // The connector keeps no chat ids (replies are addressed by the gateway): a later reply is refused and follows too.
+    h.gatewayFiles.files.set('hubspot-file:76', {
+      contentType: 'application/pdf',
+      body: Buffer.from('%PDF-1.4 i'),
+    });
+    const uploadsBefore = (await h.client.calls(bot.id, 'sendDocument')).length;
+    const file = await replyToGroup({
+      text: undefined,
+      attachments: [
+        {
+          kind: 'file',
+          downloadRef: 'hubspot-file:76',
+          mimeType: 'application/pdf',
+          fileName: 'invoice.pdf',
+        },
+      ],
+    });
+    expect(file.status).toBe('SENT');
+    expect(await callsOf('sendDocument', uploadsBefore)).toEqual(refusedThenFollowed);
+    expect(await h.client.messages(bot.id, group.chat.id, 'from_bot')).toEqual([]);
+  });
+
   it('retries through a Telegram outage and honours retry_after on 429', async () => {
     await h.client.setFault(bot.id, 'sendMessage', { status: 500, times: 1 });
     const afterOutage = await reply({ text: 'after the outage', richText: undefined });
