@@ -347,6 +347,19 @@ describe('Twilio Messaging emulator', () => {
       account_sid: account.sid,
     });
     expect((await rest(`/Messages/${sid}/Media/${media?.sid ?? ''}.json`)).body).toEqual(media);
+
+    // A number without MMS (§2.5 `capabilities.mms`) texts, but media from it is refused before any fetch.
+    const smsOnly = '+14155550109';
+    await h.client.twilioCreateNumber(account.sid, { phone_number: smsOnly, capabilities: { mms: false } });
+    const refusedMedia = await send({ To: CUSTOMER, From: smsOnly, MediaUrl: `${receiver.origin}/a.jpg` });
+    expect(refusedMedia).toMatchObject({
+      status: 400,
+      body: {
+        code: 21606,
+        message: `The From phone number ${smsOnly} is not a valid, MMS-capable inbound phone number or short code for your account.`,
+      },
+    });
+    expect((await send({ To: CUSTOMER, From: smsOnly, Body: 'text only' })).status).toBe(201);
     const contentUrl = `${api}/Messages/${sid}/Media/${media?.sid ?? ''}`;
     const content = await fetch(contentUrl, { headers: { Authorization: auth } });
     expect(content.headers.get('content-type')).toMatch(/^image\/jpeg/);

@@ -233,6 +233,12 @@ export class TwilioApiController {
         `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`,
       );
     }
+    if (mediaUrls.length > 0 && !sender.capabilities.mms) {
+      throw TwilioApiError.badRequest(
+        21606,
+        `The From phone number ${from} is not a valid, MMS-capable inbound phone number or short code for your account.`,
+      );
+    }
     if (body.length > MAX_BODY) {
       throw TwilioApiError.badRequest(
         21617,
