@@ -140,6 +140,15 @@ interface TwilioMessagePage {
 /** Pages of one day's messages read at most by one comparison (`PageSize` 1000, Twilio's largest). */
 const MAX_LIST_PAGES = 50;
 
+/** The fields of an IncomingPhoneNumber (§2.5) this bridge reads. */
+interface TwilioNumberView {
+  readonly sid: string;
+  readonly phone_number: string;
+  readonly friendly_name?: string;
+  readonly sms_url?: string;
+  readonly capabilities?: { readonly sms?: boolean; readonly mms?: boolean };
+}
+
 interface TwilioErrorBody {
   readonly code?: number;
   readonly message?: string;
@@ -389,6 +398,9 @@ export class TwilioAdapter implements ProviderAdapter {
         'FILE_TOO_LARGE',
       );
     }
+    if (files.length > 0 && progress.sent('sms:0') === undefined) {
+      await this.assertNumberSendsMms(credentials);
+    }
     const text =
       request.richText !== undefined && request.richText.trim() !== ''
         ? htmlToPlainText(request.richText)
@@ -588,6 +600,33 @@ export class TwilioAdapter implements ProviderAdapter {
     )?.sid;
   }
 
+  /**
+   * Twilio refuses media from a number without MMS (§2.5: `capabilities.mms`) with a code that does not say so
+   * (21606), so the number is read first and the agent told why. A number Twilio no longer lists is left to the
+   * create, which refuses it with its own reason.
+   */
+  private async assertNumberSendsMms(credentials: TwilioCredentials): Promise<void> {
+    let number: TwilioNumberView | undefined;
+    try {
+      number = await this.findNumber(credentials);
+    } catch (error) {
+      if (error instanceof HttpTransportError) {
+        throw new SendFailure('transient', 'Twilio could not be reached.', error.code);
+      }
+      if (error instanceof CredentialsRejectedError) {
+        throw SendFailure.credentialsRejected(error.reason, error.providerErrorCode);
+      }
+      throw error;
+    }
+    if (number !== undefined && number.capabilities?.mms !== true) {
+      throw new SendFailure(
+        'permanent',
+        `The Twilio number ${credentials.phoneNumber} cannot send MMS, so a reply with files cannot go out from it: send the text without the files, or connect an MMS-capable number.`,
+        'NUMBER_CANNOT_MMS',
+      );
+    }
+  }
+
   private async failure(response: HttpResponse): Promise<SendFailure> {
     let body: TwilioErrorBody = {};
     try {
@@ -730,20 +769,8 @@ export class TwilioAdapter implements ProviderAdapter {
     };
   }
 
-  private async findNumber(
-    credentials: TwilioCredentials,
-  ): Promise<
-    { sid: string; friendly_name?: string; sms_url?: string; capabilities?: { sms?: boolean } } | undefined
-  > {
-    const list = await this.getJson<{
-      incoming_phone_numbers?: {
-        sid: string;
-        phone_number: string;
-        friendly_name?: string;
-        sms_url?: string;
-        capabilities?: { sms?: boolean };
-      }[];
-    }>(
+  private async findNumber(credentials: TwilioCredentials): Promise<TwilioNumberView | undefined> {
+    const list = await this.getJson<{ incoming_phone_numbers?: TwilioNumberView[] }>(
       credentials,
       `/Accounts/${credentials.accountSid}/IncomingPhoneNumbers.json?PhoneNumber=${encodeURIComponent(credentials.phoneNumber)}`,
       'the number lookup',
