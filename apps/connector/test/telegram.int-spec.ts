@@ -504,6 +504,7 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     forged.searchParams.set('sig', 'AAAA');
     expect((await fetch(forged)).status).toBe(403);
     expect((await fetch(h.mediaLink(ref, -1000))).status).toBe(403);
+    // getFile's 400 "wrong file_id or the file is temporarily unavailable" (one text for both): shown as unavailable.
     expect((await fetch(h.mediaLink(`media:${accountId}:unknown-file-id`))).status).toBe(404);
 
     const big = await customerSends({ kind: 'document', file_name: 'big.zip', file_size: 25 * 1024 * 1024 });

@@ -304,6 +304,8 @@ export class TelegramAdapter implements ProviderAdapter {
       if (error instanceof TelegramApiError && /file is too big/i.test(error.description)) {
         throw new MediaTooLargeError(DOWNLOAD_LIMIT);
       }
+      // "wrong file_id or the file is temporarily unavailable" is one description for both: were it retried, a
+      // file that is gone would dead-letter the customer's whole message once the gateway's retries ran out.
       if (error instanceof TelegramApiError && error.errorCode === 400) {
         throw new MediaNotFoundError(`Telegram has no file ${fileId}`);
       }
