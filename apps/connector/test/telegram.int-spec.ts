@@ -278,6 +278,12 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
       caption: '👍',
       media: { mimeType: 'image/webp' },
     });
+    // What is forwarded for an animated sticker is its thumbnail, and the bytes are the WEBP they are labelled.
+    const sticker = animated.attachments[0] as { media: { downloadRef: string } };
+    const thumbnail = await fetch(h.mediaLink(sticker.media.downloadRef));
+    expect(thumbnail.headers.get('content-type')).toMatch(/^image\/webp/);
+    const bytes = Buffer.from(await thumbnail.arrayBuffer());
+    expect([bytes.toString('latin1', 0, 4), bytes.toString('latin1', 8, 12)]).toEqual(['RIFF', 'WEBP']);
     const document = await customerSends({
       kind: 'document',
       file_name: 'factura.pdf',

@@ -380,7 +380,13 @@ export class CustomerSimulator {
         : { fileName: input.file_name }),
       meta,
     });
-    const thumbnail = withThumbnail ? thumbnailFor(this.state.files, bot.id, 320, 180) : undefined;
+    // Sticker thumbnails are WEBP (§1.7, what the connector forwards for animated and video stickers), 128×128 as
+    // in §1.9; video and document thumbnails are JPEG.
+    const thumbnail = !withThumbnail
+      ? undefined
+      : kind === 'sticker'
+        ? thumbnailFor(this.state.files, bot.id, 128, 128, 'image/webp')
+        : thumbnailFor(this.state.files, bot.id, 320, 180);
     return mediaObject(record, thumbnail);
   }
 }
