@@ -244,6 +244,36 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     ).toHaveLength(1);
   });
 
+  it('accepts a webhook and status callbacks Twilio signed over the URL without its port (§2.7)', async () => {
+    await h.client.twilioSetSettings({ signature_url_port: 'without_port' });
+    try {
+      const inbound = await h.client.twilioCustomerSends({
+        from: '+14155550123',
+        to: NUMBER,
+        body: 'signed without the port',
+      });
+      const withoutPort = `${h.baseUrl.replace(/:\d+$/, '')}/webhooks/twilio/${accountId}`;
+      expect(inbound.attempts[0]).toMatchObject({
+        status: 200,
+        signature: twilioSignature(account.auth_token, withoutPort, inbound.params),
+      });
+      expect(await h.received(inbound.message.sid)).toMatchObject({ text: 'signed without the port' });
+
+      const sent = await firstStatus(await reply('+14155550123', { text: 'reported', richText: undefined }));
+      await testing.expectEventually(async () => {
+        const callbacks = (await h.client.twilioWebhooks()).filter(
+          (attempt) => attempt.kind === 'status_callback' && attempt.messageSid === sent.providerMessageId,
+        );
+        expect(callbacks.map((attempt) => `${attempt.params['MessageStatus']}:${attempt.status}`)).toEqual([
+          'sent:204',
+          'delivered:204',
+        ]);
+      });
+    } finally {
+      await h.client.twilioSetSettings({ signature_url_port: 'as_configured' });
+    }
+  });
+
   it('refuses a bad or missing X-Twilio-Signature with 401 problem+json, status callbacks included', async () => {
     const response = await fetch(`${h.baseUrl}/webhooks/twilio/${accountId}`, {
       method: 'POST',

@@ -376,6 +376,7 @@ describe('Twilio Messaging emulator', () => {
     expect(await h.client.twilioSetSettings({ media_redirect: true, media_url_ttl_ms: 200 })).toEqual({
       media_redirect: true,
       media_url_ttl_ms: 200,
+      signature_url_port: 'as_configured',
     });
 
     const redirect = await fetch(contentUrl, { headers: { Authorization: auth }, redirect: 'manual' });

@@ -2,6 +2,7 @@ import type { CustomerMessageInput } from '../telegram/customer-simulator.js';
 import type { FaultRule } from '../telegram/fault.store.js';
 import type { RateLimitSettings } from '../telegram/rate-limiter.js';
 import type { TgChat, TgMessage, TgUpdate, TgUser, TgWebhookInfo } from '../telegram/telegram.types.js';
+import type { SignatureUrlPort } from '../twilio/signature.js';
 import type { TwilioWebhookAttempt } from '../twilio/twilio.state.js';
 
 export interface SandboxBot {
@@ -308,12 +309,14 @@ export class ProviderSandboxClient {
 
   /**
    * `media_redirect: true`: media content answers 302 to a short-lived URL that refuses an `Authorization`
-   * header, as Twilio's CDN redirect does; `media_url_ttl_ms` is its lifetime.
+   * header, as Twilio's CDN redirect does; `media_url_ttl_ms` is its lifetime. `signature_url_port`: sign webhooks
+   * and callbacks over their URL without its port or with the default port added (§2.7), not as configured.
    */
   twilioSetSettings(settings: {
     media_redirect?: boolean;
     media_url_ttl_ms?: number;
-  }): Promise<{ media_redirect: boolean; media_url_ttl_ms: number }> {
+    signature_url_port?: SignatureUrlPort;
+  }): Promise<{ media_redirect: boolean; media_url_ttl_ms: number; signature_url_port: SignatureUrlPort }> {
     return this.request('PUT', '/__sandbox/twilio/settings', settings);
   }
 

@@ -84,6 +84,7 @@ export const optOutSchema = z.object({ sender: E164, opted_out: z.boolean() });
 export const settingsSchema = z.object({
   media_redirect: z.boolean().optional(),
   media_url_ttl_ms: z.number().int().positive().optional(),
+  signature_url_port: z.enum(['as_configured', 'without_port', 'with_port']).optional(),
 });
 
 export const inboundSchema = z.object({
@@ -265,13 +266,18 @@ export class TwilioControlController {
     return settingsView(this.state.settings);
   }
 
-  /** `media_redirect`: media content answers 302 to a short-lived unauthenticated URL, as Twilio's CDN does. */
+  /**
+   * `media_redirect`: media content answers 302 to a short-lived unauthenticated URL, as Twilio's CDN does.
+   * `signature_url_port`: the webhooks' and callbacks' signatures are computed over their URL with its port removed
+   * or the default port added (§2.7), as Twilio has done.
+   */
   @Put('settings')
   updateSettings(@Body() body: unknown) {
     const input = parseBody(settingsSchema, body);
     this.state.settings = {
       mediaRedirect: input.media_redirect ?? this.state.settings.mediaRedirect,
       mediaUrlTtlMs: input.media_url_ttl_ms ?? this.state.settings.mediaUrlTtlMs,
+      signatureUrlPort: input.signature_url_port ?? this.state.settings.signatureUrlPort,
     };
     return settingsView(this.state.settings);
   }
@@ -331,5 +337,9 @@ export class TwilioControlController {
 }
 
 function settingsView(settings: TwilioSettings) {
-  return { media_redirect: settings.mediaRedirect, media_url_ttl_ms: settings.mediaUrlTtlMs };
+  return {
+    media_redirect: settings.mediaRedirect,
+    media_url_ttl_ms: settings.mediaUrlTtlMs,
+    signature_url_port: settings.signatureUrlPort,
+  };
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { SandboxClock } from '../common/clock.js';
 import { SANDBOX_CONFIG, type SandboxConfig } from '../config/sandbox.config.js';
+import type { SignatureUrlPort } from './signature.js';
 
 export const API_VERSION = '2010-04-01';
 
@@ -120,11 +121,14 @@ export interface TwilioSettings {
   mediaRedirect: boolean;
   /** Lifetime of such a URL (real time). */
   mediaUrlTtlMs: number;
+  /** The port in the URL `X-Twilio-Signature` is computed over (the request still goes to the URL as configured). */
+  signatureUrlPort: SignatureUrlPort;
 }
 
 export const DEFAULT_TWILIO_SETTINGS: Readonly<TwilioSettings> = {
   mediaRedirect: false,
   mediaUrlTtlMs: 300_000,
+  signatureUrlPort: 'as_configured',
 };
 
 /** A pre-signed media URL handed out by a redirect. */
