@@ -278,6 +278,12 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
       caption: '👍',
       media: { mimeType: 'image/webp' },
     });
+    // What is forwarded for an animated sticker is its thumbnail, and the bytes are the WEBP they are labelled.
+    const sticker = animated.attachments[0] as { media: { downloadRef: string } };
+    const thumbnail = await fetch(h.mediaLink(sticker.media.downloadRef));
+    expect(thumbnail.headers.get('content-type')).toMatch(/^image\/webp/);
+    const bytes = Buffer.from(await thumbnail.arrayBuffer());
+    expect([bytes.toString('latin1', 0, 4), bytes.toString('latin1', 8, 12)]).toEqual(['RIFF', 'WEBP']);
     const document = await customerSends({
       kind: 'document',
       file_name: 'factura.pdf',
@@ -504,6 +510,7 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     forged.searchParams.set('sig', 'AAAA');
     expect((await fetch(forged)).status).toBe(403);
     expect((await fetch(h.mediaLink(ref, -1000))).status).toBe(403);
+    // getFile's 400 "wrong file_id or the file is temporarily unavailable" (one text for both): shown as unavailable.
     expect((await fetch(h.mediaLink(`media:${accountId}:unknown-file-id`))).status).toBe(404);
 
     const big = await customerSends({ kind: 'document', file_name: 'big.zip', file_size: 25 * 1024 * 1024 });
@@ -621,6 +628,68 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     await h.client.setBlocked(bot.id, chatId, false);
     expect(status).toMatchObject({ status: 'FAILED', providerErrorCode: '403' });
     expect(status.failureReason).toContain('blocked the bot');
+  });
+
+  it('follows a group Telegram upgraded to a supergroup (migrate_to_chat_id) once, leaving the quote behind', async () => {
+    const group = await h.client.createGroup(bot.id, { title: 'Acme buyers', member: { first_name: 'Ana' } });
+    const { message: question } = await h.client.customerSends(bot.id, group.chat.id, {
+      kind: 'text',
+      text: 'Where is my order?',
+    });
+    const questionId = `${group.chat.id}:${question.message_id}`;
+    expect(await received(questionId)).toMatchObject({ conversationKey: String(group.chat.id) });
+    const supergroup = (await h.client.migrateGroup(bot.id, group.chat.id)).chat;
+    const replyToGroup = async (overrides: Partial<GatewayOutboundMessageRequestedV1>) =>
+      h.firstStatus(
+        await h.requestReply({
+          channelAccountId: accountId,
+          conversationKey: String(group.chat.id),
+          recipient: {
+            deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(group.chat.id) },
+          },
+          inReplyToProviderMessageId: questionId,
+          richText: undefined,
+          ...overrides,
+        }),
+      );
+    const callsOf = async (method: string, since: number) =>
+      (await h.client.calls(bot.id, method))
+        .slice(since)
+        .map((call) => [call.status, call.params['chat_id']]);
+    const refusedThenFollowed = [
+      [400, String(group.chat.id)],
+      [200, String(supergroup.id)],
+    ];
+
+    const textCallsBefore = (await h.client.calls(bot.id, 'sendMessage')).length;
+    const text = await replyToGroup({ text: 'It ships today' });
+    const [sent] = (await h.client.messages(bot.id, supergroup.id, 'from_bot')).map((item) => item.message);
+    expect(sent).toMatchObject({ chat: supergroup, text: 'It ships today' });
+    // The question stays in the old group; its message id would quote another message of the supergroup.
+    expect(sent?.reply_to_message).toBeUndefined();
+    expect(text).toMatchObject({ status: 'SENT', providerMessageId: `${supergroup.id}:${sent?.message_id}` });
+    expect(await callsOf('sendMessage', textCallsBefore)).toEqual(refusedThenFollowed);
+
+    // The connector keeps no chat ids (replies are addressed by the gateway): a later reply is refused and follows too.
+    h.gatewayFiles.files.set('hubspot-file:76', {
+      contentType: 'application/pdf',
+      body: Buffer.from('%PDF-1.4 i'),
+    });
+    const uploadsBefore = (await h.client.calls(bot.id, 'sendDocument')).length;
+    const file = await replyToGroup({
+      text: undefined,
+      attachments: [
+        {
+          kind: 'file',
+          downloadRef: 'hubspot-file:76',
+          mimeType: 'application/pdf',
+          fileName: 'invoice.pdf',
+        },
+      ],
+    });
+    expect(file.status).toBe('SENT');
+    expect(await callsOf('sendDocument', uploadsBefore)).toEqual(refusedThenFollowed);
+    expect(await h.client.messages(bot.id, group.chat.id, 'from_bot')).toEqual([]);
   });
 
   it('retries through a Telegram outage and honours retry_after on 429', async () => {

@@ -50,6 +50,37 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     });
   };
 
+  /** A second Twilio account with one number, connected as `channelAccountId` (answers once its row exists). */
+  const connectOtherAccount = async (
+    channelAccountId: string,
+    number: string,
+    options: { friendlyName: string; capabilities?: { mms: boolean } },
+  ): Promise<SandboxTwilioAccount> => {
+    const other = await h.client.twilioCreateAccount({ friendly_name: options.friendlyName });
+    await h.client.twilioCreateNumber(other.sid, {
+      phone_number: number,
+      friendly_name: options.friendlyName,
+      ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
+    });
+    const ok = await validate({ accountSid: other.sid, authToken: other.auth_token, phoneNumber: number });
+    await h.publish('gateway.channel-account.connected.v1', {
+      channelAccountId,
+      hubspotChannelId: '5002',
+      inboxId: '311',
+      provider: 'twilio',
+      name: options.friendlyName,
+      credentialsRequestId: ok.requestId,
+    });
+    await testing.expectEventually(async () => {
+      const rows = await h.db.dataSource.query<unknown[]>(
+        `SELECT 1 FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+        [channelAccountId],
+      );
+      expect(rows).toHaveLength(1);
+    });
+    return other;
+  };
+
   beforeAll(async () => {
     h = await startConnectorHarness('connector_tw');
     // The SID and token of the reference's examples (providers-api.md §2.6–2.7), so its payloads apply as they are.
@@ -211,6 +242,36 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
         .messagesOf<ProviderMessageReceivedV1>('provider.message.received.v1')
         .filter((m) => m.providerMessageId === inbound.message.sid),
     ).toHaveLength(1);
+  });
+
+  it('accepts a webhook and status callbacks Twilio signed over the URL without its port (§2.7)', async () => {
+    await h.client.twilioSetSettings({ signature_url_port: 'without_port' });
+    try {
+      const inbound = await h.client.twilioCustomerSends({
+        from: '+14155550123',
+        to: NUMBER,
+        body: 'signed without the port',
+      });
+      const withoutPort = `${h.baseUrl.replace(/:\d+$/, '')}/webhooks/twilio/${accountId}`;
+      expect(inbound.attempts[0]).toMatchObject({
+        status: 200,
+        signature: twilioSignature(account.auth_token, withoutPort, inbound.params),
+      });
+      expect(await h.received(inbound.message.sid)).toMatchObject({ text: 'signed without the port' });
+
+      const sent = await firstStatus(await reply('+14155550123', { text: 'reported', richText: undefined }));
+      await testing.expectEventually(async () => {
+        const callbacks = (await h.client.twilioWebhooks()).filter(
+          (attempt) => attempt.kind === 'status_callback' && attempt.messageSid === sent.providerMessageId,
+        );
+        expect(callbacks.map((attempt) => `${attempt.params['MessageStatus']}:${attempt.status}`)).toEqual([
+          'sent:204',
+          'delivered:204',
+        ]);
+      });
+    } finally {
+      await h.client.twilioSetSettings({ signature_url_port: 'as_configured' });
+    }
   });
 
   it('refuses a bad or missing X-Twilio-Signature with 401 problem+json, status callbacks included', async () => {
@@ -413,6 +474,38 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
     expect(h.gatewayFiles.requests).toContain('hubspot-file:81');
   });
 
+  it('fails a reply with files from a number without MMS at once, saying so, and still texts from it (§2.5)', async () => {
+    const smsOnlyAccountId = '9200088';
+    const number = '+14155550180';
+    await connectOtherAccount(smsOnlyAccountId, number, {
+      friendlyName: 'SMS only',
+      capabilities: { mms: false },
+    });
+    h.gatewayFiles.files.set('hubspot-file:85', {
+      contentType: 'image/png',
+      body: Buffer.from('89504e470d0a1a0a0000', 'hex'),
+    });
+    const customer = '+14155550181';
+    const replyFromSmsOnly = async (overrides: Partial<GatewayOutboundMessageRequestedV1>) =>
+      firstStatus(
+        await reply(customer, { channelAccountId: smsOnlyAccountId, richText: undefined, ...overrides }),
+      );
+
+    const withFile = await replyFromSmsOnly({
+      text: 'Label attached',
+      attachments: [
+        { kind: 'image', downloadRef: 'hubspot-file:85', mimeType: 'image/png', fileName: 'label.png' },
+      ],
+    });
+    expect(withFile).toMatchObject({ status: 'FAILED', providerErrorCode: 'NUMBER_CANNOT_MMS' });
+    expect(withFile.failureReason).toContain(`${number} cannot send MMS`);
+    expect(h.gatewayFiles.requests).not.toContain('hubspot-file:85');
+    expect(await h.client.twilioCustomerMessages(customer)).toEqual([]);
+    expect(await replyFromSmsOnly({ text: 'The label follows by email', attachments: [] })).toMatchObject({
+      status: 'SENT',
+    });
+  });
+
   it('reports an opted-out customer (21610) at once and retries through a 429', async () => {
     await h.client.twilioSetOptOut('+14155550125', NUMBER, true);
     const optedOut = await firstStatus(await reply('+14155550125', { text: 'Hi', richText: undefined }));
@@ -424,6 +517,19 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
       await reply('+14155550123', { text: 'After the busy signal', richText: undefined }),
     );
     expect(afterBusy.status).toBe('SENT');
+  });
+
+  it("retries a reply refused because the number's queue was full (21611, §2.10 'later') and texts it once", async () => {
+    const customer = '+14155550129';
+    const retried = () => h.counter('connector_outbound_total', { provider: 'twilio', result: 'retried' });
+    const retriedBefore = await retried();
+    await h.client.twilioSetMessagesFault(account.sid, { status: 400, code: 21611, times: 1 });
+    const id = await reply(customer, { text: 'once the queue drained', richText: undefined });
+    const sent = await firstStatus(id);
+    const thread = await h.client.twilioCustomerMessages(customer);
+    expect(thread.map((message) => message.body)).toEqual(['once the queue drained']);
+    expect(sent).toMatchObject({ status: 'SENT', providerMessageId: thread[0]?.sid });
+    expect(await retried()).toBe(retriedBefore + 1);
   });
 
   it('keeps only media SIDs of this account and message and never calls the host a MediaUrl names (SSRF)', async () => {
@@ -573,29 +679,9 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
   });
 
   it('deauthorizes an account whose auth token was rotated (20003) and reports it once', async () => {
-    const rotating = await h.client.twilioCreateAccount({ friendly_name: 'Rotating' });
-    const number = '+14155550170';
     const rotatingAccountId = '9200077';
-    await h.client.twilioCreateNumber(rotating.sid, { phone_number: number, friendly_name: 'Rotating SMS' });
-    const ok = await validate({
-      accountSid: rotating.sid,
-      authToken: rotating.auth_token,
-      phoneNumber: number,
-    });
-    await h.publish('gateway.channel-account.connected.v1', {
-      channelAccountId: rotatingAccountId,
-      hubspotChannelId: '5002',
-      inboxId: '311',
-      provider: 'twilio',
-      name: 'Rotating SMS',
-      credentialsRequestId: ok.requestId,
-    });
-    await testing.expectEventually(async () => {
-      const rows = await h.db.dataSource.query<unknown[]>(
-        `SELECT 1 FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
-        [rotatingAccountId],
-      );
-      expect(rows).toHaveLength(1);
+    const rotating = await connectOtherAccount(rotatingAccountId, '+14155550170', {
+      friendlyName: 'Rotating SMS',
     });
     await h.client.twilioRotateAuthToken(rotating.sid);
     const replyTo = async (text: string) =>

@@ -21,4 +21,4 @@ export type { RateLimitSettings } from './telegram/rate-limiter.js';
 export type * from './telegram/telegram.types.js';
 export { ACCEPTED_MEDIA_TYPES as TWILIO_MMS_MEDIA_TYPES } from './twilio/media-types.js';
 export { smsSegments, type SegmentInfo } from './twilio/segments.js';
-export { twilioSignature, type TwilioParams } from './twilio/signature.js';
+export { signedUrl, twilioSignature, type SignatureUrlPort, type TwilioParams } from './twilio/signature.js';

@@ -147,6 +147,15 @@ describe('customer updates: every message kind shaped like the reference (docs/p
     expect([video.is_animated, video.is_video]).toEqual([false, true]);
     const file = (await h.json(bot.token, 'getFile', { file_id: animated.file_id })).body.result;
     expect(file.file_path).toMatch(/^stickers\/file_\d+\.tgs$/);
+
+    // The thumbnail of an animated or video sticker is a 128×128 WEBP (§1.7, §1.9).
+    expect(animated.thumbnail).toMatchObject({ width: 128, height: 128 });
+    const thumbnail = (await h.json(bot.token, 'getFile', { file_id: video.thumbnail.file_id })).body.result;
+    expect(thumbnail.file_path).toMatch(/^thumbnails\/file_\d+\.webp$/);
+    const download = await fetch(`${h.sandbox.baseUrl}/file/bot${bot.token}/${thumbnail.file_path}`);
+    expect(download.headers.get('content-type')).toMatch(/^image\/webp/);
+    const bytes = Buffer.from(await download.arrayBuffer());
+    expect([bytes.toString('latin1', 0, 4), bytes.toString('latin1', 8, 12)]).toEqual(['RIFF', 'WEBP']);
   });
 
   it('location, venue (with its location twin), contact, poll and dice', async () => {

@@ -127,6 +127,37 @@ describe('Telegram sending: send* methods, files and error mapping', () => {
     });
   });
 
+  it('refuses sends to a group upgraded to a supergroup with migrate_to_chat_id, as §1.2 shows', async () => {
+    const group = await h.client.createGroup(bot.id, { title: 'Acme buyers', member: { first_name: 'Ana' } });
+    expect(group.chat).toMatchObject({ type: 'group', title: 'Acme buyers' });
+    expect(group.chat.id).toBeLessThan(0);
+    expect((await h.json(bot.token, 'sendMessage', { chat_id: group.chat.id, text: 'before' })).status).toBe(
+      200,
+    );
+
+    const supergroup = await h.client.migrateGroup(bot.id, group.chat.id);
+    expect(supergroup.chat).toEqual({ id: expect.any(Number), title: 'Acme buyers', type: 'supergroup' });
+    expect(String(supergroup.chat.id)).toMatch(/^-100\d{10}$/);
+    const refused = await h.json(bot.token, 'sendMessage', { chat_id: group.chat.id, text: 'after' });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({
+      ok: false,
+      error_code: 400,
+      description: 'Bad Request: group chat was upgraded to a supergroup chat',
+      parameters: { migrate_to_chat_id: supergroup.chat.id },
+    });
+    const resent = await h.json(bot.token, 'sendMessage', { chat_id: supergroup.chat.id, text: 'after' });
+    expect(resent.body.result).toMatchObject({ chat: supergroup.chat, text: 'after' });
+
+    // The bot sees the upgrade as two service messages (§1.6).
+    const updates = (await h.json(bot.token, 'getUpdates', {})).body.result as { message: unknown }[];
+    expect(updates.map((update) => update.message)).toEqual([
+      expect.objectContaining({ chat: group.chat, migrate_to_chat_id: supergroup.chat.id }),
+      expect.objectContaining({ chat: supergroup.chat, migrate_from_chat_id: group.chat.id }),
+    ]);
+    await expect(h.client.migrateGroup(bot.id, customer.chat.id)).rejects.toMatchObject({ status: 400 });
+  });
+
   it('answers 429 with retry_after and Retry-After beyond the per-chat flood limit', async () => {
     await h.client.setRateLimits({ enabled: true, chatPerSecond: 1, chatBurst: 2 });
     expect((await send('sendMessage', { text: '1' })).status).toBe(200);

@@ -347,6 +347,19 @@ describe('Twilio Messaging emulator', () => {
       account_sid: account.sid,
     });
     expect((await rest(`/Messages/${sid}/Media/${media?.sid ?? ''}.json`)).body).toEqual(media);
+
+    // A number without MMS (§2.5 `capabilities.mms`) texts, but media from it is refused before any fetch.
+    const smsOnly = '+14155550109';
+    await h.client.twilioCreateNumber(account.sid, { phone_number: smsOnly, capabilities: { mms: false } });
+    const refusedMedia = await send({ To: CUSTOMER, From: smsOnly, MediaUrl: `${receiver.origin}/a.jpg` });
+    expect(refusedMedia).toMatchObject({
+      status: 400,
+      body: {
+        code: 21606,
+        message: `The From phone number ${smsOnly} is not a valid, MMS-capable inbound phone number or short code for your account.`,
+      },
+    });
+    expect((await send({ To: CUSTOMER, From: smsOnly, Body: 'text only' })).status).toBe(201);
     const contentUrl = `${api}/Messages/${sid}/Media/${media?.sid ?? ''}`;
     const content = await fetch(contentUrl, { headers: { Authorization: auth } });
     expect(content.headers.get('content-type')).toMatch(/^image\/jpeg/);
@@ -363,6 +376,7 @@ describe('Twilio Messaging emulator', () => {
     expect(await h.client.twilioSetSettings({ media_redirect: true, media_url_ttl_ms: 200 })).toEqual({
       media_redirect: true,
       media_url_ttl_ms: 200,
+      signature_url_port: 'as_configured',
     });
 
     const redirect = await fetch(contentUrl, { headers: { Authorization: auth }, redirect: 'manual' });
@@ -485,10 +499,20 @@ describe('Twilio Messaging emulator', () => {
     expect(refused.attempts[0]?.params.MessageSid).toBe(refused.message.sid);
   });
 
-  it('injects 429/5xx faults, enforces trial verification and fails a suspended account', async () => {
+  it('injects 21611/429/5xx faults, enforces trial verification and fails a suspended account', async () => {
     await h.client.twilioSetMessagesFault(account.sid, { status: 429, times: 1 });
     const throttled = await send({ To: CUSTOMER, From: NUMBER, Body: 'x' });
     expect(throttled).toMatchObject({ status: 429, body: { code: 20429, status: 429 } });
+    // The sender's queue is full (§2.9): refused synchronously, nothing created.
+    await h.client.twilioSetMessagesFault(account.sid, { status: 400, code: 21611, times: 1 });
+    expect(await send({ To: CUSTOMER, From: NUMBER, Body: 'queue full' })).toMatchObject({
+      status: 400,
+      body: {
+        code: 21611,
+        status: 400,
+        message: `This 'From' number ${NUMBER} has exceeded the maximum number of queued messages`,
+      },
+    });
     expect((await send({ To: CUSTOMER, From: NUMBER, Body: 'x' })).status).toBe(201);
 
     await h.client.twilioSetMessagesFault(account.sid, { status: 500 });

@@ -37,6 +37,7 @@ describe('provider errors → what the agent reads', () => {
 
   it('maps Twilio codes to reasons, with a generic fallback', () => {
     expect(twilioReason('21610')).toContain('STOP');
+    expect(twilioReason('21611')).toContain('queue');
     expect(twilioReason('30003')).toContain('unreachable');
     expect(twilioReason('39999')).toContain('39999');
   });

@@ -2,6 +2,7 @@ import type { CustomerMessageInput } from '../telegram/customer-simulator.js';
 import type { FaultRule } from '../telegram/fault.store.js';
 import type { RateLimitSettings } from '../telegram/rate-limiter.js';
 import type { TgChat, TgMessage, TgUpdate, TgUser, TgWebhookInfo } from '../telegram/telegram.types.js';
+import type { SignatureUrlPort } from '../twilio/signature.js';
 import type { TwilioWebhookAttempt } from '../twilio/twilio.state.js';
 
 export interface SandboxBot {
@@ -154,6 +155,31 @@ export class ProviderSandboxClient {
     return this.request('POST', `/__sandbox/telegram/bots/${botId}/customers`, input);
   }
 
+  /** A basic group with the bot, where `member` writes (send as them with `customerSends` and the group's id). */
+  createGroup(
+    botId: number,
+    input: {
+      title: string;
+      member: {
+        id?: number;
+        first_name: string;
+        last_name?: string;
+        username?: string;
+        language_code?: string;
+      };
+    },
+  ): Promise<SandboxCustomer> {
+    return this.request('POST', `/__sandbox/telegram/bots/${botId}/groups`, input);
+  }
+
+  /**
+   * Upgrades a basic group to a supergroup (answers the supergroup): the Bot API refuses the old id with
+   * `400 "Bad Request: group chat was upgraded to a supergroup chat"` and `parameters.migrate_to_chat_id`.
+   */
+  migrateGroup(botId: number, chatId: number): Promise<SandboxCustomer> {
+    return this.request('POST', `/__sandbox/telegram/bots/${botId}/chats/${chatId}/migrate`);
+  }
+
   /** The customer sends (or edits) a message; `update` is null when `allowed_updates` filters it out. */
   customerSends(
     botId: number,
@@ -256,12 +282,15 @@ export class ProviderSandboxClient {
   }
 
   /**
-   * Fails the account's next `POST Messages.json` calls with 429/20429 (not processed) or 5xx/20500 (the
-   * message is still created and sent unless `create_anyway: false`); `times` omitted = until cleared.
+   * Fails the account's next `POST Messages.json` calls with 400/21611 (the `From` number's queue is full) or
+   * 429/20429, both not processed, or 5xx/20500 (the message is still created and sent unless
+   * `create_anyway: false`); `times` omitted = until cleared.
    */
   twilioSetMessagesFault(
     accountSid: string,
-    fault: { status: 429 | 500 | 503; times?: number; create_anyway?: boolean },
+    fault:
+      | { status: 400; code: 21611; times?: number }
+      | { status: 429 | 500 | 503; times?: number; create_anyway?: boolean },
   ): Promise<unknown> {
     return this.request('PUT', `/__sandbox/twilio/accounts/${accountSid}/faults/messages`, fault);
   }
@@ -280,12 +309,14 @@ export class ProviderSandboxClient {
 
   /**
    * `media_redirect: true`: media content answers 302 to a short-lived URL that refuses an `Authorization`
-   * header, as Twilio's CDN redirect does; `media_url_ttl_ms` is its lifetime.
+   * header, as Twilio's CDN redirect does; `media_url_ttl_ms` is its lifetime. `signature_url_port`: sign webhooks
+   * and callbacks over their URL without its port or with the default port added (§2.7), not as configured.
    */
   twilioSetSettings(settings: {
     media_redirect?: boolean;
     media_url_ttl_ms?: number;
-  }): Promise<{ media_redirect: boolean; media_url_ttl_ms: number }> {
+    signature_url_port?: SignatureUrlPort;
+  }): Promise<{ media_redirect: boolean; media_url_ttl_ms: number; signature_url_port: SignatureUrlPort }> {
     return this.request('PUT', '/__sandbox/twilio/settings', settings);
   }
 

@@ -13,9 +13,10 @@ import {
   Put,
   Query,
 } from '@nestjs/common';
+import type { z } from 'zod';
 import { CustomerInputError, CustomerSimulator } from '../telegram/customer-simulator.js';
 import type { BotRecord } from '../telegram/stores/bot.store.js';
-import type { ChatRecord, MessageDirection } from '../telegram/stores/chat.store.js';
+import type { ChatRecord, CustomerInput, MessageDirection } from '../telegram/stores/chat.store.js';
 import { TelegramState } from '../telegram/telegram.state.js';
 import { WebhookDispatcher } from '../telegram/webhook-dispatcher.js';
 import { TwilioDispatcher } from '../twilio/twilio-dispatcher.js';
@@ -24,6 +25,7 @@ import {
   blockSchema,
   createBotSchema,
   createCustomerSchema,
+  createGroupSchema,
   customerMessageSchema,
   faultSchema,
   rateLimitSchema,
@@ -161,14 +163,33 @@ export class ControlController {
       throw new BadRequestException(`customer ${input.id} already chats with bot ${bot.id}`);
     }
     const chat = this.state.chats.create(bot.id, {
-      firstName: input.first_name,
-      ...(input.id === undefined ? {} : { id: input.id }),
-      ...(input.last_name === undefined ? {} : { lastName: input.last_name }),
-      ...(input.username === undefined ? {} : { username: input.username }),
-      ...(input.language_code === undefined ? {} : { languageCode: input.language_code }),
+      ...customerInput(input),
       ...(input.started === undefined ? {} : { started: input.started }),
     });
     return { user: chat.user, chat: chat.chat };
+  }
+
+  /** A basic group with the bot and one customer who writes there. */
+  @Post('telegram/bots/:botId/groups')
+  createGroup(@Param('botId', ParseIntPipe) botId: number, @Body() body: unknown) {
+    const input = parseBody(createGroupSchema, body);
+    const group = this.state.chats.createGroup(this.bot(botId).id, input.title, customerInput(input.member));
+    return { user: group.user, chat: group.chat };
+  }
+
+  /** Upgrades a basic group to a supergroup: sends to the old id get `400` with `migrate_to_chat_id` from now on. */
+  @Post('telegram/bots/:botId/chats/:chatId/migrate')
+  migrateGroup(@Param('botId', ParseIntPipe) botId: number, @Param('chatId', ParseIntPipe) chatId: number) {
+    const bot = this.bot(botId);
+    try {
+      const supergroup = this.customers.migrateGroup(bot, this.chat(bot, chatId));
+      return { user: supergroup.user, chat: supergroup.chat };
+    } catch (error) {
+      if (error instanceof CustomerInputError) {
+        throw new BadRequestException(error.message);
+      }
+      throw error;
+    }
   }
 
   @Post('telegram/bots/:botId/chats/:chatId/messages')
@@ -237,6 +258,16 @@ export class ControlController {
     }
     return chat;
   }
+}
+
+function customerInput(input: Omit<z.output<typeof createCustomerSchema>, 'started'>): CustomerInput {
+  return {
+    firstName: input.first_name,
+    ...(input.id === undefined ? {} : { id: input.id }),
+    ...(input.last_name === undefined ? {} : { lastName: input.last_name }),
+    ...(input.username === undefined ? {} : { username: input.username }),
+    ...(input.language_code === undefined ? {} : { languageCode: input.language_code }),
+  };
 }
 
 function botView(bot: BotRecord) {

@@ -16,6 +16,12 @@ export const createCustomerSchema = z.object({
   started: z.boolean().optional(),
 });
 
+export const createGroupSchema = z.object({
+  title: z.string().min(1).max(128),
+  /** The customer who writes in the group. */
+  member: createCustomerSchema.omit({ started: true }),
+});
+
 const size = z.object({ width: z.number().int().positive(), height: z.number().int().positive() });
 
 export const customerMessageSchema = z.object({

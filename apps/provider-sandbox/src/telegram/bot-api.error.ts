@@ -38,6 +38,13 @@ export class BotApiError extends Error {
     return new BotApiError(429, `Too Many Requests: retry after ${retryAfter}`, { retry_after: retryAfter });
   }
 
+  /** The basic group became a supergroup (§1.2, §1.12): resend to `migrate_to_chat_id`. */
+  static groupUpgraded(migrateToChatId: number): BotApiError {
+    return new BotApiError(400, 'Bad Request: group chat was upgraded to a supergroup chat', {
+      migrate_to_chat_id: migrateToChatId,
+    });
+  }
+
   static conflict(detail: string): BotApiError {
     return new BotApiError(409, `Conflict: ${detail}`);
   }

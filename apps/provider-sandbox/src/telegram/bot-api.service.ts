@@ -303,7 +303,7 @@ export class BotApiService {
     }
   }
 
-  /** `chat_id` → the private chat; Telegram's errors for unknown, unstarted and blocked chats. */
+  /** `chat_id` → the chat; Telegram's errors for unknown, upgraded, unstarted and blocked chats. */
   private resolveChat(bot: BotRecord, params: BotApiParams): ChatRecord {
     const raw = params.string('chat_id');
     if (raw === undefined || raw === '') {
@@ -313,6 +313,9 @@ export class BotApiService {
     const chat = chatId === undefined ? undefined : this.state.chats.find(bot.id, chatId);
     if (chat === undefined) {
       throw BotApiError.badRequest('chat not found');
+    }
+    if (chat.migratedToChatId !== undefined) {
+      throw BotApiError.groupUpgraded(chat.migratedToChatId);
     }
     if (chat.blocked) {
       throw BotApiError.forbidden('bot was blocked by the user');

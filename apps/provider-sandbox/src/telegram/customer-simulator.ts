@@ -144,6 +144,30 @@ export class CustomerSimulator {
     return this.dispatcher.publish(bot, 'my_chat_member', payload, `chat:${chat.chat.id}`);
   }
 
+  /**
+   * The customer upgrades the group to a supergroup: the old chat gets a service message with `migrate_to_chat_id`,
+   * the new one with `migrate_from_chat_id` (§1.6), and the Bot API refuses the old id from now on (§1.2).
+   */
+  migrateGroup(bot: BotRecord, group: ChatRecord): ChatRecord {
+    if (group.chat.type !== 'group' || group.migratedToChatId !== undefined) {
+      throw new CustomerInputError(`chat ${group.chat.id} is not a basic group that can be upgraded`);
+    }
+    const supergroup = this.state.chats.migrateToSupergroup(group);
+    const serviceMessage = (chat: ChatRecord, field: string, chatId: number) => {
+      const message = this.state.chats.append(chat, 'from_customer', (messageId) => ({
+        message_id: messageId,
+        from: chat.user,
+        chat: chat.chat,
+        date: this.state.clock.unixSeconds(),
+        [field]: chatId,
+      }));
+      this.publish(bot, chat, 'message', message);
+    };
+    serviceMessage(group, 'migrate_to_chat_id', supergroup.chat.id);
+    serviceMessage(supergroup, 'migrate_from_chat_id', group.chat.id);
+    return supergroup;
+  }
+
   /** Any other update type, payload as given (e.g. `poll`, `callback_query`, `message_reaction`). */
   raw(bot: BotRecord, kind: string, payload: unknown, chatId?: number): TgUpdate | undefined {
     return this.dispatcher.publish(
@@ -356,7 +380,13 @@ export class CustomerSimulator {
         : { fileName: input.file_name }),
       meta,
     });
-    const thumbnail = withThumbnail ? thumbnailFor(this.state.files, bot.id, 320, 180) : undefined;
+    // Sticker thumbnails are WEBP (§1.7, what the connector forwards for animated and video stickers), 128×128 as
+    // in §1.9; video and document thumbnails are JPEG.
+    const thumbnail = !withThumbnail
+      ? undefined
+      : kind === 'sticker'
+        ? thumbnailFor(this.state.files, bot.id, 128, 128, 'image/webp')
+        : thumbnailFor(this.state.files, bot.id, 320, 180);
     return mediaObject(record, thumbnail);
   }
 }

@@ -34,6 +34,16 @@ describe('parseHtml', () => {
     expect(parseHtml('&lt;&gt;&amp;&quot;&#128512;&#x41;&nbsp;').text).toBe('<>&"😀A&nbsp;');
   });
 
+  it('decodes entities in attribute values too, so a link carries the URL Telegram gives (§1.10)', () => {
+    expect(parseHtml('<a href="https://shop.example/o?id=5&amp;x=1&#38;q=&quot;a&quot;">order</a>')).toEqual({
+      text: 'order',
+      entities: [{ type: 'text_link', offset: 0, length: 5, url: 'https://shop.example/o?id=5&x=1&q="a"' }],
+    });
+    expect(parseHtml('<pre><code class="language-c&#43;&#43;">x</code></pre>').entities).toEqual([
+      { type: 'pre', offset: 0, length: 1, language: 'c++' },
+    ]);
+  });
+
   it.each([
     ['<p>Hello</p>', 'Unsupported start tag "p" at byte offset 0'],
     ['héllo <br>', 'Unsupported start tag "br" at byte offset 7'],

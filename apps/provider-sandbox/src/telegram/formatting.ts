@@ -64,6 +64,18 @@ function decodeEntity(source: string, index: number): { value: string; end: numb
   return value === undefined ? undefined : { value, end: index + match[0].length };
 }
 
+/** Entities decoded as in text: a link written `href="…?id=5&amp;x=1"` is the URL `…?id=5&x=1`. */
+function decodeEntities(raw: string): string {
+  let decoded = '';
+  let index = 0;
+  while (index < raw.length) {
+    const entity = raw[index] === '&' ? decodeEntity(raw, index) : undefined;
+    decoded += entity?.value ?? raw[index] ?? '';
+    index = entity?.end ?? index + 1;
+  }
+  return decoded;
+}
+
 function parseAttributes(raw: string, source: string, at: number): Record<string, string> {
   const attributes: Record<string, string> = {};
   const pattern = /\s*([a-zA-Z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/y;
@@ -79,7 +91,7 @@ function parseAttributes(raw: string, source: string, at: number): Record<string
         `Expected equal sign in declaration of an attribute of a tag at byte offset ${byteOffset(source, at)}`,
       );
     }
-    attributes[(match[1] ?? '').toLowerCase()] = match[2] ?? match[3] ?? match[4] ?? '';
+    attributes[(match[1] ?? '').toLowerCase()] = decodeEntities(match[2] ?? match[3] ?? match[4] ?? '');
     index = pattern.lastIndex;
   }
   return attributes;

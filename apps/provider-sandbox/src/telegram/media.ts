@@ -29,6 +29,11 @@ export function syntheticBytes(mimeType: string, size: number): Buffer {
     bytes[index] = (index * 31 + 7) % 251;
   }
   Buffer.from(magic[mimeType] ?? []).copy(bytes);
+  if (mimeType === 'image/webp' && size >= 12) {
+    // A RIFF container names its form after the chunk size: `RIFF <size> WEBP` is what sniffers look for.
+    bytes.writeUInt32LE(size - 8, 4);
+    bytes.write('WEBP', 8, 'latin1');
+  }
   return bytes.subarray(0, size);
 }
 
@@ -42,15 +47,21 @@ export function photoSize(record: FileRecord, width: number, height: number): Tg
   };
 }
 
-/** A thumbnail `PhotoSize` (stored as its own file). */
-export function thumbnailFor(files: FileStore, botId: number, width: number, height: number): TgPhotoSize {
+/** A thumbnail `PhotoSize` (stored as its own file), JPEG unless said otherwise. */
+export function thumbnailFor(
+  files: FileStore,
+  botId: number,
+  width: number,
+  height: number,
+  mimeType = 'image/jpeg',
+): TgPhotoSize {
   const size = Math.min(8_000, Math.round((width * height) / 8));
   const record = files.put({
     botId,
     kind: 'thumbnail',
-    mimeType: 'image/jpeg',
-    bytes: syntheticBytes('image/jpeg', size),
-    variant: `thumb:${width}x${height}`,
+    mimeType,
+    bytes: syntheticBytes(mimeType, size),
+    variant: `thumb:${width}x${height}:${mimeType}`,
   });
   return photoSize(record, width, height);
 }

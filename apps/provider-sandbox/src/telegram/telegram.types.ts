@@ -22,6 +22,8 @@ export interface TgBotUser extends TgUser {
 
 export interface TgChat {
   id: number;
+  /** Groups, supergroups and channels. */
+  title?: string;
   first_name?: string;
   last_name?: string;
   username?: string;

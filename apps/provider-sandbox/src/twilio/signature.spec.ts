@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { twilioSignature } from './signature.js';
+import { signedUrl, twilioSignature } from './signature.js';
 
 const URL = 'https://mycompany.com/myapp.php?foo=1&bar=2';
 const PARAMS = {
@@ -25,6 +25,26 @@ describe('twilioSignature (reference §2.7 known-answer vectors)', () => {
     );
     expect(twilioSignature('12345', 'https://mycompany.com:1234/myapp.php?foo=1&bar=2', PARAMS)).toBe(
       'CYn1h0gLBdNxDGkKJg6hYohgeD8=',
+    );
+  });
+
+  it.each([
+    [URL, 'with_port', 'kvajT1Ptam85bY51eRf/AJRuM3w='],
+    ['http://mycompany.com/myapp.php?foo=1&bar=2', 'with_port', '0ZXoZLH/DfblKGATFgpif+LLRf4='],
+    ['https://mycompany.com:1234/myapp.php?foo=1&bar=2', 'with_port', 'CYn1h0gLBdNxDGkKJg6hYohgeD8='],
+    ['https://mycompany.com:1234/myapp.php?foo=1&bar=2', 'without_port', 'RSOYDt4T1cUTdK1PDd93/VVr8B8='],
+    ['https://mycompany.com:443/myapp.php?foo=1&bar=2', 'without_port', 'RSOYDt4T1cUTdK1PDd93/VVr8B8='],
+    [URL, 'as_configured', 'RSOYDt4T1cUTdK1PDd93/VVr8B8='],
+  ] as const)('signs %s %s as Twilio has (the port vectors)', (url, port, expected) => {
+    expect(twilioSignature('12345', signedUrl(url, port), PARAMS)).toBe(expected);
+  });
+
+  it('changes only the port of the signed URL, never its case, userinfo or escaping', () => {
+    expect(signedUrl('https://user:p%40ss@Bridge.Example:8443/a?b=%27c%27', 'without_port')).toBe(
+      'https://user:p%40ss@Bridge.Example/a?b=%27c%27',
+    );
+    expect(signedUrl('http://[::1]:3001/webhooks/twilio/1', 'without_port')).toBe(
+      'http://[::1]/webhooks/twilio/1',
     );
   });
 

@@ -19,3 +19,26 @@ export function twilioSignature(authToken: string, url: string, params: TwilioPa
   }
   return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
 }
+
+/**
+ * How the port of a signed URL is written (§2.7: Twilio has signed some requests with the port and some without):
+ * `as_configured`, `without_port` (any port removed) or `with_port` (the scheme's default port added when none).
+ */
+export type SignatureUrlPort = 'as_configured' | 'without_port' | 'with_port';
+
+const AUTHORITY = /^([a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*))(?::(\d*))?/i;
+
+/** The URL to sign for a request to `url`: only the port changes, the rest stays exactly as configured. */
+export function signedUrl(url: string, port: SignatureUrlPort): string {
+  const match = AUTHORITY.exec(url);
+  if (port === 'as_configured' || match === null) {
+    return url;
+  }
+  const [authority = '', host = '', given] = match;
+  const rest = url.slice(authority.length);
+  if (port === 'without_port') {
+    return host + rest;
+  }
+  const defaultPort = host.toLowerCase().startsWith('https:') ? '443' : '80';
+  return given === undefined || given === '' ? `${host}:${defaultPort}${rest}` : url;
+}

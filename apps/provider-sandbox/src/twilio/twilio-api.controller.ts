@@ -127,11 +127,17 @@ export class TwilioApiController {
       if (method === 'POST') {
         const fault = this.takeFault(account);
         if (fault?.status === 429) {
-          throw new TwilioApiError(429, 20429, 'Too Many Requests');
+          throw new TwilioApiError(429, fault.code, 'Too Many Requests');
         }
         const message = await this.createMessage(account, readForm(req), fault?.createAnyway !== false);
+        if (fault?.status === 400) {
+          throw TwilioApiError.badRequest(
+            fault.code,
+            `This 'From' number ${message.from} has exceeded the maximum number of queued messages`,
+          );
+        }
         if (fault !== undefined) {
-          throw new TwilioApiError(fault.status, 20500, 'An internal server error has occurred');
+          throw new TwilioApiError(fault.status, fault.code, 'An internal server error has occurred');
         }
         return { status: 201, body: messageView(message) };
       }
@@ -225,6 +231,12 @@ export class TwilioApiController {
       throw TwilioApiError.badRequest(
         21606,
         `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`,
+      );
+    }
+    if (mediaUrls.length > 0 && !sender.capabilities.mms) {
+      throw TwilioApiError.badRequest(
+        21606,
+        `The From phone number ${from} is not a valid, MMS-capable inbound phone number or short code for your account.`,
       );
     }
     if (body.length > MAX_BODY) {

@@ -17,7 +17,14 @@ import type { Request, Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { requestOrigin, TwilioInbound } from './twilio-inbound.js';
-import { newSid, optOutKey, TwilioState, type AccountRecord, type TwilioSettings } from './twilio.state.js';
+import {
+  newSid,
+  optOutKey,
+  TwilioState,
+  type AccountRecord,
+  type MessagesFault,
+  type TwilioSettings,
+} from './twilio.state.js';
 import { accountView, mediaView, messageView, numberView } from './twilio.views.js';
 
 const E164 = z
@@ -38,11 +45,19 @@ export const createAccountSchema = z.object({
   verified_numbers: z.array(E164).optional(),
 });
 
-export const faultSchema = z.object({
-  status: z.union([z.literal(429), z.literal(500), z.literal(503)]),
-  times: z.number().int().positive().optional(),
-  create_anyway: z.boolean().optional(),
-});
+export const faultSchema = z.union([
+  /** The `From` number's queue is full (§2.9, §2.10): refused, retry later. */
+  z.object({
+    status: z.literal(400),
+    code: z.literal(21611),
+    times: z.number().int().positive().optional(),
+  }),
+  z.object({
+    status: z.union([z.literal(429), z.literal(500), z.literal(503)]),
+    times: z.number().int().positive().optional(),
+    create_anyway: z.boolean().optional(),
+  }),
+]);
 
 export const createNumberSchema = z.object({
   phone_number: E164,
@@ -69,6 +84,7 @@ export const optOutSchema = z.object({ sender: E164, opted_out: z.boolean() });
 export const settingsSchema = z.object({
   media_redirect: z.boolean().optional(),
   media_url_ttl_ms: z.number().int().positive().optional(),
+  signature_url_port: z.enum(['as_configured', 'without_port', 'with_port']).optional(),
 });
 
 export const inboundSchema = z.object({
@@ -136,18 +152,23 @@ export class TwilioControlController {
   }
 
   /**
-   * Fails the account's next `POST Messages.json` calls: 429/20429 (never processed) or 5xx/20500, with the
-   * message created and sent anyway when `create_anyway` is true (the default for 5xx).
+   * Fails the account's next `POST Messages.json` calls: 400/21611 (the sender's queue is full) or 429/20429, never
+   * processed, or 5xx/20500, with the message created and sent anyway when `create_anyway` is true (the default
+   * for 5xx).
    */
   @Put('accounts/:accountSid/faults/messages')
   setFault(@Param('accountSid') accountSid: string, @Body() body: unknown) {
     const input = parseBody(faultSchema, body);
     const account = this.account(accountSid);
-    const fault = {
-      status: input.status,
-      times: input.times,
-      createAnyway: input.status !== 429 && input.create_anyway !== false,
-    };
+    const fault: MessagesFault =
+      input.status === 400
+        ? { status: 400, code: 21611, times: input.times, createAnyway: false }
+        : {
+            status: input.status,
+            code: input.status === 429 ? 20429 : 20500,
+            times: input.times,
+            createAnyway: input.status !== 429 && input.create_anyway !== false,
+          };
     this.state.faults.set(account.sid, fault);
     return fault;
   }
@@ -245,13 +266,18 @@ export class TwilioControlController {
     return settingsView(this.state.settings);
   }
 
-  /** `media_redirect`: media content answers 302 to a short-lived unauthenticated URL, as Twilio's CDN does. */
+  /**
+   * `media_redirect`: media content answers 302 to a short-lived unauthenticated URL, as Twilio's CDN does.
+   * `signature_url_port`: the webhooks' and callbacks' signatures are computed over their URL with its port removed
+   * or the default port added (§2.7), as Twilio has done.
+   */
   @Put('settings')
   updateSettings(@Body() body: unknown) {
     const input = parseBody(settingsSchema, body);
     this.state.settings = {
       mediaRedirect: input.media_redirect ?? this.state.settings.mediaRedirect,
       mediaUrlTtlMs: input.media_url_ttl_ms ?? this.state.settings.mediaUrlTtlMs,
+      signatureUrlPort: input.signature_url_port ?? this.state.settings.signatureUrlPort,
     };
     return settingsView(this.state.settings);
   }
@@ -311,5 +337,9 @@ export class TwilioControlController {
 }
 
 function settingsView(settings: TwilioSettings) {
-  return { media_redirect: settings.mediaRedirect, media_url_ttl_ms: settings.mediaUrlTtlMs };
+  return {
+    media_redirect: settings.mediaRedirect,
+    media_url_ttl_ms: settings.mediaUrlTtlMs,
+    signature_url_port: settings.signatureUrlPort,
+  };
 }

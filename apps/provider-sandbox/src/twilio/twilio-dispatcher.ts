@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { appendBounded } from '../common/bounded-log.js';
-import { twilioSignature } from './signature.js';
+import { signedUrl, twilioSignature } from './signature.js';
 import { ASYNC_ERROR_MESSAGES } from './twilio.error.js';
 import {
   API_VERSION,
@@ -154,7 +154,11 @@ export class TwilioDispatcher implements OnModuleDestroy {
     params: Record<string, string>,
   ): Promise<TwilioWebhookAttempt[]> {
     const target = method === 'GET' ? withQuery(url, params) : url;
-    const signature = twilioSignature(account.authToken, target, method === 'GET' ? {} : params);
+    const signature = twilioSignature(
+      account.authToken,
+      signedUrl(target, this.state.settings.signatureUrlPort),
+      method === 'GET' ? {} : params,
+    );
     const idempotencyToken = randomUUID();
     const made: TwilioWebhookAttempt[] = [];
     // One immediate retry when the connection itself fails (Twilio's default `rc=1`).

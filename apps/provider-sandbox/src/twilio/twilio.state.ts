@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { SandboxClock } from '../common/clock.js';
 import { SANDBOX_CONFIG, type SandboxConfig } from '../config/sandbox.config.js';
+import type { SignatureUrlPort } from './signature.js';
 
 export const API_VERSION = '2010-04-01';
 
@@ -101,9 +102,13 @@ export interface RecipientOutcome {
   readonly bodyContains?: string;
 }
 
-/** An injected failure of `POST Messages.json` for one account (control API). */
+/**
+ * An injected failure of `POST Messages.json` for one account (control API): `400`/`21611` (the `From` number's
+ * queue is full, §2.9) and `429`/`20429` are never processed; `5xx`/`20500` may have sent the message anyway.
+ */
 export interface MessagesFault {
-  readonly status: 429 | 500 | 503;
+  readonly status: 400 | 429 | 500 | 503;
+  readonly code: 21611 | 20429 | 20500;
   /** Remaining failures; `undefined` = until cleared. */
   times: number | undefined;
   /** For 5xx: the message is created (and sent) anyway, as can happen on Twilio. */
@@ -116,11 +121,14 @@ export interface TwilioSettings {
   mediaRedirect: boolean;
   /** Lifetime of such a URL (real time). */
   mediaUrlTtlMs: number;
+  /** The port in the URL `X-Twilio-Signature` is computed over (the request still goes to the URL as configured). */
+  signatureUrlPort: SignatureUrlPort;
 }
 
 export const DEFAULT_TWILIO_SETTINGS: Readonly<TwilioSettings> = {
   mediaRedirect: false,
   mediaUrlTtlMs: 300_000,
+  signatureUrlPort: 'as_configured',
 };
 
 /** A pre-signed media URL handed out by a redirect. */

@@ -10,6 +10,8 @@ export class TelegramApiError extends Error {
     readonly errorCode: number,
     readonly description: string,
     readonly retryAfterSeconds?: number,
+    /** The group became this supergroup (§1.2): the same call succeeds there. */
+    readonly migrateToChatId?: number,
   ) {
     super(`Telegram ${errorCode}: ${description}`);
   }
@@ -24,7 +26,7 @@ interface Envelope<T> {
   readonly result?: T;
   readonly error_code?: number;
   readonly description?: string;
-  readonly parameters?: { readonly retry_after?: number };
+  readonly parameters?: { readonly retry_after?: number; readonly migrate_to_chat_id?: number };
 }
 
 export interface UploadFile {
@@ -128,10 +130,12 @@ export class TelegramBotApi {
     const retryAfter =
       envelope.parameters?.retry_after ??
       (Number.isFinite(headerRetry) && headerRetry > 0 ? headerRetry : undefined);
+    const migrateTo = envelope.parameters?.migrate_to_chat_id;
     throw new TelegramApiError(
       envelope.error_code ?? response.status,
       envelope.description ?? `${method} failed`,
       retryAfter,
+      Number.isSafeInteger(migrateTo) ? migrateTo : undefined,
     );
   }
 }

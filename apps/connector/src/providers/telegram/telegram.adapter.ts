@@ -89,7 +89,7 @@ const PERMANENT_REASONS: readonly (readonly [RegExp, string])[] = [
   ],
   [
     /group chat was upgraded to a supergroup/i,
-    'This Telegram group was upgraded; the customer needs to write again.',
+    'This Telegram group was upgraded to a supergroup, and the reply could not be sent there.',
   ],
 ];
 
@@ -153,6 +153,32 @@ function sameSecret(given: string | undefined, expected: string | undefined): bo
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The chat a reply goes to. Telegram answers a send to a group that became a supergroup with the supergroup's id
+ * (§1.2, §1.12: "resend"); the reply follows it, once.
+ */
+class ReplyDestination {
+  private moved = false;
+
+  constructor(
+    public chatId: string,
+    /** `reply_parameters` quoting the customer's message the reply answers, if any. */
+    public quote: Record<string, unknown> | undefined,
+  ) {}
+
+  /** Sends the rest of the reply to `chatId`; false when it moved once already. */
+  moveTo(chatId: number): boolean {
+    if (this.moved) {
+      return false;
+    }
+    this.moved = true;
+    this.chatId = String(chatId);
+    // The quoted message stays in the old group: its id names another message, or none, in the supergroup.
+    this.quote = undefined;
+    return true;
+  }
+}
 
 /** Telegram Bot API (providers-api.md Part 1). */
 export class TelegramAdapter implements ProviderAdapter {
@@ -278,6 +304,8 @@ export class TelegramAdapter implements ProviderAdapter {
       if (error instanceof TelegramApiError && /file is too big/i.test(error.description)) {
         throw new MediaTooLargeError(DOWNLOAD_LIMIT);
       }
+      // "wrong file_id or the file is temporarily unavailable" is one description for both: were it retried, a
+      // file that is gone would dead-letter the customer's whole message once the gateway's retries ran out.
       if (error instanceof TelegramApiError && error.errorCode === 400) {
         throw new MediaNotFoundError(`Telegram has no file ${fileId}`);
       }
@@ -314,8 +342,10 @@ export class TelegramAdapter implements ProviderAdapter {
     { request, files, progress }: OutboundMessage,
   ): Promise<{ providerMessageId: string }> {
     const api = this.api(this.credentialsOf(account).botToken);
-    const chatId = request.conversationKey;
-    const replyTo = this.replyParameters(chatId, request.inReplyToProviderMessageId);
+    const destination = new ReplyDestination(
+      request.conversationKey,
+      this.replyParameters(request.conversationKey, request.inReplyToProviderMessageId),
+    );
     const html =
       request.richText !== undefined && request.richText.trim() !== ''
         ? toTelegramHtml(request.richText)
@@ -342,12 +372,12 @@ export class TelegramAdapter implements ProviderAdapter {
           piece.parseMode,
           plain,
           (text, parseMode) =>
-            this.call(account, chatId, () =>
+            this.call(account, destination, (to) =>
               api.call<TgMessageResult>('sendMessage', {
-                chat_id: chatId,
+                chat_id: to.chatId,
                 text,
                 ...(parseMode ? { parse_mode: 'HTML' } : {}),
-                ...(index === 0 && replyTo !== undefined ? { reply_parameters: replyTo } : {}),
+                ...(index === 0 && to.quote !== undefined ? { reply_parameters: to.quote } : {}),
               }),
             ),
           piece.text,
@@ -369,16 +399,16 @@ export class TelegramAdapter implements ProviderAdapter {
         plain,
         (text, parseMode) =>
           // The file is opened per attempt: a stream consumed by a refused upload cannot be sent again.
-          this.call(account, chatId, async () => {
+          this.call(account, destination, async (to) => {
             const opened = await openOutboundFile(this.internalHttp, file, limit, 'Telegram');
             return api.upload<TgMessageResult>(
               method,
               {
-                chat_id: chatId,
+                chat_id: to.chatId,
                 ...(caption === undefined ? {} : { caption: text }),
                 ...(caption !== undefined && parseMode ? { parse_mode: 'HTML' } : {}),
-                ...(sentIds.length === 0 && replyTo !== undefined
-                  ? { reply_parameters: JSON.stringify(replyTo) }
+                ...(sentIds.length === 0 && to.quote !== undefined
+                  ? { reply_parameters: JSON.stringify(to.quote) }
                   : {}),
               },
               { field, fileName: file.fileName, contentType: opened.contentType, body: opened.body },
@@ -430,24 +460,32 @@ export class TelegramAdapter implements ProviderAdapter {
 
   /**
    * One Bot API send under the per-bot and per-chat limits. A `retry_after` within the in-process budget is
-   * waited out and the call repeated once; a longer one pauses the bot and becomes a transient failure.
+   * waited out and the call repeated once; a longer one pauses the bot and becomes a transient failure. A group
+   * that became a supergroup is followed once: the call is repeated there.
    */
-  private async call<T>(account: ConnectedAccount, chatId: string, send: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    account: ConnectedAccount,
+    destination: ReplyDestination,
+    send: (to: ReplyDestination) => Promise<T>,
+  ): Promise<T> {
     const botKey = `telegram:${account.channelAccountId}`;
     let waitedMs = 0;
     for (;;) {
       await this.throttle.acquire(botKey, this.capabilities.sendsPerSecond);
-      await this.throttle.acquire(`${botKey}:${chatId}`, CHAT_SENDS_PER_SECOND, CHAT_BURST);
+      await this.throttle.acquire(`${botKey}:${destination.chatId}`, CHAT_SENDS_PER_SECOND, CHAT_BURST);
       try {
-        return await send();
+        return await send(destination);
       } catch (error) {
         if (!(error instanceof TelegramApiError)) {
           throw error;
         }
+        if (error.migrateToChatId !== undefined && destination.moveTo(error.migrateToChatId)) {
+          continue;
+        }
         const failure = telegramFailure(error);
         const retryAfter = failure.retryAfterMs;
         if (retryAfter !== undefined) {
-          this.throttle.pause(`${botKey}:${chatId}`, retryAfter);
+          this.throttle.pause(`${botKey}:${destination.chatId}`, retryAfter);
           if (waitedMs + retryAfter <= MAX_IN_PROCESS_WAIT_MS) {
             waitedMs += retryAfter;
             await sleep(retryAfter);

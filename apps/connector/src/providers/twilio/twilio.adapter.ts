@@ -51,6 +51,7 @@ export const TWILIO_ERROR_REASONS: Readonly<Record<string, string>> = {
   '21608': 'This Twilio trial account can only text verified numbers.',
   '21610':
     'The customer replied STOP and unsubscribed; they must text START before they can receive replies.',
+  '21611': "Twilio's queue of messages waiting to go out from this number was full.",
   '21612': "This message cannot be routed to the customer's number.",
   '21614': "The customer's number is not a mobile number and cannot receive texts.",
   '21617': 'The reply is longer than SMS allows (1600 characters).',
@@ -66,6 +67,12 @@ export const TWILIO_ERROR_REASONS: Readonly<Record<string, string>> = {
   '30007': 'The carrier filtered the message as spam.',
   '30008': 'The carrier could not deliver the message (unknown carrier error).',
 };
+
+/**
+ * Refusals of a create that say "later", not "no" (§2.10): the `From` number's queue is full (§2.9). Nothing was
+ * created, so the reply is retried like a 429.
+ */
+const RETRY_LATER_CODES: ReadonlySet<string> = new Set(['21611']);
 
 /** Statuses after which Twilio reports nothing more about a message (§2.8; `read` is never sent for SMS/MMS). */
 const FINAL_STATUSES: ReadonlySet<string> = new Set([
@@ -132,6 +139,15 @@ interface TwilioMessagePage {
 
 /** Pages of one day's messages read at most by one comparison (`PageSize` 1000, Twilio's largest). */
 const MAX_LIST_PAGES = 50;
+
+/** The fields of an IncomingPhoneNumber (§2.5) this bridge reads. */
+interface TwilioNumberView {
+  readonly sid: string;
+  readonly phone_number: string;
+  readonly friendly_name?: string;
+  readonly sms_url?: string;
+  readonly capabilities?: { readonly sms?: boolean; readonly mms?: boolean };
+}
 
 interface TwilioErrorBody {
   readonly code?: number;
@@ -382,6 +398,9 @@ export class TwilioAdapter implements ProviderAdapter {
         'FILE_TOO_LARGE',
       );
     }
+    if (files.length > 0 && progress.sent('sms:0') === undefined) {
+      await this.assertNumberSendsMms(credentials);
+    }
     const text =
       request.richText !== undefined && request.richText.trim() !== ''
         ? htmlToPlainText(request.richText)
@@ -581,6 +600,33 @@ export class TwilioAdapter implements ProviderAdapter {
     )?.sid;
   }
 
+  /**
+   * Twilio refuses media from a number without MMS (§2.5: `capabilities.mms`) with a code that does not say so
+   * (21606), so the number is read first and the agent told why. A number Twilio no longer lists is left to the
+   * create, which refuses it with its own reason.
+   */
+  private async assertNumberSendsMms(credentials: TwilioCredentials): Promise<void> {
+    let number: TwilioNumberView | undefined;
+    try {
+      number = await this.findNumber(credentials);
+    } catch (error) {
+      if (error instanceof HttpTransportError) {
+        throw new SendFailure('transient', 'Twilio could not be reached.', error.code);
+      }
+      if (error instanceof CredentialsRejectedError) {
+        throw SendFailure.credentialsRejected(error.reason, error.providerErrorCode);
+      }
+      throw error;
+    }
+    if (number !== undefined && number.capabilities?.mms !== true) {
+      throw new SendFailure(
+        'permanent',
+        `The Twilio number ${credentials.phoneNumber} cannot send MMS, so a reply with files cannot go out from it: send the text without the files, or connect an MMS-capable number.`,
+        'NUMBER_CANNOT_MMS',
+      );
+    }
+  }
+
   private async failure(response: HttpResponse): Promise<SendFailure> {
     let body: TwilioErrorBody = {};
     try {
@@ -601,6 +647,9 @@ export class TwilioAdapter implements ProviderAdapter {
     }
     if (response.status === 401) {
       return SendFailure.credentialsRejected(twilioReason('20003'), code);
+    }
+    if (RETRY_LATER_CODES.has(code)) {
+      return new SendFailure('transient', twilioReason(code), code);
     }
     return new SendFailure('permanent', twilioReason(code), code);
   }
@@ -720,20 +769,8 @@ export class TwilioAdapter implements ProviderAdapter {
     };
   }
 
-  private async findNumber(
-    credentials: TwilioCredentials,
-  ): Promise<
-    { sid: string; friendly_name?: string; sms_url?: string; capabilities?: { sms?: boolean } } | undefined
-  > {
-    const list = await this.getJson<{
-      incoming_phone_numbers?: {
-        sid: string;
-        phone_number: string;
-        friendly_name?: string;
-        sms_url?: string;
-        capabilities?: { sms?: boolean };
-      }[];
-    }>(
+  private async findNumber(credentials: TwilioCredentials): Promise<TwilioNumberView | undefined> {
+    const list = await this.getJson<{ incoming_phone_numbers?: TwilioNumberView[] }>(
       credentials,
       `/Accounts/${credentials.accountSid}/IncomingPhoneNumbers.json?PhoneNumber=${encodeURIComponent(credentials.phoneNumber)}`,
       'the number lookup',

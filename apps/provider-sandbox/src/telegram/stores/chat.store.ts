@@ -17,7 +17,10 @@ export interface StoredMessage {
   readonly message: TgMessage;
 }
 
-/** A private chat between one customer and one bot. */
+/**
+ * A chat of one bot: a customer's private chat, or a group the bot is in with the customer who writes there
+ * (`user`). A basic group upgraded to a supergroup keeps its record, with `migratedToChatId`.
+ */
 export interface ChatRecord {
   readonly botId: number;
   readonly user: TgUser;
@@ -26,42 +29,44 @@ export interface ChatRecord {
   blocked: boolean;
   nextMessageId: number;
   readonly messages: StoredMessage[];
+  /** The supergroup this group became; the Bot API then refuses the old id (§1.2). */
+  migratedToChatId?: number;
 }
 
-/** Customers (Telegram users) and their private chats with each bot, and every message in them. */
+/** Customers (Telegram users), their private chats and groups with each bot, and every message in them. */
 export class ChatStore {
   private readonly chats = new Map<string, ChatRecord>();
   private nextUserId = 1_000_001;
+  /** Basic groups have negative ids; supergroups `-100` followed by ten digits (§1.6). */
+  private nextGroupNumber = 4_100_000_001;
 
   create(botId: number, input: CustomerInput): ChatRecord {
-    const id = input.id ?? this.nextUserId++;
-    this.nextUserId = Math.max(this.nextUserId, id + 1);
-    const user: TgUser = {
-      id,
-      is_bot: false,
-      first_name: input.firstName,
-      ...(input.lastName === undefined ? {} : { last_name: input.lastName }),
-      ...(input.username === undefined ? {} : { username: input.username }),
-      ...(input.languageCode === undefined ? {} : { language_code: input.languageCode }),
-    };
+    const user = this.newUser(input);
     const chat: TgChat = {
-      id,
+      id: user.id,
       ...(input.firstName === '' ? {} : { first_name: input.firstName }),
       ...(input.lastName === undefined ? {} : { last_name: input.lastName }),
       ...(input.username === undefined ? {} : { username: input.username }),
       type: 'private',
     };
-    const record: ChatRecord = {
-      botId,
-      user,
-      chat,
-      started: input.started ?? true,
-      blocked: false,
-      nextMessageId: 1,
-      messages: [],
+    return this.add(botId, user, chat, input.started ?? true);
+  }
+
+  /** A basic group with the bot and `member`, who writes there. */
+  createGroup(botId: number, title: string, member: CustomerInput): ChatRecord {
+    const chat: TgChat = { id: -this.nextGroupNumber++, title, type: 'group' };
+    return this.add(botId, this.newUser(member), chat, true);
+  }
+
+  /** Upgrades a basic group to a supergroup: a new chat with a new id, the old one answering with it from now on. */
+  migrateToSupergroup(group: ChatRecord): ChatRecord {
+    const supergroup: TgChat = {
+      id: -(1_000_000_000_000 + this.nextGroupNumber++),
+      ...(group.chat.title === undefined ? {} : { title: group.chat.title }),
+      type: 'supergroup',
     };
-    this.chats.set(key(botId, id), record);
-    return record;
+    group.migratedToChatId = supergroup.id;
+    return this.add(group.botId, group.user, supergroup, true);
   }
 
   find(botId: number, chatId: number): ChatRecord | undefined {
@@ -89,6 +94,25 @@ export class ChatStore {
 
   reset(): void {
     this.chats.clear();
+  }
+
+  private newUser(input: CustomerInput): TgUser {
+    const id = input.id ?? this.nextUserId++;
+    this.nextUserId = Math.max(this.nextUserId, id + 1);
+    return {
+      id,
+      is_bot: false,
+      first_name: input.firstName,
+      ...(input.lastName === undefined ? {} : { last_name: input.lastName }),
+      ...(input.username === undefined ? {} : { username: input.username }),
+      ...(input.languageCode === undefined ? {} : { language_code: input.languageCode }),
+    };
+  }
+
+  private add(botId: number, user: TgUser, chat: TgChat, started: boolean): ChatRecord {
+    const record: ChatRecord = { botId, user, chat, started, blocked: false, nextMessageId: 1, messages: [] };
+    this.chats.set(key(botId, chat.id), record);
+    return record;
   }
 }
 
