@@ -25,6 +25,8 @@ export interface RunningStack {
   kill(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   /** Kills the service with `signal`, starts it again on the same port and resolves once it is ready. */
   restart(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /** The stack's own RabbitMQ vhost (reached directly, not through the proxies). */
+  readonly vhost: testing.TestVhost;
   /** With `viaProxies`: the proxies every bridge service reaches PostgreSQL and RabbitMQ through. */
   readonly proxies: { readonly postgres: testing.TcpProxy; readonly rabbitmq: testing.TcpProxy } | undefined;
   stop(): Promise<void>;
@@ -311,5 +313,5 @@ export async function startStack(
     await stop();
     throw error;
   }
-  return { urls, schemas, portalId, opsToken, routerAdminToken, logs, kill, restart, proxies, stop };
+  return { urls, schemas, portalId, opsToken, routerAdminToken, logs, kill, restart, vhost, proxies, stop };
 }

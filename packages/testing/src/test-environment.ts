@@ -16,6 +16,8 @@ export function uniqueName(prefix: string): string {
 export interface TestVhost {
   readonly name: string;
   readonly url: string;
+  /** Every queue of the vhost with the messages ready in it. */
+  queues(): Promise<{ name: string; messages: number }[]>;
   dispose(): Promise<void>;
 }
 
@@ -26,15 +28,15 @@ const run = promisify(execFile);
  * ports; a timeout kills only the wrapper, and the orphaned VM keeps its port, so enough of them make every later
  * call hang. After a timeout the call's own VM (found by its unique arguments) is killed before the retry.
  */
-async function rabbitmqctl(...args: string[]): Promise<void> {
+async function rabbitmqctl(...args: string[]): Promise<string> {
   try {
-    await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 });
+    return (await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 })).stdout;
   } catch (error) {
     if ((error as { killed?: boolean }).killed !== true) {
       throw error;
     }
     spawnSync('pkill', ['-f', `rabbitmqctl_escript.* ${args.join(' ')}$`]);
-    await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 });
+    return (await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 })).stdout;
   }
 }
 
@@ -48,13 +50,22 @@ export async function createTestVhost(prefix = 'test'): Promise<TestVhost> {
   return {
     name,
     url: base.toString(),
+    queues: async () =>
+      (await rabbitmqctl('list_queues', '-p', name, '--no-table-headers', 'name', 'messages_ready'))
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .filter((fields): fields is [string, string] => fields.length === 2 && /^\d+$/.test(fields[1] ?? ''))
+        .map(([queue, messages]) => ({ name: queue, messages: Number(messages) })),
     dispose: () =>
-      rabbitmqctl('delete_vhost', name).catch((error: unknown) => {
-        // A first attempt that timed out may have deleted it after all: gone is what dispose wants.
-        if (!String((error as { stderr?: unknown }).stderr ?? error).includes('does not exist')) {
-          throw error;
-        }
-      }),
+      rabbitmqctl('delete_vhost', name).then(
+        () => undefined,
+        (error: unknown) => {
+          // A first attempt that timed out may have deleted it after all: gone is what dispose wants.
+          if (!String((error as { stderr?: unknown }).stderr ?? error).includes('does not exist')) {
+            throw error;
+          }
+        },
+      ),
   };
 }
 

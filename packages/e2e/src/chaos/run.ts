@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startStack, type ServiceName } from '../stack.js';
 import { checkDelivery, diagnose, isComplete, summaryTable, type CheckResult } from './checker.js';
 import { seededRandom, type ChaosConfig } from './config.js';
+import { deadLetterViolations, readDeadLetters } from './dead-letters.js';
 import { cycleFaults, describeDisruption, planDisruptions, runDisruptions } from './disruptions.js';
 import { sendInbound, sendReplies, type SentTraffic } from './traffic.js';
 import { buildWorld } from './world.js';
@@ -105,6 +106,8 @@ export async function runChaos(config: ChaosConfig, log: (line: string) => void)
         kills[disruption.service] = (kills[disruption.service] ?? 0) + 1;
       }
     }
+    const deadLetters = await readDeadLetters(stack);
+    result.violations.push(...deadLetterViolations(deadLetters));
     for (const { disruption, startedAtMs, failure } of done) {
       if (failure !== undefined) {
         result.violations.unshift(
@@ -129,7 +132,8 @@ export async function runChaos(config: ChaosConfig, log: (line: string) => void)
     log(
       `kills ${JSON.stringify(kills)}, RabbitMQ outages ${report.brokerOutages}, PostgreSQL outages ` +
         `${report.databaseOutages}, fault phases ${report.faultPhases}; traffic ${trafficSeconds.toFixed(0)} s, ` +
-        `settled in ${settleSeconds.toFixed(0)} s, total ${report.totalSeconds.toFixed(0)} s` +
+        `settled in ${settleSeconds.toFixed(0)} s, total ${report.totalSeconds.toFixed(0)} s; ` +
+        `${deadLetters.reduce((sum, { letters }) => sum + letters.length, 0)} dead letters` +
         (traffic.unsentReplies > 0 ? `; ${traffic.unsentReplies} replies not sent (no thread yet)` : ''),
     );
     if (!report.passed) {
