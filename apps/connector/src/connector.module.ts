@@ -27,6 +27,7 @@ import { MediaController } from './media/media.controller.js';
 import { MediaService } from './media/media.service.js';
 import { ConnectorConsumers } from './messaging/connector.consumers.js';
 import { OutboundService } from './outbound/outbound.service.js';
+import { PartWriterPool } from './outbound/part-writer.js';
 import { SendProgressStore } from './outbound/send-progress.js';
 import { SendThrottle } from './outbound/send-throttle.js';
 import { GenericWebhookAdapter } from './providers/generic/generic-webhook.adapter.js';
@@ -57,13 +58,15 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
       useFactory: (config: ConnectorConfig) => new OutboundHttp(['*'], config.PROVIDER_REQUEST_TIMEOUT_MS),
     },
     { provide: SendThrottle, useFactory: () => new SendThrottle() },
+    PartWriterPool,
     {
       provide: SendProgressStore,
-      inject: [DATA_SOURCE, APP_CONFIG],
-      useFactory: (dataSource: DataSource, config: ConnectorConfig) => {
+      inject: [DATA_SOURCE, PartWriterPool, APP_CONFIG],
+      useFactory: (dataSource: DataSource, partWriter: PartWriterPool, config: ConnectorConfig) => {
         const logger = new Logger(SendProgressStore.name);
         return new SendProgressStore({
           dataSource,
+          writer: partWriter.dataSource,
           schema: config.DATABASE_SCHEMA,
           onPersistRetry: (error: unknown) => {
             logger.debug({ err: String(error) }, 'recording a sent reply part failed; trying again');

@@ -4,6 +4,7 @@ import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
+import { PartWriterPool } from '../src/outbound/part-writer.js';
 import { SendProgressStore } from '../src/outbound/send-progress.js';
 import { startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
 
@@ -83,8 +84,9 @@ describe('connector: a reply Telegram accepted while the database was away', () 
     const hubspotMessageId = 'accepted-during-outage-1';
     const retried: unknown[] = [];
     const store = new SendProgressStore({
-      // The connector's own pool, which reaches the database through the proxy.
+      // The connector's own pools, which reach the database through the proxy.
       dataSource: h.app.get<DataSource>(DATA_SOURCE),
+      writer: h.app.get(PartWriterPool).dataSource,
       schema: h.db.schema,
       onPersistRetry: (error) => retried.push(error),
       onPersistFailed: (error) => {
@@ -106,12 +108,43 @@ describe('connector: a reply Telegram accepted while the database was away', () 
     expect(rows).toEqual([{ value: `${chatId}:424242` }]);
   }, 60_000);
 
+  it('writes a part at once even while the consumers hold every connection of the main pool', async () => {
+    const hubspotMessageId = 'pool-taken-1';
+    const progress = await h.app.get(SendProgressStore).load(accountId, hubspotMessageId);
+    const main = h.app.get<DataSource>(DATA_SOURCE);
+    const poolSize = (main.options.extra as { max: number }).max;
+    const taken = await Promise.all(
+      Array.from({ length: poolSize }, async () => {
+        const runner = main.createQueryRunner();
+        await runner.connect();
+        await runner.query('SELECT 1');
+        return runner;
+      }),
+    );
+    try {
+      progress.record('text:0', `${chatId}:555555`);
+      await testing.expectEventually(
+        async () =>
+          (
+            await h.db.dataSource.query<{ value: string }[]>(
+              `SELECT value FROM "${h.db.schema}".reply_parts_sent WHERE channel_account_id = $1 AND hubspot_message_id = $2`,
+              [accountId, hubspotMessageId],
+            )
+          ).length === 1,
+        { timeoutMs: 2_000, description: 'the part written while the main pool is taken' },
+      );
+    } finally {
+      await Promise.all(taken.map((runner) => runner.release()));
+    }
+  }, 30_000);
+
   it('is not sent again by the next process when the one that sent it died before recording it', async () => {
     const text = 'sent just before the connector died';
     const hubspotMessageId = 'died-before-commit-1';
     // What a connector killed right after Telegram accepted the reply leaves behind: the part it wrote at once.
     const previousProcess = new SendProgressStore({
       dataSource: h.db.dataSource,
+      writer: h.db.dataSource,
       schema: h.db.schema,
       onPersistFailed: (error) => {
         throw error;

@@ -55,6 +55,12 @@ const PART_WRITE_MAX_RETRY_MS = 1_000;
 /** Where the store keeps parts across processes: the connector's `reply_parts_sent` table. */
 export interface DurableProgress {
   readonly dataSource: DataSource;
+  /**
+   * Where parts are written: a pool of its own, so a write never waits for a connection behind the consumers'
+   * transactions (which hold theirs while they send). Every moment a write waits is a moment in which a process
+   * killed would send the part again.
+   */
+  readonly writer: DataSource;
   readonly schema: string;
   /** A part's write failed; it is tried again until {@link PART_WRITE_DEADLINE_MS} has passed. */
   readonly onPersistRetry?: (error: unknown) => void;
@@ -157,7 +163,7 @@ async function writePart(
   const deadline = Date.now() + PART_WRITE_DEADLINE_MS;
   for (let wait = PART_WRITE_FIRST_RETRY_MS; ; wait = Math.min(wait * 2, PART_WRITE_MAX_RETRY_MS)) {
     try {
-      await durable.dataSource.query(
+      await durable.writer.query(
         `INSERT INTO "${durable.schema}".reply_parts_sent (channel_account_id, hubspot_message_id, part, value)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (channel_account_id, hubspot_message_id, part) DO UPDATE SET value = EXCLUDED.value`,
