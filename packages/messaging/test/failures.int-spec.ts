@@ -1,7 +1,8 @@
 import { exampleGatewayMessagePublishedV1, RoutingKeys } from '@inbox-bridge/shared';
-import { expectEventually } from '@inbox-bridge/testing';
+import { delay, expectEventually, TcpProxy } from '@inbox-bridge/testing';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import {
   EVENTS_EXCHANGE,
   listDeadLetters,
@@ -108,6 +109,62 @@ describe('failures: retry tiers, dead letters and replay', () => {
       expect(letters[0]).toMatchObject({ messageId, errorClass: 'broker:delivery_limit' });
     });
     expect(deliveries).toBeGreaterThanOrEqual(2);
+  });
+
+  it('holds a message it could not move while the database is away, instead of cycling it through the broker to its delivery limit', async () => {
+    bed = await createTestBed('dbaway');
+    const target = new URL(bed.db.url);
+    const postgres = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
+    // The consumer's transactions reach PostgreSQL through the proxy; its shard sessions and the producer do not.
+    const consumerDataSource = new DataSource({
+      type: 'postgres',
+      url: postgres.via(bed.db.url),
+      schema: bed.db.schema,
+      extra: { max: 10, options: `-c search_path=${bed.db.schema},public` },
+    });
+    await consumerDataSource.initialize();
+    try {
+      const ordered = {
+        name: 'test.dbaway',
+        routingKeys: [RoutingKeys.ProviderMessageReceivedV1],
+        ordered: { shards: 1 },
+        retryDelaysMs: [200, 400],
+        deliveryLimit: 3,
+      };
+      // Started first, the producer's relay (on the direct connection) is the schema's leader and publishes.
+      const producer = await bed.startService({});
+      await expectEventually(() => producer.status().relayLeader);
+      const consumer = await bed.startService({
+        groups: [ordered],
+        handlers: {
+          [RoutingKeys.ProviderMessageReceivedV1]: async (_envelope, ctx) => {
+            await recordEffect(ctx, 'c1');
+          },
+        },
+        overrides: { dataSource: consumerDataSource },
+      });
+      await expectEventually(() => consumer.status().consumerGroups['test.dbaway']?.consuming === true);
+
+      postgres.cut();
+      const messageIds = [
+        await publishThroughOutbox(bed, producer, { conversationKey: 'k', text: '1' }),
+        await publishThroughOutbox(bed, producer, { conversationKey: 'k', text: '2' }),
+      ];
+      // Away for longer than a failing delivery takes to come back many times over.
+      await delay(3_000);
+      postgres.restore();
+
+      await expectEventually(async () => {
+        expect((await bed.effects()).map((effect) => effect.message_id)).toEqual(messageIds);
+      });
+      const raw = await bed.raw();
+      const channel = await raw.createChannel();
+      expect(await listDeadLetters(channel, ordered.name)).toEqual([]);
+    } finally {
+      await bed.services[1]?.stop();
+      await consumerDataSource.destroy();
+      await postgres.stop();
+    }
   });
 
   it('dead-letters a permanent failure at once, without retrying', async () => {

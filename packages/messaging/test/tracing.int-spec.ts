@@ -58,7 +58,12 @@ describe('traces across the bus (an OpenTelemetry SDK registered, as OTEL_EXPORT
     });
     const traceId = request.spanContext().traceId;
     expect(handledIn).toEqual({ [received]: traceId, [published]: traceId });
-    const spans = exporter.getFinishedSpans();
+    // A process span ends after its handler, once the transaction commits.
+    const spans = await expectEventually(() => {
+      const finished = exporter.getFinishedSpans();
+      expect(finished.map((span) => span.name)).toContain(`${published} process`);
+      return finished;
+    });
     const first = spans.find((span) => span.name === `${received} process`);
     const second = spans.find((span) => span.name === `${published} process`);
     expect(first).toMatchObject({ kind: SpanKind.CONSUMER });

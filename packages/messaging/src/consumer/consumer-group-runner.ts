@@ -53,6 +53,9 @@ export interface ConsumerGroupRunnerOptions {
 const STALLED_AFTER_MS = 30_000;
 /** Set-ups of new channels after the broker closed one (0.1 s … 5 s apart) before the connection is restarted. */
 const REOPEN_ATTEMPTS = 6;
+/** A delivery that could not be moved waits for the database, probed 100 ms, 200 ms, … at most 2 s apart. */
+const DATABASE_PROBE_FIRST_WAIT_MS = 100;
+const DATABASE_PROBE_MAX_WAIT_MS = 2_000;
 
 interface Progress {
   readonly messageId: string;
@@ -121,6 +124,7 @@ export class ConsumerGroupRunner {
   private readonly transactionSlots: Semaphore;
   private readonly progress = new Map<ConsumeMessage, Progress>();
   private stallWatch: NodeJS.Timeout | undefined;
+  private databaseAnswers: Promise<void> | undefined;
 
   constructor(private readonly options: ConsumerGroupRunnerOptions) {
     this.transactionSlots = consumerTransactionSlots(options.dataSource);
@@ -813,6 +817,10 @@ export class ConsumerGroupRunner {
         error: describeError(handlingError),
         original: reason,
       });
+      // Given back at once, it would come straight back and fail again, every few milliseconds while the database
+      // is away, and each return counts towards the queue's delivery limit (RabbitMQ before 4.3 counts every
+      // return): a few seconds of outage dead-lettered valid messages. So it is held until the database answers.
+      await this.untilDatabaseAnswers();
       if (orderingKey === undefined) {
         this.reject(delivery);
       } else {
@@ -959,6 +967,24 @@ export class ConsumerGroupRunner {
       delivery.channel.ack(delivery.message);
       coalesceWrites(delivery.channel.connection);
     }
+  }
+
+  /** Resolves once the database answers a query (or the group stops); one probe serves every waiting delivery. */
+  private untilDatabaseAnswers(): Promise<void> {
+    this.databaseAnswers ??= (async () => {
+      for (let waitMs = DATABASE_PROBE_FIRST_WAIT_MS; !this.stopping;) {
+        try {
+          await this.options.dataSource.query('SELECT 1');
+          return;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+          waitMs = Math.min(waitMs * 2, DATABASE_PROBE_MAX_WAIT_MS);
+        }
+      }
+    })().finally(() => {
+      this.databaseAnswers = undefined;
+    });
+    return this.databaseAnswers;
   }
 
   private reject(delivery: Delivery): void {
