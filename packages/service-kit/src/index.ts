@@ -1,3 +1,10 @@
+export {
+  adminTokens,
+  parseAdminTokens,
+  portalOfBearer,
+  portalOfToken,
+  type AdminTokenEntry,
+} from './auth/admin-tokens.js';
 export { createServiceApp, type CreateServiceAppOptions } from './bootstrap/create-service-app.js';
 export { DrainAwareExpressAdapter } from './bootstrap/drain-aware-express-adapter.js';
 export { BoundedMap } from './common/bounded-map.js';
