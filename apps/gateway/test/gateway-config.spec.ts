@@ -172,3 +172,33 @@ describe("loadGatewayConfig: the popup's link to the router's settings page", ()
     expect(JSON.stringify(problems)).not.toContain('short');
   });
 });
+
+describe('loadGatewayConfig: the admin tokens of the portal endpoints', () => {
+  const dev = { ...env, NODE_ENV: 'development', HUBSPOT_CLIENT_SECRET: 'real-secret' };
+
+  it('reads portalId:token pairs, empty by default', () => {
+    expect(loadGatewayConfig(dev).ADMIN_TOKENS).toBe('');
+    expect(loadGatewayConfig({ ...dev, ADMIN_TOKENS: '101:a-long-enough-token-1' }).ADMIN_TOKENS).toBe(
+      '101:a-long-enough-token-1',
+    );
+  });
+
+  it('names a malformed entry without printing the tokens', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({ ...dev, ADMIN_TOKENS: '101:a-long-enough-token-1,0:secret-token-value-2' }),
+    );
+    expect(problems).toEqual([
+      { variable: 'ADMIN_TOKENS', reason: expect.stringMatching(/^entry 2 must start/) },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('secret-token-value-2');
+  });
+
+  it('refuses an ops token that is also a portal admin token (it would open that portal)', () => {
+    const shared = 'a-token-used-for-both-0123456789';
+    const problems = problemsOf(() =>
+      loadGatewayConfig({ ...dev, OPS_API_TOKEN: shared, ADMIN_TOKENS: `101:${shared}` }),
+    );
+    expect(problems).toEqual([{ variable: 'OPS_API_TOKEN', reason: expect.stringMatching(/must differ/) }]);
+    expect(JSON.stringify(problems)).not.toContain(shared);
+  });
+});

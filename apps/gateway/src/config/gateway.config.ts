@@ -11,7 +11,7 @@ import {
   type Env,
 } from '@inbox-bridge/service-kit';
 import type { z } from 'zod';
-import { accountsConfigShape, settingsLinkProblems } from '../accounts/accounts.wiring.js';
+import { accountsConfigShape, opsTokenProblems, settingsLinkProblems } from '../accounts/accounts.wiring.js';
 import { platformConfigShape, platformProductionProblems } from '../platform/platform.wiring.js';
 
 /**
@@ -73,7 +73,8 @@ function productionSecretProblem(env: Env): ConfigProblem | undefined {
 /**
  * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
  * `HUBSPOT_CLIENT_SECRET` and the platform's app credentials when unset (or dev defaults) in production, and
- * `ROUTER_PUBLIC_URL` / `SETTINGS_LINK_SECRET` set one without the other.
+ * `ROUTER_PUBLIC_URL` / `SETTINGS_LINK_SECRET` set one without the other, and an `OPS_API_TOKEN` that is also an
+ * `ADMIN_TOKENS` token.
  */
 export function loadGatewayConfig(env: Env): GatewayConfig {
   const secretProblem = productionSecretProblem(env);
@@ -81,6 +82,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     ...(secretProblem === undefined ? [] : [secretProblem]),
     ...platformProductionProblems(env),
     ...settingsLinkProblems(env),
+    ...opsTokenProblems(env),
   ];
   let config: GatewayConfig;
   try {

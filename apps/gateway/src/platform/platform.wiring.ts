@@ -101,7 +101,10 @@ export const platformConfigShape = {
     'Telegram, SMS/MMS (Twilio) and webhook conversations in your HubSpot inbox',
   ),
   CHANNEL_LOGO_URL: url({ protocols: ['https:', 'http:'] }).optional(),
-  /** Bearer token of the ops endpoints (`POST /admin/channel/register`). Unset: the endpoints refuse everyone. */
+  /**
+   * Bearer token of the app-level ops endpoints (`POST /admin/channel/register`), none of which is about one portal
+   * (those take `ADMIN_TOKENS`). Unset: the endpoints refuse everyone.
+   */
   OPS_API_TOKEN: secret(z.string().trim().min(24, { error: 'must be at least 24 characters' })).optional(),
   /** The connector's internal origin, where provider media is streamed from (`/internal/media`). */
   CONNECTOR_INTERNAL_URL: url({ protocols: ['https:', 'http:'] }).default('http://127.0.0.1:3001'),

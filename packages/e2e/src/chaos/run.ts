@@ -4,7 +4,7 @@ import { checkDelivery, diagnose, isComplete, summaryTable, type CheckResult } f
 import { seededRandom, type ChaosConfig } from './config.js';
 import { cycleFaults, describeDisruption, planDisruptions, runDisruptions } from './disruptions.js';
 import { sendInbound, sendReplies, type SentTraffic } from './traffic.js';
-import { buildWorld } from './world.js';
+import { buildWorld, chaosPortalIds } from './world.js';
 
 export interface ChaosReport {
   readonly config: ChaosConfig;
@@ -55,7 +55,7 @@ export async function runChaos(config: ChaosConfig, log: (line: string) => void)
       },
       connector: { PROVIDER_REQUEST_TIMEOUT_MS: '2000' },
     },
-    { viaProxies: true },
+    { viaProxies: true, adminPortalIds: chaosPortalIds(config.portals) },
   );
   try {
     const world = await buildWorld(stack, runId, config.portals, config.conversations);
