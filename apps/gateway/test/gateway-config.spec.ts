@@ -202,3 +202,27 @@ describe('loadGatewayConfig: the admin tokens of the portal endpoints', () => {
     expect(JSON.stringify(problems)).not.toContain(shared);
   });
 });
+
+describe('loadGatewayConfig: durations', () => {
+  const dev = { ...env, NODE_ENV: 'development' };
+
+  it('refuses a poll interval of 0 (the worker would spin) and one longer than a timer takes, naming them', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({ ...dev, WEBHOOK_WORKER_POLL_MS: '0', PLATFORM_SCHEDULER_TICK_MS: '600h' }),
+    );
+    expect(problems).toEqual([
+      {
+        variable: 'PLATFORM_SCHEDULER_TICK_MS',
+        reason: expect.stringMatching(/^must be at most 2147483647 ms/),
+        received: '600h',
+      },
+      { variable: 'WEBHOOK_WORKER_POLL_MS', reason: 'must be at least 1 ms', received: '0' },
+    ]);
+  });
+
+  it('keeps processed webhooks longer than a timer could wait (a retention is no timer)', () => {
+    expect(loadGatewayConfig({ ...dev, WEBHOOK_EVENT_RETENTION: '720h' }).WEBHOOK_EVENT_RETENTION).toBe(
+      720 * 3_600_000,
+    );
+  });
+});

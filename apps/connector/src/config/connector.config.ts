@@ -76,19 +76,20 @@ export const connectorConfigSchema = commonConfigSchema.extend({
    * messages the provider holds, so a message whose webhook failed is still published, and each account's webhook
    * is checked where the provider keeps one (Telegram, Twilio); 0 turns both off.
    */
-  INBOUND_RECONCILE_INTERVAL_MS: durationMs().default(300_000),
+  INBOUND_RECONCILE_INTERVAL_MS: durationMs({ min: 0 }).default(300_000),
   /**
    * How old a message must be before the comparison takes it: by then its webhook has arrived or failed for good
-   * (Twilio gives up within 15 s), so the comparison does not overtake it.
+   * (Twilio gives up within 15 s), so the comparison does not overtake it. 0: any message, however recent.
    */
-  INBOUND_RECONCILE_SETTLE_MS: durationMs().default(60_000),
+  INBOUND_RECONCILE_SETTLE_MS: durationMs({ min: 0 }).default(60_000),
   /**
    * How long after a reply is sent its status is first read from the provider, when the provider reports delivery
    * by callbacks it never redelivers (Twilio): a callback refused or unreachable would otherwise leave a reply
    * that was never delivered showing "sent". Read again ×6 and ×36 later (10 min, 1 h, 6 h by default) until the
-   * provider gives a final status; the comparison rounds of `INBOUND_RECONCILE_INTERVAL_MS` do it.
+   * provider gives a final status; the comparison rounds of `INBOUND_RECONCILE_INTERVAL_MS` do it. 0: at the next
+   * round.
    */
-  DELIVERY_STATUS_CHECK_AFTER_MS: durationMs().default(600_000),
+  DELIVERY_STATUS_CHECK_AFTER_MS: durationMs({ min: 0 }).default(600_000),
   /**
    * How long the message ledger keeps a message's traces (inbound dedupe keys, reply states, sent reply parts);
    * longer than any provider redelivers (Telegram: a day) or reports a status. At least 72 h: the inbound

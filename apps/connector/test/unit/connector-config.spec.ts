@@ -49,4 +49,25 @@ describe('connector config', () => {
       ).SSRF_ALLOWED_HOSTS,
     ).toEqual(['sandbox.local', '10.0.0.5']);
   });
+
+  it('keeps 0 where it means something (reconciliation off, at once) and refuses it for a timeout', () => {
+    const dev = env({ NODE_ENV: 'development' });
+    const config = loadConnectorConfig({
+      ...dev,
+      INBOUND_RECONCILE_INTERVAL_MS: '0',
+      INBOUND_RECONCILE_SETTLE_MS: '0',
+      DELIVERY_STATUS_CHECK_AFTER_MS: '0',
+    });
+    expect([
+      config.INBOUND_RECONCILE_INTERVAL_MS,
+      config.INBOUND_RECONCILE_SETTLE_MS,
+      config.DELIVERY_STATUS_CHECK_AFTER_MS,
+    ]).toEqual([0, 0, 0]);
+    expect(() => loadConnectorConfig({ ...dev, PROVIDER_REQUEST_TIMEOUT_MS: '0' })).toThrow(
+      /PROVIDER_REQUEST_TIMEOUT_MS.*at least 1 ms/s,
+    );
+    expect(() => loadConnectorConfig({ ...dev, INBOUND_RECONCILE_INTERVAL_MS: '600h' })).toThrow(
+      /INBOUND_RECONCILE_INTERVAL_MS.*at most 2147483647 ms/s,
+    );
+  });
 });

@@ -61,7 +61,7 @@ export const accountsConfigShape = {
    * How long processed HubSpot webhooks are kept (dedupe of redeliveries, investigation). HubSpot redelivers
    * for up to 24 h, so at least 2 days.
    */
-  WEBHOOK_EVENT_RETENTION: durationMs()
+  WEBHOOK_EVENT_RETENTION: durationMs({ max: Number.MAX_SAFE_INTEGER })
     .refine((ms) => ms >= 172_800_000, {
       error: 'must be at least 2 days (48h): HubSpot redelivers for 24 h',
     })
