@@ -13,7 +13,12 @@ const env = {
   HUBSPOT_CLIENT_ID: 'real-client-id',
   HUBSPOT_DEVELOPER_API_KEY: 'real-developer-api-key',
   MEDIA_LINK_SECRET: 'a-real-media-link-secret-of-40-characters',
+  HUBSPOT_API_BASE_URL: 'https://api.hubapi.com',
+  HUBSPOT_AUTHORIZE_BASE_URL: 'https://app.hubspot.com',
+  PUBLIC_BASE_URL: 'https://bridge.example.com',
 };
+
+const origins = ['HUBSPOT_API_BASE_URL', 'HUBSPOT_AUTHORIZE_BASE_URL', 'PUBLIC_BASE_URL'];
 
 function problemsOf(load: () => unknown): { variable: string; reason: string }[] {
   try {
@@ -224,5 +229,58 @@ describe('loadGatewayConfig: durations', () => {
     expect(loadGatewayConfig({ ...dev, WEBHOOK_EVENT_RETENTION: '720h' }).WEBHOOK_EVENT_RETENTION).toBe(
       720 * 3_600_000,
     );
+  });
+});
+
+describe('loadGatewayConfig: HubSpot and public origins in production', () => {
+  const production = { ...env, NODE_ENV: 'production', HUBSPOT_CLIENT_SECRET: 'real-secret' };
+  const withoutOrigins = Object.fromEntries(
+    Object.entries(production).filter(([name]) => !origins.includes(name)),
+  );
+
+  it('refuses the sandbox defaults and a public origin left to the Host header, naming each variable', () => {
+    const problems = problemsOf(() => loadGatewayConfig(withoutOrigins));
+    expect(problems).toEqual(
+      origins.map((variable) => ({
+        variable,
+        reason: expect.stringMatching(/^required when NODE_ENV is production/),
+      })),
+    );
+  });
+
+  it('refuses plain HTTP (the sandbox, or a public origin given as http), naming each variable', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({
+        ...production,
+        HUBSPOT_API_BASE_URL: 'http://127.0.0.1:4010',
+        HUBSPOT_AUTHORIZE_BASE_URL: 'http://app.hubspot.com',
+        PUBLIC_BASE_URL: 'http://bridge.example.com',
+      }),
+    );
+    expect(problems.map((problem) => [problem.variable, problem.reason])).toEqual(
+      origins.map((variable) => [variable, 'must be an https:// URL when NODE_ENV is production']),
+    );
+  });
+
+  it('names each of them once, next to a value that is no URL at all', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({ ...withoutOrigins, HUBSPOT_API_BASE_URL: 'ftp://x' }),
+    );
+    expect(problems.map((problem) => problem.variable).sort()).toEqual(origins);
+  });
+
+  it('starts with https origins', () => {
+    const config = loadGatewayConfig(production);
+    expect([config.HUBSPOT_API_BASE_URL, config.HUBSPOT_AUTHORIZE_BASE_URL, config.PUBLIC_BASE_URL]).toEqual([
+      'https://api.hubapi.com',
+      'https://app.hubspot.com',
+      'https://bridge.example.com',
+    ]);
+  });
+
+  it('keeps the sandbox over HTTP and the derived public origin in development', () => {
+    const config = loadGatewayConfig({ ...withoutOrigins, NODE_ENV: 'development' });
+    expect(config.HUBSPOT_API_BASE_URL).toBe('http://127.0.0.1:4010');
+    expect(config.PUBLIC_BASE_URL).toBeUndefined();
   });
 });

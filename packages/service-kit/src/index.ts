@@ -34,6 +34,7 @@ export {
   type LogLevel,
 } from './config/fields.js';
 export { loadConfig, type ConfigSchema, type Env } from './config/load-config.js';
+export { httpsOriginProblems, isProductionEnv } from './config/production.js';
 export { REDACTED, maskUrlCredentials, redactConfig } from './config/redact-config.js';
 
 export { parseEncryptionKeys, type EncryptionKeyRing } from './crypto/encryption-keys.js';
@@ -61,6 +62,7 @@ export { GroupCommit, type GroupCommitOptions } from './database/group-commit.js
 export { GroupedReads } from './database/grouped-reads.js';
 export {
   migrateCommand,
+  migrateService,
   type MigrateCommandIo,
   type MigrateCommandOptions,
 } from './database/migrate-command.js';

@@ -1,7 +1,8 @@
 import {
   commonConfigSchema,
-  ConfigValidationError,
   durationMs,
+  httpsOriginProblems,
+  isProductionEnv,
   loadConfig,
   nonEmptyString,
   port,
@@ -104,13 +105,9 @@ export type ConnectorConfig = Omit<ParsedConnectorConfig, 'SSRF_ALLOWED_HOSTS'> 
   readonly SSRF_ALLOWED_HOSTS: readonly string[];
 };
 
-function effectiveNodeEnv(env: Env): string {
-  return env.NODE_ENV === undefined || env.NODE_ENV === '' ? 'production' : env.NODE_ENV;
-}
-
 /** Production must share a real secret with the gateway: the dev default would let anyone mint media links. */
 function productionSecretProblem(env: Env): ConfigProblem | undefined {
-  if (effectiveNodeEnv(env) !== 'production') {
+  if (!isProductionEnv(env)) {
     return undefined;
   }
   const value = env.MEDIA_LINK_SECRET;
@@ -130,23 +127,27 @@ function productionSecretProblem(env: Env): ConfigProblem | undefined {
 }
 
 /**
+ * Origins production names itself, over TLS: the defaults are the provider sandbox and this machine over plain HTTP
+ * (Telegram refuses a webhook URL that is not https; Twilio would sign an http URL the proxy never sees).
+ */
+const PRODUCTION_HTTPS_ORIGINS = [
+  'CONNECTOR_PUBLIC_BASE_URL',
+  'TELEGRAM_API_BASE_URL',
+  'TWILIO_API_BASE_URL',
+];
+
+/**
  * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
- * `MEDIA_LINK_SECRET` when it is unset (or the dev default) in production.
+ * `MEDIA_LINK_SECRET` when it is unset (or the dev default) in production, and the provider and public origins
+ * unless https in production.
  */
 export function loadConnectorConfig(env: Env): ConnectorConfig {
   const secretProblem = productionSecretProblem(env);
-  let parsed: ParsedConnectorConfig;
-  try {
-    parsed = loadConfig(connectorConfigSchema, env);
-  } catch (error) {
-    if (error instanceof ConfigValidationError && secretProblem !== undefined) {
-      throw new ConfigValidationError([...error.problems, secretProblem]);
-    }
-    throw error;
-  }
-  if (secretProblem !== undefined) {
-    throw new ConfigValidationError([secretProblem]);
-  }
+  const crossProblems = [
+    ...(secretProblem === undefined ? [] : [secretProblem]),
+    ...httpsOriginProblems(env, PRODUCTION_HTTPS_ORIGINS),
+  ];
+  const parsed = loadConfig(connectorConfigSchema, env, crossProblems);
   const allowedHosts =
     parsed.SSRF_ALLOWED_HOSTS ?? (parsed.NODE_ENV === 'production' ? [] : ['127.0.0.1', 'localhost', '::1']);
   return { ...parsed, SSRF_ALLOWED_HOSTS: allowedHosts };
