@@ -27,6 +27,7 @@ const failureStatus: Readonly<Record<ConnectionFailure['kind'], number>> = {
   'check-timeout': 504,
   'token-used': 409,
   'token-unknown': 404,
+  'app-not-installed': 409,
   'hubspot-refused': 502,
   'hubspot-unavailable': 503,
 };

@@ -18,9 +18,16 @@ const HUB_ID = 7171;
 const INBOX_ID = '511';
 const OTHER_HUB_ID = 7172;
 const OTHER_INBOX_ID = '512';
+/** Seeded in HubSpot, the app never installed in the gateway. */
+const NOT_INSTALLED_HUB_ID = 7173;
+const NOT_INSTALLED_INBOX_ID = '513';
+/** Installed, then its refresh token refused: disconnected. */
+const DISCONNECTED_HUB_ID = 7174;
 const OPS_API_TOKEN = 'ops-token-for-accounts-tests-0123456789';
 const HUB_ADMIN_TOKEN = 'admin-token-of-portal-7171-0123456789';
 const OTHER_HUB_ADMIN_TOKEN = 'admin-token-of-portal-7172-0123456789';
+const NOT_INSTALLED_HUB_ADMIN_TOKEN = 'admin-token-of-portal-7173-0123456789';
+const DISCONNECTED_HUB_ADMIN_TOKEN = 'admin-token-of-portal-7174-0123456789';
 const GOOD_TOKEN = '700100200:AAH-good-token-0123456789abcdefghijkl';
 const WRONG_TOKEN = '700100201:AAH-WRONG-token-0123456789abcdefghijk';
 const SILENT_TOKEN = '700100202:AAH-silent-token-0123456789abcdefghij';
@@ -124,13 +131,28 @@ describe('connection popup and admin connect (real sandbox, credentials answered
         HUBSPOT_API_BASE_URL: hubspot.sandbox.url,
         HUBSPOT_CLIENT_SECRET: SANDBOX_APP.clientSecret,
         OPS_API_TOKEN,
-        ADMIN_TOKENS: `${HUB_ID}:${HUB_ADMIN_TOKEN},${OTHER_HUB_ID}:${OTHER_HUB_ADMIN_TOKEN}`,
+        ADMIN_TOKENS: [
+          `${HUB_ID}:${HUB_ADMIN_TOKEN}`,
+          `${OTHER_HUB_ID}:${OTHER_HUB_ADMIN_TOKEN}`,
+          `${NOT_INSTALLED_HUB_ID}:${NOT_INSTALLED_HUB_ADMIN_TOKEN}`,
+          `${DISCONNECTED_HUB_ID}:${DISCONNECTED_HUB_ADMIN_TOKEN}`,
+        ].join(','),
         CREDENTIALS_CHECK_TIMEOUT: '1500',
       },
       port,
     );
     await hubspot.installInto(gateway.app);
     await hubspot.installAnotherPortal(gateway.app, OTHER_HUB_ID, [{ id: OTHER_INBOX_ID, name: 'Sales' }]);
+    await hubspot.control.seedPortal({
+      hubId: NOT_INSTALLED_HUB_ID,
+      users: [{ id: hubspot.userId, email: 'rep@example.com' }],
+      inboxes: [{ id: NOT_INSTALLED_INBOX_ID, name: 'Elsewhere' }],
+    });
+    await hubspot.installAnotherPortal(gateway.app, DISCONNECTED_HUB_ID, [{ id: '514', name: 'Revoked' }]);
+    await db.dataSource.query(
+      `UPDATE "${db.schema}".hubspot_portals SET status = 'disconnected' WHERE portal_id = $1`,
+      [DISCONNECTED_HUB_ID],
+    );
     const registered = await fetch(`${gateway.baseUrl}/admin/channel/register`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPS_API_TOKEN}` },
@@ -401,6 +423,20 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     expect((await fetch(bad)).status).toBe(400);
   });
 
+  it('a portal the app is not installed in: 409 saying so before any provider is asked, and nothing is connected', async () => {
+    const checksBefore = responder.requests.length;
+    const form = await openForm(
+      (await popupUrl('telegram', { portalId: NOT_INSTALLED_HUB_ID, inboxId: NOT_INSTALLED_INBOX_ID })).url,
+    );
+    const response = await submit(form, { botToken: GOOD_TOKEN.replace('700100200', '700100700') });
+    expect(response.status).toBe(409);
+    const html = await response.text();
+    expect(html).toContain('The app is not installed');
+    expect(html).toContain(`not installed in HubSpot account ${NOT_INSTALLED_HUB_ID}`);
+    expect(responder.requests.length).toBe(checksBefore);
+    expect(await accountsNamed('Support bot 700100700')).toHaveLength(0);
+  });
+
   it('says so when the credentials check does not answer in time, and connects nothing', async () => {
     const form = await openForm((await popupUrl('telegram')).url);
     const response = await submit(form, { botToken: SILENT_TOKEN });
@@ -456,6 +492,34 @@ describe('connection popup and admin connect (real sandbox, credentials answered
         expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
         expect(await response.json()).toMatchObject({ code: 'FORBIDDEN' });
       }
+      expect(responder.requests.length).toBe(checksBefore);
+      expect(await allAccounts()).toEqual(accountsBefore);
+    });
+
+    it('409 APP_NOT_INSTALLED for a portal the app is not installed in, or that revoked it, before any provider is asked', async () => {
+      const checksBefore = responder.requests.length;
+      const accountsBefore = await allAccounts();
+      const body = (inboxId: string) => ({
+        inboxId,
+        credentials: { provider: 'telegram', botToken: GOOD_TOKEN.replace('700100200', '700100710') },
+      });
+      const notInstalled = await create(
+        body(NOT_INSTALLED_INBOX_ID),
+        NOT_INSTALLED_HUB_ADMIN_TOKEN,
+        NOT_INSTALLED_HUB_ID,
+      );
+      expect(notInstalled.status).toBe(409);
+      expect(notInstalled.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await notInstalled.json()).toMatchObject({
+        code: 'APP_NOT_INSTALLED',
+        detail: expect.stringContaining(`not installed in HubSpot account ${NOT_INSTALLED_HUB_ID}`),
+      });
+      const disconnected = await create(body('514'), DISCONNECTED_HUB_ADMIN_TOKEN, DISCONNECTED_HUB_ID);
+      expect(disconnected.status).toBe(409);
+      expect(await disconnected.json()).toMatchObject({
+        code: 'APP_NOT_INSTALLED',
+        detail: expect.stringContaining('Install it again'),
+      });
       expect(responder.requests.length).toBe(checksBefore);
       expect(await allAccounts()).toEqual(accountsBefore);
     });
