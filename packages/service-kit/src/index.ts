@@ -78,6 +78,7 @@ export {
   RequestValidationError,
   ZodValidationPipe,
   parseBody,
+  parsePathParam,
   type FieldError,
 } from './errors/validation.js';
 
