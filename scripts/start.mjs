@@ -56,6 +56,9 @@ const opsToken = developmentValue('dev-ops-token', () => randomBytes(24).toStrin
 const routerAdminToken = developmentValue('dev-router-admin-token', () =>
   randomBytes(24).toString('base64url'),
 );
+const gatewayAdminToken = developmentValue('dev-gateway-admin-token', () =>
+  randomBytes(24).toString('base64url'),
+);
 const settingsLinkSecret = developmentValue('dev-settings-link-secret', () =>
   randomBytes(32).toString('hex'),
 );
@@ -125,6 +128,8 @@ const serviceEnv = {
   gateway: {
     PUBLIC_BASE_URL: originOf('gateway'),
     OPS_API_TOKEN: opsToken,
+    // The demo portal's admin token: /admin/portals/4242/… (the demo connects its Telegram bot there).
+    ADMIN_TOKENS: `4242:${gatewayAdminToken}`,
     // The popup's last step links the router's settings page with a link signed by the router's secret.
     ROUTER_PUBLIC_URL: originOf('router'),
     SETTINGS_LINK_SECRET: settingsLinkSecret,
@@ -281,6 +286,7 @@ if (!stopping && withDemo && ready.every(Boolean)) {
       hubspotUrl: originOf('hubspot-sandbox'),
       providerUrl: originOf('provider-sandbox'),
       opsToken,
+      portalAdminToken: gatewayAdminToken,
       log: (line) => process.stdout.write(`  • ${line}\n`),
     });
     const hubspot = originOf('hubspot-sandbox');
@@ -295,7 +301,7 @@ if (!stopping && withDemo && ready.every(Boolean)) {
         `  Routing settings            ${settingsUrl}`,
         '',
         `Channel ${demo.channelId}; Telegram bot @${demo.bot.username} (bot id ${demo.bot.id}) connected as channel account ${demo.account.channelAccountId}.`,
-        `Ops token (gateway admin endpoints): .local/dev-ops-token; router admin token: .local/dev-router-admin-token.`,
+        `Gateway ops token (channel registration): .local/dev-ops-token; portal 4242's admin tokens: gateway .local/dev-gateway-admin-token, router .local/dev-router-admin-token.`,
         '',
       ].join('\n'),
     );

@@ -27,7 +27,7 @@ export declare function installApp(options: {
 export declare function connectTelegramBot(options: {
   gatewayUrl: string;
   providerUrl: string;
-  opsToken: string;
+  portalAdminToken: string;
   inboxId?: string;
 }): Promise<{ bot: SandboxBot; account: ConnectedAccount }>;
 export declare function seedDemo(options: {
@@ -35,5 +35,6 @@ export declare function seedDemo(options: {
   hubspotUrl: string;
   providerUrl: string;
   opsToken: string;
+  portalAdminToken: string;
   log?: (line: string) => void;
 }): Promise<{ channelId: string; bot: SandboxBot; account: ConnectedAccount }>;

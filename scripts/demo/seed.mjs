@@ -107,8 +107,16 @@ export async function registerChannel({ gatewayUrl, opsToken }) {
   return registration.body.channelId;
 }
 
-/** A new Telegram bot in the provider sandbox, connected to the demo inbox through the gateway's admin path. */
-export async function connectTelegramBot({ gatewayUrl, providerUrl, opsToken, inboxId = DEMO_INBOX_ID }) {
+/**
+ * A new Telegram bot in the provider sandbox, connected to the demo inbox through the gateway's admin path;
+ * `portalAdminToken` is the demo portal's token in the gateway's ADMIN_TOKENS.
+ */
+export async function connectTelegramBot({
+  gatewayUrl,
+  providerUrl,
+  portalAdminToken,
+  inboxId = DEMO_INBOX_ID,
+}) {
   const bot = (
     await call('POST', `${providerUrl}/__sandbox/telegram/bots`, {
       body: { username: 'acme_support_bot', first_name: 'Acme Support' },
@@ -116,7 +124,7 @@ export async function connectTelegramBot({ gatewayUrl, providerUrl, opsToken, in
   ).body;
   const account = (
     await call('POST', `${gatewayUrl}/admin/portals/${DEMO_PORTAL_ID}/channel-accounts`, {
-      headers: { authorization: `Bearer ${opsToken}` },
+      headers: { authorization: `Bearer ${portalAdminToken}` },
       body: { inboxId, credentials: { provider: 'telegram', botToken: bot.token } },
     })
   ).body;
@@ -125,9 +133,17 @@ export async function connectTelegramBot({ gatewayUrl, providerUrl, opsToken, in
 
 /**
  * Seeds everything; returns what a person needs to try it. `log(line)` reports progress.
- * `gatewayUrl`, `hubspotUrl`, `providerUrl` are the services' origins; `opsToken` the gateway's OPS_API_TOKEN.
+ * `gatewayUrl`, `hubspotUrl`, `providerUrl` are the services' origins; `opsToken` the gateway's OPS_API_TOKEN,
+ * `portalAdminToken` the demo portal's token in its ADMIN_TOKENS.
  */
-export async function seedDemo({ gatewayUrl, hubspotUrl, providerUrl, opsToken, log = () => {} }) {
+export async function seedDemo({
+  gatewayUrl,
+  hubspotUrl,
+  providerUrl,
+  opsToken,
+  portalAdminToken,
+  log = () => {},
+}) {
   log(
     `seeding HubSpot portal ${DEMO_PORTAL_ID} (3 reps, teams Support and After hours, an inbox and a help desk)`,
   );
@@ -137,6 +153,6 @@ export async function seedDemo({ gatewayUrl, hubspotUrl, providerUrl, opsToken, 
   log('installing the app through OAuth (consent granted by Ada)');
   await installApp({ gatewayUrl, hubspotUrl, portalId: DEMO_PORTAL_ID, userId: 77 });
   log('creating a Telegram bot in the provider sandbox and connecting it to the Support inbox');
-  const { bot, account } = await connectTelegramBot({ gatewayUrl, providerUrl, opsToken });
+  const { bot, account } = await connectTelegramBot({ gatewayUrl, providerUrl, portalAdminToken });
   return { channelId, bot, account };
 }

@@ -8,9 +8,8 @@ import { connectorDatabaseOptions } from '../src/database/data-source.js';
 const suite = hybridServiceSuite({
   serviceName: 'connector',
   defaultPort: 3001,
-  // The suite's environments name no media-link secret, which production (NODE_ENV's default) requires.
-  loadConfig: (env) =>
-    loadConnectorConfig({ MEDIA_LINK_SECRET: 'hybrid-suite-media-link-secret-0123456789', ...env }),
+  // The suite's environments name none of the public origins and secrets production (NODE_ENV's default) requires.
+  loadConfig: (env) => loadConnectorConfig({ NODE_ENV: 'test', ...env }),
   appModule: (config) => AppModule.forRoot(config),
   databaseOptions: connectorDatabaseOptions,
   testing,

@@ -407,6 +407,19 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(unknown.status).toBe(404);
   });
 
+  it('answers 400 naming channelAccountId (not the body) to a path id that is no id', async () => {
+    for (const path of ['telegram/a%00b', 'twilio/a%0Ab', 'twilio/a%00b/status', 'generic/a%00b']) {
+      const response = await fetch(`${h.baseUrl}/webhooks/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ errors: [{ field: 'channelAccountId' }] });
+    }
+  });
+
   it('answers 200 to update kinds it ignores on purpose and 400 naming the field to a malformed update', async () => {
     const before = h.messagesOf(RECEIVED).length;
     // allowed_updates keeps update kinds the bridge does not use from being sent at all...

@@ -13,7 +13,12 @@ const env = {
   HUBSPOT_CLIENT_ID: 'real-client-id',
   HUBSPOT_DEVELOPER_API_KEY: 'real-developer-api-key',
   MEDIA_LINK_SECRET: 'a-real-media-link-secret-of-40-characters',
+  HUBSPOT_API_BASE_URL: 'https://api.hubapi.com',
+  HUBSPOT_AUTHORIZE_BASE_URL: 'https://app.hubspot.com',
+  PUBLIC_BASE_URL: 'https://bridge.example.com',
 };
+
+const origins = ['HUBSPOT_API_BASE_URL', 'HUBSPOT_AUTHORIZE_BASE_URL', 'PUBLIC_BASE_URL'];
 
 function problemsOf(load: () => unknown): { variable: string; reason: string }[] {
   try {
@@ -170,5 +175,112 @@ describe("loadGatewayConfig: the popup's link to the router's settings page", ()
       /at least 32/,
     );
     expect(JSON.stringify(problems)).not.toContain('short');
+  });
+});
+
+describe('loadGatewayConfig: the admin tokens of the portal endpoints', () => {
+  const dev = { ...env, NODE_ENV: 'development', HUBSPOT_CLIENT_SECRET: 'real-secret' };
+
+  it('reads portalId:token pairs, empty by default', () => {
+    expect(loadGatewayConfig(dev).ADMIN_TOKENS).toBe('');
+    expect(loadGatewayConfig({ ...dev, ADMIN_TOKENS: '101:a-long-enough-token-1' }).ADMIN_TOKENS).toBe(
+      '101:a-long-enough-token-1',
+    );
+  });
+
+  it('names a malformed entry without printing the tokens', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({ ...dev, ADMIN_TOKENS: '101:a-long-enough-token-1,0:secret-token-value-2' }),
+    );
+    expect(problems).toEqual([
+      { variable: 'ADMIN_TOKENS', reason: expect.stringMatching(/^entry 2 must start/) },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('secret-token-value-2');
+  });
+
+  it('refuses an ops token that is also a portal admin token (it would open that portal)', () => {
+    const shared = 'a-token-used-for-both-0123456789';
+    const problems = problemsOf(() =>
+      loadGatewayConfig({ ...dev, OPS_API_TOKEN: shared, ADMIN_TOKENS: `101:${shared}` }),
+    );
+    expect(problems).toEqual([{ variable: 'OPS_API_TOKEN', reason: expect.stringMatching(/must differ/) }]);
+    expect(JSON.stringify(problems)).not.toContain(shared);
+  });
+});
+
+describe('loadGatewayConfig: durations', () => {
+  const dev = { ...env, NODE_ENV: 'development' };
+
+  it('refuses a poll interval of 0 (the worker would spin) and one longer than a timer takes, naming them', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({ ...dev, WEBHOOK_WORKER_POLL_MS: '0', PLATFORM_SCHEDULER_TICK_MS: '600h' }),
+    );
+    expect(problems).toEqual([
+      {
+        variable: 'PLATFORM_SCHEDULER_TICK_MS',
+        reason: expect.stringMatching(/^must be at most 2147483647 ms/),
+        received: '600h',
+      },
+      { variable: 'WEBHOOK_WORKER_POLL_MS', reason: 'must be at least 1 ms', received: '0' },
+    ]);
+  });
+
+  it('keeps processed webhooks longer than a timer could wait (a retention is no timer)', () => {
+    expect(loadGatewayConfig({ ...dev, WEBHOOK_EVENT_RETENTION: '720h' }).WEBHOOK_EVENT_RETENTION).toBe(
+      720 * 3_600_000,
+    );
+  });
+});
+
+describe('loadGatewayConfig: HubSpot and public origins in production', () => {
+  const production = { ...env, NODE_ENV: 'production', HUBSPOT_CLIENT_SECRET: 'real-secret' };
+  const withoutOrigins = Object.fromEntries(
+    Object.entries(production).filter(([name]) => !origins.includes(name)),
+  );
+
+  it('refuses the sandbox defaults and a public origin left to the Host header, naming each variable', () => {
+    const problems = problemsOf(() => loadGatewayConfig(withoutOrigins));
+    expect(problems).toEqual(
+      origins.map((variable) => ({
+        variable,
+        reason: expect.stringMatching(/^required when NODE_ENV is production/),
+      })),
+    );
+  });
+
+  it('refuses plain HTTP (the sandbox, or a public origin given as http), naming each variable', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({
+        ...production,
+        HUBSPOT_API_BASE_URL: 'http://127.0.0.1:4010',
+        HUBSPOT_AUTHORIZE_BASE_URL: 'http://app.hubspot.com',
+        PUBLIC_BASE_URL: 'http://bridge.example.com',
+      }),
+    );
+    expect(problems.map((problem) => [problem.variable, problem.reason])).toEqual(
+      origins.map((variable) => [variable, 'must be an https:// URL when NODE_ENV is production']),
+    );
+  });
+
+  it('names each of them once, next to a value that is no URL at all', () => {
+    const problems = problemsOf(() =>
+      loadGatewayConfig({ ...withoutOrigins, HUBSPOT_API_BASE_URL: 'ftp://x' }),
+    );
+    expect(problems.map((problem) => problem.variable).sort()).toEqual(origins);
+  });
+
+  it('starts with https origins', () => {
+    const config = loadGatewayConfig(production);
+    expect([config.HUBSPOT_API_BASE_URL, config.HUBSPOT_AUTHORIZE_BASE_URL, config.PUBLIC_BASE_URL]).toEqual([
+      'https://api.hubapi.com',
+      'https://app.hubspot.com',
+      'https://bridge.example.com',
+    ]);
+  });
+
+  it('keeps the sandbox over HTTP and the derived public origin in development', () => {
+    const config = loadGatewayConfig({ ...withoutOrigins, NODE_ENV: 'development' });
+    expect(config.HUBSPOT_API_BASE_URL).toBe('http://127.0.0.1:4010');
+    expect(config.PUBLIC_BASE_URL).toBeUndefined();
   });
 });

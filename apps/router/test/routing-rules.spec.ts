@@ -1,6 +1,5 @@
 import { RequestValidationError, SettingsLinkSigner } from '@inbox-bridge/service-kit';
 import { describe, expect, it } from '@jest/globals';
-import { parseAdminTokens, portalOfToken } from '../src/admin/admin-tokens.js';
 import { routerAdminOpenApi } from '../src/admin/openapi.js';
 import { formFieldOf, formFromRules, rulesFromForm } from '../src/admin/settings-form.js';
 import { renderSettingsPage, settingsFormAction } from '../src/admin/settings-page.js';
@@ -152,23 +151,6 @@ describe('routing rules schema', () => {
     });
     expect(capacityOf(rules, 'u9')).toBe(1);
     expect(capacityOf(rules, 'u1')).toBe(3);
-  });
-});
-
-describe('admin tokens', () => {
-  const entries = parseAdminTokens('101:token-for-portal-101, 202:token-for-portal-202');
-
-  it('finds the portal of a token and nothing for an unknown or partial one', () => {
-    expect(portalOfToken(entries, 'token-for-portal-101')).toBe(101);
-    expect(portalOfToken(entries, 'token-for-portal-202')).toBe(202);
-    expect(portalOfToken(entries, 'token-for-portal-10')).toBeUndefined();
-    expect(portalOfToken(entries, '')).toBeUndefined();
-  });
-
-  it('rejects malformed entries naming their position', () => {
-    expect(() => parseAdminTokens('abc:token-for-portal-101')).toThrow(/entry 1/);
-    expect(() => parseAdminTokens('101:short')).toThrow(/entry 1 has a token shorter/);
-    expect(parseAdminTokens('')).toEqual([]);
   });
 });
 

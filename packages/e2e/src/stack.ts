@@ -17,8 +17,11 @@ export interface RunningStack {
   readonly urls: Readonly<Record<ServiceName, string>>;
   readonly schemas: Readonly<Record<(typeof bridgeServices)[number], string>>;
   readonly portalId: number;
+  /** The gateway's `OPS_API_TOKEN`: channel registration, nothing of one portal. */
   readonly opsToken: string;
   readonly routerAdminToken: string;
+  /** The gateway's admin token of `portalId` or of one of `StackOptions.adminPortalIds` (`/admin/portals/…`). */
+  portalAdminToken(portalId: number): string;
   /** The last lines each service wrote, for failure messages. */
   logs(name: ServiceName): string;
   /** Sends `signal` to the service (SIGKILL: no drain) and resolves once the process has exited. */
@@ -42,6 +45,8 @@ export interface StackOptions {
   readonly logDir?: string;
   /** `stop()` leaves the services' schemas and vhost in place for inspection (default: `STACK_KEEP_DATA=1`). */
   readonly keepData?: boolean;
+  /** Portals besides the stack's own whose admin token the gateway is given (see `portalAdminToken`). */
+  readonly adminPortalIds?: readonly number[];
 }
 
 function exited(child: ChildProcess): boolean {
@@ -152,6 +157,16 @@ export async function startStack(
   >;
   const opsToken = randomBytes(24).toString('base64url');
   const routerAdminToken = randomBytes(24).toString('base64url');
+  const portalAdminTokens = new Map(
+    [portalId, ...(options.adminPortalIds ?? [])].map((id) => [id, randomBytes(24).toString('base64url')]),
+  );
+  const portalAdminToken = (id: number): string => {
+    const token = portalAdminTokens.get(id);
+    if (token === undefined) {
+      throw new Error(`portal ${id} has no gateway admin token in this stack (StackOptions.adminPortalIds)`);
+    }
+    return token;
+  };
   const common = {
     NODE_ENV: 'development',
     LOG_LEVEL: process.env.STACK_LOG_LEVEL || 'warn',
@@ -171,6 +186,7 @@ export async function startStack(
       DATABASE_SCHEMA: schemas.gateway,
       PUBLIC_BASE_URL: urls.gateway,
       OPS_API_TOKEN: opsToken,
+      ADMIN_TOKENS: [...portalAdminTokens].map(([id, token]) => `${id}:${token}`).join(','),
       HUBSPOT_API_BASE_URL: urls['hubspot-sandbox'],
       HUBSPOT_AUTHORIZE_BASE_URL: urls['hubspot-sandbox'],
       CONNECTOR_INTERNAL_URL: urls.connector,
@@ -313,5 +329,18 @@ export async function startStack(
     await stop();
     throw error;
   }
-  return { urls, schemas, portalId, opsToken, routerAdminToken, logs, kill, restart, vhost, proxies, stop };
+  return {
+    urls,
+    schemas,
+    portalId,
+    opsToken,
+    routerAdminToken,
+    portalAdminToken,
+    logs,
+    kill,
+    restart,
+    vhost,
+    proxies,
+    stop,
+  };
 }

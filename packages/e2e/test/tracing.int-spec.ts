@@ -67,6 +67,7 @@ describe('one customer message, and one agent reply, is one trace through the se
       hubspotUrl: stack.urls['hubspot-sandbox'],
       providerUrl: stack.urls['provider-sandbox'],
       opsToken: stack.opsToken,
+      portalAdminToken: stack.portalAdminToken(DEMO_PORTAL_ID),
     })) as { bot: { id: number } };
     const customer = await provider.createCustomer(bot.id, { first_name: 'Tracy' });
     await provider.customerSends(bot.id, customer.chat.id, { kind: 'text', text: 'follow me' });

@@ -1,3 +1,10 @@
+export {
+  adminTokens,
+  parseAdminTokens,
+  portalOfBearer,
+  portalOfToken,
+  type AdminTokenEntry,
+} from './auth/admin-tokens.js';
 export { createServiceApp, type CreateServiceAppOptions } from './bootstrap/create-service-app.js';
 export { DrainAwareExpressAdapter } from './bootstrap/drain-aware-express-adapter.js';
 export { BoundedMap } from './common/bounded-map.js';
@@ -27,6 +34,7 @@ export {
   type LogLevel,
 } from './config/fields.js';
 export { loadConfig, type ConfigSchema, type Env } from './config/load-config.js';
+export { httpsOriginProblems, isProductionEnv } from './config/production.js';
 export { REDACTED, maskUrlCredentials, redactConfig } from './config/redact-config.js';
 
 export { parseEncryptionKeys, type EncryptionKeyRing } from './crypto/encryption-keys.js';
@@ -54,6 +62,7 @@ export { GroupCommit, type GroupCommitOptions } from './database/group-commit.js
 export { GroupedReads } from './database/grouped-reads.js';
 export {
   migrateCommand,
+  migrateService,
   type MigrateCommandIo,
   type MigrateCommandOptions,
 } from './database/migrate-command.js';
@@ -69,6 +78,7 @@ export {
   RequestValidationError,
   ZodValidationPipe,
   parseBody,
+  parsePathParam,
   type FieldError,
 } from './errors/validation.js';
 

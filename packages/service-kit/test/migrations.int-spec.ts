@@ -3,7 +3,13 @@ import { createTestVhost, expectEventually, type TestVhost } from '@inbox-bridge
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { connect } from 'amqplib';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { createDataSource, migrateCommand, runMigrations, type MigrateCommandIo } from '../src/index.js';
+import {
+  createDataSource,
+  migrateCommand,
+  migrateService,
+  runMigrations,
+  type MigrateCommandIo,
+} from '../src/index.js';
 import { dropSchema, testDatabaseUrl, uniqueSchema, withClient } from './support.js';
 
 class CreateWidgets1700000000000 implements MigrationInterface {
@@ -232,6 +238,34 @@ describe('migrateCommand', () => {
       expect(io.err.join('\n')).toMatch(
         /\[migrate\] FAILED to declare the RabbitMQ topology: .*ECONNREFUSED/,
       );
+      expect(await tablesIn(schema)).toContain('widgets');
+    });
+
+    it("migrateService needs only the common variables, even in production (a migration Job has no service's public origins)", async () => {
+      vhost = await createTestVhost('sk_mig');
+      const schema = newSchema();
+      const io = captureIo();
+      await migrateService(
+        (config) => ({
+          url: config.DATABASE_URL,
+          schema: config.DATABASE_SCHEMA,
+          migrations: [CreateWidgets1700000000000],
+        }),
+        [plain],
+        {
+          io,
+          env: {
+            NODE_ENV: 'production',
+            DATABASE_URL: testDatabaseUrl,
+            DATABASE_SCHEMA: schema,
+            AMQP_URL: vhost.url,
+            ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+            ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+          },
+        },
+      );
+      expect(io.err).toEqual([]);
+      expect(io.code).toBe(0);
       expect(await tablesIn(schema)).toContain('widgets');
     });
 

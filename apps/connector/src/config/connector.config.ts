@@ -1,7 +1,8 @@
 import {
   commonConfigSchema,
-  ConfigValidationError,
   durationMs,
+  httpsOriginProblems,
+  isProductionEnv,
   loadConfig,
   nonEmptyString,
   port,
@@ -76,19 +77,20 @@ export const connectorConfigSchema = commonConfigSchema.extend({
    * messages the provider holds, so a message whose webhook failed is still published, and each account's webhook
    * is checked where the provider keeps one (Telegram, Twilio); 0 turns both off.
    */
-  INBOUND_RECONCILE_INTERVAL_MS: durationMs().default(300_000),
+  INBOUND_RECONCILE_INTERVAL_MS: durationMs({ min: 0 }).default(300_000),
   /**
    * How old a message must be before the comparison takes it: by then its webhook has arrived or failed for good
-   * (Twilio gives up within 15 s), so the comparison does not overtake it.
+   * (Twilio gives up within 15 s), so the comparison does not overtake it. 0: any message, however recent.
    */
-  INBOUND_RECONCILE_SETTLE_MS: durationMs().default(60_000),
+  INBOUND_RECONCILE_SETTLE_MS: durationMs({ min: 0 }).default(60_000),
   /**
    * How long after a reply is sent its status is first read from the provider, when the provider reports delivery
    * by callbacks it never redelivers (Twilio): a callback refused or unreachable would otherwise leave a reply
    * that was never delivered showing "sent". Read again ×6 and ×36 later (10 min, 1 h, 6 h by default) until the
-   * provider gives a final status; the comparison rounds of `INBOUND_RECONCILE_INTERVAL_MS` do it.
+   * provider gives a final status; the comparison rounds of `INBOUND_RECONCILE_INTERVAL_MS` do it. 0: at the next
+   * round.
    */
-  DELIVERY_STATUS_CHECK_AFTER_MS: durationMs().default(600_000),
+  DELIVERY_STATUS_CHECK_AFTER_MS: durationMs({ min: 0 }).default(600_000),
   /**
    * How long the message ledger keeps a message's traces (inbound dedupe keys, reply states, sent reply parts);
    * longer than any provider redelivers (Telegram: a day) or reports a status. At least 72 h: the inbound
@@ -103,13 +105,9 @@ export type ConnectorConfig = Omit<ParsedConnectorConfig, 'SSRF_ALLOWED_HOSTS'> 
   readonly SSRF_ALLOWED_HOSTS: readonly string[];
 };
 
-function effectiveNodeEnv(env: Env): string {
-  return env.NODE_ENV === undefined || env.NODE_ENV === '' ? 'production' : env.NODE_ENV;
-}
-
 /** Production must share a real secret with the gateway: the dev default would let anyone mint media links. */
 function productionSecretProblem(env: Env): ConfigProblem | undefined {
-  if (effectiveNodeEnv(env) !== 'production') {
+  if (!isProductionEnv(env)) {
     return undefined;
   }
   const value = env.MEDIA_LINK_SECRET;
@@ -129,23 +127,27 @@ function productionSecretProblem(env: Env): ConfigProblem | undefined {
 }
 
 /**
+ * Origins production names itself, over TLS: the defaults are the provider sandbox and this machine over plain HTTP
+ * (Telegram refuses a webhook URL that is not https; Twilio would sign an http URL the proxy never sees).
+ */
+const PRODUCTION_HTTPS_ORIGINS = [
+  'CONNECTOR_PUBLIC_BASE_URL',
+  'TELEGRAM_API_BASE_URL',
+  'TWILIO_API_BASE_URL',
+];
+
+/**
  * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
- * `MEDIA_LINK_SECRET` when it is unset (or the dev default) in production.
+ * `MEDIA_LINK_SECRET` when it is unset (or the dev default) in production, and the provider and public origins
+ * unless https in production.
  */
 export function loadConnectorConfig(env: Env): ConnectorConfig {
   const secretProblem = productionSecretProblem(env);
-  let parsed: ParsedConnectorConfig;
-  try {
-    parsed = loadConfig(connectorConfigSchema, env);
-  } catch (error) {
-    if (error instanceof ConfigValidationError && secretProblem !== undefined) {
-      throw new ConfigValidationError([...error.problems, secretProblem]);
-    }
-    throw error;
-  }
-  if (secretProblem !== undefined) {
-    throw new ConfigValidationError([secretProblem]);
-  }
+  const crossProblems = [
+    ...(secretProblem === undefined ? [] : [secretProblem]),
+    ...httpsOriginProblems(env, PRODUCTION_HTTPS_ORIGINS),
+  ];
+  const parsed = loadConfig(connectorConfigSchema, env, crossProblems);
   const allowedHosts =
     parsed.SSRF_ALLOWED_HOSTS ?? (parsed.NODE_ENV === 'production' ? [] : ['127.0.0.1', 'localhost', '::1']);
   return { ...parsed, SSRF_ALLOWED_HOSTS: allowedHosts };

@@ -1,6 +1,5 @@
 import { messagingMigrations } from '@inbox-bridge/messaging';
-import { serviceDatabaseOptions, type DatabaseOptions } from '@inbox-bridge/service-kit';
-import type { ConnectorConfig } from '../config/connector.config.js';
+import { serviceDatabaseOptions, type CommonConfig, type DatabaseOptions } from '@inbox-bridge/service-kit';
 import { ConnectorTables1764180000000 } from './migrations/1764180000000-connector-tables.js';
 import { ParkedStatusReports1764183600000 } from './migrations/1764183600000-parked-status-reports.js';
 import { ReplyPartsSent1764600000000 } from './migrations/1764600000000-reply-parts-sent.js';
@@ -24,5 +23,5 @@ export const connectorMigrations = [
 ];
 
 /** The connector's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */
-export const connectorDatabaseOptions = (config: ConnectorConfig): DatabaseOptions =>
+export const connectorDatabaseOptions = (config: CommonConfig): DatabaseOptions =>
   serviceDatabaseOptions(config, { migrations: connectorMigrations, applicationName: 'connector' });

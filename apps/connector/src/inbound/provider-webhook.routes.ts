@@ -1,6 +1,6 @@
 import {
   APP_CONFIG,
-  parseBody,
+  parsePathParam,
   type RawHttpAnswer,
   type RawHttpRequest,
   type RawHttpRoute,
@@ -80,7 +80,11 @@ export class ProviderWebhookRoutes {
       path: webhook.path,
       bodyLimitBytes: BODY_LIMIT_BYTES,
       handle: async (request: RawHttpRequest) => {
-        const channelAccountId = parseBody(idSchema, request.params['channelAccountId'] ?? '');
+        const channelAccountId = parsePathParam(
+          'channelAccountId',
+          idSchema,
+          request.params['channelAccountId'] ?? '',
+        );
         const summary = await this.inbound.receive(
           webhook.provider,
           channelAccountId,

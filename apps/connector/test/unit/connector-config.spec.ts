@@ -12,6 +12,25 @@ const env = (overrides: Record<string, string> = {}) => ({
   ...overrides,
 });
 
+const origins = ['CONNECTOR_PUBLIC_BASE_URL', 'TELEGRAM_API_BASE_URL', 'TWILIO_API_BASE_URL'];
+const httpsOrigins = {
+  CONNECTOR_PUBLIC_BASE_URL: 'https://bridge.example.com',
+  TELEGRAM_API_BASE_URL: 'https://api.telegram.org',
+  TWILIO_API_BASE_URL: 'https://api.twilio.com',
+};
+
+function problemsOf(load: () => unknown): readonly { variable: string }[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigValidationError) {
+      return error.problems;
+    }
+    throw error;
+  }
+  return [];
+}
+
 describe('connector config', () => {
   it('requires a real MEDIA_LINK_SECRET in production and names it', () => {
     expect(() => loadConnectorConfig(env())).toThrow(ConfigValidationError);
@@ -39,14 +58,56 @@ describe('connector config', () => {
     expect(dev.TELEGRAM_API_BASE_URL).toBe('http://127.0.0.1:4020');
     expect(dev.TWILIO_API_BASE_URL).toBe('http://127.0.0.1:4020');
     expect(dev.SSRF_ALLOWED_HOSTS).toContain('127.0.0.1');
-    const prod = loadConnectorConfig(
-      env({ MEDIA_LINK_SECRET: 'x'.repeat(40), TELEGRAM_API_BASE_URL: 'https://api.telegram.org' }),
-    );
+    const prod = loadConnectorConfig(env({ MEDIA_LINK_SECRET: 'x'.repeat(40), ...httpsOrigins }));
     expect(prod.SSRF_ALLOWED_HOSTS).toEqual([]);
     expect(
       loadConnectorConfig(
-        env({ MEDIA_LINK_SECRET: 'x'.repeat(40), SSRF_ALLOWED_HOSTS: 'Sandbox.Local, 10.0.0.5' }),
+        env({
+          MEDIA_LINK_SECRET: 'x'.repeat(40),
+          ...httpsOrigins,
+          SSRF_ALLOWED_HOSTS: 'Sandbox.Local, 10.0.0.5',
+        }),
       ).SSRF_ALLOWED_HOSTS,
     ).toEqual(['sandbox.local', '10.0.0.5']);
+  });
+
+  it('keeps 0 where it means something (reconciliation off, at once) and refuses it for a timeout', () => {
+    const dev = env({ NODE_ENV: 'development' });
+    const config = loadConnectorConfig({
+      ...dev,
+      INBOUND_RECONCILE_INTERVAL_MS: '0',
+      INBOUND_RECONCILE_SETTLE_MS: '0',
+      DELIVERY_STATUS_CHECK_AFTER_MS: '0',
+    });
+    expect([
+      config.INBOUND_RECONCILE_INTERVAL_MS,
+      config.INBOUND_RECONCILE_SETTLE_MS,
+      config.DELIVERY_STATUS_CHECK_AFTER_MS,
+    ]).toEqual([0, 0, 0]);
+    expect(() => loadConnectorConfig({ ...dev, PROVIDER_REQUEST_TIMEOUT_MS: '0' })).toThrow(
+      /PROVIDER_REQUEST_TIMEOUT_MS.*at least 1 ms/s,
+    );
+    expect(() => loadConnectorConfig({ ...dev, INBOUND_RECONCILE_INTERVAL_MS: '600h' })).toThrow(
+      /INBOUND_RECONCILE_INTERVAL_MS.*at most 2147483647 ms/s,
+    );
+  });
+
+  it('in production, requires https provider and public origins: unset (the sandbox, this machine) or http, each is named', () => {
+    const production = env({ MEDIA_LINK_SECRET: 'x'.repeat(40) });
+    const variablesOf = (overrides: Record<string, string>) =>
+      problemsOf(() => loadConnectorConfig({ ...production, ...overrides })).map(
+        (problem) => problem.variable,
+      );
+    expect(variablesOf({})).toEqual(origins);
+    expect(
+      variablesOf({
+        CONNECTOR_PUBLIC_BASE_URL: 'http://bridge.example.com',
+        TELEGRAM_API_BASE_URL: 'http://127.0.0.1:4020',
+        TWILIO_API_BASE_URL: 'http://api.twilio.com',
+      }),
+    ).toEqual(origins);
+    expect(variablesOf({ ...httpsOrigins, TWILIO_API_BASE_URL: 'http://api.twilio.com' })).toEqual([
+      'TWILIO_API_BASE_URL',
+    ]);
   });
 });

@@ -24,6 +24,7 @@ export type ConnectionFailure =
   | { readonly kind: 'check-timeout'; readonly message: string }
   | { readonly kind: 'token-used'; readonly message: string }
   | { readonly kind: 'token-unknown'; readonly message: string }
+  | { readonly kind: 'app-not-installed'; readonly message: string }
   | { readonly kind: 'account-unknown'; readonly message: string }
   | {
       readonly kind: 'address-in-use';
@@ -299,6 +300,10 @@ export class AccountConnectionService {
     readonly accountToken: string;
     readonly credentials: ProviderCredentials;
   }): Promise<ConnectionResult<PopupConnection>> {
+    const notInstalled = await this.notInstalled(request.portalId);
+    if (notInstalled !== undefined) {
+      return { ok: false, ...notInstalled };
+    }
     const checked = await this.checkCredentials({ origin: 'popup', ...request });
     if (!checked.ok && checked.kind === 'address-in-use' && checked.channelAccountId !== undefined) {
       // HubSpot's popup has no "reconnect": an admin whose bot token was revoked connects the bot again. Its
@@ -353,6 +358,10 @@ export class AccountConnectionService {
     readonly name?: string;
     readonly credentials: ProviderCredentials;
   }): Promise<ConnectionResult<StoredChannelAccount>> {
+    const notInstalled = await this.notInstalled(request.portalId);
+    if (notInstalled !== undefined) {
+      return { ok: false, ...notInstalled };
+    }
     const checked = await this.checkCredentials({ origin: 'admin', ...request });
     if (!checked.ok) {
       return checked;
@@ -411,6 +420,25 @@ export class AccountConnectionService {
       );
     });
     return { ok: true, value: account };
+  }
+
+  /**
+   * The app must be installed in the portal, with tokens HubSpot still accepts, before a provider is asked about
+   * credentials: HubSpot would refuse the connection whatever the provider says, and the admin would read that
+   * HubSpot could not be reached.
+   */
+  private async notInstalled(portalId: string): Promise<ConnectionFailure | undefined> {
+    const installation = await this.hubspot.installation(portalId);
+    if (installation === 'connected') {
+      return undefined;
+    }
+    return {
+      kind: 'app-not-installed',
+      message:
+        installation === 'not-installed'
+          ? `The app is not installed in HubSpot account ${portalId}. Install it there first (the bridge's /oauth/install page), then connect the channel. Nothing was connected.`
+          : `HubSpot account ${portalId} no longer authorizes the app (its access was revoked). Install it again (the bridge's /oauth/install page), then connect the channel. Nothing was connected.`,
+    };
   }
 
   /**

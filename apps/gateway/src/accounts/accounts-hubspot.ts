@@ -3,6 +3,7 @@ import type { DeliveryIdentifier } from '@inbox-bridge/shared';
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HUBSPOT_API, type HubSpotApi, type PortalHubSpotClient } from '../hubspot/hubspot-api.js';
+import { PortalTokens, type PortalInstallation } from '../hubspot/portal-tokens.js';
 import { CHANNEL_REGISTRY, type ChannelRegistry } from '../platform/channel-registry.js';
 import type { InboxType } from './channel-account-directory.js';
 
@@ -76,6 +77,17 @@ export class AccountsHubSpot {
       );
     }
     return registry.channelId();
+  }
+
+  /** Whether the app is installed in the portal (with usable tokens): every call below needs it. */
+  async installation(portalId: string): Promise<PortalInstallation> {
+    let tokens: PortalTokens;
+    try {
+      tokens = this.moduleRef.get(PortalTokens, { strict: false });
+    } catch {
+      throw new TransientError('the portal tokens are not available in this gateway', 'NO_PORTAL_TOKENS');
+    }
+    return tokens.installation(portalId);
   }
 
   async readAccount(

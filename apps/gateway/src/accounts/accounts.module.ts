@@ -15,6 +15,7 @@ import { CredentialsRejectedService } from './credentials-rejected.service.js';
 import { CredentialsReplyController } from './credentials-reply.controller.js';
 import { InternalFilesController } from './internal-files.controller.js';
 import { OutboundMessageProcessor } from './outbound-message.processor.js';
+import { PortalAdminGuard } from './portal-admin.guard.js';
 
 /**
  * Channel accounts: their stored state, the connection popup, credential checks through the connector, the
@@ -40,6 +41,7 @@ import { OutboundMessageProcessor } from './outbound-message.processor.js';
     CredentialCheckService,
     CredentialsRejectedService,
     AccountConnectionService,
+    PortalAdminGuard,
     { provide: CHANNEL_ACCOUNT_DIRECTORY, useExisting: ChannelAccountDirectoryService },
     { provide: WEBHOOK_EVENT_PROCESSOR, useExisting: AccountWebhookProcessor },
   ],

@@ -1,9 +1,13 @@
 import type { ConsumerGroupSpec } from '@inbox-bridge/messaging';
 import {
+  adminTokens,
   durationMs,
+  parseAdminTokens,
+  portalOfToken,
   positiveInt,
   secret,
   url,
+  type AdminTokenEntry,
   type ConfigProblem,
   type Env,
 } from '@inbox-bridge/service-kit';
@@ -37,6 +41,11 @@ const hostList = z
 
 /** Environment variables of the accounts feature, merged into the gateway's config schema. */
 export const accountsConfigShape = {
+  /**
+   * `portalId:token,portalId:token`: each bearer token opens `/admin/portals/{portalId}/…` of its one portal only.
+   * Empty: those endpoints answer 401 to everyone.
+   */
+  ADMIN_TOKENS: adminTokens(),
   /** How often each replica looks for stored HubSpot webhooks to process (its own intake wakes it at once). */
   WEBHOOK_WORKER_POLL_MS: durationMs().default(1_000),
   /**
@@ -52,7 +61,7 @@ export const accountsConfigShape = {
    * How long processed HubSpot webhooks are kept (dedupe of redeliveries, investigation). HubSpot redelivers
    * for up to 24 h, so at least 2 days.
    */
-  WEBHOOK_EVENT_RETENTION: durationMs()
+  WEBHOOK_EVENT_RETENTION: durationMs({ max: Number.MAX_SAFE_INTEGER })
     .refine((ms) => ms >= 172_800_000, {
       error: 'must be at least 2 days (48h): HubSpot redelivers for 24 h',
     })
@@ -104,6 +113,28 @@ export function settingsLinkProblems(env: Env): ConfigProblem[] {
       reason: `required when ${present} is set (the connection popup links the router's settings page with both; unset both to return straight to HubSpot)`,
     },
   ];
+}
+
+/** The ops token opens no portal's endpoints: listed in `ADMIN_TOKENS` as well, it would open that portal's. */
+export function opsTokenProblems(env: Env): ConfigProblem[] {
+  const opsToken = env.OPS_API_TOKEN?.trim() ?? '';
+  if (opsToken === '') {
+    return [];
+  }
+  let entries: AdminTokenEntry[];
+  try {
+    entries = parseAdminTokens(env.ADMIN_TOKENS ?? '');
+  } catch {
+    return []; // ADMIN_TOKENS itself is reported by its field
+  }
+  return portalOfToken(entries, opsToken) === undefined
+    ? []
+    : [
+        {
+          variable: 'OPS_API_TOKEN',
+          reason: "must differ from every ADMIN_TOKENS token (it must not open a portal's endpoints)",
+        },
+      ];
 }
 
 /** The accounts feature's migrations, oldest first. */

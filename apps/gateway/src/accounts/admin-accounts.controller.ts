@@ -2,9 +2,9 @@ import { DomainError, parseBody } from '@inbox-bridge/service-kit';
 import { providerCredentialsSchema, shortTextSchema } from '@inbox-bridge/shared';
 import { Body, Controller, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import { OpsTokenGuard } from '../platform/channel/ops-token.guard.js';
 import { AccountConnectionService, type ConnectionFailure } from './account-connection.service.js';
 import type { ChannelAccountRecord } from './channel-account-directory.js';
+import { PortalAdminGuard } from './portal-admin.guard.js';
 
 const createAccountSchema = z.strictObject({
   /** The HubSpot inbox or help desk to connect the account to. */
@@ -14,14 +14,9 @@ const createAccountSchema = z.strictObject({
   credentials: providerCredentialsSchema,
 });
 
-const portalIdSchema = z.strictObject({
-  portalId: z.string().regex(/^[1-9]\d{0,14}$/, 'must be a HubSpot portal id'),
-});
-
 const reconnectSchema = z.strictObject({ credentials: providerCredentialsSchema });
 
 const accountPathSchema = z.strictObject({
-  portalId: z.string().regex(/^[1-9]\d{0,14}$/, 'must be a HubSpot portal id'),
   channelAccountId: z.string().regex(/^[1-9]\d{0,18}$/, 'must be a HubSpot channel account id'),
 });
 
@@ -32,6 +27,7 @@ const failureStatus: Readonly<Record<ConnectionFailure['kind'], number>> = {
   'check-timeout': 504,
   'token-used': 409,
   'token-unknown': 404,
+  'app-not-installed': 409,
   'hubspot-refused': 502,
   'hubspot-unavailable': 503,
 };
@@ -52,20 +48,20 @@ class ConnectionFailed extends DomainError {
 }
 
 /**
- * `POST /admin/portals/{portalId}/channel-accounts` (bearer `OPS_API_TOKEN`): connects an account without
+ * `POST /admin/portals/{portalId}/channel-accounts` (bearer: the portal's `ADMIN_TOKENS` token, checked against the
+ * path by {@link PortalAdminGuard}, so `portalId` is the token's own portal): connects an account without
  * the popup, for admins who script it. Same credentials check, then HubSpot's direct create; answers 201
  * with the stored account once `connected.v1` is in the outbox, or 409 for a bot or number connected already
  * (naming its account when it is this portal's).
  */
 @Controller()
-@UseGuards(OpsTokenGuard)
+@UseGuards(PortalAdminGuard)
 export class AdminAccountsController {
   constructor(private readonly connections: AccountConnectionService) {}
 
   @Post('/admin/portals/:portalId/channel-accounts')
   @HttpCode(201)
   async create(@Param('portalId') portalId: string, @Body() body: unknown): Promise<ChannelAccountRecord> {
-    parseBody(portalIdSchema, { portalId });
     const input = parseBody(createAccountSchema, body);
     const result = await this.connections.connectDirectly({
       portalId,
@@ -92,7 +88,7 @@ export class AdminAccountsController {
     @Param('channelAccountId') channelAccountId: string,
     @Body() body: unknown,
   ): Promise<ChannelAccountRecord> {
-    parseBody(accountPathSchema, { portalId, channelAccountId });
+    parseBody(accountPathSchema, { channelAccountId });
     const input = parseBody(reconnectSchema, body);
     const result = await this.connections.reconnect({
       portalId,

@@ -1,6 +1,6 @@
 import {
   commonConfigSchema,
-  ConfigValidationError,
+  isProductionEnv,
   loadConfig,
   nonEmptyString,
   port,
@@ -11,7 +11,7 @@ import {
   type Env,
 } from '@inbox-bridge/service-kit';
 import type { z } from 'zod';
-import { accountsConfigShape, settingsLinkProblems } from '../accounts/accounts.wiring.js';
+import { accountsConfigShape, opsTokenProblems, settingsLinkProblems } from '../accounts/accounts.wiring.js';
 import { platformConfigShape, platformProductionProblems } from '../platform/platform.wiring.js';
 
 /**
@@ -25,7 +25,8 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
   PORT: port().default(3000),
   /**
    * The public origin HubSpot calls (scheme, host and optional path prefix, e.g. `https://bridge.example.com`),
-   * used to rebuild the signed URL behind a proxy. Unset: derived from the request's protocol and Host header.
+   * used to rebuild the signed URL behind a proxy. Required (https) in production; elsewhere, unset: derived from
+   * the request's protocol and Host header.
    */
   PUBLIC_BASE_URL: url({ protocols: ['https:', 'http:'] }).optional(),
   /**
@@ -50,8 +51,7 @@ export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
  * who reads this repository. `NODE_ENV` unset means production (the common schema's default).
  */
 function productionSecretProblem(env: Env): ConfigProblem | undefined {
-  const nodeEnv = env.NODE_ENV === undefined || env.NODE_ENV === '' ? 'production' : env.NODE_ENV;
-  if (nodeEnv !== 'production') {
+  if (!isProductionEnv(env)) {
     return undefined;
   }
   const clientSecret = env.HUBSPOT_CLIENT_SECRET;
@@ -72,8 +72,10 @@ function productionSecretProblem(env: Env): ConfigProblem | undefined {
 
 /**
  * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
- * `HUBSPOT_CLIENT_SECRET` and the platform's app credentials when unset (or dev defaults) in production, and
- * `ROUTER_PUBLIC_URL` / `SETTINGS_LINK_SECRET` set one without the other.
+ * `HUBSPOT_CLIENT_SECRET` and the platform's app credentials when unset (or dev defaults) in production, the
+ * HubSpot and public origins unless https in production, and
+ * `ROUTER_PUBLIC_URL` / `SETTINGS_LINK_SECRET` set one without the other, and an `OPS_API_TOKEN` that is also an
+ * `ADMIN_TOKENS` token.
  */
 export function loadGatewayConfig(env: Env): GatewayConfig {
   const secretProblem = productionSecretProblem(env);
@@ -81,18 +83,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     ...(secretProblem === undefined ? [] : [secretProblem]),
     ...platformProductionProblems(env),
     ...settingsLinkProblems(env),
+    ...opsTokenProblems(env),
   ];
-  let config: GatewayConfig;
-  try {
-    config = loadConfig(gatewayConfigSchema, env);
-  } catch (error) {
-    if (error instanceof ConfigValidationError && crossProblems.length > 0) {
-      throw new ConfigValidationError([...error.problems, ...crossProblems]);
-    }
-    throw error;
-  }
-  if (crossProblems.length > 0) {
-    throw new ConfigValidationError(crossProblems);
-  }
-  return config;
+  return loadConfig(gatewayConfigSchema, env, crossProblems);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { epochMillisSchema } from '../webhooks/hubspot-webhook.schemas.js';
+import { epochMillisSchema, portalIdSchema } from '../webhooks/hubspot-webhook.schemas.js';
 
 /**
  * One Webhooks API conversation event (hubspot-api.md §2.6). Lenient on purpose: HubSpot adds fields without
@@ -7,7 +7,7 @@ import { epochMillisSchema } from '../webhooks/hubspot-webhook.schemas.js';
  */
 export const conversationEventSchema = z.looseObject({
   eventId: z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]),
-  portalId: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]),
+  portalId: portalIdSchema,
   subscriptionType: z.string().min(1).max(100),
   objectId: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]),
   /** Epoch milliseconds; published as an ISO-8601 instant. */

@@ -1,7 +1,6 @@
 import { messagingMigrations } from '@inbox-bridge/messaging';
-import { serviceDatabaseOptions, type DatabaseOptions } from '@inbox-bridge/service-kit';
+import { serviceDatabaseOptions, type CommonConfig, type DatabaseOptions } from '@inbox-bridge/service-kit';
 import { accountsEntities, accountsMigrations } from '../accounts/accounts.wiring.js';
-import type { GatewayConfig } from '../config/gateway.config.js';
 import { ConversationEvents1764244800000 } from '../conversation-events/conversation-events.migration.js';
 import { platformEntities, platformMigrations } from '../platform/platform.wiring.js';
 import { HubSpotWebhookEventEntity } from '../webhooks/hubspot-webhook-event.entity.js';
@@ -24,7 +23,7 @@ export const gatewayMigrations = [
 export const gatewayEntities = [HubSpotWebhookEventEntity, ...platformEntities, ...accountsEntities];
 
 /** The gateway's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */
-export const gatewayDatabaseOptions = (config: GatewayConfig): DatabaseOptions =>
+export const gatewayDatabaseOptions = (config: CommonConfig): DatabaseOptions =>
   serviceDatabaseOptions(config, {
     migrations: gatewayMigrations,
     entities: gatewayEntities,

@@ -17,6 +17,9 @@ interface CachedToken {
   readonly expiresAt: number;
 }
 
+/** Whether the app is installed in a portal and its tokens are usable (`disconnected`: a refresh was refused). */
+export type PortalInstallation = 'connected' | 'disconnected' | 'not-installed';
+
 /** Access tokens closer than this to expiry are refreshed before use. */
 const MIN_REMAINING_MS = 60_000;
 
@@ -144,6 +147,14 @@ export class PortalTokens {
       ],
     );
     this.cache.delete(portalId);
+  }
+
+  async installation(portalId: string): Promise<PortalInstallation> {
+    const rows: { status: 'connected' | 'disconnected' }[] = await this.dataSource.query(
+      `SELECT status FROM "${this.schema}".hubspot_portals WHERE portal_id = $1`,
+      [portalId],
+    );
+    return rows[0]?.status ?? 'not-installed';
   }
 
   /** Forget the in-memory token (tests and re-installs on other replicas converge through expiry). */

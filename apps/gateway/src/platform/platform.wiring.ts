@@ -2,6 +2,8 @@ import type { ConsumerGroupSpec } from '@inbox-bridge/messaging';
 import {
   booleanFlag,
   durationMs,
+  httpsOriginProblems,
+  isProductionEnv,
   nonEmptyString,
   positiveInt,
   secret,
@@ -50,7 +52,7 @@ const providerList = z
 
 /** Environment variables of the platform feature, merged into the gateway's config schema. */
 export const platformConfigShape = {
-  /** HubSpot API origin: `https://api.hubapi.com` in production, the sandbox by default. */
+  /** HubSpot API origin: `https://api.hubapi.com` in production (required there), the sandbox by default. */
   HUBSPOT_API_BASE_URL: url({ protocols: ['https:', 'http:'] }).default(DEV_SANDBOX_APP.apiBaseUrl),
   /** Origin of HubSpot's OAuth consent page (`https://app.hubspot.com`); the sandbox serves it on its API origin. */
   HUBSPOT_AUTHORIZE_BASE_URL: url({ protocols: ['https:', 'http:'] }).default(DEV_SANDBOX_APP.apiBaseUrl),
@@ -101,7 +103,10 @@ export const platformConfigShape = {
     'Telegram, SMS/MMS (Twilio) and webhook conversations in your HubSpot inbox',
   ),
   CHANNEL_LOGO_URL: url({ protocols: ['https:', 'http:'] }).optional(),
-  /** Bearer token of the ops endpoints (`POST /admin/channel/register`). Unset: the endpoints refuse everyone. */
+  /**
+   * Bearer token of the app-level ops endpoints (`POST /admin/channel/register`), none of which is about one portal
+   * (those take `ADMIN_TOKENS`). Unset: the endpoints refuse everyone.
+   */
   OPS_API_TOKEN: secret(z.string().trim().min(24, { error: 'must be at least 24 characters' })).optional(),
   /** The connector's internal origin, where provider media is streamed from (`/internal/media`). */
   CONNECTOR_INTERNAL_URL: url({ protocols: ['https:', 'http:'] }).default('http://127.0.0.1:3001'),
@@ -115,11 +120,12 @@ export const platformConfigShape = {
 
 /**
  * Settings that must not keep their development defaults in production: the sandbox's app credentials or
- * the shared dev media secret would let anyone who reads this repository act as the app.
+ * the shared dev media secret would let anyone who reads this repository act as the app, and the sandbox's
+ * addresses or plain HTTP would send tokens in the clear. `PUBLIC_BASE_URL` must be named too: derived from a
+ * request behind a TLS-terminating proxy it is `http://`, which breaks v3 signatures and the OAuth redirect.
  */
 export function platformProductionProblems(env: Env): ConfigProblem[] {
-  const nodeEnv = env.NODE_ENV === undefined || env.NODE_ENV === '' ? 'production' : env.NODE_ENV;
-  if (nodeEnv !== 'production') {
+  if (!isProductionEnv(env)) {
     return [];
   }
   const devDefaults: readonly (readonly [string, string])[] = [
@@ -140,7 +146,10 @@ export function platformProductionProblems(env: Env): ConfigProblem[] {
       problems.push({ variable, reason: 'must not be the development default when NODE_ENV is production' });
     }
   }
-  return problems;
+  return [
+    ...problems,
+    ...httpsOriginProblems(env, ['HUBSPOT_API_BASE_URL', 'HUBSPOT_AUTHORIZE_BASE_URL', 'PUBLIC_BASE_URL']),
+  ];
 }
 
 /** The platform feature's migrations, oldest first. */

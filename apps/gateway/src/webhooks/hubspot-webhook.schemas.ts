@@ -8,7 +8,7 @@ import { z } from 'zod';
 const idLike = z.union([z.string().trim().min(1).max(200), z.number().int().nonnegative()]).transform(String);
 
 /** `portalId`: a string of digits (or a number) that fits a PostgreSQL bigint / JS safe integer. */
-const portalIdSchema = z
+export const portalIdSchema = z
   .union([z.string().regex(/^\d{1,15}$/, 'must be a positive integer'), z.number().int().positive()])
   .transform(Number)
   .refine((value) => Number.isSafeInteger(value) && value > 0, 'must be a positive integer');

@@ -18,7 +18,16 @@ const HUB_ID = 7171;
 const INBOX_ID = '511';
 const OTHER_HUB_ID = 7172;
 const OTHER_INBOX_ID = '512';
+/** Seeded in HubSpot, the app never installed in the gateway. */
+const NOT_INSTALLED_HUB_ID = 7173;
+const NOT_INSTALLED_INBOX_ID = '513';
+/** Installed, then its refresh token refused: disconnected. */
+const DISCONNECTED_HUB_ID = 7174;
 const OPS_API_TOKEN = 'ops-token-for-accounts-tests-0123456789';
+const HUB_ADMIN_TOKEN = 'admin-token-of-portal-7171-0123456789';
+const OTHER_HUB_ADMIN_TOKEN = 'admin-token-of-portal-7172-0123456789';
+const NOT_INSTALLED_HUB_ADMIN_TOKEN = 'admin-token-of-portal-7173-0123456789';
+const DISCONNECTED_HUB_ADMIN_TOKEN = 'admin-token-of-portal-7174-0123456789';
 const GOOD_TOKEN = '700100200:AAH-good-token-0123456789abcdefghijkl';
 const WRONG_TOKEN = '700100201:AAH-WRONG-token-0123456789abcdefghijk';
 const SILENT_TOKEN = '700100202:AAH-silent-token-0123456789abcdefghij';
@@ -122,12 +131,28 @@ describe('connection popup and admin connect (real sandbox, credentials answered
         HUBSPOT_API_BASE_URL: hubspot.sandbox.url,
         HUBSPOT_CLIENT_SECRET: SANDBOX_APP.clientSecret,
         OPS_API_TOKEN,
+        ADMIN_TOKENS: [
+          `${HUB_ID}:${HUB_ADMIN_TOKEN}`,
+          `${OTHER_HUB_ID}:${OTHER_HUB_ADMIN_TOKEN}`,
+          `${NOT_INSTALLED_HUB_ID}:${NOT_INSTALLED_HUB_ADMIN_TOKEN}`,
+          `${DISCONNECTED_HUB_ID}:${DISCONNECTED_HUB_ADMIN_TOKEN}`,
+        ].join(','),
         CREDENTIALS_CHECK_TIMEOUT: '1500',
       },
       port,
     );
     await hubspot.installInto(gateway.app);
     await hubspot.installAnotherPortal(gateway.app, OTHER_HUB_ID, [{ id: OTHER_INBOX_ID, name: 'Sales' }]);
+    await hubspot.control.seedPortal({
+      hubId: NOT_INSTALLED_HUB_ID,
+      users: [{ id: hubspot.userId, email: 'rep@example.com' }],
+      inboxes: [{ id: NOT_INSTALLED_INBOX_ID, name: 'Elsewhere' }],
+    });
+    await hubspot.installAnotherPortal(gateway.app, DISCONNECTED_HUB_ID, [{ id: '514', name: 'Revoked' }]);
+    await db.dataSource.query(
+      `UPDATE "${db.schema}".hubspot_portals SET status = 'disconnected' WHERE portal_id = $1`,
+      [DISCONNECTED_HUB_ID],
+    );
     const registered = await fetch(`${gateway.baseUrl}/admin/channel/register`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPS_API_TOKEN}` },
@@ -398,6 +423,20 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     expect((await fetch(bad)).status).toBe(400);
   });
 
+  it('a portal the app is not installed in: 409 saying so before any provider is asked, and nothing is connected', async () => {
+    const checksBefore = responder.requests.length;
+    const form = await openForm(
+      (await popupUrl('telegram', { portalId: NOT_INSTALLED_HUB_ID, inboxId: NOT_INSTALLED_INBOX_ID })).url,
+    );
+    const response = await submit(form, { botToken: GOOD_TOKEN.replace('700100200', '700100700') });
+    expect(response.status).toBe(409);
+    const html = await response.text();
+    expect(html).toContain('The app is not installed');
+    expect(html).toContain(`not installed in HubSpot account ${NOT_INSTALLED_HUB_ID}`);
+    expect(responder.requests.length).toBe(checksBefore);
+    expect(await accountsNamed('Support bot 700100700')).toHaveLength(0);
+  });
+
   it('says so when the credentials check does not answer in time, and connects nothing', async () => {
     const form = await openForm((await popupUrl('telegram')).url);
     const response = await submit(form, { botToken: SILENT_TOKEN });
@@ -407,8 +446,8 @@ describe('connection popup and admin connect (real sandbox, credentials answered
   });
 
   describe('POST /admin/portals/{portalId}/channel-accounts', () => {
-    const create = (body: unknown, token: string | null = OPS_API_TOKEN) =>
-      fetch(`${gateway.baseUrl}/admin/portals/${HUB_ID}/channel-accounts`, {
+    const create = (body: unknown, token: string | null = HUB_ADMIN_TOKEN, portalId = HUB_ID) =>
+      fetch(`${gateway.baseUrl}/admin/portals/${portalId}/channel-accounts`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -417,10 +456,13 @@ describe('connection popup and admin connect (real sandbox, credentials answered
         body: JSON.stringify(body),
       });
 
-    it('401 without the ops token, 400 naming the field for bad input, 422 for refused credentials', async () => {
+    it('401 without a token of a portal (the ops token included), 400 naming the field for bad input, 422 for refused credentials', async () => {
       const body = { inboxId: INBOX_ID, credentials: { provider: 'telegram', botToken: GOOD_TOKEN } };
       expect((await create(body, null)).status).toBe(401);
       expect((await create(body, 'wrong-token-wrong-token-wrong')).status).toBe(401);
+      const withOpsToken = await create(body, OPS_API_TOKEN);
+      expect(withOpsToken.status).toBe(401);
+      expect(withOpsToken.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       const invalid = await create({ inboxId: 'x', credentials: { provider: 'telegram', botToken: 'nope' } });
       expect(invalid.status).toBe(400);
       const problem = (await invalid.json()) as { errors: { field: string }[] };
@@ -433,20 +475,53 @@ describe('connection popup and admin connect (real sandbox, credentials answered
       expect(await refused.json()).toMatchObject({ code: 'CREDENTIALS_REJECTED' });
     });
 
-    it('400 naming portalId at once for portal 0 (found by the fuzz run: it waited for the check, then 504)', async () => {
-      const startedAt = Date.now();
-      const response = await fetch(`${gateway.baseUrl}/admin/portals/0/channel-accounts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS_API_TOKEN}` },
-        body: JSON.stringify({
-          inboxId: INBOX_ID,
-          credentials: { provider: 'telegram', botToken: GOOD_TOKEN },
-        }),
+    it("403 at once for a token of another portal (or on portal 0's path): nothing is checked or created", async () => {
+      const body = {
+        inboxId: OTHER_INBOX_ID,
+        credentials: { provider: 'telegram', botToken: GOOD_TOKEN.replace('700100200', '700100400') },
+      };
+      const checksBefore = responder.requests.length;
+      const accountsBefore = await allAccounts();
+      for (const [token, portalId] of [
+        [HUB_ADMIN_TOKEN, OTHER_HUB_ID],
+        [OTHER_HUB_ADMIN_TOKEN, HUB_ID],
+        [HUB_ADMIN_TOKEN, 0],
+      ] as const) {
+        const response = await create(body, token, portalId);
+        expect(response.status).toBe(403);
+        expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(await response.json()).toMatchObject({ code: 'FORBIDDEN' });
+      }
+      expect(responder.requests.length).toBe(checksBefore);
+      expect(await allAccounts()).toEqual(accountsBefore);
+    });
+
+    it('409 APP_NOT_INSTALLED for a portal the app is not installed in, or that revoked it, before any provider is asked', async () => {
+      const checksBefore = responder.requests.length;
+      const accountsBefore = await allAccounts();
+      const body = (inboxId: string) => ({
+        inboxId,
+        credentials: { provider: 'telegram', botToken: GOOD_TOKEN.replace('700100200', '700100710') },
       });
-      expect(response.status).toBe(400);
-      const problem = (await response.json()) as { errors: { field: string }[] };
-      expect(problem.errors.map((error) => error.field)).toEqual(['portalId']);
-      expect(Date.now() - startedAt).toBeLessThan(2_000);
+      const notInstalled = await create(
+        body(NOT_INSTALLED_INBOX_ID),
+        NOT_INSTALLED_HUB_ADMIN_TOKEN,
+        NOT_INSTALLED_HUB_ID,
+      );
+      expect(notInstalled.status).toBe(409);
+      expect(notInstalled.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await notInstalled.json()).toMatchObject({
+        code: 'APP_NOT_INSTALLED',
+        detail: expect.stringContaining(`not installed in HubSpot account ${NOT_INSTALLED_HUB_ID}`),
+      });
+      const disconnected = await create(body('514'), DISCONNECTED_HUB_ADMIN_TOKEN, DISCONNECTED_HUB_ID);
+      expect(disconnected.status).toBe(409);
+      expect(await disconnected.json()).toMatchObject({
+        code: 'APP_NOT_INSTALLED',
+        detail: expect.stringContaining('Install it again'),
+      });
+      expect(responder.requests.length).toBe(checksBefore);
+      expect(await allAccounts()).toEqual(accountsBefore);
     });
 
     it('409 for a bot connected already: naming its account in this portal, not naming it for another portal', async () => {
@@ -459,11 +534,11 @@ describe('connection popup and admin connect (real sandbox, credentials answered
         channelAccountId: account?.id,
         detail: expect.stringContaining(`PUT …/channel-accounts/${account?.id ?? ''}/credentials`),
       });
-      const elsewhere = await fetch(`${gateway.baseUrl}/admin/portals/${OTHER_HUB_ID}/channel-accounts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS_API_TOKEN}` },
-        body: JSON.stringify({ ...body, inboxId: OTHER_INBOX_ID }),
-      });
+      const elsewhere = await create(
+        { ...body, inboxId: OTHER_INBOX_ID },
+        OTHER_HUB_ADMIN_TOKEN,
+        OTHER_HUB_ID,
+      );
       expect(elsewhere.status).toBe(409);
       const problem = (await elsewhere.json()) as Record<string, unknown>;
       expect(problem).toMatchObject({ code: 'ADDRESS_IN_USE' });
@@ -524,10 +599,10 @@ describe('connection popup and admin connect (real sandbox, credentials answered
   });
 
   describe('PUT /admin/portals/{portalId}/channel-accounts/{channelAccountId}/credentials', () => {
-    const put = (path: string, body: unknown) =>
+    const put = (path: string, body: unknown, token = HUB_ADMIN_TOKEN) =>
       fetch(`${gateway.baseUrl}/admin/portals/${path}/credentials`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS_API_TOKEN}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify(body),
       });
     const telegram = (botToken: string) => ({ credentials: { provider: 'telegram', botToken } });
@@ -535,7 +610,7 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     it('authorizes a deauthorized account again with a new token of the same bot; refuses another bot, another provider and an unknown account', async () => {
       const created = await fetch(`${gateway.baseUrl}/admin/portals/${HUB_ID}/channel-accounts`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS_API_TOKEN}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${HUB_ADMIN_TOKEN}` },
         body: JSON.stringify({
           inboxId: INBOX_ID,
           ...telegram(GOOD_TOKEN.replace('700100200', '700100600')),
@@ -567,16 +642,22 @@ describe('connection popup and admin connect (real sandbox, credentials answered
       });
       expect(otherProvider.status).toBe(422);
       expect((await put(`${HUB_ID}/channel-accounts/4242424242`, telegram(GOOD_TOKEN))).status).toBe(404);
+      const checksBefore = responder.requests.length;
+      const renewedToken = '700100600:AAH-renewed-token-0123456789abcdefghi';
+      // Another portal's admin cannot reconnect this portal's account, on either path; the ops token opens neither.
+      expect((await put(path, telegram(renewedToken), OTHER_HUB_ADMIN_TOKEN)).status).toBe(403);
       expect(
-        (await put(`${HUB_ID + 1}/channel-accounts/${channelAccountId}`, telegram(GOOD_TOKEN))).status,
-      ).toBe(404);
+        (await put(`${OTHER_HUB_ID}/channel-accounts/${channelAccountId}`, telegram(renewedToken))).status,
+      ).toBe(403);
+      expect((await put(path, telegram(renewedToken), OPS_API_TOKEN)).status).toBe(401);
+      expect(responder.requests.length).toBe(checksBefore);
       const badInput = await put(`${HUB_ID}/channel-accounts/abc`, { credentials: { provider: 'telegram' } });
       expect(badInput.status).toBe(400);
       const problem = (await badInput.json()) as { errors: { field: string }[] };
       expect(problem.errors.map((error) => error.field)).toContain('channelAccountId');
       expect((await hubspot.api<{ authorized: boolean }>('GET', accountUrl)).authorized).toBe(false);
+      expect(updates()).toEqual([['deauthorized']]);
 
-      const renewedToken = '700100600:AAH-renewed-token-0123456789abcdefghi';
       const renewed = await put(path, telegram(renewedToken));
       expect(renewed.status).toBe(200);
       expect(await renewed.json()).toMatchObject({ channelAccountId, authorized: true, active: true });
@@ -619,6 +700,6 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     expect(value('admin', 'invalid-credentials')).toBe(1);
     expect(value('reconnect', 'connected')).toBe(1);
     expect(value('reconnect', 'invalid-credentials')).toBe(2);
-    expect(value('reconnect', 'account-unknown')).toBe(2);
+    expect(value('reconnect', 'account-unknown')).toBe(1);
   });
 });

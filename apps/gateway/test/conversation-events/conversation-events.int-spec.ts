@@ -170,6 +170,24 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
     expect(statusChanges.messages.filter((m) => m.payload.hubspotThreadId === '507')).toHaveLength(0);
   });
 
+  it('refuses a portalId that is no portal (0, past a bigint, past a safe integer) with a 400 naming the field, storing nothing', async () => {
+    for (const portalId of ['99999999999999999999', '0', 0, '9007199254740993', 2 ** 53]) {
+      const event = { ...assignedTo(508, 'A-77'), portalId };
+      const response = await post([event]);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ errors: [{ field: '0.portalId' }] });
+      const stored = await app
+        .get<DataSource>(DATA_SOURCE)
+        .query<unknown[]>(`SELECT 1 FROM "${db.schema}".conversation_events WHERE event_id = $1`, [
+          event.eventId,
+        ]);
+      expect(stored).toEqual([]);
+    }
+    await testing.delay(200);
+    expect(changesFor(508)).toHaveLength(0);
+  });
+
   it('refuses a bad signature with 401 and a malformed batch with a problem naming the field', async () => {
     const unsigned = await post([assignedTo(505, 'A-77')], { secret: 'wrong-secret' });
     expect(unsigned.status).toBe(401);

@@ -1,4 +1,10 @@
-import { DomainError, type SettingsLinkParams, type SettingsLinkSigner } from '@inbox-bridge/service-kit';
+import {
+  DomainError,
+  portalOfBearer,
+  type AdminTokenEntry,
+  type SettingsLinkParams,
+  type SettingsLinkSigner,
+} from '@inbox-bridge/service-kit';
 import {
   Inject,
   Injectable,
@@ -7,7 +13,6 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import type { Request } from 'express';
-import { portalOfToken, type AdminTokenEntry } from './admin-tokens.js';
 
 export const ADMIN_TOKENS = Symbol('ADMIN_TOKENS');
 /** The settings link signer, or null when SETTINGS_LINK_SECRET is unset. */
@@ -24,15 +29,6 @@ export class AdminUnauthorizedError extends DomainError<'UNAUTHORIZED'> {
   }
 }
 
-function bearerPortal(request: Request, tokens: readonly AdminTokenEntry[]): number | undefined {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string' || !header.startsWith('Bearer ')) {
-    return undefined;
-  }
-  const token = header.slice('Bearer '.length).trim();
-  return token === '' ? undefined : portalOfToken(tokens, token);
-}
-
 /** `/admin/*`: admits a request whose bearer token belongs to a portal, and scopes it to that portal. */
 @Injectable()
 export class AdminAuthGuard implements CanActivate {
@@ -40,7 +36,7 @@ export class AdminAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const portalId = bearerPortal(request, this.tokens);
+    const portalId = portalOfBearer(this.tokens, request.headers.authorization);
     if (portalId === undefined) {
       throw new AdminUnauthorizedError();
     }
@@ -62,7 +58,7 @@ export class SettingsAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const bearer = bearerPortal(request, this.tokens);
+    const bearer = portalOfBearer(this.tokens, request.headers.authorization);
     if (bearer !== undefined) {
       request.adminPortalId = bearer;
       return true;

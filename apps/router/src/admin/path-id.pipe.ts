@@ -1,7 +1,6 @@
-import { parseBody } from '@inbox-bridge/service-kit';
+import { parsePathParam } from '@inbox-bridge/service-kit';
 import { idSchema } from '@inbox-bridge/shared';
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
-import { z } from 'zod';
 
 /**
  * A path id checked like every id of the contracts (printable, no whitespace, bounded) before it reaches SQL:
@@ -10,7 +9,6 @@ import { z } from 'zod';
 @Injectable()
 export class PathIdPipe implements PipeTransform<unknown, string> {
   transform(value: unknown, metadata: ArgumentMetadata): string {
-    const field = metadata.data ?? 'id';
-    return parseBody(z.object({ [field]: idSchema }), { [field]: value })[field] as string;
+    return parsePathParam(metadata.data ?? 'id', idSchema, value);
   }
 }

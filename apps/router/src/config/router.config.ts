@@ -1,4 +1,5 @@
 import {
+  adminTokens,
   commonConfigSchema,
   durationMs,
   loadConfig,
@@ -10,7 +11,6 @@ import {
   type Env,
 } from '@inbox-bridge/service-kit';
 import { z } from 'zod';
-import { parseAdminTokens } from '../admin/admin-tokens.js';
 
 /** The router's environment: the common variables plus the admin tokens and the routing timers. */
 export const routerConfigSchema = commonConfigSchema.extend({
@@ -19,18 +19,7 @@ export const routerConfigSchema = commonConfigSchema.extend({
    * `portalId:token,portalId:token`: each bearer token opens the admin API and settings page of one portal.
    * Empty: the admin API answers 401 to everyone.
    */
-  ADMIN_TOKENS: secret(
-    z
-      .string()
-      .default('')
-      .superRefine((value, ctx) => {
-        try {
-          parseAdminTokens(value);
-        } catch (error) {
-          ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'invalid' });
-        }
-      }),
-  ),
+  ADMIN_TOKENS: adminTokens(),
   /**
    * Signs the expiring links to the settings page (`/settings/<channelAccountId>?ref=&exp=&sig=`), at least 32
    * characters; the gateway shares it to link the popup's last step. Empty: only bearer tokens open the page.

@@ -1,8 +1,7 @@
 import { Messaging, OutboxWriter } from '@inbox-bridge/messaging';
-import { APP_CONFIG, SettingsLinkSigner } from '@inbox-bridge/service-kit';
+import { APP_CONFIG, SettingsLinkSigner, parseAdminTokens } from '@inbox-bridge/service-kit';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ADMIN_TOKENS, SETTINGS_LINK_SIGNER } from '../admin/admin-auth.guard.js';
-import { parseAdminTokens } from '../admin/admin-tokens.js';
 import { RoutingAdminController } from '../admin/routing-admin.controller.js';
 import { RoutingAdminService } from '../admin/routing-admin.service.js';
 import { SettingsPageController } from '../admin/settings-page.controller.js';

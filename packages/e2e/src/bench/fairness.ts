@@ -103,16 +103,17 @@ export async function fairnessSection(): Promise<void> {
   const quietRate = Number(process.env['BENCH_QUIET_RATE'] ?? 0.5);
   // Ten times HubSpot's 110 per 10 s.
   const floodRate = Number(process.env['BENCH_FLOOD_RATE'] ?? 110);
-  const stack = await startStack(DEMO_PORTAL_ID, {
-    ...quietSandboxes,
-    gateway: { HUBSPOT_CONTACT_LOOKUP: 'false' },
-  });
+  const quietPortalIds = Array.from({ length: quietPortals }, (_, index) => FIRST_QUIET_PORTAL + index);
+  const stack = await startStack(
+    DEMO_PORTAL_ID,
+    { ...quietSandboxes, gateway: { HUBSPOT_CONTACT_LOOKUP: 'false' } },
+    { adminPortalIds: quietPortalIds },
+  );
   try {
     await prepare(stack);
     const flooding = await connectGenericAccount(stack);
     const quiet: GenericAccount[] = [];
-    for (let index = 0; index < quietPortals; index++) {
-      const portalId = FIRST_QUIET_PORTAL + index;
+    for (const portalId of quietPortalIds) {
       const inboxId = await seedAndInstallPortal(stack, portalId);
       quiet.push(await connectGenericAccount(stack, portalId, inboxId));
     }

@@ -196,7 +196,7 @@ export async function connectGenericAccount(
         sharedSecret: secret,
       },
     },
-    { authorization: `Bearer ${stack.opsToken}` },
+    { authorization: `Bearer ${stack.portalAdminToken(portalId)}` },
   );
   const url = `${stack.urls.connector}/webhooks/generic/${account.channelAccountId}`;
   // The connector learns of the account from the gateway's event: wait until it takes messages.

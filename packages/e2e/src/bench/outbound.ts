@@ -43,7 +43,7 @@ async function connectBots(stack: RunningStack, provider: ProviderSandboxClient,
       'POST',
       `${stack.urls.gateway}/admin/portals/${DEMO_PORTAL_ID}/channel-accounts`,
       { inboxId: DEMO_INBOX_ID, credentials: { provider: 'telegram', botToken: bot.token } },
-      { authorization: `Bearer ${stack.opsToken}` },
+      { authorization: `Bearer ${stack.portalAdminToken(DEMO_PORTAL_ID)}` },
     );
     bots.push(bot);
   }

@@ -5,7 +5,7 @@ import { seededRandom, type ChaosConfig } from './config.js';
 import { deadLetterViolations, readDeadLetters } from './dead-letters.js';
 import { cycleFaults, describeDisruption, planDisruptions, runDisruptions } from './disruptions.js';
 import { sendInbound, sendReplies, type SentTraffic } from './traffic.js';
-import { buildWorld } from './world.js';
+import { buildWorld, chaosPortalIds } from './world.js';
 
 export interface ChaosReport {
   readonly config: ChaosConfig;
@@ -56,7 +56,7 @@ export async function runChaos(config: ChaosConfig, log: (line: string) => void)
       },
       connector: { PROVIDER_REQUEST_TIMEOUT_MS: '2000' },
     },
-    { viaProxies: true },
+    { viaProxies: true, adminPortalIds: chaosPortalIds(config.portals) },
   );
   try {
     const world = await buildWorld(stack, runId, config.portals, config.conversations);

@@ -30,6 +30,11 @@ export interface ChaosWorld {
 
 const FIRST_PORTAL_ID = 5100;
 
+/** The portals of a world of `portalCount` portals (each needs a gateway admin token: `adminPortalIds`). */
+export function chaosPortalIds(portalCount: number): number[] {
+  return Array.from({ length: portalCount }, (_, index) => FIRST_PORTAL_ID + index);
+}
+
 /**
  * `portalCount` HubSpot portals, each with the app installed through OAuth and a Telegram bot connected through the
  * gateway's admin path, and `conversationCount` customers spread over them, as an admin and customers would.
@@ -44,8 +49,7 @@ export async function buildWorld(
   const provider = new ProviderSandboxClient(stack.urls['provider-sandbox']);
   await registerChannel({ gatewayUrl: stack.urls.gateway, opsToken: stack.opsToken });
   const portals: ChaosPortal[] = [];
-  for (let index = 0; index < portalCount; index++) {
-    const portalId = FIRST_PORTAL_ID + index;
+  for (const [index, portalId] of chaosPortalIds(portalCount).entries()) {
     const userId = 9_000 + index;
     const inboxId = String(600 + index);
     await hubspot.seedPortal({
@@ -65,7 +69,10 @@ export async function buildWorld(
     });
     const response = await fetch(`${stack.urls.gateway}/admin/portals/${portalId}/channel-accounts`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${stack.opsToken}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${stack.portalAdminToken(portalId)}`,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ inboxId, credentials: { provider: 'telegram', botToken: bot.token } }),
     });
     if (!response.ok) {

@@ -47,7 +47,7 @@ async function connectAccount(stack: RunningStack, credentials: Record<string, s
     'POST',
     `${stack.urls.gateway}/admin/portals/${DEMO_PORTAL_ID}/channel-accounts`,
     { inboxId: DEMO_INBOX_ID, credentials },
-    stack.opsToken,
+    stack.portalAdminToken(DEMO_PORTAL_ID),
   );
   if (created.status !== 201) {
     throw new Error(
@@ -85,7 +85,7 @@ export async function startFuzzStack(): Promise<FuzzStack> {
     });
   let stack: RunningStack;
   try {
-    stack = await startStack(DEMO_PORTAL_ID, overrides);
+    stack = await startStack(DEMO_PORTAL_ID, overrides, { adminPortalIds: [OTHER_PORTAL_ID] });
   } catch (error) {
     await disposeVhost();
     throw error;
@@ -143,7 +143,7 @@ async function prepare(
   const { bot, account } = await connectTelegramBot({
     gatewayUrl: stack.urls.gateway,
     providerUrl,
-    opsToken: stack.opsToken,
+    portalAdminToken: stack.portalAdminToken(DEMO_PORTAL_ID),
   });
   const telegramAccountId = account.channelAccountId;
   const secretToken = await testing.expectEventually(
@@ -212,6 +212,8 @@ async function prepare(
     urls: { gateway: stack.urls.gateway, connector: stack.urls.connector, router: stack.urls.router },
     portalId: DEMO_PORTAL_ID,
     opsToken: stack.opsToken,
+    portalAdminToken: stack.portalAdminToken(DEMO_PORTAL_ID),
+    otherPortalGatewayAdminToken: stack.portalAdminToken(OTHER_PORTAL_ID),
     routerAdminToken: secrets.routerAdminToken,
     otherPortalAdminToken: secrets.otherPortalAdminToken,
     hubspotClientSecret: SANDBOX_CLIENT_SECRET,

@@ -37,6 +37,10 @@ export interface FuzzTargetContext {
   readonly urls: { readonly gateway: string; readonly connector: string; readonly router: string };
   readonly portalId: number;
   readonly opsToken: string;
+  /** The gateway's admin token of `portalId` (`/admin/portals/{portalId}/…`). */
+  readonly portalAdminToken: string;
+  /** The gateway's admin token of another portal: it must never open this portal's endpoints. */
+  readonly otherPortalGatewayAdminToken: string;
   readonly routerAdminToken: string;
   /** An admin token of another portal: it must never open this portal's accounts. */
   readonly otherPortalAdminToken: string;
@@ -356,6 +360,11 @@ export function endpoints(context: FuzzTargetContext): Endpoint[] {
     ...tokenMistakes(context.opsToken),
     ['another portal token', bearer(context.otherPortalAdminToken)],
   ];
+  const gatewayPortalMistakes: readonly BadAuth[] = [
+    ...tokenMistakes(context.routerAdminToken),
+    ['the ops token', bearer(context.opsToken)],
+    ['another portal token', bearer(context.otherPortalGatewayAdminToken)],
+  ];
   const accountId = context.telegram.channelAccountId;
   const routerAdmin = (
     method: string,
@@ -489,8 +498,8 @@ export function endpoints(context: FuzzTargetContext): Endpoint[] {
         name: 'Fuzz',
         credentials: { provider: 'telegram', botToken: '123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
       }),
-      auth: bearer(context.opsToken),
-      badAuth: tokenMistakes(context.routerAdminToken),
+      auth: bearer(context.portalAdminToken),
+      badAuth: gatewayPortalMistakes,
     },
     {
       service: 'gateway',
@@ -502,8 +511,8 @@ export function endpoints(context: FuzzTargetContext): Endpoint[] {
       json: () => ({
         credentials: { provider: 'telegram', botToken: '123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
       }),
-      auth: bearer(context.opsToken),
-      badAuth: tokenMistakes(context.routerAdminToken),
+      auth: bearer(context.portalAdminToken),
+      badAuth: gatewayPortalMistakes,
     },
     {
       service: 'gateway',

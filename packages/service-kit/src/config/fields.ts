@@ -66,26 +66,44 @@ export function positiveNumber() {
 const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 const DURATION_PATTERN = /^(\d+)(ms|s|m|h)?$/;
 
-/** A duration in milliseconds: a plain integer is milliseconds; `ms`, `s`, `m`, `h` suffixes are accepted. */
-export function durationMs() {
+/** The longest delay Node's timers take (2^31 − 1 ms, about 24.8 days): a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A duration in milliseconds: a plain integer is milliseconds; `ms`, `s`, `m`, `h` suffixes are accepted. Between
+ * `min` and `max`: by default at least 1 ms (0 makes a poll loop spin) and at most {@link MAX_TIMER_MS} (a longer
+ * timer fires at once). Give `min: 0` where 0 means something (off, at once) and a larger `max` where the duration
+ * never becomes a timer (how long rows are kept).
+ */
+export function durationMs(options: { readonly min?: number; readonly max?: number } = {}) {
+  const min = options.min ?? 1;
+  const max = options.max ?? MAX_TIMER_MS;
   return z
     .string()
     .trim()
     .refine((value) => DURATION_PATTERN.test(value), {
       error: 'expected a duration in milliseconds (e.g. 1500) or with a unit (e.g. 20s, 5m)',
+      abort: true,
     })
     .transform((value) => {
       const [, amount = '0', unit = 'ms'] = DURATION_PATTERN.exec(value) ?? [];
       return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
+    })
+    .refine((ms) => ms >= min, { error: `must be at least ${min} ms` })
+    .refine((ms) => ms <= max, {
+      error:
+        max === MAX_TIMER_MS
+          ? `must be at most ${max} ms (about 24.8 days: a longer timer fires at once)`
+          : `must be at most ${max} ms`,
     });
 }
 
 /**
- * How long rows that grow with traffic are kept ({@link durationMs}), at least `minimumHours`: longer than anything
- * that may still ask for them.
+ * How long rows that grow with traffic are kept ({@link durationMs}, never a timer), at least `minimumHours`: longer
+ * than anything that may still ask for them.
  */
 export function retentionMs(minimumHours: number) {
-  return durationMs().refine((ms) => ms >= minimumHours * 3_600_000, {
+  return durationMs({ max: Number.MAX_SAFE_INTEGER }).refine((ms) => ms >= minimumHours * 3_600_000, {
     error: `must be at least ${minimumHours}h`,
   });
 }

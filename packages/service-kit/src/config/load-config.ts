@@ -9,9 +9,14 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Validates the environment against `schema` once, at startup, and returns the typed config. Empty strings
- * count as unset. Throws `ConfigValidationError` naming every bad or missing variable.
+ * count as unset. Throws `ConfigValidationError` naming every bad or missing variable, after those the schema finds
+ * the `crossProblems` a service found across variables (production rules, pairs set together).
  */
-export function loadConfig<S extends ConfigSchema>(schema: S, env: Env = process.env): z.output<S> {
+export function loadConfig<S extends ConfigSchema>(
+  schema: S,
+  env: Env = process.env,
+  crossProblems: readonly ConfigProblem[] = [],
+): z.output<S> {
   const shape = schema.shape as Record<string, z.ZodType>;
   const input: Record<string, string | undefined> = {};
   for (const key of Object.keys(shape)) {
@@ -33,9 +38,9 @@ export function loadConfig<S extends ConfigSchema>(schema: S, env: Env = process
   }
   checkActiveEncryptionKey(input, shape, problems, addProblem);
 
-  if (problems.size > 0 || !result.success) {
-    throw new ConfigValidationError(
-      [...problems].map(([variable, reasons]): ConfigProblem => {
+  if (problems.size > 0 || !result.success || crossProblems.length > 0) {
+    throw new ConfigValidationError([
+      ...[...problems].map(([variable, reasons]): ConfigProblem => {
         const field = shape[variable];
         const raw = input[variable];
         const received =
@@ -46,7 +51,8 @@ export function loadConfig<S extends ConfigSchema>(schema: S, env: Env = process
           ...(received === undefined ? {} : { received }),
         };
       }),
-    );
+      ...crossProblems,
+    ]);
   }
   return result.data;
 }

@@ -1,4 +1,7 @@
 import { declareTopology, type ConsumerGroupSpec } from '@inbox-bridge/messaging';
+import { commonConfigSchema, type CommonConfig } from '../config/common-config.js';
+import { failFastOnConfigError } from '../config/fail-fast.js';
+import { loadConfig, type Env } from '../config/load-config.js';
 import { createDataSource, type DatabaseOptions } from './data-source.js';
 import { runMigrations } from './migrations.js';
 
@@ -63,6 +66,23 @@ export async function migrateCommand(
     }
   }
   io.exit(code);
+}
+
+/**
+ * A service's `migrate.ts`: {@link migrateCommand} with its consumer groups' topology, validating only the variables
+ * migrating uses (the common ones: database, broker, keys). A migration Job has those, not the public origins and
+ * app credentials the service itself requires in production. Bad variables: exit 78 naming them.
+ */
+export async function migrateService(
+  databaseOptions: (config: CommonConfig) => DatabaseOptions,
+  consumerGroups: readonly ConsumerGroupSpec[],
+  { env = process.env, io }: { readonly env?: Env; readonly io?: MigrateCommandIo } = {},
+): Promise<void> {
+  const config = failFastOnConfigError(() => loadConfig(commonConfigSchema, env));
+  await migrateCommand(databaseOptions(config), {
+    topology: { amqpUrl: config.AMQP_URL, consumerGroups },
+    ...(io === undefined ? {} : { io }),
+  });
 }
 
 function reasonOf(error: unknown): string {

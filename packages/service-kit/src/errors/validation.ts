@@ -1,5 +1,5 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { DomainError } from './domain-error.js';
 
 export interface FieldError {
@@ -26,6 +26,12 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
     );
   }
   return result.data;
+}
+
+/** Parses one path parameter with `schema` or throws a 400 `RequestValidationError` naming the parameter. */
+export function parsePathParam<S extends z.ZodType>(name: string, schema: S, value: unknown): z.output<S> {
+  const parsed = parseBody(z.object({ [name]: schema }), { [name]: value }) as Record<string, z.output<S>>;
+  return parsed[name] as z.output<S>;
 }
 
 /** `@Body(new ZodValidationPipe(schema)) body: MyInput`. */
