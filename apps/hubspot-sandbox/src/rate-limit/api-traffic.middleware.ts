@@ -8,7 +8,8 @@ import { AppStore } from '../store/app.store.js';
 import { RateLimiter } from './rate-limiter.js';
 
 /**
- * In front of every emulated HubSpot route: injected faults (latency, errors, held and dropped connections), the per-portal-and-app
+ * In front of every emulated HubSpot route: injected faults (latency, errors, held and dropped connections, served requests
+ * whose answer is lost or late), the per-portal-and-app
  * rate limit with its `X-HubSpot-RateLimit-*` headers and 429 (§6.2), and the call log per portal.
  */
 @Injectable()
@@ -23,10 +24,12 @@ export class ApiTrafficMiddleware implements NestMiddleware {
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const started = Date.now();
     const principal = this.principal(req);
+    let recorded = false;
     const record = (status: number, injected?: InjectedFault): void => {
-      if (!this.settings.recordsCalls) {
+      if (recorded || !this.settings.recordsCalls) {
         return;
       }
+      recorded = true;
       this.settings.record({
         at: new Date(started).toISOString(),
         method: req.method,
@@ -95,7 +98,37 @@ export class ApiTrafficMiddleware implements NestMiddleware {
       );
       return;
     }
+    if (fault?.fault === 'lost-answer' || fault?.fault === 'late-answer') {
+      this.withholdAnswer(res, fault.fault, fault.holdMs, (status) => {
+        record(status, fault.fault);
+      });
+    }
     next();
+  }
+
+  /**
+   * The request is served as usual (its writes are stored); its answer is then never sent (`lost-answer`: the
+   * socket is destroyed) or sent only after `holdMs` (`late-answer`). Every emulated route answers through
+   * `res.end`, so that is where the answer is taken.
+   */
+  private withholdAnswer(
+    res: Response,
+    fault: 'lost-answer' | 'late-answer',
+    holdMs: number,
+    served: (status: number) => void,
+  ): void {
+    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    const withheld = (...args: unknown[]): Response => {
+      served(res.statusCode);
+      const socket = res.req.socket;
+      if (fault === 'lost-answer') {
+        socket.destroy();
+      } else {
+        this.settings.hold(socket, holdMs, () => end(...args));
+      }
+      return res;
+    };
+    res.end = withheld as Response['end'];
   }
 
   private principal(req: Request): { portalId?: number; appId?: number; rateKey?: string } {
