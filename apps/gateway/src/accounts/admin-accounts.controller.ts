@@ -34,6 +34,7 @@ const failureStatus: Readonly<Record<ConnectionFailure['kind'], number>> = {
   'token-unknown': 404,
   'hubspot-refused': 502,
   'hubspot-unavailable': 503,
+  'hubspot-unconfirmed': 504,
 };
 
 class ConnectionFailed extends DomainError {

@@ -49,7 +49,13 @@ function cookieValue(request: Request, name: string): string | undefined {
 
 /** The status of a failed post answered with the form again, by failure. */
 const FORM_AGAIN_STATUS: Readonly<
-  Record<Exclude<ConnectionFailure['kind'], 'token-used' | 'token-unknown' | 'account-unknown'>, number>
+  Record<
+    Exclude<
+      ConnectionFailure['kind'],
+      'token-used' | 'token-unknown' | 'account-unknown' | 'hubspot-unconfirmed'
+    >,
+    number
+  >
 > = {
   'address-in-use': 409,
   'invalid-credentials': 422,
@@ -208,6 +214,10 @@ export class ConnectPopupController {
         return;
       case 'account-unknown':
         this.sendProblem(response, 404, 'Account not found', result.message);
+        return;
+      case 'hubspot-unconfirmed':
+        // Not the form again: its staging token may be used, and HubSpot's webhook finishes the connection.
+        this.sendProblem(response, 504, 'Connection not confirmed', result.message);
         return;
       default:
         // The admin can correct the credentials or try again: the form comes back with the reason above it.

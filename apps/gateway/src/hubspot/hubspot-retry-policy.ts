@@ -43,6 +43,14 @@ export function parseRetryAfter(header: string | null, now: number = Date.now())
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/**
+ * Whether HubSpot may have carried out the attempt although it failed: no answer came back (timeout, dropped
+ * connection) or a 5xx did, which a proxy in front of HubSpot also sends for work that went through.
+ */
+export function outcomeIsUnknown(outcome: AttemptOutcome): boolean {
+  return outcome.kind !== 'response' || outcome.status >= 500;
+}
+
 function isTransientStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 423 || status === 477;
 }
