@@ -30,19 +30,19 @@ export class ApiTrafficMiddleware implements NestMiddleware {
         return;
       }
       recorded = true;
+      const oauth = req.path.startsWith('/oauth/');
       this.settings.record({
         at: new Date(started).toISOString(),
         method: req.method,
-        path: req.path,
-        query: {
-          ...(req.query as Record<string, unknown>),
-          ...(typeof req.query.hapikey === 'string' ? { hapikey: '***' } : {}),
-        },
+        path: req.path.replace(TOKEN_IN_PATH, '$1***'),
+        query: masked(req.query, oauth ? OAUTH_SECRET_FIELDS : ['hapikey']) ?? {},
         ...(principal.portalId === undefined ? {} : { portalId: principal.portalId }),
         ...(principal.appId === undefined ? {} : { appId: principal.appId }),
         status,
         durationMs: Date.now() - started,
-        ...(req.body === undefined || !this.settings.callLog.bodies ? {} : { body: req.body as unknown }),
+        ...(req.body === undefined || !this.settings.callLog.bodies
+          ? {}
+          : { body: oauth ? masked(req.body, OAUTH_SECRET_FIELDS) : (req.body as unknown) }),
         ...(injected === undefined ? {} : { fault: injected }),
       });
     };
@@ -152,6 +152,32 @@ export class ApiTrafficMiddleware implements NestMiddleware {
 }
 
 const SEARCH_PATH = /^\/crm\/v3\/objects\/[^/]+\/search\/?$/;
+
+/** The legacy token-metadata paths carry the token itself (§4.2): kept in the call log as `***`. */
+const TOKEN_IN_PATH = /^(\/oauth\/v1\/(?:access|refresh)-tokens\/)[^/]+/;
+/** What an OAuth request's form or query holds that the call log must not keep. */
+const OAUTH_SECRET_FIELDS = [
+  'client_secret',
+  'client_assertion',
+  'code',
+  'code_verifier',
+  'refresh_token',
+  'token',
+];
+
+/** `fields` that are set replaced by `***` in a plain object; anything else as it is. */
+function masked(value: unknown, fields: readonly string[]): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return undefined;
+  }
+  const record = { ...(value as Record<string, unknown>) };
+  for (const field of fields) {
+    if (record[field] !== undefined) {
+      record[field] = '***';
+    }
+  }
+  return record;
+}
 
 export function rateLimitBody(
   policy: 'TEN_SECONDLY_ROLLING' | 'SECONDLY' = 'TEN_SECONDLY_ROLLING',
