@@ -368,6 +368,13 @@ describe('HttpHubSpotApi against the hubspot-sandbox (real HTTP, real PostgreSQL
     expect(
       await metricValue(client.registry, 'hubspot_token_refresh_failures_total', { reason: 'rejected' }),
     ).toBe(1);
+    // Refused by the 2026-03 token endpoint with the §1.9 envelope, which still reads as a rejection.
+    expect(after?.disconnected_reason).toBe('refresh token rejected: VALIDATION_ERROR');
+    const refreshes = (await control.allCalls()).filter(
+      (call) => call.path.startsWith('/oauth/') && call.path.endsWith('/token'),
+    );
+    expect(refreshes.map((call) => `${call.path} ${call.status}`)).toContain('/oauth/2026-03/token 400');
+    expect(refreshes.every((call) => call.path === '/oauth/2026-03/token')).toBe(true);
 
     await client.dataSource.transaction((manager) =>
       client.tokens.install(manager, { portalId, tokens: issued, scopes: SCOPES }),
