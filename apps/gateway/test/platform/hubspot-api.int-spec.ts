@@ -162,6 +162,18 @@ describe('HttpHubSpotApi against the hubspot-sandbox (real HTTP, real PostgreSQL
     expect((exhausted as HubSpotApiError).details).toMatchObject({ status: 500, retryable: true });
   });
 
+  it('retries a 423 (a concurrent write holds the object) no sooner than about 2 s later, as HubSpot advises', async () => {
+    const client = await replica({ sandboxUrl: sandbox.url });
+    const portalId = await installedPortal(client);
+    await control.setFaults([{ pathPrefix: '/crm/v3/owners', errorRate: 1, status: 423, times: 1 }]);
+    const answered = await client.api.forPortal(portalId).request({ method: 'GET', path: '/crm/v3/owners' });
+    expect(answered.status).toBe(200);
+    const [locked, retried] = await callsOf(portalId, '/crm/v3/owners');
+    expect([locked?.status, retried?.status]).toEqual([423, 200]);
+    const lockedEnded = Date.parse(locked?.at ?? '') + (locked?.durationMs ?? 0);
+    expect(Date.parse(retried?.at ?? '') - lockedEnded).toBeGreaterThanOrEqual(1_990);
+  });
+
   it('once the process drains, a failed call is not tried again here: a back-off in progress is cut short and the caller gets a retryable error at once', async () => {
     const drain = new DrainState();
     const client = await replica({ sandboxUrl: sandbox.url, maxAttempts: 4, retryBaseMs: 5_000, drain });
