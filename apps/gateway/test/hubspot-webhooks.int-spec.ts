@@ -216,7 +216,7 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     expect(stored?.count).toBe(40);
   });
 
-  it('an event PostgreSQL cannot store (a NUL character) fails alone: the events stored with it are accepted', async () => {
+  it('an event PostgreSQL cannot store (a NUL character) is answered 200 and skipped alone: the events stored with it are accepted', async () => {
     const nul = JSON.stringify({
       type: 'CHANNEL_ACCOUNT_UPDATED',
       portalId: String(PORTAL_ID),
@@ -230,14 +230,15 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
       post(nul),
       ...eventIds.map((eventId) => post(accountEvent('CHANNEL_ACCOUNT_UPDATED', { eventId }))),
     ]);
-    expect(refused.status).toBe(400);
+    expect(refused.status).toBe(200);
+    expect(await refused.json()).toEqual({ status: 'unrecognized' });
     expect(others.map((response) => response.status)).toEqual(eventIds.map(() => 200));
     for (const eventId of eventIds) {
       expect(await rows(`event:${eventId}`)).toHaveLength(1);
     }
   });
 
-  it('refuses a body nested 5 000 levels deep with a 400 naming where (storing it overflowed JSON.stringify), and the events stored with it are accepted', async () => {
+  it('answers 200 to a signed body nested 5 000 levels deep and stores nothing of it (storing it overflowed JSON.stringify; HubSpot retries a 4xx), and the events stored with it are accepted', async () => {
     const depth = 5_000;
     const deepEventId = randomUUID();
     const deep = `${accountEvent('CHANNEL_ACCOUNT_UPDATED', { eventId: deepEventId }).slice(0, -1)},"extra":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
@@ -246,11 +247,8 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
       post(deep),
       ...eventIds.map((eventId) => post(accountEvent('CHANNEL_ACCOUNT_UPDATED', { eventId }))),
     ]);
-    expect(refused.status).toBe(400);
-    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const problem = (await refused.json()) as { errors: { field: string; message: string }[] };
-    expect(problem.errors[0]).toMatchObject({ field: '(body)' });
-    expect(problem.errors[0]?.message).toMatch(/"extra\.a\.a…" is nested deeper than \d+ levels/);
+    expect(refused.status).toBe(200);
+    expect(await refused.json()).toEqual({ status: 'unrecognized' });
     expect(others.map((response) => response.status)).toEqual(eventIds.map(() => 200));
     expect(await rows(`event:${deepEventId}`)).toHaveLength(0);
   });
@@ -270,14 +268,10 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     expect(await rows(`event:${eventId}`)).toHaveLength(0);
   });
 
-  it('answers 400 problem+json naming the problem for malformed JSON, and 401 when it is unsigned', async () => {
+  it('answers 200 to signed malformed JSON (logged, not retried by HubSpot), and 401 when it is unsigned', async () => {
     const response = await post('{"type": "CHANNEL_ACCOUNT_PURGED",');
-    expect(response.status).toBe(400);
-    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const problem = (await response.json()) as { errors: { field: string; message: string }[] };
-    expect(problem).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
-    expect(problem.errors[0]).toMatchObject({ field: '(body)' });
-    expect(problem.errors[0]?.message).toMatch(/not valid JSON/);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'unrecognized' });
 
     expect((await post('{not json', { sign: false })).status).toBe(401);
   });
@@ -290,11 +284,8 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
 
     const event = accountEvent('CHANNEL_ACCOUNT_PURGED');
     const notJson = await post(event, { headers: { 'content-type': 'text/plain' } });
-    expect(notJson.status).toBe(415);
-    expect(await notJson.json()).toMatchObject({
-      status: 415,
-      detail: expect.stringContaining('content-type'),
-    });
+    expect(notJson.status).toBe(200);
+    expect(await notJson.json()).toEqual({ status: 'unrecognized' });
 
     const compressed = await post(event, { headers: { 'content-encoding': 'gzip' } });
     expect(compressed.status).toBe(415);
@@ -313,7 +304,7 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
       /http_requests_total\{method="POST",route="\/webhooks\/hubspot",status="413"[^}]*\} 1/,
     );
     expect(metrics).toMatch(
-      /http_requests_total\{method="POST",route="\/webhooks\/hubspot",status="415"[^}]*\} 2/,
+      /http_requests_total\{method="POST",route="\/webhooks\/hubspot",status="415"[^}]*\} 1/,
     );
     // Other routes still go through Express.
     expect((await fetch(`${baseUrl}/webhooks/hubspot`, { method: 'GET' })).status).toBe(404);
@@ -345,30 +336,51 @@ describe('POST /webhooks/hubspot (real PostgreSQL schema, RabbitMQ vhost, AppMod
     expect(answer).toContain('"code":"PAYLOAD_TOO_LARGE"');
   });
 
-  it('answers 400 naming the field when a known event type does not match its schema', async () => {
+  it('answers 200 to a known event type that does not match its schema, and stores nothing of it (HubSpot retries a 4xx)', async () => {
+    const eventId = randomUUID();
     const response = await post(
-      accountEvent('CHANNEL_ACCOUNT_CREATED', { channelAccountId: undefined, surprise: true }),
+      accountEvent('CHANNEL_ACCOUNT_CREATED', { eventId, channelAccountId: undefined, surprise: true }),
     );
-    expect(response.status).toBe(400);
-    const problem = (await response.json()) as { errors: { field: string }[] };
-    expect(problem.errors.map((e) => e.field)).toEqual(['channelAccountId']);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'unrecognized' });
+    expect(await rows(`event:${eventId}`)).toHaveLength(0);
   });
 
   it.each([
     ['epoch milliseconds past the year 9999', 8_700_000_000_000_000],
     ['an ISO instant an offset pushes into the year 10000', '9999-12-31T23:59:59-23:59'],
   ])(
-    'answers 400 naming the field for a timestamp with %s (a reply the worker could not date)',
+    'answers 200 to a timestamp with %s and stores nothing (a reply the worker could not date)',
     async (_name, createdAt) => {
-      const response = await post(outgoingMessage(randomUUID(), { createdAt }));
-      expect(response.status).toBe(400);
-      const problem = (await response.json()) as { errors: { field: string; message: string }[] };
-      expect(problem.errors).toContainEqual({
-        field: 'message.createdAt',
-        message: expect.stringContaining('year 10000'),
-      });
+      const messageId = randomUUID();
+      const response = await post(outgoingMessage(messageId, { createdAt }));
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ status: 'unrecognized' });
+      expect(await rows(`message:${messageId}`)).toHaveLength(0);
     },
   );
+
+  it('takes an array of events (one object is what HubSpot sends; §7.4): each is stored or skipped on its own', async () => {
+    const [first, second] = [randomUUID(), randomUUID()];
+    const response = await post(
+      `[${accountEvent('CHANNEL_ACCOUNT_UPDATED', { eventId: first })},${accountEvent('SOMETHING_ELSE')},{"type":"CHANNEL_ACCOUNT_CREATED"},42,${accountEvent('CHANNEL_ACCOUNT_UPDATED', { eventId: second })},${accountEvent('CHANNEL_ACCOUNT_UPDATED', { eventId: first })}]`,
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      events: [
+        { status: 'accepted' },
+        { status: 'ignored' },
+        { status: 'unrecognized' },
+        { status: 'unrecognized' },
+        { status: 'accepted' },
+        { status: 'duplicate' },
+      ],
+    });
+    expect(await rows(`event:${first}`)).toHaveLength(1);
+    expect(await rows(`event:${second}`)).toHaveLength(1);
+    expect(await (await post('[]')).json()).toEqual({ events: [] });
+    expect(await (await post('"a string"')).json()).toEqual({ status: 'unrecognized' });
+  });
 
   it('accepts fields HubSpot adds later instead of refusing the event (a 400 would be retried for 24 h)', async () => {
     const response = await post(

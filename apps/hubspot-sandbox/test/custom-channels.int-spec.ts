@@ -231,13 +231,13 @@ describe('custom channels (§1)', () => {
 
       const token = await sandbox.token();
       const path = `${CC}/${channelId}/channel-account-staging-tokens/${staging.accountToken}`;
-      const missingName = await sandbox.request('PATCH', path, {
+      const unknownField = await sandbox.request('PATCH', path, {
         token,
-        body: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-9' } },
+        body: { accountName: 'Telegram bot', botToken: 'secret' },
       });
-      expect(missingName.body.errors[0]).toMatchObject({
-        code: 'MISSING_REQUIRED_FIELD',
-        context: { propertyName: ['accountName'] },
+      expect(unknownField.body.errors[0]).toMatchObject({
+        code: 'UNRECOGNIZED_FIELD',
+        context: { propertyName: ['botToken'] },
       });
       const body = {
         accountName: 'Telegram bot',
@@ -285,6 +285,53 @@ describe('custom channels (§1)', () => {
           })
         ).status,
       ).toBe(404);
+    });
+  });
+
+  describe('staging-token body (§1.6, §7.10: optional in 2026-03 and before, required only in 2026-09)', () => {
+    it('finishes a token with no body or with either field alone', async () => {
+      const channelId = await sandbox.createChannel(OPAQUE_CAPABILITIES);
+      const channel = await sandbox.developer('GET', `${CC}/${channelId}`);
+      const token = await sandbox.token();
+      const bot = { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'bot-10' };
+      const cases: [string, Record<string, unknown> | undefined][] = [
+        [CC, undefined],
+        [CC, { accountName: 'Named only' }],
+        ['/conversations/custom-channels/2026-03', { deliveryIdentifier: bot }],
+      ];
+      for (const [prefix, body] of cases) {
+        const staging = await sandbox.control.createStagingToken({
+          portalId: HUB_ID,
+          channelId,
+          inboxId: INBOX_ID,
+          userId: USER_ID,
+        });
+        const finished = await sandbox.request(
+          'PATCH',
+          `${prefix}/${channelId}/channel-account-staging-tokens/${staging.accountToken}`,
+          { token, ...(body === undefined ? {} : { body }) },
+        );
+        expect(finished.status).toBe(200);
+        expect(finished.body).toEqual({
+          accountToken: staging.accountToken,
+          createdAt: expect.any(String),
+          genericChannelId: Number(channelId),
+          inboxId: Number(INBOX_ID),
+          userId: USER_ID,
+          ...body,
+        });
+      }
+      const accounts = await sandbox.request('GET', `${CC}/${channelId}/channel-accounts`, { token });
+      expect(
+        accounts.body.results.map((account: Record<string, unknown>) => [
+          account['name'],
+          account['deliveryIdentifier'],
+        ]),
+      ).toEqual([
+        [channel.body.name, null],
+        ['Named only', null],
+        [channel.body.name, bot],
+      ]);
     });
   });
 

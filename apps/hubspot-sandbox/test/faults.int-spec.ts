@@ -104,12 +104,88 @@ describe('fault injection: timeouts and dropped connections', () => {
     ]);
   });
 
+  describe('served requests whose answer is lost or late', () => {
+    const CONTACTS = '/crm/v3/objects/contacts';
+    const CONTACT_SCOPES = ['crm.objects.contacts.read', 'crm.objects.contacts.write'];
+
+    /** POSTs a contact with a client timeout; resolves to the HTTP status or the failure. */
+    const createContact = async (
+      contactToken: string,
+      email: string,
+      timeoutMs: number,
+    ): Promise<{ status?: number; error?: Error & { cause?: { code?: string } } }> => {
+      try {
+        const response = await fetch(`${sandbox.baseUrl}${CONTACTS}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${contactToken}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ properties: { email } }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        await response.arrayBuffer();
+        return { status: response.status };
+      } catch (error) {
+        return { error: error as Error & { cause?: { code?: string } } };
+      }
+    };
+
+    const contactExists = async (contactToken: string, email: string): Promise<boolean> => {
+      const found = await sandbox.request('GET', `${CONTACTS}/${email}?idProperty=email`, {
+        token: contactToken,
+      });
+      return found.status === 200;
+    };
+
+    it('lost-answer: the write is stored, then the connection is destroyed instead of the answer', async () => {
+      const contactToken = await sandbox.token(CONTACT_SCOPES);
+      await sandbox.control.setFaults([
+        { method: 'POST', pathPrefix: CONTACTS, lostAnswerRate: 1, times: 1 },
+      ]);
+      const lost = await createContact(contactToken, 'lost@example.com', 3_000);
+      expect(lost.status).toBeUndefined();
+      expect(lost.error?.cause?.code).toBe('UND_ERR_SOCKET');
+      expect(await contactExists(contactToken, 'lost@example.com')).toBe(true);
+      // Used up: the next create is answered.
+      expect(await createContact(contactToken, 'answered@example.com', 3_000)).toEqual({ status: 201 });
+
+      const calls = (await sandbox.control.calls(HUB_ID)).filter((call) => call.method === 'POST');
+      expect(calls.map((call) => [call.status, call.fault])).toEqual([
+        [201, 'lost-answer'],
+        [201, undefined],
+      ]);
+    });
+
+    it('late-answer: the write is stored and answered after holdMs, after a client that gave up', async () => {
+      const contactToken = await sandbox.token(CONTACT_SCOPES);
+      await sandbox.control.setFaults([
+        { method: 'POST', pathPrefix: CONTACTS, lateAnswerRate: 1, holdMs: 2_000, times: 1 },
+      ]);
+      const gaveUp = await createContact(contactToken, 'late@example.com', 300);
+      expect(gaveUp.error?.name).toBe('TimeoutError');
+      expect(await contactExists(contactToken, 'late@example.com')).toBe(true);
+
+      await sandbox.control.setFaults([
+        { method: 'POST', pathPrefix: CONTACTS, lateAnswerRate: 1, holdMs: 300 },
+      ]);
+      const heldFrom = Date.now();
+      expect(await createContact(contactToken, 'patient@example.com', 3_000)).toEqual({ status: 201 });
+      expect(Date.now() - heldFrom).toBeGreaterThanOrEqual(280);
+
+      const calls = (await sandbox.control.calls(HUB_ID)).filter((call) => call.method === 'POST');
+      expect(calls.map((call) => [call.status, call.fault])).toEqual([
+        [201, 'late-answer'],
+        [201, 'late-answer'],
+      ]);
+    });
+  });
+
   it('rejects invalid fault settings with a 400 naming the field', async () => {
     const invalid: [unknown, string][] = [
       [{ pathPrefix: PATH, dropRate: 1.5 }, 'faults.0.dropRate'],
       [{ pathPrefix: PATH, timeoutRate: -1 }, 'faults.0.timeoutRate'],
       [{ pathPrefix: PATH, timeoutRate: 1, holdMs: 0 }, 'faults.0.holdMs'],
       [{ pathPrefix: PATH, holdMs: 100 }, 'faults.0.holdMs'],
+      [{ pathPrefix: PATH, lostAnswerRate: 2 }, 'faults.0.lostAnswerRate'],
+      [{ pathPrefix: PATH, lateAnswerRate: -0.5 }, 'faults.0.lateAnswerRate'],
       [{ pathPrefix: PATH, dropRate: 1, times: 0 }, 'faults.0.times'],
       [{ pathPrefix: PATH, drop: true }, 'faults.0.drop'],
     ];

@@ -173,7 +173,11 @@ describe('OAuth (§4)', () => {
       form: { token: tokens.body.refresh_token, client_id: CLIENT_ID, client_secret: 'x' },
     });
     expect(wrongSecret.status).toBe(400);
-    expect(wrongSecret.body.status).toBe('BAD_CLIENT_SECRET');
+    expect(wrongSecret.body).toEqual({
+      message: 'missing or invalid client secret',
+      correlationId: expect.any(String),
+      category: 'VALIDATION_ERROR',
+    });
 
     const revoked = await sandbox.request('POST', '/oauth/2026-03/token/revoke', {
       form: { token: tokens.body.refresh_token, token_type_hint: 'refresh_token', ...client },
@@ -183,7 +187,10 @@ describe('OAuth (§4)', () => {
       form: { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token, ...client },
     });
     expect(refreshed.status).toBe(400);
-    expect(refreshed.body.status).toBe('BAD_REFRESH_TOKEN');
+    expect(refreshed.body).toMatchObject({
+      message: 'missing or unknown refresh token',
+      category: 'VALIDATION_ERROR',
+    });
     const introspect = (token: string) =>
       sandbox.request('POST', '/oauth/2026-03/token/introspect', { form: { token, ...client } });
     expect((await introspect(refreshToken)).body).toEqual({ active: false });
@@ -226,6 +233,79 @@ describe('OAuth (§4)', () => {
       (await sandbox.request('POST', '/oauth/v1/token', { form: { ...base, grant_type: 'password' } })).body
         .status,
     ).toBe('BAD_GRANT_TYPE');
+  });
+
+  it('answers the §1.9 envelope on the v3 and 2026-03 token endpoints, where v1 answers BAD_…', async () => {
+    const code = await grantCode();
+    const wrongSecret = {
+      grant_type: 'authorization_code',
+      client_id: CLIENT_ID,
+      client_secret: 'x',
+      redirect_uri: REDIRECT_URI,
+      code,
+    };
+    for (const path of ['/oauth/v3/token', '/oauth/2026-03/token']) {
+      const refused = await sandbox.request('POST', path, { form: wrongSecret });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual({
+        message: 'missing or invalid client secret',
+        correlationId: refused.headers.get('x-correlation-id'),
+        category: 'VALIDATION_ERROR',
+      });
+    }
+    expect((await sandbox.request('POST', '/oauth/v1/token', { form: wrongSecret })).body).toMatchObject({
+      status: 'BAD_CLIENT_SECRET',
+    });
+    const unknownRefresh = await sandbox.request('POST', '/oauth/2026-03/token', {
+      form: {
+        grant_type: 'refresh_token',
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        refresh_token: 'x',
+      },
+    });
+    expect(unknownRefresh.body).toMatchObject({ category: 'VALIDATION_ERROR' });
+    expect(unknownRefresh.body.status).toBeUndefined();
+  });
+
+  it('keeps no token, code or client secret in the call log: not in paths, queries or bodies', async () => {
+    await sandbox.control.setCallLog(100, true);
+    const code = await grantCode();
+    const client = { client_id: CLIENT_ID, client_secret: CLIENT_SECRET };
+    const tokens = await sandbox.request('POST', '/oauth/2026-03/token', {
+      form: { grant_type: 'authorization_code', redirect_uri: REDIRECT_URI, code, ...client },
+    });
+    const { access_token: accessToken, refresh_token: refreshToken } = tokens.body as {
+      access_token: string;
+      refresh_token: string;
+    };
+    await sandbox.request('POST', '/oauth/2026-03/token/introspect', {
+      form: { token: accessToken, token_type_hint: 'access_token', ...client },
+    });
+    await sandbox.request('GET', `/oauth/v1/access-tokens/${accessToken}`);
+    await sandbox.request('GET', `/oauth/v1/refresh-tokens/${refreshToken}?client_secret=${CLIENT_SECRET}`);
+    await sandbox.request('POST', '/oauth/v1/token', {
+      form: { grant_type: 'refresh_token', refresh_token: refreshToken, ...client },
+    });
+
+    const calls = await sandbox.control.allCalls();
+    expect(calls.map((call) => `${call.method} ${call.path}`)).toEqual([
+      'POST /oauth/authorize/decision',
+      'POST /oauth/2026-03/token',
+      'POST /oauth/2026-03/token/introspect',
+      'GET /oauth/v1/access-tokens/***',
+      'GET /oauth/v1/refresh-tokens/***',
+      'POST /oauth/v1/token',
+    ]);
+    const logged = JSON.stringify(calls);
+    for (const secret of [accessToken, refreshToken, code, CLIENT_SECRET]) {
+      expect(logged).not.toContain(secret);
+    }
+    expect(calls[1]?.body).toMatchObject({
+      grant_type: 'authorization_code',
+      code: '***',
+      client_secret: '***',
+    });
   });
 
   it('answers 401 EXPIRED_AUTHENTICATION once the access token lifetime has passed', async () => {

@@ -11,6 +11,9 @@ export interface Received {
 export class Receiver {
   readonly requests: Received[] = [];
   script: ({ status: number } | { delayMs: number })[] = [];
+  /** Requests received and not answered yet, and the most there ever were at once. */
+  private open = 0;
+  mostOpenAtOnce = 0;
   private server!: Server;
   url = '';
 
@@ -25,6 +28,11 @@ export class Receiver {
           url: `${this.url.split('/hook')[0]}${req.url}`,
           headers: req.headers,
           rawBody: Buffer.concat(chunks).toString('utf8'),
+        });
+        this.open += 1;
+        this.mostOpenAtOnce = Math.max(this.mostOpenAtOnce, this.open);
+        res.once('close', () => {
+          this.open -= 1;
         });
         const step = this.script.shift() ?? { status: 200 };
         if ('delayMs' in step) {

@@ -33,7 +33,9 @@ export type ConnectionFailure =
       readonly channelAccountId?: string;
     }
   | { readonly kind: 'hubspot-refused'; readonly message: string }
-  | { readonly kind: 'hubspot-unavailable'; readonly message: string };
+  | { readonly kind: 'hubspot-unavailable'; readonly message: string }
+  /** HubSpot's answer was lost and it may have made the account: its CHANNEL_ACCOUNT_CREATED would bind it. */
+  | { readonly kind: 'hubspot-unconfirmed'; readonly message: string };
 
 export type ConnectionResult<T> =
   { readonly ok: true; readonly value: T } | ({ readonly ok: false } & ConnectionFailure);
@@ -60,6 +62,14 @@ const TIMEOUT_MESSAGE =
 function hubspotFailure(error: unknown, context: 'staging' | 'create' | 'update'): ConnectionFailure {
   if (error instanceof HubSpotApiError) {
     const status = error.details.status;
+    // Before "already used": a staging token answering 409 after our own lost attempt may be used by that attempt.
+    if (context !== 'update' && error.details.outcomeUnknown === true) {
+      return {
+        kind: 'hubspot-unconfirmed',
+        message:
+          'HubSpot did not confirm the connection in time, and it may have gone through. Look for the account in the inbox settings in a minute; if it is not there, try connecting again.',
+      };
+    }
     if (context === 'staging' && status === 409) {
       return {
         kind: 'token-used',
@@ -316,12 +326,13 @@ export class AccountConnectionService {
     const { requestId, accountName, deliveryIdentifier } = checked.value;
     try {
       await this.hubspot.finishStagingToken(request.portalId, request.channelId, request.accountToken, {
+        inboxId: request.inboxId,
         accountName,
         deliveryIdentifier,
       });
     } catch (error) {
-      await this.dataSource.transaction((manager) => this.checks.abandon(manager, requestId));
       const failure = hubspotFailure(error, 'staging');
+      await this.abandonUnlessUnconfirmed(requestId, failure);
       this.logger.warn(
         { requestId, portalId: request.portalId, failure: failure.kind },
         'staging token not finished',
@@ -380,8 +391,9 @@ export class AccountConnectionService {
         .inboxType(request.portalId, request.inboxId)
         .catch(() => 'UNKNOWN' as const);
     } catch (error) {
-      await this.dataSource.transaction((manager) => this.checks.abandon(manager, requestId));
-      return { ok: false, ...hubspotFailure(error, 'create') };
+      const failure = hubspotFailure(error, 'create');
+      await this.abandonUnlessUnconfirmed(requestId, failure);
+      return { ok: false, ...failure };
     }
     const account: StoredChannelAccount = {
       channelAccountId: created.id,
@@ -439,6 +451,17 @@ export class AccountConnectionService {
           ? `The app is not installed in HubSpot account ${portalId}. Install it there first (the bridge's /oauth/install page), then connect the channel. Nothing was connected.`
           : `HubSpot account ${portalId} no longer authorizes the app (its access was revoked). Install it again (the bridge's /oauth/install page), then connect the channel. Nothing was connected.`,
     };
+  }
+
+  /**
+   * A connection HubSpot refused frees its credentials. One HubSpot may have made after all stays finalised: its
+   * CHANNEL_ACCOUNT_CREATED then binds the credentials, and meanwhile the address is held against a second one.
+   */
+  private async abandonUnlessUnconfirmed(requestId: string, failure: ConnectionFailure): Promise<void> {
+    if (failure.kind === 'hubspot-unconfirmed') {
+      return;
+    }
+    await this.dataSource.transaction((manager) => this.checks.abandon(manager, requestId));
   }
 
   /**

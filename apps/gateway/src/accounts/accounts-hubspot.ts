@@ -1,5 +1,5 @@
 import { TransientError } from '@inbox-bridge/messaging';
-import type { DeliveryIdentifier } from '@inbox-bridge/shared';
+import { sameDeliveryIdentifier, type DeliveryIdentifier } from '@inbox-bridge/shared';
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HUBSPOT_API, type HubSpotApi, type PortalHubSpotClient } from '../hubspot/hubspot-api.js';
@@ -26,6 +26,15 @@ export interface HubSpotFileInfo {
   readonly extension?: string;
   readonly type?: string;
   readonly size?: number;
+}
+
+/** How far HubSpot's clock may run behind ours when an account it made is recognised by its `createdAt`. */
+const CLOCK_SKEW_ALLOWANCE_MS = 5 * 60_000;
+
+/** What identifies the account a connection makes: its bot or number in its inbox. */
+export interface AccountAddress {
+  readonly inboxId: string;
+  readonly deliveryIdentifier: DeliveryIdentifier;
 }
 
 const channelPath = (channelId: string): string =>
@@ -103,15 +112,18 @@ export class AccountsHubSpot {
     return toChannelAccount(body);
   }
 
+  /** A direct create; one whose answer was lost is looked for before it is sent again (no second account). */
   async createAccount(
     portalId: string,
     channelId: string,
-    account: { inboxId: string; name: string; deliveryIdentifier: DeliveryIdentifier },
+    account: AccountAddress & { readonly name: string },
   ): Promise<HubSpotChannelAccount> {
+    const since = Date.now() - CLOCK_SKEW_ALLOWANCE_MS;
     const { body } = await this.portal(portalId).request({
       method: 'POST',
       path: `${channelPath(channelId)}/channel-accounts`,
       body: { ...account, authorized: true },
+      findIfDone: () => this.accountMadeSince(portalId, channelId, account, since),
     });
     return toChannelAccount(body);
   }
@@ -130,17 +142,61 @@ export class AccountsHubSpot {
     });
   }
 
+  /**
+   * Finishes the popup's staging token, which HubSpot takes once (a repeat answers 409): a PATCH whose answer
+   * was lost is not repeated before the account it makes is looked for. When that is not found either, the
+   * error says `outcomeUnknown`: HubSpot may still have made the account.
+   */
   async finishStagingToken(
     portalId: string,
     channelId: string,
     accountToken: string,
-    account: { accountName: string; deliveryIdentifier: DeliveryIdentifier },
+    account: AccountAddress & { readonly accountName: string },
   ): Promise<void> {
+    const since = Date.now() - CLOCK_SKEW_ALLOWANCE_MS;
     await this.portal(portalId).request({
       method: 'PATCH',
       path: `${channelPath(channelId)}/channel-account-staging-tokens/${encodeURIComponent(accountToken)}`,
-      body: account,
+      body: { accountName: account.accountName, deliveryIdentifier: account.deliveryIdentifier },
+      findIfDone: () => this.accountMadeSince(portalId, channelId, account, since),
     });
+  }
+
+  /**
+   * The account HubSpot made for a connection whose answer was lost: the newest one of this bot or number in
+   * this inbox, not archived, created since `sinceMs` (the list filters by delivery identifier, §1.5, and
+   * HubSpot carries the identifier onto the account it makes of a staging token, §1.6).
+   */
+  private async accountMadeSince(
+    portalId: string,
+    channelId: string,
+    address: AccountAddress,
+    sinceMs: number,
+  ): Promise<Record<string, unknown> | undefined> {
+    const { body } = await this.portal(portalId).request({
+      method: 'GET',
+      path: `${channelPath(channelId)}/channel-accounts`,
+      query: {
+        deliveryIdentifierType: address.deliveryIdentifier.type,
+        deliveryIdentifierValue: address.deliveryIdentifier.value,
+        limit: 100,
+      },
+    });
+    const results = asRecord(body)['results'];
+    const createdAt = (record: Record<string, unknown>): number =>
+      Date.parse(optionalString(record['createdAt']) ?? '');
+    const made = (Array.isArray(results) ? results : []).map(asRecord).filter((record) => {
+      const account = toChannelAccount(record);
+      const created = createdAt(record);
+      return (
+        !account.archived &&
+        account.inboxId === address.inboxId &&
+        account.deliveryIdentifier !== undefined &&
+        sameDeliveryIdentifier(account.deliveryIdentifier, address.deliveryIdentifier) &&
+        (Number.isNaN(created) || created >= sinceMs)
+      );
+    });
+    return made.sort((a, b) => (createdAt(b) || 0) - (createdAt(a) || 0))[0];
   }
 
   /** `INBOX` or `HELP_DESK`; `UNKNOWN` when HubSpot does not say (e.g. the `conversations.read` scope is missing). */

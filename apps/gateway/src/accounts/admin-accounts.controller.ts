@@ -30,6 +30,7 @@ const failureStatus: Readonly<Record<ConnectionFailure['kind'], number>> = {
   'app-not-installed': 409,
   'hubspot-refused': 502,
   'hubspot-unavailable': 503,
+  'hubspot-unconfirmed': 504,
 };
 
 class ConnectionFailed extends DomainError {

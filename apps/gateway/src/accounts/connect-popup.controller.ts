@@ -52,7 +52,7 @@ const FORM_AGAIN_STATUS: Readonly<
   Record<
     Exclude<
       ConnectionFailure['kind'],
-      'token-used' | 'token-unknown' | 'account-unknown' | 'app-not-installed'
+      'token-used' | 'token-unknown' | 'account-unknown' | 'app-not-installed' | 'hubspot-unconfirmed'
     >,
     number
   >
@@ -217,6 +217,10 @@ export class ConnectPopupController {
         return;
       case 'app-not-installed':
         this.sendProblem(response, 409, 'The app is not installed', result.message);
+        return;
+      case 'hubspot-unconfirmed':
+        // Not the form again: its staging token may be used, and HubSpot's webhook finishes the connection.
+        this.sendProblem(response, 504, 'Connection not confirmed', result.message);
         return;
       default:
         // The admin can correct the credentials or try again: the form comes back with the reason above it.

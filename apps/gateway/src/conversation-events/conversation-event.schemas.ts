@@ -17,9 +17,6 @@ export const conversationEventSchema = z.looseObject({
 });
 export type ConversationEvent = z.infer<typeof conversationEventSchema>;
 
-/** HubSpot sends conversation events as a JSON array of up to 100. */
-export const conversationEventBatchSchema = z.array(conversationEventSchema).min(1).max(100);
-
 /** `A-<userId>` for an agent; HubSpot sends `""` when the thread was unassigned. */
 export function assignedActorOf(event: ConversationEvent): string | null | undefined {
   if (event.subscriptionType !== 'conversation.propertyChange' || event.propertyName !== 'assignedTo') {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HubSpotSignatureVerifier } from '../webhooks/hubspot-signature.verifier.js';
-import { SignedHubSpotRoute, type RefusedWebhook } from '../webhooks/signed-hubspot-route.js';
+import { SignedHubSpotRoute, type UnprocessedWebhook } from '../webhooks/signed-hubspot-route.js';
 import { ConversationEventMetrics } from './conversation-events.metrics.js';
 import { ConversationEventsService, type ConversationEventsResult } from './conversation-events.service.js';
 
@@ -20,7 +20,7 @@ export class ConversationEventsRoute extends SignedHubSpotRoute {
     super(verifier);
   }
 
-  protected countRefused(outcome: RefusedWebhook): void {
+  protected countUnprocessed(outcome: UnprocessedWebhook): void {
     this.metrics.count('other', outcome);
   }
 

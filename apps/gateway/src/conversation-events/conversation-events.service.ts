@@ -1,12 +1,12 @@
 import { Messaging } from '@inbox-bridge/messaging';
-import { DATA_SOURCE, GroupCommit, RequestValidationError } from '@inbox-bridge/service-kit';
+import { DATA_SOURCE, GroupCommit } from '@inbox-bridge/service-kit';
 import { RoutingKeys } from '@inbox-bridge/shared';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { BridgeAssignmentJournal, schemaOfManager } from './bridge-assignment-journal.js';
 import {
   assignedActorOf,
-  conversationEventBatchSchema,
+  conversationEventSchema,
   threadStatusOf,
   type ConversationEvent,
 } from './conversation-event.schemas.js';
@@ -17,16 +17,20 @@ type Outcome = 'accepted' | 'duplicate';
 export interface ConversationEventsResult {
   readonly accepted: number;
   readonly duplicates: number;
+  /** Events of a shape the bridge does not know: logged and counted, not stored (HubSpot would retry a 4xx). */
+  readonly unrecognized: number;
 }
 
 /**
  * Webhooks API conversation events: an `assignedTo` change becomes `gateway.thread.assignment-changed.v1`,
  * marked as a person's when it is not the echo of the bridge's own assignment; a `status` change becomes
  * `gateway.thread.status-changed.v1`. Deduplicated by event id and
- * published through the outbox in one transaction; other event types are recorded and counted only.
+ * published through the outbox in one transaction; other event types are recorded and counted only. HubSpot
+ * sends a JSON array; one event object is taken too, and an event of an unknown shape is logged, not refused.
  */
 @Injectable()
 export class ConversationEventsService {
+  private readonly logger = new Logger('ConversationEvents');
   /** Concurrent webhooks share one transaction and one outbox INSERT ({@link GroupCommit}). */
   private readonly intake: GroupCommit<readonly ConversationEvent[], Outcome[]>;
 
@@ -56,23 +60,35 @@ export class ConversationEventsService {
   }
 
   async ingest(body: unknown): Promise<ConversationEventsResult> {
-    const parsed = conversationEventBatchSchema.safeParse(body);
-    if (!parsed.success) {
+    const events: ConversationEvent[] = [];
+    let unrecognized = 0;
+    for (const [index, delivered] of (Array.isArray(body) ? body : [body]).entries()) {
+      const parsed = conversationEventSchema.safeParse(delivered);
+      if (parsed.success) {
+        events.push(parsed.data);
+        continue;
+      }
+      unrecognized += 1;
       this.metrics.count('other', 'invalid');
-      throw new RequestValidationError(
-        parsed.error.issues.map((issue) => ({
-          field: issue.path.length === 0 ? '(body)' : issue.path.join('.'),
-          message: issue.message,
-        })),
+      this.logger.warn(
+        {
+          index,
+          problems: parsed.error.issues
+            .slice(0, 10)
+            .map(
+              (issue) => `${issue.path.length === 0 ? '(event)' : issue.path.join('.')}: ${issue.message}`,
+            ),
+        },
+        'signed conversation event of an unknown shape: answered 200 (HubSpot would retry a 4xx), not processed',
       );
     }
-    const events = [...parsed.data].sort((a, b) => a.occurredAt - b.occurredAt);
-    const outcomes = await this.intake.submit(events);
+    events.sort((a, b) => a.occurredAt - b.occurredAt);
+    const outcomes = events.length === 0 ? [] : await this.intake.submit(events);
     events.forEach((event, i) => {
       this.metrics.count(event.subscriptionType, outcomes[i] ?? 'accepted');
     });
     const duplicates = outcomes.filter((outcome) => outcome === 'duplicate').length;
-    return { accepted: outcomes.length - duplicates, duplicates };
+    return { accepted: outcomes.length - duplicates, duplicates, unrecognized };
   }
 
   private async handle(manager: EntityManager, event: ConversationEvent): Promise<Outcome> {

@@ -14,6 +14,7 @@ import {
 } from './hubspot-api.js';
 import {
   decideRetry,
+  outcomeIsUnknown,
   parseRetryAfter,
   type AttemptOutcome,
   type RetryPolicySettings,
@@ -142,7 +143,7 @@ export class HttpHubSpotApi implements HubSpotApi {
     const bucketKey = this.budget(credential, '').key;
     return {
       portalId,
-      request: <T>(request: HubSpotRequest) => this.execute<T>(credential, request),
+      request: <T>(request: HubSpotRequest<T>) => this.execute<T>(credential, request),
       upload: <T>(upload: HubSpotUpload) => this.upload<T>(credential, upload),
       reserve: (calls: number) => this.limiter.reserve(bucketKey, calls),
       tokensWithin: (withinMs: number, manager: EntityManager) =>
@@ -151,7 +152,7 @@ export class HttpHubSpotApi implements HubSpotApi {
   }
 
   developer(): DeveloperHubSpotClient {
-    return { request: <T>(request: HubSpotRequest) => this.execute<T>({ kind: 'developer' }, request) };
+    return { request: <T>(request: HubSpotRequest<T>) => this.execute<T>({ kind: 'developer' }, request) };
   }
 
   /** Which shared bucket a call draws from: the portal's, its search budget, or the developer key's. */
@@ -201,8 +202,9 @@ export class HttpHubSpotApi implements HubSpotApi {
     }
   }
 
-  private async execute<T>(credential: Credential, request: HubSpotRequest): Promise<HubSpotResponse<T>> {
+  private async execute<T>(credential: Credential, request: HubSpotRequest<T>): Promise<HubSpotResponse<T>> {
     let refreshed = false;
+    let outcomeUnknown = false;
     for (let attempt = 1; ; attempt += 1) {
       const timeoutMs = request.timeoutMs ?? this.settings.timeoutMs;
       const grant = await this.acquire(credential, request.path, timeoutMs);
@@ -231,6 +233,7 @@ export class HttpHubSpotApi implements HubSpotApi {
           throw error;
         }
         const { outcome } = error;
+        outcomeUnknown ||= outcomeIsUnknown(outcome);
         if (
           outcome.kind === 'response' &&
           outcome.status === 401 &&
@@ -244,16 +247,16 @@ export class HttpHubSpotApi implements HubSpotApi {
         if (outcome.kind === 'response' && outcome.status === 401) {
           // Refused again with a fresh token: revoked or uninstalled. The next refresh tells which.
           this.logFailure(credential, request, attempt, error, false);
-          throw this.toError(request, error, true);
+          throw this.toError(request, error, true, outcomeUnknown);
         }
         const decision = decideRetry(outcome, attempt, this.settings);
         const retryHere = decision.retry && !this.draining();
         this.logFailure(credential, request, attempt, error, retryHere);
         if (!decision.retry) {
-          throw this.toError(request, error, decision.retryable);
+          throw this.toError(request, error, decision.retryable, outcomeUnknown);
         }
         if (!retryHere) {
-          throw this.toError(request, error, true);
+          throw this.toError(request, error, true, outcomeUnknown);
         }
         if (decision.pauseBucket) {
           const { limiter, key } = this.budget(credential, request.path);
@@ -261,7 +264,14 @@ export class HttpHubSpotApi implements HubSpotApi {
         } else {
           await this.wait(decision.delayMs);
           if (this.draining()) {
-            throw this.toError(request, error, true);
+            throw this.toError(request, error, true, outcomeUnknown);
+          }
+        }
+        const { findIfDone } = request;
+        if (findIfDone !== undefined && outcomeIsUnknown(outcome)) {
+          const done = await this.resultIfDone(credential, request, findIfDone, error);
+          if (done !== undefined) {
+            return done;
           }
         }
       } finally {
@@ -269,6 +279,46 @@ export class HttpHubSpotApi implements HubSpotApi {
         grant.done();
       }
     }
+  }
+
+  /**
+   * Whether the write of a failed attempt was carried out after all (`request.findIfDone`), as its answer. A
+   * lookup that fails leaves the outcome unknown: the write is not sent again, the caller learns it may have
+   * happened.
+   */
+  private async resultIfDone<T>(
+    credential: Credential,
+    request: HubSpotRequest<T>,
+    findIfDone: () => Promise<T | undefined>,
+    failure: AttemptFailed,
+  ): Promise<HubSpotResponse<T> | undefined> {
+    let found: T | undefined;
+    try {
+      found = await findIfDone();
+    } catch (lookupError) {
+      this.logger.warn(
+        {
+          portalId: credential.kind === 'portal' ? credential.portalId : undefined,
+          method: request.method,
+          path: request.path,
+          error: lookupError instanceof Error ? lookupError.message : String(lookupError),
+        },
+        'HubSpot call with an unknown outcome: looking for its result failed; not sending it again',
+      );
+      throw this.toError(request, failure, true, true);
+    }
+    if (found === undefined) {
+      return undefined;
+    }
+    this.logger.log(
+      {
+        portalId: credential.kind === 'portal' ? credential.portalId : undefined,
+        method: request.method,
+        path: request.path,
+      },
+      'HubSpot call whose answer was lost had been carried out: its result is used, the call is not repeated',
+    );
+    return { status: 200, body: found };
   }
 
   /**
@@ -411,6 +461,7 @@ export class HttpHubSpotApi implements HubSpotApi {
     request: Pick<HubSpotRequest, 'method' | 'path'>,
     failure: AttemptFailed,
     retryable: boolean,
+    outcomeUnknown = false,
   ): HubSpotApiError {
     const { outcome, body } = failure;
     const what = outcome.kind === 'response' ? `answered ${outcome.status}` : `failed (${outcome.kind})`;
@@ -422,6 +473,7 @@ export class HttpHubSpotApi implements HubSpotApi {
         ...(body?.message === undefined ? {} : { hubspotMessage: body.message }),
         ...(body?.correlationId === undefined ? {} : { correlationId: body.correlationId }),
         retryable,
+        ...(outcomeUnknown ? { outcomeUnknown } : {}),
       },
     );
   }

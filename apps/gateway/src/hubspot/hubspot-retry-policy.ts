@@ -23,6 +23,8 @@ export interface RetryPolicySettings {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/** A 423 means a concurrent write holds the object; HubSpot's advice is to retry after about 2 s (§6.3). */
+const LOCKED_RETRY_MS = 2_000;
 
 /** Exponential backoff with full jitter: uniform in [base·2^(n-1)/2, base·2^(n-1)]. */
 export function backoffMs(attempt: number, baseDelayMs: number, random: () => number = Math.random): number {
@@ -43,6 +45,14 @@ export function parseRetryAfter(header: string | null, now: number = Date.now())
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/**
+ * Whether HubSpot may have carried out the attempt although it failed: no answer came back (timeout, dropped
+ * connection) or a 5xx did, which a proxy in front of HubSpot also sends for work that went through.
+ */
+export function outcomeIsUnknown(outcome: AttemptOutcome): boolean {
+  return outcome.kind !== 'response' || outcome.status >= 500;
+}
+
 function isTransientStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 423 || status === 477;
 }
@@ -50,8 +60,8 @@ function isTransientStatus(status: number): boolean {
 /**
  * HubSpot's retry table (hubspot-api.md §6.3, engineering notes §6.4): 429 waits for Retry-After or its
  * policy's window and pauses the portal's bucket (`DAILY` is never retried); 5xx, 408, 423, 477, timeouts
- * and dropped connections back off exponentially with jitter; other 4xx are not retried. After
- * `maxAttempts` the caller gets a retryable error.
+ * and dropped connections back off exponentially with jitter, a 423 at least 2 s; other 4xx are not retried.
+ * After `maxAttempts` the caller gets a retryable error.
  */
 export function decideRetry(
   outcome: AttemptOutcome,
@@ -78,9 +88,7 @@ export function decideRetry(
     return { retry: false, retryable: true };
   }
   const retryAfter = outcome.kind === 'response' ? outcome.retryAfterMs : undefined;
-  return {
-    retry: true,
-    delayMs: retryAfter ?? backoffMs(attempt, settings.baseDelayMs, random),
-    pauseBucket: false,
-  };
+  const delayMs = retryAfter ?? backoffMs(attempt, settings.baseDelayMs, random);
+  const locked = outcome.kind === 'response' && outcome.status === 423;
+  return { retry: true, delayMs: locked ? Math.max(LOCKED_RETRY_MS, delayMs) : delayMs, pauseBucket: false };
 }

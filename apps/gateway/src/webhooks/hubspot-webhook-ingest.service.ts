@@ -1,7 +1,7 @@
 import { Messaging, currentTraceHeaders } from '@inbox-bridge/messaging';
 import { DATA_SOURCE, RequestValidationError, parseBody } from '@inbox-bridge/service-kit';
 import { RoutingKeys } from '@inbox-bridge/shared';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { HubSpotWebhookEventBatcher } from './hubspot-webhook-event.batcher.js';
 import { HubSpotWebhookEventRepository } from './hubspot-webhook-event.repository.js';
@@ -16,7 +16,8 @@ import {
 } from './hubspot-webhook.schemas.js';
 import { HubSpotWebhookWorker } from './hubspot-webhook.worker.js';
 
-export type IngestOutcome = 'accepted' | 'duplicate' | 'ignored';
+/** `unrecognized`: signed by HubSpot but of a shape the bridge does not know; logged and counted, not stored. */
+export type IngestOutcome = 'accepted' | 'duplicate' | 'ignored' | 'unrecognized';
 
 export interface IngestResult {
   readonly outcome: IngestOutcome;
@@ -24,12 +25,22 @@ export interface IngestResult {
   readonly published?: string;
 }
 
+type ParsedDelivery =
+  | { readonly kind: 'event'; readonly event: HubSpotWebhookEvent }
+  | { readonly kind: 'ignored' }
+  | { readonly kind: 'unrecognized'; readonly eventType?: string; readonly problems: readonly string[] };
+
 /**
  * Stores a verified HubSpot webhook (the purge with its outbox row, in one transaction) so the caller
  * answers only after it is durable, and a redelivery (same dedupe key) is recognised and changes nothing.
+ * HubSpot sends one event object per delivery; an array of them is taken too (hubspot-api.md §7.4). Nothing
+ * signed is refused with a 4xx, which HubSpot would redeliver for a day (§2.3): an event of an unknown type is
+ * ignored, one of an unknown shape logged with what did not match (§7.4), both counted.
  */
 @Injectable()
 export class HubSpotWebhookIngestService {
+  private readonly logger = new Logger('HubSpotWebhookIngest');
+
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     private readonly messaging: Messaging,
@@ -39,11 +50,32 @@ export class HubSpotWebhookIngestService {
     private readonly worker: HubSpotWebhookWorker,
   ) {}
 
-  async ingest(body: unknown): Promise<IngestResult> {
-    const event = this.parse(body);
-    if (event === undefined) {
+  /** The delivery's events (one, or each of an array, in order), each stored or recognised on its own. */
+  async ingest(body: unknown): Promise<IngestResult[]> {
+    const results: IngestResult[] = [];
+    for (const delivered of Array.isArray(body) ? body : [body]) {
+      results.push(await this.ingestEvent(delivered));
+    }
+    return results;
+  }
+
+  private async ingestEvent(body: unknown): Promise<IngestResult> {
+    const parsed = this.parse(body);
+    if (parsed.kind === 'ignored') {
       return { outcome: 'ignored' };
     }
+    if (parsed.kind === 'unrecognized') {
+      this.logger.warn(
+        {
+          eventType: parsed.eventType,
+          problems: parsed.problems,
+          fields: typeof body === 'object' && body !== null ? Object.keys(body).slice(0, 50) : typeof body,
+        },
+        'signed HubSpot webhook of an unknown shape: answered 200 (HubSpot would retry a 4xx) and not processed',
+      );
+      return { outcome: 'unrecognized' };
+    }
+    const { event } = parsed;
     const stored = {
       portalId: event.portalId,
       dedupeKey: dedupeKeyOf(event),
@@ -54,7 +86,7 @@ export class HubSpotWebhookIngestService {
     };
     // Only the purge publishes with the event; everything else is stored by one autocommitted INSERT,
     // shared with the requests arriving at the same time (one round trip).
-    const result: IngestResult =
+    const result: IngestResult & { readonly outcome: 'accepted' | 'duplicate' } =
       event.type === 'CHANNEL_ACCOUNT_PURGED'
         ? await this.dataSource.transaction(async (manager) => {
             if (!(await this.events.insertIfNew(manager, stored))) {
@@ -70,26 +102,37 @@ export class HubSpotWebhookIngestService {
     return result;
   }
 
-  /** The typed event, `undefined` for a type we do not handle (answered 200 and counted), or a 400. */
-  private parse(body: unknown): HubSpotWebhookEvent | undefined {
+  /** The typed event, a type we do not handle (counted, logged), or a shape we do not know (counted). */
+  private parse(body: unknown): ParsedDelivery {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       this.metrics.count('other', 'invalid');
-      throw new RequestValidationError([{ field: '(body)', message: 'expected one JSON object' }]);
+      return { kind: 'unrecognized', problems: ['(event): expected a JSON object'] };
     }
     const type: unknown = (body as Record<string, unknown>)['type'];
     if (typeof type !== 'string') {
       this.metrics.count('other', 'invalid');
-      throw new RequestValidationError([{ field: 'type', message: 'expected the event type as a string' }]);
+      return { kind: 'unrecognized', problems: ['type: expected the event type as a string'] };
     }
     if (!isKnownWebhookType(type)) {
       this.metrics.count(type, 'ignored');
-      return undefined;
+      this.logger.log(
+        { eventType: type.slice(0, 100) },
+        'HubSpot webhook of a type the bridge does not handle',
+      );
+      return { kind: 'ignored' };
     }
     try {
-      return parseBody(hubspotWebhookSchemas[type], body);
+      return { kind: 'event', event: parseBody(hubspotWebhookSchemas[type], body) };
     } catch (error) {
+      if (!(error instanceof RequestValidationError)) {
+        throw error;
+      }
       this.metrics.count(type, 'invalid');
-      throw error;
+      return {
+        kind: 'unrecognized',
+        eventType: type,
+        problems: error.errors.map((problem) => `${problem.field}: ${problem.message}`),
+      };
     }
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HubSpotSignatureVerifier } from './hubspot-signature.verifier.js';
 import { HubSpotWebhookIngestService, type IngestOutcome } from './hubspot-webhook-ingest.service.js';
 import { HubSpotWebhookMetrics } from './hubspot-webhook.metrics.js';
-import { SignedHubSpotRoute, type RefusedWebhook } from './signed-hubspot-route.js';
+import { SignedHubSpotRoute, type UnprocessedWebhook } from './signed-hubspot-route.js';
 
 export const HUBSPOT_WEBHOOK_PATH = '/webhooks/hubspot';
 
@@ -19,12 +19,15 @@ export class HubSpotWebhookRoute extends SignedHubSpotRoute {
     super(verifier);
   }
 
-  protected countRefused(outcome: RefusedWebhook): void {
+  protected countUnprocessed(outcome: UnprocessedWebhook): void {
     this.metrics.count('other', outcome);
   }
 
-  protected async ingest(body: unknown): Promise<{ status: IngestOutcome }> {
-    const { outcome } = await this.service.ingest(body);
-    return { status: outcome };
+  /** `{ status }` for the one event HubSpot sends; `{ events: [{ status }, …] }` for an array. */
+  protected async ingest(
+    body: unknown,
+  ): Promise<{ status: IngestOutcome } | { events: { status: IngestOutcome }[] }> {
+    const statuses = (await this.service.ingest(body)).map(({ outcome }) => ({ status: outcome }));
+    return Array.isArray(body) ? { events: statuses } : (statuses[0] ?? { status: 'unrecognized' });
   }
 }

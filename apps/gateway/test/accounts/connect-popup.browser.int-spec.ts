@@ -1,18 +1,12 @@
-import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { gatewayMigrations } from '../../src/database/data-source.js';
-import {
-  startCredentialsResponder,
-  telegramVerdict,
-  type CredentialsResponder,
-} from './credentials-responder.js';
-import { freePort, startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test.js';
-import { SANDBOX_APP, startHubSpotFixture, type HubSpotFixture } from './hubspot-fixture.js';
+import type { GatewayUnderTest } from './gateway-under-test.js';
+import type { HubSpotFixture } from './hubspot-fixture.js';
+import { startPopupStack, type GatewayEnvelope, type PopupStack } from './popup-stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HUB_ID = 8181;
@@ -21,45 +15,24 @@ const OPS_API_TOKEN = 'ops-token-for-browser-tests-0123456789';
 const GOOD_TOKEN = '800100200:AAH-browser-token-0123456789abcdefghij';
 const WRONG_TOKEN = '800100201:AAH-WRONG-browser-0123456789abcdefghi';
 
-interface Envelope {
-  readonly type: string;
-  readonly payload: Record<string, unknown>;
-}
-
 describe('the connection popup in headless Chromium, opened from the sandbox\'s "Connect a channel"', () => {
+  let stack: PopupStack;
   let hubspot: HubSpotFixture;
-  let db: testing.TestDatabase;
-  let vhost: testing.TestVhost;
   let gateway: GatewayUnderTest;
-  let published: testing.CapturedMessages<Envelope>;
-  let responder: CredentialsResponder;
+  let published: testing.CapturedMessages<GatewayEnvelope>;
   let context: BrowserContext;
   let page: Page;
   let profileDir: string;
   let channelId: string;
 
   beforeAll(async () => {
-    hubspot = await startHubSpotFixture({ hubId: HUB_ID, inboxes: [{ id: INBOX_ID, name: 'Support' }] });
-    [db, vhost] = await Promise.all([
-      testing.createTestDatabase('gateway_popup_browser', gatewayMigrations, { poolSize: 2 }),
-      testing.createTestVhost('gateway_popup_browser'),
-    ]);
-    published = await testing.captureMessages<Envelope>(vhost.url, EVENTS_EXCHANGE, 'gateway.#');
-    responder = await startCredentialsResponder(vhost.url, telegramVerdict);
-    const port = await freePort();
-    gateway = await startGatewayUnderTest(
-      db,
-      vhost,
-      {
-        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-        HUBSPOT_API_BASE_URL: hubspot.sandbox.url,
-        HUBSPOT_CLIENT_SECRET: SANDBOX_APP.clientSecret,
-        OPS_API_TOKEN,
-        CHANNEL_NAME: 'Inbox Bridge',
-      },
-      port,
-    );
-    await hubspot.installInto(gateway.app);
+    stack = await startPopupStack({
+      name: 'gateway_popup_browser',
+      hubId: HUB_ID,
+      inboxId: INBOX_ID,
+      gatewayEnv: { OPS_API_TOKEN, CHANNEL_NAME: 'Inbox Bridge' },
+    });
+    ({ hubspot, gateway, published } = stack);
     const registered = await fetch(`${gateway.baseUrl}/admin/channel/register`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPS_API_TOKEN}` },
@@ -88,12 +61,7 @@ describe('the connection popup in headless Chromium, opened from the sandbox\'s 
   afterAll(async () => {
     await context.close();
     await rm(profileDir, { recursive: true, force: true });
-    await hubspot.close();
-    await gateway.app.close();
-    await responder.close();
-    await published.close();
-    await db.dispose();
-    await vhost.dispose();
+    await stack.close();
   });
 
   const openPopup = async (): Promise<Page> => {
@@ -151,7 +119,7 @@ describe('the connection popup in headless Chromium, opened from the sandbox\'s 
       inboxId: INBOX_ID,
       provider: 'telegram',
       name: 'Support bot 800100200',
-      credentialsRequestId: responder.requests.at(-1)?.requestId,
+      credentialsRequestId: stack.responder.requests.at(-1)?.requestId,
     });
   });
 });

@@ -1,18 +1,14 @@
-import { EVENTS_EXCHANGE } from '@inbox-bridge/messaging';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   CHANNEL_ACCOUNT_DIRECTORY,
   type ChannelAccountDirectory,
 } from '../../src/accounts/channel-account-directory.js';
-import { gatewayMigrations } from '../../src/database/data-source.js';
-import {
-  startCredentialsResponder,
-  telegramVerdict,
-  type CredentialsResponder,
-} from './credentials-responder.js';
-import { freePort, startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test.js';
-import { SANDBOX_APP, startHubSpotFixture, type HubSpotFixture } from './hubspot-fixture.js';
+import { telegramVerdict, type CredentialsResponder } from './credentials-responder.js';
+import type { GatewayUnderTest } from './gateway-under-test.js';
+import type { HubSpotFixture } from './hubspot-fixture.js';
+import { openPopupForm, submitPopupForm, type PopupForm } from './popup-form.js';
+import { startPopupStack, type GatewayEnvelope, type PopupStack } from './popup-stack.js';
 
 const HUB_ID = 7171;
 const INBOX_ID = '511';
@@ -32,23 +28,12 @@ const GOOD_TOKEN = '700100200:AAH-good-token-0123456789abcdefghijkl';
 const WRONG_TOKEN = '700100201:AAH-WRONG-token-0123456789abcdefghijk';
 const SILENT_TOKEN = '700100202:AAH-silent-token-0123456789abcdefghij';
 
-interface Envelope {
-  readonly type: string;
-  readonly portalId: number;
-  readonly payload: Record<string, unknown>;
-}
-
-interface PopupForm {
-  readonly cookie: string;
-  readonly fields: Record<string, string>;
-}
-
 describe('connection popup and admin connect (real sandbox, credentials answered per the connector contract)', () => {
+  let stack: PopupStack;
   let hubspot: HubSpotFixture;
   let db: testing.TestDatabase;
-  let vhost: testing.TestVhost;
   let gateway: GatewayUnderTest;
-  let published: testing.CapturedMessages<Envelope>;
+  let published: testing.CapturedMessages<GatewayEnvelope>;
   let responder: CredentialsResponder;
   let channelId: string;
 
@@ -73,26 +58,9 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     return { url, accountToken: staging.accountToken };
   };
 
-  /** Opens the form as a browser would: keeps the cookie and the hidden fields. */
-  const openForm = async (url: URL): Promise<PopupForm> => {
-    const response = await fetch(url);
-    expect(response.status).toBe(200);
-    const html = await response.text();
-    const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    const fields: Record<string, string> = {};
-    for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-      fields[match[1] ?? ''] = (match[2] ?? '').replaceAll('&amp;', '&');
-    }
-    return { cookie, fields };
-  };
-
+  const openForm = openPopupForm;
   const submit = (form: PopupForm, values: Record<string, string>, cookie = form.cookie) =>
-    fetch(new URL('/connect', gateway.baseUrl), {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie === '' ? {} : { cookie }) },
-      body: new URLSearchParams({ ...form.fields, ...values }).toString(),
-    });
+    submitPopupForm(gateway.baseUrl, form, values, cookie);
 
   const allAccounts = async () =>
     (
@@ -111,25 +79,11 @@ describe('connection popup and admin connect (real sandbox, credentials answered
   };
 
   beforeAll(async () => {
-    hubspot = await startHubSpotFixture({ hubId: HUB_ID, inboxes: [{ id: INBOX_ID, name: 'Support' }] });
-    [db, vhost] = await Promise.all([
-      testing.createTestDatabase('gateway_popup', gatewayMigrations, { poolSize: 2 }),
-      testing.createTestVhost('gateway_popup'),
-    ]);
-    published = await testing.captureMessages<Envelope>(vhost.url, EVENTS_EXCHANGE, 'gateway.#');
-    responder = await startCredentialsResponder(vhost.url, (request) =>
-      request.credentials.provider === 'telegram' && request.credentials.botToken === SILENT_TOKEN
-        ? undefined
-        : telegramVerdict(request),
-    );
-    const port = await freePort();
-    gateway = await startGatewayUnderTest(
-      db,
-      vhost,
-      {
-        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-        HUBSPOT_API_BASE_URL: hubspot.sandbox.url,
-        HUBSPOT_CLIENT_SECRET: SANDBOX_APP.clientSecret,
+    stack = await startPopupStack({
+      name: 'gateway_popup',
+      hubId: HUB_ID,
+      inboxId: INBOX_ID,
+      gatewayEnv: {
         OPS_API_TOKEN,
         ADMIN_TOKENS: [
           `${HUB_ID}:${HUB_ADMIN_TOKEN}`,
@@ -139,9 +93,12 @@ describe('connection popup and admin connect (real sandbox, credentials answered
         ].join(','),
         CREDENTIALS_CHECK_TIMEOUT: '1500',
       },
-      port,
-    );
-    await hubspot.installInto(gateway.app);
+      decideCredentials: (request) =>
+        request.credentials.provider === 'telegram' && request.credentials.botToken === SILENT_TOKEN
+          ? undefined
+          : telegramVerdict(request),
+    });
+    ({ hubspot, db, gateway, published, responder } = stack);
     await hubspot.installAnotherPortal(gateway.app, OTHER_HUB_ID, [{ id: OTHER_INBOX_ID, name: 'Sales' }]);
     await hubspot.control.seedPortal({
       hubId: NOT_INSTALLED_HUB_ID,
@@ -162,12 +119,7 @@ describe('connection popup and admin connect (real sandbox, credentials answered
   });
 
   afterAll(async () => {
-    await hubspot.close();
-    await gateway.app.close();
-    await responder.close();
-    await published.close();
-    await db.dispose();
-    await vhost.dispose();
+    await stack.close();
   });
 
   it('shows the provider choice, then the provider-specific form with a CSRF cookie', async () => {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { loadGatewayConfig, type GatewayConfig } from '../../src/config/gateway.config.js';
 import { createGatewayApp } from '../../src/gateway-app.js';
+import { SANDBOX_APP } from './hubspot-fixture.js';
 
 export interface GatewayUnderTest {
   readonly app: NestExpressApplication;
@@ -56,4 +57,28 @@ export async function freePort(): Promise<number> {
     });
   });
   return port;
+}
+
+/**
+ * The gateway at a public URL known before it starts (the channel registered through it sends HubSpot's
+ * webhooks and popup there), talking to the HubSpot sandbox at `hubspotUrl` as the sandbox's app.
+ */
+export async function startPublicGateway(
+  db: testing.TestDatabase,
+  vhost: testing.TestVhost,
+  hubspotUrl: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<GatewayUnderTest> {
+  const port = await freePort();
+  return startGatewayUnderTest(
+    db,
+    vhost,
+    {
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      HUBSPOT_API_BASE_URL: hubspotUrl,
+      HUBSPOT_CLIENT_SECRET: SANDBOX_APP.clientSecret,
+      ...env,
+    },
+    port,
+  );
 }

@@ -70,8 +70,9 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
     await vhost.dispose();
   });
 
-  const post = (events: unknown, options: { secret?: string } = {}) => {
-    const body = JSON.stringify(events);
+  /** Signs and posts `events` as JSON, or as they are with `raw` (a body that is not JSON). */
+  const post = (events: unknown, options: { secret?: string; raw?: boolean } = {}) => {
+    const body = options.raw === true ? String(events) : JSON.stringify(events);
     const timestamp = String(Date.now());
     return fetch(`${baseUrl}${PATH}`, {
       method: 'POST',
@@ -96,7 +97,7 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
   it('publishes a person’s assignment as byAgent, with the portal on the envelope', async () => {
     const response = await post([assignedTo(501, 'A-77')]);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await response.json()).toEqual({ accepted: 1, duplicates: 0, unrecognized: 0 });
     const [change] = await testing.expectEventually(() => {
       const found = changesFor(501);
       expect(found).toHaveLength(1);
@@ -152,31 +153,29 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
       { ...assignedTo(504, 'CLOSED'), propertyName: 'status' },
       { ...assignedTo(504, ''), subscriptionType: 'conversation.newMessage', propertyName: undefined },
     ];
-    expect(await (await post(batch)).json()).toEqual({ accepted: 3, duplicates: 0 });
-    expect(await (await post(batch)).json()).toEqual({ accepted: 0, duplicates: 3 });
+    expect(await (await post(batch)).json()).toEqual({ accepted: 3, duplicates: 0, unrecognized: 0 });
+    expect(await (await post(batch)).json()).toEqual({ accepted: 0, duplicates: 3, unrecognized: 0 });
     await testing.delay(300);
     expect(changesFor(504)).toHaveLength(1);
     expect(statusChanges.messages.filter((m) => m.payload.hubspotThreadId === '504')).toHaveLength(1);
   });
 
-  it('refuses an occurredAt past the year 9999 with a 400 naming the field (a status change past a JS Date was a 500)', async () => {
+  it('answers 200 to an occurredAt past the year 9999 and processes nothing (a status change past a JS Date was a 500; HubSpot retries a 4xx)', async () => {
     for (const occurredAt of [8_700_000_000_000_000, 253_402_300_800_000]) {
       const response = await post([{ ...assignedTo(507, 'CLOSED'), propertyName: 'status', occurredAt }]);
-      expect(response.status).toBe(400);
-      expect(response.headers.get('content-type')).toContain('application/problem+json');
-      expect(await response.json()).toMatchObject({ errors: [{ field: '0.occurredAt' }] });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ accepted: 0, duplicates: 0, unrecognized: 1 });
     }
     await testing.delay(200);
     expect(statusChanges.messages.filter((m) => m.payload.hubspotThreadId === '507')).toHaveLength(0);
   });
 
-  it('refuses a portalId that is no portal (0, past a bigint, past a safe integer) with a 400 naming the field, storing nothing', async () => {
+  it('skips an event whose portalId is no portal (0, past a bigint, past a safe integer): answered 200 as unrecognized (HubSpot would redeliver a 4xx for a day), nothing stored, never a 500 or another portal', async () => {
     for (const portalId of ['99999999999999999999', '0', 0, '9007199254740993', 2 ** 53]) {
-      const event = { ...assignedTo(508, 'A-77'), portalId };
+      const event = { ...assignedTo(509, 'A-77'), portalId };
       const response = await post([event]);
-      expect(response.status).toBe(400);
-      expect(response.headers.get('content-type')).toContain('application/problem+json');
-      expect(await response.json()).toMatchObject({ errors: [{ field: '0.portalId' }] });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ accepted: 0, duplicates: 0, unrecognized: 1 });
       const stored = await app
         .get<DataSource>(DATA_SOURCE)
         .query<unknown[]>(`SELECT 1 FROM "${db.schema}".conversation_events WHERE event_id = $1`, [
@@ -185,19 +184,29 @@ describe('POST /webhooks/hubspot/conversation-events (real PostgreSQL, RabbitMQ,
       expect(stored).toEqual([]);
     }
     await testing.delay(200);
-    expect(changesFor(508)).toHaveLength(0);
+    expect(changesFor(509)).toHaveLength(0);
   });
 
-  it('refuses a bad signature with 401 and a malformed batch with a problem naming the field', async () => {
+  it('refuses a bad signature with 401; a signed event of an unknown shape is answered 200 and skipped, the others of its delivery are taken, one object as well as an array', async () => {
     const unsigned = await post([assignedTo(505, 'A-77')], { secret: 'wrong-secret' });
     expect(unsigned.status).toBe(401);
-    const malformed = await post([{ ...assignedTo(505, 'A-77'), objectId: 'not-a-number' }]);
-    expect(malformed.status).toBe(400);
-    expect(malformed.headers.get('content-type')).toContain('application/problem+json');
-    expect(JSON.stringify(await malformed.json())).toContain('0.objectId');
-    const notAnArray = await post({ eventId: 1 });
-    expect(notAnArray.status).toBe(400);
+    const mixed = await post([
+      { ...assignedTo(505, 'A-77'), objectId: 'not-a-number' },
+      assignedTo(506, 'A-77'),
+    ]);
+    expect(mixed.status).toBe(200);
+    expect(await mixed.json()).toEqual({ accepted: 1, duplicates: 0, unrecognized: 1 });
+    const oneObject = await post(assignedTo(508, 'A-77'));
+    expect(await oneObject.json()).toEqual({ accepted: 1, duplicates: 0, unrecognized: 0 });
+    const unknownShape = await post({ eventId: 1 });
+    expect(unknownShape.status).toBe(200);
+    expect(await unknownShape.json()).toEqual({ accepted: 0, duplicates: 0, unrecognized: 1 });
+    const notJson = await post('{"eventId": 1,', { raw: true });
+    expect(notJson.status).toBe(200);
+    expect(await notJson.json()).toEqual({ status: 'unrecognized' });
     await testing.delay(200);
     expect(changesFor(505)).toHaveLength(0);
+    expect(changesFor(506)).toHaveLength(1);
+    expect(changesFor(508)).toHaveLength(1);
   });
 });

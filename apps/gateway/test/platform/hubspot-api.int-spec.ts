@@ -162,6 +162,18 @@ describe('HttpHubSpotApi against the hubspot-sandbox (real HTTP, real PostgreSQL
     expect((exhausted as HubSpotApiError).details).toMatchObject({ status: 500, retryable: true });
   });
 
+  it('retries a 423 (a concurrent write holds the object) no sooner than about 2 s later, as HubSpot advises', async () => {
+    const client = await replica({ sandboxUrl: sandbox.url });
+    const portalId = await installedPortal(client);
+    await control.setFaults([{ pathPrefix: '/crm/v3/owners', errorRate: 1, status: 423, times: 1 }]);
+    const answered = await client.api.forPortal(portalId).request({ method: 'GET', path: '/crm/v3/owners' });
+    expect(answered.status).toBe(200);
+    const [locked, retried] = await callsOf(portalId, '/crm/v3/owners');
+    expect([locked?.status, retried?.status]).toEqual([423, 200]);
+    const lockedEnded = Date.parse(locked?.at ?? '') + (locked?.durationMs ?? 0);
+    expect(Date.parse(retried?.at ?? '') - lockedEnded).toBeGreaterThanOrEqual(1_990);
+  });
+
   it('once the process drains, a failed call is not tried again here: a back-off in progress is cut short and the caller gets a retryable error at once', async () => {
     const drain = new DrainState();
     const client = await replica({ sandboxUrl: sandbox.url, maxAttempts: 4, retryBaseMs: 5_000, drain });
@@ -368,6 +380,13 @@ describe('HttpHubSpotApi against the hubspot-sandbox (real HTTP, real PostgreSQL
     expect(
       await metricValue(client.registry, 'hubspot_token_refresh_failures_total', { reason: 'rejected' }),
     ).toBe(1);
+    // Refused by the 2026-03 token endpoint with the §1.9 envelope, which still reads as a rejection.
+    expect(after?.disconnected_reason).toBe('refresh token rejected: VALIDATION_ERROR');
+    const refreshes = (await control.allCalls()).filter(
+      (call) => call.path.startsWith('/oauth/') && call.path.endsWith('/token'),
+    );
+    expect(refreshes.map((call) => `${call.path} ${call.status}`)).toContain('/oauth/2026-03/token 400');
+    expect(refreshes.every((call) => call.path === '/oauth/2026-03/token')).toBe(true);
 
     await client.dataSource.transaction((manager) =>
       client.tokens.install(manager, { portalId, tokens: issued, scopes: SCOPES }),

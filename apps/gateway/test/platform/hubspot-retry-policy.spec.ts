@@ -51,9 +51,17 @@ describe('HubSpot retry policy', () => {
   });
 
   it('retries 5xx, 423, 477, timeouts and network errors until the last attempt, then reports retryable', () => {
+    expect(decideRetry({ kind: 'response', status: 423 }, 1, settings, noJitter)).toEqual({
+      retry: true,
+      delayMs: 2_000,
+      pauseBucket: false,
+    });
+    expect(decideRetry({ kind: 'response', status: 423 }, 4, settings)).toEqual({
+      retry: false,
+      retryable: true,
+    });
     for (const outcome of [
       { kind: 'response', status: 502 },
-      { kind: 'response', status: 423 },
       { kind: 'response', status: 477 },
       { kind: 'timeout' },
       { kind: 'network' },

@@ -12,6 +12,7 @@ const limits: InboundMediaLimits = {
   allowedMimeTypes: ['image/jpeg', 'image/png', 'audio/ogg', 'application/pdf'],
   maxFileBytes: 5 * MB,
   maxTotalBytes: 5 * MB,
+  maxFileCount: 10,
 };
 
 describe('normaliseMimeType', () => {
@@ -59,7 +60,12 @@ describe('inboundMediaRefusal', () => {
   });
 
   it('declares no limit with an empty list and zero sizes', () => {
-    const open: InboundMediaLimits = { allowedMimeTypes: [], maxFileBytes: 0, maxTotalBytes: 0 };
+    const open: InboundMediaLimits = {
+      allowedMimeTypes: [],
+      maxFileBytes: 0,
+      maxTotalBytes: 0,
+      maxFileCount: 0,
+    };
     expect(
       inboundMediaRefusal({ mimeType: 'video/webm', sizeBytes: 500 * MB }, open, 500 * MB),
     ).toBeUndefined();

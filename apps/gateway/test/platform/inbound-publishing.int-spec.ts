@@ -229,6 +229,33 @@ describe('inbound publishing: provider.message.received.v1 → HubSpot (real san
     expect((await download.arrayBuffer()).byteLength).toBe(2 * 1024);
   });
 
+  it("files past the channel's maxFileAttachmentCount become placeholders with the reason; the message is published", async () => {
+    const account = await fixture.account();
+    const photos = Array.from({ length: 12 }, (_, index) => ({
+      kind: 'image' as const,
+      media: { downloadRef: 'media:photo-1', mimeType: 'image/jpeg', fileName: `album-${index + 1}.jpg` },
+    }));
+    const downloadsBefore = fixture.mediaRequests.length;
+    await fixture.publish(
+      RoutingKeys.ProviderMessageReceivedV1,
+      message(account, 'chat-album', { text: 'twelve photos', attachments: photos }),
+    );
+
+    const [published] = (await threadOf('chat-album', 1)).messages;
+    expect(published?.attachments.map((attachment) => attachment['type'])).toEqual([
+      ...Array.from({ length: 10 }, () => 'FILE'),
+      'UNSUPPORTED_CONTENT',
+      'UNSUPPORTED_CONTENT',
+    ]);
+    for (const name of ['album-11.jpg', 'album-12.jpg']) {
+      expect(published?.text).toContain(
+        `[image ${name}: not shown: the channel carries at most 10 files per message; ask the customer to send it separately]`,
+      );
+    }
+    // The two files past the limit were never downloaded.
+    expect(fixture.mediaRequests.length - downloadsBefore).toBe(10);
+  });
+
   it('a contact without an owner starts a conversation with its contactId and no contactOwnerId', async () => {
     const contact = await fixture.control.seedContact(HUB_ID, { properties: { email: 'grace@example.com' } });
     const account = await fixture.account();

@@ -148,6 +148,16 @@ describe('OAuth install: /oauth/install → HubSpot consent → /oauth/callback 
     ]);
     expect(roster.payload.teams).toEqual([{ teamId: '11', name: 'Support' }]);
 
+    // The 2026-03 endpoints (v1 is deprecated on 16 Feb 2027): the code and the token in form bodies, no URL.
+    const oauthCalls = (await control.allCalls()).filter(
+      (call) => call.path.startsWith('/oauth/') && !call.path.startsWith('/oauth/authorize'),
+    );
+    expect(oauthCalls.map((call) => `${call.method} ${call.path} ${call.status}`)).toEqual([
+      'POST /oauth/2026-03/token 200',
+      'POST /oauth/2026-03/token/introspect 200',
+    ]);
+    expect(oauthCalls[1]?.body).toMatchObject({ token: '***', token_type_hint: 'access_token' });
+
     // The same callback again: the state was single-use.
     const replay = await fetch(callback);
     expect(replay.status).toBe(400);

@@ -191,7 +191,7 @@ export class ChannelAccountService {
     if (staging.channelAccountId !== undefined) {
       throw HubSpotError.conflict(`Staging token ${accountToken} was already used`);
     }
-    const input = parseStrict(stagingTokenUpdateSchema, body);
+    const input = parseStrict(stagingTokenUpdateSchema, body ?? {});
     assertDeliveryIdentifier(
       input.deliveryIdentifier,
       effectiveCapabilities(channel.capabilities).deliveryIdentifierTypes,
@@ -199,7 +199,8 @@ export class ChannelAccountService {
     );
     const account = this.newAccount(channel, token.portalId, {
       inboxId: staging.inboxId,
-      name: input.accountName,
+      // Without a name HubSpot's is not documented: the account is named after its channel (assumption).
+      name: input.accountName ?? channel.name,
       authorized: true,
       deliveryIdentifier: input.deliveryIdentifier,
     });
@@ -213,8 +214,8 @@ export class ChannelAccountService {
       genericChannelId: Number(staging.channelId),
       inboxId: Number(staging.inboxId),
       userId: staging.userId,
-      accountName: staging.accountName,
-      deliveryIdentifier: staging.deliveryIdentifier,
+      ...(input.accountName === undefined ? {} : { accountName: input.accountName }),
+      ...(input.deliveryIdentifier === undefined ? {} : { deliveryIdentifier: input.deliveryIdentifier }),
     };
   }
 

@@ -57,10 +57,13 @@ export const channelAccountUpdateSchema = z.strictObject({
   name: z.string().min(1).optional(),
 });
 
-/** Strictest reading: both fields required (required in 2026-09, optional in 2026-03). */
+/**
+ * Both fields optional, the body too: so in 2026-03 and before, the versions served here; 2026-09 requires both
+ * (§1.6, §7.10).
+ */
 export const stagingTokenUpdateSchema = z.strictObject({
-  accountName: z.string().min(1),
-  deliveryIdentifier: deliveryIdentifierSchema,
+  accountName: z.string().min(1).optional(),
+  deliveryIdentifier: deliveryIdentifierSchema.optional(),
 });
 
 const participantSchema = z.strictObject({

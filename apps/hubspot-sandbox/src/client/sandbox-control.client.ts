@@ -162,7 +162,10 @@ export class SandboxControlClient {
     return this.call('PUT', '/__sandbox/settings/rate-limit', { max, intervalMs });
   }
 
-  /** Replaces the fault rules (errors, latency, held `timeoutRate`/`holdMs` and dropped `dropRate` connections). */
+  /**
+   * Replaces the fault rules (errors, latency, held `timeoutRate`/`holdMs` and dropped `dropRate` connections,
+   * served requests whose answer is lost, `lostAnswerRate`, or sent after `holdMs`, `lateAnswerRate`).
+   */
   setFaults(faults: readonly FaultRule[]): Promise<SandboxSettings> {
     return this.call('PUT', '/__sandbox/settings/faults', { faults });
   }

@@ -99,8 +99,14 @@ export class HubSpotError extends Error {
     );
   }
 
-  /** OAuth token endpoint errors: `{ status: "BAD_…", message, correlationId }`. */
-  static oauth(status: string, message: string): HubSpotError {
-    return new HubSpotError(400, { status, message, correlationId: randomUUID() });
+  /**
+   * OAuth endpoint errors, 400: v1 answers `{ status: "BAD_…", message, correlationId }` (observed); v3 and the
+   * date versions answer the §1.9 envelope, `category: VALIDATION_ERROR` as their reference pages show, and no
+   * `BAD_…` code (the reference names none for them).
+   */
+  static oauth(code: string, message: string, version: 'v1' | 'dated'): HubSpotError {
+    return version === 'v1'
+      ? new HubSpotError(400, { status: code, message, correlationId: randomUUID() })
+      : new HubSpotError(400, { message, correlationId: randomUUID(), category: 'VALIDATION_ERROR' });
   }
 }

@@ -158,11 +158,21 @@ const faultsSchema = z.strictObject({
         timeoutRate: probability.optional(),
         holdMs: z.number().int().min(1).max(600_000).optional(),
         dropRate: probability.optional(),
+        lostAnswerRate: probability.optional(),
+        lateAnswerRate: probability.optional(),
         times: z.number().int().positive().optional(),
       })
       .superRefine((rule, ctx) => {
-        if (rule.holdMs !== undefined && rule.timeoutRate === undefined) {
-          ctx.addIssue({ code: 'custom', path: ['holdMs'], message: 'holdMs needs timeoutRate' });
+        if (
+          rule.holdMs !== undefined &&
+          rule.timeoutRate === undefined &&
+          rule.lateAnswerRate === undefined
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['holdMs'],
+            message: 'holdMs needs timeoutRate or lateAnswerRate',
+          });
         }
       }),
   ),

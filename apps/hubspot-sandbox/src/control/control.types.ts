@@ -82,7 +82,8 @@ export interface RateLimitSettings {
 
 /**
  * A fault rule: matches requests by method (optional) and path prefix; the first matching rule that is not
- * used up applies. Per request at most one of drop, timeout and error fires (checked in that order).
+ * used up applies. Per request at most one of drop, timeout, error, lost answer and late answer fires (checked
+ * in that order).
  */
 export interface FaultRule {
   readonly method?: string;
@@ -94,16 +95,29 @@ export interface FaultRule {
   readonly latencyMs?: number;
   /** Probability 0..1 of holding the request without an answer for `holdMs`, then destroying the socket. */
   readonly timeoutRate?: number;
-  /** How long a timeout fault holds the socket (default 30 000 ms); needs `timeoutRate`. */
+  /** How long a timeout or late-answer fault holds the socket (default 30 000 ms); needs either rate. */
   readonly holdMs?: number;
   /** Probability 0..1 of destroying the socket at once, without an HTTP response. */
   readonly dropRate?: number;
+  /**
+   * Probability 0..1 of serving the request (whatever it writes is stored) and then destroying the socket
+   * instead of sending the answer: the client cannot tell whether its write happened.
+   */
+  readonly lostAnswerRate?: number;
+  /**
+   * Probability 0..1 of serving the request (whatever it writes is stored) and holding its answer for `holdMs`
+   * before sending it: a client with a shorter timeout gives up although its write happened.
+   */
+  readonly lateAnswerRate?: number;
   /** The rule applies to at most this many requests (those it delays or fails), then is ignored. */
   readonly times?: number;
 }
 
-/** The fault a recorded call got: an injected error answer, a held (timed-out) or a dropped connection. */
-export type InjectedFault = 'error' | 'timeout' | 'drop';
+/**
+ * The fault a recorded call got: an injected error answer, a held (timed-out) or a dropped connection, or a
+ * served request whose answer was lost or sent late.
+ */
+export type InjectedFault = 'error' | 'timeout' | 'drop' | 'lost-answer' | 'late-answer';
 
 export interface WebhookSettings {
   readonly timeScale: number;
@@ -136,7 +150,10 @@ export interface RecordedCall {
   readonly query: Record<string, unknown>;
   readonly portalId?: number;
   readonly appId?: number;
-  /** 0 when the connection was held or dropped without an answer (see `fault`). */
+  /**
+   * 0 when the connection was held or dropped before the request was served (`timeout`, `drop`); for
+   * `lost-answer` and `late-answer`, the status of the answer the request was served with.
+   */
   readonly status: number;
   readonly durationMs: number;
   readonly body?: unknown;

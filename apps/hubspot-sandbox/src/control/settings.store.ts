@@ -20,7 +20,7 @@ export interface FaultDecision {
   readonly fault?: InjectedFault;
   /** The answer of fault `error`. */
   readonly status: number;
-  /** How long fault `timeout` holds the socket. */
+  /** How long fault `timeout` holds the socket, and fault `late-answer` the answer. */
   readonly holdMs: number;
 }
 
@@ -58,7 +58,8 @@ export class SettingsStore implements OnModuleDestroy {
 
   /**
    * The first matching rule that is not used up decides: its latency and at most one fault (drop, timeout,
-   * error, each drawn with its probability). A rule counts as used when it delays or fails the request.
+   * error, lost answer, late answer, each drawn with its probability). A rule counts as used when it delays or
+   * fails the request.
    */
   decideFault(method: string, path: string): FaultDecision | undefined {
     const rule = this.faultRules.find(
@@ -70,13 +71,7 @@ export class SettingsStore implements OnModuleDestroy {
     if (rule === undefined) {
       return undefined;
     }
-    const fault = draw(rule.dropRate)
-      ? 'drop'
-      : draw(rule.timeoutRate)
-        ? 'timeout'
-        : draw(rule.errorRate)
-          ? 'error'
-          : undefined;
+    const fault = FAULT_ORDER.find(([, rate]) => draw(rule[rate]))?.[0];
     const latencyMs = rule.latencyMs ?? 0;
     if (fault === undefined && latencyMs === 0) {
       return undefined;
@@ -90,11 +85,14 @@ export class SettingsStore implements OnModuleDestroy {
     };
   }
 
-  /** Holds `socket` without answering for `holdMs`, then destroys it; reset and app close end it earlier. */
-  hold(socket: Socket, holdMs: number): void {
+  /**
+   * Holds `socket` without answering for `holdMs`, then runs `afterHold` (by default: destroys it); reset and
+   * app close destroy it earlier.
+   */
+  hold(socket: Socket, holdMs: number, afterHold: () => void = () => socket.destroy()): void {
     const timer = setTimeout(() => {
       this.held.delete(socket);
-      socket.destroy();
+      afterHold();
     }, holdMs);
     timer.unref();
     this.held.set(socket, timer);
@@ -173,6 +171,15 @@ export class SettingsStore implements OnModuleDestroy {
     this.held.clear();
   }
 }
+
+/** The faults a rule can draw, in the order they are drawn, with the rule's field holding each one's probability. */
+const FAULT_ORDER: readonly (readonly [InjectedFault, keyof FaultRule & `${string}Rate`])[] = [
+  ['drop', 'dropRate'],
+  ['timeout', 'timeoutRate'],
+  ['error', 'errorRate'],
+  ['lost-answer', 'lostAnswerRate'],
+  ['late-answer', 'lateAnswerRate'],
+];
 
 function draw(rate: number | undefined): boolean {
   return rate !== undefined && rate > 0 && Math.random() < rate;

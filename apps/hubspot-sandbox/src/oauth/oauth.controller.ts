@@ -1,5 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseFilters } from '@nestjs/common';
-import type { Response } from 'express';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { escapeHtml } from '../common/html.js';
 import { HubSpotErrorFilter } from '../common/hubspot-error.filter.js';
@@ -165,29 +177,35 @@ export class OAuthController {
 
   @Post(['v1/token', 'v3/token', '2026-03/token'])
   @HttpCode(200)
-  token(@Body() body: unknown): unknown {
+  token(@Body() body: unknown, @Req() req: Request): unknown {
+    const version = req.path.startsWith('/oauth/v1/') ? 'v1' : 'dated';
     const form = tokenBody.safeParse(body ?? {});
     if (!form.success) {
       throw HubSpotError.oauth(
         'BAD_REQUEST',
         'invalid token request: every parameter must be a single string',
+        version,
       );
     }
     const request = form.data;
     const app = request.client_id === undefined ? undefined : this.apps.byClientId(request.client_id);
     if (app === undefined) {
-      throw HubSpotError.oauth('BAD_CLIENT_ID', 'missing or unknown client id');
+      throw HubSpotError.oauth('BAD_CLIENT_ID', 'missing or unknown client id', version);
     }
     if (request.client_secret !== app.clientSecret) {
-      throw HubSpotError.oauth('BAD_CLIENT_SECRET', 'missing or invalid client secret');
+      throw HubSpotError.oauth('BAD_CLIENT_SECRET', 'missing or invalid client secret', version);
     }
     if (request.grant_type === 'authorization_code') {
       const code = request.code === undefined ? undefined : this.tokenStore.code(request.code);
       if (code?.appId !== app.appId || code.used || code.expiresAt <= Date.now()) {
-        throw HubSpotError.oauth('BAD_AUTH_CODE', 'missing or unknown auth code');
+        throw HubSpotError.oauth('BAD_AUTH_CODE', 'missing or unknown auth code', version);
       }
       if (request.redirect_uri !== code.redirectUri) {
-        throw HubSpotError.oauth('BAD_REDIRECT_URI', 'redirect_uri does not match initial redirect uri');
+        throw HubSpotError.oauth(
+          'BAD_REDIRECT_URI',
+          'redirect_uri does not match initial redirect uri',
+          version,
+        );
       }
       code.used = true;
       return this.tokens.issue(code);
@@ -196,11 +214,11 @@ export class OAuthController {
       const refresh =
         request.refresh_token === undefined ? undefined : this.tokenStore.refreshToken(request.refresh_token);
       if (refresh?.appId !== app.appId || refresh.revoked) {
-        throw HubSpotError.oauth('BAD_REFRESH_TOKEN', 'missing or unknown refresh token');
+        throw HubSpotError.oauth('BAD_REFRESH_TOKEN', 'missing or unknown refresh token', version);
       }
       return this.tokens.issue(refresh, refresh.token);
     }
-    throw HubSpotError.oauth('BAD_GRANT_TYPE', 'missing or unsupported grant_type');
+    throw HubSpotError.oauth('BAD_GRANT_TYPE', 'missing or unsupported grant_type', version);
   }
 
   @Get('v1/access-tokens/:token')
@@ -309,13 +327,13 @@ export class OAuthController {
         ? this.apps.byClientId(form.data.client_id)
         : undefined;
     if (!form.success || app === undefined) {
-      throw HubSpotError.oauth('BAD_CLIENT_ID', 'missing or unknown client id');
+      throw HubSpotError.oauth('BAD_CLIENT_ID', 'missing or unknown client id', 'dated');
     }
     if (form.data.client_secret !== app.clientSecret) {
-      throw HubSpotError.oauth('BAD_CLIENT_SECRET', 'missing or invalid client secret');
+      throw HubSpotError.oauth('BAD_CLIENT_SECRET', 'missing or invalid client secret', 'dated');
     }
     if (form.data.token === undefined || form.data.token === '') {
-      throw HubSpotError.oauth('BAD_REQUEST', 'missing token');
+      throw HubSpotError.oauth('BAD_REQUEST', 'missing token', 'dated');
     }
     return { app, token: form.data.token };
   }

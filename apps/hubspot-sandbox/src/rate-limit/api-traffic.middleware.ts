@@ -8,7 +8,8 @@ import { AppStore } from '../store/app.store.js';
 import { RateLimiter } from './rate-limiter.js';
 
 /**
- * In front of every emulated HubSpot route: injected faults (latency, errors, held and dropped connections), the per-portal-and-app
+ * In front of every emulated HubSpot route: injected faults (latency, errors, held and dropped connections, served requests
+ * whose answer is lost or late), the per-portal-and-app
  * rate limit with its `X-HubSpot-RateLimit-*` headers and 429 (§6.2), and the call log per portal.
  */
 @Injectable()
@@ -23,23 +24,25 @@ export class ApiTrafficMiddleware implements NestMiddleware {
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const started = Date.now();
     const principal = this.principal(req);
+    let recorded = false;
     const record = (status: number, injected?: InjectedFault): void => {
-      if (!this.settings.recordsCalls) {
+      if (recorded || !this.settings.recordsCalls) {
         return;
       }
+      recorded = true;
+      const oauth = req.path.startsWith('/oauth/');
       this.settings.record({
         at: new Date(started).toISOString(),
         method: req.method,
-        path: req.path,
-        query: {
-          ...(req.query as Record<string, unknown>),
-          ...(typeof req.query.hapikey === 'string' ? { hapikey: '***' } : {}),
-        },
+        path: req.path.replace(TOKEN_IN_PATH, '$1***'),
+        query: masked(req.query, oauth ? OAUTH_SECRET_FIELDS : ['hapikey']) ?? {},
         ...(principal.portalId === undefined ? {} : { portalId: principal.portalId }),
         ...(principal.appId === undefined ? {} : { appId: principal.appId }),
         status,
         durationMs: Date.now() - started,
-        ...(req.body === undefined || !this.settings.callLog.bodies ? {} : { body: req.body as unknown }),
+        ...(req.body === undefined || !this.settings.callLog.bodies
+          ? {}
+          : { body: oauth ? masked(req.body, OAUTH_SECRET_FIELDS) : (req.body as unknown) }),
         ...(injected === undefined ? {} : { fault: injected }),
       });
     };
@@ -95,7 +98,37 @@ export class ApiTrafficMiddleware implements NestMiddleware {
       );
       return;
     }
+    if (fault?.fault === 'lost-answer' || fault?.fault === 'late-answer') {
+      this.withholdAnswer(res, fault.fault, fault.holdMs, (status) => {
+        record(status, fault.fault);
+      });
+    }
     next();
+  }
+
+  /**
+   * The request is served as usual (its writes are stored); its answer is then never sent (`lost-answer`: the
+   * socket is destroyed) or sent only after `holdMs` (`late-answer`). Every emulated route answers through
+   * `res.end`, so that is where the answer is taken.
+   */
+  private withholdAnswer(
+    res: Response,
+    fault: 'lost-answer' | 'late-answer',
+    holdMs: number,
+    served: (status: number) => void,
+  ): void {
+    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    const withheld = (...args: unknown[]): Response => {
+      served(res.statusCode);
+      const socket = res.req.socket;
+      if (fault === 'lost-answer') {
+        socket.destroy();
+      } else {
+        this.settings.hold(socket, holdMs, () => end(...args));
+      }
+      return res;
+    };
+    res.end = withheld as Response['end'];
   }
 
   private principal(req: Request): { portalId?: number; appId?: number; rateKey?: string } {
@@ -119,6 +152,32 @@ export class ApiTrafficMiddleware implements NestMiddleware {
 }
 
 const SEARCH_PATH = /^\/crm\/v3\/objects\/[^/]+\/search\/?$/;
+
+/** The legacy token-metadata paths carry the token itself (§4.2): kept in the call log as `***`. */
+const TOKEN_IN_PATH = /^(\/oauth\/v1\/(?:access|refresh)-tokens\/)[^/]+/;
+/** What an OAuth request's form or query holds that the call log must not keep. */
+const OAUTH_SECRET_FIELDS = [
+  'client_secret',
+  'client_assertion',
+  'code',
+  'code_verifier',
+  'refresh_token',
+  'token',
+];
+
+/** `fields` that are set replaced by `***` in a plain object; anything else as it is. */
+function masked(value: unknown, fields: readonly string[]): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return undefined;
+  }
+  const record = { ...(value as Record<string, unknown>) };
+  for (const field of fields) {
+    if (record[field] !== undefined) {
+      record[field] = '***';
+    }
+  }
+  return record;
+}
 
 export function rateLimitBody(
   policy: 'TEN_SECONDLY_ROLLING' | 'SECONDLY' = 'TEN_SECONDLY_ROLLING',

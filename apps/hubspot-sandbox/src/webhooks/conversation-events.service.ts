@@ -5,6 +5,7 @@ import type {
   WebhookSubscription,
 } from '../control/control.types.js';
 import { AppStore, type SandboxApp } from '../store/app.store.js';
+import { IdGenerator } from '../store/ids.js';
 import type { Thread } from '../store/message.store.js';
 import { TokenStore } from '../store/token.store.js';
 import { WebhookDispatcher } from './webhook-dispatcher.service.js';
@@ -31,12 +32,12 @@ const REQUIRED_SCOPE = 'conversations.read';
 export class ConversationEvents implements OnApplicationShutdown {
   private readonly pending = new Map<string, { app: SandboxApp; portalId: number; events: PendingEvent[] }>();
   private flushTimer: NodeJS.Immediate | undefined;
-  private nextEventId = 1;
 
   constructor(
     private readonly apps: AppStore,
     private readonly tokens: TokenStore,
     private readonly dispatcher: WebhookDispatcher,
+    private readonly ids: IdGenerator,
   ) {}
 
   threadCreated(thread: Thread): void {
@@ -77,7 +78,6 @@ export class ConversationEvents implements OnApplicationShutdown {
   reset(): void {
     this.cancelFlush();
     this.pending.clear();
-    this.nextEventId = 1;
   }
 
   onApplicationShutdown(): void {
@@ -107,7 +107,8 @@ export class ConversationEvents implements OnApplicationShutdown {
       const key = `${app.appId}:${thread.portalId}`;
       const batch = this.pending.get(key) ?? { app, portalId: thread.portalId, events: [] };
       batch.events.push({
-        eventId: this.nextEventId++,
+        // Never reused, not even after a reset: receivers deduplicate on (portalId, eventId) for months.
+        eventId: this.ids.nextUnique(),
         subscriptionId: subscription.id,
         portalId: thread.portalId,
         appId: app.appId,

@@ -4,8 +4,12 @@ import type { WebhookAttempt, WebhookDelivery } from '../control/control.types.j
 import { SettingsStore } from '../control/settings.store.js';
 import { signedWebhookHeaders, signedWebhooksApiHeaders } from './signature.js';
 
-/** HubSpot's Webhooks API policy (§2.3), assumed for custom channels: 10 attempts in all. */
-export const MAX_ATTEMPTS = 10;
+/** HubSpot's Webhooks API policy (§2.3), assumed for custom channels: the first attempt and up to 10 retries. */
+export const MAX_ATTEMPTS = 11;
+/** ... spread over 24 h: the ten nominal delays between them add up to a day (unscaled). */
+const RETRY_SPAN_MS = 24 * 3_600_000;
+/** At most 10 concurrent requests per installing account (§2.3); the others wait for a free one. */
+export const MAX_CONCURRENT_PER_ACCOUNT = 10;
 /** An answer slower than this (scaled) counts as a failure. */
 export const ANSWER_TIMEOUT_MS = 5_000;
 /**
@@ -14,9 +18,20 @@ export const ANSWER_TIMEOUT_MS = 5_000;
  */
 export const MIN_SCALED_TIMEOUT_MS = 1_000;
 
-/** Delay before attempt `attempt + 1`: 1 min, 2 min, 4 min … (about 8.5 h for all ten), unscaled. */
-export function retryDelayMs(attempt: number): number {
-  return 60_000 * 2 ** (attempt - 1);
+/**
+ * The range of the delay before attempt `attempt + 1`, unscaled: the nominal delays double from about 84 s and
+ * the ten add up to 24 h; HubSpot randomises them, so each is drawn between half its nominal value and all of it
+ * (the ten retries then always fall within a day, each at least as late after the previous one as the one before).
+ */
+export function retryDelayRangeMs(attempt: number): { readonly minMs: number; readonly maxMs: number } {
+  const maxMs = (RETRY_SPAN_MS * 2 ** (attempt - 1)) / (2 ** (MAX_ATTEMPTS - 1) - 1);
+  return { minMs: maxMs / 2, maxMs };
+}
+
+/** A randomised delay before attempt `attempt + 1`, unscaled (see {@link retryDelayRangeMs}). */
+export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const { minMs, maxMs } = retryDelayRangeMs(attempt);
+  return minMs + random() * (maxMs - minMs);
 }
 
 export interface WebhookEvent {
@@ -32,12 +47,19 @@ export interface WebhookEvent {
   readonly render: (attempt: number) => string;
 }
 
-/** POSTs signed custom-channel events to `webhookUrl`, retrying on failure, non-2xx or a slow answer. */
+/**
+ * POSTs signed events to the app's URLs, retrying on failure, non-2xx or a slow answer, at most
+ * {@link MAX_CONCURRENT_PER_ACCOUNT} requests at once per installing account (app and portal).
+ */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly deliveries: WebhookDelivery[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Requests on their way per installing account, and the attempts waiting for one of them to end. */
+  private readonly accounts = new Map<string, { sending: number; waiting: (() => void)[] }>();
+  /** Attempts that were waiting when the dispatcher was reset or shut down are dropped, not sent. */
+  private generation = 0;
 
   constructor(private readonly settings: SettingsStore) {}
 
@@ -77,6 +99,43 @@ export class WebhookDispatcher implements OnApplicationShutdown {
       clearTimeout(timer);
     }
     this.timers.clear();
+    this.generation += 1;
+    for (const { waiting } of this.accounts.values()) {
+      for (const wake of waiting.splice(0)) {
+        wake();
+      }
+    }
+    this.accounts.clear();
+  }
+
+  /** Waits for one of the account's request places; `false` when the dispatcher was reset meanwhile. */
+  private async sendingSlot(account: string): Promise<boolean> {
+    const generation = this.generation;
+    const state = this.accounts.get(account) ?? { sending: 0, waiting: [] };
+    this.accounts.set(account, state);
+    if (state.sending < MAX_CONCURRENT_PER_ACCOUNT) {
+      state.sending += 1;
+      return true;
+    }
+    // The place is handed over by `release`, which leaves `sending` as it is.
+    await new Promise<void>((resolve) => state.waiting.push(resolve));
+    return generation === this.generation;
+  }
+
+  private release(account: string): void {
+    const state = this.accounts.get(account);
+    if (state === undefined) {
+      return;
+    }
+    const next = state.waiting.shift();
+    if (next !== undefined) {
+      next();
+      return;
+    }
+    state.sending -= 1;
+    if (state.sending === 0) {
+      this.accounts.delete(account);
+    }
   }
 
   private schedule(delivery: WebhookDelivery, event: WebhookEvent, delayMs: number): void {
@@ -88,6 +147,11 @@ export class WebhookDispatcher implements OnApplicationShutdown {
   }
 
   private async attempt(delivery: WebhookDelivery, event: WebhookEvent): Promise<void> {
+    const account = `${event.appId ?? '-'}:${event.portalId}`;
+    if (!(await this.sendingSlot(account))) {
+      return;
+    }
+    const generation = this.generation;
     const scale = this.settings.webhookTimeScale;
     const started = Date.now();
     const attemptNumber = delivery.attempts.length + 1;
@@ -107,6 +171,10 @@ export class WebhookDispatcher implements OnApplicationShutdown {
         : { status: response.status, error: `HTTP ${response.status}` };
     } catch (error) {
       outcome = { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+    } finally {
+      if (generation === this.generation) {
+        this.release(account);
+      }
     }
     delivery.attempts.push({
       attempt: attemptNumber,

@@ -67,6 +67,8 @@ export class ChannelRegistrationService implements ChannelRegistry {
         method: 'POST',
         path: CHANNELS_PATH,
         body: desired,
+        // A create whose answer was lost may have made the channel: adopt it rather than make a second (§7.2).
+        findIfDone: () => this.channelNamed(desired.name),
       });
       result = { channelId: created.body.id, outcome: 'created', definition: desired };
     } else if (channelMatches(desired, existing)) {

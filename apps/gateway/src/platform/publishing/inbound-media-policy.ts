@@ -5,6 +5,8 @@ export interface InboundMediaLimits {
   readonly allowedMimeTypes: readonly string[];
   readonly maxFileBytes: number;
   readonly maxTotalBytes: number;
+  /** `maxFileAttachmentCount`: files one message carries at most. */
+  readonly maxFileCount: number;
 }
 
 /** `Image/PNG; charset=x` → `image/png`; blank → `undefined`. */
@@ -54,6 +56,20 @@ export function inboundMediaRefusal(
   }
   if (limits.maxTotalBytes > 0 && earlierBytes + file.sizeBytes > limits.maxTotalBytes) {
     return `not shown: with the message's other files it is over the channel's ${megabytes(limits.maxTotalBytes)} MB limit per message; ask the customer to send it separately`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a customer's file is not carried because the message's earlier files already take the channel's
+ * `maxFileAttachmentCount` (HubSpot refuses the whole message past it), or `undefined` when it fits.
+ */
+export function inboundFileCountRefusal(
+  earlierFiles: number,
+  limits: Pick<InboundMediaLimits, 'maxFileCount'>,
+): string | undefined {
+  if (limits.maxFileCount > 0 && earlierFiles >= limits.maxFileCount) {
+    return `not shown: the channel carries at most ${limits.maxFileCount} files per message; ask the customer to send it separately`;
   }
   return undefined;
 }

@@ -18,7 +18,11 @@ import {
 import { asMessagingError } from '../../hubspot/hubspot-messaging-errors.js';
 import { ChannelRegistrationService } from '../channel/channel-registration.service.js';
 import { InboundBacklog } from './inbound-backlog.js';
-import { inboundMediaRefusal, type InboundMediaLimits } from './inbound-media-policy.js';
+import {
+  inboundFileCountRefusal,
+  inboundMediaRefusal,
+  type InboundMediaLimits,
+} from './inbound-media-policy.js';
 import {
   buildPublishBody,
   idempotencyIdOf,
@@ -258,6 +262,7 @@ export class InboundPublisherService {
       allowedMimeTypes: definition.capabilities.allowedFileAttachmentMimeTypes,
       maxFileBytes: definition.capabilities.maxFileAttachmentSizeBytes,
       maxTotalBytes: definition.capabilities.maxTotalFileAttachmentSizeBytes,
+      maxFileCount: definition.capabilities.maxFileAttachmentCount,
     });
     const contact = knownThread === undefined ? await this.findContact(client, message) : undefined;
     const inReplyTo =
@@ -292,10 +297,11 @@ export class InboundPublisherService {
   }
 
   /**
-   * Uploads each media attachment (streamed). A file whose type or size the channel does not accept is not
-   * uploaded: it becomes a placeholder with the reason (checked on the declared type and size first, then on
-   * what the connector answers). Uploaded ids are kept outside the message's transaction, so a retry of the
-   * message reuses them instead of uploading the same file again.
+   * Uploads each media attachment (streamed). A file whose type or size the channel does not accept, or past
+   * the channel's number of files per message, is not uploaded: it becomes a placeholder with the reason
+   * (checked on the declared type and size first, then on what the connector answers). Uploaded ids are kept
+   * outside the message's transaction, so a retry of the message reuses them instead of uploading the same
+   * file again.
    */
   private async uploadMedia(
     client: PortalHubSpotClient,
@@ -320,11 +326,14 @@ export class InboundPublisherService {
         earlier !== undefined && isMediaAttachment(earlier) ? earlier.media.sizeBytes : undefined;
       acceptedBytes += earlierBytes ?? 0;
     }
+    let acceptedFiles = previous.length;
     for (const [index, attachment] of message.attachments.entries()) {
       if (!isMediaAttachment(attachment) || resolved.has(index)) {
         continue;
       }
-      const declared = inboundMediaRefusal(attachment.media, limits, acceptedBytes);
+      const declared =
+        inboundMediaRefusal(attachment.media, limits, acceptedBytes) ??
+        inboundFileCountRefusal(acceptedFiles, limits);
       if (declared !== undefined) {
         resolved.set(index, { unavailable: declared });
         continue;
@@ -374,6 +383,7 @@ export class InboundPublisherService {
         [message.channelAccountId, idempotencyId, index, fileId],
       );
       acceptedBytes += download.sizeBytes ?? uploaded.body.size ?? attachment.media.sizeBytes ?? 0;
+      acceptedFiles += 1;
       resolved.set(index, { fileId });
     }
     return resolved;
