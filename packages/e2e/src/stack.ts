@@ -1,3 +1,4 @@
+import { generateTransitKeyPair } from '@inbox-bridge/service-kit';
 import * as testing from '@inbox-bridge/testing';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -150,6 +151,7 @@ export async function startStack(
   >;
   const opsToken = randomBytes(24).toString('base64url');
   const routerAdminToken = randomBytes(24).toString('base64url');
+  const transitKeys = generateTransitKeyPair('e2e');
   const common = {
     NODE_ENV: 'development',
     LOG_LEVEL: process.env.STACK_LOG_LEVEL || 'warn',
@@ -172,6 +174,7 @@ export async function startStack(
       HUBSPOT_API_BASE_URL: urls['hubspot-sandbox'],
       HUBSPOT_AUTHORIZE_BASE_URL: urls['hubspot-sandbox'],
       CONNECTOR_INTERNAL_URL: urls.connector,
+      CREDENTIALS_TRANSIT_PUBLIC_KEY: transitKeys.publicKey,
     },
     connector: {
       DATABASE_SCHEMA: schemas.connector,
@@ -179,6 +182,7 @@ export async function startStack(
       TELEGRAM_API_BASE_URL: urls['provider-sandbox'],
       TWILIO_API_BASE_URL: urls['provider-sandbox'],
       GATEWAY_INTERNAL_URL: urls.gateway,
+      CREDENTIALS_TRANSIT_PRIVATE_KEYS: transitKeys.privateKey,
     },
     router: { DATABASE_SCHEMA: schemas.router, ADMIN_TOKENS: `${portalId}:${routerAdminToken}` },
   };

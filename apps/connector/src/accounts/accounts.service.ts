@@ -2,7 +2,6 @@ import { PermanentError, TransientError, type MessageContext } from '@inbox-brid
 import {
   RoutingKeys,
   sameDeliveryIdentifier,
-  type ConnectorCredentialsValidateV1,
   type GatewayChannelAccountConnectedV1,
   type GatewayChannelAccountPurgedV1,
   type GatewayChannelAccountUpdatedV1,
@@ -16,6 +15,7 @@ import { ProviderAdapters } from '../providers/provider-adapters.js';
 import type { CredentialCheck } from '../providers/provider-port.js';
 import { TelegramApiError } from '../providers/telegram/telegram-bot-api.js';
 import { ChannelAccountRepository } from './channel-account.repository.js';
+import { SealedCredentials, type CredentialsCheckRequest } from './sealed-credentials.js';
 
 /** A provider call that failed for a reason worth retrying (the provider is down, slow or rate-limiting). */
 function isTransientProviderError(error: unknown): boolean {
@@ -37,14 +37,19 @@ export class AccountsService {
   constructor(
     private readonly accounts: ChannelAccountRepository,
     private readonly adapters: ProviderAdapters,
+    private readonly sealedCredentials: SealedCredentials,
   ) {}
 
-  /** `connector.credentials.validate.v1` → provider check → pending credentials → `validated.v1`. */
-  async validate(
-    envelope: MessageEnvelope<'connector.credentials.validate.v1'>,
+  /** `connector.credentials.validate.v2`: the sealed credentials opened, then checked as {@link validate} does. */
+  validateSealed(
+    envelope: MessageEnvelope<'connector.credentials.validate.v2'>,
     context: MessageContext,
   ): Promise<void> {
-    const request: ConnectorCredentialsValidateV1 = envelope.payload;
+    return this.validate(this.sealedCredentials.open(envelope), context);
+  }
+
+  /** Provider check → pending credentials → `validated.v1` (for v1 requests, and v2's once opened). */
+  async validate(request: CredentialsCheckRequest, context: MessageContext): Promise<void> {
     let check: CredentialCheck;
     try {
       check = await this.adapters.get(request.provider).validateCredentials(request.credentials);
@@ -128,7 +133,7 @@ export class AccountsService {
   private async rebind(
     context: MessageContext,
     channelAccountId: string,
-    request: ConnectorCredentialsValidateV1,
+    request: CredentialsCheckRequest,
   ): Promise<void> {
     const existing = await this.accounts.find(channelAccountId, context.manager);
     if (existing?.provider !== request.provider) {

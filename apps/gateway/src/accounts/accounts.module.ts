@@ -1,4 +1,6 @@
+import { APP_CONFIG, TransitSealer } from '@inbox-bridge/service-kit';
 import { Global, Module } from '@nestjs/common';
+import type { GatewayConfig } from '../config/gateway.config.js';
 import { WEBHOOK_EVENT_PROCESSOR } from '../webhooks/hubspot-webhook.processing.js';
 import { AccountConnectionService } from './account-connection.service.js';
 import { AccountEventsProcessor } from './account-events.processor.js';
@@ -37,6 +39,12 @@ import { OutboundMessageProcessor } from './outbound-message.processor.js';
     AccountEventsProcessor,
     OutboundMessageProcessor,
     AccountWebhookProcessor,
+    {
+      provide: TransitSealer,
+      inject: [APP_CONFIG],
+      useFactory: (config: GatewayConfig) =>
+        TransitSealer.fromConfig('CREDENTIALS_TRANSIT_PUBLIC_KEY', config.CREDENTIALS_TRANSIT_PUBLIC_KEY),
+    },
     CredentialCheckService,
     CredentialsRejectedService,
     AccountConnectionService,

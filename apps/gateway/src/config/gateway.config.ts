@@ -11,7 +11,11 @@ import {
   type Env,
 } from '@inbox-bridge/service-kit';
 import type { z } from 'zod';
-import { accountsConfigShape, settingsLinkProblems } from '../accounts/accounts.wiring.js';
+import {
+  accountsConfigShape,
+  credentialsTransitProblems,
+  settingsLinkProblems,
+} from '../accounts/accounts.wiring.js';
 import { platformConfigShape, platformProductionProblems } from '../platform/platform.wiring.js';
 
 /**
@@ -72,14 +76,15 @@ function productionSecretProblem(env: Env): ConfigProblem | undefined {
 
 /**
  * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
- * `HUBSPOT_CLIENT_SECRET` and the platform's app credentials when unset (or dev defaults) in production, and
- * `ROUTER_PUBLIC_URL` / `SETTINGS_LINK_SECRET` set one without the other.
+ * `HUBSPOT_CLIENT_SECRET`, the platform's app credentials and `CREDENTIALS_TRANSIT_PUBLIC_KEY` when unset (or dev
+ * defaults) in production, and `ROUTER_PUBLIC_URL` / `SETTINGS_LINK_SECRET` set one without the other.
  */
 export function loadGatewayConfig(env: Env): GatewayConfig {
   const secretProblem = productionSecretProblem(env);
   const crossProblems = [
     ...(secretProblem === undefined ? [] : [secretProblem]),
     ...platformProductionProblems(env),
+    ...credentialsTransitProblems(env),
     ...settingsLinkProblems(env),
   ];
   let config: GatewayConfig;
