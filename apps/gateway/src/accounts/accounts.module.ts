@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../config/gateway.config.js';
 import { WEBHOOK_EVENT_PROCESSOR } from '../webhooks/hubspot-webhook.processing.js';
 import { AccountConnectionService } from './account-connection.service.js';
 import { AccountEventsProcessor } from './account-events.processor.js';
+import { AccountPortalCheck } from './account-portal-check.js';
 import { AccountWebhookProcessor } from './account-webhook.processor.js';
 import { AccountsHubSpot } from './accounts-hubspot.js';
 import { AdminAccountsController } from './admin-accounts.controller.js';
@@ -36,6 +37,7 @@ import { OutboundMessageProcessor } from './outbound-message.processor.js';
     ChannelAccountRepository,
     CredentialCheckRepository,
     ChannelAccountDirectoryService,
+    AccountPortalCheck,
     AccountEventsProcessor,
     OutboundMessageProcessor,
     AccountWebhookProcessor,
