@@ -15,6 +15,7 @@ import { ProviderAdapters } from '../providers/provider-adapters.js';
 import type { CredentialCheck } from '../providers/provider-port.js';
 import { TelegramApiError } from '../providers/telegram/telegram-bot-api.js';
 import { ChannelAccountRepository } from './channel-account.repository.js';
+import { ForeignAccountError } from './foreign-account.error.js';
 import { SealedCredentials, type CredentialsCheckRequest } from './sealed-credentials.js';
 
 /** A provider call that failed for a reason worth retrying (the provider is down, slow or rate-limiting). */
@@ -50,6 +51,9 @@ export class AccountsService {
 
   /** Provider check → pending credentials → `validated.v1` (for v1 requests, and v2's once opened). */
   async validate(request: CredentialsCheckRequest, context: MessageContext): Promise<void> {
+    if (request.channelAccountId !== undefined) {
+      await this.requireOwnAccount(context, request.channelAccountId);
+    }
     let check: CredentialCheck;
     try {
       check = await this.adapters.get(request.provider).validateCredentials(request.credentials);
@@ -156,6 +160,7 @@ export class AccountsService {
     context: MessageContext,
   ): Promise<void> {
     const event: GatewayChannelAccountConnectedV1 = envelope.payload;
+    await this.requireOwnAccount(context, event.channelAccountId);
     if (event.credentialsRequestId === undefined) {
       const existing = await this.accounts.find(event.channelAccountId, context.manager);
       if (existing === undefined) {
@@ -225,6 +230,7 @@ export class AccountsService {
     if (event.active === undefined && event.authorized === undefined) {
       return;
     }
+    await this.requireOwnAccount(context, event.channelAccountId);
     const found = await this.accounts.setFlags(context.manager, event.channelAccountId, {
       active: event.active,
       authorized: event.authorized,
@@ -243,6 +249,7 @@ export class AccountsService {
     const event: GatewayChannelAccountPurgedV1 = envelope.payload;
     // A webhook check setting the webhook up again finishes before, or finds the account gone.
     await this.accounts.lockForWebhook(context.manager, event.channelAccountId);
+    await this.requireOwnAccount(context, event.channelAccountId);
     const account = await this.accounts.find(event.channelAccountId, context.manager);
     if (account !== undefined) {
       try {
@@ -256,6 +263,14 @@ export class AccountsService {
     }
     await this.accounts.purge(context.manager, event.channelAccountId);
     this.logger.log({ channelAccountId: event.channelAccountId }, 'channel account purged');
+  }
+
+  /** An account the connector holds for another portal than the message's is never touched by it. */
+  private async requireOwnAccount(context: MessageContext, channelAccountId: string): Promise<void> {
+    const owner = await this.accounts.portalOf(context.manager, channelAccountId);
+    if (owner !== undefined && owner !== context.envelope.portalId) {
+      throw new ForeignAccountError(channelAccountId, context.envelope.portalId);
+    }
   }
 }
 

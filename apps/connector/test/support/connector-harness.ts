@@ -151,6 +151,14 @@ export interface ConnectorHarness {
     channelAccountId?: string,
     version?: 'v1' | 'v2',
   ): Promise<Validated>;
+  /**
+   * Connects a Telegram bot as the gateway does (its credentials checked, then `connected.v1` of the portal) and
+   * waits until its webhook points at the connector.
+   */
+  connectTelegramBot(
+    channelAccountId: string,
+    bot: { readonly token: string; readonly id: number },
+  ): Promise<void>;
   /** What is in a consumer group's dead-letter queue (left there). */
   deadLetters(group: string): Promise<DeadLetterSummary[]>;
   /** The account's numbers as Twilio's API lists them to the account itself (§2.5). */
@@ -271,6 +279,29 @@ export async function startConnectorHarness(
       (status) => status.hubspotMessageId === hubspotMessageId,
     );
 
+  const validate: ConnectorHarness['validate'] = async (credentials, channelAccountId, version = 'v2') => {
+    const request = {
+      requestId: randomUUID(),
+      provider: credentials.provider,
+      ...(channelAccountId === undefined ? {} : { channelAccountId }),
+    };
+    const { requestId } = request;
+    if (version === 'v1') {
+      await publish('connector.credentials.validate.v1', { ...request, credentials });
+    } else {
+      await publish('connector.credentials.validate.v2', {
+        ...request,
+        sealedCredentials: sealer.seal(
+          JSON.stringify(credentials),
+          credentialsSealBinding(PORTAL_ID, request),
+        ),
+      });
+    }
+    return waitFor(`answer to ${requestId}`, () =>
+      messagesOf<Validated>('connector.credentials.validated.v1').find((m) => m.requestId === requestId),
+    );
+  };
+
   return {
     db,
     vhost,
@@ -287,26 +318,25 @@ export async function startConnectorHarness(
       return mediaSigner.url(`${baseUrl}/internal/media`, ref, ttlMs);
     },
     sealer,
-    async validate(credentials, channelAccountId, version = 'v2') {
-      const request = {
-        requestId: randomUUID(),
-        provider: credentials.provider,
-        ...(channelAccountId === undefined ? {} : { channelAccountId }),
-      };
-      const { requestId } = request;
-      if (version === 'v1') {
-        await publish('connector.credentials.validate.v1', { ...request, credentials });
-      } else {
-        await publish('connector.credentials.validate.v2', {
-          ...request,
-          sealedCredentials: sealer.seal(
-            JSON.stringify(credentials),
-            credentialsSealBinding(PORTAL_ID, request),
-          ),
-        });
-      }
-      return waitFor(`answer to ${requestId}`, () =>
-        messagesOf<Validated>('connector.credentials.validated.v1').find((m) => m.requestId === requestId),
+    validate,
+    async connectTelegramBot(channelAccountId, bot) {
+      const answer = await validate({ provider: 'telegram', botToken: bot.token });
+      await publish('gateway.channel-account.connected.v1', {
+        channelAccountId,
+        hubspotChannelId: '5001',
+        inboxId: '311',
+        provider: 'telegram',
+        name: answer.accountName ?? channelAccountId,
+        credentialsRequestId: answer.requestId,
+      });
+      await testing.expectEventually(
+        async () => {
+          const { url } = (await client.getBot(bot.id)).webhook;
+          if (url !== `${baseUrl}/webhooks/telegram/${channelAccountId}`) {
+            throw new Error(`webhook at ${url}`);
+          }
+        },
+        { description: `the webhook of ${channelAccountId} set` },
       );
     },
     async deadLetters(group) {
