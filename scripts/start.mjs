@@ -7,7 +7,7 @@
 // --keep-data keeps the bridge's tables from the previous run (by default they are emptied, because the
 // sandboxes keep their state in memory and start empty, so old ids would point at nothing).
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -61,6 +61,15 @@ const gatewayAdminToken = developmentValue('dev-gateway-admin-token', () =>
 );
 const settingsLinkSecret = developmentValue('dev-settings-link-secret', () =>
   randomBytes(32).toString('hex'),
+);
+/** The connector's transit key pair (raw X25519 keys, base64): the gateway seals provider credentials for it. */
+const transitKeys = JSON.parse(
+  developmentValue('dev-credentials-transit-keys', () => {
+    const { privateKey } = generateKeyPairSync('x25519');
+    const { d, x } = privateKey.export({ format: 'jwk' });
+    const base64 = (value) => Buffer.from(value, 'base64url').toString('base64');
+    return JSON.stringify({ privateKey: `dev1:${base64(d)}`, publicKey: `dev1:${base64(x)}` });
+  }),
 );
 
 /** True when something accepts TCP connections at `url`'s host and port within two seconds. */
@@ -133,9 +142,13 @@ const serviceEnv = {
     // The popup's last step links the router's settings page with a link signed by the router's secret.
     ROUTER_PUBLIC_URL: originOf('router'),
     SETTINGS_LINK_SECRET: settingsLinkSecret,
+    CREDENTIALS_TRANSIT_PUBLIC_KEY: process.env.CREDENTIALS_TRANSIT_PUBLIC_KEY ?? transitKeys.publicKey,
   },
   'provider-sandbox': { SANDBOX_ALLOW_HTTP_WEBHOOKS: 'true' },
-  connector: { CONNECTOR_PUBLIC_BASE_URL: originOf('connector') },
+  connector: {
+    CONNECTOR_PUBLIC_BASE_URL: originOf('connector'),
+    CREDENTIALS_TRANSIT_PRIVATE_KEYS: process.env.CREDENTIALS_TRANSIT_PRIVATE_KEYS ?? transitKeys.privateKey,
+  },
   router: {
     ADMIN_TOKENS: `4242:${routerAdminToken}`,
     SETTINGS_LINK_SECRET: settingsLinkSecret,

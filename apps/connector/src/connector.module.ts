@@ -8,6 +8,7 @@ import { CredentialsRejection } from './accounts/credentials-rejection.js';
 import { DeliveryStatusReconciler } from './accounts/delivery-status-reconciler.js';
 import { DeliveryStatusService } from './accounts/delivery-status.service.js';
 import { MessageLedger } from './accounts/message-ledger.js';
+import { SealedCredentials } from './accounts/sealed-credentials.js';
 import type { ConnectorConfig } from './config/connector.config.js';
 import { ConnectorMetrics } from './connector.metrics.js';
 import { OutboundHttp } from './http/outbound-http.js';
@@ -122,6 +123,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
     DeliveryStatusReconciler,
     WebhookWatch,
     CredentialsRejection,
+    SealedCredentials,
     ConnectorMetrics,
     AccountsService,
     InboundService,

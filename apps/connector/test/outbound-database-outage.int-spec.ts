@@ -25,19 +25,7 @@ describe('connector: a reply Telegram accepted while the database was away', () 
     });
     bot = await h.client.createBot({ username: 'outage_bot', first_name: 'Outage' });
     chatId = (await h.client.createCustomer(bot.id, { first_name: 'Lee' })).chat.id;
-    const answer = await h.validate({ provider: 'telegram', botToken: bot.token });
-    await h.publish('gateway.channel-account.connected.v1', {
-      channelAccountId: accountId,
-      hubspotChannelId: '5001',
-      inboxId: '311',
-      provider: 'telegram',
-      name: 'Outage',
-      credentialsRequestId: answer.requestId,
-    });
-    await testing.expectEventually(
-      async () => (await h.client.getBot(bot.id)).webhook.url.endsWith(`/webhooks/telegram/${accountId}`),
-      { description: 'webhook set' },
-    );
+    await h.connectTelegramBot(accountId, bot);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,5 +1,6 @@
-import { ConfigValidationError } from '@inbox-bridge/service-kit';
+import { ConfigValidationError, generateTransitKeyPair } from '@inbox-bridge/service-kit';
 import { describe, expect, it } from '@jest/globals';
+import { DEV_CREDENTIALS_TRANSIT_PUBLIC_KEY } from '../src/accounts/accounts.wiring.js';
 import { DEV_SANDBOX_CLIENT_SECRET, loadGatewayConfig } from '../src/config/gateway.config.js';
 
 const env = {
@@ -16,6 +17,7 @@ const env = {
   HUBSPOT_API_BASE_URL: 'https://api.hubapi.com',
   HUBSPOT_AUTHORIZE_BASE_URL: 'https://app.hubspot.com',
   PUBLIC_BASE_URL: 'https://bridge.example.com',
+  CREDENTIALS_TRANSIT_PUBLIC_KEY: generateTransitKeyPair('k1').publicKey,
 };
 
 const origins = ['HUBSPOT_API_BASE_URL', 'HUBSPOT_AUTHORIZE_BASE_URL', 'PUBLIC_BASE_URL'];
@@ -116,6 +118,44 @@ describe("loadGatewayConfig: the sandbox app's identity in production", () => {
   it('keeps them in development', () => {
     const config = loadGatewayConfig({ ...withoutApp, NODE_ENV: 'development' });
     expect([config.HUBSPOT_APP_ID, config.HUBSPOT_CLIENT_ID]).toEqual(['1000001', 'sandbox-client-id']);
+  });
+});
+
+describe('loadGatewayConfig: the key provider credentials are sealed with', () => {
+  const production = { ...env, NODE_ENV: 'production', HUBSPOT_CLIENT_SECRET: 'real-secret' };
+
+  it('is required in production and may not be the development key under any id', () => {
+    const { CREDENTIALS_TRANSIT_PUBLIC_KEY: _own, ...withoutKey } = production;
+    expect(problemsOf(() => loadGatewayConfig(withoutKey))).toEqual([
+      { variable: 'CREDENTIALS_TRANSIT_PUBLIC_KEY', reason: expect.stringMatching(/required when NODE_ENV/) },
+    ]);
+    const renamedDevKey = DEV_CREDENTIALS_TRANSIT_PUBLIC_KEY.replace(/^dev:/, 'prod:');
+    expect(
+      problemsOf(() => loadGatewayConfig({ ...production, CREDENTIALS_TRANSIT_PUBLIC_KEY: renamedDevKey })),
+    ).toEqual([
+      { variable: 'CREDENTIALS_TRANSIT_PUBLIC_KEY', reason: expect.stringMatching(/development key/) },
+    ]);
+  });
+
+  it('is one keyId:base64-32-bytes entry', () => {
+    const twoKeys = `${generateTransitKeyPair('a').publicKey},${generateTransitKeyPair('b').publicKey}`;
+    expect(
+      problemsOf(() => loadGatewayConfig({ ...production, CREDENTIALS_TRANSIT_PUBLIC_KEY: twoKeys })),
+    ).toMatchObject([
+      { variable: 'CREDENTIALS_TRANSIT_PUBLIC_KEY', reason: expect.stringMatching(/exactly one key/) },
+    ]);
+    expect(
+      problemsOf(() => loadGatewayConfig({ ...production, CREDENTIALS_TRANSIT_PUBLIC_KEY: 'k1:c2hvcnQ=' })),
+    ).toMatchObject([
+      { variable: 'CREDENTIALS_TRANSIT_PUBLIC_KEY', reason: expect.stringMatching(/32 bytes/) },
+    ]);
+  });
+
+  it('is the development key outside production', () => {
+    const { CREDENTIALS_TRANSIT_PUBLIC_KEY: _own, ...withoutKey } = production;
+    expect(loadGatewayConfig({ ...withoutKey, NODE_ENV: 'development' }).CREDENTIALS_TRANSIT_PUBLIC_KEY).toBe(
+      DEV_CREDENTIALS_TRANSIT_PUBLIC_KEY,
+    );
   });
 });
 

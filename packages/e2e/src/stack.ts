@@ -1,3 +1,4 @@
+import { generateTransitKeyPair } from '@inbox-bridge/service-kit';
 import * as testing from '@inbox-bridge/testing';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -167,6 +168,7 @@ export async function startStack(
     }
     return token;
   };
+  const transitKeys = generateTransitKeyPair('e2e');
   const common = {
     NODE_ENV: 'development',
     LOG_LEVEL: process.env.STACK_LOG_LEVEL || 'warn',
@@ -190,6 +192,7 @@ export async function startStack(
       HUBSPOT_API_BASE_URL: urls['hubspot-sandbox'],
       HUBSPOT_AUTHORIZE_BASE_URL: urls['hubspot-sandbox'],
       CONNECTOR_INTERNAL_URL: urls.connector,
+      CREDENTIALS_TRANSIT_PUBLIC_KEY: transitKeys.publicKey,
     },
     connector: {
       DATABASE_SCHEMA: schemas.connector,
@@ -197,6 +200,7 @@ export async function startStack(
       TELEGRAM_API_BASE_URL: urls['provider-sandbox'],
       TWILIO_API_BASE_URL: urls['provider-sandbox'],
       GATEWAY_INTERNAL_URL: urls.gateway,
+      CREDENTIALS_TRANSIT_PRIVATE_KEYS: transitKeys.privateKey,
     },
     router: { DATABASE_SCHEMA: schemas.router, ADMIN_TOKENS: `${portalId}:${routerAdminToken}` },
   };

@@ -30,6 +30,7 @@ export {
   retentionMs,
   secret,
   sqlIdentifier,
+  transitPublicKey,
   url,
   type LogLevel,
 } from './config/fields.js';
@@ -49,6 +50,13 @@ export {
   type SettingsLinkCheck,
   type SettingsLinkParams,
 } from './crypto/settings-link-signer.js';
+export {
+  TransitSealError,
+  TransitSealer,
+  TransitUnsealer,
+  generateTransitKeyPair,
+  type TransitSealErrorCode,
+} from './crypto/transit-seal.js';
 
 export { createDataSource, type DatabaseOptions } from './database/data-source.js';
 export { DatabaseReadinessCheck } from './database/database-readiness.check.js';

@@ -1,5 +1,6 @@
 import type { ConnectorCredentialsRejectedV1 } from './contracts/connector/credentials-rejected.v1.js';
 import type { ConnectorCredentialsValidateV1 } from './contracts/connector/credentials-validate.v1.js';
+import type { ConnectorCredentialsValidateV2 } from './contracts/connector/credentials-validate.v2.js';
 import type { ConnectorCredentialsValidatedV1 } from './contracts/connector/credentials-validated.v1.js';
 import type { ConnectorDeliveryStatusChangedV1 } from './contracts/connector/delivery-status-changed.v1.js';
 import type { MessageEnvelope } from './contracts/envelope.js';
@@ -190,6 +191,19 @@ export function exampleConnectorCredentialsValidateV1(
   };
 }
 
+/** Well formed, but sealed for no real key: only for schema and routing tests. */
+export function exampleConnectorCredentialsValidateV2(
+  overrides: Partial<ConnectorCredentialsValidateV2> = {},
+): ConnectorCredentialsValidateV2 {
+  return {
+    requestId: ExampleIds.requestId,
+    provider: 'twilio',
+    sealedCredentials:
+      'v1.example.Xc5WkQn0Wq2yU3oJ7m6aR1vT9bL4eF8gH2iK5nP0sZA.AAECAwQFBgcICQoL.AAECAwQFBgcICQoLDA0ODw.c2VhbGVkLWNyZWRlbnRpYWxz',
+    ...overrides,
+  };
+}
+
 export function exampleConnectorCredentialsValidatedV1(
   overrides: Partial<ConnectorCredentialsValidatedV1> = {},
 ): ConnectorCredentialsValidatedV1 {
@@ -307,6 +321,7 @@ export const ExamplePayloads: { readonly [K in RoutingKey]: () => MessageOf<K> }
   [RoutingKeys.GatewayChannelAccountUpdatedV1]: exampleGatewayChannelAccountUpdatedV1,
   [RoutingKeys.GatewayChannelAccountPurgedV1]: exampleGatewayChannelAccountPurgedV1,
   [RoutingKeys.ConnectorCredentialsValidateV1]: exampleConnectorCredentialsValidateV1,
+  [RoutingKeys.ConnectorCredentialsValidateV2]: exampleConnectorCredentialsValidateV2,
   [RoutingKeys.ConnectorCredentialsValidatedV1]: exampleConnectorCredentialsValidatedV1,
   [RoutingKeys.ConnectorCredentialsRejectedV1]: exampleConnectorCredentialsRejectedV1,
   [RoutingKeys.GatewayConversationStartedV1]: exampleGatewayConversationStartedV1,

@@ -1,6 +1,7 @@
 export * from './contracts/common.js';
 export * from './contracts/connector/credentials-rejected.v1.js';
 export * from './contracts/connector/credentials-validate.v1.js';
+export * from './contracts/connector/credentials-validate.v2.js';
 export * from './contracts/connector/credentials-validated.v1.js';
 export * from './contracts/connector/delivery-status-changed.v1.js';
 export * from './contracts/conversation.js';

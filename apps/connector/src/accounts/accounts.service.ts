@@ -2,7 +2,6 @@ import { PermanentError, TransientError, type MessageContext } from '@inbox-brid
 import {
   RoutingKeys,
   sameDeliveryIdentifier,
-  type ConnectorCredentialsValidateV1,
   type GatewayChannelAccountConnectedV1,
   type GatewayChannelAccountPurgedV1,
   type GatewayChannelAccountUpdatedV1,
@@ -16,6 +15,8 @@ import { ProviderAdapters } from '../providers/provider-adapters.js';
 import type { CredentialCheck } from '../providers/provider-port.js';
 import { TelegramApiError } from '../providers/telegram/telegram-bot-api.js';
 import { ChannelAccountRepository } from './channel-account.repository.js';
+import { ForeignAccountError } from './foreign-account.error.js';
+import { SealedCredentials, type CredentialsCheckRequest } from './sealed-credentials.js';
 
 /** A provider call that failed for a reason worth retrying (the provider is down, slow or rate-limiting). */
 function isTransientProviderError(error: unknown): boolean {
@@ -37,14 +38,22 @@ export class AccountsService {
   constructor(
     private readonly accounts: ChannelAccountRepository,
     private readonly adapters: ProviderAdapters,
+    private readonly sealedCredentials: SealedCredentials,
   ) {}
 
-  /** `connector.credentials.validate.v1` → provider check → pending credentials → `validated.v1`. */
-  async validate(
-    envelope: MessageEnvelope<'connector.credentials.validate.v1'>,
+  /** `connector.credentials.validate.v2`: the sealed credentials opened, then checked as {@link validate} does. */
+  validateSealed(
+    envelope: MessageEnvelope<'connector.credentials.validate.v2'>,
     context: MessageContext,
   ): Promise<void> {
-    const request: ConnectorCredentialsValidateV1 = envelope.payload;
+    return this.validate(this.sealedCredentials.open(envelope), context);
+  }
+
+  /** Provider check → pending credentials → `validated.v1` (for v1 requests, and v2's once opened). */
+  async validate(request: CredentialsCheckRequest, context: MessageContext): Promise<void> {
+    if (request.channelAccountId !== undefined) {
+      await this.requireOwnAccount(context, request.channelAccountId);
+    }
     let check: CredentialCheck;
     try {
       check = await this.adapters.get(request.provider).validateCredentials(request.credentials);
@@ -128,7 +137,7 @@ export class AccountsService {
   private async rebind(
     context: MessageContext,
     channelAccountId: string,
-    request: ConnectorCredentialsValidateV1,
+    request: CredentialsCheckRequest,
   ): Promise<void> {
     const existing = await this.accounts.find(channelAccountId, context.manager);
     if (existing?.provider !== request.provider) {
@@ -151,6 +160,7 @@ export class AccountsService {
     context: MessageContext,
   ): Promise<void> {
     const event: GatewayChannelAccountConnectedV1 = envelope.payload;
+    await this.requireOwnAccount(context, event.channelAccountId);
     if (event.credentialsRequestId === undefined) {
       const existing = await this.accounts.find(event.channelAccountId, context.manager);
       if (existing === undefined) {
@@ -220,6 +230,7 @@ export class AccountsService {
     if (event.active === undefined && event.authorized === undefined) {
       return;
     }
+    await this.requireOwnAccount(context, event.channelAccountId);
     const found = await this.accounts.setFlags(context.manager, event.channelAccountId, {
       active: event.active,
       authorized: event.authorized,
@@ -238,6 +249,7 @@ export class AccountsService {
     const event: GatewayChannelAccountPurgedV1 = envelope.payload;
     // A webhook check setting the webhook up again finishes before, or finds the account gone.
     await this.accounts.lockForWebhook(context.manager, event.channelAccountId);
+    await this.requireOwnAccount(context, event.channelAccountId);
     const account = await this.accounts.find(event.channelAccountId, context.manager);
     if (account !== undefined) {
       try {
@@ -251,6 +263,14 @@ export class AccountsService {
     }
     await this.accounts.purge(context.manager, event.channelAccountId);
     this.logger.log({ channelAccountId: event.channelAccountId }, 'channel account purged');
+  }
+
+  /** An account the connector holds for another portal than the message's is never touched by it. */
+  private async requireOwnAccount(context: MessageContext, channelAccountId: string): Promise<void> {
+    const owner = await this.accounts.portalOf(context.manager, channelAccountId);
+    if (owner !== undefined && owner !== context.envelope.portalId) {
+      throw new ForeignAccountError(channelAccountId, context.envelope.portalId);
+    }
   }
 }
 

@@ -181,6 +181,15 @@ export class ChannelAccountRepository {
     );
   }
 
+  /** The portal of the account's row (with or without credentials), or undefined when there is none. */
+  async portalOf(manager: EntityManager, channelAccountId: string): Promise<number | undefined> {
+    const rows: { portal_id: string }[] = await manager.query(
+      `SELECT portal_id FROM "${this.schema}".channel_accounts WHERE channel_account_id = $1`,
+      [channelAccountId],
+    );
+    return rows[0] === undefined ? undefined : Number(rows[0].portal_id);
+  }
+
   /** The address the account was connected with (the bot, the number); undefined when none was recorded. */
   async deliveryIdentifierOf(
     manager: EntityManager,

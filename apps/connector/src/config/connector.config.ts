@@ -1,10 +1,12 @@
 import {
   commonConfigSchema,
   durationMs,
+  encryptionKeys,
   httpsOriginProblems,
   isProductionEnv,
   loadConfig,
   nonEmptyString,
+  parseEncryptionKeys,
   port,
   positiveInt,
   retentionMs,
@@ -20,6 +22,13 @@ import { z } from 'zod';
  * must set `MEDIA_LINK_SECRET` (the same value in the gateway and the connector).
  */
 export const DEV_MEDIA_LINK_SECRET = 'dev-media-link-secret-0123456789abcdef';
+
+/**
+ * DEV ONLY: the private half of the credentials transit key pair the gateway seals provider credentials with when
+ * nothing is configured (`DEV_CREDENTIALS_TRANSIT_PUBLIC_KEY` in the gateway's config). Every real deployment must
+ * set `CREDENTIALS_TRANSIT_PRIVATE_KEYS` to a key pair of its own.
+ */
+export const DEV_CREDENTIALS_TRANSIT_PRIVATE_KEYS = 'dev:WKhzNz551gibEhjkU8M0ZjJoCevpgulpi73n2ntOPk0=';
 
 /** The provider sandbox's origin (`apps/provider-sandbox`), the development default for both provider APIs. */
 export const SANDBOX_API_BASE_URL = 'http://127.0.0.1:4020';
@@ -53,6 +62,12 @@ export const connectorConfigSchema = commonConfigSchema.extend({
   MEDIA_LINK_SECRET: secret(z.string().min(32, 'must be at least 32 characters')).default(
     DEV_MEDIA_LINK_SECRET,
   ),
+  /**
+   * `keyId:base64-32-bytes[,…]`: raw X25519 private keys that open the provider credentials the gateway seals for
+   * the connector (`connector.credentials.validate.v2`). Every key that sealed messages may still arrive for; the
+   * gateway's `CREDENTIALS_TRANSIT_PUBLIC_KEY` is the public half of one of them.
+   */
+  CREDENTIALS_TRANSIT_PRIVATE_KEYS: encryptionKeys().default(DEV_CREDENTIALS_TRANSIT_PRIVATE_KEYS),
   /**
    * Hosts (lower-case names or IP literals) every outgoing request may reach even when they resolve to
    * loopback or private addresses. Default: the local sandbox in development and test, nothing in production.
@@ -105,25 +120,39 @@ export type ConnectorConfig = Omit<ParsedConnectorConfig, 'SSRF_ALLOWED_HOSTS'> 
   readonly SSRF_ALLOWED_HOSTS: readonly string[];
 };
 
-/** Production must share a real secret with the gateway: the dev default would let anyone mint media links. */
-function productionSecretProblem(env: Env): ConfigProblem | undefined {
+/**
+ * Production must share real secrets with the gateway: the dev media secret would let anyone mint media links, and
+ * the dev transit key would let anyone open the provider credentials in transit.
+ */
+function productionSecretProblems(env: Env): ConfigProblem[] {
   if (!isProductionEnv(env)) {
-    return undefined;
+    return [];
   }
-  const value = env.MEDIA_LINK_SECRET;
-  if (value === undefined || value === '') {
-    return {
-      variable: 'MEDIA_LINK_SECRET',
-      reason: 'required when NODE_ENV is production (the default is for development only)',
-    };
+  const devDefaults: readonly (readonly [string, (value: string) => boolean])[] = [
+    ['MEDIA_LINK_SECRET', (value) => value === DEV_MEDIA_LINK_SECRET],
+    ['CREDENTIALS_TRANSIT_PRIVATE_KEYS', (value) => holdsDevTransitKey(value)],
+  ];
+  return devDefaults.flatMap(([variable, isDevDefault]): ConfigProblem[] => {
+    const value = env[variable]?.trim();
+    if (value === undefined || value === '') {
+      return [
+        { variable, reason: 'required when NODE_ENV is production (the default is for development only)' },
+      ];
+    }
+    return isDevDefault(value)
+      ? [{ variable, reason: 'must not hold the development default when NODE_ENV is production' }]
+      : [];
+  });
+}
+
+/** A ring that still lists the development key (under any id) opens what anyone who reads this repository seals. */
+function holdsDevTransitKey(value: string): boolean {
+  const devKey = [...parseEncryptionKeys(DEV_CREDENTIALS_TRANSIT_PRIVATE_KEYS).values()][0];
+  try {
+    return [...parseEncryptionKeys(value).values()].some((key) => devKey?.equals(key) === true);
+  } catch {
+    return false;
   }
-  if (value === DEV_MEDIA_LINK_SECRET) {
-    return {
-      variable: 'MEDIA_LINK_SECRET',
-      reason: 'must not be the development default when NODE_ENV is production',
-    };
-  }
-  return undefined;
 }
 
 /**
@@ -138,13 +167,12 @@ const PRODUCTION_HTTPS_ORIGINS = [
 
 /**
  * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
- * `MEDIA_LINK_SECRET` when it is unset (or the dev default) in production, and the provider and public origins
- * unless https in production.
+ * `MEDIA_LINK_SECRET` and `CREDENTIALS_TRANSIT_PRIVATE_KEYS` when unset (or the dev defaults) in production, and
+ * the provider and public origins unless https in production.
  */
 export function loadConnectorConfig(env: Env): ConnectorConfig {
-  const secretProblem = productionSecretProblem(env);
   const crossProblems = [
-    ...(secretProblem === undefined ? [] : [secretProblem]),
+    ...productionSecretProblems(env),
     ...httpsOriginProblems(env, PRODUCTION_HTTPS_ORIGINS),
   ];
   const parsed = loadConfig(connectorConfigSchema, env, crossProblems);

@@ -12,12 +12,22 @@ export class ConnectorConsumers {
     private readonly outbound: OutboundService,
   ) {}
 
+  // TODO: remove, with RoutingKeys.ConnectorCredentialsValidateV1, once every gateway publishes v2 and neither
+  // connector.credentials nor its dead-letter queue holds a v1 message (v1 carries credentials in plaintext).
   @ConsumeMessage(RoutingKeys.ConnectorCredentialsValidateV1)
   validateCredentials(
     envelope: MessageEnvelope<'connector.credentials.validate.v1'>,
     context: MessageContext,
   ): Promise<void> {
-    return this.accounts.validate(envelope, context);
+    return this.accounts.validate(envelope.payload, context);
+  }
+
+  @ConsumeMessage(RoutingKeys.ConnectorCredentialsValidateV2)
+  validateSealedCredentials(
+    envelope: MessageEnvelope<'connector.credentials.validate.v2'>,
+    context: MessageContext,
+  ): Promise<void> {
+    return this.accounts.validateSealed(envelope, context);
   }
 
   @ConsumeMessage(RoutingKeys.GatewayChannelAccountConnectedV1)

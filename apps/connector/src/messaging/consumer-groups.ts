@@ -7,7 +7,7 @@ export const connectorConsumerGroups: readonly ConsumerGroupSpec[] = [
   {
     // The popup waits for the answer: short retries only, and unordered (requests are independent).
     name: 'connector.credentials',
-    routingKeys: [RoutingKeys.ConnectorCredentialsValidateV1],
+    routingKeys: [RoutingKeys.ConnectorCredentialsValidateV2, RoutingKeys.ConnectorCredentialsValidateV1],
     retryDelaysMs: [1_000, 5_000],
   },
   {

@@ -10,6 +10,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ChannelAccountRepository } from '../accounts/channel-account.repository.js';
 import { CredentialsRejection } from '../accounts/credentials-rejection.js';
 import { DeliveryStatusService } from '../accounts/delivery-status.service.js';
+import { ForeignAccountError } from '../accounts/foreign-account.error.js';
 import { MessageLedger } from '../accounts/message-ledger.js';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
@@ -93,6 +94,9 @@ export class OutboundService {
         providerErrorCode: 'ACCOUNT_UNKNOWN',
       });
       return;
+    }
+    if (account.portalId !== envelope.portalId) {
+      throw new ForeignAccountError(account.channelAccountId, envelope.portalId);
     }
     const provider = account.provider;
     if (!account.active) {

@@ -1,11 +1,23 @@
-import { EVENTS_EXCHANGE, ORDERING_KEY_HEADER } from '@inbox-bridge/messaging';
+import {
+  EVENTS_EXCHANGE,
+  ORDERING_KEY_HEADER,
+  listDeadLetters,
+  type DeadLetterSummary,
+} from '@inbox-bridge/messaging';
 import {
   ProviderSandboxClient,
   startProviderSandbox,
   type RunningSandbox,
 } from '@inbox-bridge/provider-sandbox';
-import { MediaLinkSigner, startServiceApp, type Env } from '@inbox-bridge/service-kit';
 import {
+  MediaLinkSigner,
+  TransitSealer,
+  generateTransitKeyPair,
+  startServiceApp,
+  type Env,
+} from '@inbox-bridge/service-kit';
+import {
+  credentialsSealBinding,
   exampleGatewayOutboundMessageRequestedV1,
   orderingKeyOf,
   type GatewayOutboundMessageRequestedV1,
@@ -128,8 +140,27 @@ export interface ConnectorHarness {
   /** Published messages of one type, payloads only. */
   messagesOf<P = Record<string, unknown>>(type: string): P[];
   mediaLink(ref: string, ttlMs?: number): string;
-  /** Publishes `connector.credentials.validate.v1` and waits for the answer. */
-  validate(credentials: ProviderCredentials, channelAccountId?: string): Promise<Validated>;
+  /** Seals for this connector's transit key, as the gateway does (`CREDENTIALS_TRANSIT_PUBLIC_KEY`). */
+  readonly sealer: TransitSealer;
+  /**
+   * Publishes `connector.credentials.validate.v2` (credentials sealed as the gateway seals them), or the plaintext
+   * v1 a gateway of an earlier release sent, and waits for the answer.
+   */
+  validate(
+    credentials: ProviderCredentials,
+    channelAccountId?: string,
+    version?: 'v1' | 'v2',
+  ): Promise<Validated>;
+  /**
+   * Connects a Telegram bot as the gateway does (its credentials checked, then `connected.v1` of the portal) and
+   * waits until its webhook points at the connector.
+   */
+  connectTelegramBot(
+    channelAccountId: string,
+    bot: { readonly token: string; readonly id: number },
+  ): Promise<void>;
+  /** What is in a consumer group's dead-letter queue (left there). */
+  deadLetters(group: string): Promise<DeadLetterSummary[]>;
   /** The account's numbers as Twilio's API lists them to the account itself (§2.5). */
   twilioNumbers(account: {
     readonly sid: string;
@@ -174,6 +205,8 @@ export async function startConnectorHarness(
   const gatewayFiles = new FakeGatewayFiles();
   await gatewayFiles.start();
   const port = await freePort();
+  const transitKeys = generateTransitKeyPair('test');
+  const sealer = TransitSealer.fromConfig('CREDENTIALS_TRANSIT_PUBLIC_KEY', transitKeys.publicKey);
   const config = loadConnectorConfig({
     NODE_ENV: 'test',
     DATABASE_URL: testing.testDatabaseUrl,
@@ -187,6 +220,7 @@ export async function startConnectorHarness(
     TWILIO_API_BASE_URL: sandbox.baseUrl,
     GATEWAY_INTERNAL_URL: gatewayFiles.url,
     MEDIA_LINK_SECRET,
+    CREDENTIALS_TRANSIT_PRIVATE_KEYS: transitKeys.privateKey,
     PROVIDER_REQUEST_TIMEOUT_MS: '5000',
     ...options.env,
   });
@@ -245,6 +279,29 @@ export async function startConnectorHarness(
       (status) => status.hubspotMessageId === hubspotMessageId,
     );
 
+  const validate: ConnectorHarness['validate'] = async (credentials, channelAccountId, version = 'v2') => {
+    const request = {
+      requestId: randomUUID(),
+      provider: credentials.provider,
+      ...(channelAccountId === undefined ? {} : { channelAccountId }),
+    };
+    const { requestId } = request;
+    if (version === 'v1') {
+      await publish('connector.credentials.validate.v1', { ...request, credentials });
+    } else {
+      await publish('connector.credentials.validate.v2', {
+        ...request,
+        sealedCredentials: sealer.seal(
+          JSON.stringify(credentials),
+          credentialsSealBinding(PORTAL_ID, request),
+        ),
+      });
+    }
+    return waitFor(`answer to ${requestId}`, () =>
+      messagesOf<Validated>('connector.credentials.validated.v1').find((m) => m.requestId === requestId),
+    );
+  };
+
   return {
     db,
     vhost,
@@ -260,17 +317,35 @@ export async function startConnectorHarness(
     mediaLink(ref, ttlMs = 60_000) {
       return mediaSigner.url(`${baseUrl}/internal/media`, ref, ttlMs);
     },
-    async validate(credentials, channelAccountId) {
-      const requestId = randomUUID();
-      await publish('connector.credentials.validate.v1', {
-        requestId,
-        provider: credentials.provider,
-        credentials,
-        ...(channelAccountId === undefined ? {} : { channelAccountId }),
+    sealer,
+    validate,
+    async connectTelegramBot(channelAccountId, bot) {
+      const answer = await validate({ provider: 'telegram', botToken: bot.token });
+      await publish('gateway.channel-account.connected.v1', {
+        channelAccountId,
+        hubspotChannelId: '5001',
+        inboxId: '311',
+        provider: 'telegram',
+        name: answer.accountName ?? channelAccountId,
+        credentialsRequestId: answer.requestId,
       });
-      return waitFor(`answer to ${requestId}`, () =>
-        messagesOf<Validated>('connector.credentials.validated.v1').find((m) => m.requestId === requestId),
+      await testing.expectEventually(
+        async () => {
+          const { url } = (await client.getBot(bot.id)).webhook;
+          if (url !== `${baseUrl}/webhooks/telegram/${channelAccountId}`) {
+            throw new Error(`webhook at ${url}`);
+          }
+        },
+        { description: `the webhook of ${channelAccountId} set` },
       );
+    },
+    async deadLetters(group) {
+      const listing = await amqp.createChannel();
+      try {
+        return await listDeadLetters(listing, group);
+      } finally {
+        await listing.close();
+      }
     },
     async counter(metric, labels) {
       const text = await (await fetch(`${baseUrl}/metrics`)).text();

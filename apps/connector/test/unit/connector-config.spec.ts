@@ -1,7 +1,11 @@
-import { ConfigValidationError } from '@inbox-bridge/service-kit';
+import { ConfigValidationError, generateTransitKeyPair } from '@inbox-bridge/service-kit';
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { DEV_MEDIA_LINK_SECRET, loadConnectorConfig } from '../../src/config/connector.config.js';
+import {
+  DEV_CREDENTIALS_TRANSIT_PRIVATE_KEYS,
+  DEV_MEDIA_LINK_SECRET,
+  loadConnectorConfig,
+} from '../../src/config/connector.config.js';
 
 const env = (overrides: Record<string, string> = {}) => ({
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -31,6 +35,11 @@ function problemsOf(load: () => unknown): readonly { variable: string }[] {
   return [];
 }
 
+const productionSecrets = {
+  MEDIA_LINK_SECRET: 'x'.repeat(40),
+  CREDENTIALS_TRANSIT_PRIVATE_KEYS: generateTransitKeyPair('k1').privateKey,
+};
+
 describe('connector config', () => {
   it('requires a real MEDIA_LINK_SECRET in production and names it', () => {
     expect(() => loadConnectorConfig(env())).toThrow(ConfigValidationError);
@@ -40,6 +49,23 @@ describe('connector config', () => {
     expect(() => loadConnectorConfig(env({ MEDIA_LINK_SECRET: 'short', NODE_ENV: 'development' }))).toThrow(
       /MEDIA_LINK_SECRET/,
     );
+  });
+
+  it('requires its own credentials transit keys in production, without the development key, and names them', () => {
+    const own = generateTransitKeyPair('k1').privateKey;
+    const production = { MEDIA_LINK_SECRET: 'x'.repeat(40) };
+    expect(() => loadConnectorConfig(env(production))).toThrow(/CREDENTIALS_TRANSIT_PRIVATE_KEYS: required/);
+    const devKey = DEV_CREDENTIALS_TRANSIT_PRIVATE_KEYS.replace(/^dev:/, 'renamed:');
+    expect(() =>
+      loadConnectorConfig(env({ ...production, CREDENTIALS_TRANSIT_PRIVATE_KEYS: `${own},${devKey}` })),
+    ).toThrow(/CREDENTIALS_TRANSIT_PRIVATE_KEYS: must not hold the development default/);
+    expect(() =>
+      loadConnectorConfig(env({ ...production, CREDENTIALS_TRANSIT_PRIVATE_KEYS: 'k1:c2hvcnQ=' })),
+    ).toThrow(/CREDENTIALS_TRANSIT_PRIVATE_KEYS: key "k1" must decode to 32 bytes/);
+    expect(
+      loadConnectorConfig(env({ ...production, CREDENTIALS_TRANSIT_PRIVATE_KEYS: own }))
+        .CREDENTIALS_TRANSIT_PRIVATE_KEYS,
+    ).toBe(own);
   });
 
   it('keeps the message ledger 30 days by default and refuses a retention under 72 h, naming the variable', () => {
@@ -58,15 +84,11 @@ describe('connector config', () => {
     expect(dev.TELEGRAM_API_BASE_URL).toBe('http://127.0.0.1:4020');
     expect(dev.TWILIO_API_BASE_URL).toBe('http://127.0.0.1:4020');
     expect(dev.SSRF_ALLOWED_HOSTS).toContain('127.0.0.1');
-    const prod = loadConnectorConfig(env({ MEDIA_LINK_SECRET: 'x'.repeat(40), ...httpsOrigins }));
+    const prod = loadConnectorConfig(env({ ...productionSecrets, ...httpsOrigins }));
     expect(prod.SSRF_ALLOWED_HOSTS).toEqual([]);
     expect(
       loadConnectorConfig(
-        env({
-          MEDIA_LINK_SECRET: 'x'.repeat(40),
-          ...httpsOrigins,
-          SSRF_ALLOWED_HOSTS: 'Sandbox.Local, 10.0.0.5',
-        }),
+        env({ ...productionSecrets, ...httpsOrigins, SSRF_ALLOWED_HOSTS: 'Sandbox.Local, 10.0.0.5' }),
       ).SSRF_ALLOWED_HOSTS,
     ).toEqual(['sandbox.local', '10.0.0.5']);
   });

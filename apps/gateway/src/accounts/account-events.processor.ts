@@ -14,6 +14,7 @@ import type {
   ChannelAccountPurgedEvent,
   ChannelAccountUpdatedEvent,
 } from '../webhooks/hubspot-webhook.schemas.js';
+import { AccountPortalCheck } from './account-portal-check.js';
 import { AccountsHubSpot, type HubSpotChannelAccount } from './accounts-hubspot.js';
 import type { InboxType } from './channel-account-directory.js';
 import { ChannelAccountRepository, type StoredChannelAccount } from './channel-account.repository.js';
@@ -80,6 +81,7 @@ export class AccountEventsProcessor {
     private readonly accounts: ChannelAccountRepository,
     private readonly checks: CredentialCheckRepository,
     private readonly messaging: Messaging,
+    private readonly portalCheck: AccountPortalCheck,
   ) {}
 
   async prepareSync(
@@ -110,6 +112,11 @@ export class AccountEventsProcessor {
 
   preparePurge(event: ChannelAccountPurgedEvent): WebhookEffect {
     return async (manager) => {
+      const account = await this.accounts.findForUpdate(manager, event.channelAccountId);
+      const foreign = this.portalCheck.skipForeign(event, account);
+      if (foreign !== undefined) {
+        return foreign;
+      }
       await this.accounts.purge(manager, event.channelAccountId);
       return { outcome: 'stored' };
     };
@@ -123,6 +130,10 @@ export class AccountEventsProcessor {
   ): Promise<ProcessingResult> {
     const portalId = String(event.portalId);
     const existing = await this.accounts.findForUpdate(manager, event.channelAccountId);
+    const foreign = this.portalCheck.skipForeign(event, existing);
+    if (foreign !== undefined) {
+      return foreign;
+    }
     const state = {
       inboxId: remote.inboxId,
       inboxType: remote.inboxType,

@@ -1,7 +1,10 @@
+import { APP_CONFIG, TransitSealer } from '@inbox-bridge/service-kit';
 import { Global, Module } from '@nestjs/common';
+import type { GatewayConfig } from '../config/gateway.config.js';
 import { WEBHOOK_EVENT_PROCESSOR } from '../webhooks/hubspot-webhook.processing.js';
 import { AccountConnectionService } from './account-connection.service.js';
 import { AccountEventsProcessor } from './account-events.processor.js';
+import { AccountPortalCheck } from './account-portal-check.js';
 import { AccountWebhookProcessor } from './account-webhook.processor.js';
 import { AccountsHubSpot } from './accounts-hubspot.js';
 import { AdminAccountsController } from './admin-accounts.controller.js';
@@ -35,9 +38,16 @@ import { PortalAdminGuard } from './portal-admin.guard.js';
     ChannelAccountRepository,
     CredentialCheckRepository,
     ChannelAccountDirectoryService,
+    AccountPortalCheck,
     AccountEventsProcessor,
     OutboundMessageProcessor,
     AccountWebhookProcessor,
+    {
+      provide: TransitSealer,
+      inject: [APP_CONFIG],
+      useFactory: (config: GatewayConfig) =>
+        TransitSealer.fromConfig('CREDENTIALS_TRANSIT_PUBLIC_KEY', config.CREDENTIALS_TRANSIT_PUBLIC_KEY),
+    },
     CredentialCheckService,
     CredentialsRejectedService,
     AccountConnectionService,

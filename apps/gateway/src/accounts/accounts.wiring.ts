@@ -2,10 +2,12 @@ import type { ConsumerGroupSpec } from '@inbox-bridge/messaging';
 import {
   adminTokens,
   durationMs,
+  isProductionEnv,
   parseAdminTokens,
   portalOfToken,
   positiveInt,
   secret,
+  transitPublicKey,
   url,
   type AdminTokenEntry,
   type ConfigProblem,
@@ -39,6 +41,12 @@ const hostList = z
     return hosts;
   });
 
+/**
+ * DEV ONLY: the public half of the development transit key pair (the connector's default
+ * `CREDENTIALS_TRANSIT_PRIVATE_KEYS`). Every real deployment seals for a key pair of its own.
+ */
+export const DEV_CREDENTIALS_TRANSIT_PUBLIC_KEY = 'dev:OkXddHxvBrGo/nNCk8gSfGlyLHmAQLBk1Innk7QxYRc=';
+
 /** Environment variables of the accounts feature, merged into the gateway's config schema. */
 export const accountsConfigShape = {
   /**
@@ -68,6 +76,12 @@ export const accountsConfigShape = {
     .default(604_800_000),
   /** How long the connection popup waits for the connector's credentials check. */
   CREDENTIALS_CHECK_TIMEOUT: durationMs().default(20_000),
+  /**
+   * `keyId:base64-32-bytes`: the connector's X25519 public key (the public half of one of its
+   * `CREDENTIALS_TRANSIT_PRIVATE_KEYS`). Provider credentials are sealed with it before they enter the outbox, so
+   * only the connector can read them; the gateway cannot read them back.
+   */
+  CREDENTIALS_TRANSIT_PUBLIC_KEY: transitPublicKey().default(DEV_CREDENTIALS_TRANSIT_PUBLIC_KEY),
   /**
    * Hosts `GET /internal/files` may download HubSpot files from, besides the host of `HUBSPOT_API_BASE_URL`
    * (HubSpot's signed file URLs point at its CDN).
@@ -135,6 +149,32 @@ export function opsTokenProblems(env: Env): ConfigProblem[] {
           reason: "must differ from every ADMIN_TOKENS token (it must not open a portal's endpoints)",
         },
       ];
+}
+
+/** Production seals for its own connector: the development key pair's private half is in this repository. */
+export function credentialsTransitProblems(env: Env): ConfigProblem[] {
+  if (!isProductionEnv(env)) {
+    return [];
+  }
+  const keyMaterial = (value: string): string => value.slice(value.indexOf(':') + 1);
+  const value = env.CREDENTIALS_TRANSIT_PUBLIC_KEY?.trim() ?? '';
+  if (value === '') {
+    return [
+      {
+        variable: 'CREDENTIALS_TRANSIT_PUBLIC_KEY',
+        reason: 'required when NODE_ENV is production (the default is for development only)',
+      },
+    ];
+  }
+  if (keyMaterial(value) === keyMaterial(DEV_CREDENTIALS_TRANSIT_PUBLIC_KEY)) {
+    return [
+      {
+        variable: 'CREDENTIALS_TRANSIT_PUBLIC_KEY',
+        reason: 'must not be the development key when NODE_ENV is production',
+      },
+    ];
+  }
+  return [];
 }
 
 /** The accounts feature's migrations, oldest first. */

@@ -34,6 +34,10 @@ export class ChannelAccountDirectoryService implements ChannelAccountDirectory {
     return this.byTransaction.get(transaction, channelAccountId, () => this.find(channelAccountId));
   }
 
+  async portalOf(manager: EntityManager, channelAccountId: string): Promise<string | undefined> {
+    return (await this.accounts.find(manager, channelAccountId))?.portalId;
+  }
+
   rememberConversations(manager: EntityManager, conversations: readonly KnownConversation[]): Promise<void> {
     return this.accounts.rememberConversations(manager, conversations);
   }

@@ -49,6 +49,8 @@ export interface ChannelAccountDirectory {
     transaction: EntityManager,
     channelAccountId: string,
   ): Promise<ChannelAccountRecord | undefined>;
+  /** The portal of the stored account (archived ones too), or `undefined` when there is none. */
+  portalOf(manager: EntityManager, channelAccountId: string): Promise<string | undefined>;
   /**
    * Records, in the caller's transaction, that each customer at `deliveryIdentifier` writes in
    * `conversationKey` (and HubSpot thread, when known); of two for one customer, the later counts. Call it when

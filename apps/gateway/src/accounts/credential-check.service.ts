@@ -1,6 +1,11 @@
 import { Messaging } from '@inbox-bridge/messaging';
-import { APP_CONFIG, DATA_SOURCE } from '@inbox-bridge/service-kit';
-import { RoutingKeys, type DeliveryIdentifier, type ProviderCredentials } from '@inbox-bridge/shared';
+import { APP_CONFIG, DATA_SOURCE, TransitSealer } from '@inbox-bridge/service-kit';
+import {
+  RoutingKeys,
+  credentialsSealBinding,
+  type DeliveryIdentifier,
+  type ProviderCredentials,
+} from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -25,9 +30,10 @@ export type CheckOutcome =
   | { readonly status: 'timeout'; readonly requestId: string };
 
 /**
- * Asks the connector to check provider credentials (`connector.credentials.validate.v1`, through the
+ * Asks the connector to check provider credentials (`connector.credentials.validate.v2`, through the
  * outbox) and waits for its answer, which any replica's consumer stores in `credential_checks`. The
- * credentials themselves are never stored by the gateway nor logged: only the connector keeps them.
+ * credentials are sealed for the connector before they reach the outbox (the gateway cannot open them again),
+ * and are never stored by the gateway nor logged: only the connector keeps them.
  */
 @Injectable()
 export class CredentialCheckService {
@@ -39,6 +45,7 @@ export class CredentialCheckService {
     @Inject(APP_CONFIG) config: GatewayConfig,
     private readonly checks: CredentialCheckRepository,
     private readonly messaging: Messaging,
+    private readonly sealer: TransitSealer,
   ) {
     this.timeoutMs = config.CREDENTIALS_CHECK_TIMEOUT;
   }
@@ -65,16 +72,23 @@ export class CredentialCheckService {
         provider: credentials.provider,
         ...(request.accountToken === undefined ? {} : { accountToken: request.accountToken }),
       });
+      const portalId = Number(request.portalId);
+      const validation = {
+        requestId,
+        provider: credentials.provider,
+        ...(request.channelAccountId === undefined ? {} : { channelAccountId: request.channelAccountId }),
+      };
       await this.messaging.outbox.publish(
         manager,
-        RoutingKeys.ConnectorCredentialsValidateV1,
+        RoutingKeys.ConnectorCredentialsValidateV2,
         {
-          requestId,
-          provider: credentials.provider,
-          ...(request.channelAccountId === undefined ? {} : { channelAccountId: request.channelAccountId }),
-          credentials,
+          ...validation,
+          sealedCredentials: this.sealer.seal(
+            JSON.stringify(credentials),
+            credentialsSealBinding(portalId, validation),
+          ),
         },
-        { portalId: Number(request.portalId) },
+        { portalId },
       );
     });
     this.logger.log(

@@ -15,6 +15,7 @@ import type { GatewayConfig } from '../config/gateway.config.js';
 import type { ClaimedWebhookEvent } from '../webhooks/hubspot-webhook-event.repository.js';
 import type { WebhookEffect } from '../webhooks/hubspot-webhook.processing.js';
 import type { OutgoingChannelMessageCreatedEvent } from '../webhooks/hubspot-webhook.schemas.js';
+import { AccountPortalCheck } from './account-portal-check.js';
 import { AccountsHubSpot } from './accounts-hubspot.js';
 import {
   ChannelAccountRepository,
@@ -80,6 +81,7 @@ export class OutboundMessageProcessor {
     private readonly hubspot: AccountsHubSpot,
     private readonly accounts: ChannelAccountRepository,
     private readonly messaging: Messaging,
+    private readonly portalCheck: AccountPortalCheck,
   ) {
     this.threadingModel = config.HUBSPOT_THREADING_MODEL;
     this.fileHosts = fileHostPolicyOf(config);
@@ -96,6 +98,10 @@ export class OutboundMessageProcessor {
       return () => Promise.resolve({ outcome: 'rejected', reason });
     };
     const account = await this.accountReads.read(message.channelAccountId);
+    const foreign = this.portalCheck.skipForeign(event, account);
+    if (foreign !== undefined) {
+      return () => Promise.resolve(foreign);
+    }
     if (account === undefined || account.archived) {
       // Right after a connection the account may still be on its way (its CREATED event is processed
       // separately); after a few tries it is not connected through the bridge, and the rep is told.

@@ -11,7 +11,12 @@ import {
   type Env,
 } from '@inbox-bridge/service-kit';
 import type { z } from 'zod';
-import { accountsConfigShape, opsTokenProblems, settingsLinkProblems } from '../accounts/accounts.wiring.js';
+import {
+  accountsConfigShape,
+  credentialsTransitProblems,
+  opsTokenProblems,
+  settingsLinkProblems,
+} from '../accounts/accounts.wiring.js';
 import { platformConfigShape, platformProductionProblems } from '../platform/platform.wiring.js';
 
 /**
@@ -72,8 +77,8 @@ function productionSecretProblem(env: Env): ConfigProblem | undefined {
 
 /**
  * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
- * `HUBSPOT_CLIENT_SECRET` and the platform's app credentials when unset (or dev defaults) in production, the
- * HubSpot and public origins unless https in production, and
+ * `HUBSPOT_CLIENT_SECRET`, the platform's app credentials and `CREDENTIALS_TRANSIT_PUBLIC_KEY` when unset (or dev
+ * defaults) in production, the HubSpot and public origins unless https in production,
  * `ROUTER_PUBLIC_URL` / `SETTINGS_LINK_SECRET` set one without the other, and an `OPS_API_TOKEN` that is also an
  * `ADMIN_TOKENS` token.
  */
@@ -82,6 +87,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
   const crossProblems = [
     ...(secretProblem === undefined ? [] : [secretProblem]),
     ...platformProductionProblems(env),
+    ...credentialsTransitProblems(env),
     ...settingsLinkProblems(env),
     ...opsTokenProblems(env),
   ];

@@ -3,6 +3,10 @@ import { DATA_SOURCE, RequestValidationError, parseBody } from '@inbox-bridge/se
 import { RoutingKeys } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
+import {
+  CHANNEL_ACCOUNT_DIRECTORY,
+  type ChannelAccountDirectory,
+} from '../accounts/channel-account-directory.js';
 import { HubSpotWebhookEventBatcher } from './hubspot-webhook-event.batcher.js';
 import { HubSpotWebhookEventRepository } from './hubspot-webhook-event.repository.js';
 import { HubSpotWebhookMetrics } from './hubspot-webhook.metrics.js';
@@ -48,6 +52,7 @@ export class HubSpotWebhookIngestService {
     private readonly batcher: HubSpotWebhookEventBatcher,
     private readonly metrics: HubSpotWebhookMetrics,
     private readonly worker: HubSpotWebhookWorker,
+    @Inject(CHANNEL_ACCOUNT_DIRECTORY) private readonly accounts: ChannelAccountDirectory,
   ) {}
 
   /** The delivery's events (one, or each of an array, in order), each stored or recognised on its own. */
@@ -91,6 +96,11 @@ export class HubSpotWebhookIngestService {
         ? await this.dataSource.transaction(async (manager) => {
             if (!(await this.events.insertIfNew(manager, stored))) {
               return { outcome: 'duplicate' } as const;
+            }
+            // Another portal's account is not purged anywhere: the worker records the event as skipped.
+            const owner = await this.accounts.portalOf(manager, event.channelAccountId);
+            if (owner !== undefined && owner !== String(event.portalId)) {
+              return { outcome: 'accepted' } as const;
             }
             return { outcome: 'accepted', published: await this.publishPurge(manager, event) } as const;
           })

@@ -18,6 +18,8 @@ import { SANDBOX_APP, startHubSpotFixture, type HubSpotFixture } from './hubspot
 const HUB_ID = 5151;
 const INBOX_ID = '411';
 const HELP_DESK_ID = '412';
+/** A portal that has no account of this test's: webhooks naming one from it must change nothing. */
+const OTHER_HUB_ID = 5252;
 
 interface Envelope {
   readonly messageId: string;
@@ -89,6 +91,33 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
       },
       body,
     });
+  };
+
+  const foreignAccountSkips = async (eventType: string) => {
+    const metrics = await (await fetch(`${gateway.baseUrl}/metrics`)).text();
+    const line = metrics
+      .split('\n')
+      .find(
+        (candidate) =>
+          candidate.startsWith('hubspot_webhook_foreign_accounts_total{') &&
+          candidate.includes(`event_type="${eventType}"`),
+      );
+    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+  };
+
+  const expectSkippedAsForeign = async (accountId: string, eventType: string) => {
+    expect(await processedOutcome(accountId, eventType)).toEqual({
+      outcome: 'skipped',
+      last_error: `channel account ${accountId} is not an account of portal ${OTHER_HUB_ID}`,
+    });
+  };
+
+  /** Connects an account of this portal through the popup's path and waits until it is announced. */
+  const connectedAccount = async (botId: string) => {
+    await finalisedCheck(INBOX_ID, botId);
+    const accountId = await connectThroughStagingToken(INBOX_ID, botId);
+    await waitFor('gateway.channel-account.connected.v1', accountId);
+    return accountId;
   };
 
   /** What the popup does before HubSpot creates the account: a checked, finalised set of credentials. */
@@ -552,6 +581,62 @@ describe('HubSpot account and reply webhooks → stored accounts and published e
     expect(message.status.statusType).toBe('FAILED');
     expect(message.status.failureDetails?.errorMessage).toMatch(/not connected to the bridge/);
     expect(eventsOf('gateway.outbound-message.requested.v1', foreign.id)).toHaveLength(0);
+  });
+
+  it("another portal's CHANNEL_ACCOUNT_PURGED naming this portal's account is skipped and counted: the account stays, no purge is announced", async () => {
+    const accountId = await connectedAccount('bot-purged-elsewhere');
+    const skipsBefore = await foreignAccountSkips('CHANNEL_ACCOUNT_PURGED');
+    const response = await deliverAsHubSpot(
+      JSON.stringify({
+        type: 'CHANNEL_ACCOUNT_PURGED',
+        portalId: OTHER_HUB_ID,
+        channelId,
+        channelAccountId: accountId,
+        eventTimestamp: Date.now(),
+        eventId: randomUUID(),
+      }),
+    );
+    expect(response.status).toBe(200);
+    await expectSkippedAsForeign(accountId, 'CHANNEL_ACCOUNT_PURGED');
+    expect(await directory.find(accountId)).toMatchObject({ portalId: String(HUB_ID), active: true });
+    await testing.delay(300);
+    expect(eventsOf('gateway.channel-account.purged.v1', accountId)).toHaveLength(0);
+    expect(await foreignAccountSkips('CHANNEL_ACCOUNT_PURGED')).toBe(skipsBefore + 1);
+  });
+
+  it("another portal's OUTGOING_CHANNEL_MESSAGE_CREATED naming this portal's account is skipped and counted: no reply goes out through it", async () => {
+    const accountId = await connectedAccount('bot-replied-elsewhere');
+    const skipsBefore = await foreignAccountSkips('OUTGOING_CHANNEL_MESSAGE_CREATED');
+    const response = await deliverAsHubSpot(
+      JSON.stringify({
+        type: 'OUTGOING_CHANNEL_MESSAGE_CREATED',
+        portalId: OTHER_HUB_ID,
+        channelId,
+        eventTimestamp: Date.now(),
+        eventId: randomUUID(),
+        channelIntegrationThreadIds: ['chat-elsewhere'],
+        message: {
+          id: 'reply-elsewhere',
+          type: 'MESSAGE',
+          direction: 'OUTGOING',
+          channelId,
+          channelAccountId: accountId,
+          conversationsThreadId: '8801',
+          createdAt: new Date().toISOString(),
+          createdBy: 'A-1',
+          senders: [{ actorId: 'A-1', name: 'Someone else' }],
+          recipients: [
+            { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: 'tg-user-elsewhere' } },
+          ],
+          text: 'Sent from another portal',
+        },
+      }),
+    );
+    expect(response.status).toBe(200);
+    await expectSkippedAsForeign(accountId, 'OUTGOING_CHANNEL_MESSAGE_CREATED');
+    await testing.delay(300);
+    expect(eventsOf('gateway.outbound-message.requested.v1', accountId)).toHaveLength(0);
+    expect(await foreignAccountSkips('OUTGOING_CHANNEL_MESSAGE_CREATED')).toBe(skipsBefore + 1);
   });
 
   it('CHANNEL_ACCOUNT_PURGED deletes the account and every mapping of it in the gateway', async () => {

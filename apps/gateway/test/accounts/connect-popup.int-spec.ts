@@ -654,4 +654,63 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     expect(value('reconnect', 'invalid-credentials')).toBe(2);
     expect(value('reconnect', 'account-unknown')).toBe(1);
   });
+
+  it('provider secrets travel sealed: no outbox row and no message on the wire holds them, and the connector’s key opens them', async () => {
+    // The relay deletes outbox rows once published: a trigger keeps a copy of every body written from now on.
+    await db.dataSource.query(`CREATE TABLE "${db.schema}".outbox_copies (body text NOT NULL)`);
+    await db.dataSource.query(
+      `CREATE FUNCTION "${db.schema}".copy_outbox_row() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN INSERT INTO "${db.schema}".outbox_copies (body) VALUES (NEW.body); RETURN NEW; END $$`,
+    );
+    await db.dataSource.query(
+      `CREATE TRIGGER copy_outbox_row AFTER INSERT ON "${db.schema}".outbox
+       FOR EACH ROW EXECUTE FUNCTION "${db.schema}".copy_outbox_row()`,
+    );
+    const requestsBefore = responder.requests.length;
+    const botToken = '700100700:AAH-sealed-popup-token-0123456789abcd';
+    const twilio = {
+      provider: 'twilio',
+      accountSid: 'AC0123456789abcdef0123456789abcdef',
+      authToken: 'f0e1d2c3b4a5968778695a4b3c2d1e0f',
+      phoneNumber: '+14155550100',
+    };
+    const generic = {
+      provider: 'generic-webhook',
+      callbackUrl: 'https://chat.acme.example/replies',
+      sharedSecret: 'generic-shared-secret-0123456789abcdef',
+    };
+
+    const popup = await submit(await openForm((await popupUrl('telegram')).url), { botToken });
+    expect(popup.status).toBe(303);
+    for (const credentials of [twilio, generic]) {
+      const admin = await fetch(`${gateway.baseUrl}/admin/portals/${HUB_ID}/channel-accounts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS_API_TOKEN}` },
+        body: JSON.stringify({ inboxId: INBOX_ID, credentials }),
+      });
+      expect(admin.status).toBe(422);
+    }
+
+    const secrets = [botToken, botToken.split(':')[1] ?? '', twilio.authToken, generic.sharedSecret];
+    const outboxBodies = (
+      await db.dataSource.query<{ body: string }[]>(`SELECT body FROM "${db.schema}".outbox_copies`)
+    ).map((row) => row.body);
+    const wireBodies = responder.rawBodies.slice(requestsBefore);
+    const validateRows = outboxBodies.filter((body) => body.includes('connector.credentials.validate'));
+    expect(validateRows).toHaveLength(3);
+    expect(wireBodies).toHaveLength(3);
+    for (const body of [...validateRows, ...wireBodies]) {
+      expect(body).toContain('"sealedCredentials":"v1.dev.');
+    }
+    for (const body of [...outboxBodies, ...wireBodies]) {
+      for (const secret of secrets) {
+        expect(body).not.toContain(secret);
+      }
+    }
+    expect(responder.requests.slice(requestsBefore).map((request) => request.credentials)).toEqual([
+      { provider: 'telegram', botToken },
+      twilio,
+      generic,
+    ]);
+  });
 });

@@ -17,6 +17,7 @@ const GROUPS_OF: Readonly<Partial<Record<RoutingKey, readonly string[]>>> = {
   [RoutingKeys.ConnectorCredentialsValidatedV1]: ['gateway.credentials'],
   [RoutingKeys.ConnectorCredentialsRejectedV1]: ['gateway.credentials'],
   [RoutingKeys.ConnectorCredentialsValidateV1]: ['connector.credentials'],
+  [RoutingKeys.ConnectorCredentialsValidateV2]: ['connector.credentials'],
   [RoutingKeys.GatewayChannelAccountConnectedV1]: ['connector.accounts', 'router.directory'],
   [RoutingKeys.GatewayOutboundMessageRequestedV1]: ['connector.outbound', 'router.conversations'],
   [RoutingKeys.GatewayConversationStartedV1]: ['router.conversations'],

@@ -181,3 +181,19 @@ export function encryptionKeys() {
     }),
   );
 }
+
+/**
+ * One `keyId:base64-32-bytes` entry: the public key of a service other services seal secrets for
+ * (`TransitSealer`). Not a secret.
+ */
+export function transitPublicKey() {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      if (parseEncryptionKeys(value).size !== 1) {
+        ctx.addIssue({ code: 'custom', message: 'expected exactly one key, keyId:base64-32-bytes' });
+      }
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+}

@@ -42,3 +42,27 @@ export function parseEncryptionKeys(raw: string): EncryptionKeyRing {
   });
   return keys;
 }
+
+const B64URL_PATTERN = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * A ciphertext token `<version>.<keyId>.<part>…` (base64url parts) split into its key id and decoded parts;
+ * undefined when it is not of that version or has another number of parts.
+ */
+export function decodeKeyedToken(
+  token: string,
+  version: string,
+  partCount: number,
+): { readonly keyId: string; readonly parts: readonly Buffer[] } | undefined {
+  const [tokenVersion, keyId, ...encoded] = token.split('.');
+  if (
+    tokenVersion !== version ||
+    keyId === undefined ||
+    keyId === '' ||
+    encoded.length !== partCount ||
+    !encoded.every((part) => B64URL_PATTERN.test(part))
+  ) {
+    return undefined;
+  }
+  return { keyId, parts: encoded.map((part) => Buffer.from(part, 'base64url')) };
+}

@@ -2,7 +2,12 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { ConfigValidationError } from '../config/config-validation.error.js';
 import { DomainError } from '../errors/domain-error.js';
-import { ENCRYPTION_KEY_BYTES, parseEncryptionKeys, type EncryptionKeyRing } from './encryption-keys.js';
+import {
+  ENCRYPTION_KEY_BYTES,
+  decodeKeyedToken,
+  parseEncryptionKeys,
+  type EncryptionKeyRing,
+} from './encryption-keys.js';
 
 export type SecretBoxErrorCode = 'DECRYPTION_FAILED' | 'UNKNOWN_KEY_ID';
 
@@ -132,31 +137,16 @@ function b64url(buffer: Buffer): string {
   return buffer.toString('base64url');
 }
 
-const B64URL_PATTERN = /^[A-Za-z0-9_-]*$/;
-
 function parseToken(token: string): ParsedToken {
-  const parts = token.split('.');
-  const [version, keyId, iv, tag, ciphertext] = parts;
+  const decoded = decodeKeyedToken(token, VERSION, 3);
+  const [iv, tag, ciphertext] = decoded?.parts ?? [];
   if (
-    parts.length !== 5 ||
-    version !== VERSION ||
-    keyId === undefined ||
-    keyId === '' ||
-    iv === undefined ||
-    tag === undefined ||
-    ciphertext === undefined ||
-    ![iv, tag, ciphertext].every((part) => B64URL_PATTERN.test(part))
+    decoded === undefined ||
+    iv?.length !== IV_BYTES ||
+    tag?.length !== TAG_BYTES ||
+    ciphertext === undefined
   ) {
     throw new SecretBoxError('DECRYPTION_FAILED', 'not a v1 SecretBox token');
   }
-  const parsed = {
-    keyId,
-    iv: Buffer.from(iv, 'base64url'),
-    tag: Buffer.from(tag, 'base64url'),
-    ciphertext: Buffer.from(ciphertext, 'base64url'),
-  };
-  if (parsed.iv.length !== IV_BYTES || parsed.tag.length !== TAG_BYTES) {
-    throw new SecretBoxError('DECRYPTION_FAILED', 'not a v1 SecretBox token');
-  }
-  return parsed;
+  return { keyId: decoded.keyId, iv, tag, ciphertext };
 }

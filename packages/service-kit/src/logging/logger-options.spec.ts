@@ -55,6 +55,8 @@ describe('logger options', () => {
         },
         installation: { accessToken: 'at', refreshToken: 'rt', portalId: 7 },
         account: { credentials: { botToken: 'bt', authToken: 'twauth' } },
+        webhook: { sharedSecret: 'generic-shared' },
+        request: { credentials: 'whole-credentials' },
         password: 'pw',
       },
       'hello',
@@ -71,6 +73,8 @@ describe('logger options', () => {
       '"rt"',
       '"bt"',
       'twauth',
+      'generic-shared',
+      'whole-credentials',
       '"pw"',
     ]) {
       expect(text).not.toContain(secret);

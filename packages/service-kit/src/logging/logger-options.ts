@@ -25,7 +25,9 @@ const SENSITIVE_KEYS = [
   'refreshToken',
   'botToken',
   'authToken',
+  'sharedSecret',
   'secret',
+  'credentials',
 ] as const;
 
 /** pino redact paths: sensitive request/response headers and secret-looking keys up to two levels deep. */

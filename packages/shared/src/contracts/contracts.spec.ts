@@ -3,6 +3,7 @@ import {
   exampleConnectorCredentialsRejectedV1,
   exampleConnectorCredentialsValidatedV1,
   exampleConnectorCredentialsValidateV1,
+  exampleConnectorCredentialsValidateV2,
   exampleConnectorDeliveryStatusChangedV1,
   exampleGatewayAssignmentAppliedV1,
   exampleGatewayAssignmentFailedV1,
@@ -15,11 +16,13 @@ import {
   exampleGatewayRosterChangedV1,
   exampleGatewayThreadAssignmentChangedV1,
   exampleGatewayThreadStatusChangedV1,
+  ExampleIds,
   ExamplePayloads,
   exampleProviderMessageReceivedV1,
   exampleRouterAssignmentRequestedV1,
 } from '../examples.js';
 import { sameDeliveryIdentifier } from './common.js';
+import { credentialsSealBinding } from './connector/credentials-validate.v2.js';
 import { validatePayload } from './envelope.js';
 import { Contracts, type MessageOf } from './message-map.js';
 import type { ProviderMessageReceivedV1 } from './provider/message-received.v1.js';
@@ -472,6 +475,36 @@ describe('credentials validation', () => {
       exampleConnectorCredentialsValidateV1({ provider: 'telegram' }),
       'payload.credentials.provider',
     );
+  });
+
+  it('v2 carries sealed credentials only', () => {
+    const v2 = RoutingKeys.ConnectorCredentialsValidateV2;
+    expectAccepted(v2, exampleConnectorCredentialsValidateV2({ channelAccountId: '4815162342' }));
+    expectRejected(
+      v2,
+      exampleConnectorCredentialsValidateV2({ sealedCredentials: 'f0e1d2c3' }),
+      'payload.sealedCredentials',
+    );
+    expectRejected(
+      v2,
+      {
+        ...exampleConnectorCredentialsValidateV2(),
+        credentials: exampleConnectorCredentialsValidateV1().credentials,
+      },
+      'payload',
+    );
+  });
+
+  it('binds sealed credentials to the portal and every field of the request', () => {
+    const request = { requestId: ExampleIds.requestId, provider: 'telegram' as const };
+    const binding = credentialsSealBinding(111, request);
+    expect(credentialsSealBinding(111, { ...request })).toBe(binding);
+    expect(credentialsSealBinding(222, request)).not.toBe(binding);
+    expect(
+      credentialsSealBinding(111, { ...request, requestId: 'b4c1e9f2-6b3d-4e8a-9f10-2c3d4e5f6a7b' }),
+    ).not.toBe(binding);
+    expect(credentialsSealBinding(111, { ...request, provider: 'twilio' })).not.toBe(binding);
+    expect(credentialsSealBinding(111, { ...request, channelAccountId: '1' })).not.toBe(binding);
   });
 
   it('requires an error exactly when not ok', () => {

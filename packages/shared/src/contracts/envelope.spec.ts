@@ -159,12 +159,13 @@ describe(orderingKeyOf.name, () => {
     expect(orderingKeyOf(other)).not.toBe(orderingKeyOf(first));
   });
 
-  it.each([RoutingKeys.ConnectorCredentialsValidateV1, RoutingKeys.ConnectorCredentialsValidatedV1] as const)(
-    '%s is unordered: its key is the messageId',
-    (type) => {
-      const envelope = exampleEnvelope(type);
+  it.each([
+    RoutingKeys.ConnectorCredentialsValidateV1,
+    RoutingKeys.ConnectorCredentialsValidateV2,
+    RoutingKeys.ConnectorCredentialsValidatedV1,
+  ] as const)('%s is unordered: its key is the messageId', (type) => {
+    const envelope = exampleEnvelope(type);
 
-      expect(orderingKeyOf(envelope)).toBe(envelope.messageId);
-    },
-  );
+    expect(orderingKeyOf(envelope)).toBe(envelope.messageId);
+  });
 });

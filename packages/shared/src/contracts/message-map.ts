@@ -8,6 +8,10 @@ import {
   type ConnectorCredentialsValidateV1,
 } from './connector/credentials-validate.v1.js';
 import {
+  connectorCredentialsValidateV2Schema,
+  type ConnectorCredentialsValidateV2,
+} from './connector/credentials-validate.v2.js';
+import {
   connectorCredentialsValidatedV1Schema,
   type ConnectorCredentialsValidatedV1,
 } from './connector/credentials-validated.v1.js';
@@ -77,6 +81,7 @@ export interface MessageMap {
   [RoutingKeys.GatewayChannelAccountUpdatedV1]: GatewayChannelAccountUpdatedV1;
   [RoutingKeys.GatewayChannelAccountPurgedV1]: GatewayChannelAccountPurgedV1;
   [RoutingKeys.ConnectorCredentialsValidateV1]: ConnectorCredentialsValidateV1;
+  [RoutingKeys.ConnectorCredentialsValidateV2]: ConnectorCredentialsValidateV2;
   [RoutingKeys.ConnectorCredentialsValidatedV1]: ConnectorCredentialsValidatedV1;
   [RoutingKeys.ConnectorCredentialsRejectedV1]: ConnectorCredentialsRejectedV1;
   [RoutingKeys.GatewayConversationStartedV1]: GatewayConversationStartedV1;
@@ -133,6 +138,7 @@ export const Contracts: { readonly [K in RoutingKey]: ContractDefinition<K> } = 
     orderingKey: byChannelAccount,
   },
   [RoutingKeys.ConnectorCredentialsValidateV1]: { schema: connectorCredentialsValidateV1Schema },
+  [RoutingKeys.ConnectorCredentialsValidateV2]: { schema: connectorCredentialsValidateV2Schema },
   [RoutingKeys.ConnectorCredentialsValidatedV1]: { schema: connectorCredentialsValidatedV1Schema },
   [RoutingKeys.ConnectorCredentialsRejectedV1]: {
     schema: connectorCredentialsRejectedV1Schema,

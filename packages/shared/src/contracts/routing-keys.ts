@@ -18,8 +18,14 @@ export const RoutingKeys = {
   GatewayChannelAccountUpdatedV1: 'gateway.channel-account.updated.v1',
   /** gateway → connector, router: a channel account was deleted. */
   GatewayChannelAccountPurgedV1: 'gateway.channel-account.purged.v1',
-  /** gateway → connector (request): check provider credentials from the connection popup. */
+  /**
+   * gateway → connector (request): check provider credentials, in plaintext. Superseded by v2.
+   * TODO: remove once every gateway publishes v2 and neither `connector.credentials` nor its dead-letter queue
+   * holds a v1 message.
+   */
   ConnectorCredentialsValidateV1: 'connector.credentials.validate.v1',
+  /** gateway → connector (request): check provider credentials, sealed for the connector. */
+  ConnectorCredentialsValidateV2: 'connector.credentials.validate.v2',
   /** connector → gateway (reply): the result of a credentials check. */
   ConnectorCredentialsValidatedV1: 'connector.credentials.validated.v1',
   /** connector → gateway: a provider refused a connected account's credentials; the account needs reconnecting. */

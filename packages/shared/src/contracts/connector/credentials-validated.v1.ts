@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { deliveryIdentifierSchema, shortTextSchema } from '../common.js';
 
 /**
- * The connector's answer to `connector.credentials.validate.v1`.
+ * The connector's answer to `connector.credentials.validate.v2` (and v1).
  * Routing key `connector.credentials.validated.v1`. Unordered.
  */
 export const connectorCredentialsValidatedV1Schema = z

@@ -18,7 +18,7 @@ export const gatewayChannelAccountConnectedV1Schema = z.strictObject({
   /** The account's own address (bot id, business phone number), as registered in HubSpot. */
   deliveryIdentifier: deliveryIdentifierSchema.optional(),
   /**
-   * The `requestId` of the `connector.credentials.validate.v1` request whose credentials this account uses, when
+   * The `requestId` of the `connector.credentials.validate` request (v2, or v1 before it) whose credentials this account uses, when
    * it was connected through the popup: the connector binds the credentials it validated and stored under that
    * request to this account. Absent when the account was connected without a credentials check.
    */

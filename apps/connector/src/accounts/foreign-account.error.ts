@@ -1,0 +1,14 @@
+import { PermanentError } from '@inbox-bridge/messaging';
+
+/**
+ * A message naming a channel account of another portal than its own: dead-lettered with this reason, its effect
+ * (a purge, a change, credentials, a reply) never applied to the account.
+ */
+export class ForeignAccountError extends PermanentError {
+  constructor(channelAccountId: string, messagePortalId: number) {
+    super(
+      `channel account ${channelAccountId} is not an account of portal ${messagePortalId}; nothing was done`,
+      'ACCOUNT_OF_ANOTHER_PORTAL',
+    );
+  }
+}

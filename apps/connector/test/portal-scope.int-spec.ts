@@ -1,0 +1,140 @@
+import type { DeadLetterSummary } from '@inbox-bridge/messaging';
+import type { SandboxBot } from '@inbox-bridge/provider-sandbox';
+import {
+  credentialsSealBinding,
+  exampleGatewayOutboundMessageRequestedV1,
+  type MessageOf,
+  type RoutingKey,
+} from '@inbox-bridge/shared';
+import * as testing from '@inbox-bridge/testing';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { PORTAL_ID, startConnectorHarness, type ConnectorHarness } from './support/connector-harness.js';
+
+const OTHER_PORTAL_ID = PORTAL_ID + 1;
+const ACCOUNT_ID = '9400001';
+
+describe("messages of another portal naming a portal's channel account (dead-lettered, the account untouched)", () => {
+  let h: ConnectorHarness;
+  let bot: SandboxBot;
+  let chatId: number;
+
+  const accountRow = async () =>
+    (
+      await h.db.dataSource.query<
+        { portal_id: string; credentials: string; active: boolean; authorized: boolean }[]
+      >(
+        `SELECT portal_id, credentials, active, authorized FROM "${h.db.schema}".channel_accounts
+          WHERE channel_account_id = $1`,
+        [ACCOUNT_ID],
+      )
+    )[0];
+
+  /** Publishes as another portal and waits for the message in the group's dead-letter queue. */
+  const fromOtherPortal = async <K extends RoutingKey>(
+    group: string,
+    type: K,
+    payload: MessageOf<K>,
+  ): Promise<DeadLetterSummary> => {
+    const messageId = await h.publish(type, payload, OTHER_PORTAL_ID);
+    return testing.expectEventually(
+      async () => {
+        const letter = (await h.deadLetters(group)).find((candidate) => candidate.messageId === messageId);
+        if (letter === undefined) {
+          throw new Error(`${type} not dead-lettered yet`);
+        }
+        return letter;
+      },
+      { description: `${type} from portal ${OTHER_PORTAL_ID} dead-lettered` },
+    );
+  };
+
+  const expectForeignAccountLetter = (letter: DeadLetterSummary) => {
+    expect(letter).toMatchObject({
+      errorClass: 'permanent',
+      error: `PermanentError: channel account ${ACCOUNT_ID} is not an account of portal ${OTHER_PORTAL_ID}; nothing was done`,
+    });
+  };
+
+  beforeAll(async () => {
+    h = await startConnectorHarness('connector_portal_scope');
+    bot = await h.client.createBot({ username: 'scoped_help_bot', first_name: 'Scoped Help' });
+    chatId = (await h.client.createCustomer(bot.id, { first_name: 'Ana' })).chat.id;
+    await h.connectTelegramBot(ACCOUNT_ID, bot);
+  });
+
+  afterAll(async () => {
+    await h.dispose();
+  });
+
+  it('a purge keeps the account, its credentials and its Telegram webhook', async () => {
+    const before = await accountRow();
+    expectForeignAccountLetter(
+      await fromOtherPortal('connector.accounts', 'gateway.channel-account.purged.v1', {
+        channelAccountId: ACCOUNT_ID,
+      }),
+    );
+    expect(await accountRow()).toEqual(before);
+    expect((await h.client.getBot(bot.id)).webhook.url).toBe(`${h.baseUrl}/webhooks/telegram/${ACCOUNT_ID}`);
+  });
+
+  it('a switch-off, a connection and new credentials change nothing of the account', async () => {
+    const before = await accountRow();
+    expectForeignAccountLetter(
+      await fromOtherPortal('connector.accounts', 'gateway.channel-account.updated.v1', {
+        channelAccountId: ACCOUNT_ID,
+        changes: ['deactivated'],
+        active: false,
+      }),
+    );
+    const otherBot = await h.client.createBot({ username: 'other_portal_bot', first_name: 'Other' });
+    const answer = await h.validate({ provider: 'telegram', botToken: otherBot.token });
+    expectForeignAccountLetter(
+      await fromOtherPortal('connector.accounts', 'gateway.channel-account.connected.v1', {
+        channelAccountId: ACCOUNT_ID,
+        hubspotChannelId: '5001',
+        inboxId: '911',
+        provider: 'telegram',
+        name: 'Taken over',
+        credentialsRequestId: answer.requestId,
+      }),
+    );
+    const revalidation = {
+      requestId: randomUUID(),
+      provider: 'telegram' as const,
+      channelAccountId: ACCOUNT_ID,
+    };
+    expectForeignAccountLetter(
+      await fromOtherPortal('connector.credentials', 'connector.credentials.validate.v2', {
+        ...revalidation,
+        sealedCredentials: h.sealer.seal(
+          JSON.stringify({ provider: 'telegram', botToken: otherBot.token }),
+          credentialsSealBinding(OTHER_PORTAL_ID, revalidation),
+        ),
+      }),
+    );
+    expect(await accountRow()).toEqual(before);
+    expect((await h.client.getBot(bot.id)).webhook.url).toBe(`${h.baseUrl}/webhooks/telegram/${ACCOUNT_ID}`);
+  });
+
+  it('a reply is not sent through the account, and no status is reported for it', async () => {
+    const sentBefore = (await h.client.calls(bot.id, 'sendMessage')).length;
+    const hubspotMessageId = 'reply-from-another-portal';
+    expectForeignAccountLetter(
+      await fromOtherPortal(
+        'connector.outbound',
+        'gateway.outbound-message.requested.v1',
+        exampleGatewayOutboundMessageRequestedV1({
+          channelAccountId: ACCOUNT_ID,
+          hubspotMessageId,
+          conversationKey: String(chatId),
+          recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(chatId) } },
+          inReplyToProviderMessageId: undefined,
+          attachments: [],
+        }),
+      ),
+    );
+    expect((await h.client.calls(bot.id, 'sendMessage')).length).toBe(sentBefore);
+    expect(h.statuses(hubspotMessageId)).toEqual([]);
+  });
+});
