@@ -685,7 +685,7 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     for (const credentials of [twilio, generic]) {
       const admin = await fetch(`${gateway.baseUrl}/admin/portals/${HUB_ID}/channel-accounts`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS_API_TOKEN}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${HUB_ADMIN_TOKEN}` },
         body: JSON.stringify({ inboxId: INBOX_ID, credentials }),
       });
       expect(admin.status).toBe(422);
