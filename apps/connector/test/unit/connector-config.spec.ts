@@ -53,7 +53,7 @@ describe('connector config', () => {
 
   it('requires its own credentials transit keys in production, without the development key, and names them', () => {
     const own = generateTransitKeyPair('k1').privateKey;
-    const production = { MEDIA_LINK_SECRET: 'x'.repeat(40) };
+    const production = { MEDIA_LINK_SECRET: 'x'.repeat(40), ...httpsOrigins };
     expect(() => loadConnectorConfig(env(production))).toThrow(/CREDENTIALS_TRANSIT_PRIVATE_KEYS: required/);
     const devKey = DEV_CREDENTIALS_TRANSIT_PRIVATE_KEYS.replace(/^dev:/, 'renamed:');
     expect(() =>
@@ -115,7 +115,7 @@ describe('connector config', () => {
   });
 
   it('in production, requires https provider and public origins: unset (the sandbox, this machine) or http, each is named', () => {
-    const production = env({ MEDIA_LINK_SECRET: 'x'.repeat(40) });
+    const production = env(productionSecrets);
     const variablesOf = (overrides: Record<string, string>) =>
       problemsOf(() => loadConnectorConfig({ ...production, ...overrides })).map(
         (problem) => problem.variable,
