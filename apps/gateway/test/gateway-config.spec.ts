@@ -133,7 +133,7 @@ describe('loadGatewayConfig: the key provider credentials are sealed with', () =
     expect(
       problemsOf(() => loadGatewayConfig({ ...production, CREDENTIALS_TRANSIT_PUBLIC_KEY: renamedDevKey })),
     ).toEqual([
-      { variable: 'CREDENTIALS_TRANSIT_PUBLIC_KEY', reason: expect.stringMatching(/development key/) },
+      { variable: 'CREDENTIALS_TRANSIT_PUBLIC_KEY', reason: expect.stringMatching(/development default/) },
     ]);
   });
 

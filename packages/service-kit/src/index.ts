@@ -35,7 +35,7 @@ export {
   type LogLevel,
 } from './config/fields.js';
 export { loadConfig, type ConfigSchema, type Env } from './config/load-config.js';
-export { httpsOriginProblems, isProductionEnv } from './config/production.js';
+export { devDefaultProblems, httpsOriginProblems, isProductionEnv } from './config/production.js';
 export { REDACTED, maskUrlCredentials, redactConfig } from './config/redact-config.js';
 
 export { parseEncryptionKeys, type EncryptionKeyRing } from './crypto/encryption-keys.js';

@@ -1,9 +1,9 @@
 import {
   commonConfigSchema,
+  devDefaultProblems,
   durationMs,
   encryptionKeys,
   httpsOriginProblems,
-  isProductionEnv,
   loadConfig,
   nonEmptyString,
   parseEncryptionKeys,
@@ -125,24 +125,10 @@ export type ConnectorConfig = Omit<ParsedConnectorConfig, 'SSRF_ALLOWED_HOSTS'> 
  * the dev transit key would let anyone open the provider credentials in transit.
  */
 function productionSecretProblems(env: Env): ConfigProblem[] {
-  if (!isProductionEnv(env)) {
-    return [];
-  }
-  const devDefaults: readonly (readonly [string, (value: string) => boolean])[] = [
+  return devDefaultProblems(env, [
     ['MEDIA_LINK_SECRET', (value) => value === DEV_MEDIA_LINK_SECRET],
-    ['CREDENTIALS_TRANSIT_PRIVATE_KEYS', (value) => holdsDevTransitKey(value)],
-  ];
-  return devDefaults.flatMap(([variable, isDevDefault]): ConfigProblem[] => {
-    const value = env[variable]?.trim();
-    if (value === undefined || value === '') {
-      return [
-        { variable, reason: 'required when NODE_ENV is production (the default is for development only)' },
-      ];
-    }
-    return isDevDefault(value)
-      ? [{ variable, reason: 'must not hold the development default when NODE_ENV is production' }]
-      : [];
-  });
+    ['CREDENTIALS_TRANSIT_PRIVATE_KEYS', holdsDevTransitKey],
+  ]);
 }
 
 /** A ring that still lists the development key (under any id) opens what anyone who reads this repository seals. */

@@ -1,8 +1,8 @@
 import type { ConsumerGroupSpec } from '@inbox-bridge/messaging';
 import {
   adminTokens,
+  devDefaultProblems,
   durationMs,
-  isProductionEnv,
   parseAdminTokens,
   portalOfToken,
   positiveInt,
@@ -153,28 +153,14 @@ export function opsTokenProblems(env: Env): ConfigProblem[] {
 
 /** Production seals for its own connector: the development key pair's private half is in this repository. */
 export function credentialsTransitProblems(env: Env): ConfigProblem[] {
-  if (!isProductionEnv(env)) {
-    return [];
-  }
   const keyMaterial = (value: string): string => value.slice(value.indexOf(':') + 1);
-  const value = env.CREDENTIALS_TRANSIT_PUBLIC_KEY?.trim() ?? '';
-  if (value === '') {
-    return [
-      {
-        variable: 'CREDENTIALS_TRANSIT_PUBLIC_KEY',
-        reason: 'required when NODE_ENV is production (the default is for development only)',
-      },
-    ];
-  }
-  if (keyMaterial(value) === keyMaterial(DEV_CREDENTIALS_TRANSIT_PUBLIC_KEY)) {
-    return [
-      {
-        variable: 'CREDENTIALS_TRANSIT_PUBLIC_KEY',
-        reason: 'must not be the development key when NODE_ENV is production',
-      },
-    ];
-  }
-  return [];
+  return devDefaultProblems(env, [
+    [
+      'CREDENTIALS_TRANSIT_PUBLIC_KEY',
+      // Under any key id.
+      (value) => keyMaterial(value) === keyMaterial(DEV_CREDENTIALS_TRANSIT_PUBLIC_KEY),
+    ],
+  ]);
 }
 
 /** The accounts feature's migrations, oldest first. */

@@ -1,13 +1,12 @@
 import {
   commonConfigSchema,
-  isProductionEnv,
+  devDefaultProblems,
   loadConfig,
   nonEmptyString,
   port,
   retentionMs,
   secret,
   url,
-  type ConfigProblem,
   type Env,
 } from '@inbox-bridge/service-kit';
 import type { z } from 'zod';
@@ -52,30 +51,6 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 
 /**
- * Production must name the HubSpot app's secret: the sandbox default would accept webhooks signed by anyone
- * who reads this repository. `NODE_ENV` unset means production (the common schema's default).
- */
-function productionSecretProblem(env: Env): ConfigProblem | undefined {
-  if (!isProductionEnv(env)) {
-    return undefined;
-  }
-  const clientSecret = env.HUBSPOT_CLIENT_SECRET;
-  if (clientSecret === undefined || clientSecret === '') {
-    return {
-      variable: 'HUBSPOT_CLIENT_SECRET',
-      reason: "required when NODE_ENV is production (the sandbox's default secret is for development only)",
-    };
-  }
-  if (clientSecret === DEV_SANDBOX_CLIENT_SECRET) {
-    return {
-      variable: 'HUBSPOT_CLIENT_SECRET',
-      reason: "must not be the sandbox's development secret when NODE_ENV is production",
-    };
-  }
-  return undefined;
-}
-
-/**
  * Validates `env` once; throws a `ConfigValidationError` naming every bad or missing variable, including
  * `HUBSPOT_CLIENT_SECRET`, the platform's app credentials and `CREDENTIALS_TRANSIT_PUBLIC_KEY` when unset (or dev
  * defaults) in production, the HubSpot and public origins unless https in production,
@@ -83,9 +58,9 @@ function productionSecretProblem(env: Env): ConfigProblem | undefined {
  * `ADMIN_TOKENS` token.
  */
 export function loadGatewayConfig(env: Env): GatewayConfig {
-  const secretProblem = productionSecretProblem(env);
   const crossProblems = [
-    ...(secretProblem === undefined ? [] : [secretProblem]),
+    // The sandbox's secret would accept webhooks signed by anyone who reads this repository.
+    ...devDefaultProblems(env, [['HUBSPOT_CLIENT_SECRET', (value) => value === DEV_SANDBOX_CLIENT_SECRET]]),
     ...platformProductionProblems(env),
     ...credentialsTransitProblems(env),
     ...settingsLinkProblems(env),

@@ -1,9 +1,9 @@
 import type { ConsumerGroupSpec } from '@inbox-bridge/messaging';
 import {
   booleanFlag,
+  devDefaultProblems,
   durationMs,
   httpsOriginProblems,
-  isProductionEnv,
   nonEmptyString,
   positiveInt,
   secret,
@@ -125,29 +125,14 @@ export const platformConfigShape = {
  * request behind a TLS-terminating proxy it is `http://`, which breaks v3 signatures and the OAuth redirect.
  */
 export function platformProductionProblems(env: Env): ConfigProblem[] {
-  if (!isProductionEnv(env)) {
-    return [];
-  }
-  const devDefaults: readonly (readonly [string, string])[] = [
-    ['HUBSPOT_DEVELOPER_API_KEY', DEV_SANDBOX_APP.developerApiKey],
-    ['HUBSPOT_CLIENT_ID', DEV_SANDBOX_APP.clientId],
-    ['HUBSPOT_APP_ID', DEV_SANDBOX_APP.appId],
-    ['MEDIA_LINK_SECRET', DEV_MEDIA_LINK_SECRET],
-  ];
-  const problems: ConfigProblem[] = [];
-  for (const [variable, devValue] of devDefaults) {
-    const value = env[variable]?.trim();
-    if (value === undefined || value === '') {
-      problems.push({
-        variable,
-        reason: 'required when NODE_ENV is production (the default is for development only)',
-      });
-    } else if (value === devValue) {
-      problems.push({ variable, reason: 'must not be the development default when NODE_ENV is production' });
-    }
-  }
+  const is = (devValue: string) => (value: string) => value === devValue;
   return [
-    ...problems,
+    ...devDefaultProblems(env, [
+      ['HUBSPOT_DEVELOPER_API_KEY', is(DEV_SANDBOX_APP.developerApiKey)],
+      ['HUBSPOT_CLIENT_ID', is(DEV_SANDBOX_APP.clientId)],
+      ['HUBSPOT_APP_ID', is(DEV_SANDBOX_APP.appId)],
+      ['MEDIA_LINK_SECRET', is(DEV_MEDIA_LINK_SECRET)],
+    ]),
     ...httpsOriginProblems(env, ['HUBSPOT_API_BASE_URL', 'HUBSPOT_AUTHORIZE_BASE_URL', 'PUBLIC_BASE_URL']),
   ];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { httpsOriginProblems, isProductionEnv } from './production.js';
+import { devDefaultProblems, httpsOriginProblems, isProductionEnv } from './production.js';
 
 describe(isProductionEnv.name, () => {
   it('reads NODE_ENV as the common schema does: unset or empty is production', () => {
@@ -43,5 +43,26 @@ describe(httpsOriginProblems.name, () => {
     expect(
       httpsOriginProblems({ NODE_ENV: 'development', API_BASE_URL: 'http://127.0.0.1' }, origins),
     ).toEqual([]);
+  });
+});
+
+describe(devDefaultProblems.name, () => {
+  const secrets = [
+    ['A_SECRET', (value: string) => value === 'dev-a'],
+    ['B_SECRET', (value: string) => value === 'dev-b'],
+  ] as const;
+
+  it('names each secret unset or holding its development default in production, never its value', () => {
+    const problems = devDefaultProblems({ A_SECRET: ' ', B_SECRET: ' dev-b ' }, secrets);
+    expect(problems).toEqual([
+      { variable: 'A_SECRET', reason: expect.stringMatching(/required when NODE_ENV is production/) },
+      { variable: 'B_SECRET', reason: expect.stringMatching(/must not hold the development default/) },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('dev-b');
+    expect(devDefaultProblems({ A_SECRET: 'real-a', B_SECRET: 'real-b' }, secrets)).toEqual([]);
+  });
+
+  it('asks nothing outside production', () => {
+    expect(devDefaultProblems({ NODE_ENV: 'development' }, secrets)).toEqual([]);
   });
 });

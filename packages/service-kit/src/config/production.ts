@@ -9,6 +9,30 @@ export function isProductionEnv(env: Env): boolean {
 }
 
 /**
+ * Secrets production must set itself: one problem per variable unset, or holding its development default (which is
+ * in this repository, so anyone could use it). `isDevDefault` gets the trimmed value, never shown in the problem.
+ */
+export function devDefaultProblems(
+  env: Env,
+  secrets: readonly (readonly [variable: string, isDevDefault: (value: string) => boolean])[],
+): ConfigProblem[] {
+  if (!isProductionEnv(env)) {
+    return [];
+  }
+  return secrets.flatMap(([variable, isDevDefault]): ConfigProblem[] => {
+    const value = env[variable]?.trim() ?? '';
+    if (value === '') {
+      return [
+        { variable, reason: 'required when NODE_ENV is production (the default is for development only)' },
+      ];
+    }
+    return isDevDefault(value)
+      ? [{ variable, reason: 'must not hold the development default when NODE_ENV is production' }]
+      : [];
+  });
+}
+
+/**
  * Origins production must name itself, over TLS: their defaults are the local sandboxes over plain HTTP, and a
  * public origin left to be derived from the Host header is `http://` behind a TLS-terminating proxy. One problem
  * per variable unset or `http://`; any other value that is not an https URL is left to its field to report.
