@@ -1,7 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { ConfigValidationError } from '../config/config-validation.error.js';
 import { DomainError } from '../errors/domain-error.js';
+import { GCM_IV_BYTES, GCM_TAG_BYTES, gcmDecrypt, gcmEncrypt } from './aes-gcm.js';
 import {
   ENCRYPTION_KEY_BYTES,
   decodeKeyedToken,
@@ -18,9 +18,6 @@ export class SecretBoxError extends DomainError<SecretBoxErrorCode> {
 }
 
 const VERSION = 'v1';
-const ALGORITHM = 'aes-256-gcm';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 interface ParsedToken {
   readonly keyId: string;
@@ -80,14 +77,11 @@ export class SecretBox {
     if (key === undefined) {
       throw new SecretBoxError('UNKNOWN_KEY_ID', `active key "${this.activeKeyId}" is missing`);
     }
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(aad, 'utf8'));
-    const ciphertext = Buffer.concat([
-      cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext),
-      cipher.final(),
-    ]);
-    const tag = cipher.getAuthTag();
+    const { iv, tag, ciphertext } = gcmEncrypt(
+      key,
+      typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext,
+      aad,
+    );
     return [VERSION, this.activeKeyId, b64url(iv), b64url(tag), b64url(ciphertext)].join('.');
   }
 
@@ -102,10 +96,7 @@ export class SecretBox {
       throw new SecretBoxError('UNKNOWN_KEY_ID', `no key with id "${parsed.keyId}" in the key ring`);
     }
     try {
-      const decipher = createDecipheriv(ALGORITHM, key, parsed.iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(Buffer.from(aad, 'utf8'));
-      decipher.setAuthTag(parsed.tag);
-      return Buffer.concat([decipher.update(parsed.ciphertext), decipher.final()]);
+      return gcmDecrypt(key, parsed, aad);
     } catch {
       throw new SecretBoxError(
         'DECRYPTION_FAILED',
@@ -142,8 +133,8 @@ function parseToken(token: string): ParsedToken {
   const [iv, tag, ciphertext] = decoded?.parts ?? [];
   if (
     decoded === undefined ||
-    iv?.length !== IV_BYTES ||
-    tag?.length !== TAG_BYTES ||
+    iv?.length !== GCM_IV_BYTES ||
+    tag?.length !== GCM_TAG_BYTES ||
     ciphertext === undefined
   ) {
     throw new SecretBoxError('DECRYPTION_FAILED', 'not a v1 SecretBox token');

@@ -1,17 +1,15 @@
 import {
-  createCipheriv,
-  createDecipheriv,
   createPrivateKey,
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
-  randomBytes,
   type KeyObject,
 } from 'node:crypto';
 import { inspect } from 'node:util';
 import { ConfigValidationError } from '../config/config-validation.error.js';
 import { DomainError } from '../errors/domain-error.js';
+import { GCM_IV_BYTES, GCM_TAG_BYTES, gcmDecrypt, gcmEncrypt } from './aes-gcm.js';
 import { decodeKeyedToken, parseEncryptionKeys, type EncryptionKeyRing } from './encryption-keys.js';
 
 export type TransitSealErrorCode = 'UNSEAL_FAILED' | 'UNKNOWN_KEY_ID';
@@ -25,8 +23,6 @@ export class TransitSealError extends DomainError<TransitSealErrorCode> {
 
 const VERSION = 'v1';
 const KEY_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 /** DER headers of raw X25519 keys (RFC 8410): the configured values are the raw 32 bytes, as openssl prints them. */
 const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -94,11 +90,8 @@ export class TransitSealer {
       ephemeralPublic,
       this.#recipientRaw,
     );
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(aad, 'utf8'));
-    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return [VERSION, this.keyId, ephemeralPublic, iv, cipher.getAuthTag(), ciphertext]
+    const { iv, tag, ciphertext } = gcmEncrypt(key, Buffer.from(plaintext, 'utf8'), aad);
+    return [VERSION, this.keyId, ephemeralPublic, iv, tag, ciphertext]
       .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
       .join('.');
   }
@@ -126,8 +119,8 @@ function parseSealed(sealed: string): SealedParts {
   if (
     decoded === undefined ||
     ephemeralPublic?.length !== KEY_BYTES ||
-    iv?.length !== IV_BYTES ||
-    tag?.length !== TAG_BYTES ||
+    iv?.length !== GCM_IV_BYTES ||
+    tag?.length !== GCM_TAG_BYTES ||
     ciphertext === undefined
   ) {
     throw new TransitSealError('UNSEAL_FAILED', 'not a v1 sealed value');
@@ -185,15 +178,11 @@ export class TransitUnsealer {
         privateKey: key.privateKey,
         publicKey: publicKeyFromRaw(parsed.ephemeralPublic),
       });
-      const decipher = createDecipheriv(
-        'aes-256-gcm',
+      return gcmDecrypt(
         contentKey(sharedSecret, parsed.ephemeralPublic, key.publicRaw),
-        parsed.iv,
-        { authTagLength: TAG_BYTES },
-      );
-      decipher.setAAD(Buffer.from(aad, 'utf8'));
-      decipher.setAuthTag(parsed.tag);
-      return Buffer.concat([decipher.update(parsed.ciphertext), decipher.final()]).toString('utf8');
+        parsed,
+        aad,
+      ).toString('utf8');
     } catch {
       throw new TransitSealError(
         'UNSEAL_FAILED',
