@@ -485,6 +485,44 @@ describe('router rules (real PostgreSQL schema and RabbitMQ vhost, the gateway e
     expect(third.decisionId).not.toBe(second.decisionId);
   });
 
+  it("a refusal that names a person's assignment makes the thread manual at once; nobody else is asked", async () => {
+    const p = await portalWith([user('h1'), user('h2'), user('h3')], {
+      mode: 'users-and-teams',
+      targets: { userIds: ['h1', 'h2', 'h3'] },
+    });
+    await p.start('person1');
+    const first = await commands.nth(p.portalId, 'person1');
+    // What the gateway publishes when HubSpot shows a person's assignee: that assignment, then the refusal.
+    await events.publish(p.portalId, RoutingKeys.GatewayThreadAssignmentChangedV1, {
+      hubspotThreadId: 'person1',
+      assignedActorId: 'A-h3',
+      byAgent: true,
+    });
+    await events.publish(p.portalId, RoutingKeys.GatewayAssignmentFailedV1, {
+      decisionId: first.decisionId,
+      hubspotThreadId: 'person1',
+      reason: 'the thread was assigned by a person in HubSpot (A-h3)',
+      retryable: false,
+    });
+    const trail = await p.waitForStatus('person1', 'manual');
+    // HubSpot's own assignment event arrives later and repeats it.
+    await events.publish(p.portalId, RoutingKeys.GatewayThreadAssignmentChangedV1, {
+      hubspotThreadId: 'person1',
+      assignedActorId: 'A-h3',
+      byAgent: true,
+    });
+    await p.start('person2');
+    await commands.nth(p.portalId, 'person2');
+    expect(commands.forThread(p.portalId, 'person1')).toHaveLength(1);
+    const after = (await p.auditOf('person1')) as {
+      assigneeUserId: string;
+      entries: { action: string; reason: string }[];
+    };
+    expect(after.assigneeUserId).toBe('h3');
+    expect(after.entries.filter((entry) => entry.action === 'manual')).toHaveLength(1);
+    expect(after.entries.map((entry) => entry.action)).toEqual(trail.entries.map((entry) => entry.action));
+  });
+
   it('a switched-off account routes nothing; a purged one closes its conversations and frees their slots', async () => {
     const p = await portalWith([user('p1')], {
       mode: 'users-and-teams',

@@ -9,6 +9,7 @@ interface Envelope {
   readonly type: string;
   readonly portalId: number;
   readonly payload: Record<string, unknown>;
+  readonly causationId?: string;
 }
 
 const HUB_ID = 6_262;
@@ -307,6 +308,20 @@ describe('delivery status and assignments → HubSpot (real sandbox, PostgreSQL,
       payload: { hubspotThreadId: threadId, retryable: false },
     });
     expect(String(failure.payload['reason'])).toContain('assigned by a person in HubSpot');
+    // The person's assignment goes ahead of the refusal, caused by the same request, so the router records the
+    // thread as manual at once instead of asking every other member of its pool.
+    const told = captured.messages.findIndex(
+      (envelope) =>
+        envelope.type === RoutingKeys.GatewayThreadAssignmentChangedV1 &&
+        envelope.causationId === failure.causationId,
+    );
+    expect(told).toBeGreaterThanOrEqual(0);
+    expect(told).toBeLessThan(captured.messages.indexOf(failure));
+    expect(captured.messages[told]?.payload).toEqual({
+      hubspotThreadId: threadId,
+      assignedActorId: `A-${USER_ID}`,
+      byAgent: true,
+    });
     // Only the person's own PUT reached the thread's assignee.
     const assigneeCalls = (await fixture.control.calls(HUB_ID)).filter((call) =>
       call.path.endsWith(`/threads/${threadId}/assignee`),

@@ -148,6 +148,10 @@ export class RoutingService {
       return;
     }
     const userId = userIdOfActor(change.assignedActorId);
+    // Told twice (the gateway's refusal names the person's assignment, then HubSpot's own event repeats it).
+    if (conversation.status === 'manual' && conversation.assigneeUserId === (userId ?? null)) {
+      return;
+    }
     if (conversation.status === 'closed') {
       await this.manualWhileClosed(manager, conversation, change.assignedActorId, userId);
       return;

@@ -1,5 +1,5 @@
 import { DEFAULT_RETRY_DELAYS_MS, TransientError, type MessageContext } from '@inbox-bridge/messaging';
-import { RoutingKeys, type RouterAssignmentRequestedV1 } from '@inbox-bridge/shared';
+import { hubspotActorIdSchema, RoutingKeys, type RouterAssignmentRequestedV1 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   CHANNEL_ACCOUNT_DIRECTORY,
@@ -26,7 +26,8 @@ export const ASSIGNED_BY_A_PERSON = 'the thread was assigned by a person in HubS
  * `gateway.assignment.failed.v1` with the reason. Retryable failures go through the retry tiers first; the
  * router hears `retryable: true` only when they are used up. A thread a person assigned in HubSpot (an
  * assignee the bridge's journal did not set) is never reassigned: that request fails, not retryable. Each
- * applied assignee is recorded in the journal in the same transaction, so HubSpot's echo of it is known.
+ * applied assignee is recorded in the journal in the same transaction, so HubSpot's echo of it is known. A refusal
+ * because of a person's assignment is preceded by that assignment (`gateway.thread.assignment-changed.v1`).
  */
 @Injectable()
 export class AssignmentService {
@@ -70,6 +71,7 @@ export class AssignmentService {
           assignedTo,
         ))
       ) {
+        await this.reportPersonsAssignment(request, context, account.portalId, assignedTo);
         await this.fail(request, context, `${ASSIGNED_BY_A_PERSON} (${assignedTo})`, false);
         return 'failed';
       }
@@ -139,6 +141,31 @@ export class AssignmentService {
       path: `/crm/v3/objects/tickets/${encodeURIComponent(ticketId)}`,
       body: { properties: { hubspot_owner_id: ownerId } },
     });
+  }
+
+  /**
+   * The person's assignment this request ran into, published ahead of the refusal (the two share the thread's
+   * order): the router records the thread as manual at once, instead of trying every other member of the pool
+   * until HubSpot's own assignment event arrives. HubSpot's event still comes later and repeats it.
+   */
+  private async reportPersonsAssignment(
+    request: RouterAssignmentRequestedV1,
+    context: MessageContext,
+    portalId: string,
+    assignedTo: string,
+  ): Promise<void> {
+    if (!hubspotActorIdSchema.safeParse(assignedTo).success) {
+      this.logger.warn(
+        { hubspotThreadId: request.hubspotThreadId, assignedTo },
+        "assignee of an unknown form; the router learns it from HubSpot's assignment event",
+      );
+      return;
+    }
+    await context.publish(
+      RoutingKeys.GatewayThreadAssignmentChangedV1,
+      { hubspotThreadId: request.hubspotThreadId, assignedActorId: assignedTo, byAgent: true },
+      { portalId: Number(portalId) },
+    );
   }
 
   private async fail(
