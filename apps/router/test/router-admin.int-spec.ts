@@ -1,4 +1,4 @@
-import { TablePruner } from '@inbox-bridge/service-kit';
+import { SettingsLinkSigner, TablePruner } from '@inbox-bridge/service-kit';
 import { RoutingKeys } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -229,6 +229,37 @@ describe('router admin API and settings page (tenant isolation, validation, head
     expect((await adminA().call('GET', '/admin/channel-accounts/ca-a/rules')).body?.['rules']).toEqual(
       before,
     );
+  });
+
+  it('settings page: a signed link to an account the router has not heard of yet reloads until it has', async () => {
+    const link = new SettingsLinkSigner(LINK_SECRET).sign(PORTAL_A, 'ca-late', 15 * 60_000);
+    const url = `${router.baseUrl}/settings/ca-late?${new URLSearchParams({ ...link }).toString()}`;
+    const early = await fetch(url);
+    expect(early.status).toBe(503);
+    expect(early.headers.get('retry-after')).toBe('2');
+    expect(early.headers.get('content-type')).toMatch(/text\/html/);
+    const body = await early.text();
+    expect(body).toContain('<meta http-equiv="refresh" content="2">');
+    expect(body).toContain('data-pending="ca-late"');
+    // A bearer token is an API client, not a browser that reloads: an unknown account stays a 404 problem.
+    const byToken = await fetch(`${router.baseUrl}/settings/ca-late`, {
+      headers: { authorization: `Bearer ${TOKEN_A}` },
+    });
+    expect(byToken.status).toBe(404);
+    expect(byToken.headers.get('content-type')).toMatch(/application\/problem\+json/);
+
+    await events.publish(PORTAL_A, RoutingKeys.GatewayChannelAccountConnectedV1, {
+      channelAccountId: 'ca-late',
+      hubspotChannelId: '1001',
+      inboxId: '9001',
+      provider: 'telegram',
+      name: 'Late bot',
+    });
+    await testing.expectEventually(async () => {
+      const ready = await fetch(url);
+      expect(ready.status).toBe(200);
+      expect(await ready.text()).toContain('<strong>Late bot</strong>');
+    });
   });
 
   it('settings form: a field holding a NUL is a 400 page naming it (found by the fuzz run: it was a 500)', async () => {

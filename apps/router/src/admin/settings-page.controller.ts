@@ -3,9 +3,11 @@ import { Body, Controller, Get, HttpCode, Param, Post, Res, UseGuards } from '@n
 import type { Response } from 'express';
 import { AdminPortal, SettingsAuthGuard, SettingsLink } from './admin-auth.guard.js';
 import { PathIdPipe } from './path-id.pipe.js';
-import { RoutingAdminService } from './routing-admin.service.js';
+import { NotFoundInPortalError, RoutingAdminService } from './routing-admin.service.js';
 import { formFromRules, rulesFromForm, type SettingsForm } from './settings-form.js';
-import { renderSettingsPage } from './settings-page.js';
+import { renderAccountPendingPage, renderSettingsPage } from './settings-page.js';
+
+const ACCOUNT_PENDING_RETRY_SECONDS = 2;
 
 /**
  * The settings page of one channel account, opened with a signed link
@@ -24,9 +26,21 @@ export class SettingsPageController {
     @SettingsLink() link: SettingsLinkParams | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
-    const view = await this.admin.rules(portalId, channelAccountId);
-    const directory = await this.admin.directory(portalId);
+    const view = await this.admin.rules(portalId, channelAccountId).catch((error: unknown) => {
+      if (error instanceof NotFoundInPortalError && link !== undefined) {
+        return undefined;
+      }
+      throw error;
+    });
     setPageHeaders(response);
+    if (view === undefined) {
+      // The gateway signed this link for an account it has just connected; the router hears of the account
+      // from `gateway.channel-account.connected.v1` a moment later. A 404 here would send the admin away.
+      response.status(503);
+      response.setHeader('retry-after', String(ACCOUNT_PENDING_RETRY_SECONDS));
+      return renderAccountPendingPage(channelAccountId, ACCOUNT_PENDING_RETRY_SECONDS);
+    }
+    const directory = await this.admin.directory(portalId);
     return renderSettingsPage({
       channelAccountId,
       accountName: view.name,

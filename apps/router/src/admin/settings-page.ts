@@ -195,3 +195,26 @@ function renderDirectory(directory: PortalDirectory): string {
     <table aria-label="Teams"><thead><tr><th>Name</th><th>Team id</th></tr></thead><tbody>${teams}</tbody></table>
   </details>`;
 }
+
+/**
+ * A signed link's account the router has not heard of yet: a page that reloads itself (a meta refresh, so no
+ * script is needed under the page's CSP) until the account's rules can be shown.
+ */
+export function renderAccountPendingPage(channelAccountId: string, retrySeconds: number): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="${retrySeconds}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Routing — setting up</title>
+<style>body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #33475b; }</style>
+</head>
+<body>
+<h1>Automatic assignment</h1>
+<p role="status" data-pending="${escapeHtml(channelAccountId)}">Channel account ${escapeHtml(channelAccountId)} is still being set up. This page reloads itself in a moment.</p>
+<p><small>If it keeps reloading for more than a minute, the account may have been deleted in HubSpot, or the router is not receiving the gateway's events (its operators can check its health).</small></p>
+</body>
+</html>
+`;
+}
