@@ -681,6 +681,44 @@ describe('custom channels (§1)', () => {
       expect(old.body.status).toBe('CLOSED');
     });
 
+    it('under DELIVERY_IDENTIFIER a closed thread stays closed when its id comes back: the message threads by its participants', async () => {
+      const { token, accountId, path } = await channelWithAccount({
+        deliveryIdentifierTypes: ['HS_PHONE_NUMBER'],
+        threadingModel: 'DELIVERY_IDENTIFIER',
+      });
+      const sms = (integrationThreadId?: string) =>
+        incomingMessage(accountId, {
+          integrationThreadId,
+          senders: [{ deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+4915112345678' } }],
+          recipients: [{ deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+15550000000' } }],
+        });
+      const generatedIdOf = async (threadId: string) =>
+        (await sandbox.control.threads(HUB_ID)).find((thread) => thread.id === threadId)!.integrationThreadId;
+      const first = await sandbox.request('POST', path, { token, body: sms() });
+      const closedId = first.body.conversationsThreadId;
+      const closedThreadsId = await generatedIdOf(closedId);
+      const closed = await sandbox.request('PATCH', `/conversations/v3/conversations/threads/${closedId}`, {
+        token: await sandbox.token(['conversations.write']),
+        body: { status: 'CLOSED' },
+      });
+      expect(closed.status).toBe(200);
+
+      const afterClose = await sandbox.request('POST', path, { token, body: sms(closedThreadsId) });
+      expect(afterClose.status).toBe(201);
+      const newId = afterClose.body.conversationsThreadId;
+      expect(newId).not.toBe(closedId);
+      const again = await sandbox.request('POST', path, { token, body: sms(closedThreadsId) });
+      expect(again.body.conversationsThreadId).toBe(newId);
+      const newThreadsId = await generatedIdOf(newId);
+      expect(newThreadsId).not.toBe(closedThreadsId);
+      const byNewId = await sandbox.request('POST', path, { token, body: sms(newThreadsId) });
+      expect(byNewId.body.conversationsThreadId).toBe(newId);
+      const old = await sandbox.request('GET', `/conversations/v3/conversations/threads/${closedId}`, {
+        token: await sandbox.token(['conversations.read']),
+      });
+      expect(old.body.status).toBe('CLOSED');
+    });
+
     it('updates the delivery status of outgoing messages only', async () => {
       const { token, accountId, path } = await channelWithAccount();
       const incoming = await sandbox.request('POST', path, { token, body: incomingMessage(accountId) });
