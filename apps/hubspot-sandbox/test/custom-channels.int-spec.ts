@@ -764,6 +764,59 @@ describe('custom channels (§1)', () => {
       });
     });
   });
+  describe('ids after a reset', () => {
+    const threadingModels = ['INTEGRATION_THREAD_ID', 'DELIVERY_IDENTIFIER'] as const;
+
+    /** A channel, an account and a thread of a published message, with the thread's HubSpot-generated id. */
+    async function publishedThread(threadingModel: (typeof threadingModels)[number]) {
+      const channelId = await sandbox.createChannel({ ...OPAQUE_CAPABILITIES, threadingModel });
+      const token = await sandbox.token();
+      const accountId = await sandbox.createAccount(token, channelId);
+      const published = await sandbox.request('POST', `${CC}/${channelId}/messages`, {
+        token,
+        body: incomingMessage(
+          accountId,
+          threadingModel === 'DELIVERY_IDENTIFIER' ? { integrationThreadId: undefined } : {},
+        ),
+      });
+      expect(published.status).toBe(201);
+      const threadId = published.body.conversationsThreadId as string;
+      const thread = (await sandbox.control.threads(HUB_ID)).find((candidate) => candidate.id === threadId)!;
+      return { channelId, accountId, threadId, integrationThreadId: thread.integrationThreadId };
+    }
+
+    it('never issues a channel, channel-account or thread id again, so an id kept from before names nothing new', async () => {
+      const before = await Promise.all(threadingModels.map(publishedThread));
+      await sandbox.seed();
+      const after = await Promise.all(threadingModels.map(publishedThread));
+
+      const idsBefore = before.flatMap((ids) => [ids.channelId, ids.accountId, ids.threadId]);
+      for (const ids of after) {
+        for (const id of [ids.channelId, ids.accountId, ids.threadId]) {
+          expect(idsBefore).not.toContain(id);
+        }
+        // Channel ids are int32 in HubSpot (§1.3, the staging token's genericChannelId in §1.6).
+        expect(Number(ids.channelId)).toBeLessThanOrEqual(2 ** 31 - 1);
+        expect(Number.isSafeInteger(Number(ids.accountId))).toBe(true);
+        expect(Number.isSafeInteger(Number(ids.threadId))).toBe(true);
+      }
+      const generatedBefore = before[1]!.integrationThreadId;
+      expect(generatedBefore).toMatch(/^hs-thread-/);
+      expect(after[1]!.integrationThreadId).not.toBe(generatedBefore);
+      const reader = await sandbox.token(['conversations.read']);
+      for (const ids of before) {
+        expect((await sandbox.developer('GET', `${CC}/${ids.channelId}`)).status).toBe(404);
+        const oldThread = await sandbox.request(
+          'GET',
+          `/conversations/v3/conversations/threads/${ids.threadId}`,
+          {
+            token: reader,
+          },
+        );
+        expect(oldThread.status).toBe(404);
+      }
+    });
+  });
 });
 
 describe('errors outside the routes', () => {

@@ -446,7 +446,7 @@ export class MessageService {
     integrationThreadId: string | undefined,
     participantKey?: string,
   ): Thread {
-    const id = String(this.ids.next('thread', 7_000_000_001));
+    const id = String(this.ids.nextUnique());
     const thread = this.messages.saveThread({
       id,
       portalId: account.portalId,
