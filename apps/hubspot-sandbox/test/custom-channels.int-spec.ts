@@ -681,6 +681,44 @@ describe('custom channels (§1)', () => {
       expect(old.body.status).toBe('CLOSED');
     });
 
+    it('under DELIVERY_IDENTIFIER a closed thread stays closed when its id comes back: the message threads by its participants', async () => {
+      const { token, accountId, path } = await channelWithAccount({
+        deliveryIdentifierTypes: ['HS_PHONE_NUMBER'],
+        threadingModel: 'DELIVERY_IDENTIFIER',
+      });
+      const sms = (integrationThreadId?: string) =>
+        incomingMessage(accountId, {
+          integrationThreadId,
+          senders: [{ deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+4915112345678' } }],
+          recipients: [{ deliveryIdentifier: { type: 'HS_PHONE_NUMBER', value: '+15550000000' } }],
+        });
+      const generatedIdOf = async (threadId: string) =>
+        (await sandbox.control.threads(HUB_ID)).find((thread) => thread.id === threadId)!.integrationThreadId;
+      const first = await sandbox.request('POST', path, { token, body: sms() });
+      const closedId = first.body.conversationsThreadId;
+      const closedThreadsId = await generatedIdOf(closedId);
+      const closed = await sandbox.request('PATCH', `/conversations/v3/conversations/threads/${closedId}`, {
+        token: await sandbox.token(['conversations.write']),
+        body: { status: 'CLOSED' },
+      });
+      expect(closed.status).toBe(200);
+
+      const afterClose = await sandbox.request('POST', path, { token, body: sms(closedThreadsId) });
+      expect(afterClose.status).toBe(201);
+      const newId = afterClose.body.conversationsThreadId;
+      expect(newId).not.toBe(closedId);
+      const again = await sandbox.request('POST', path, { token, body: sms(closedThreadsId) });
+      expect(again.body.conversationsThreadId).toBe(newId);
+      const newThreadsId = await generatedIdOf(newId);
+      expect(newThreadsId).not.toBe(closedThreadsId);
+      const byNewId = await sandbox.request('POST', path, { token, body: sms(newThreadsId) });
+      expect(byNewId.body.conversationsThreadId).toBe(newId);
+      const old = await sandbox.request('GET', `/conversations/v3/conversations/threads/${closedId}`, {
+        token: await sandbox.token(['conversations.read']),
+      });
+      expect(old.body.status).toBe('CLOSED');
+    });
+
     it('updates the delivery status of outgoing messages only', async () => {
       const { token, accountId, path } = await channelWithAccount();
       const incoming = await sandbox.request('POST', path, { token, body: incomingMessage(accountId) });
@@ -724,6 +762,59 @@ describe('custom channels (§1)', () => {
         status: 'error',
         category: 'OBJECT_NOT_FOUND',
       });
+    });
+  });
+  describe('ids after a reset', () => {
+    const threadingModels = ['INTEGRATION_THREAD_ID', 'DELIVERY_IDENTIFIER'] as const;
+
+    /** A channel, an account and a thread of a published message, with the thread's HubSpot-generated id. */
+    async function publishedThread(threadingModel: (typeof threadingModels)[number]) {
+      const channelId = await sandbox.createChannel({ ...OPAQUE_CAPABILITIES, threadingModel });
+      const token = await sandbox.token();
+      const accountId = await sandbox.createAccount(token, channelId);
+      const published = await sandbox.request('POST', `${CC}/${channelId}/messages`, {
+        token,
+        body: incomingMessage(
+          accountId,
+          threadingModel === 'DELIVERY_IDENTIFIER' ? { integrationThreadId: undefined } : {},
+        ),
+      });
+      expect(published.status).toBe(201);
+      const threadId = published.body.conversationsThreadId as string;
+      const thread = (await sandbox.control.threads(HUB_ID)).find((candidate) => candidate.id === threadId)!;
+      return { channelId, accountId, threadId, integrationThreadId: thread.integrationThreadId };
+    }
+
+    it('never issues a channel, channel-account or thread id again, so an id kept from before names nothing new', async () => {
+      const before = await Promise.all(threadingModels.map(publishedThread));
+      await sandbox.seed();
+      const after = await Promise.all(threadingModels.map(publishedThread));
+
+      const idsBefore = before.flatMap((ids) => [ids.channelId, ids.accountId, ids.threadId]);
+      for (const ids of after) {
+        for (const id of [ids.channelId, ids.accountId, ids.threadId]) {
+          expect(idsBefore).not.toContain(id);
+        }
+        // Channel ids are int32 in HubSpot (§1.3, the staging token's genericChannelId in §1.6).
+        expect(Number(ids.channelId)).toBeLessThanOrEqual(2 ** 31 - 1);
+        expect(Number.isSafeInteger(Number(ids.accountId))).toBe(true);
+        expect(Number.isSafeInteger(Number(ids.threadId))).toBe(true);
+      }
+      const generatedBefore = before[1]!.integrationThreadId;
+      expect(generatedBefore).toMatch(/^hs-thread-/);
+      expect(after[1]!.integrationThreadId).not.toBe(generatedBefore);
+      const reader = await sandbox.token(['conversations.read']);
+      for (const ids of before) {
+        expect((await sandbox.developer('GET', `${CC}/${ids.channelId}`)).status).toBe(404);
+        const oldThread = await sandbox.request(
+          'GET',
+          `/conversations/v3/conversations/threads/${ids.threadId}`,
+          {
+            token: reader,
+          },
+        );
+        expect(oldThread.status).toBe(404);
+      }
     });
   });
 });

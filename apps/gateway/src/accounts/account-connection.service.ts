@@ -208,13 +208,18 @@ export class AccountConnectionService {
   /**
    * New credentials for a connected account (a revoked bot token, a rotated auth token): the connector checks
    * they belong to the same bot or number and rebinds the account to them; then the account is authorized
-   * again in HubSpot and here, and `updated.v1` (authorized) lets the connector use it again.
+   * again in HubSpot and here, and `updated.v1` (authorized) lets the connector use it again. Like a new
+   * connection, it needs the app installed in the portal.
    */
   async reconnect(request: {
     readonly portalId: string;
     readonly channelAccountId: string;
     readonly credentials: ProviderCredentials;
   }): Promise<ConnectionResult<StoredChannelAccount>> {
+    const notInstalled = await this.notInstalled(request.portalId);
+    if (notInstalled !== undefined) {
+      return this.counted('reconnect', { ok: false, ...notInstalled });
+    }
     const result = await this.reconnection({ ...request, origin: 'admin' });
     return this.counted('reconnect', result.ok ? { ok: true, value: result.value.account } : result);
   }

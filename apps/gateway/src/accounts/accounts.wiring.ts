@@ -18,6 +18,7 @@ import type { MigrationInterface } from 'typeorm';
 import { z } from 'zod';
 import { ChannelAccounts1764320000000 } from './migrations/1764320000000-channel-accounts.js';
 import { ChannelAccountAddresses1765100000000 } from './migrations/1765100000000-channel-account-addresses.js';
+import { HubSpotIntegrationThreadIds1765300000000 } from './migrations/1765300000000-hubspot-integration-thread-ids.js';
 
 type MigrationClass = new () => MigrationInterface;
 type EntityClass = abstract new (...args: never[]) => object;
@@ -167,6 +168,7 @@ export function credentialsTransitProblems(env: Env): ConfigProblem[] {
 export const accountsMigrations: readonly MigrationClass[] = [
   ChannelAccounts1764320000000,
   ChannelAccountAddresses1765100000000,
+  HubSpotIntegrationThreadIds1765300000000,
 ];
 
 export const accountsEntities: readonly EntityClass[] = [];

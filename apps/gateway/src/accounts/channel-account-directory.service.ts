@@ -2,6 +2,7 @@ import { DATA_SOURCE, PerTransaction } from '@inbox-bridge/service-kit';
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type {
+  AccountCustomer,
   ChannelAccountDirectory,
   ChannelAccountRecord,
   KnownConversation,
@@ -40,5 +41,12 @@ export class ChannelAccountDirectoryService implements ChannelAccountDirectory {
 
   rememberConversations(manager: EntityManager, conversations: readonly KnownConversation[]): Promise<void> {
     return this.accounts.rememberConversations(manager, conversations);
+  }
+
+  integrationThreadIdsOf(
+    manager: EntityManager,
+    customers: readonly AccountCustomer[],
+  ): Promise<ReadonlyMap<string, string>> {
+    return this.accounts.integrationThreadIdsOf(manager, customers);
   }
 }

@@ -34,6 +34,21 @@ export interface KnownConversation {
   readonly hubspotThreadId?: string;
 }
 
+/** A customer of a channel account, by the address the gateway publishes them with. */
+export interface AccountCustomer {
+  readonly channelAccountId: string;
+  readonly deliveryIdentifier: DeliveryIdentifier;
+}
+
+/** The key of an {@link AccountCustomer} in maps. */
+export const accountCustomerKey = ({
+  channelAccountId,
+  deliveryIdentifier,
+}: {
+  readonly channelAccountId: string;
+  readonly deliveryIdentifier: { readonly type: string; readonly value: string };
+}): string => JSON.stringify([channelAccountId, deliveryIdentifier.type, deliveryIdentifier.value]);
+
 /** Nest injection token for {@link ChannelAccountDirectory}. */
 export const CHANNEL_ACCOUNT_DIRECTORY = Symbol('CHANNEL_ACCOUNT_DIRECTORY');
 
@@ -58,4 +73,13 @@ export interface ChannelAccountDirectory {
    * thread go back to that conversation.
    */
   rememberConversations(manager: EntityManager, conversations: readonly KnownConversation[]): Promise<void>;
+  /**
+   * Under DELIVERY_IDENTIFIER threading: HubSpot's `integrationThreadId` of each customer's current thread, as a
+   * reply webhook named it, keyed by {@link accountCustomerKey} (one query). A customer whose thread changed since
+   * (HubSpot started a new one), or whose thread no reply has named yet, is absent.
+   */
+  integrationThreadIdsOf(
+    manager: EntityManager,
+    customers: readonly AccountCustomer[],
+  ): Promise<ReadonlyMap<string, string>>;
 }

@@ -1,7 +1,13 @@
 import { providerSchema, type DeliveryIdentifier, type Provider } from '@inbox-bridge/shared';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { ChannelAccountRecord, InboxType, KnownConversation } from './channel-account-directory.js';
+import {
+  accountCustomerKey,
+  type AccountCustomer,
+  type ChannelAccountRecord,
+  type InboxType,
+  type KnownConversation,
+} from './channel-account-directory.js';
 
 /** A channel account as stored, with its lifecycle flags. */
 export interface StoredChannelAccount extends ChannelAccountRecord {
@@ -203,15 +209,17 @@ export class ChannelAccountRepository {
     await manager.query(`DELETE FROM channel_accounts WHERE channel_account_id = $1`, [channelAccountId]);
   }
 
-  /** One statement for all; of two rows for one customer (identifier), the later is kept. */
+  /**
+   * One statement for all; of two rows for one customer (identifier), the later is kept. HubSpot's
+   * `integrationThreadId` stays only while the customer's thread does: it names that thread alone.
+   */
   async rememberConversations(
     manager: EntityManager,
     conversations: readonly KnownConversation[],
   ): Promise<void> {
     const byCustomer = new Map<string, KnownConversation>();
     for (const conversation of conversations) {
-      const { type, value } = conversation.deliveryIdentifier;
-      byCustomer.set(JSON.stringify([conversation.channelAccountId, type, value]), conversation);
+      byCustomer.set(accountCustomerKey(conversation), conversation);
     }
     if (byCustomer.size === 0) {
       return;
@@ -224,6 +232,11 @@ export class ChannelAccountRepository {
        ON CONFLICT (channel_account_id, identifier_type, identifier_value) DO UPDATE
          SET conversation_key = EXCLUDED.conversation_key,
              hubspot_thread_id = COALESCE(EXCLUDED.hubspot_thread_id, account_conversations.hubspot_thread_id),
+             integration_thread_id = CASE
+               WHEN COALESCE(EXCLUDED.hubspot_thread_id, account_conversations.hubspot_thread_id)
+                    = account_conversations.hubspot_thread_id
+               THEN account_conversations.integration_thread_id
+             END,
              updated_at = now()`,
       [
         rows.map((row) => row.channelAccountId),
@@ -232,6 +245,61 @@ export class ChannelAccountRepository {
         rows.map((row) => row.conversationKey),
         rows.map((row) => row.hubspotThreadId ?? null),
       ],
+    );
+  }
+
+  /**
+   * Keeps HubSpot's `integrationThreadId` of a thread (named by a reply webhook under DELIVERY_IDENTIFIER threading)
+   * with the customer conversations published into that thread; a thread the bridge published none into is
+   * not kept.
+   */
+  async rememberIntegrationThreadId(
+    manager: EntityManager,
+    thread: {
+      readonly channelAccountId: string;
+      readonly hubspotThreadId: string;
+      readonly integrationThreadId: string;
+    },
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE account_conversations SET integration_thread_id = $3
+        WHERE channel_account_id = $1 AND hubspot_thread_id = $2
+          AND integration_thread_id IS DISTINCT FROM $3`,
+      [thread.channelAccountId, thread.hubspotThreadId, thread.integrationThreadId],
+    );
+  }
+
+  async integrationThreadIdsOf(
+    manager: EntityManager,
+    customers: readonly AccountCustomer[],
+  ): Promise<ReadonlyMap<string, string>> {
+    if (customers.length === 0) {
+      return new Map();
+    }
+    const rows: {
+      channel_account_id: string;
+      identifier_type: string;
+      identifier_value: string;
+      integration_thread_id: string;
+    }[] = await manager.query(
+      `SELECT c.channel_account_id, c.identifier_type, c.identifier_value, c.integration_thread_id
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS m(channel_account_id, identifier_type, identifier_value)
+         JOIN account_conversations c USING (channel_account_id, identifier_type, identifier_value)
+        WHERE c.integration_thread_id IS NOT NULL`,
+      [
+        customers.map((customer) => customer.channelAccountId),
+        customers.map((customer) => customer.deliveryIdentifier.type),
+        customers.map((customer) => customer.deliveryIdentifier.value),
+      ],
+    );
+    return new Map(
+      rows.map((row) => [
+        accountCustomerKey({
+          channelAccountId: row.channel_account_id,
+          deliveryIdentifier: { type: row.identifier_type, value: row.identifier_value },
+        }),
+        row.integration_thread_id,
+      ]),
     );
   }
 

@@ -58,7 +58,9 @@ export function turnedOffReason(
 /**
  * OUTGOING_CHANNEL_MESSAGE_CREATED → `gateway.outbound-message.requested.v1`: the conversation from
  * `channelIntegrationThreadIds[0]` (INTEGRATION_THREAD_ID) or from the conversation the gateway published
- * for that thread or recipient (DELIVERY_IDENTIFIER), file attachments as `hubspot-file:` references.
+ * for that thread or recipient (DELIVERY_IDENTIFIER, where HubSpot's id of the thread is kept with that
+ * conversation, to be passed back on the customer's next messages), file attachments as `hubspot-file:`
+ * references.
  * A reply through a switched-off account is not sent: HubSpot shows it FAILED with the reason.
  */
 @Injectable()
@@ -183,7 +185,16 @@ export class OutboundMessageProcessor {
       const what = unsupported.length > 0 ? ` (it only has ${unsupported.join(', ')} content)` : '';
       return refuse(`Not sent: the message cannot be delivered by this channel${what}.`);
     }
+    const hubspotIntegrationThreadId =
+      this.threadingModel === 'DELIVERY_IDENTIFIER' ? event.channelIntegrationThreadIds?.[0] : undefined;
     return async (manager) => {
+      if (hubspotIntegrationThreadId !== undefined) {
+        await this.accounts.rememberIntegrationThreadId(manager, {
+          channelAccountId: account.channelAccountId,
+          hubspotThreadId: message.conversationsThreadId,
+          integrationThreadId: hubspotIntegrationThreadId,
+        });
+      }
       await this.messaging.outbox.publish(
         manager,
         RoutingKeys.GatewayOutboundMessageRequestedV1,

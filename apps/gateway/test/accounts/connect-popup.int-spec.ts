@@ -4,6 +4,7 @@ import {
   CHANNEL_ACCOUNT_DIRECTORY,
   type ChannelAccountDirectory,
 } from '../../src/accounts/channel-account-directory.js';
+import { ChannelAccountRepository } from '../../src/accounts/channel-account.repository.js';
 import { telegramVerdict, type CredentialsResponder } from './credentials-responder.js';
 import type { GatewayUnderTest } from './gateway-under-test.js';
 import type { HubSpotFixture } from './hubspot-fixture.js';
@@ -623,6 +624,52 @@ describe('connection popup and admin connect (real sandbox, credentials answered
         expect(updates()).toEqual([['deauthorized'], ['authorized']]);
       });
     });
+
+    it('409 APP_NOT_INSTALLED for a portal that revoked the app or never installed it, before any provider is asked', async () => {
+      // A bot connected while the app was installed, deauthorized since; then the portal revoked the app.
+      const channelAccountId = '5000720';
+      const botToken = GOOD_TOKEN.replace('700100200', '700100720');
+      await db.dataSource.transaction((manager) =>
+        gateway.app.get(ChannelAccountRepository, { strict: false }).insertIfNew(manager, {
+          channelAccountId,
+          portalId: String(DISCONNECTED_HUB_ID),
+          channelId,
+          inboxId: '514',
+          inboxType: 'INBOX',
+          provider: 'telegram',
+          name: 'Bot of a revoked portal',
+          deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: '700100720' },
+          authorized: false,
+          active: true,
+          archived: false,
+        }),
+      );
+      const checksBefore = responder.requests.length;
+
+      const revoked = await put(
+        `${DISCONNECTED_HUB_ID}/channel-accounts/${channelAccountId}`,
+        telegram(botToken),
+        DISCONNECTED_HUB_ADMIN_TOKEN,
+      );
+      expect(revoked.status).toBe(409);
+      expect(await revoked.json()).toMatchObject({
+        code: 'APP_NOT_INSTALLED',
+        detail: expect.stringContaining('Install it again'),
+      });
+      const neverInstalled = await put(
+        `${NOT_INSTALLED_HUB_ID}/channel-accounts/5000721`,
+        telegram(botToken),
+        NOT_INSTALLED_HUB_ADMIN_TOKEN,
+      );
+      expect(neverInstalled.status).toBe(409);
+      expect(await neverInstalled.json()).toMatchObject({
+        code: 'APP_NOT_INSTALLED',
+        detail: expect.stringContaining(`not installed in HubSpot account ${NOT_INSTALLED_HUB_ID}`),
+      });
+      expect(responder.requests.length).toBe(checksBefore);
+      const directory = gateway.app.get<ChannelAccountDirectory>(CHANNEL_ACCOUNT_DIRECTORY);
+      expect(await directory.find(channelAccountId)).toMatchObject({ authorized: false });
+    });
   });
 
   it('counts every attempt by origin and outcome in channel_account_connections_total', async () => {
@@ -653,6 +700,7 @@ describe('connection popup and admin connect (real sandbox, credentials answered
     expect(value('reconnect', 'connected')).toBe(1);
     expect(value('reconnect', 'invalid-credentials')).toBe(2);
     expect(value('reconnect', 'account-unknown')).toBe(1);
+    expect(value('reconnect', 'app-not-installed')).toBe(2);
   });
 
   it('provider secrets travel sealed: no outbox row and no message on the wire holds them, and the connector’s key opens them', async () => {

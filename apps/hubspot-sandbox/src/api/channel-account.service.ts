@@ -225,7 +225,7 @@ export class ChannelAccountService {
     fields: Pick<ChannelAccount, 'inboxId' | 'name' | 'authorized' | 'deliveryIdentifier'>,
   ): ChannelAccount {
     return this.accounts.save({
-      id: String(this.ids.next('channel-account', 5_000_001)),
+      id: String(this.ids.nextUnique()),
       channelId: channel.id,
       portalId,
       active: true,

@@ -75,7 +75,7 @@ export class ChannelService {
     validateCapabilities(input.capabilities);
     assertUrls(input);
     const channel: Channel = {
-      id: String(this.ids.next('channel', 1001)),
+      id: String(this.ids.nextUniqueInt32()),
       appId: app.appId,
       createdAt: new Date().toISOString(),
       archived: false,

@@ -421,12 +421,17 @@ export class MessageService {
       egg.integrationThreadId === undefined
         ? undefined
         : this.messages.threadByIntegrationId(account.id, egg.integrationThreadId);
-    if (byId !== undefined) {
+    if (capabilities.threadingModel === 'INTEGRATION_THREAD_ID') {
+      return byId ?? this.newThread(account, egg.integrationThreadId ?? '');
+    }
+    if (byId?.status === 'OPEN') {
       return byId;
     }
-    if (capabilities.threadingModel === 'INTEGRATION_THREAD_ID' || egg.integrationThreadId !== undefined) {
-      return this.newThread(account, egg.integrationThreadId ?? '');
+    if (byId === undefined && egg.integrationThreadId !== undefined) {
+      return this.newThread(account, egg.integrationThreadId);
     }
+    // HubSpot-managed threading starts a new thread once the previous one is closed (§3.1); passing back a
+    // closed thread's id does not reopen it (assumption, §9.5): the message threads as if no id had come.
     const external = egg.messageDirection === 'INCOMING' ? egg.senders : egg.recipients;
     const participantKey = external
       .map((participant) => `${participant.deliveryIdentifier.type}:${participant.deliveryIdentifier.value}`)
@@ -441,7 +446,7 @@ export class MessageService {
     integrationThreadId: string | undefined,
     participantKey?: string,
   ): Thread {
-    const id = String(this.ids.next('thread', 7_000_000_001));
+    const id = String(this.ids.nextUnique());
     const thread = this.messages.saveThread({
       id,
       portalId: account.portalId,

@@ -52,6 +52,8 @@ interface Publication {
   readonly accountIdentifier: NonNullable<ChannelAccountRecord['deliveryIdentifier']>;
   readonly idempotencyId: string;
   readonly knownThread: { readonly hubspot_thread_id: string } | undefined;
+  /** HubSpot's `integrationThreadId` of the sender's thread (DELIVERY_IDENTIFIER threading), passed back. */
+  readonly hubspotIntegrationThreadId: string | undefined;
   readonly context: MessageContext;
 }
 
@@ -80,9 +82,10 @@ export function hubspotCallsOf(message: ProviderMessageReceivedV1, looksUpContac
 
 /**
  * `provider.message.received.v1` → HubSpot: media streamed from the connector into Files (PRIVATE), the
- * message POSTed with `integrationIdempotencyId`, then — in the message's own transaction — the mapping
- * (message and thread ids) and `gateway.message.published.v1` (+ `gateway.conversation.started.v1` for a new
- * thread). Ordered per conversation by the consumer group; a held account (turned off, deauthorized) or a
+ * message POSTed with `integrationIdempotencyId` (and, under DELIVERY_IDENTIFIER threading, HubSpot's
+ * `integrationThreadId` of the sender's thread once a reply webhook named it), then — in the message's own
+ * transaction — the mapping (message and thread ids) and `gateway.message.published.v1`
+ * (+ `gateway.conversation.started.v1` for a new thread). Ordered per conversation by the consumer group; a held account (turned off, deauthorized) or a
  * disconnected portal fails transiently, so messages wait in the retry tiers. A portal over its HubSpot budget,
  * or with a backlog already, has its messages moved to its own backlog ({@link InboundBacklog}), from which they
  * come back at its pace.
@@ -130,12 +133,16 @@ export class InboundPublisherService {
       );
     }
     const idempotencyId = idempotencyIdOf(message);
+    const { capabilities } = (await this.channel.registered()).definition;
     const state = await this.ledger.stateOf(context.manager, {
       messageId: context.envelope.messageId,
       portalId: account.portalId,
       channelAccountId: message.channelAccountId,
       idempotencyId,
       conversationKey: message.conversationKey,
+      ...(capabilities.threadingModel === 'DELIVERY_IDENTIFIER'
+        ? { sender: senderIdentifier(message.sender, capabilities.deliveryIdentifierTypes) }
+        : {}),
     });
     const released = state.released;
     if (state.published) {
@@ -165,6 +172,7 @@ export class InboundPublisherService {
         accountIdentifier: account.deliveryIdentifier,
         idempotencyId,
         knownThread,
+        hubspotIntegrationThreadId: state.hubspotIntegrationThreadId,
         context,
       });
       if (released) {
@@ -255,6 +263,7 @@ export class InboundPublisherService {
     accountIdentifier,
     idempotencyId,
     knownThread,
+    hubspotIntegrationThreadId,
     context,
   }: Publication): Promise<HubSpotAnswer> {
     const { channelId, definition } = await this.channel.registered();
@@ -279,6 +288,7 @@ export class InboundPublisherService {
       accountIdentifier,
       declaredTypes: definition.capabilities.deliveryIdentifierTypes,
       threadingModel: definition.capabilities.threadingModel,
+      knownIntegrationThreadId: hubspotIntegrationThreadId,
       media,
       contactId: contact?.id,
       inReplyToHubSpotMessageId: inReplyTo,

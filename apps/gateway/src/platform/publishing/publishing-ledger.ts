@@ -1,8 +1,10 @@
 import { CommitBatch, type MessageContext } from '@inbox-bridge/messaging';
 import { APP_CONFIG } from '@inbox-bridge/service-kit';
+import type { DeliveryIdentifier } from '@inbox-bridge/shared';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import {
+  accountCustomerKey,
   CHANNEL_ACCOUNT_DIRECTORY,
   type ChannelAccountDirectory,
   type KnownConversation,
@@ -16,6 +18,8 @@ export interface PublishingState {
   readonly published: boolean;
   /** The HubSpot thread its conversation has now, if any. */
   readonly hubspotThreadId: string | undefined;
+  /** HubSpot's `integrationThreadId` of its sender's thread, when asked for and a reply has named it. */
+  readonly hubspotIntegrationThreadId: string | undefined;
   /** Handed back from its portal's backlog. */
   readonly released: boolean;
   /** Its portal has a backlog to queue behind. */
@@ -28,6 +32,8 @@ export interface PublishingStateQuery {
   readonly channelAccountId: string;
   readonly idempotencyId: string;
   readonly conversationKey: string;
+  /** Under DELIVERY_IDENTIFIER threading: the sender's address, whose thread HubSpot may have named. */
+  readonly sender?: DeliveryIdentifier | undefined;
 }
 
 /** A message HubSpot stored: its mapping, and its conversation's thread when that is new. */
@@ -129,11 +135,25 @@ export class PublishingLedger {
       ],
     );
     const byOrdinal = new Map(rows.map((row) => [Number(row.ord), row]));
+    const senders = batch.flatMap(({ query }) =>
+      query.sender === undefined
+        ? []
+        : [{ channelAccountId: query.channelAccountId, deliveryIdentifier: query.sender }],
+    );
+    const integrationThreadIds =
+      senders.length === 0 || this.directory === undefined
+        ? new Map<string, string>()
+        : await this.directory.integrationThreadIdsOf(manager, senders);
     batch.forEach((pending, index) => {
       const row = byOrdinal.get(index + 1);
+      const { channelAccountId, sender } = pending.query;
       pending.resolve({
         published: row?.published === true,
         hubspotThreadId: row?.hubspot_thread_id ?? undefined,
+        hubspotIntegrationThreadId:
+          sender === undefined
+            ? undefined
+            : integrationThreadIds.get(accountCustomerKey({ channelAccountId, deliveryIdentifier: sender })),
         released: row?.released === true,
         portalBacklogged: row?.portal_backlogged === true,
       });
