@@ -397,7 +397,8 @@ export class TwilioAdapter implements ProviderAdapter {
       };
     }
     const appSid = number.sms_application_sid ?? '';
-    if (appSid !== '') {
+    // Only an `AP…` is a TwiML App: a service's deferring number is decided above, whatever else the field holds.
+    if (appSid.startsWith('AP')) {
       if (!SID.test(appSid)) {
         throw new HttpTransportError(
           `Twilio named the number's TwiML App ${appSid.slice(0, 40)}`,
