@@ -33,7 +33,7 @@ export type StatusCheckResult = 'changed' | 'confirmed' | 'pending' | 'gave_up' 
  * removed (`restored`), or failing to deliver since the previous check (`delivery_failing`), both set again; or a
  * check that failed.
  */
-export type WebhookCheckResult = 'healthy' | 'restored' | 'delivery_failing' | 'check_failed';
+export type WebhookCheckResult = 'healthy' | 'restored' | 'delivery_failing' | 'overridden' | 'check_failed';
 
 function counter<L extends string>(
   registry: Registry,
@@ -95,7 +95,7 @@ export class ConnectorMetrics {
     this.webhookChecks = counter(
       registry,
       'connector_webhook_checks_total',
-      "Accounts' webhooks checked with the provider (restored: it pointed elsewhere; delivery_failing: the provider could not deliver to it; both set again), by provider and result",
+      "Accounts' webhooks checked with the provider (restored: it pointed elsewhere; delivery_failing: the provider could not deliver to it; both set again; overridden: a Twilio number's TwiML App or Messaging Service sends its messages elsewhere, not ours to set), by provider and result",
       ['provider', 'result'],
     );
   }

@@ -97,6 +97,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
           }),
           new TwilioAdapter(http, throttle, {
             apiBaseUrl: config.TWILIO_API_BASE_URL,
+            messagingApiBaseUrl: config.TWILIO_MESSAGING_API_BASE_URL,
             publicBaseUrl: config.CONNECTOR_PUBLIC_BASE_URL,
           }),
           new GenericWebhookAdapter(http, throttle, config.SSRF_ALLOWED_HOSTS),

@@ -9,6 +9,7 @@ import { BotApiService } from './telegram/bot-api.service.js';
 import { CustomerSimulator } from './telegram/customer-simulator.js';
 import { TelegramState } from './telegram/telegram.state.js';
 import { WebhookDispatcher } from './telegram/webhook-dispatcher.js';
+import { MessagingApiController } from './twilio/messaging-api.controller.js';
 import { TwilioApiController } from './twilio/twilio-api.controller.js';
 import { TwilioControlController } from './twilio/twilio-control.controller.js';
 import { TwilioDispatcher } from './twilio/twilio-dispatcher.js';
@@ -33,6 +34,7 @@ export class AppModule {
         TwilioControlController,
         BotApiController,
         TwilioApiController,
+        MessagingApiController,
         CustomerPageController,
       ],
       providers: [

@@ -93,7 +93,7 @@ describe('Twilio Messaging emulator', () => {
         body.append(key, item);
       }
     }
-    const response = await fetch(`${api}${path}`, {
+    const response = await fetch(path.startsWith('http') ? path : `${api}${path}`, {
       method: init.method ?? (init.form === undefined ? 'GET' : 'POST'),
       headers: {
         Authorization: init.authorization ?? auth,
@@ -101,7 +101,11 @@ describe('Twilio Messaging emulator', () => {
       },
       ...(init.form === undefined ? {} : { body: body.toString() }),
     });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    const text = await response.text();
+    return {
+      status: response.status,
+      body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>,
+    };
   };
 
   const send = (form: Record<string, string | string[]>) => rest('/Messages.json', { form });
@@ -552,6 +556,124 @@ describe('Twilio Messaging emulator', () => {
       status: 'failed',
       error_code: 30002,
     });
+  });
+
+  it("routes inbound through the number's TwiML App or Messaging Service when they own it, as Twilio does (§2.5)", async () => {
+    const list = await rest(`/IncomingPhoneNumbers.json?PhoneNumber=${encodeURIComponent(NUMBER)}`);
+    const [{ sid: numberSid }] = list.body.incoming_phone_numbers as [{ sid: string }];
+    const paths = (): string[] => receiver.received.map((request) => request.path);
+
+    // A TwiML App's SMS URL wins over the number's own.
+    const app = await h.client.twilioCreateApplication(account.sid, { sms_url: `${receiver.origin}/app` });
+    expect(app.sid).toMatch(/^AP[0-9a-f]{32}$/);
+    const missing = `AP${'0'.repeat(32)}`;
+    expect(
+      await rest(`/IncomingPhoneNumbers/${numberSid}.json`, { form: { SmsApplicationSid: missing } }),
+    ).toMatchObject({ status: 400, body: { code: 21420 } });
+    const withApp = await rest(`/IncomingPhoneNumbers/${numberSid}.json`, {
+      form: { SmsApplicationSid: app.sid },
+    });
+    expect(withApp.body).toMatchObject({
+      sms_application_sid: app.sid,
+      sms_url: `${receiver.origin}/sms?account=acct_1`,
+    });
+    const viaApp = await h.client.twilioCustomerSends({ from: CUSTOMER, to: NUMBER, body: 'to the app' });
+    expect(viaApp.routed_to).toEqual({
+      owner: 'application',
+      sid: app.sid,
+      url: `${receiver.origin}/app`,
+      dropped: false,
+    });
+    expect(paths()).toEqual(['/app']);
+    expect(viaApp.params.MessagingServiceSid).toBeUndefined();
+    expectSigned(receiver.at('/app')[0] as FormRequest, `${receiver.origin}/app`);
+    expect(await rest(`/Applications/${app.sid}.json`)).toMatchObject({
+      status: 200,
+      body: { sid: app.sid, sms_url: `${receiver.origin}/app`, sms_method: 'POST' },
+    });
+    expect(
+      (await rest(`/Applications/${app.sid}.json`, { form: { SmsUrl: `${receiver.origin}/app2` } })).body,
+    ).toMatchObject({ sms_url: `${receiver.origin}/app2` });
+    await h.client.twilioCustomerSends({ from: CUSTOMER, to: NUMBER, body: 'to the app again' });
+    expect(paths()).toEqual(['/app', '/app2']);
+
+    // A Messaging Service that handles inbound wins over both, and the webhook names it.
+    const services = `${h.sandbox.baseUrl}/v1/Services`;
+    const service = await h.client.twilioCreateMessagingService(account.sid, {
+      inbound_request_url: `${receiver.origin}/service`,
+    });
+    expect(service).toMatchObject({ use_inbound_webhook_on_number: false });
+    expect((await fetch(`${services}/${service.sid}`)).status).toBe(401);
+    const added = await rest(`${services}/${service.sid}/PhoneNumbers`, {
+      form: { PhoneNumberSid: numberSid },
+    });
+    expect(added).toMatchObject({
+      status: 201,
+      body: {
+        sid: numberSid,
+        service_sid: service.sid,
+        phone_number: NUMBER,
+        capabilities: ['VOICE', 'SMS', 'MMS'],
+      },
+    });
+    expect((await rest(services)).body).toMatchObject({
+      services: [{ sid: service.sid, inbound_request_url: `${receiver.origin}/service` }],
+      meta: { key: 'services', page: 0, next_page_url: null },
+    });
+    expect((await rest(`${services}/${service.sid}/PhoneNumbers`)).body).toMatchObject({
+      phone_numbers: [{ sid: numberSid }],
+      meta: { key: 'phone_numbers' },
+    });
+    expect((await rest(`${services}/${service.sid}/PhoneNumbers/${numberSid}`)).status).toBe(200);
+    const viaService = await h.client.twilioCustomerSends({
+      from: CUSTOMER,
+      to: NUMBER,
+      body: 'to the service',
+    });
+    expect(viaService.routed_to).toMatchObject({ owner: 'messaging_service', sid: service.sid });
+    expect(viaService.message).toMatchObject({ messaging_service_sid: service.sid });
+    const [serviceRequest] = receiver.at('/service');
+    expect(serviceRequest?.params).toMatchObject({ MessagingServiceSid: service.sid, To: NUMBER });
+    expectSigned(serviceRequest as FormRequest, `${receiver.origin}/service`);
+
+    // "Defer to sender's webhook": the number's own configuration (here its app), still naming the service.
+    const deferring = await rest(`${services}/${service.sid}`, {
+      form: { UseInboundWebhookOnNumber: 'true' },
+    });
+    expect(deferring.body).toMatchObject({ use_inbound_webhook_on_number: true });
+    const deferred = await h.client.twilioCustomerSends({ from: CUSTOMER, to: NUMBER, body: 'deferred' });
+    expect(deferred.routed_to.owner).toBe('application');
+    expect(receiver.at('/app2')[1]?.params).toMatchObject({ MessagingServiceSid: service.sid });
+
+    // No inbound URL and no deferring: dropped, neither delivered nor listed.
+    await rest(`${services}/${service.sid}`, {
+      form: { UseInboundWebhookOnNumber: 'false', InboundRequestUrl: '' },
+    });
+    const before = receiver.received.length;
+    const dropped = await h.client.twilioCustomerSends({ from: CUSTOMER, to: NUMBER, body: 'lost' });
+    expect(dropped).toMatchObject({ attempts: [], routed_to: { owner: 'messaging_service', dropped: true } });
+    expect(receiver.received).toHaveLength(before);
+    expect((await h.client.twilioCustomerMessages(CUSTOMER)).map((message) => message.body)).not.toContain(
+      'lost',
+    );
+
+    // One service per number (21712); removed from it, the number's app owns inbound again.
+    const other = await h.client.twilioCreateMessagingService(account.sid);
+    expect(
+      await rest(`${services}/${other.sid}/PhoneNumbers`, { form: { PhoneNumberSid: numberSid } }),
+    ).toMatchObject({ status: 400, body: { code: 21712 } });
+    expect(
+      (await rest(`${services}/${service.sid}/PhoneNumbers/${numberSid}`, { method: 'DELETE' })).status,
+    ).toBe(204);
+    const removed = await h.client.twilioCustomerSends({ from: CUSTOMER, to: NUMBER, body: 'app again' });
+    expect(removed.routed_to.owner).toBe('application');
+    expect(removed.params.MessagingServiceSid).toBeUndefined();
+
+    // Another account sees none of it.
+    const stranger = await h.client.twilioCreateAccount();
+    const strangerAuth = basic(stranger.sid, stranger.auth_token);
+    expect((await rest(`${services}/${service.sid}`, { authorization: strangerAuth })).status).toBe(404);
+    expect((await rest(services, { authorization: strangerAuth })).body).toMatchObject({ services: [] });
   });
 
   it('re-points a number with SmsUrl/SmsMethod=GET and signs the GET URL without appended params', async () => {

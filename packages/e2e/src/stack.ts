@@ -199,6 +199,7 @@ export async function startStack(
       CONNECTOR_PUBLIC_BASE_URL: urls.connector,
       TELEGRAM_API_BASE_URL: urls['provider-sandbox'],
       TWILIO_API_BASE_URL: urls['provider-sandbox'],
+      TWILIO_MESSAGING_API_BASE_URL: urls['provider-sandbox'],
       GATEWAY_INTERNAL_URL: urls.gateway,
       CREDENTIALS_TRANSIT_PRIVATE_KEYS: transitKeys.privateKey,
     },

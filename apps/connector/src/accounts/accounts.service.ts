@@ -56,7 +56,9 @@ export class AccountsService {
     }
     let check: CredentialCheck;
     try {
-      check = await this.adapters.get(request.provider).validateCredentials(request.credentials);
+      check = await this.adapters
+        .get(request.provider)
+        .validateCredentials(request.credentials, request.channelAccountId);
     } catch (error) {
       this.logger.warn(
         { requestId: request.requestId, provider: request.provider, err: describe(error) },

@@ -203,6 +203,20 @@ export class ChannelAccountRepository {
     return stored === undefined || stored === null ? undefined : deliveryIdentifierSchema.parse(stored);
   }
 
+  /**
+   * The account of `provider` connected with this address (a Twilio number), for webhooks whose URL names no
+   * account. One at most: the gateway connects an address once (`oneAccountPerAddress`).
+   */
+  async channelAccountIdOfAddress(provider: Provider, address: string): Promise<string | undefined> {
+    const rows: { channel_account_id: string }[] = await this.dataSource.manager.query(
+      `SELECT channel_account_id FROM "${this.schema}".channel_accounts
+        WHERE provider = $1 AND delivery_identifier->>'value' = $2
+        ORDER BY created_at DESC LIMIT 1`,
+      [provider, address],
+    );
+    return rows[0]?.channel_account_id;
+  }
+
   /** New credentials for an existing account (re-validated from the popup); the webhook secret stays. */
   async replaceCredentials(
     manager: EntityManager,

@@ -56,6 +56,11 @@ export const connectorConfigSchema = commonConfigSchema.extend({
   TELEGRAM_API_BASE_URL: url({ protocols: ['https:', 'http:'] }).default(SANDBOX_API_BASE_URL),
   /** Twilio REST API origin (`https://api.twilio.com` in production). */
   TWILIO_API_BASE_URL: url({ protocols: ['https:', 'http:'] }).default(SANDBOX_API_BASE_URL),
+  /**
+   * Twilio Messaging API origin (`https://messaging.twilio.com` in production): the Messaging Services that may own a
+   * number's incoming messages.
+   */
+  TWILIO_MESSAGING_API_BASE_URL: url({ protocols: ['https:', 'http:'] }).default(SANDBOX_API_BASE_URL),
   /** Where the gateway serves HubSpot files (`GET /internal/files`). */
   GATEWAY_INTERNAL_URL: url({ protocols: ['https:', 'http:'] }).default('http://127.0.0.1:3000'),
   /** Shared with the gateway: HMAC key of the expiring media links between the services (≥ 32 characters). */
@@ -149,6 +154,7 @@ const PRODUCTION_HTTPS_ORIGINS = [
   'CONNECTOR_PUBLIC_BASE_URL',
   'TELEGRAM_API_BASE_URL',
   'TWILIO_API_BASE_URL',
+  'TWILIO_MESSAGING_API_BASE_URL',
 ];
 
 /**

@@ -220,6 +220,26 @@ export class InboundService {
   }
 
   /**
+   * A webhook whose URL names no account (Twilio's `/webhooks/twilio`, which a TwiML App or Messaging Service serving
+   * several numbers calls): it is the account's connected with `address`, the number the message was sent to.
+   */
+  async receiveAtAddress(
+    provider: Provider,
+    address: string | undefined,
+    request: InboundRequest,
+  ): Promise<InboundSummary> {
+    const channelAccountId =
+      address === undefined || address === ''
+        ? undefined
+        : await this.accounts.channelAccountIdOfAddress(provider, address);
+    if (channelAccountId === undefined) {
+      this.metrics.countInbound(provider, 'unknown_account');
+      throw new UnknownChannelAccountError();
+    }
+    return this.receive(provider, channelAccountId, request);
+  }
+
+  /**
    * Messages the provider holds for the account that its comparison found (oldest first): published as if their
    * webhooks had come, in order, except those already received. Answers what each turned out to be.
    */

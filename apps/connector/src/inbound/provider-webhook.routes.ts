@@ -24,6 +24,13 @@ interface ProviderWebhook {
   readonly answer: (summary: InboundSummary) => RawHttpAnswer;
 }
 
+/** Twilio's "received, no reply". */
+const twimlAnswer = (): RawHttpAnswer => ({
+  status: 200,
+  text: EMPTY_TWIML,
+  contentType: 'text/xml; charset=utf-8',
+});
+
 const WEBHOOKS: readonly ProviderWebhook[] = [
   // Telegram retries any non-2xx: updates we do not handle are answered 200 too.
   {
@@ -36,7 +43,7 @@ const WEBHOOKS: readonly ProviderWebhook[] = [
     path: '/webhooks/twilio/:channelAccountId',
     provider: 'twilio',
     kind: 'message',
-    answer: () => ({ status: 200, text: EMPTY_TWIML, contentType: 'text/xml; charset=utf-8' }),
+    answer: twimlAnswer,
   },
   {
     path: '/webhooks/twilio/:channelAccountId/status',
@@ -75,7 +82,29 @@ export class ProviderWebhookRoutes {
   }
 
   routes(): RawHttpRoute[] {
-    return WEBHOOKS.map((webhook) => ({
+    return [...WEBHOOKS.map((webhook) => this.route(webhook)), this.twilioNumberRoute()];
+  }
+
+  /**
+   * `/webhooks/twilio`: the URL to give a TwiML App or Messaging Service (it may serve several numbers, and it is
+   * known before the account exists). The account is the one connected with the message's `To` number; its
+   * signature and `AccountSid` are then checked as on the account's own URL.
+   */
+  private twilioNumberRoute(): RawHttpRoute {
+    return {
+      method: 'POST',
+      path: '/webhooks/twilio',
+      bodyLimitBytes: BODY_LIMIT_BYTES,
+      handle: async (request: RawHttpRequest) => {
+        const to = new URLSearchParams(request.rawBody.toString('utf8')).get('To') ?? undefined;
+        await this.inbound.receiveAtAddress('twilio', to, this.inboundRequest(request));
+        return twimlAnswer();
+      },
+    };
+  }
+
+  private route(webhook: ProviderWebhook): RawHttpRoute {
+    return {
       method: 'POST',
       path: webhook.path,
       bodyLimitBytes: BODY_LIMIT_BYTES,
@@ -93,7 +122,7 @@ export class ProviderWebhookRoutes {
         );
         return webhook.answer(summary);
       },
-    }));
+    };
   }
 
   private inboundRequest(request: RawHttpRequest): InboundRequest {

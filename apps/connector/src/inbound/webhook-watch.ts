@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ChannelAccountRepository } from '../accounts/channel-account.repository.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
+import { webhookOrigin } from '../providers/media-response.js';
 import {
   CredentialsRejectedError,
   type ConnectedAccount,
@@ -51,6 +52,22 @@ export class WebhookWatch {
         this.metrics.countWebhookCheck(account.provider, 'healthy');
         return;
       }
+      if (!state.pointsHere && state.owner !== undefined) {
+        // Setting the account's webhook again would change nothing: a TwiML App or Messaging Service decides, and it
+        // may serve other numbers, so it is the customer's to change.
+        this.metrics.countWebhookCheck(account.provider, 'overridden');
+        this.logger.warn(
+          {
+            ...context,
+            ownerKind: state.owner.kind,
+            ownerSid: state.owner.sid,
+            ownerUrl: webhookOrigin(state.url),
+            reason: state.owner.reason,
+          },
+          "the account's messages go elsewhere: its own webhook is overridden by another owner, which the connector does not change",
+        );
+        return;
+      }
       const stillConnected = await this.dataSource.transaction(async (manager) => {
         if (!(await this.accounts.lockForWebhook(manager, account.channelAccountId))) {
           return false;
@@ -72,7 +89,7 @@ export class WebhookWatch {
       if (!state.pointsHere) {
         this.metrics.countWebhookCheck(account.provider, 'restored');
         this.logger.warn(
-          { ...context, replacedUrl: originOf(state.url), pendingUpdates: state.pendingUpdates },
+          { ...context, replacedUrl: webhookOrigin(state.url), pendingUpdates: state.pendingUpdates },
           "the account's webhook pointed elsewhere (another app, or it was removed); set it back to the connector",
         );
         return;
@@ -97,17 +114,5 @@ export class WebhookWatch {
         "checking the account's webhook failed; the next round tries again",
       );
     }
-  }
-}
-
-/** Another app's webhook URL may carry its own secrets in the path or query: only its origin is logged. */
-function originOf(url: string): string {
-  if (url === '') {
-    return '(none)';
-  }
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '(not a URL)';
   }
 }

@@ -22,6 +22,21 @@ export function inboundHeader(request: InboundRequest, name: string): string | u
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * Another app's webhook URL, as logged or shown: only its origin, since the path or query may carry that app's
+ * secrets.
+ */
+export function webhookOrigin(url: string): string {
+  if (url === '') {
+    return '(none)';
+  }
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 /** `${CONNECTOR_PUBLIC_BASE_URL}/webhooks/<provider path>/<channelAccountId>`: the URL a provider is told to call. */
 export function publicWebhookUrl(
   publicBaseUrl: string,

@@ -167,8 +167,11 @@ export interface SentReply {
 export interface ProviderAdapter {
   readonly provider: Provider;
   readonly capabilities: ProviderCapabilities;
-  /** Checks credentials with the provider (never throws for a provider "no": answers `ok: false`). */
-  validateCredentials(credentials: ProviderCredentials): Promise<CredentialCheck>;
+  /**
+   * Checks credentials with the provider (never throws for a provider "no": answers `ok: false`); `channelAccountId`
+   * when they are new ones for that connected account.
+   */
+  validateCredentials(credentials: ProviderCredentials, channelAccountId?: string): Promise<CredentialCheck>;
   /** Points the provider's webhooks at the connector (Telegram setWebhook, Twilio SmsUrl). */
   connect(account: ConnectedAccount): Promise<void>;
   /** Removes what `connect` set up, best effort (the account is being purged). */
@@ -213,4 +216,9 @@ export interface WebhookState {
   readonly pendingUpdates?: number;
   /** The provider's last failure to deliver to the webhook, in its own words. */
   readonly lastError?: { readonly at: Date; readonly message: string };
+  /**
+   * Set when something other than the account's own webhook decides where its messages go (a Twilio number's TwiML
+   * App or Messaging Service), so `connect` cannot point them here: `url` is that owner's. `reason` says what to set.
+   */
+  readonly owner?: { readonly kind: string; readonly sid: string; readonly reason: string };
 }

@@ -218,6 +218,7 @@ export async function startConnectorHarness(
     CONNECTOR_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     TELEGRAM_API_BASE_URL: sandbox.baseUrl,
     TWILIO_API_BASE_URL: sandbox.baseUrl,
+    TWILIO_MESSAGING_API_BASE_URL: sandbox.baseUrl,
     GATEWAY_INTERNAL_URL: gatewayFiles.url,
     MEDIA_LINK_SECRET,
     CREDENTIALS_TRANSIT_PRIVATE_KEYS: transitKeys.privateKey,

@@ -16,11 +16,17 @@ const env = (overrides: Record<string, string> = {}) => ({
   ...overrides,
 });
 
-const origins = ['CONNECTOR_PUBLIC_BASE_URL', 'TELEGRAM_API_BASE_URL', 'TWILIO_API_BASE_URL'];
+const origins = [
+  'CONNECTOR_PUBLIC_BASE_URL',
+  'TELEGRAM_API_BASE_URL',
+  'TWILIO_API_BASE_URL',
+  'TWILIO_MESSAGING_API_BASE_URL',
+];
 const httpsOrigins = {
   CONNECTOR_PUBLIC_BASE_URL: 'https://bridge.example.com',
   TELEGRAM_API_BASE_URL: 'https://api.telegram.org',
   TWILIO_API_BASE_URL: 'https://api.twilio.com',
+  TWILIO_MESSAGING_API_BASE_URL: 'https://messaging.twilio.com',
 };
 
 function problemsOf(load: () => unknown): readonly { variable: string }[] {
@@ -126,6 +132,7 @@ describe('connector config', () => {
         CONNECTOR_PUBLIC_BASE_URL: 'http://bridge.example.com',
         TELEGRAM_API_BASE_URL: 'http://127.0.0.1:4020',
         TWILIO_API_BASE_URL: 'http://api.twilio.com',
+        TWILIO_MESSAGING_API_BASE_URL: 'http://messaging.twilio.com',
       }),
     ).toEqual(origins);
     expect(variablesOf({ ...httpsOrigins, TWILIO_API_BASE_URL: 'http://api.twilio.com' })).toEqual([

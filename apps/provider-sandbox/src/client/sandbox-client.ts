@@ -61,6 +61,23 @@ export interface SandboxTwilioNumber {
   readonly [field: string]: unknown;
 }
 
+/** A TwiML App (`/Accounts/{AC}/Applications/{AP}.json`). */
+export interface SandboxTwilioApplication {
+  readonly sid: string;
+  readonly account_sid: string;
+  readonly sms_url: string;
+  readonly [field: string]: unknown;
+}
+
+/** A Messaging Service (`https://messaging.twilio.com/v1/Services/{MG}`). */
+export interface SandboxTwilioMessagingService {
+  readonly sid: string;
+  readonly account_sid: string;
+  readonly inbound_request_url: string | null;
+  readonly use_inbound_webhook_on_number: boolean;
+  readonly [field: string]: unknown;
+}
+
 /** A Message resource (string counts, RFC 2822 dates), plus its media in control API answers. */
 export interface SandboxTwilioMessage {
   readonly sid: string;
@@ -343,6 +360,33 @@ export class ProviderSandboxClient {
     return this.request('POST', `/__sandbox/twilio/accounts/${accountSid}/numbers`, input);
   }
 
+  /** A TwiML App; numbers use it once their `SmsApplicationSid` names it (set through the REST API). */
+  twilioCreateApplication(
+    accountSid: string,
+    input: {
+      friendly_name?: string;
+      sms_url?: string;
+      sms_method?: 'GET' | 'POST';
+      sms_fallback_url?: string;
+    } = {},
+  ): Promise<SandboxTwilioApplication> {
+    return this.request('POST', `/__sandbox/twilio/accounts/${accountSid}/applications`, input);
+  }
+
+  /** A Messaging Service; numbers join it through the Messaging API (`POST /v1/Services/{MG}/PhoneNumbers`). */
+  twilioCreateMessagingService(
+    accountSid: string,
+    input: {
+      friendly_name?: string;
+      inbound_request_url?: string | null;
+      inbound_method?: 'GET' | 'POST';
+      fallback_url?: string | null;
+      use_inbound_webhook_on_number?: boolean;
+    } = {},
+  ): Promise<SandboxTwilioMessagingService> {
+    return this.request('POST', `/__sandbox/twilio/accounts/${accountSid}/messaging-services`, input);
+  }
+
   /** Messages to `phone` end `undelivered`/`failed` with `error_code` (30003/30004 by default); null clears. */
   /** `bodyContains`: only messages whose body contains it get the outcome (a carrier filtering content). */
   twilioSetRecipientOutcome(
@@ -372,6 +416,14 @@ export class ProviderSandboxClient {
     media: SandboxTwilioMedia[];
     params: Record<string, string>;
     attempts: SandboxTwilioWebhookAttempt[];
+    /** Who decided where the message went (§2.5): the number, its TwiML App or its Messaging Service. */
+    routed_to: {
+      owner: 'number' | 'application' | 'messaging_service';
+      sid: string;
+      url: string;
+      /** A service with no inbound URL that does not defer to the number: not delivered, not stored. */
+      dropped: boolean;
+    };
   }> {
     return this.request('POST', '/__sandbox/twilio/inbound', input);
   }

@@ -14,14 +14,16 @@ import {
   type AccountRecord,
   type MediaRecord,
   type MessageRecord,
+  type NumberRecord,
 } from './twilio.state.js';
-import { accountView, mediaView, messageView, numberView, page } from './twilio.views.js';
+import { accountView, applicationView, mediaView, messageView, numberView, page } from './twilio.views.js';
 
 const SID = (prefix: string): string => `(${prefix}[0-9a-f]{32})`;
 const JSON_EXT = '(?:\\.json)?';
 const ROUTES = {
   account: new RegExp(`^${SID('AC')}${JSON_EXT}$`),
   numbers: new RegExp(`^${SID('AC')}/IncomingPhoneNumbers${JSON_EXT}$`),
+  application: new RegExp(`^${SID('AC')}/Applications/${SID('AP')}${JSON_EXT}$`),
   number: new RegExp(`^${SID('AC')}/IncomingPhoneNumbers/${SID('PN')}${JSON_EXT}$`),
   messages: new RegExp(`^${SID('AC')}/Messages${JSON_EXT}$`),
   message: new RegExp(`^${SID('AC')}/Messages/${SID('(?:SM|MM)')}${JSON_EXT}$`),
@@ -56,7 +58,10 @@ export class TwilioApiController {
     try {
       const rest = req.path.slice(`/${API_VERSION}/Accounts/`.length);
       const accountSid = /^(AC[0-9a-f]{32})/.exec(rest)?.[1];
-      const account = this.authenticate(req, accountSid);
+      if (accountSid === undefined) {
+        throw TwilioApiError.authenticate();
+      }
+      const account = authenticate(this.state, req, accountSid);
       const query = new URLSearchParams(req.url.split('?')[1] ?? '');
       const result = await this.route(req, res, account, rest, query);
       if (result !== undefined) {
@@ -106,22 +111,34 @@ export class TwilioApiController {
         throw TwilioApiError.notFound(req.path);
       }
       if (method === 'POST') {
-        const form = readForm(req);
-        const value = (name: string): string | undefined => form[name]?.[0];
-        const httpMethod = (name: string): 'GET' | 'POST' | undefined => {
-          const given = value(name)?.toUpperCase();
-          return given === 'GET' || given === 'POST' ? given : undefined;
-        };
-        number.smsUrl = value('SmsUrl') ?? number.smsUrl;
-        number.smsMethod = httpMethod('SmsMethod') ?? number.smsMethod;
-        number.smsFallbackUrl = value('SmsFallbackUrl') ?? number.smsFallbackUrl;
-        number.smsFallbackMethod = httpMethod('SmsFallbackMethod') ?? number.smsFallbackMethod;
+        const value = updateSmsUrls(number, readForm(req));
         number.statusCallback = value('StatusCallback') ?? number.statusCallback;
-        number.statusCallbackMethod = httpMethod('StatusCallbackMethod') ?? number.statusCallbackMethod;
-        number.friendlyName = value('FriendlyName') ?? number.friendlyName;
+        number.statusCallbackMethod =
+          httpMethodOf(value('StatusCallbackMethod')) ?? number.statusCallbackMethod;
+        const applicationSid = value('SmsApplicationSid');
+        if (applicationSid !== undefined) {
+          if (
+            applicationSid !== '' &&
+            this.state.applications.get(applicationSid)?.accountSid !== account.sid
+          ) {
+            throw TwilioApiError.badRequest(21420, 'ApplicationSid is not accessible');
+          }
+          number.smsApplicationSid = applicationSid;
+        }
         number.updatedMs = this.state.clock.nowMs();
       }
       return { status: 200, body: numberView(number) };
+    }
+    if ((match = ROUTES.application.exec(rest)) !== null && (method === 'GET' || method === 'POST')) {
+      const application = this.state.applications.get(match[2] ?? '');
+      if (application?.accountSid !== account.sid) {
+        throw TwilioApiError.notFound(req.path);
+      }
+      if (method === 'POST') {
+        updateSmsUrls(application, readForm(req));
+        application.updatedMs = this.state.clock.nowMs();
+      }
+      return { status: 200, body: applicationView(application) };
     }
     if (ROUTES.messages.test(rest)) {
       if (method === 'POST') {
@@ -183,24 +200,6 @@ export class TwilioApiController {
       return undefined;
     }
     throw TwilioApiError.notFound(req.path);
-  }
-
-  /** HTTP Basic with `AccountSid:AuthToken` or `ApiKeySid:ApiKeySecret` (reference §2.1); else 401/20003. */
-  private authenticate(req: Request, accountSid: string | undefined): AccountRecord {
-    const header = req.headers.authorization ?? '';
-    const account = accountSid === undefined ? undefined : this.state.accounts.get(accountSid);
-    if (account === undefined || !header.startsWith('Basic ')) {
-      throw TwilioApiError.authenticate();
-    }
-    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const user = decoded.slice(0, colon);
-    const password = decoded.slice(colon + 1);
-    const expected = user === account.sid ? account.authToken : account.apiKeys.get(user);
-    if (colon < 0 || expected === undefined || !safeEqual(expected, password)) {
-      throw TwilioApiError.authenticate();
-    }
-    return account;
   }
 
   /** Validates and creates a message; `persist: false` validates only (an injected 5xx that sends nothing). */
@@ -382,8 +381,67 @@ export class TwilioApiController {
   }
 }
 
+/**
+ * HTTP Basic with `AccountSid:AuthToken` or `ApiKeySid:ApiKeySecret` (reference §2.1); else 401/20003. Without an
+ * account in the path (the Messaging API), the user names it: the account itself, or one of its API keys.
+ */
+export function authenticate(
+  state: TwilioState,
+  req: Request,
+  accountSid: string | undefined,
+): AccountRecord {
+  const header = req.headers.authorization ?? '';
+  if (!header.startsWith('Basic ')) {
+    throw TwilioApiError.authenticate();
+  }
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const user = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  const named =
+    accountSid ??
+    (user.startsWith('AC')
+      ? user
+      : [...state.accounts.values()].find((account) => account.apiKeys.has(user))?.sid);
+  const account = named === undefined ? undefined : state.accounts.get(named);
+  if (account === undefined) {
+    throw TwilioApiError.authenticate();
+  }
+  const expected = user === account.sid ? account.authToken : account.apiKeys.get(user);
+  if (colon < 0 || expected === undefined || !safeEqual(expected, password)) {
+    throw TwilioApiError.authenticate();
+  }
+  return account;
+}
+
+/** A form's `GET`/`POST` (any case); undefined for anything else. */
+export function httpMethodOf(given: string | undefined): 'GET' | 'POST' | undefined {
+  const upper = given?.toUpperCase();
+  return upper === 'GET' || upper === 'POST' ? upper : undefined;
+}
+
+/**
+ * The SMS URLs and name a number and a TwiML App share, updated from the form's `SmsUrl`, `SmsMethod`,
+ * `SmsFallbackUrl`, `SmsFallbackMethod`, `FriendlyName`; answers the form's first value by name, for the rest.
+ */
+function updateSmsUrls(
+  target: Pick<
+    NumberRecord,
+    'smsUrl' | 'smsMethod' | 'smsFallbackUrl' | 'smsFallbackMethod' | 'friendlyName'
+  >,
+  form: Form,
+): (name: string) => string | undefined {
+  const value = (name: string): string | undefined => form[name]?.[0];
+  target.smsUrl = value('SmsUrl') ?? target.smsUrl;
+  target.smsMethod = httpMethodOf(value('SmsMethod')) ?? target.smsMethod;
+  target.smsFallbackUrl = value('SmsFallbackUrl') ?? target.smsFallbackUrl;
+  target.smsFallbackMethod = httpMethodOf(value('SmsFallbackMethod')) ?? target.smsFallbackMethod;
+  target.friendlyName = value('FriendlyName') ?? target.friendlyName;
+  return value;
+}
+
 /** Only form bodies carry parameters (a JSON body reads as no parameters → 21604, as on Twilio). */
-function readForm(req: Request): Form {
+export function readForm(req: Request): Form {
   if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
     return {};
   }

@@ -22,10 +22,19 @@ import {
   optOutKey,
   TwilioState,
   type AccountRecord,
+  type ApplicationRecord,
   type MessagesFault,
+  type MessagingServiceRecord,
   type TwilioSettings,
 } from './twilio.state.js';
-import { accountView, mediaView, messageView, numberView } from './twilio.views.js';
+import {
+  accountView,
+  applicationView,
+  mediaView,
+  messageView,
+  numberView,
+  serviceView,
+} from './twilio.views.js';
 
 const E164 = z
   .string()
@@ -69,6 +78,22 @@ export const createNumberSchema = z.object({
     .object({ voice: z.boolean(), sms: z.boolean(), mms: z.boolean(), fax: z.boolean() })
     .partial()
     .optional(),
+});
+
+export const createApplicationSchema = z.object({
+  friendly_name: z.string().optional(),
+  sms_url: z.string().optional(),
+  sms_method: z.enum(['GET', 'POST']).optional(),
+  sms_fallback_url: z.string().optional(),
+});
+
+export const createServiceSchema = z.object({
+  friendly_name: z.string().optional(),
+  /** Unset or `null`: the service takes no inbound messages (they are dropped) unless it defers to the number. */
+  inbound_request_url: z.string().nullable().optional(),
+  inbound_method: z.enum(['GET', 'POST']).optional(),
+  fallback_url: z.string().nullable().optional(),
+  use_inbound_webhook_on_number: z.boolean().optional(),
 });
 
 export const recipientSchema = z.object({
@@ -217,12 +242,63 @@ export class TwilioControlController {
       smsFallbackMethod: 'POST' as const,
       statusCallback: '',
       statusCallbackMethod: 'POST' as const,
+      smsApplicationSid: '',
       capabilities: { voice: true, sms: true, mms: true, fax: false, ...input.capabilities },
       createdMs: now,
       updatedMs: now,
     };
     this.state.numbers.set(number.sid, number);
     return numberView(number);
+  }
+
+  /**
+   * A TwiML App of the account; a number uses it once its `SmsApplicationSid` is set (`POST
+   * …/IncomingPhoneNumbers/{PN}.json`), and from then on the app's SMS URLs win over the number's (§2.5).
+   */
+  @Post('accounts/:accountSid/applications')
+  createApplication(@Param('accountSid') accountSid: string, @Body() body: unknown) {
+    const input = parseBody(createApplicationSchema, body ?? {});
+    const account = this.account(accountSid);
+    const now = this.state.clock.nowMs();
+    const application: ApplicationRecord = {
+      sid: newSid('AP'),
+      accountSid: account.sid,
+      friendlyName: input.friendly_name ?? 'Sandbox app',
+      smsUrl: input.sms_url ?? '',
+      smsMethod: input.sms_method ?? 'POST',
+      smsFallbackUrl: input.sms_fallback_url ?? '',
+      smsFallbackMethod: 'POST',
+      createdMs: now,
+      updatedMs: now,
+    };
+    this.state.applications.set(application.sid, application);
+    return applicationView(application);
+  }
+
+  /**
+   * A Messaging Service of the account; numbers join it with the Messaging API (`POST
+   * /v1/Services/{MG}/PhoneNumbers`), and from then on its inbound settings decide where their messages go.
+   */
+  @Post('accounts/:accountSid/messaging-services')
+  createService(@Req() req: Request, @Param('accountSid') accountSid: string, @Body() body: unknown) {
+    const input = parseBody(createServiceSchema, body ?? {});
+    const account = this.account(accountSid);
+    const now = this.state.clock.nowMs();
+    const service: MessagingServiceRecord = {
+      sid: newSid('MG'),
+      accountSid: account.sid,
+      friendlyName: input.friendly_name ?? 'Sandbox service',
+      inboundRequestUrl: input.inbound_request_url ?? null,
+      inboundMethod: input.inbound_method ?? 'POST',
+      fallbackUrl: input.fallback_url ?? null,
+      fallbackMethod: 'POST',
+      useInboundWebhookOnNumber: input.use_inbound_webhook_on_number ?? false,
+      numbers: new Map(),
+      createdMs: now,
+      updatedMs: now,
+    };
+    this.state.services.set(service.sid, service);
+    return serviceView(service, requestOrigin(req));
   }
 
   /** Scripts what happens to messages sent to `phone`: `undelivered`/`failed` with an error code. */

@@ -7,9 +7,9 @@ import {
   API_VERSION,
   TwilioState,
   type AccountRecord,
+  type InboundRoute,
   type MessageRecord,
   type MessageStatus,
-  type NumberRecord,
   type TwilioWebhookAttempt,
 } from './twilio.state.js';
 
@@ -25,7 +25,8 @@ interface Outcome {
 /**
  * Twilio's outgoing HTTP: the outbound lifecycle (`queued` → `sent` → `delivered`, or `undelivered` /
  * `failed` for recipients the control API scripted) with one signed status callback per transition, and
- * inbound message webhooks to the number's `sms_url` (then `sms_fallback_url`). No later redelivery: only
+ * inbound message webhooks to the URL that owns the number's inbound (its own `sms_url`, its TwiML App's or its
+ * Messaging Service's; then the matching fallback URL). No later redelivery: only
  * the immediate connection-level retry (`rc=1`) Twilio makes when the connection fails.
  */
 @Injectable()
@@ -59,29 +60,29 @@ export class TwilioDispatcher implements OnModuleDestroy {
     });
   }
 
-  /** Posts an inbound message to the number's `sms_url`, then to the fallback URL if that failed. */
+  /** Posts an inbound message to its route's URL (the number's, its app's or its service's), then to the fallback URL if that failed. */
   async deliverInbound(
     account: AccountRecord,
-    number: NumberRecord,
+    route: InboundRoute,
     message: MessageRecord,
     params: Record<string, string>,
   ): Promise<TwilioWebhookAttempt[]> {
     const made: TwilioWebhookAttempt[] = [];
-    if (number.smsUrl === '') {
+    if (route.url === '') {
       return made;
     }
-    const primary = await this.request('inbound', account, message, number.smsUrl, number.smsMethod, params);
+    const primary = await this.request('inbound', account, message, route.url, route.method, params);
     made.push(...primary);
     const last = primary.at(-1);
     const failed = last === undefined || last.status === undefined || last.status >= 400;
-    if (failed && number.smsFallbackUrl !== '') {
+    if (failed && route.fallbackUrl !== '') {
       made.push(
         ...(await this.request(
           'inbound_fallback',
           account,
           message,
-          number.smsFallbackUrl,
-          number.smsFallbackMethod,
+          route.fallbackUrl,
+          route.fallbackMethod,
           params,
         )),
       );

@@ -28,7 +28,10 @@ export function requestOrigin(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 
-/** A customer texts a sandbox number: the stored `received` message and the signed webhook to its `sms_url`. */
+/**
+ * A customer texts a sandbox number: the stored `received` message and the signed webhook to the URL that owns the
+ * number's inbound (`TwilioState.inboundRoute`), with `MessagingServiceSid` when the number is in a service.
+ */
 @Injectable()
 export class TwilioInbound {
   constructor(
@@ -42,6 +45,7 @@ export class TwilioInbound {
       throw new NotFoundException(`${input.to} is not a sandbox number`);
     }
     const account = this.account(number.accountSid);
+    const route = this.state.inboundRoute(number);
     const now = this.state.clock.nowMs();
     const messageSid = newSid(input.media.length > 0 ? 'MM' : 'SM');
     const message: MessageRecord = {
@@ -51,7 +55,7 @@ export class TwilioInbound {
       to: input.to,
       body: input.body,
       direction: 'inbound',
-      messagingServiceSid: null,
+      messagingServiceSid: route.messagingServiceSid,
       numSegments: smsSegments(input.body).segments,
       media: input.media.map((item) => ({
         sid: newSid('ME'),
@@ -74,6 +78,11 @@ export class TwilioInbound {
       sentMs: now,
       updatedMs: now,
     };
+    const routedTo = { owner: route.owner, sid: route.ownerSid, url: route.url, dropped: route.dropped };
+    if (route.dropped) {
+      // A service with no inbound URL that does not defer to the number: Twilio neither delivers nor logs it.
+      return { message: messageView(message), media: [], params: {}, attempts: [], routed_to: routedTo };
+    }
     this.state.messages.set(message.sid, message);
     const keyword = input.body.trim().toUpperCase();
     let optOutType: string | undefined;
@@ -106,6 +115,7 @@ export class TwilioInbound {
       AccountSid: account.sid,
       From: input.from,
       ApiVersion: API_VERSION,
+      ...(route.messagingServiceSid === null ? {} : { MessagingServiceSid: route.messagingServiceSid }),
       ...(optOutType === undefined ? {} : { OptOutType: optOutType }),
     };
     message.media.forEach((media, index) => {
@@ -113,8 +123,14 @@ export class TwilioInbound {
       params[`MediaUrl${index}`] =
         `${origin}/${API_VERSION}/Accounts/${account.sid}/Messages/${messageSid}/Media/${media.sid}`;
     });
-    const attempts = await this.dispatcher.deliverInbound(account, number, message, params);
-    return { message: messageView(message), media: message.media.map(mediaView), params, attempts };
+    const attempts = await this.dispatcher.deliverInbound(account, route, message, params);
+    return {
+      message: messageView(message),
+      media: message.media.map(mediaView),
+      params,
+      attempts,
+      routed_to: routedTo,
+    };
   }
 
   private account(accountSid: string): AccountRecord {

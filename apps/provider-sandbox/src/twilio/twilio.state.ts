@@ -6,7 +6,7 @@ import type { SignatureUrlPort } from './signature.js';
 
 export const API_VERSION = '2010-04-01';
 
-/** `AC`, `SM`, `MM`, `ME`, `PN`, `SK` + 32 lower-case hex digits (34 characters). */
+/** `AC`, `SM`, `MM`, `ME`, `PN`, `SK`, `AP`, `MG` + 32 lower-case hex digits (34 characters). */
 export function newSid(prefix: string): string {
   return prefix + randomBytes(16).toString('hex');
 }
@@ -40,9 +40,58 @@ export interface NumberRecord {
   /** Twilio calls the number's `StatusCallback` for voice calls only; SMS status goes to each message's. */
   statusCallback: string;
   statusCallbackMethod: 'GET' | 'POST';
+  /** `AP…` of a TwiML App whose SMS URLs win over the number's own (§2.5); '' for none. */
+  smsApplicationSid: string;
   readonly capabilities: { voice: boolean; sms: boolean; mms: boolean; fax: boolean };
   readonly createdMs: number;
   updatedMs: number;
+}
+
+/** A TwiML App (`/Accounts/{AC}/Applications/{AP}.json`): the SMS URLs of every number whose `sms_application_sid` it is. */
+export interface ApplicationRecord {
+  readonly sid: string;
+  readonly accountSid: string;
+  friendlyName: string;
+  smsUrl: string;
+  smsMethod: 'GET' | 'POST';
+  smsFallbackUrl: string;
+  smsFallbackMethod: 'GET' | 'POST';
+  readonly createdMs: number;
+  updatedMs: number;
+}
+
+/**
+ * A Messaging Service (`https://messaging.twilio.com/v1/Services/{MG}`). Inbound messages to its numbers go to
+ * `inbound_request_url` unless `use_inbound_webhook_on_number`; with neither, they are neither delivered nor kept.
+ */
+export interface MessagingServiceRecord {
+  readonly sid: string;
+  readonly accountSid: string;
+  friendlyName: string;
+  inboundRequestUrl: string | null;
+  inboundMethod: 'GET' | 'POST';
+  fallbackUrl: string | null;
+  fallbackMethod: 'GET' | 'POST';
+  useInboundWebhookOnNumber: boolean;
+  /** Its numbers (`PN…`) with when each was added; a number is in one service at most (21712). */
+  readonly numbers: Map<string, number>;
+  readonly createdMs: number;
+  updatedMs: number;
+}
+
+/** Where Twilio sends a number's inbound messages, and who decided it. */
+export interface InboundRoute {
+  readonly owner: 'number' | 'application' | 'messaging_service';
+  /** The number's, the app's or the service's SID. */
+  readonly ownerSid: string;
+  readonly url: string;
+  readonly method: 'GET' | 'POST';
+  readonly fallbackUrl: string;
+  readonly fallbackMethod: 'GET' | 'POST';
+  /** Set when the number is in a Messaging Service (the webhook's `MessagingServiceSid`). */
+  readonly messagingServiceSid: string | null;
+  /** The service has no inbound URL and does not defer to the number: the message is dropped, not even stored. */
+  readonly dropped: boolean;
 }
 
 export interface MediaRecord {
@@ -142,6 +191,8 @@ export interface SignedMediaUrl {
 export class TwilioState {
   readonly accounts = new Map<string, AccountRecord>();
   readonly numbers = new Map<string, NumberRecord>();
+  readonly applications = new Map<string, ApplicationRecord>();
+  readonly services = new Map<string, MessagingServiceRecord>();
   readonly messages = new Map<string, MessageRecord>();
   /** `sender|recipient` pairs where the recipient texted STOP. */
   readonly optOuts = new Set<string>();
@@ -167,9 +218,61 @@ export class TwilioState {
     return [...this.numbers.values()].find((number) => number.phoneNumber === phoneNumber);
   }
 
+  serviceOf(number: NumberRecord): MessagingServiceRecord | undefined {
+    return [...this.services.values()].find((service) => service.numbers.has(number.sid));
+  }
+
+  /**
+   * Where an inbound message to `number` goes (§2.5 step 3): its Messaging Service's `inbound_request_url` unless the
+   * service defers to the number (`use_inbound_webhook_on_number`); then its TwiML App's SMS URLs when
+   * `sms_application_sid` is set; else its own `sms_url`.
+   */
+  inboundRoute(number: NumberRecord): InboundRoute {
+    const service = this.serviceOf(number);
+    const messagingServiceSid = service?.sid ?? null;
+    if (service !== undefined && !service.useInboundWebhookOnNumber) {
+      return {
+        owner: 'messaging_service',
+        ownerSid: service.sid,
+        url: service.inboundRequestUrl ?? '',
+        method: service.inboundMethod,
+        fallbackUrl: service.fallbackUrl ?? '',
+        fallbackMethod: service.fallbackMethod,
+        messagingServiceSid,
+        dropped: service.inboundRequestUrl === null || service.inboundRequestUrl === '',
+      };
+    }
+    const application =
+      number.smsApplicationSid === '' ? undefined : this.applications.get(number.smsApplicationSid);
+    if (application !== undefined) {
+      return {
+        owner: 'application',
+        ownerSid: application.sid,
+        url: application.smsUrl,
+        method: application.smsMethod,
+        fallbackUrl: application.smsFallbackUrl,
+        fallbackMethod: application.smsFallbackMethod,
+        messagingServiceSid,
+        dropped: false,
+      };
+    }
+    return {
+      owner: 'number',
+      ownerSid: number.sid,
+      url: number.smsUrl,
+      method: number.smsMethod,
+      fallbackUrl: number.smsFallbackUrl,
+      fallbackMethod: number.smsFallbackMethod,
+      messagingServiceSid,
+      dropped: false,
+    };
+  }
+
   reset(): void {
     this.accounts.clear();
     this.numbers.clear();
+    this.applications.clear();
+    this.services.clear();
     this.messages.clear();
     this.optOuts.clear();
     this.outcomes.clear();

@@ -2,8 +2,10 @@ import {
   API_VERSION,
   rfc2822,
   type AccountRecord,
+  type ApplicationRecord,
   type MediaRecord,
   type MessageRecord,
+  type MessagingServiceRecord,
   type NumberRecord,
 } from './twilio.state.js';
 
@@ -38,7 +40,7 @@ export function numberView(number: NumberRecord) {
     friendly_name: number.friendlyName,
     phone_number: number.phoneNumber,
     sid: number.sid,
-    sms_application_sid: '',
+    sms_application_sid: number.smsApplicationSid,
     sms_fallback_method: number.smsFallbackMethod,
     sms_fallback_url: number.smsFallbackUrl,
     sms_method: number.smsMethod,
@@ -47,6 +49,92 @@ export function numberView(number: NumberRecord) {
     status_callback: number.statusCallback,
     status_callback_method: number.statusCallbackMethod,
     uri: `${base(number.accountSid)}/IncomingPhoneNumbers/${number.sid}.json`,
+  };
+}
+
+export function applicationView(application: ApplicationRecord) {
+  return {
+    account_sid: application.accountSid,
+    api_version: API_VERSION,
+    date_created: rfc2822(application.createdMs),
+    date_updated: rfc2822(application.updatedMs),
+    friendly_name: application.friendlyName,
+    sid: application.sid,
+    sms_fallback_method: application.smsFallbackMethod,
+    sms_fallback_url: application.smsFallbackUrl,
+    sms_method: application.smsMethod,
+    sms_status_callback: null,
+    sms_url: application.smsUrl,
+    uri: `${base(application.accountSid)}/Applications/${application.sid}.json`,
+  };
+}
+
+/** The Messaging API (`https://messaging.twilio.com/v1`) writes ISO 8601 dates, not RFC 2822. */
+const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export function serviceView(service: MessagingServiceRecord, origin: string) {
+  const url = `${origin}/v1/Services/${service.sid}`;
+  return {
+    account_sid: service.accountSid,
+    date_created: iso(service.createdMs),
+    date_updated: iso(service.updatedMs),
+    fallback_method: service.fallbackMethod,
+    fallback_url: service.fallbackUrl,
+    friendly_name: service.friendlyName,
+    inbound_method: service.inboundMethod,
+    inbound_request_url: service.inboundRequestUrl,
+    links: {
+      phone_numbers: `${url}/PhoneNumbers`,
+      short_codes: `${url}/ShortCodes`,
+      alpha_senders: `${url}/AlphaSenders`,
+    },
+    sid: service.sid,
+    status_callback: null,
+    sticky_sender: true,
+    url,
+    use_inbound_webhook_on_number: service.useInboundWebhookOnNumber,
+  };
+}
+
+export function servicePhoneNumberView(
+  service: MessagingServiceRecord,
+  number: NumberRecord,
+  origin: string,
+) {
+  const capabilities = (['voice', 'sms', 'mms', 'fax'] as const)
+    .filter((name) => number.capabilities[name])
+    .map((name) => name.toUpperCase());
+  const addedMs = service.numbers.get(number.sid) ?? number.createdMs;
+  return {
+    account_sid: number.accountSid,
+    capabilities,
+    country_code: 'US',
+    date_created: iso(addedMs),
+    date_updated: iso(addedMs),
+    phone_number: number.phoneNumber,
+    service_sid: service.sid,
+    sid: number.sid,
+    url: `${origin}/v1/Services/${service.sid}/PhoneNumbers/${number.sid}`,
+  };
+}
+
+/** The Messaging API's list envelope: `{ <key>: [...], meta: { page, page_size, …_url, key } }`. */
+export function v1Page<T>(key: string, url: string, query: URLSearchParams, items: readonly T[]) {
+  const pageSize = Math.min(Math.max(Number(query.get('PageSize') ?? 50) || 50, 1), 1000);
+  const pageNumber = Math.max(Number(query.get('Page') ?? 0) || 0, 0);
+  const start = pageNumber * pageSize;
+  const link = (n: number): string => `${url}?PageSize=${pageSize}&Page=${n}`;
+  return {
+    [key]: items.slice(start, start + pageSize),
+    meta: {
+      first_page_url: link(0),
+      key,
+      next_page_url: start + pageSize < items.length ? link(pageNumber + 1) : null,
+      page: pageNumber,
+      page_size: pageSize,
+      previous_page_url: pageNumber > 0 ? link(pageNumber - 1) : null,
+      url: link(pageNumber),
+    },
   };
 }
 

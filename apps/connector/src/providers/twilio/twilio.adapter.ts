@@ -7,7 +7,7 @@ import {
 } from '@inbox-bridge/shared';
 import { HttpTransportError, type HttpResponse, type OutboundHttp } from '../../http/outbound-http.js';
 import type { SendThrottle } from '../../outbound/send-throttle.js';
-import { inboundHeader, mediaStreamFrom, publicWebhookUrl } from '../media-response.js';
+import { inboundHeader, mediaStreamFrom, publicWebhookUrl, webhookOrigin } from '../media-response.js';
 import { assertFileFits } from '../outbound-file.js';
 import {
   CredentialsRejectedError,
@@ -146,7 +146,32 @@ interface TwilioNumberView {
   readonly phone_number: string;
   readonly friendly_name?: string;
   readonly sms_url?: string;
+  readonly sms_application_sid?: string | null;
   readonly capabilities?: { readonly sms?: boolean; readonly mms?: boolean };
+}
+
+/** The fields of a Messaging Service (`messaging.twilio.com/v1/Services`) that decide where inbound goes. */
+interface TwilioServiceView {
+  readonly sid: string;
+  readonly friendly_name?: string;
+  readonly inbound_request_url?: string | null;
+  readonly use_inbound_webhook_on_number?: boolean;
+}
+
+/** Pages of an account's Messaging Services read at most to find a number's (`PageSize` 1000, Twilio's largest). */
+const MAX_SERVICE_PAGES = 5;
+
+/**
+ * Who decides where a number's incoming messages go (§2.5 step 3) and the URL it sends them to: a Messaging Service
+ * that handles inbound itself (unless it defers to the number, `use_inbound_webhook_on_number`), else the number's
+ * TwiML App (`sms_application_sid`), else the number's own `sms_url`.
+ */
+export interface TwilioInboundOwner {
+  readonly kind: 'number' | 'twiml-app' | 'messaging-service';
+  readonly sid: string;
+  readonly name: string;
+  /** '' when it has none (a service with none drops the messages). */
+  readonly url: string;
 }
 
 interface TwilioErrorBody {
@@ -204,6 +229,8 @@ function mediaSidOf(url: string, accountSid: string, messageSid: string): string
 
 export interface TwilioAdapterOptions {
   readonly apiBaseUrl: string;
+  /** `https://messaging.twilio.com`: Messaging Services. */
+  readonly messagingApiBaseUrl: string;
   readonly publicBaseUrl: string;
 }
 
@@ -222,7 +249,28 @@ export class TwilioAdapter implements ProviderAdapter {
     return publicWebhookUrl(this.options.publicBaseUrl, 'twilio', channelAccountId);
   }
 
-  async validateCredentials(credentials: ProviderCredentials): Promise<CredentialCheck> {
+  /**
+   * The webhook that names no account (`/webhooks/twilio`): a message to it belongs to the account connected with its
+   * `To` number. It is the one to give a TwiML App or Messaging Service, which may serve several numbers, and it is
+   * known before HubSpot creates the account.
+   */
+  numberRoutedWebhookUrl(): string {
+    return `${this.options.publicBaseUrl.replace(/\/+$/, '')}/webhooks/twilio`;
+  }
+
+  /** Whether `url` delivers this account's messages: its own webhook, or the number-routed one. */
+  private isOurs(url: string, channelAccountId: string | undefined): boolean {
+    return (
+      url === this.numberRoutedWebhookUrl() ||
+      (channelAccountId !== undefined && url === this.webhookUrl(channelAccountId))
+    );
+  }
+
+  /** `channelAccountId`: set when the credentials are new ones for a connected account (its webhook counts as ours). */
+  async validateCredentials(
+    credentials: ProviderCredentials,
+    channelAccountId?: string,
+  ): Promise<CredentialCheck> {
     if (credentials.provider !== 'twilio') {
       return { ok: false, code: 'wrong-provider', message: 'These are not Twilio credentials.' };
     }
@@ -264,6 +312,10 @@ export class TwilioAdapter implements ProviderAdapter {
           message: `${credentials.phoneNumber} cannot send or receive SMS.`,
         };
       }
+      const owner = await this.inboundOwner(credentials, number);
+      if (owner.kind !== 'number' && !this.isOurs(owner.url, channelAccountId)) {
+        return this.inboundElsewhere(credentials.phoneNumber, owner);
+      }
       const name =
         number.friendly_name !== undefined && number.friendly_name !== ''
           ? number.friendly_name
@@ -303,15 +355,133 @@ export class TwilioAdapter implements ProviderAdapter {
     }
   }
 
-  /** The number's `sms_url`: Twilio keeps no delivery errors there (its messages are compared instead). */
+  /**
+   * Where the number's messages go: its `sms_url`, or the URL of the TwiML App or Messaging Service that owns its
+   * inbound (`owner`; `connect` cannot change that one). Twilio keeps no delivery errors there (its messages are
+   * compared instead).
+   */
   async readWebhook(account: ConnectedAccount): Promise<WebhookState> {
     const credentials = this.credentialsOf(account);
     const number = await this.findNumber(credentials);
     if (number === undefined) {
       throw new Error(`${credentials.phoneNumber} is no longer on the Twilio account`);
     }
-    const url = number.sms_url ?? '';
-    return { pointsHere: url === this.webhookUrl(account.channelAccountId), url };
+    const owner = await this.inboundOwner(credentials, number);
+    return {
+      pointsHere: this.isOurs(owner.url, account.channelAccountId),
+      url: owner.url,
+      ...(owner.kind === 'number'
+        ? {}
+        : {
+            owner: {
+              kind: owner.kind,
+              sid: owner.sid,
+              reason: this.inboundElsewhere(credentials.phoneNumber, owner).message,
+            },
+          }),
+    };
+  }
+
+  /** Who decides where the number's incoming messages go, and the URL they go to (§2.5 step 3). */
+  private async inboundOwner(
+    credentials: TwilioCredentials,
+    number: TwilioNumberView,
+  ): Promise<TwilioInboundOwner> {
+    const service = await this.serviceHandlingInbound(credentials, number.sid);
+    if (service !== undefined) {
+      return {
+        kind: 'messaging-service',
+        sid: service.sid,
+        name: service.friendly_name ?? '',
+        url: service.inbound_request_url ?? '',
+      };
+    }
+    const appSid = number.sms_application_sid ?? '';
+    // Only an `AP…` is a TwiML App: a service's deferring number is decided above, whatever else the field holds.
+    if (appSid.startsWith('AP')) {
+      if (!SID.test(appSid)) {
+        throw new HttpTransportError(
+          `Twilio named the number's TwiML App ${appSid.slice(0, 40)}`,
+          'EPROVIDER',
+        );
+      }
+      const app = await this.getJson<{ friendly_name?: string; sms_url?: string | null }>(
+        credentials,
+        `/Accounts/${credentials.accountSid}/Applications/${appSid}.json`,
+        'the TwiML App lookup',
+      );
+      return { kind: 'twiml-app', sid: appSid, name: app.friendly_name ?? '', url: app.sms_url ?? '' };
+    }
+    return { kind: 'number', sid: number.sid, name: number.friendly_name ?? '', url: number.sms_url ?? '' };
+  }
+
+  /**
+   * The account's Messaging Service that holds the number and handles its inbound itself (not deferring to the
+   * number). A number is in one service at most; only services that do not defer are asked whether they hold it.
+   */
+  private async serviceHandlingInbound(
+    credentials: TwilioCredentials,
+    numberSid: string,
+  ): Promise<TwilioServiceView | undefined> {
+    const origin = this.options.messagingApiBaseUrl.replace(/\/+$/, '');
+    let url: string | undefined = `${origin}/v1/Services?PageSize=1000`;
+    for (let pages = 0; url !== undefined; pages += 1) {
+      if (pages === MAX_SERVICE_PAGES) {
+        throw new HttpTransportError(
+          `more than ${MAX_SERVICE_PAGES} pages of Messaging Services`,
+          'EPROVIDER',
+        );
+      }
+      const page: { services?: TwilioServiceView[]; meta?: { next_page_url?: string | null } } =
+        await this.getJson(credentials, url, 'the Messaging Services list');
+      for (const service of page.services ?? []) {
+        if (service.use_inbound_webhook_on_number === true || !SID.test(service.sid)) {
+          continue;
+        }
+        const member = await this.rest(
+          credentials,
+          'GET',
+          `${origin}/v1/Services/${service.sid}/PhoneNumbers/${numberSid}`,
+        );
+        this.refuseRejectedCredentials(member);
+        member.discard();
+        if (member.status === 200) {
+          return service;
+        }
+        if (member.status !== 404) {
+          throw new HttpTransportError(
+            `Twilio answered ${member.status} to a Messaging Service number`,
+            'EPROVIDER',
+          );
+        }
+      }
+      const next = page.meta?.next_page_url ?? undefined;
+      // Only pages of the configured Messaging API are followed.
+      url = next?.startsWith(`${origin}/v1/Services?`) === true ? next : undefined;
+    }
+    return undefined;
+  }
+
+  /** A number whose incoming messages a TwiML App or Messaging Service sends elsewhere: why, and what to set. */
+  private inboundElsewhere(
+    phoneNumber: string,
+    owner: TwilioInboundOwner,
+  ): Extract<CredentialCheck, { ok: false }> {
+    const named = `${owner.sid}${owner.name === '' ? '' : ` (“${owner.name.slice(0, 64)}”)`}`;
+    const current = owner.url === '' ? 'is not set' : `points at ${webhookOrigin(owner.url).slice(0, 200)}`;
+    const target = this.numberRoutedWebhookUrl();
+    const [code, message] =
+      owner.kind === 'messaging-service'
+        ? [
+            'inbound-owned-by-messaging-service',
+            `${phoneNumber} is in the Twilio Messaging Service ${named}, which handles its incoming messages itself (its Request URL ${current}), so they would never reach the bridge. In the Twilio Console, set that service's incoming-messages Request URL to ${target} (HTTP POST), or make it "Defer to sender's webhook", then connect again. The bridge does not change the service: it serves every number in it.`,
+          ]
+        : [
+            'inbound-owned-by-twiml-app',
+            `${phoneNumber} uses the Twilio TwiML App ${named} for incoming messages (its Messaging Request URL ${current}), so they would never reach the bridge. In the Twilio Console, set that app's Messaging Request URL to ${target} (HTTP POST), or remove the app from the number, then connect again. The bridge does not change the app: other numbers may use it.`,
+          ];
+    // The contract's short text (1,024 characters) holds it unless CONNECTOR_PUBLIC_BASE_URL is very long.
+    return { ok: false, code, message: message.slice(0, 1024) };
   }
 
   /** Unhooks the number, only if it still points at this account's webhook. */
@@ -353,6 +523,12 @@ export class TwilioAdapter implements ProviderAdapter {
       throw new RequestValidationError([
         { field: 'AccountSid', message: 'is not the account of this channel account' },
       ]);
+    }
+    const to = one(params, 'To');
+    if (path === 'message' && to !== undefined && to !== credentials.phoneNumber) {
+      // A TwiML App or Messaging Service serving several numbers, pointed at this account's own URL: another number's
+      // message is not this account's conversation (its own account's URL, or `/webhooks/twilio`, takes it).
+      return [{ kind: 'ignored', reason: `sent to ${to.slice(0, 20)}, not to this account's number` }];
     }
     return [path === 'status' ? this.statusEvent(params) : this.messageEvent(account, params)];
   }
@@ -535,6 +711,7 @@ export class TwilioAdapter implements ProviderAdapter {
     return params;
   }
 
+  /** A GET answered 200 with JSON; `path` as {@link rest} takes it. */
   private async getJson<T>(credentials: TwilioCredentials, path: string, what: string): Promise<T> {
     const response = await this.rest(credentials, 'GET', path);
     this.refuseRejectedCredentials(response);
@@ -795,6 +972,7 @@ export class TwilioAdapter implements ProviderAdapter {
     }
   }
 
+  /** `path` under the REST API's `/2010-04-01`, or an absolute URL of the Messaging API. */
   private rest(
     credentials: TwilioCredentials,
     method: 'GET' | 'POST',
@@ -812,7 +990,7 @@ export class TwilioAdapter implements ProviderAdapter {
           ).toString();
     return this.http.request({
       method,
-      url: `${this.options.apiBaseUrl.replace(/\/+$/, '')}/2010-04-01${path}`,
+      url: path.startsWith('/') ? `${this.options.apiBaseUrl.replace(/\/+$/, '')}/2010-04-01${path}` : path,
       headers: {
         authorization: `Basic ${Buffer.from(`${credentials.accountSid}:${credentials.authToken}`).toString('base64')}`,
         accept: 'application/json',
