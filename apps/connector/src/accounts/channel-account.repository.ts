@@ -326,6 +326,7 @@ export class ChannelAccountRepository {
       'parked_status_reports',
       'reply_parts_sent',
       'reply_message_parts',
+      'moved_conversations',
       'channel_accounts',
     ]) {
       await manager.query(`DELETE FROM "${this.schema}".${table} WHERE channel_account_id = $1`, [

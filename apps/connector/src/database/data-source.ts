@@ -8,6 +8,7 @@ import { LedgerRetention1765000000000 } from './migrations/1765000000000-ledger-
 import { DeliveryStatusChecks1765100000000 } from './migrations/1765100000000-delivery-status-checks.js';
 import { WebhookWatch1765200000000 } from './migrations/1765200000000-webhook-watch.js';
 import { ReplyMessageParts1765300000000 } from './migrations/1765300000000-reply-message-parts.js';
+import { MovedConversations1765400000000 } from './migrations/1765400000000-moved-conversations.js';
 
 /** Every connector migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const connectorMigrations = [
@@ -20,6 +21,7 @@ export const connectorMigrations = [
   DeliveryStatusChecks1765100000000,
   WebhookWatch1765200000000,
   ReplyMessageParts1765300000000,
+  MovedConversations1765400000000,
 ];
 
 /** The connector's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */
