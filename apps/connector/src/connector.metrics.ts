@@ -8,6 +8,7 @@ export type InboundResult =
   | 'duplicate'
   | 'ignored'
   | 'status'
+  | 'moved'
   | 'account_disabled'
   | 'account_deauthorized'
   | 'unauthorized'

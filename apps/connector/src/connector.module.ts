@@ -11,6 +11,7 @@ import { MessageLedger } from './accounts/message-ledger.js';
 import { SealedCredentials } from './accounts/sealed-credentials.js';
 import type { ConnectorConfig } from './config/connector.config.js';
 import { ConnectorMetrics } from './connector.metrics.js';
+import { MovedConversationRepository } from './conversations/moved-conversation.repository.js';
 import { OutboundHttp } from './http/outbound-http.js';
 import { InboundReconciler } from './inbound/inbound-reconciler.js';
 import { InboundService } from './inbound/inbound.service.js';
@@ -120,6 +121,7 @@ import { TwilioAdapter } from './providers/twilio/twilio.adapter.js';
     },
     ChannelAccountRepository,
     MessageLedger,
+    MovedConversationRepository,
     DeliveryStatusService,
     DeliveryStatusReconciler,
     WebhookWatch,

@@ -49,6 +49,21 @@ describe("messages of another portal naming a portal's channel account (dead-let
     );
   };
 
+  /** Another portal's credentials check of a Telegram bot token, sealed as its gateway seals it. */
+  const checkFromOtherPortal = async (
+    request: { requestId: string; channelAccountId?: string },
+    botToken: string,
+  ): Promise<DeadLetterSummary> => {
+    const check = { ...request, provider: 'telegram' as const };
+    return fromOtherPortal('connector.credentials', 'connector.credentials.validate.v2', {
+      ...check,
+      sealedCredentials: h.sealer.seal(
+        JSON.stringify({ provider: 'telegram', botToken }),
+        credentialsSealBinding(OTHER_PORTAL_ID, check),
+      ),
+    });
+  };
+
   const expectForeignAccountLetter = (letter: DeadLetterSummary) => {
     expect(letter).toMatchObject({
       errorClass: 'permanent',
@@ -99,22 +114,69 @@ describe("messages of another portal naming a portal's channel account (dead-let
         credentialsRequestId: answer.requestId,
       }),
     );
-    const revalidation = {
-      requestId: randomUUID(),
-      provider: 'telegram' as const,
-      channelAccountId: ACCOUNT_ID,
-    };
     expectForeignAccountLetter(
-      await fromOtherPortal('connector.credentials', 'connector.credentials.validate.v2', {
-        ...revalidation,
-        sealedCredentials: h.sealer.seal(
-          JSON.stringify({ provider: 'telegram', botToken: otherBot.token }),
-          credentialsSealBinding(OTHER_PORTAL_ID, revalidation),
-        ),
-      }),
+      await checkFromOtherPortal({ requestId: randomUUID(), channelAccountId: ACCOUNT_ID }, otherBot.token),
     );
     expect(await accountRow()).toEqual(before);
     expect((await h.client.getBot(bot.id)).webhook.url).toBe(`${h.baseUrl}/webhooks/telegram/${ACCOUNT_ID}`);
+  });
+
+  it("credentials checked in one portal's popup are neither bound to another portal's account nor replaced from it", async () => {
+    const pendingBot = await h.client.createBot({ username: 'pending_help_bot', first_name: 'Pending Help' });
+    const answer = await h.validate({ provider: 'telegram', botToken: pendingBot.token });
+    expect(answer.ok).toBe(true);
+    const pendingRow = async () =>
+      (
+        await h.db.dataSource.query<{ portal_id: string; credentials: string }[]>(
+          `SELECT portal_id, credentials FROM "${h.db.schema}".pending_credentials WHERE request_id = $1`,
+          [answer.requestId],
+        )
+      )[0];
+    const before = await pendingRow();
+    expect(before?.portal_id).toBe(String(PORTAL_ID));
+    const expectForeignPendingLetter = (letter: DeadLetterSummary) => {
+      expect(letter).toMatchObject({
+        errorClass: 'permanent',
+        error: `PermanentError: pending credentials of request ${answer.requestId} were not checked for portal ${OTHER_PORTAL_ID}; nothing was done`,
+      });
+    };
+    const takenOverAccount = '9400002';
+    const connection = {
+      channelAccountId: takenOverAccount,
+      hubspotChannelId: '5001',
+      inboxId: '912',
+      provider: 'telegram' as const,
+      name: 'Taken over',
+      credentialsRequestId: answer.requestId,
+    };
+
+    expectForeignPendingLetter(
+      await fromOtherPortal('connector.accounts', 'gateway.channel-account.connected.v1', connection),
+    );
+    const otherBot = await h.client.createBot({ username: 'replacing_bot', first_name: 'Replacing' });
+    expectForeignPendingLetter(await checkFromOtherPortal({ requestId: answer.requestId }, otherBot.token));
+    expect(
+      await h.db.dataSource.query(
+        `SELECT 1 FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+        [takenOverAccount],
+      ),
+    ).toEqual([]);
+    expect((await h.client.getBot(pendingBot.id)).webhook.url).toBe('');
+    expect(await pendingRow()).toEqual(before);
+
+    // They stay for their own portal's account.
+    await h.publish('gateway.channel-account.connected.v1', connection);
+    await testing.expectEventually(async () => {
+      expect((await h.client.getBot(pendingBot.id)).webhook.url).toBe(
+        `${h.baseUrl}/webhooks/telegram/${takenOverAccount}`,
+      );
+    });
+    expect(
+      await h.db.dataSource.query(
+        `SELECT portal_id FROM "${h.db.schema}".channel_accounts WHERE channel_account_id = $1`,
+        [takenOverAccount],
+      ),
+    ).toEqual([{ portal_id: String(PORTAL_ID) }]);
   });
 
   it('a reply is not sent through the account, and no status is reported for it', async () => {

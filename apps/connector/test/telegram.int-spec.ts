@@ -643,66 +643,131 @@ describe('connector ↔ Telegram (provider sandbox): credentials, webhooks, medi
     expect(status.failureReason).toContain('blocked the bot');
   });
 
-  it('follows a group Telegram upgraded to a supergroup (migrate_to_chat_id) once, leaving the quote behind', async () => {
-    const group = await h.client.createGroup(bot.id, { title: 'Acme buyers', member: { first_name: 'Ana' } });
-    const { message: question } = await h.client.customerSends(bot.id, group.chat.id, {
-      kind: 'text',
-      text: 'Where is my order?',
-    });
-    const questionId = `${group.chat.id}:${question.message_id}`;
-    expect(await received(questionId)).toMatchObject({ conversationKey: String(group.chat.id) });
-    const supergroup = (await h.client.migrateGroup(bot.id, group.chat.id)).chat;
-    const replyToGroup = async (overrides: Partial<GatewayOutboundMessageRequestedV1>) =>
+  describe('a group upgraded to a supergroup', () => {
+    /** A reply to the group's conversation as HubSpot addresses it (the group's chat id); its first status. */
+    const replyToGroup = async (
+      channelAccountId: string,
+      groupId: number,
+      overrides: Partial<GatewayOutboundMessageRequestedV1>,
+    ) =>
       h.firstStatus(
         await h.requestReply({
-          channelAccountId: accountId,
-          conversationKey: String(group.chat.id),
-          recipient: {
-            deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(group.chat.id) },
-          },
-          inReplyToProviderMessageId: questionId,
+          channelAccountId,
+          conversationKey: String(groupId),
+          recipient: { deliveryIdentifier: { type: 'CHANNEL_SPECIFIC_OPAQUE_ID', value: String(groupId) } },
           richText: undefined,
           ...overrides,
         }),
       );
-    const callsOf = async (method: string, since: number) =>
-      (await h.client.calls(bot.id, method))
-        .slice(since)
-        .map((call) => [call.status, call.params['chat_id']]);
-    const refusedThenFollowed = [
-      [400, String(group.chat.id)],
-      [200, String(supergroup.id)],
-    ];
+    /** A customer's text in the chat, as Telegram delivers it. */
+    const writes = async (botId: number, chatId: number, text: string) =>
+      (await h.client.customerSends(botId, chatId, { kind: 'text', text })).message;
+    const callsOf = async (botId: number, method: string, since: number) =>
+      (await h.client.calls(botId, method)).slice(since).map((call) => [call.status, call.params['chat_id']]);
+    const invoice = (ref: string) => {
+      h.gatewayFiles.files.set(ref, { contentType: 'application/pdf', body: Buffer.from('%PDF-1.4 i') });
+      return [
+        { kind: 'file' as const, downloadRef: ref, mimeType: 'application/pdf', fileName: 'invoice.pdf' },
+      ];
+    };
 
-    const textCallsBefore = (await h.client.calls(bot.id, 'sendMessage')).length;
-    const text = await replyToGroup({ text: 'It ships today' });
-    const [sent] = (await h.client.messages(bot.id, supergroup.id, 'from_bot')).map((item) => item.message);
-    expect(sent).toMatchObject({ chat: supergroup, text: 'It ships today' });
-    // The question stays in the old group; its message id would quote another message of the supergroup.
-    expect(sent?.reply_to_message).toBeUndefined();
-    expect(text).toMatchObject({ status: 'SENT', providerMessageId: `${supergroup.id}:${sent?.message_id}` });
-    expect(await callsOf('sendMessage', textCallsBefore)).toEqual(refusedThenFollowed);
+    it("keeps the supergroup's messages in the group's conversation and replies there at once, told by the service messages", async () => {
+      const group = await h.client.createGroup(bot.id, {
+        title: 'Acme buyers',
+        member: { first_name: 'Ana' },
+      });
+      const question = await writes(bot.id, group.chat.id, 'Where is my order?');
+      expect(await received(`${group.chat.id}:${question.message_id}`)).toMatchObject({
+        conversationKey: String(group.chat.id),
+      });
+      const supergroup = (await h.client.migrateGroup(bot.id, group.chat.id)).chat;
+      const followUp = await writes(bot.id, supergroup.id, 'Any news?');
+      const followUpId = `${supergroup.id}:${followUp.message_id}`;
+      // One HubSpot thread: the supergroup's messages carry the group's conversation key.
+      expect(await received(followUpId)).toMatchObject({
+        conversationKey: String(group.chat.id),
+        providerMessageId: followUpId,
+      });
 
-    // The connector keeps no chat ids (replies are addressed by the gateway): a later reply is refused and follows too.
-    h.gatewayFiles.files.set('hubspot-file:76', {
-      contentType: 'application/pdf',
-      body: Buffer.from('%PDF-1.4 i'),
+      const textCallsBefore = (await h.client.calls(bot.id, 'sendMessage')).length;
+      const text = await replyToGroup(accountId, group.chat.id, {
+        text: 'It ships today',
+        inReplyToProviderMessageId: followUpId,
+      });
+      expect(await callsOf(bot.id, 'sendMessage', textCallsBefore)).toEqual([[200, String(supergroup.id)]]);
+      const [sent] = (await h.client.messages(bot.id, supergroup.id, 'from_bot')).map((item) => item.message);
+      // The customer's message in the supergroup can be quoted there.
+      expect(sent).toMatchObject({
+        chat: supergroup,
+        text: 'It ships today',
+        reply_to_message: { message_id: followUp.message_id },
+      });
+      expect(text).toMatchObject({
+        status: 'SENT',
+        providerMessageId: `${supergroup.id}:${sent?.message_id}`,
+      });
+
+      const uploadsBefore = (await h.client.calls(bot.id, 'sendDocument')).length;
+      const file = await replyToGroup(accountId, group.chat.id, {
+        text: undefined,
+        attachments: invoice('hubspot-file:79'),
+      });
+      expect(file.status).toBe('SENT');
+      expect(await callsOf(bot.id, 'sendDocument', uploadsBefore)).toEqual([[200, String(supergroup.id)]]);
+      expect(await h.client.messages(bot.id, group.chat.id, 'from_bot')).toEqual([]);
     });
-    const uploadsBefore = (await h.client.calls(bot.id, 'sendDocument')).length;
-    const file = await replyToGroup({
-      text: undefined,
-      attachments: [
-        {
-          kind: 'file',
-          downloadRef: 'hubspot-file:76',
-          mimeType: 'application/pdf',
-          fileName: 'invoice.pdf',
-        },
-      ],
+
+    it("told only by Telegram's refusal (migrate_to_chat_id): follows it once, leaving the quote behind, then replies and receives as the group's conversation", async () => {
+      const quietBot = await h.client.createBot({ username: 'upgraded_group_bot', first_name: 'Upgraded' });
+      const quietAccount = '9100031';
+      const group = await h.client.createGroup(quietBot.id, {
+        title: 'Acme resellers',
+        member: { first_name: 'Rui' },
+      });
+      const question = await writes(quietBot.id, group.chat.id, 'Do you ship to Porto?');
+      const supergroup = (await h.client.migrateGroup(quietBot.id, group.chat.id)).chat;
+      // The bridge never sees the service messages: they were dropped before the bot was connected.
+      const dropped = await fetch(`${h.sandbox.baseUrl}/bot${quietBot.token}/deleteWebhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ drop_pending_updates: true }),
+      });
+      expect(dropped.status).toBe(200);
+      await h.connectTelegramBot(quietAccount, quietBot);
+
+      const textCallsBefore = (await h.client.calls(quietBot.id, 'sendMessage')).length;
+      const first = await replyToGroup(quietAccount, group.chat.id, {
+        text: 'We do',
+        inReplyToProviderMessageId: `${group.chat.id}:${question.message_id}`,
+      });
+      expect(await callsOf(quietBot.id, 'sendMessage', textCallsBefore)).toEqual([
+        [400, String(group.chat.id)],
+        [200, String(supergroup.id)],
+      ]);
+      const [sent] = (await h.client.messages(quietBot.id, supergroup.id, 'from_bot')).map(
+        (item) => item.message,
+      );
+      // The question stays in the old group; its message id would quote another message of the supergroup.
+      expect(sent?.reply_to_message).toBeUndefined();
+      expect(first).toMatchObject({
+        status: 'SENT',
+        providerMessageId: `${supergroup.id}:${sent?.message_id}`,
+      });
+
+      // The move is remembered: the next reply goes to the supergroup at once, with one call.
+      const secondCallsBefore = (await h.client.calls(quietBot.id, 'sendMessage')).length;
+      const second = await replyToGroup(quietAccount, group.chat.id, { text: 'Delivery takes two days' });
+      expect(second.status).toBe('SENT');
+      expect(await callsOf(quietBot.id, 'sendMessage', secondCallsBefore)).toEqual([
+        [200, String(supergroup.id)],
+      ]);
+
+      const thanks = await writes(quietBot.id, supergroup.id, 'Thanks!');
+      expect(await received(`${supergroup.id}:${thanks.message_id}`)).toMatchObject({
+        channelAccountId: quietAccount,
+        conversationKey: String(group.chat.id),
+      });
     });
-    expect(file.status).toBe('SENT');
-    expect(await callsOf('sendDocument', uploadsBefore)).toEqual(refusedThenFollowed);
-    expect(await h.client.messages(bot.id, group.chat.id, 'from_bot')).toEqual([]);
   });
 
   it('retries through a Telegram outage and honours retry_after on 429', async () => {

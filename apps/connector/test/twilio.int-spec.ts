@@ -1,8 +1,9 @@
 import { twilioSignature, type SandboxTwilioAccount } from '@inbox-bridge/provider-sandbox';
-import type {
-  ConnectorCredentialsRejectedV1,
-  GatewayOutboundMessageRequestedV1,
-  ProviderMessageReceivedV1,
+import {
+  exampleGatewayMessagePublishedV1,
+  type ConnectorCredentialsRejectedV1,
+  type GatewayOutboundMessageRequestedV1,
+  type ProviderMessageReceivedV1,
 } from '@inbox-bridge/shared';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -408,6 +409,49 @@ describe('connector ↔ Twilio SMS/MMS (provider sandbox)', () => {
       providerMessageId: all[0]?.providerMessageId,
     });
     expect(all[1]?.failureReason).toContain('blocked');
+  });
+
+  it('keeps the status HubSpot sees from going back and publishes each change once when Twilio reorders and repeats callbacks', async () => {
+    await h.client.twilioSetStatusCallbackFault(account.sid, { reorder: true, duplicate: true });
+    const unreachable = '+14155550141';
+    await h.client.twilioSetRecipientOutcome(unreachable, 'undelivered', 30003);
+    const failing = await reply(unreachable, { text: 'Are you there?', richText: undefined });
+    const delivered = await reply('+14155550142', { text: 'It ships today', richText: undefined });
+    const failingSid = (await firstStatus(failing)).providerMessageId;
+    const deliveredSid = (await firstStatus(delivered)).providerMessageId;
+    await h.client.twilioClearFaults(account.sid);
+    await testing.expectEventually(async () => {
+      const answered = async (sid: string | undefined) =>
+        (await h.client.twilioWebhooks())
+          .filter((w) => w.kind === 'status_callback' && w.messageSid === sid)
+          .map((w) => `${w.params['MessageStatus']}:${w.status}`);
+      // The final status overtakes `sent`, and each arrives twice.
+      expect(await answered(failingSid)).toEqual([
+        'undelivered:204',
+        'undelivered:204',
+        'sent:204',
+        'sent:204',
+      ]);
+      expect(await answered(deliveredSid)).toEqual([
+        'delivered:204',
+        'delivered:204',
+        'sent:204',
+        'sent:204',
+      ]);
+    });
+
+    // Whatever those callbacks published has left the outbox and reached the capture before this marker.
+    await testing.expectEventually(async () => {
+      const rows = await h.db.dataSource.query<unknown[]>(`SELECT 1 FROM "${h.db.schema}".outbox`);
+      expect(rows).toEqual([]);
+    });
+    const marker = await h.publish('gateway.message.published.v1', exampleGatewayMessagePublishedV1());
+    await testing.expectEventually(() => {
+      expect(h.published.messages.some((message) => message.messageId === marker)).toBe(true);
+    });
+    expect(statuses(failing).map((s) => s.status)).toEqual(['SENT', 'FAILED']);
+    expect(statuses(failing)[1]).toMatchObject({ providerMessageId: failingSid, providerErrorCode: '30003' });
+    expect(statuses(delivered).map((s) => s.status)).toEqual(['SENT']);
   });
 
   it('a reply longer than one SMS goes out as several; the carrier filtering a later one fails the reply', async () => {

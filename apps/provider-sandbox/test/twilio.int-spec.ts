@@ -321,6 +321,41 @@ describe('Twilio Messaging emulator', () => {
     });
   });
 
+  it('reorders and duplicates status callbacks under the fault, for the next `times` messages, the resource in order', async () => {
+    const callback = `${receiver.origin}/status`;
+    const fault = await h.client.twilioSetStatusCallbackFault(account.sid, {
+      reorder: true,
+      duplicate: true,
+      times: 1,
+    });
+    expect(fault).toEqual({ reorder: true, duplicate: true, times: 1 });
+    const faulty = await send({ To: CUSTOMER, From: NUMBER, Body: 'first', StatusCallback: callback });
+    const callbacksOf = (sid: unknown) => receiver.at('/status').filter((r) => r.params.MessageSid === sid);
+    const received = await expectEventually(() => {
+      const got = callbacksOf(faulty.body.sid);
+      // delivered overtakes sent; each event twice, with its own idempotency token.
+      expect(got.map((r) => r.params.MessageStatus)).toEqual(['delivered', 'delivered', 'sent', 'sent']);
+      return got;
+    });
+    for (const request of received) {
+      expectSigned(request, callback);
+    }
+    const tokens = received.map((r) => r.headers['i-twilio-idempotency-token']);
+    expect(tokens[0]).toBe(tokens[1]);
+    expect(tokens[2]).toBe(tokens[3]);
+    expect(tokens[0]).not.toBe(tokens[2]);
+    expect((await rest(`/Messages/${faulty.body.sid as string}.json`)).body).toMatchObject({
+      status: 'delivered',
+      date_sent: expect.any(String),
+    });
+
+    // `times: 1` used up: the next message's callbacks come once each, in order.
+    const next = await send({ To: CUSTOMER, From: NUMBER, Body: 'second', StatusCallback: callback });
+    await expectEventually(() => {
+      expect(callbacksOf(next.body.sid).map((r) => r.params.MessageStatus)).toEqual(['sent', 'delivered']);
+    });
+  });
+
   it('sends an MMS: fetches the media and serves it as Media resources behind Basic auth', async () => {
     receiver.files.set('a.jpg', { contentType: 'image/jpeg', bytes: JPEG });
     receiver.files.set('notes.exe', { contentType: 'application/x-msdownload', bytes: Buffer.from('MZ') });

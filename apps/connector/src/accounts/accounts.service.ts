@@ -15,7 +15,7 @@ import { ProviderAdapters } from '../providers/provider-adapters.js';
 import type { CredentialCheck } from '../providers/provider-port.js';
 import { TelegramApiError } from '../providers/telegram/telegram-bot-api.js';
 import { ChannelAccountRepository } from './channel-account.repository.js';
-import { ForeignAccountError } from './foreign-account.error.js';
+import { ForeignAccountError, ForeignPendingCredentialsError } from './foreign-account.error.js';
 import { SealedCredentials, type CredentialsCheckRequest } from './sealed-credentials.js';
 
 /** A provider call that failed for a reason worth retrying (the provider is down, slow or rate-limiting). */
@@ -54,6 +54,7 @@ export class AccountsService {
     if (request.channelAccountId !== undefined) {
       await this.requireOwnAccount(context, request.channelAccountId);
     }
+    await this.requireOwnPending(context, request.requestId);
     let check: CredentialCheck;
     try {
       check = await this.adapters
@@ -74,12 +75,16 @@ export class AccountsService {
       check = await this.sameAccount(context, request.channelAccountId, request.provider, check);
     }
     if (check.ok) {
-      await this.accounts.savePending(
-        context.manager,
-        request.requestId,
-        request.credentials,
-        check.deliveryIdentifier,
-      );
+      const saved = await this.accounts.savePending(context.manager, {
+        requestId: request.requestId,
+        portalId: context.envelope.portalId,
+        credentials: request.credentials,
+        deliveryIdentifier: check.deliveryIdentifier,
+      });
+      if (!saved) {
+        // Another portal's check of the same request id committed while this one asked the provider.
+        throw new ForeignPendingCredentialsError(request.requestId, context.envelope.portalId);
+      }
       if (request.channelAccountId !== undefined) {
         await this.rebind(context, request.channelAccountId, request);
       }
@@ -173,7 +178,12 @@ export class AccountsService {
       }
       return;
     }
-    const pending = await this.accounts.takePending(context.manager, event.credentialsRequestId);
+    await this.requireOwnPending(context, event.credentialsRequestId);
+    const pending = await this.accounts.takePending(
+      context.manager,
+      event.credentialsRequestId,
+      envelope.portalId,
+    );
     if (pending === undefined) {
       const existing = await this.accounts.find(event.channelAccountId, context.manager);
       if (existing !== undefined) {
@@ -265,6 +275,14 @@ export class AccountsService {
     }
     await this.accounts.purge(context.manager, event.channelAccountId);
     this.logger.log({ channelAccountId: event.channelAccountId }, 'channel account purged');
+  }
+
+  /** Pending credentials checked for another portal than the message's are never bound or replaced by it. */
+  private async requireOwnPending(context: MessageContext, requestId: string): Promise<void> {
+    const owner = await this.accounts.pendingPortalOf(context.manager, requestId);
+    if (owner !== undefined && owner !== context.envelope.portalId) {
+      throw new ForeignPendingCredentialsError(requestId, context.envelope.portalId);
+    }
   }
 
   /** An account the connector holds for another portal than the message's is never touched by it. */

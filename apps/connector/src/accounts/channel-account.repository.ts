@@ -63,7 +63,8 @@ function returnedRows<T>(result: unknown): T[] {
 
 /** AAD binding a ciphertext to its table, row and column: a value copied elsewhere no longer decrypts. */
 const aad = {
-  pending: (requestId: string) => `connector.pending_credentials|${requestId}|credentials`,
+  pending: (requestId: string, portalId: number) =>
+    `connector.pending_credentials|${requestId}|${portalId}|credentials`,
   credentials: (channelAccountId: string) => `connector.channel_accounts|${channelAccountId}|credentials`,
   webhookSecret: (channelAccountId: string) =>
     `connector.channel_accounts|${channelAccountId}|webhook_secret`,
@@ -105,36 +106,53 @@ export class ChannelAccountRepository {
     return plaintext;
   }
 
+  /**
+   * Parks checked credentials for the portal's popup; false, storing nothing, when the request id holds pending
+   * credentials of another portal.
+   */
   async savePending(
     manager: EntityManager,
-    requestId: string,
-    credentials: ProviderCredentials,
-    deliveryIdentifier: DeliveryIdentifier,
-  ): Promise<void> {
-    await manager.query(
-      `INSERT INTO "${this.schema}".pending_credentials (request_id, provider, credentials, delivery_identifier, expires_at)
-       VALUES ($1, $2, $3, $4::jsonb, now() + make_interval(secs => $5))
+    pending: { requestId: string; portalId: number } & Omit<PendingCredentials, 'provider'>,
+  ): Promise<boolean> {
+    const { requestId, portalId, credentials, deliveryIdentifier } = pending;
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO "${this.schema}".pending_credentials
+         (request_id, portal_id, provider, credentials, delivery_identifier, expires_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, now() + make_interval(secs => $6))
        ON CONFLICT (request_id) DO UPDATE
          SET provider = EXCLUDED.provider, credentials = EXCLUDED.credentials,
-             delivery_identifier = EXCLUDED.delivery_identifier, expires_at = EXCLUDED.expires_at`,
+             delivery_identifier = EXCLUDED.delivery_identifier, expires_at = EXCLUDED.expires_at
+         WHERE pending_credentials.portal_id = EXCLUDED.portal_id
+       RETURNING request_id`,
       [
         requestId,
+        portalId,
         credentials.provider,
-        this.box.encrypt(JSON.stringify(credentials), aad.pending(requestId)),
+        this.box.encrypt(JSON.stringify(credentials), aad.pending(requestId, portalId)),
         JSON.stringify(deliveryIdentifier),
         PENDING_CREDENTIALS_TTL_MS / 1000,
       ],
     );
     await manager.query(`DELETE FROM "${this.schema}".pending_credentials WHERE expires_at < now()`);
+    return rows.length > 0;
   }
 
-  /** Removes and returns unexpired pending credentials. */
-  async takePending(manager: EntityManager, requestId: string): Promise<PendingCredentials | undefined> {
+  /** The portal that pending credentials were checked for, expired or not; undefined when there are none. */
+  pendingPortalOf(manager: EntityManager, requestId: string): Promise<number | undefined> {
+    return this.portalOfRow(manager, 'pending_credentials', 'request_id', requestId);
+  }
+
+  /** Removes and returns the portal's unexpired pending credentials; another portal's are left as they are. */
+  async takePending(
+    manager: EntityManager,
+    requestId: string,
+    portalId: number,
+  ): Promise<PendingCredentials | undefined> {
     const rows = returnedRows<PendingRow & { fresh: boolean }>(
       await manager.query(
-        `DELETE FROM "${this.schema}".pending_credentials WHERE request_id = $1
+        `DELETE FROM "${this.schema}".pending_credentials WHERE request_id = $1 AND portal_id = $2
          RETURNING provider, credentials, delivery_identifier, expires_at >= now() AS fresh`,
-        [requestId],
+        [requestId, portalId],
       ),
     );
     const row = rows[0];
@@ -144,7 +162,7 @@ export class ChannelAccountRepository {
     return {
       provider: row.provider,
       credentials: providerCredentialsSchema.parse(
-        JSON.parse(this.box.decrypt(row.credentials, aad.pending(requestId))),
+        JSON.parse(this.box.decrypt(row.credentials, aad.pending(requestId, portalId))),
       ),
       deliveryIdentifier: deliveryIdentifierSchema.parse(row.delivery_identifier),
     };
@@ -182,10 +200,19 @@ export class ChannelAccountRepository {
   }
 
   /** The portal of the account's row (with or without credentials), or undefined when there is none. */
-  async portalOf(manager: EntityManager, channelAccountId: string): Promise<number | undefined> {
+  portalOf(manager: EntityManager, channelAccountId: string): Promise<number | undefined> {
+    return this.portalOfRow(manager, 'channel_accounts', 'channel_account_id', channelAccountId);
+  }
+
+  private async portalOfRow(
+    manager: EntityManager,
+    table: 'channel_accounts' | 'pending_credentials',
+    keyColumn: 'channel_account_id' | 'request_id',
+    key: string,
+  ): Promise<number | undefined> {
     const rows: { portal_id: string }[] = await manager.query(
-      `SELECT portal_id FROM "${this.schema}".channel_accounts WHERE channel_account_id = $1`,
-      [channelAccountId],
+      `SELECT portal_id FROM "${this.schema}".${table} WHERE ${keyColumn} = $1`,
+      [key],
     );
     return rows[0] === undefined ? undefined : Number(rows[0].portal_id);
   }
@@ -340,6 +367,7 @@ export class ChannelAccountRepository {
       'parked_status_reports',
       'reply_parts_sent',
       'reply_message_parts',
+      'moved_conversations',
       'channel_accounts',
     ]) {
       await manager.query(`DELETE FROM "${this.schema}".${table} WHERE channel_account_id = $1`, [

@@ -12,3 +12,16 @@ export class ForeignAccountError extends PermanentError {
     );
   }
 }
+
+/**
+ * A message naming pending credentials (by their check's request id) that were checked for another portal than its
+ * own: dead-lettered with this reason, the credentials neither bound to its account nor replaced.
+ */
+export class ForeignPendingCredentialsError extends PermanentError {
+  constructor(requestId: string, messagePortalId: number) {
+    super(
+      `pending credentials of request ${requestId} were not checked for portal ${messagePortalId}; nothing was done`,
+      'CREDENTIALS_OF_ANOTHER_PORTAL',
+    );
+  }
+}

@@ -9,6 +9,8 @@ import { DeliveryStatusChecks1765100000000 } from './migrations/1765100000000-de
 import { WebhookWatch1765200000000 } from './migrations/1765200000000-webhook-watch.js';
 import { ReplyMessageParts1765300000000 } from './migrations/1765300000000-reply-message-parts.js';
 import { ChannelAccountAddress1765400000000 } from './migrations/1765400000000-channel-account-address.js';
+import { MovedConversations1765500000000 } from './migrations/1765500000000-moved-conversations.js';
+import { PendingCredentialsPortal1765600000000 } from './migrations/1765600000000-pending-credentials-portal.js';
 
 /** Every connector migration, oldest first. Applied by `db:migrate` (a Job), never on app start. */
 export const connectorMigrations = [
@@ -22,6 +24,8 @@ export const connectorMigrations = [
   WebhookWatch1765200000000,
   ReplyMessageParts1765300000000,
   ChannelAccountAddress1765400000000,
+  MovedConversations1765500000000,
+  PendingCredentialsPortal1765600000000,
 ];
 
 /** The connector's `DatabaseOptions` (schema `DATABASE_SCHEMA`), shared by the app and the migrate command. */

@@ -13,6 +13,7 @@ import { ChannelAccountRepository } from '../accounts/channel-account.repository
 import { DeliveryStatusService } from '../accounts/delivery-status.service.js';
 import { inboundKey, MessageLedger } from '../accounts/message-ledger.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
+import { MovedConversationRepository } from '../conversations/moved-conversation.repository.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
 import {
   InboundUnauthorizedError,
@@ -74,6 +75,7 @@ const RECOVERED_AS: Readonly<Record<IntakeOutcome['kind'], RecoveredAs>> = {
   accepted: 'recovered',
   duplicate: 'known',
   status: 'ignored',
+  moved: 'ignored',
   ignored: 'ignored',
   invalid: 'invalid',
 };
@@ -99,7 +101,7 @@ interface IntakeRequest {
 }
 
 type IntakeOutcome =
-  | { readonly kind: 'accepted' | 'duplicate' | 'status' }
+  | { readonly kind: 'accepted' | 'duplicate' | 'status' | 'moved' }
   | { readonly kind: 'ignored'; readonly reason: string }
   | { readonly kind: 'invalid'; readonly issues: readonly string[] };
 
@@ -121,6 +123,7 @@ export class InboundService {
     private readonly ledger: MessageLedger,
     private readonly adapters: ProviderAdapters,
     private readonly statuses: DeliveryStatusService,
+    private readonly movedConversations: MovedConversationRepository,
     private readonly metrics: ConnectorMetrics,
   ) {
     this.intake = new GroupCommit(dataSource, {
@@ -317,11 +320,27 @@ export class InboundService {
         outcomes.push({ kind: 'status' });
         continue;
       }
-      const { dedupeKey, message } = event.normalised;
+      if (event.kind === 'conversation-moved') {
+        await this.movedConversations.record(manager, account.channelAccountId, event.from, event.to);
+        outcomes.push({ kind: 'moved' });
+        continue;
+      }
+      const { dedupeKey, conversationMayHaveMoved } = event.normalised;
       if (!fresh.delete(inboundKey(account.channelAccountId, dedupeKey))) {
         outcomes.push({ kind: 'duplicate' });
         continue;
       }
+      const message =
+        conversationMayHaveMoved === true
+          ? {
+              ...event.normalised.message,
+              conversationKey: await this.movedConversations.keyOf(
+                manager,
+                account.channelAccountId,
+                event.normalised.message.conversationKey,
+              ),
+            }
+          : event.normalised.message;
       try {
         await this.messaging.outbox.publish(manager, RoutingKeys.ProviderMessageReceivedV1, message, {
           portalId: account.portalId,

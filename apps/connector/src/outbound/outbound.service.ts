@@ -14,6 +14,7 @@ import { ForeignAccountError } from '../accounts/foreign-account.error.js';
 import { MessageLedger } from '../accounts/message-ledger.js';
 import type { ConnectorConfig } from '../config/connector.config.js';
 import { ConnectorMetrics } from '../connector.metrics.js';
+import { MovedConversationRepository } from '../conversations/moved-conversation.repository.js';
 import { BodyTooLargeError } from '../http/outbound-http.js';
 import { HUBSPOT_FILE_SIGNER, PUBLIC_MEDIA_SIGNER } from '../media/media-links.js';
 import { ProviderAdapters } from '../providers/provider-adapters.js';
@@ -69,6 +70,7 @@ export class OutboundService {
     private readonly statuses: DeliveryStatusService,
     private readonly credentialsRejection: CredentialsRejection,
     private readonly progress: SendProgressStore,
+    private readonly movedConversations: MovedConversationRepository,
     private readonly metrics: ConnectorMetrics,
     @Inject(HUBSPOT_FILE_SIGNER) private readonly hubspotFiles: MediaLinkSigner,
     @Inject(PUBLIC_MEDIA_SIGNER) private readonly publicMedia: MediaLinkSigner,
@@ -135,6 +137,21 @@ export class OutboundService {
     }
     const adapter = this.adapters.get(provider);
     const progress = await this.progress.load(account.channelAccountId, request.hubspotMessageId);
+    const address = {
+      current: await this.movedConversations.addressOf(
+        context.manager,
+        account.channelAccountId,
+        request.conversationKey,
+      ),
+      // In the reply's transaction: when that rolls back, the provider's next refusal tells it again.
+      moved: (to: string) =>
+        this.movedConversations.record(
+          context.manager,
+          account.channelAccountId,
+          request.conversationKey,
+          to,
+        ),
+    };
     try {
       if (request.attachments.length > adapter.capabilities.maxOutboundAttachments) {
         throw new SendFailure(
@@ -145,6 +162,7 @@ export class OutboundService {
       }
       const { providerMessageId, laterPartIds = [] } = await adapter.send(account, {
         request,
+        address,
         files: this.filesOf(request),
         progress,
       });

@@ -42,6 +42,11 @@ export interface InboundRequest {
 export interface NormalisedMessage {
   readonly dedupeKey: string;
   readonly message: ProviderMessageReceivedV1;
+  /**
+   * The message comes from an address a conversation may have moved to (a Telegram supergroup, which may have been
+   * a group): its conversation key is the one the conversation had before it moved, when it did.
+   */
+  readonly conversationMayHaveMoved?: boolean;
 }
 
 /** A provider's report about a message the connector sent. */
@@ -64,6 +69,8 @@ export interface FetchedStatus {
 export type InboundEvent =
   | { readonly kind: 'message'; readonly normalised: NormalisedMessage }
   | { readonly kind: 'status'; readonly report: ProviderStatusReport }
+  /** The provider gave the conversation at `from` a new address, `to` (a Telegram group became a supergroup). */
+  | { readonly kind: 'conversation-moved'; readonly from: string; readonly to: string }
   /** Not a message, counted and logged on purpose (e.g. the customer blocked the bot). */
   | { readonly kind: 'ignored'; readonly reason: string };
 
@@ -86,8 +93,17 @@ export interface OutboundFile {
   readonly publicUrl: string;
 }
 
+/** Where the provider has a reply's conversation, and how the adapter reports that the provider moved it. */
+export interface ConversationAddress {
+  /** The conversation key, or the address the conversation moved to. */
+  readonly current: string;
+  /** The provider answered that the conversation is at `address` now: later replies go there at once. */
+  moved(address: string): Promise<void>;
+}
+
 export interface OutboundMessage {
   readonly request: GatewayOutboundMessageRequestedV1;
+  readonly address: ConversationAddress;
   readonly files: readonly OutboundFile[];
   /** Parts of this reply sent by earlier attempts: skip them, record new ones. */
   readonly progress: SendProgress;

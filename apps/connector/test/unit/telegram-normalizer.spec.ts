@@ -222,6 +222,25 @@ describe('Telegram update → provider.message.received.v1', () => {
     });
   });
 
+  it('a group upgraded to a supergroup: both service messages name the move, supergroup messages may have moved', () => {
+    const group = { id: -4100000001, title: 'Acme buyers', type: 'group' };
+    const supergroup = { id: -1004100000002, title: 'Acme buyers', type: 'supergroup' };
+    const move = { kind: 'conversation-moved', from: '-4100000001', to: '-1004100000002' };
+    expect(normaliseTelegramUpdate('77', base({ chat: group, migrate_to_chat_id: supergroup.id }))).toEqual(
+      move,
+    );
+    expect(normaliseTelegramUpdate('77', base({ chat: supergroup, migrate_from_chat_id: group.id }))).toEqual(
+      move,
+    );
+    expect(normaliseTelegramUpdate('77', base({ chat: supergroup, text: 'hi' }))).toMatchObject({
+      kind: 'message',
+      normalised: { conversationMayHaveMoved: true, message: { conversationKey: '-1004100000002' } },
+    });
+    expect(normaliseTelegramUpdate('77', base({ chat: group, text: 'hi' }))).not.toHaveProperty(
+      'normalised.conversationMayHaveMoved',
+    );
+  });
+
   it('content HubSpot cannot show becomes readable unsupported text', () => {
     const story = normaliseTelegramUpdate('77', base({ story: { id: 1 } }));
     expect(story.kind === 'message' && story.normalised.message.attachments).toEqual([

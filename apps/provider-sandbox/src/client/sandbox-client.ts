@@ -337,6 +337,18 @@ export class ProviderSandboxClient {
     return this.request('PUT', '/__sandbox/twilio/settings', settings);
   }
 
+  /**
+   * Reorders (each message's earlier callbacks after its final one, latest first) and/or duplicates (same
+   * `I-Twilio-Idempotency-Token`) the status callbacks of the account's next `times` messages (default: until
+   * cleared by `twilioClearFaults`).
+   */
+  twilioSetStatusCallbackFault(
+    accountSid: string,
+    fault: { reorder?: boolean; duplicate?: boolean; times?: number },
+  ): Promise<{ reorder: boolean; duplicate: boolean; times?: number }> {
+    return this.request('PUT', `/__sandbox/twilio/accounts/${accountSid}/faults/status-callbacks`, fault);
+  }
+
   twilioClearFaults(accountSid: string): Promise<void> {
     return this.request('DELETE', `/__sandbox/twilio/accounts/${accountSid}/faults`);
   }

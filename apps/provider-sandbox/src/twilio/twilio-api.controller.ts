@@ -10,6 +10,7 @@ import {
   API_VERSION,
   newSid,
   optOutKey,
+  takeFault,
   TwilioState,
   type AccountRecord,
   type MediaRecord,
@@ -142,7 +143,7 @@ export class TwilioApiController {
     }
     if (ROUTES.messages.test(rest)) {
       if (method === 'POST') {
-        const fault = this.takeFault(account);
+        const fault = takeFault(this.state.faults, account.sid);
         if (fault?.status === 429) {
           throw new TwilioApiError(429, fault.code, 'Too Many Requests');
         }
@@ -285,17 +286,6 @@ export class TwilioApiController {
   }
 
   /** Fetches `MediaUrl`s now (Content-Type must be accepted, 5 MB in total); any failure → 21620. */
-  private takeFault(account: AccountRecord) {
-    const fault = this.state.faults.get(account.sid);
-    if (fault?.times !== undefined) {
-      fault.times -= 1;
-      if (fault.times <= 0) {
-        this.state.faults.delete(account.sid);
-      }
-    }
-    return fault;
-  }
-
   private async fetchMedia(
     account: AccountRecord,
     parentSid: string,

@@ -25,6 +25,7 @@ import {
   type ApplicationRecord,
   type MessagesFault,
   type MessagingServiceRecord,
+  type StatusCallbackFault,
   type TwilioSettings,
 } from './twilio.state.js';
 import {
@@ -67,6 +68,12 @@ export const faultSchema = z.union([
     create_anyway: z.boolean().optional(),
   }),
 ]);
+
+export const statusCallbackFaultSchema = z.object({
+  reorder: z.boolean().default(false),
+  duplicate: z.boolean().default(false),
+  times: z.number().int().positive().optional(),
+});
 
 export const createNumberSchema = z.object({
   phone_number: E164,
@@ -198,10 +205,24 @@ export class TwilioControlController {
     return fault;
   }
 
+  /**
+   * Reorders and/or duplicates the status callbacks of the account's next `times` messages (omitted: every message
+   * sent until cleared), as Twilio may: see {@link StatusCallbackFault}.
+   */
+  @Put('accounts/:accountSid/faults/status-callbacks')
+  setStatusCallbackFault(@Param('accountSid') accountSid: string, @Body() body: unknown) {
+    const input = parseBody(statusCallbackFaultSchema, body);
+    const fault: StatusCallbackFault = { ...input, times: input.times };
+    this.state.statusCallbackFaults.set(this.account(accountSid).sid, fault);
+    return fault;
+  }
+
   @Delete('accounts/:accountSid/faults')
   @HttpCode(204)
   clearFaults(@Param('accountSid') accountSid: string): void {
-    this.state.faults.delete(this.account(accountSid).sid);
+    const { sid } = this.account(accountSid);
+    this.state.faults.delete(sid);
+    this.state.statusCallbackFaults.delete(sid);
   }
 
   /**

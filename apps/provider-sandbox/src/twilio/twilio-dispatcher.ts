@@ -5,15 +5,26 @@ import { signedUrl, twilioSignature } from './signature.js';
 import { ASYNC_ERROR_MESSAGES } from './twilio.error.js';
 import {
   API_VERSION,
+  takeFault,
   TwilioState,
   type AccountRecord,
   type InboundRoute,
   type MessageRecord,
   type MessageStatus,
+  type StatusCallbackFault,
   type TwilioWebhookAttempt,
 } from './twilio.state.js';
 
 const EMPTY_TWIML = /^\s*(<\?xml[^>]*\?>\s*)?<Response\s*(\/>|>[\s\S]*<\/Response>)\s*$/;
+
+/** How one message's status callbacks go out under a {@link StatusCallbackFault}. */
+interface CallbackPlan {
+  readonly fault: StatusCallbackFault | undefined;
+  /** With `reorder`: the callbacks before the final status, oldest first, posted after it. */
+  readonly held: { readonly params: Record<string, string>; readonly idempotencyToken: string }[];
+}
+
+const FINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['delivered', 'undelivered', 'failed']);
 
 interface Outcome {
   readonly status?: number;
@@ -46,16 +57,17 @@ export class TwilioDispatcher implements OnModuleDestroy {
           : undefined;
     const sendDelay = this.state.clock.scaled(this.state.config.TWILIO_SEND_DELAY_MS);
     const deliveryDelay = this.state.clock.scaled(this.state.config.TWILIO_DELIVERY_DELAY_MS);
+    const plan: CallbackPlan = { fault: takeFault(this.state.statusCallbackFaults, account.sid), held: [] };
     if (outcome?.status === 'failed') {
-      this.later(sendDelay, () => this.transition(account, message, 'failed', outcome.errorCode));
+      this.later(sendDelay, () => this.transition(account, message, 'failed', outcome.errorCode, plan));
       return;
     }
     this.later(sendDelay, async () => {
-      await this.transition(account, message, 'sent', null);
+      await this.transition(account, message, 'sent', null, plan);
       this.later(deliveryDelay, () =>
         outcome === undefined
-          ? this.transition(account, message, 'delivered', null)
-          : this.transition(account, message, 'undelivered', outcome.errorCode),
+          ? this.transition(account, message, 'delivered', null, plan)
+          : this.transition(account, message, 'undelivered', outcome.errorCode, plan),
       );
     });
   }
@@ -114,6 +126,7 @@ export class TwilioDispatcher implements OnModuleDestroy {
     message: MessageRecord,
     status: MessageStatus,
     errorCode: number | null,
+    plan: CallbackPlan,
   ): Promise<void> {
     if (this.state.messages.get(message.sid) !== message) {
       return; // reset in between
@@ -143,7 +156,25 @@ export class TwilioDispatcher implements OnModuleDestroy {
       ...(errorCode === null ? {} : { ErrorCode: String(errorCode) }),
       ...(status === 'delivered' || status === 'undelivered' ? { RawDlrDoneDate: dlrDate(now) } : {}),
     };
-    await this.request('status_callback', account, message, message.statusCallback, 'POST', params);
+    const callback = { params, idempotencyToken: randomUUID() };
+    if (plan.fault?.reorder === true && !FINAL_STATUSES.has(status)) {
+      plan.held.push(callback);
+      return;
+    }
+    const inOrder = FINAL_STATUSES.has(status) ? [callback, ...plan.held.splice(0).reverse()] : [callback];
+    for (const { params: sent, idempotencyToken } of inOrder) {
+      for (let copy = plan.fault?.duplicate === true ? 2 : 1; copy > 0; copy -= 1) {
+        await this.request(
+          'status_callback',
+          account,
+          message,
+          message.statusCallback,
+          'POST',
+          sent,
+          idempotencyToken,
+        );
+      }
+    }
   }
 
   private async request(
@@ -153,6 +184,8 @@ export class TwilioDispatcher implements OnModuleDestroy {
     url: string,
     method: 'GET' | 'POST',
     params: Record<string, string>,
+    /** One event's token, the same on every delivery of it. */
+    idempotencyToken: string = randomUUID(),
   ): Promise<TwilioWebhookAttempt[]> {
     const target = method === 'GET' ? withQuery(url, params) : url;
     const signature = twilioSignature(
@@ -160,7 +193,6 @@ export class TwilioDispatcher implements OnModuleDestroy {
       signedUrl(target, this.state.settings.signatureUrlPort),
       method === 'GET' ? {} : params,
     );
-    const idempotencyToken = randomUUID();
     const made: TwilioWebhookAttempt[] = [];
     // One immediate retry when the connection itself fails (Twilio's default `rc=1`).
     for (let attempt = 1; attempt <= 2; attempt += 1) {
@@ -172,6 +204,7 @@ export class TwilioDispatcher implements OnModuleDestroy {
         method,
         params,
         signature,
+        idempotencyToken,
         attempt,
         at: new Date().toISOString(),
         ...(outcome.status === undefined ? {} : { status: outcome.status }),

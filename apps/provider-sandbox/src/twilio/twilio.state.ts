@@ -133,6 +133,8 @@ export interface TwilioWebhookAttempt {
   readonly method: 'GET' | 'POST';
   readonly params: Record<string, string>;
   readonly signature: string;
+  /** `I-Twilio-Idempotency-Token`: one event's, the same on each of its deliveries. */
+  readonly idempotencyToken: string;
   readonly attempt: number;
   readonly at: string;
   readonly status?: number;
@@ -162,6 +164,34 @@ export interface MessagesFault {
   times: number | undefined;
   /** For 5xx: the message is created (and sent) anyway, as can happen on Twilio. */
   readonly createAnyway: boolean;
+}
+
+/**
+ * An injected fault of the account's status callbacks (control API), for the messages sent while it is set: as
+ * Twilio may (§2.8 "Ordering and duplication"), `reorder` holds each message's callbacks before its final status
+ * and posts them after it, latest first (`delivered` overtakes `sent`), and `duplicate` posts every callback twice
+ * with the same `I-Twilio-Idempotency-Token`. The Message resource still follows the real order.
+ */
+export interface StatusCallbackFault {
+  readonly reorder: boolean;
+  readonly duplicate: boolean;
+  /** Remaining messages it applies to; `undefined` = until cleared. */
+  times: number | undefined;
+}
+
+/** The account's fault of this kind for one more use: counted down, and removed with its last use. */
+export function takeFault<F extends { times: number | undefined }>(
+  faults: Map<string, F>,
+  accountSid: string,
+): F | undefined {
+  const fault = faults.get(accountSid);
+  if (fault?.times !== undefined) {
+    fault.times -= 1;
+    if (fault.times <= 0) {
+      faults.delete(accountSid);
+    }
+  }
+  return fault;
 }
 
 /** Runtime knobs of the Twilio emulator (control API `PUT /__sandbox/twilio/settings`). */
@@ -199,6 +229,7 @@ export class TwilioState {
   readonly outcomes = new Map<string, RecipientOutcome>();
   readonly attempts: TwilioWebhookAttempt[] = [];
   readonly faults = new Map<string, MessagesFault>();
+  readonly statusCallbackFaults = new Map<string, StatusCallbackFault>();
   settings: TwilioSettings = { ...DEFAULT_TWILIO_SETTINGS };
   /** Token → media, for the redirect targets. */
   readonly signedMediaUrls = new Map<string, SignedMediaUrl>();
@@ -278,6 +309,7 @@ export class TwilioState {
     this.outcomes.clear();
     this.attempts.length = 0;
     this.faults.clear();
+    this.statusCallbackFaults.clear();
     this.settings = { ...DEFAULT_TWILIO_SETTINGS };
     this.signedMediaUrls.clear();
   }

@@ -69,6 +69,10 @@ export interface TgMessage {
   };
   readonly poll?: { readonly question?: string };
   readonly dice?: { readonly emoji?: string; readonly value?: number };
+  /** Service message in a group upgraded to a supergroup: the supergroup's id. */
+  readonly migrate_to_chat_id?: number;
+  /** Service message in the supergroup a group became: the group's id. */
+  readonly migrate_from_chat_id?: number;
   readonly [field: string]: unknown;
 }
 
@@ -244,7 +248,23 @@ function isContentless(message: TgMessage, attachments: readonly ReceivedAttachm
   return attachments.length === 0 && (text === undefined || text.trim() === '');
 }
 
+/** The group → supergroup move a service message announces (§1.2, §1.6), from either side of it. */
+function chatMoveOf(message: TgMessage): InboundEvent | undefined {
+  const { migrate_to_chat_id: to, migrate_from_chat_id: from } = message;
+  if (Number.isSafeInteger(to)) {
+    return { kind: 'conversation-moved', from: String(message.chat.id), to: String(to) };
+  }
+  if (Number.isSafeInteger(from)) {
+    return { kind: 'conversation-moved', from: String(from), to: String(message.chat.id) };
+  }
+  return undefined;
+}
+
 function normaliseMessage(channelAccountId: string, message: TgMessage, edited: boolean): InboundEvent {
+  const move = chatMoveOf(message);
+  if (move !== undefined) {
+    return move;
+  }
   const attachments = attachmentsOf(channelAccountId, message);
   if (isContentless(message, attachments)) {
     return { kind: 'ignored', reason: 'service message without customer content' };
@@ -280,7 +300,14 @@ function normaliseMessage(channelAccountId: string, message: TgMessage, edited: 
   const dedupeKey = edited
     ? `edit:${String(chatId)}:${String(message.message_id)}:${String(message.edit_date ?? message.date)}`
     : `msg:${String(chatId)}:${String(message.message_id)}`;
-  return { kind: 'message', normalised: { dedupeKey, message: payload } };
+  return {
+    kind: 'message',
+    normalised: {
+      dedupeKey,
+      message: payload,
+      ...(message.chat.type === 'supergroup' ? { conversationMayHaveMoved: true } : {}),
+    },
+  };
 }
 
 function isMessage(value: unknown): value is TgMessage {

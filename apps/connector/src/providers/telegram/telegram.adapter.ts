@@ -13,6 +13,7 @@ import {
   MediaTooLargeError,
   SendFailure,
   type ConnectedAccount,
+  type ConversationAddress,
   type CredentialCheck,
   type InboundEvent,
   type InboundRequest,
@@ -156,19 +157,23 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * The chat a reply goes to. Telegram answers a send to a group that became a supergroup with the supergroup's id
- * (§1.2, §1.12: "resend"); the reply follows it, once.
+ * (§1.2, §1.12: "update stored chat id and resend"); the reply follows it, once, and the move is recorded so later
+ * replies go there at once.
  */
 class ReplyDestination {
   private moved = false;
+  chatId: string;
 
   constructor(
-    public chatId: string,
+    private readonly address: ConversationAddress,
     /** `reply_parameters` quoting the customer's message the reply answers, if any. */
     public quote: Record<string, unknown> | undefined,
-  ) {}
+  ) {
+    this.chatId = address.current;
+  }
 
   /** Sends the rest of the reply to `chatId`; false when it moved once already. */
-  moveTo(chatId: number): boolean {
+  async moveTo(chatId: number): Promise<boolean> {
     if (this.moved) {
       return false;
     }
@@ -176,6 +181,7 @@ class ReplyDestination {
     this.chatId = String(chatId);
     // The quoted message stays in the old group: its id names another message, or none, in the supergroup.
     this.quote = undefined;
+    await this.address.moved(this.chatId);
     return true;
   }
 }
@@ -339,12 +345,12 @@ export class TelegramAdapter implements ProviderAdapter {
 
   async send(
     account: ConnectedAccount,
-    { request, files, progress }: OutboundMessage,
+    { request, address, files, progress }: OutboundMessage,
   ): Promise<{ providerMessageId: string }> {
     const api = this.api(this.credentialsOf(account).botToken);
     const destination = new ReplyDestination(
-      request.conversationKey,
-      this.replyParameters(request.conversationKey, request.inReplyToProviderMessageId),
+      address,
+      this.replyParameters(address.current, request.inReplyToProviderMessageId),
     );
     const html =
       request.richText !== undefined && request.richText.trim() !== ''
@@ -479,7 +485,7 @@ export class TelegramAdapter implements ProviderAdapter {
         if (!(error instanceof TelegramApiError)) {
           throw error;
         }
-        if (error.migrateToChatId !== undefined && destination.moveTo(error.migrateToChatId)) {
+        if (error.migrateToChatId !== undefined && (await destination.moveTo(error.migrateToChatId))) {
           continue;
         }
         const failure = telegramFailure(error);
