@@ -74,4 +74,52 @@ describe('shard ownership of an ordered consumer group', () => {
     running.splice(running.indexOf(second), 1);
     await expectEventually(() => first.ownedShards.length === SHARDS, { timeoutMs: 10_000 });
   }, 30_000);
+
+  it('takes no shard back while a lost session is still releasing it, so no shard ends up owned and unconsumed', async () => {
+    const schema = uniqueName('shards').toLowerCase();
+    const group = 'test.ordered';
+    const consumed = new Set<number>();
+    let finishInFlight: () => void = () => undefined;
+    let inFlight: Promise<void> = Promise.resolve();
+    const ownership = new ShardOwnership({
+      databaseUrl: testDatabaseUrl,
+      schema,
+      group,
+      shards: SHARDS,
+      logger: silentLogger,
+      rebalanceIntervalMs: 100,
+      acquire: (shard) => {
+        consumed.add(shard);
+        return Promise.resolve();
+      },
+      // As the runner does: a release first waits for the shard's in-flight messages.
+      release: async (shard) => {
+        await inFlight;
+        consumed.delete(shard);
+      },
+    });
+    running.push(ownership);
+    ownership.start();
+    await expectEventually(() => ownership.ownedShards.length === SHARDS, { timeoutMs: 10_000 });
+
+    // A message is in flight (held while the database is away) when the member session is cut.
+    inFlight = new Promise((resolve) => {
+      finishInFlight = resolve;
+    });
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+      `shards:${schema}:${group}`.slice(0, 63),
+    ]);
+    await sleep(1_000);
+    finishInFlight();
+
+    await expectEventually(
+      () => {
+        expect(ownership.ownedShards).toEqual([0, 1, 2, 3]);
+        expect([...consumed].sort()).toEqual([0, 1, 2, 3]);
+      },
+      { timeoutMs: 10_000 },
+    );
+    await sleep(500);
+    expect([...consumed].sort()).toEqual(ownership.ownedShards);
+  }, 30_000);
 });

@@ -27,6 +27,12 @@ export class ShardOwnership {
   private readonly owned = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /**
+   * Releases of a lost session's shards, still finishing their in-flight messages. A rebalance waits for them: one
+   * that took a shard back meanwhile would have its new consumer cancelled by the late release, leaving the shard
+   * locked here and consumed by nobody.
+   */
+  private releasing: Promise<void> = Promise.resolve();
   /** A rebalance was asked for while one ran: run another right after it, never two at once. */
   private rerun = false;
   private stopped = false;
@@ -55,6 +61,7 @@ export class ShardOwnership {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await this.releasing;
     for (const shard of this.ownedShards) {
       await this.options.release(shard).catch(() => undefined);
     }
@@ -120,7 +127,7 @@ export class ShardOwnership {
     const lost = (): void => {
       if (this.client === client) {
         this.client = undefined;
-        void this.loseAll();
+        this.loseAll();
       }
       // A session that raised an error may still be open on the server, counted as a member and holding locks.
       void client.end().catch(() => undefined);
@@ -138,12 +145,14 @@ export class ShardOwnership {
   }
 
   /** The session died: its locks are gone, so stop consuming everything until we own shards again. */
-  private async loseAll(): Promise<void> {
+  private loseAll(): void {
     const shards = this.ownedShards;
     this.owned.clear();
-    for (const shard of shards) {
-      await this.options.release(shard).catch(() => undefined);
-    }
+    this.releasing = this.releasing.then(async () => {
+      for (const shard of shards) {
+        await this.options.release(shard).catch(() => undefined);
+      }
+    });
   }
 
   private lockKey(shard: number): string {
@@ -158,6 +167,7 @@ export class ShardOwnership {
     if (this.stopped) {
       return;
     }
+    await this.releasing;
     const client = await this.session();
     const members = await client.query<{ n: string }>(
       'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1',
