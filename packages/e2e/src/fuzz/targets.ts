@@ -634,6 +634,17 @@ export function endpoints(context: FuzzTargetContext): Endpoint[] {
         badAuth: mistakes,
       },
       {
+        // The URL a TwiML App or Messaging Service is given: the account comes from the `To` number.
+        service: 'connector',
+        refusal: 'problem',
+        method: 'POST',
+        origin: connector,
+        path: '/webhooks/twilio',
+        form: inbound,
+        auth: twilioSigned(twilio.authToken, publicUrl),
+        badAuth: mistakes,
+      },
+      {
         service: 'connector',
         refusal: 'problem',
         method: 'POST',
