@@ -2,6 +2,7 @@ import { ServiceRuntimeModule } from '@inbox-bridge/service-kit';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AccountsModule } from './accounts/accounts.module.js';
 import type { GatewayConfig } from './config/gateway.config.js';
+import { ASSIGNMENT_INTENT_VALIDITY_MS } from './conversation-events/bridge-assignment-journal.js';
 import { ConversationEventsModule } from './conversation-events/conversation-events.module.js';
 import { gatewayDatabaseOptions } from './database/data-source.js';
 import { gatewayConsumerGroups } from './messaging/consumer-groups.js';
@@ -27,6 +28,11 @@ export class AppModule {
         .concat(
           // A bucket's expired grants go when it is next used; a bucket that falls quiet would keep its last ones.
           { table: 'hubspot_rate_grants', timeColumn: 'busy_until', retentionMs: 60_000 },
+          {
+            table: 'bridge_assignment_intents',
+            timeColumn: 'intended_at',
+            retentionMs: ASSIGNMENT_INTENT_VALIDITY_MS,
+          },
         ),
     });
     return { module: AppModule, imports: [runtime] };

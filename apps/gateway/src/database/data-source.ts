@@ -7,6 +7,7 @@ import { HubSpotWebhookEventEntity } from '../webhooks/hubspot-webhook-event.ent
 import { HubSpotWebhookEvents1764158400000 } from './migrations/1764158400000-hubspot-webhook-events.js';
 import { RecordRetention1765000000000 } from './migrations/1765000000000-record-retention.js';
 import { WebhookTraceHeaders1765200000000 } from './migrations/1765200000000-webhook-trace-headers.js';
+import { BridgeAssignmentIntents1765400000000 } from './migrations/1765400000000-bridge-assignment-intents.js';
 
 /** Every gateway migration (TypeORM runs them by timestamp). Applied by `db:migrate` (a Job), never on app start. */
 export const gatewayMigrations = [
@@ -17,6 +18,7 @@ export const gatewayMigrations = [
   ...accountsMigrations,
   RecordRetention1765000000000,
   WebhookTraceHeaders1765200000000,
+  BridgeAssignmentIntents1765400000000,
 ];
 
 /** Every gateway TypeORM entity. */

@@ -280,10 +280,46 @@ describe('delivery status and assignments → HubSpot (real sandbox, PostgreSQL,
     expect(await journalOf(threadId)).toEqual([null]);
   });
 
-  it('never reassigns a thread a person assigned in HubSpot: the request fails, not retryable', async () => {
-    const account = await fixture.account();
-    const threadId = await threadFor(account);
-    // Someone in HubSpot assigns the thread (not through the bridge).
+  /** HubSpot's Webhooks API assignment events go to this gateway's intake (`deleteAppWebhooks` stops them). */
+  const assignmentEventsToGateway = (): Promise<unknown> =>
+    fixture.control.setAppWebhooks(1_000_001, {
+      targetUrl: `${fixture.gateway.baseUrl}/webhooks/hubspot/conversation-events`,
+      subscriptions: [{ subscriptionType: 'conversation.propertyChange', propertyName: 'assignedTo' }],
+    });
+  /** The assignment changes the gateway published for the thread, in order. */
+  const assignmentChangesOf = (threadId: string): Record<string, unknown>[] =>
+    captured.messages
+      .filter(
+        (envelope) =>
+          envelope.type === RoutingKeys.GatewayThreadAssignmentChangedV1 &&
+          envelope.payload['hubspotThreadId'] === threadId,
+      )
+      .map((envelope) => envelope.payload);
+  const expectAssignmentChanges = (threadId: string, count: number): Promise<void> =>
+    testing.expectEventually(
+      () => {
+        expect(assignmentChangesOf(threadId)).toHaveLength(count);
+      },
+      { timeoutMs: 20_000, description: `${count} assignment changes published` },
+    );
+  /** The router asks for the assignee; HubSpot took it. */
+  const expectApplied = async (
+    channelAccountId: string,
+    hubspotThreadId: string,
+    assignee: { type: 'user'; userId: string } | { type: 'unassign' },
+  ): Promise<void> => {
+    const decisionId = randomUUID();
+    await fixture.publish(RoutingKeys.RouterAssignmentRequestedV1, {
+      hubspotThreadId,
+      channelAccountId,
+      assignee,
+      reason: 'round robin',
+      decisionId,
+    });
+    expect(await outcomeOf(decisionId)).toMatchObject({ type: RoutingKeys.GatewayAssignmentAppliedV1 });
+  };
+  /** Someone in HubSpot assigns the thread (not through the bridge). */
+  const personAssigns = async (threadId: string): Promise<void> => {
     const byPerson = await fetch(
       `${fixture.sandbox.url}/conversations/conversations/v3/threads/${threadId}/assignee`,
       {
@@ -293,6 +329,59 @@ describe('delivery status and assignments → HubSpot (real sandbox, PostgreSQL,
       },
     );
     expect(byPerson.ok).toBe(true);
+  };
+
+  it('knows HubSpot’s echo of its assignment as its own when the echo arrives before the assignment is committed', async () => {
+    const account = await fixture.account();
+    const threadId = await threadFor(account);
+    // HubSpot stores the assignee and sends its Webhooks API event at once, but its answer to the PUT is slow:
+    // the gateway receives the echo while the transaction that records the assignment is still open.
+    await assignmentEventsToGateway();
+    await fixture.control.setFaults([
+      {
+        method: 'PUT',
+        pathPrefix: `/conversations/conversations/v3/threads/${threadId}/assignee`,
+        lateAnswerRate: 1,
+        holdMs: 1_500,
+        times: 1,
+      },
+    ]);
+    try {
+      await expectApplied(account, threadId, { type: 'user', userId: String(USER_ID) });
+      await expectAssignmentChanges(threadId, 1);
+      expect(assignmentChangesOf(threadId)).toEqual([
+        { hubspotThreadId: threadId, assignedActorId: `A-${USER_ID}`, byAgent: false },
+      ]);
+    } finally {
+      await fixture.control.setFaults([]);
+      await fixture.control.deleteAppWebhooks(1_000_001);
+    }
+  });
+
+  it('takes a person who assigns the thread back to an assignee the bridge set before as a person', async () => {
+    const account = await fixture.account();
+    const threadId = await threadFor(account);
+    await assignmentEventsToGateway();
+    try {
+      await expectApplied(account, threadId, { type: 'user', userId: String(USER_ID) });
+      await expectApplied(account, threadId, { type: 'unassign' });
+      await expectAssignmentChanges(threadId, 2);
+      await personAssigns(threadId);
+      await expectAssignmentChanges(threadId, 3);
+      expect(assignmentChangesOf(threadId)).toEqual([
+        { hubspotThreadId: threadId, assignedActorId: `A-${USER_ID}`, byAgent: false },
+        { hubspotThreadId: threadId, assignedActorId: null, byAgent: false },
+        { hubspotThreadId: threadId, assignedActorId: `A-${USER_ID}`, byAgent: true },
+      ]);
+    } finally {
+      await fixture.control.deleteAppWebhooks(1_000_001);
+    }
+  });
+
+  it('never reassigns a thread a person assigned in HubSpot: the request fails, not retryable', async () => {
+    const account = await fixture.account();
+    const threadId = await threadFor(account);
+    await personAssigns(threadId);
 
     const decisionId = randomUUID();
     await fixture.publish(RoutingKeys.RouterAssignmentRequestedV1, {

@@ -21,7 +21,7 @@ describe('gateway: message records are pruned past MESSAGE_RECORD_RETENTION_MS (
     await fixture.stop();
   });
 
-  it('deletes what was published, reply statuses, conversation events and bridge assignments older than 90 days, and keeps the rest', async () => {
+  it('deletes what was published, reply statuses, conversation events and bridge assignments older than 90 days, assignment intents older than 15 minutes, and keeps the rest', async () => {
     const s = fixture.db.schema;
     const query = (sql: string) => fixture.db.dataSource.query(sql);
     for (const [suffix, age] of [
@@ -58,10 +58,26 @@ describe('gateway: message records are pruned past MESSAGE_RECORD_RETENTION_MS (
       );
     }
 
+    // An assignee the bridge was about to set counts for 15 minutes at the most; then it goes.
+    for (const [actor, age] of [
+      ['A-1', '16 minutes'],
+      ['A-2', '14 minutes'],
+    ] as const) {
+      await query(
+        `INSERT INTO "${s}".bridge_assignment_intents (portal_id, thread_id, actor_key, intended_at)
+         VALUES (${HUB_ID}, 't-intent', '${actor}', now() - interval '${age}')`,
+      );
+    }
+
     expect(await fixture.gateway.app.get(TablePruner).prune()).toEqual({
       ...Object.fromEntries(RETAINED.map((table) => [table, 1])),
       hubspot_rate_grants: 1,
+      bridge_assignment_intents: 1,
     });
+    const intents = await fixture.db.dataSource.query<{ actor_key: string }[]>(
+      `SELECT actor_key FROM "${s}".bridge_assignment_intents`,
+    );
+    expect(intents).toEqual([{ actor_key: 'A-2' }]);
     const [grants] = await fixture.db.dataSource.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM "${s}".hubspot_rate_grants WHERE bucket_key = 'quiet-portal'`,
     );

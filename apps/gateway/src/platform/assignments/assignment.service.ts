@@ -26,7 +26,8 @@ export const ASSIGNED_BY_A_PERSON = 'the thread was assigned by a person in HubS
  * `gateway.assignment.failed.v1` with the reason. Retryable failures go through the retry tiers first; the
  * router hears `retryable: true` only when they are used up. A thread a person assigned in HubSpot (an
  * assignee the bridge's journal did not set) is never reassigned: that request fails, not retryable. Each
- * applied assignee is recorded in the journal in the same transaction, so HubSpot's echo of it is known. A refusal
+ * assignee is written to the journal as an intent just before the call (HubSpot's echo can arrive before this
+ * transaction commits) and recorded as applied in the same transaction, so HubSpot's echo of it is known. A refusal
  * because of a person's assignment is preceded by that assignment (`gateway.thread.assignment-changed.v1`).
  */
 @Injectable()
@@ -75,6 +76,7 @@ export class AssignmentService {
         await this.fail(request, context, `${ASSIGNED_BY_A_PERSON} (${assignedTo})`, false);
         return 'failed';
       }
+      await this.journal.intend(account.portalId, request.hubspotThreadId, actorId);
       if (actorId !== null) {
         await client.request({
           method: 'PUT',
