@@ -413,7 +413,7 @@ describe('routing rules through the gateway and HubSpot', () => {
       'applied',
     ]);
     expect(trail.entries[2]?.reason).toBe(
-      `user ${userOf(unanswered)} did not reply within 1 minutes; reassigning by the same rule`,
+      `user ${userOf(unanswered)} did not reply within 1 minute; reassigning by the same rule`,
     );
 
     // Past the minute of the other two: nothing moved.

@@ -59,6 +59,8 @@ const settled = {
   dueKind: null,
 } as const;
 
+const minutesText = (minutes: number): string => `${minutes} ${minutes === 1 ? 'minute' : 'minutes'}`;
+
 const userIdOfActor = (actorId: string | null): string | undefined =>
   actorId !== null && actorId.startsWith('A-') ? actorId.slice(2) : undefined;
 
@@ -549,7 +551,7 @@ export class RoutingService {
         ...base,
         userId: assignee,
         reason: `${reopened}; it counts again for user ${assignee}${manual ? ' (assigned by a person)' : ''}${
-          noReplyMinutes === null ? '' : `; no-reply timer ${noReplyMinutes} minutes`
+          noReplyMinutes === null ? '' : `; no-reply timer ${minutesText(noReplyMinutes)}`
         }`,
       });
       return;
@@ -699,7 +701,7 @@ export class RoutingService {
       const rules = await this.rulesOf(manager, conversation);
       const previous = conversation.assigneeUserId;
       const released = await this.releaseAndExclude(manager, conversation);
-      const note = `user ${previous ?? '?'} did not reply within ${rules.noReplyMinutes ?? '?'} minutes`;
+      const note = `user ${previous ?? '?'} did not reply within ${rules.noReplyMinutes === null ? '? minutes' : minutesText(rules.noReplyMinutes)}`;
       await this.audit(manager, {
         portalId,
         hubspotThreadId,
