@@ -121,5 +121,11 @@ describe('shard ownership of an ordered consumer group', () => {
     );
     await sleep(500);
     expect([...consumed].sort()).toEqual(ownership.ownedShards);
+
+    // Whatever else makes a held shard's consumer go, the next rebalance consumes it again.
+    consumed.delete(2);
+    await expectEventually(() => {
+      expect([...consumed].sort()).toEqual([0, 1, 2, 3]);
+    });
   }, 30_000);
 });

@@ -356,7 +356,11 @@ export class ConsumerGroupRunner {
       },
       { noAck: false },
     );
-    this.consumerTags.set(queue, consumerTag);
+    // The channel closed while the broker was answering: its consumer is gone, and a tag kept for it would make
+    // the queue look consumed on the channel that replaced it.
+    if (this.channel === channel && !this.closedChannels.has(channel)) {
+      this.consumerTags.set(queue, consumerTag);
+    }
   }
 
   /**

@@ -8,7 +8,7 @@ export interface ShardOwnershipOptions {
   readonly shards: number;
   readonly logger: MessagingLogger;
   readonly rebalanceIntervalMs?: number;
-  /** Start consuming a shard this replica now owns. */
+  /** Start consuming a shard this replica owns; asked again at every rebalance for each one held, so idempotent. */
   readonly acquire: (shard: number) => Promise<void>;
   /** Stop consuming a shard and finish its in-flight messages before ownership is given up. */
   readonly release: (shard: number) => Promise<void>;
@@ -184,6 +184,14 @@ export class ShardOwnership {
       await this.options.release(shard);
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [this.lockKey(shard)]);
       this.options.logger.info('released shard', { group: this.options.group, shard, replicas });
+    }
+
+    // `acquire` is idempotent: a shard held here whose consumer was lost by any path is consumed again.
+    for (const shard of this.ownedShards) {
+      if (this.isStopped()) {
+        return;
+      }
+      await this.options.acquire(shard);
     }
 
     const candidates = Array.from({ length: this.options.shards }, (_, i) => i)
