@@ -138,11 +138,14 @@ export class OutboundService {
     const adapter = this.adapters.get(provider);
     const progress = await this.progress.load(account.channelAccountId, request.hubspotMessageId);
     const address = {
-      current: await this.movedConversations.addressOf(
-        context.manager,
-        account.channelAccountId,
-        request.conversationKey,
-      ),
+      current:
+        adapter.mayHaveMoved?.(request.conversationKey) === true
+          ? await this.movedConversations.addressOf(
+              context.manager,
+              account.channelAccountId,
+              request.conversationKey,
+            )
+          : request.conversationKey,
       // In the reply's transaction: when that rolls back, the provider's next refusal tells it again.
       moved: (to: string) =>
         this.movedConversations.record(

@@ -203,6 +203,11 @@ export interface ProviderAdapter {
   /** Sends a rep's reply; returns the provider's message ids or throws `SendFailure`. */
   send(account: ConnectedAccount, message: OutboundMessage): Promise<SentReply>;
   /**
+   * Whether the provider can have given this conversation another address (a Telegram basic group upgraded to a
+   * supergroup), so a reply first looks the move up. Absent: never.
+   */
+  mayHaveMoved?(conversationKey: string): boolean;
+  /**
    * The inbound messages the provider holds that it received in [from, until), oldest first, normalised as their
    * webhooks would be. Only for providers that keep messages and do not redeliver a failed webhook (Twilio).
    */

@@ -343,6 +343,12 @@ export class TelegramAdapter implements ProviderAdapter {
     return mediaStreamFrom(response, DOWNLOAD_LIMIT);
   }
 
+  /** Only a basic group (ids between −10¹² and 0; supergroups and channels are below −10¹²) can be upgraded. */
+  mayHaveMoved(conversationKey: string): boolean {
+    const chatId = Number(conversationKey);
+    return Number.isInteger(chatId) && chatId < 0 && chatId > -1_000_000_000_000;
+  }
+
   async send(
     account: ConnectedAccount,
     { request, address, files, progress }: OutboundMessage,
