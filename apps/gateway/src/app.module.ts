@@ -20,6 +20,7 @@ export class AppModule {
       imports: [HubSpotWebhooksModule, ConversationEventsModule, PlatformModule, AccountsModule],
       retainedTables: [
         { table: 'published_messages', timeColumn: 'published_at' },
+        { table: 'forgotten_messages', timeColumn: 'published_at' },
         { table: 'outbound_message_statuses', timeColumn: 'updated_at' },
         { table: 'conversation_events', timeColumn: 'received_at' },
         { table: 'bridge_thread_assignments', timeColumn: 'applied_at' },

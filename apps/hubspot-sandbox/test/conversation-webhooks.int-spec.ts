@@ -216,6 +216,54 @@ describe('Webhooks API conversation events (§2.6)', () => {
     await expect(sandbox.control.privacyDeleteThread('1')).rejects.toMatchObject({ status: 404 });
   });
 
+  it('deletes a conversation as a rep does, through the control API and the inbox, and as a privacy deletion from the inbox', async () => {
+    await sandbox.control.setAppWebhooks(APP_ID, {
+      targetUrl: receiver.url,
+      subscriptions: [
+        { subscriptionType: 'conversation.deletion' },
+        { subscriptionType: 'conversation.privacyDeletion' },
+      ],
+    });
+    const token = await sandbox.token();
+    const byControl = await publishFirstMessage(token);
+    await sandbox.control.deleteThread(byControl.threadId);
+    await expect(sandbox.control.deleteThread(byControl.threadId)).rejects.toMatchObject({ status: 404 });
+    const byInbox = await publishFirstMessage(token);
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const page = await sandbox.send('GET', `/ui/${HUB_ID}/inbox/threads/${byInbox.threadId}`, {});
+    expect(page.body).toContain('id="delete-button"');
+    expect(page.body).toContain('id="privacy-delete-button"');
+    const deleted = await sandbox.send(
+      'POST',
+      `/ui/${HUB_ID}/inbox/threads/${byInbox.threadId}/deletion`,
+      form,
+      '',
+    );
+    expect(deleted.status).toBe(303);
+    const byGdpr = await publishFirstMessage(token);
+    const erased = await sandbox.send(
+      'POST',
+      `/ui/${HUB_ID}/inbox/threads/${byGdpr.threadId}/deletion`,
+      form,
+      'privacy=true',
+    );
+    expect(erased.status).toBe(303);
+
+    const received = await eventsMatching(3, 'deletions');
+    expect(received.map((event) => [event.subscriptionType, String(event.objectId)])).toEqual([
+      ['conversation.deletion', byControl.threadId],
+      ['conversation.deletion', byInbox.threadId],
+      ['conversation.privacyDeletion', byGdpr.threadId],
+    ]);
+    const archived = await sandbox.request(
+      'GET',
+      `/conversations/v3/conversations/threads/${byControl.threadId}?archived=true`,
+      { token },
+    );
+    expect(archived.body).toMatchObject({ archived: true });
+    expect((await sandbox.control.threads(HUB_ID)).map((thread) => thread.id)).not.toContain(byGdpr.threadId);
+  });
+
   it('retries a failed delivery with the next attemptNumber and the same events', async () => {
     receiver.script = [{ status: 503 }, { status: 500 }];
     await sandbox.control.setAppWebhooks(APP_ID, {

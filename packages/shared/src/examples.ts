@@ -14,6 +14,7 @@ import type { GatewayMessagePublishedV1 } from './contracts/gateway/message-publ
 import type { GatewayOutboundMessageRequestedV1 } from './contracts/gateway/outbound-message-requested.v1.js';
 import type { GatewayRosterChangedV1 } from './contracts/gateway/roster-changed.v1.js';
 import type { GatewayThreadAssignmentChangedV1 } from './contracts/gateway/thread-assignment-changed.v1.js';
+import type { GatewayThreadDeletedV1 } from './contracts/gateway/thread-deleted.v1.js';
 import type { GatewayThreadStatusChangedV1 } from './contracts/gateway/thread-status-changed.v1.js';
 import type { MessageOf } from './contracts/message-map.js';
 import type { ProviderMessageReceivedV1 } from './contracts/provider/message-received.v1.js';
@@ -300,6 +301,19 @@ export function exampleGatewayThreadStatusChangedV1(
   };
 }
 
+export function exampleGatewayThreadDeletedV1(
+  overrides: Partial<GatewayThreadDeletedV1> = {},
+): GatewayThreadDeletedV1 {
+  return {
+    hubspotThreadId: ExampleIds.hubspotThreadId,
+    privacy: true,
+    conversations: [
+      { channelAccountId: ExampleIds.channelAccountId, conversationKey: ExampleIds.conversationKey },
+    ],
+    ...overrides,
+  };
+}
+
 export function exampleGatewayThreadAssignmentChangedV1(
   overrides: Partial<GatewayThreadAssignmentChangedV1> = {},
 ): GatewayThreadAssignmentChangedV1 {
@@ -331,6 +345,7 @@ export const ExamplePayloads: { readonly [K in RoutingKey]: () => MessageOf<K> }
   [RoutingKeys.GatewayRosterChangedV1]: exampleGatewayRosterChangedV1,
   [RoutingKeys.GatewayThreadAssignmentChangedV1]: exampleGatewayThreadAssignmentChangedV1,
   [RoutingKeys.GatewayThreadStatusChangedV1]: exampleGatewayThreadStatusChangedV1,
+  [RoutingKeys.GatewayThreadDeletedV1]: exampleGatewayThreadDeletedV1,
 };
 
 /**

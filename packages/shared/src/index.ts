@@ -16,6 +16,7 @@ export * from './contracts/gateway/message-published.v1.js';
 export * from './contracts/gateway/outbound-message-requested.v1.js';
 export * from './contracts/gateway/roster-changed.v1.js';
 export * from './contracts/gateway/thread-assignment-changed.v1.js';
+export * from './contracts/gateway/thread-deleted.v1.js';
 export * from './contracts/gateway/thread-status-changed.v1.js';
 export * from './contracts/message-map.js';
 export * from './contracts/provider/message-received.v1.js';

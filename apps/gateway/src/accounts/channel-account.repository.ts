@@ -31,10 +31,12 @@ interface ChannelAccountRow {
 
 /**
  * Tables of the platform feature keyed by channel account (published messages, threads, uploads, reply
- * statuses; migration `PlatformTables1764172800000`): a purged account leaves no mapping behind.
+ * statuses; migration `PlatformTables1764172800000`; the digests of messages of deleted threads,
+ * `ForgottenMessages1765500000000`): a purged account leaves no mapping behind.
  */
 const PLATFORM_ACCOUNT_TABLES = [
   'published_messages',
+  'forgotten_messages',
   'conversation_threads',
   'uploaded_media',
   'outbound_message_statuses',

@@ -11,8 +11,15 @@ import {
   type ConversationEvent,
 } from './conversation-event.schemas.js';
 import { ConversationEventMetrics } from './conversation-events.metrics.js';
+import { forgetThread } from './thread-deletion.js';
 
 type Outcome = 'accepted' | 'duplicate';
+
+/** The Webhooks API's thread deletions: by a person in HubSpot, or a GDPR deletion of the contact's data. */
+const DELETIONS: Readonly<Record<string, { readonly privacy: boolean } | undefined>> = {
+  'conversation.deletion': { privacy: false },
+  'conversation.privacyDeletion': { privacy: true },
+};
 
 export interface ConversationEventsResult {
   readonly accepted: number;
@@ -24,7 +31,8 @@ export interface ConversationEventsResult {
 /**
  * Webhooks API conversation events: an `assignedTo` change becomes `gateway.thread.assignment-changed.v1`,
  * marked as a person's when it is not the echo of the bridge's own assignment; a `status` change becomes
- * `gateway.thread.status-changed.v1`. Deduplicated by event id and
+ * `gateway.thread.status-changed.v1`; a `conversation.deletion` or `conversation.privacyDeletion` forgets the thread
+ * ({@link forgetThread}) and becomes `gateway.thread.deleted.v1`. Deduplicated by event id and
  * published through the outbox in one transaction; other event types are recorded and counted only. HubSpot
  * sends a JSON array; one event object is taken too, and an event of an unknown shape is logged, not refused.
  */
@@ -104,6 +112,17 @@ export class ConversationEventsService {
     );
     if (inserted.length === 0) {
       return 'duplicate';
+    }
+    const deletion = DELETIONS[event.subscriptionType];
+    if (deletion !== undefined) {
+      const conversations = await forgetThread(manager, portalId, threadId);
+      await this.messaging.outbox.publish(
+        manager,
+        RoutingKeys.GatewayThreadDeletedV1,
+        { hubspotThreadId: threadId, privacy: deletion.privacy, conversations: [...conversations] },
+        { portalId: Number(portalId) },
+      );
+      return 'accepted';
     }
     const assignedActorId = assignedActorOf(event);
     if (assignedActorId !== undefined) {

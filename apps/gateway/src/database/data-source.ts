@@ -8,6 +8,7 @@ import { HubSpotWebhookEvents1764158400000 } from './migrations/1764158400000-hu
 import { RecordRetention1765000000000 } from './migrations/1765000000000-record-retention.js';
 import { WebhookTraceHeaders1765200000000 } from './migrations/1765200000000-webhook-trace-headers.js';
 import { BridgeAssignmentIntents1765400000000 } from './migrations/1765400000000-bridge-assignment-intents.js';
+import { ForgottenMessages1765500000000 } from './migrations/1765500000000-forgotten-messages.js';
 
 /** Every gateway migration (TypeORM runs them by timestamp). Applied by `db:migrate` (a Job), never on app start. */
 export const gatewayMigrations = [
@@ -19,6 +20,7 @@ export const gatewayMigrations = [
   RecordRetention1765000000000,
   WebhookTraceHeaders1765200000000,
   BridgeAssignmentIntents1765400000000,
+  ForgottenMessages1765500000000,
 ];
 
 /** Every gateway TypeORM entity. */

@@ -5,6 +5,7 @@ import { PlatformFixture } from './platform-fixture.js';
 const HUB_ID = 6_262;
 const RETAINED = [
   'published_messages',
+  'forgotten_messages',
   'outbound_message_statuses',
   'conversation_events',
   'bridge_thread_assignments',
@@ -21,7 +22,7 @@ describe('gateway: message records are pruned past MESSAGE_RECORD_RETENTION_MS (
     await fixture.stop();
   });
 
-  it('deletes what was published, reply statuses, conversation events and bridge assignments older than 90 days, assignment intents older than 15 minutes, and keeps the rest', async () => {
+  it('deletes what was published (and the digests of messages of deleted threads), reply statuses, conversation events and bridge assignments older than 90 days, assignment intents older than 15 minutes, and keeps the rest', async () => {
     const s = fixture.db.schema;
     const query = (sql: string) => fixture.db.dataSource.query(sql);
     for (const [suffix, age] of [
@@ -32,6 +33,10 @@ describe('gateway: message records are pruned past MESSAGE_RECORD_RETENTION_MS (
         `INSERT INTO "${s}".published_messages
            (channel_account_id, idempotency_id, provider_message_id, conversation_key, hubspot_message_id, hubspot_thread_id, published_at)
          VALUES ('ca-${suffix}', 'i', 'p', 'c', 'h', 't', now() - interval '${age}')`,
+      );
+      await query(
+        `INSERT INTO "${s}".forgotten_messages (channel_account_id, idempotency_digest, published_at)
+         VALUES ('ca-${suffix}', 'd', now() - interval '${age}')`,
       );
       await query(
         `INSERT INTO "${s}".outbound_message_statuses (hubspot_message_id, channel_account_id, status, updated_at)

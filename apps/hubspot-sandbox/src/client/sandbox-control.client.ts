@@ -136,6 +136,11 @@ export class SandboxControlClient {
     return this.call('POST', `/__sandbox/threads/${threadId}/agent-replies`, reply);
   }
 
+  /** A rep deletes the thread in the inbox (to the trash, archived): `conversation.deletion` to subscribed apps. */
+  async deleteThread(threadId: string): Promise<void> {
+    await this.call('POST', `/__sandbox/threads/${threadId}/deletion`);
+  }
+
   /** A GDPR deletion of the thread and its messages: `conversation.privacyDeletion` to subscribed apps. */
   async privacyDeleteThread(threadId: string): Promise<void> {
     await this.call('POST', `/__sandbox/threads/${threadId}/privacy-deletion`);

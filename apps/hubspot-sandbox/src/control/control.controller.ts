@@ -22,6 +22,7 @@ import { MessageService, toPublicMessage } from '../api/message.service.js';
 import { HubSpotErrorFilter } from '../common/hubspot-error.filter.js';
 import { HubSpotError } from '../common/hubspot-error.js';
 import { parseStrict } from '../common/validation.js';
+import { ConversationsService } from '../conversations/conversations.service.js';
 import { CrmService } from '../crm/crm.service.js';
 import { CrmStore } from '../crm/crm.store.js';
 import { FileStore } from '../files/file.store.js';
@@ -32,7 +33,7 @@ import { AppStore } from '../store/app.store.js';
 import { ChannelAccountStore } from '../store/channel-account.store.js';
 import { ChannelStore } from '../store/channel.store.js';
 import { IdGenerator } from '../store/ids.js';
-import { MessageStore } from '../store/message.store.js';
+import { MessageStore, type Thread } from '../store/message.store.js';
 import { PortalStore, type Portal } from '../store/portal.store.js';
 import { TokenStore } from '../store/token.store.js';
 import { ConversationEvents } from '../webhooks/conversation-events.service.js';
@@ -218,6 +219,7 @@ export class ControlController {
     private readonly limiter: RateLimiter,
     private readonly dispatcher: WebhookDispatcher,
     private readonly conversationEvents: ConversationEvents,
+    private readonly conversations: ConversationsService,
     private readonly tokens: TokenService,
     private readonly accounts: ChannelAccountService,
     private readonly messages: MessageService,
@@ -428,16 +430,31 @@ export class ControlController {
     return toPublicMessage(this.messages.agentReply(threadId, reply, attachments));
   }
 
+  /**
+   * A rep deletes the conversation in the inbox (it goes to the trash, like the Conversations API's archive):
+   * `conversation.deletion` to subscribed apps.
+   */
+  @Post('threads/:threadId/deletion')
+  @HttpCode(204)
+  delete(@Param('threadId') threadId: string): void {
+    const thread = this.existingThread(threadId);
+    this.conversations.archiveThread(thread.portalId, thread.id);
+  }
+
   /** A GDPR deletion of a conversation: deleted with its messages, `conversation.privacyDeletion` to subscribed apps. */
   @Post('threads/:threadId/privacy-deletion')
   @HttpCode(204)
   privacyDelete(@Param('threadId') threadId: string): void {
+    const thread = this.existingThread(threadId);
+    this.conversations.privacyDeleteThread(thread.portalId, thread.id);
+  }
+
+  private existingThread(threadId: string): Thread {
     const thread = this.messageStore.thread(threadId);
     if (thread === undefined) {
       throw HubSpotError.notFound(`Thread ${threadId} not found`);
     }
-    this.messageStore.deleteThread(thread);
-    this.conversationEvents.threadPrivacyDeleted(thread);
+    return thread;
   }
 
   @Get('webhooks/deliveries')

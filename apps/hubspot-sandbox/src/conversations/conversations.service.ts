@@ -188,6 +188,16 @@ export class ConversationsService {
     this.events.threadArchived(thread);
   }
 
+  /**
+   * A GDPR deletion of the contact's conversation: the thread goes with its messages and activities (also an
+   * archived one), and `conversation.privacyDeletion` goes to subscribed apps.
+   */
+  privacyDeleteThread(portalId: number, threadId: string): void {
+    const thread = this.thread(portalId, threadId, true);
+    this.messages.deleteThread(thread);
+    this.events.threadPrivacyDeleted(thread);
+  }
+
   /** `A-<userId>` of a user of the portal who is active and has a seat (strict reading of §9.8). */
   assign(portalId: number, threadId: string, actor: string, body: unknown): Thread {
     const input = parseStrict(assigneeSchema, body);

@@ -479,6 +479,28 @@ export class WebController {
         ${nextStatus === 'CLOSED' ? 'Close conversation' : 'Reopen conversation'}
       </button>
     </form>`;
+    const deleteForms = html`<form
+        method="post"
+        action="/ui/${portal.hubId}/inbox/threads/${thread.id}/deletion"
+        id="delete-form"
+        onsubmit="return confirm('Delete this conversation?')"
+      >
+        <button type="submit" class="danger" id="delete-button">Delete conversation</button>
+      </form>
+      <form
+        method="post"
+        action="/ui/${portal.hubId}/inbox/threads/${thread.id}/deletion"
+        id="privacy-delete-form"
+        onsubmit="return confirm('Permanently delete this conversation and its messages (GDPR)?')"
+      >
+        <input type="hidden" name="privacy" value="true" /><button
+          type="submit"
+          class="danger"
+          id="privacy-delete-button"
+        >
+          Delete permanently (GDPR)
+        </button>
+      </form>`;
     const sidebar = html`<aside>
       <div class="card" id="contact">
         <h2>Contact</h2>
@@ -501,7 +523,7 @@ export class WebController {
         }
       </div>
       <div class="card">
-        ${assignee} ${statusForm}
+        ${assignee} ${statusForm} ${deleteForms}
         <p class="muted">
           Channel: ${this.channels.get(thread.channelId)?.name ?? thread.channelId}<br />Inbox:
           ${this.inboxName(portal, thread.inboxId)}<br />Status:
@@ -607,6 +629,27 @@ export class WebController {
       this.conversations.setStatus(thread, status, `A-${portal.users[0]?.id ?? 0}`);
     }
     res.redirect(303, `/ui/${portal.hubId}/inbox/threads/${thread.id}`);
+  }
+
+  /**
+   * A rep deletes the conversation: to the trash (archived, `conversation.deletion`), or with `privacy=true` a GDPR
+   * deletion of it and its messages (`conversation.privacyDeletion`); back to the inbox.
+   */
+  @Post(':hubId/inbox/threads/:threadId/deletion')
+  deleteThread(
+    @Param('hubId') hubId: string,
+    @Param('threadId') threadId: string,
+    @Body() body: unknown,
+    @Res() res: Response,
+  ): void {
+    const portal = this.portal(hubId);
+    const thread = this.threadOf(portal, threadId);
+    if (field(body, 'privacy') === 'true') {
+      this.conversations.privacyDeleteThread(portal.hubId, thread.id);
+    } else {
+      this.conversations.archiveThread(portal.hubId, thread.id);
+    }
+    res.redirect(303, `/ui/${portal.hubId}/inbox`);
   }
 
   /** The reply editor: the same agent reply as the control API, so `OUTGOING_CHANNEL_MESSAGE_CREATED` fires. */

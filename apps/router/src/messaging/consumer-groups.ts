@@ -10,6 +10,7 @@ export const routerConsumerGroups: readonly ConsumerGroupSpec[] = [
       RoutingKeys.GatewayConversationStartedV1,
       RoutingKeys.GatewayThreadAssignmentChangedV1,
       RoutingKeys.GatewayThreadStatusChangedV1,
+      RoutingKeys.GatewayThreadDeletedV1,
       RoutingKeys.GatewayAssignmentAppliedV1,
       RoutingKeys.GatewayAssignmentFailedV1,
       RoutingKeys.GatewayMessagePublishedV1,

@@ -40,6 +40,11 @@ export class RoutingEventsController {
     await this.routing.threadStatusChanged(context.manager, envelope.portalId, envelope.payload);
   }
 
+  @ConsumeMessage(RoutingKeys.GatewayThreadDeletedV1)
+  async threadDeleted(envelope: Envelope<'GatewayThreadDeletedV1'>, context: MessageContext): Promise<void> {
+    await this.routing.threadDeleted(context.manager, envelope.portalId, envelope.payload);
+  }
+
   @ConsumeMessage(RoutingKeys.GatewayAssignmentAppliedV1)
   async assignmentApplied(
     envelope: Envelope<'GatewayAssignmentAppliedV1'>,

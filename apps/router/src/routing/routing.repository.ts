@@ -802,6 +802,37 @@ export class RoutingRepository {
     return rows.map(conversationOf);
   }
 
+  /**
+   * Forgets a thread deleted in HubSpot: its conversation row and its audit entries; with `customers`, the last
+   * handler kept for each of those conversations too (a privacy deletion).
+   */
+  async forgetThread(
+    manager: EntityManager,
+    portalId: number,
+    hubspotThreadId: string,
+    customers: readonly { readonly channelAccountId: string; readonly conversationKey: string }[],
+  ): Promise<void> {
+    for (const table of ['conversations', 'routing_audit']) {
+      await manager.query(`DELETE FROM ${table} WHERE portal_id = $1 AND hubspot_thread_id = $2`, [
+        portalId,
+        hubspotThreadId,
+      ]);
+    }
+    if (customers.length > 0) {
+      await manager.query(
+        `DELETE FROM customer_handlers h
+          USING unnest($2::text[], $3::text[]) AS c(channel_account_id, conversation_key)
+          WHERE h.portal_id = $1 AND h.channel_account_id = c.channel_account_id
+            AND h.conversation_key = c.conversation_key`,
+        [
+          portalId,
+          customers.map((customer) => customer.channelAccountId),
+          customers.map((customer) => customer.conversationKey),
+        ],
+      );
+    }
+  }
+
   /** Conversations of a purged channel account whose thread was closed stay closed even if it reopens. */
   async closeForGoodOfChannelAccount(
     manager: EntityManager,

@@ -7,6 +7,7 @@ import {
   type GatewayConversationStartedV1,
   type GatewayRosterChangedV1,
   type GatewayThreadAssignmentChangedV1,
+  type GatewayThreadDeletedV1,
   type GatewayThreadStatusChangedV1,
 } from '@inbox-bridge/shared';
 import { Inject, Injectable, Optional } from '@nestjs/common';
@@ -453,6 +454,39 @@ export class RoutingService {
       await this.threadClosed(manager, conversation, occurredAt);
     } else {
       await this.threadReopened(manager, conversation, occurredAt);
+    }
+  }
+
+  /**
+   * HubSpot deleted the thread (a person, or a GDPR privacy deletion): the assignee's slot is released as on a
+   * close (the oldest waiting conversation gets it), and the conversation and its audit trail are deleted, so
+   * nothing is left of the thread. A privacy deletion also forgets the customer's last handler (sticky
+   * assignment). A late answer of the gateway to a pending decision then finds no conversation and is ignored.
+   */
+  async threadDeleted(
+    manager: EntityManager,
+    portalId: number,
+    deleted: GatewayThreadDeletedV1,
+  ): Promise<void> {
+    const conversation = await this.repository.lockConversation(manager, portalId, deleted.hubspotThreadId);
+    const counted = conversation?.countedUserId ?? null;
+    if (counted !== null) {
+      await this.repository.releaseSlot(manager, portalId, counted);
+    }
+    const customers = [...deleted.conversations];
+    const channelAccountId = conversation?.channelAccountId ?? null;
+    const conversationKey = conversation?.conversationKey ?? null;
+    if (channelAccountId !== null && conversationKey !== null) {
+      customers.push({ channelAccountId, conversationKey });
+    }
+    await this.repository.forgetThread(
+      manager,
+      portalId,
+      deleted.hubspotThreadId,
+      deleted.privacy ? customers : [],
+    );
+    if (counted !== null) {
+      await this.signalBackfill(manager, portalId);
     }
   }
 

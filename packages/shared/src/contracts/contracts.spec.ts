@@ -15,6 +15,7 @@ import {
   exampleGatewayOutboundMessageRequestedV1,
   exampleGatewayRosterChangedV1,
   exampleGatewayThreadAssignmentChangedV1,
+  exampleGatewayThreadDeletedV1,
   exampleGatewayThreadStatusChangedV1,
   ExampleIds,
   ExamplePayloads,
@@ -300,6 +301,18 @@ describe(RoutingKeys.ConnectorDeliveryStatusChangedV1, () => {
       type,
       { ...exampleConnectorDeliveryStatusChangedV1(), status: 'RECEIVED' },
       'payload.status',
+    );
+  });
+
+  it('accepts a deleted thread with or without its conversations and requires privacy', () => {
+    const type = RoutingKeys.GatewayThreadDeletedV1;
+    expectAccepted(type, exampleGatewayThreadDeletedV1({ privacy: false, conversations: [] }));
+    const { privacy: _privacy, ...payload } = exampleGatewayThreadDeletedV1();
+    expectRejected(type, payload, 'payload.privacy');
+    expectRejected(
+      type,
+      exampleGatewayThreadDeletedV1({ conversations: [{ channelAccountId: '1', conversationKey: 'a b' }] }),
+      'payload.conversations.0.conversationKey',
     );
   });
 });

@@ -136,6 +136,7 @@ describe(orderingKeyOf.name, () => {
     [RoutingKeys.GatewayAssignmentFailedV1, thread],
     [RoutingKeys.GatewayThreadAssignmentChangedV1, thread],
     [RoutingKeys.GatewayThreadStatusChangedV1, thread],
+    [RoutingKeys.GatewayThreadDeletedV1, thread],
     [RoutingKeys.GatewayRosterChangedV1, 'roster'],
   ] as const)('%s is ordered by %s', (type, expected) => {
     expect(orderingKeyOf(exampleEnvelope(type))).toBe(expected);

@@ -57,6 +57,7 @@ import {
   gatewayThreadAssignmentChangedV1Schema,
   type GatewayThreadAssignmentChangedV1,
 } from './gateway/thread-assignment-changed.v1.js';
+import { gatewayThreadDeletedV1Schema, type GatewayThreadDeletedV1 } from './gateway/thread-deleted.v1.js';
 import {
   gatewayThreadStatusChangedV1Schema,
   type GatewayThreadStatusChangedV1,
@@ -91,6 +92,7 @@ export interface MessageMap {
   [RoutingKeys.GatewayRosterChangedV1]: GatewayRosterChangedV1;
   [RoutingKeys.GatewayThreadAssignmentChangedV1]: GatewayThreadAssignmentChangedV1;
   [RoutingKeys.GatewayThreadStatusChangedV1]: GatewayThreadStatusChangedV1;
+  [RoutingKeys.GatewayThreadDeletedV1]: GatewayThreadDeletedV1;
 }
 
 export type MessageOf<K extends RoutingKey> = MessageMap[K];
@@ -170,6 +172,10 @@ export const Contracts: { readonly [K in RoutingKey]: ContractDefinition<K> } = 
   },
   [RoutingKeys.GatewayThreadStatusChangedV1]: {
     schema: gatewayThreadStatusChangedV1Schema,
+    orderingKey: byThread,
+  },
+  [RoutingKeys.GatewayThreadDeletedV1]: {
+    schema: gatewayThreadDeletedV1Schema,
     orderingKey: byThread,
   },
 };

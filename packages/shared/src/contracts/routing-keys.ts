@@ -44,6 +44,8 @@ export const RoutingKeys = {
   GatewayThreadAssignmentChangedV1: 'gateway.thread.assignment-changed.v1',
   /** gateway → router: a thread was closed or reopened in HubSpot. */
   GatewayThreadStatusChangedV1: 'gateway.thread.status-changed.v1',
+  /** gateway → router, connector: a thread was deleted in HubSpot (by an agent or a privacy deletion). */
+  GatewayThreadDeletedV1: 'gateway.thread.deleted.v1',
 } as const;
 
 export type RoutingKey = (typeof RoutingKeys)[keyof typeof RoutingKeys];

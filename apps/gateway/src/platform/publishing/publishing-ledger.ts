@@ -10,11 +10,12 @@ import {
   type KnownConversation,
 } from '../../accounts/channel-account-directory.js';
 import type { GatewayConfig } from '../../config/gateway.config.js';
+import { IDEMPOTENCY_DIGEST_SQL } from '../../conversation-events/thread-deletion.js';
 import { InboundBacklog } from './inbound-backlog.js';
 
 /** What publishing a message needs to know first, read in one round trip. */
 export interface PublishingState {
-  /** Published already (same account and idempotency id). */
+  /** Published already (same account and idempotency id), also into a thread since deleted. */
   readonly published: boolean;
   /** The HubSpot thread its conversation has now, if any. */
   readonly hubspotThreadId: string | undefined;
@@ -117,8 +118,11 @@ export class PublishingLedger {
     const column = (pick: (query: PublishingStateQuery) => string) => batch.map(({ query }) => pick(query));
     const rows = await manager.query<StateRow[]>(
       `SELECT m.ord,
-              EXISTS (SELECT 1 FROM "${s}".published_messages p
-                       WHERE p.channel_account_id = m.channel_account_id AND p.idempotency_id = m.idempotency_id)
+              (EXISTS (SELECT 1 FROM "${s}".published_messages p
+                        WHERE p.channel_account_id = m.channel_account_id AND p.idempotency_id = m.idempotency_id)
+               OR EXISTS (SELECT 1 FROM "${s}".forgotten_messages f
+                           WHERE f.channel_account_id = m.channel_account_id
+                             AND f.idempotency_digest = ${IDEMPOTENCY_DIGEST_SQL('m.idempotency_id')}))
                 AS published,
               t.hubspot_thread_id,
               ${this.backlog.stateColumns('m.message_id', 'm.portal_id')}
