@@ -1,12 +1,6 @@
 import type { EntityManager } from 'typeorm';
+import { IDEMPOTENCY_DIGEST_SQL } from '../platform/publishing/forgotten-messages.js';
 import { schemaOfManager } from './bridge-assignment-journal.js';
-
-/**
- * The digest kept of a forgotten message's idempotency id (`forgotten_messages`), as SQL over `column`: a Telegram
- * idempotency id holds the customer's chat id, so it is not kept in the clear.
- */
-export const IDEMPOTENCY_DIGEST_SQL = (column: string): string =>
-  `encode(sha256(convert_to(${column}, 'UTF8')), 'hex')`;
 
 /** A provider conversation that had been published into the deleted thread. */
 export interface ForgottenConversation {

@@ -10,7 +10,7 @@ import {
   type KnownConversation,
 } from '../../accounts/channel-account-directory.js';
 import type { GatewayConfig } from '../../config/gateway.config.js';
-import { IDEMPOTENCY_DIGEST_SQL } from '../../conversation-events/thread-deletion.js';
+import { IDEMPOTENCY_DIGEST_SQL } from './forgotten-messages.js';
 import { InboundBacklog } from './inbound-backlog.js';
 
 /** What publishing a message needs to know first, read in one round trip. */
