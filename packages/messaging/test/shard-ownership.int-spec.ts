@@ -2,7 +2,7 @@ import { expectEventually, testDatabaseUrl, uniqueName } from '@inbox-bridge/tes
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { ShardOwnership, silentLogger } from '../src/index.js';
+import { ShardOwnership, silentLogger, type ShardOwnershipOptions } from '../src/index.js';
 
 const SHARDS = 4;
 
@@ -20,7 +20,15 @@ describe('shard ownership of an ordered consumer group', () => {
     await Promise.all(running.splice(0).map((ownership) => ownership.stop()));
   });
 
-  function replica(schema: string, group: string): ShardOwnership {
+  function replica(
+    schema: string,
+    group: string,
+    consumer: Pick<ShardOwnershipOptions, 'acquire' | 'release'> = {
+      // Slow enough that a nudge lands while a rebalance is still running, as when the broker connects at boot.
+      acquire: () => sleep(30),
+      release: () => sleep(5),
+    },
+  ): ShardOwnership {
     const ownership = new ShardOwnership({
       databaseUrl: testDatabaseUrl,
       schema,
@@ -28,9 +36,7 @@ describe('shard ownership of an ordered consumer group', () => {
       shards: SHARDS,
       logger: silentLogger,
       rebalanceIntervalMs: 100,
-      // Slow enough that a nudge lands while a rebalance is still running, as when the broker connects at boot.
-      acquire: () => sleep(30),
-      release: () => sleep(5),
+      ...consumer,
     });
     running.push(ownership);
     return ownership;
@@ -81,13 +87,7 @@ describe('shard ownership of an ordered consumer group', () => {
     const consumed = new Set<number>();
     let finishInFlight: () => void = () => undefined;
     let inFlight: Promise<void> = Promise.resolve();
-    const ownership = new ShardOwnership({
-      databaseUrl: testDatabaseUrl,
-      schema,
-      group,
-      shards: SHARDS,
-      logger: silentLogger,
-      rebalanceIntervalMs: 100,
+    const ownership = replica(schema, group, {
       acquire: (shard) => {
         consumed.add(shard);
         return Promise.resolve();
@@ -98,7 +98,6 @@ describe('shard ownership of an ordered consumer group', () => {
         consumed.delete(shard);
       },
     });
-    running.push(ownership);
     ownership.start();
     await expectEventually(() => ownership.ownedShards.length === SHARDS, { timeoutMs: 10_000 });
 
