@@ -1,4 +1,4 @@
-import type { SandboxTwilioAccount } from '@inbox-bridge/provider-sandbox';
+import { twilioSignature, type SandboxTwilioAccount } from '@inbox-bridge/provider-sandbox';
 import * as testing from '@inbox-bridge/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InboundReconciler } from '../src/inbound/inbound-reconciler.js';
@@ -201,5 +201,49 @@ describe('connector: a Twilio number whose TwiML App or Messaging Service decide
     const flagged = await checks('overridden');
     await reconciler.round();
     expect(await checks('overridden')).toBe(flagged);
+  });
+
+  it('the account-less webhook takes only a signed message to a connected number: 401 unsigned, 404 for a number it does not hold', async () => {
+    const number = '+14155550180';
+    const twilio = await h.client.twilioCreateAccount({ friendly_name: 'Routed by To' });
+    await h.client.twilioCreateNumber(twilio.sid, { phone_number: number });
+    const ok = await h.validate(credentialsOf(twilio, number));
+    expect(ok).toMatchObject({ ok: true });
+    await connect('9200180', ok.requestId);
+
+    const url = `${h.baseUrl}/webhooks/twilio`;
+    const message = (to: string | undefined): Record<string, string> => ({
+      MessageSid: `SM${'0'.repeat(31)}${to === undefined ? 'a' : to.slice(-1)}`,
+      AccountSid: twilio.sid,
+      From: CUSTOMER,
+      ...(to === undefined ? {} : { To: to }),
+      Body: 'hello',
+      NumMedia: '0',
+    });
+    const post = (params: Record<string, string>, signature: string | undefined) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(signature === undefined ? {} : { 'x-twilio-signature': signature }),
+        },
+        body: new URLSearchParams(params).toString(),
+      });
+
+    const unsigned = await post(message(number), undefined);
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    for (const params of [message('+14155550189'), message(undefined)]) {
+      const unknown = await post(params, twilioSignature(twilio.auth_token, url, params));
+      expect(unknown.status).toBe(404);
+      expect(unknown.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(((await unknown.json()) as { detail?: string }).detail).toMatch(/has this number/);
+    }
+    const signed = message(number);
+    expect((await post(signed, twilioSignature(twilio.auth_token, url, signed))).status).toBe(200);
+    expect(await h.received(String(signed['MessageSid']))).toMatchObject({
+      channelAccountId: '9200180',
+      text: 'hello',
+    });
   });
 });

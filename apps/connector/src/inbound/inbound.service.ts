@@ -29,8 +29,8 @@ import {
 const INTAKE_TRANSACTIONS = 2;
 
 export class UnknownChannelAccountError extends DomainError<'CHANNEL_ACCOUNT_UNKNOWN'> {
-  constructor() {
-    super('CHANNEL_ACCOUNT_UNKNOWN', 'No connected channel account of this provider has this id.', {
+  constructor(by: 'id' | 'number' = 'id') {
+    super('CHANNEL_ACCOUNT_UNKNOWN', `No connected channel account of this provider has this ${by}.`, {
       httpStatus: 404,
     });
   }
@@ -237,7 +237,7 @@ export class InboundService {
         : await this.accounts.channelAccountIdOfAddress(provider, address);
     if (channelAccountId === undefined) {
       this.metrics.countInbound(provider, 'unknown_account');
-      throw new UnknownChannelAccountError();
+      throw new UnknownChannelAccountError('number');
     }
     return this.receive(provider, channelAccountId, request);
   }
