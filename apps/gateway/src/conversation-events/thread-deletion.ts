@@ -1,15 +1,10 @@
+import { THREAD_DELETED_MAX_CONVERSATIONS, type GatewayThreadDeletedV1 } from '@inbox-bridge/shared';
 import type { EntityManager } from 'typeorm';
 import { IDEMPOTENCY_DIGEST_SQL } from '../platform/publishing/forgotten-messages.js';
 import { schemaOfManager } from './bridge-assignment-journal.js';
 
-/** A provider conversation that had been published into the deleted thread. */
-export interface ForgottenConversation {
-  readonly channelAccountId: string;
-  readonly conversationKey: string;
-}
-
-/** At most this many conversations are named in `gateway.thread.deleted.v1` (the contract's limit). */
-const MAX_NAMED_CONVERSATIONS = 100;
+/** A provider conversation that had been published into the deleted thread, as the contract names it. */
+type ForgottenConversation = GatewayThreadDeletedV1['conversations'][number];
 
 /**
  * Forgets what the gateway holds about a HubSpot thread deleted in HubSpot (`conversation.deletion`, or a GDPR
@@ -87,7 +82,7 @@ export async function forgetThread(
     `UPDATE "${s}".conversation_events SET thread_id = '' WHERE portal_id = $1 AND thread_id = $2`,
     [portalId, threadId],
   );
-  return conversations.slice(0, MAX_NAMED_CONVERSATIONS).map((row) => ({
+  return conversations.slice(0, THREAD_DELETED_MAX_CONVERSATIONS).map((row) => ({
     channelAccountId: row.channel_account_id,
     conversationKey: row.conversation_key,
   }));

@@ -7,6 +7,9 @@ import { channelAccountIdSchema, conversationKeySchema, hubspotThreadIdSchema } 
  * consumer forgets what it keeps about it (the router frees its agent slot and deletes its row and audit).
  * Routing key `gateway.thread.deleted.v1`. Ordered per `hubspotThreadId`, like every routing message.
  */
+/** How many conversations one `gateway.thread.deleted.v1` names at most. */
+export const THREAD_DELETED_MAX_CONVERSATIONS = 100;
+
 export const gatewayThreadDeletedV1Schema = z.strictObject({
   hubspotThreadId: hubspotThreadIdSchema,
   /** A privacy deletion (GDPR) rather than an agent deleting the thread. */
@@ -19,7 +22,7 @@ export const gatewayThreadDeletedV1Schema = z.strictObject({
     .array(
       z.strictObject({ channelAccountId: channelAccountIdSchema, conversationKey: conversationKeySchema }),
     )
-    .max(100),
+    .max(THREAD_DELETED_MAX_CONVERSATIONS),
 });
 
 export type GatewayThreadDeletedV1 = z.infer<typeof gatewayThreadDeletedV1Schema>;
